@@ -1,0 +1,112 @@
+# Build helpers shared by every component.
+#
+# Each component is one library, built three ways from the same sources:
+#   <name>         for the dynamically linked tools (ota-state, ota-update, ...);
+#   <name>-static  the same objects, linked against static archives, for the
+#                  fully static ota-init (PID 1 must not depend on a loader);
+#   <name>-san     compiled with ASan+UBSan, for the unit tests (OTA_SANITIZE).
+# External dependencies are named logically (blkid, mount, fdisk, inih, zstd,
+# crypto) so each variant can resolve them its own way.
+
+set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto)
+
+# Dynamic resolution: the pkg-config imported targets.
+foreach(dep blkid mount fdisk inih zstd crypto)
+  string(TOUPPER ${dep} DEP)
+  add_library(ota_dyn_${dep} INTERFACE)
+  target_link_libraries(ota_dyn_${dep} INTERFACE PkgConfig::${DEP})
+endforeach()
+
+# Static resolution. Debian ships static libblkid, libuuid, libinih, libzstd and
+# libcrypto, but no static libmount or libfdisk; those (and, for one consistent
+# util-linux version, libblkid and libuuid) come from the distribution's own
+# util-linux source package, built once into OTA_UTIL_LINUX_STATIC_DIR by
+# tools/build-util-linux-static.sh. See docs/building.md.
+set(UL ${OTA_UTIL_LINUX_STATIC_DIR})
+set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
+add_custom_command(
+  OUTPUT ${OTA_UL_ARCHIVES}
+  COMMAND ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh ${UL}
+  COMMENT "Building static util-linux libraries (cached in ${UL})"
+  VERBATIM)
+add_custom_target(util-linux-static DEPENDS ${OTA_UL_ARCHIVES})
+
+function(ota_find_static_archive var name)
+  find_library(${var} NAMES lib${name}.a REQUIRED NO_CACHE)
+  set(${var} ${${var}} PARENT_SCOPE)
+endfunction()
+ota_find_static_archive(OTA_INIH_A inih)
+ota_find_static_archive(OTA_ZSTD_A zstd)
+ota_find_static_archive(OTA_CRYPTO_A crypto)
+
+foreach(dep blkid mount fdisk inih zstd crypto)
+  add_library(ota_static_${dep} INTERFACE)
+endforeach()
+target_include_directories(ota_static_blkid INTERFACE ${BLKID_INCLUDE_DIRS})
+target_link_libraries(ota_static_blkid INTERFACE ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
+target_include_directories(ota_static_mount INTERFACE ${MOUNT_INCLUDE_DIRS})
+target_link_libraries(ota_static_mount INTERFACE ${UL}/lib/libmount.a ota_static_blkid)
+target_include_directories(ota_static_fdisk INTERFACE ${FDISK_INCLUDE_DIRS})
+target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid)
+target_include_directories(ota_static_inih INTERFACE ${INIH_INCLUDE_DIRS})
+target_link_libraries(ota_static_inih INTERFACE ${OTA_INIH_A})
+target_include_directories(ota_static_zstd INTERFACE ${ZSTD_INCLUDE_DIRS})
+target_link_libraries(ota_static_zstd INTERFACE ${OTA_ZSTD_A})
+target_include_directories(ota_static_crypto INTERFACE ${CRYPTO_INCLUDE_DIRS})
+target_link_libraries(ota_static_crypto INTERFACE ${OTA_CRYPTO_A} pthread dl)
+
+# ota_add_library(<name> SOURCES <src>... [DEPS <own lib or external dep>...])
+function(ota_add_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  set(dyn_deps)
+  set(static_deps)
+  set(san_deps)
+  set(compile_deps)
+  foreach(d ${A_DEPS})
+    if(d IN_LIST OTA_EXTERNAL_DEPS)
+      list(APPEND dyn_deps ota_dyn_${d})
+      list(APPEND static_deps ota_static_${d})
+      list(APPEND san_deps ota_dyn_${d})
+      list(APPEND compile_deps ota_dyn_${d})
+    else()
+      list(APPEND dyn_deps ${d})
+      list(APPEND static_deps ${d}-static)
+      list(APPEND san_deps ${d}-san)
+      list(APPEND compile_deps ${d})
+    endif()
+  endforeach()
+
+  add_library(${name}-obj OBJECT ${A_SOURCES})
+  target_include_directories(${name}-obj PUBLIC ${PROJECT_SOURCE_DIR})
+  # For usage requirements (headers) only: an object library links nothing,
+  # and its objects are shared by the dynamic and static variants.
+  target_link_libraries(${name}-obj PUBLIC ${compile_deps})
+
+  add_library(${name} STATIC $<TARGET_OBJECTS:${name}-obj>)
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${dyn_deps})
+
+  add_library(${name}-static STATIC $<TARGET_OBJECTS:${name}-obj>)
+  target_include_directories(${name}-static PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name}-static PUBLIC ${static_deps})
+
+  if(OTA_SANITIZE)
+    add_library(${name}-san STATIC ${A_SOURCES})
+    target_include_directories(${name}-san PUBLIC ${PROJECT_SOURCE_DIR})
+    target_compile_options(${name}-san PUBLIC ${OTA_SANITIZER_FLAGS})
+    target_link_options(${name}-san PUBLIC ${OTA_SANITIZER_FLAGS})
+    target_link_libraries(${name}-san PUBLIC ${san_deps})
+  endif()
+endfunction()
+
+# ota_add_static_executable(<name> SOURCES <src>... DEPS <own lib>...)
+# A fully static binary: no PT_INTERP, no DT_NEEDED (checked by a test).
+function(ota_add_static_executable name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  foreach(d ${A_DEPS})
+    target_link_libraries(${name} PRIVATE ${d}-static)
+  endforeach()
+  target_link_options(${name} PRIVATE -static)
+  add_dependencies(${name} util-linux-static)
+endfunction()

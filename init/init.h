@@ -1,0 +1,131 @@
+/* init: the building blocks of ota-init, the PID-1 shim started by the kernel
+ * with init=/sbin/ota-init.
+ *
+ * Boot sequence (each step is one function below; main calls them in order):
+ *   1. mount /proc, /sys, /dev (devtmpfs) and /run (tmpfs) where not mounted;
+ *   2. read /proc/cmdline and /etc/ota/system.conf (the cmdline wins);
+ *   3. find the booted system device from stat("/"), cross-checked with root=;
+ *   4. find and mount the data partition at /run/ota/data;
+ *   5. build the new root: overlayfs over a read-only bind of the system slot;
+ *   6. move /dev, /proc, /sys and our /run/ota mounts into it, pivot_root;
+ *   7. record what happened in /run/ota/status, exec the real init.
+ *
+ * Invariants:
+ * - ota-init never exits and never lets the kernel panic by its own fault. A
+ *   failure in steps 3-6 degrades the boot (in-memory overlay, or the
+ *   read-only root as is) and is recorded with its reason; step 7 falls back
+ *   to /sbin/init, /etc/init, /bin/init and /bin/sh as the kernel does.
+ * - Nothing here exits, aborts, uses threads or NSS. Library functions do not
+ *   print; main logs (console and /dev/kmsg).
+ */
+#ifndef OTA_INIT_H
+#define OTA_INIT_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include "stateman/stateman.h"
+#include "sysutil/sysutil.h"
+
+#define OTA_SYSTEM_CONF "/etc/ota/system.conf"
+#define OTA_DEFAULT_INIT "/sbin/init"
+#define OTA_CMDLINE_MAX 4096
+#define OTA_SYSTEM_CONF_MAX (64 * 1024)
+
+/* ---- kernel command line ------------------------------------------------- */
+
+struct ota_cmdline {
+	char *root;     /* root= */
+	char *init;     /* ota.init=: the real init */
+	char *slot;     /* ota.slot=: booted slot as the boot flow names it */
+	char *overlay;  /* ota.overlay=: overrides the configured overlay mode */
+	char *data;     /* ota.data=: overrides the configured data device */
+	bool debug;     /* ota.debug: log at debug level */
+};
+
+/* Parses a kernel command line with the kernel's quoting rules (double quotes
+ * group, are removed, and "--" ends the kernel's part). Unknown parameters are
+ * ignored; for repeated ones the last wins, as in the kernel. */
+int ota_cmdline_parse(const char *text, struct ota_cmdline *ret, struct ota_error *err) _must_check_;
+void ota_cmdline_done(struct ota_cmdline *c);
+
+/* ---- /etc/ota/system.conf ------------------------------------------------ */
+
+struct ota_system_config {
+	char *data_device;   /* NULL: find the partition named or labelled "data" */
+	char *data_fstype;   /* NULL: probe */
+	char *data_options;  /* mount options, e.g. "noatime" */
+	enum ota_overlay_mode overlay;
+	char *init;          /* the real init */
+};
+
+void ota_system_config_init(struct ota_system_config *c);
+void ota_system_config_done(struct ota_system_config *c);
+/* Parses INI text (name is used in messages). On error c is left with the
+ * defaults and err says which line and key are wrong. */
+int ota_system_config_parse(struct ota_system_config *c, const char *text, const char *name,
+			    struct ota_error *err) _must_check_;
+/* Loads path; -ENOENT (with c at defaults) when the file does not exist. */
+int ota_system_config_load(struct ota_system_config *c, const char *path, struct ota_error *err) _must_check_;
+
+/* ---- the boot ------------------------------------------------------------ */
+
+struct ota_boot {
+	struct ota_cmdline cmdline;
+	struct ota_system_config config;
+	char config_error[512];     /* "" when the config was fine or absent */
+
+	char system_dev[64];        /* booted system partition, "" if unknown */
+	dev_t system_devno;
+	char disk_dev[64];          /* its whole disk, "" if unknown */
+	dev_t disk_devno;
+	char root_check[256];       /* outcome of the root= cross-check */
+	char slot[64];              /* booted slot, "unknown" if not found */
+
+	char data_dev[64];          /* "" when no data partition was found */
+	char data_fstype[32];
+	bool data_mounted;
+
+	enum ota_overlay_mode overlay_requested;
+	enum ota_overlay_mode overlay;  /* what was actually set up */
+	bool root_switched;             /* pivot_root done: / is the overlay */
+
+	char degraded[1024];            /* why the boot is degraded, "" if not */
+	char boot_id[40];
+};
+
+void ota_boot_init(struct ota_boot *b);
+void ota_boot_done(struct ota_boot *b);
+/* Appends a reason to b->degraded (and returns it for logging). */
+const char *ota_boot_degrade(struct ota_boot *b, const char *fmt, ...) _printf_(2, 3);
+
+/* Step 1. Mounts the API filesystems that are not mounted yet. */
+int ota_boot_mount_api_filesystems(struct ota_error *err) _must_check_;
+/* Step 2. Never fails: a broken config is recorded and the defaults used. */
+void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path);
+/* Step 3. */
+int ota_boot_find_system(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 4. */
+int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 5. Mounts the overlay at OTA_ROOT_DIR. Falls back to in-memory and
+ * then to disabled by itself, recording why in b->degraded. */
+void ota_boot_build_root(struct ota_boot *b);
+/* Step 6. On failure the caller still execs init on whatever root it has. */
+int ota_boot_switch_root(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 7a. Writes OTA_STATUS_FILE (key=value lines, shell-sourceable). */
+int ota_boot_write_status(const struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 7b. Starts emptying the discarded-overlay trash in a child process at
+ * idle priority; the real init inherits and reaps it. */
+void ota_boot_start_trash_cleaner(const struct ota_boot *b);
+/* Step 7c. Execs the real init (argv[1..] and envp are passed on). Returns
+ * only if no init at all could be executed. */
+void ota_boot_exec_init(const struct ota_boot *b, char **argv, char **envp);
+
+/* Fills list with the init candidates in the order they are tried, without
+ * duplicates; returns their number. Exposed for tests. */
+size_t ota_boot_init_candidates(const char *requested, const char **list, size_t size);
+/* Derives a slot name from a GPT partition name: "system-a" -> "a",
+ * "rootfs_b" -> "b"; other names are taken whole. Exposed for tests. */
+int ota_boot_slot_from_partname(const char *partname, char *buf, size_t size) _must_check_;
+
+#endif

@@ -1,0 +1,84 @@
+/* ota-init: the PID-1 shim. main is the list of steps; see init.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/reboot.h>
+
+#include "init/init.h"
+
+/* If the kernel found no console, fds 0-2 are closed; give them one. */
+static void ensure_stdio(void)
+{
+	if (fcntl(STDERR_FILENO, F_GETFD) >= 0)
+		return;
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		fd = open("/dev/null", O_RDWR);
+	for (int i = 0; fd >= 0 && i < 3; i++)
+		if (fd != i)
+			(void)dup2(fd, i);
+	if (fd > 2)
+		(void)close(fd);
+}
+
+static void read_cmdline(char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (ota_read_line("/proc/cmdline", buf, size) < 0)
+		log_warning("cannot read /proc/cmdline; using defaults");
+}
+
+/* Nothing could be exec'd. Exiting would panic the kernel and hang a board
+ * without panic=; a reboot at least gives the boot flow its fallback. */
+static void no_init_left(void)
+{
+	log_error("no init could be started; rebooting in 30 seconds");
+	sync();
+	sleep(30);
+	(void)reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	struct ota_boot boot;
+	struct ota_error err = { 0 };
+	char cmdline[OTA_CMDLINE_MAX];
+	(void)argc;
+
+	ota_log_init("ota-init", OTA_LOG_INFO);
+	ota_boot_init(&boot);
+
+	int api_r = ota_boot_mount_api_filesystems(&err);
+	ensure_stdio();
+	(void)ota_log_open_kmsg();
+	if (api_r < 0)
+		log_error("%s", ota_boot_degrade(&boot, "%s", err.msg));
+
+	read_cmdline(cmdline, sizeof(cmdline));
+	ota_boot_load_settings(&boot, cmdline, OTA_SYSTEM_CONF);
+
+	if (ota_boot_find_system(&boot, &err) < 0)
+		log_error("%s", ota_boot_degrade(&boot, "booted system not identified: %s", err.msg));
+	else
+		log_info("booted slot %s from %s", boot.slot, boot.system_dev);
+
+	if (ota_boot_mount_data(&boot, &err) < 0)
+		log_error("%s", ota_boot_degrade(&boot, "data partition unavailable: %s", err.msg));
+	else
+		log_info("data partition %s mounted on %s", boot.data_dev, OTA_DATA_DIR);
+
+	ota_boot_build_root(&boot);
+	if (ota_boot_switch_root(&boot, &err) < 0)
+		log_error("%s", ota_boot_degrade(&boot, "%s", err.msg));
+	log_info("root: overlay %s%s", ota_overlay_mode_to_string(boot.overlay),
+		 boot.degraded[0] ? " (degraded)" : "");
+
+	if (ota_boot_write_status(&boot, &err) < 0)
+		log_error("%s", err.msg);
+	ota_boot_start_trash_cleaner(&boot);
+	ota_boot_exec_init(&boot, argv, envp);
+	no_init_left();
+	return 0;
+}

@@ -1,0 +1,235 @@
+/* File helpers: bounded reads, crash-safe writes, recursive removal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sysutil/sysutil.h"
+
+int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
+		  struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open '%s'", path);
+
+	size_t cap = max_size < 4096 ? max_size : 4096, len = 0;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+	if (!buf)
+		return ota_error_set(err, -ENOMEM, "out of memory reading '%s'", path);
+	for (;;) {
+		if (len == cap && cap >= max_size) {
+			/* Full: the file fits only if nothing follows. */
+			char extra;
+			ssize_t n = read(fd, &extra, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return ota_error_errno(err, -errno, "read '%s'", path);
+			if (n > 0)
+				return ota_error_set(err, -EFBIG, "'%s' is larger than %zu bytes", path, max_size);
+			break;
+		}
+		if (len == cap) {
+			size_t ncap = cap * 2 > max_size ? max_size : cap * 2;
+			char *nbuf = realloc(buf, ncap + 1);
+			if (!nbuf)
+				return ota_error_set(err, -ENOMEM, "out of memory reading '%s'", path);
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return ota_error_errno(err, -errno, "read '%s'", path);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret_data = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = len;
+	return 0;
+}
+
+int ota_read_line(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (size == 0)
+		return -EINVAL;
+	ssize_t n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	if (ota_format(copy, sizeof(copy), "%s", path) < 0)
+		return -ENAMETOOLONG;
+	_cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return fsync(dfd) < 0 ? -errno : 0;
+}
+
+int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
+			  struct ota_error *err)
+{
+	char tmp[PATH_MAX];
+	if (ota_format(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", path);
+
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "create '%s'", tmp);
+	int r = write_all(fd, data, size);
+	if (r < 0)
+		goto fail;
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	(void)close(TAKE_FD(fd));
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		(void)unlink(tmp);
+		return ota_error_errno(err, r, "rename '%s' to '%s'", tmp, path);
+	}
+	r = fsync_parent_dir(path);
+	if (r < 0)
+		return ota_error_errno(err, r, "fsync directory of '%s'", path);
+	return 0;
+fail:
+	(void)unlink(tmp);
+	return ota_error_errno(err, r, "write '%s'", tmp);
+}
+
+int ota_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (ota_format(buf, sizeof(buf), "%s", path) < 0)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	struct stat st;
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int ota_remove_contents_at(int dirfd)
+{
+	struct stat dst;
+	if (fstat(dirfd, &dst) < 0)
+		return -errno;
+	int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (dup_fd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *dir = fdopendir(dup_fd);
+	if (!dir) {
+		int r = -errno;
+		(void)close(dup_fd);
+		return r;
+	}
+	int first_error = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (!first_error && errno != ENOENT)
+				first_error = -errno;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			/* Never descend into another filesystem (a mount inside). */
+			if (st.st_dev != dst.st_dev)
+				continue;
+			_cleanup_close_ int sub = openat(dirfd, de->d_name,
+							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r = sub < 0 ? -errno : ota_remove_contents_at(sub);
+			if (r < 0 && !first_error)
+				first_error = r;
+			if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && !first_error)
+				first_error = -errno;
+		} else if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT && !first_error) {
+			first_error = -errno;
+		}
+	}
+	if (errno && !first_error)
+		first_error = -errno;
+	return first_error;
+}
+
+/* Undoes the octal escapes (\040 for space) of /proc/self/mountinfo. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+	for (char *in = s; *in; in++) {
+		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+		    in[3] >= '0' && in[3] <= '7') {
+			*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+			in += 3;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+}
+
+int ota_is_mount_point(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent major:minor root mountpoint ... */
+		char *save = NULL, *field = strtok_r(line, " ", &save);
+		for (int i = 0; field && i < 4; i++)
+			field = strtok_r(NULL, " ", &save);
+		if (!field)
+			continue;
+		unescape_mountinfo(field);
+		if (strcmp(field, path) == 0)
+			return 1;
+	}
+	return 0;
+}

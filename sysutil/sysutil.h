@@ -1,0 +1,174 @@
+/* sysutil: the small library every otaroot component stands on.
+ *
+ * It holds error reporting with context, scope-bound cleanup, logging to the
+ * console and the kernel log, checked number and string handling, crash-safe
+ * file writes, and block-device discovery (libblkid, sysfs).
+ *
+ * Contract:
+ * - Fallible functions return 0 (or a documented non-negative value) on
+ *   success and a negative errno on failure. Where a struct ota_error is
+ *   passed (always last, as `err`), it is filled with the code and a message
+ *   naming the path or device involved; it may be NULL.
+ * - Out-parameters are `ret_*` and are written only on success.
+ * - Nothing here exits, aborts, spawns threads or uses NSS: it is linked into
+ *   ota-init, which runs as PID 1, where exiting panics the kernel.
+ * - Library code does not print. Only ota_log() prints, and only programs
+ *   call it for errors (library code may log at debug level).
+ */
+#ifndef OTA_SYSUTIL_H
+#define OTA_SYSUTIL_H
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define _must_check_ __attribute__((warn_unused_result))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define OTA_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* ---- errors -------------------------------------------------------------- */
+
+struct ota_error {
+	int code;       /* negative errno, 0 if no error was recorded */
+	char msg[512];  /* fixed so that failure paths never allocate */
+};
+
+/* Records code (a negative errno) and a message; "%m"-style suffixes are the
+ * caller's job. Returns code, so callers can `return ota_error_set(...)`.
+ * err may be NULL. */
+int ota_error_set(struct ota_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Like ota_error_set() and appends ": <strerror(-code)>". */
+int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Prepends context to an already recorded message ("slot a: " + msg). */
+void ota_error_prefix(struct ota_error *err, const char *fmt, ...) _printf_(2, 3);
+void ota_error_clear(struct ota_error *err);
+
+/* ---- cleanup ------------------------------------------------------------- */
+
+static inline void ota_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void ota_closep(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+}
+static inline void ota_fclosep(FILE **f)
+{
+	if (*f)
+		(void)fclose(*f);
+}
+static inline void ota_closedirp(DIR **d)
+{
+	if (*d)
+		(void)closedir(*d);
+}
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(ota_freep)
+#define _cleanup_close_ _cleanup_(ota_closep)
+#define _cleanup_fclose_ _cleanup_(ota_fclosep)
+#define _cleanup_closedir_ _cleanup_(ota_closedirp)
+
+/* Hand ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _ptr_ = (p); (p) = NULL; _ptr_; })
+#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
+
+/* ---- logging ------------------------------------------------------------- */
+
+enum ota_log_level {
+	OTA_LOG_ERR = 3,
+	OTA_LOG_WARNING = 4,
+	OTA_LOG_NOTICE = 5,
+	OTA_LOG_INFO = 6,
+	OTA_LOG_DEBUG = 7,
+};
+
+/* ident prefixes every line. Messages go to stderr; after
+ * ota_log_open_kmsg() also to /dev/kmsg as "<prio>ident[pid]: msg". */
+void ota_log_init(const char *ident, enum ota_log_level max_level);
+void ota_log_set_max_level(enum ota_log_level max_level);
+/* Opens /dev/kmsg for writing; returns 0 or -errno (the log keeps working on
+ * stderr alone). Our own kmsg records are capped per process so a loop cannot
+ * flood the kernel log. */
+int ota_log_open_kmsg(void);
+void ota_log(enum ota_log_level level, const char *fmt, ...) _printf_(2, 3);
+void ota_logv(enum ota_log_level level, const char *fmt, va_list ap) _printf_(2, 0);
+
+#define log_error(...) ota_log(OTA_LOG_ERR, __VA_ARGS__)
+#define log_warning(...) ota_log(OTA_LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) ota_log(OTA_LOG_NOTICE, __VA_ARGS__)
+#define log_info(...) ota_log(OTA_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) ota_log(OTA_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- strings and numbers ------------------------------------------------- */
+
+/* snprintf that reports truncation as -ENAMETOOLONG instead of hiding it. */
+int ota_format(char *buf, size_t size, const char *fmt, ...) _must_check_ _printf_(3, 4);
+/* Decimal (or 0x hex) unsigned 64-bit number, whole string, no sign. */
+int ota_parse_u64(const char *s, uint64_t *ret) _must_check_;
+/* yes/no, true/false, on/off, 1/0 (case-insensitive). */
+int ota_parse_bool(const char *s, bool *ret) _must_check_;
+/* Replaces *dst by a copy of src (NULL allowed). */
+int ota_strdup_to(char **dst, const char *src) _must_check_;
+bool ota_streq(const char *a, const char *b);
+bool ota_startswith(const char *s, const char *prefix);
+
+/* ---- files ----------------------------------------------------------------- */
+
+/* Reads a whole file of at most max_size bytes into a NUL-terminated buffer. */
+int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
+		  struct ota_error *err) _must_check_;
+/* Reads the first line of a small file (sysfs attributes), newline stripped. */
+int ota_read_line(const char *path, char *buf, size_t size) _must_check_;
+/* Power-fail safe replace: writes <path>.tmp, fsyncs it, renames it over
+ * path and fsyncs the directory. After a crash, path holds either the old or
+ * the new content, never a mix. */
+int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
+			  struct ota_error *err) _must_check_;
+/* mkdir -p; existing directories are fine. */
+int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
+/* Removes everything inside the directory dirfd refers to, without following
+ * symlinks or crossing into other mounts. Keeps going after errors and
+ * returns the first one. */
+int ota_remove_contents_at(int dirfd) _must_check_;
+/* True if path is a mount point according to /proc/self/mountinfo. Returns
+ * 1, 0 or -errno. */
+int ota_is_mount_point(const char *path) _must_check_;
+
+/* ---- block devices --------------------------------------------------------- */
+
+struct ota_partition {
+	char devpath[64];   /* /dev node, e.g. /dev/vda3 */
+	dev_t devno;
+	unsigned partno;    /* 1-based, as the kernel numbers it */
+	char name[80];      /* GPT partition name (PARTLABEL), "" on MBR */
+	char partuuid[40];  /* as in root=PARTUUID= */
+	char fstype[32];    /* "" if no filesystem was recognised */
+	char label[80];     /* filesystem label, "" if none */
+};
+
+/* Finds the /dev node of a block device number via /sys/dev/block. */
+int ota_blockdev_devpath(dev_t devno, char *buf, size_t size, struct ota_error *err) _must_check_;
+/* Resolves a device spec: /dev/<node>, PARTUUID=, PARTLABEL=, UUID=, LABEL= or
+ * MAJ:MIN, as the kernel's root= (plus the filesystem tags). */
+int ota_blockdev_resolve(const char *spec, dev_t *ret_devno, char *ret_path, size_t path_size,
+			 struct ota_error *err) _must_check_;
+/* The whole disk a partition belongs to. */
+int ota_blockdev_whole_disk(dev_t part, dev_t *ret_disk, char *ret_path, size_t path_size,
+			    struct ota_error *err) _must_check_;
+/* Lists the partitions of a whole disk (sysfs for the kernel's view, libblkid
+ * for names, PARTUUIDs and filesystems). *ret is malloc'd; free() it. */
+int ota_blockdev_list_partitions(dev_t disk, struct ota_partition **ret, size_t *ret_count,
+				 struct ota_error *err) _must_check_;
+/* Probes the filesystem type and label of a device ("" when none). */
+int ota_blockdev_probe_fs(const char *devpath, char *fstype, size_t fstype_size, char *label,
+			  size_t label_size, struct ota_error *err) _must_check_;
+
+#endif

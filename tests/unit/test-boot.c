@@ -1,0 +1,86 @@
+#include <errno.h>
+#include <fcntl.h>
+
+#include "init/init.h"
+#include "test.h"
+
+TEST(slot_from_partname)
+{
+	char buf[64];
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("system-a", buf, sizeof(buf)), 0);
+	ASSERT_STR_EQ(buf, "a");
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("rootfs_b", buf, sizeof(buf)), 0);
+	ASSERT_STR_EQ(buf, "b");
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("my-root_x", buf, sizeof(buf)), 0);
+	ASSERT_STR_EQ(buf, "x");
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("rootfs", buf, sizeof(buf)), 0);
+	ASSERT_STR_EQ(buf, "rootfs");
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("system-", buf, sizeof(buf)), 0);
+	ASSERT_STR_EQ(buf, "system-");
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("", buf, sizeof(buf)), -EINVAL);
+	ASSERT_INT_EQ(ota_boot_slot_from_partname("system-abcdef", buf, 4), -ENAMETOOLONG);
+}
+
+TEST(init_candidates_follow_kernel_order)
+{
+	const char *list[5];
+	size_t n = ota_boot_init_candidates("/opt/myinit", list, 5);
+	ASSERT_INT_EQ(n, 5);
+	ASSERT_STR_EQ(list[0], "/opt/myinit");
+	ASSERT_STR_EQ(list[1], "/sbin/init");
+	ASSERT_STR_EQ(list[2], "/etc/init");
+	ASSERT_STR_EQ(list[3], "/bin/init");
+	ASSERT_STR_EQ(list[4], "/bin/sh");
+	n = ota_boot_init_candidates("/sbin/init", list, 5);
+	ASSERT_INT_EQ(n, 4);
+	ASSERT_STR_EQ(list[0], "/sbin/init");
+	ASSERT_STR_EQ(list[1], "/etc/init");
+}
+
+TEST(overlay_modes_round_trip)
+{
+	for (int m = 0; m < OTA_OVERLAY_MODE_MAX; m++)
+		ASSERT_INT_EQ(ota_overlay_mode_from_string(ota_overlay_mode_to_string(m)), m);
+	ASSERT_INT_EQ(ota_overlay_mode_from_string("Discard"), OTA_OVERLAY_MODE_INVALID);
+	ASSERT_INT_EQ(ota_overlay_mode_from_string(NULL), OTA_OVERLAY_MODE_INVALID);
+	ASSERT_TRUE(ota_overlay_mode_needs_data(OTA_OVERLAY_PERSIST));
+	ASSERT_TRUE(!ota_overlay_mode_needs_data(OTA_OVERLAY_IN_MEMORY));
+}
+
+TEST(degrade_reasons_accumulate)
+{
+	struct ota_boot b;
+	ota_boot_init(&b);
+	ASSERT_STR_EQ(ota_boot_degrade(&b, "first %d", 1), "first 1");
+	ASSERT_STR_EQ(ota_boot_degrade(&b, "second"), "second");
+	ASSERT_STR_EQ(b.degraded, "first 1; second");
+	ota_boot_done(&b);
+}
+
+TEST(settings_cmdline_overrides_config)
+{
+	char path[] = "/tmp/ota-test-sysconf-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_TRUE(fd >= 0);
+	const char *text = "[overlay]\nmode = persist\n[init]\npath = /sbin/realinit\n";
+	ASSERT_INT_EQ(write(fd, text, strlen(text)), (long long)strlen(text));
+	close(fd);
+	struct ota_boot b;
+	ota_boot_init(&b);
+	ota_boot_load_settings(&b, "root=/dev/vda1 ota.overlay=in-memory", path);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_IN_MEMORY);
+	ASSERT_STR_EQ(b.config.init, "/sbin/realinit");
+	ASSERT_STR_EQ(b.config_error, "");
+	ota_boot_done(&b);
+
+	/* A bad ota.overlay= is ignored; a broken config is recorded, not fatal. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ASSERT_INT_EQ(write(fd, "[overlay]\nmode = nope\n", 22), 22);
+	close(fd);
+	ota_boot_init(&b);
+	ota_boot_load_settings(&b, "ota.overlay=bogus", path);
+	unlink(path);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
+	ASSERT_CONTAINS(b.config_error, "'nope' is not one of");
+	ota_boot_done(&b);
+}

@@ -1,0 +1,69 @@
+/* A tiny test harness: TEST(name) registers a case, ASSERT_* fail it with
+ * file, line and the values compared. Each test program prints one result
+ * line per case and exits non-zero if any failed. */
+#ifndef OTA_TEST_H
+#define OTA_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define TEST_MAX 256
+extern struct test_case test_cases[TEST_MAX];
+extern int test_count;
+extern int test_failed_now;
+
+#define TEST(name)                                                                   \
+	static void test_##name(void);                                                   \
+	__attribute__((constructor)) static void register_##name(void)                    \
+	{                                                                                \
+		if (test_count < TEST_MAX)                                                 \
+			test_cases[test_count++] = (struct test_case){ #name, test_##name }; \
+	}                                                                                \
+	static void test_##name(void)
+
+#define FAIL_AT(...)                                                   \
+	do {                                                           \
+		fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);      \
+		fprintf(stderr, __VA_ARGS__);                          \
+		fprintf(stderr, "\n");                                 \
+		test_failed_now = 1;                                   \
+		return;                                                \
+	} while (0)
+
+#define ASSERT_TRUE(c)                                         \
+	do {                                                   \
+		if (!(c))                                      \
+			FAIL_AT("expected true: %s", #c);      \
+	} while (0)
+#define ASSERT_INT_EQ(a, b)                                                                   \
+	do {                                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);                           \
+		if (a_ != b_)                                                                 \
+			FAIL_AT("%s == %s: %lld != %lld", #a, #b, a_, b_);                    \
+	} while (0)
+#define ASSERT_STR_EQ(a, b)                                                                    \
+	do {                                                                                   \
+		const char *a_ = (a), *b_ = (b);                                               \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                         \
+			FAIL_AT("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",       \
+				b_ ? b_ : "(null)");                                           \
+	} while (0)
+#define ASSERT_NULL(p)                                                              \
+	do {                                                                        \
+		if ((p) != NULL)                                                    \
+			FAIL_AT("expected NULL: %s", #p);                           \
+	} while (0)
+#define ASSERT_CONTAINS(hay, needle)                                                         \
+	do {                                                                                 \
+		const char *h_ = (hay), *n_ = (needle);                                      \
+		if (!h_ || !strstr(h_, n_))                                                  \
+			FAIL_AT("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);   \
+	} while (0)
+
+#endif
