@@ -103,7 +103,7 @@ static int resolve_tag(const char *spec, char **ret_devname)
 int ota_blockdev_resolve(const char *spec, dev_t *ret_devno, char *ret_path, size_t path_size,
 			 struct ota_error *err)
 {
-	dev_t devno;
+	dev_t devno = 0;
 	char path[PATH_MAX];
 	int r;
 	unsigned ma, mi;

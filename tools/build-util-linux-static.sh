@@ -37,7 +37,7 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 if [ $# -ne 1 ] || [ -z "$1" ]; then echo "usage: $0 OUTDIR" >&2; exit 2; fi
 
 SRCPKG=util-linux
-LIBS=(uuid blkid mount fdisk)
+UL_LIBS=(uuid blkid mount fdisk)
 # Bump when the build recipe changes in a way the configure flags don't show.
 RECIPE_REV=1
 # Debian patches that touch autotools inputs but not the libraries we build
@@ -161,8 +161,11 @@ on_exit() {
 }
 trap on_exit EXIT
 logrun() { # logrun CMD...: run quietly, output into the log
+	local t0=$SECONDS rc=0
 	printf '\n+ %s\n' "$*" >>"$LOG"
-	"$@" >>"$LOG" 2>&1
+	"$@" >>"$LOG" 2>&1 || rc=$?
+	printf '+ (exit %s, %ss)\n' "$rc" "$((SECONDS - t0))" >>"$LOG"
+	return "$rc"
 }
 need_root() { [ "$(id -u)" -eq 0 ] || die "$1: run as root (or do it by hand first)"; }
 START=$SECONDS
@@ -408,11 +411,14 @@ logrun make install
 rm -rf -- "$OUTDIR/share"               # man pages
 rm -f -- "$OUTDIR"/lib/lib*.la          # libtool archives: not needed, hold absolute paths
 cd "$OUTDIR"
+for d in */; do # empty bin/, sbin/, ... left by `make install`
+	[ "$d" = src/ ] || find "$d" -depth -type d -empty -delete
+done
 extra=$(find lib include -mindepth 1 -maxdepth 1 ! -name 'lib*.a' ! -name pkgconfig ! -name uuid ! -name blkid ! -name libmount ! -name libfdisk)
 extra+=$(find . -mindepth 1 -maxdepth 1 ! -name lib ! -name include ! -name src ! -name '.*' ! -name build.log)
 [ -z "$extra" ] || die "make install produced unexpected files: $extra"
 
-for l in "${LIBS[@]}"; do
+for l in "${UL_LIBS[@]}"; do
 	[ -f "lib/lib$l.a" ] || die "missing lib/lib$l.a"
 	[ -f "lib/pkgconfig/$l.pc" ] || die "missing lib/pkgconfig/$l.pc"
 done
@@ -424,7 +430,7 @@ done
 PHASE="verification"
 say "verifying: gcc -static with pkg-config --static flags"
 export PKG_CONFIG_PATH="$OUTDIR/lib/pkgconfig"
-for l in "${LIBS[@]}"; do
+for l in "${UL_LIBS[@]}"; do
 	got=$(pkg-config --variable=libdir "$l")
 	[ "$got" = "$OUTDIR/lib" ] || die "pkg-config resolves $l to $got, not $OUTDIR/lib"
 done
@@ -469,7 +475,7 @@ say "test binary: static, no INTERP, no NEEDED, runs; $(stat -c %s "$WORKTMP/t")
 # --- done -----------------------------------------------------------------------------
 PHASE="cleanup"
 rm -rf -- "$TREE"
-for l in "${LIBS[@]}"; do
+for l in "${UL_LIBS[@]}"; do
 	say "  lib/lib$l.a  $(stat -c %s "lib/lib$l.a") bytes"
 done
 FP=$(fingerprint) # again: the compiler may have been installed meanwhile

@@ -1,0 +1,91 @@
+#!/bin/bash
+# mkimage.sh --bin-dir DIR --out IMAGE [--no-data]
+#
+# Builds the test/demo disk image: GPT with partitions named system-a,
+# system-b and data. system-a holds a BusyBox root filesystem with otaroot's
+# binaries (ota-init as /sbin/ota-init), BusyBox init and the test agent;
+# system-b is left empty; data is an empty ext4 labelled "data". No loop
+# devices: filesystems are made from directories with mkfs.ext4 -d and copied
+# into place.
+set -euo pipefail
+
+ME=mkimage
+say() { printf '%s: %s\n' "$ME" "$*"; }
+die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin_dir= out= with_data=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--bin-dir) bin_dir=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--no-data) with_data=0; shift ;;
+	*) die "unknown argument '$1'" ;;
+	esac
+done
+[ -n "$bin_dir" ] && [ -n "$out" ] || die "usage: mkimage.sh --bin-dir DIR --out IMAGE [--no-data]"
+[ -x "$bin_dir/ota-init" ] || die "$bin_dir/ota-init missing: build first"
+[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
+busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
+[ "$busybox_static" = 0 ] || die "/bin/busybox is not static: apt-get install busybox-static"
+
+# Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots.
+SLOT_SECTORS=131072
+A_START=2048
+B_START=$((A_START + SLOT_SECTORS))
+DATA_START=$((B_START + SLOT_SECTORS))
+DATA_SECTORS=131072
+IMAGE_MIB=$(( (DATA_START + DATA_SECTORS) / 2048 + 1 ))
+
+work=$(mktemp -d "${out}.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/rootfs
+
+copy_with_libs() { # copy a dynamically linked binary and the libraries it needs
+	local bin=$1 dest=$2
+	install -D -m 0755 "$bin" "$root$dest"
+	if readelf -lW "$bin" | grep -q INTERP; then
+		ldd "$bin" | grep -o '/[^ ]*' | while read -r lib; do
+			[ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib"
+		done
+	fi
+}
+
+say "assembling the root filesystem"
+mkdir -p "$root"
+cp -a "$here/rootfs/." "$root/"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,root,var,mnt}
+chmod 1777 "$root/tmp"
+install -m 0755 /bin/busybox "$root/bin/busybox"
+/bin/busybox --list-full | while read -r applet; do
+	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+install -m 0755 "$bin_dir/ota-init" "$root/sbin/ota-init"
+for b in "$bin_dir"/*; do
+	name=$(basename "$b")
+	[ "$name" = ota-init ] && continue
+	[ -x "$b" ] && [ -f "$b" ] && copy_with_libs "$b" "/usr/bin/$name"
+done
+
+say "making filesystems"
+mkfs.ext4 -q -F -L system-a -E root_owner=0:0 -d "$root" "$work/system-a.ext4" $((SLOT_SECTORS / 2))k
+[ $with_data = 1 ] && mkfs.ext4 -q -F -L data "$work/data.ext4" $((DATA_SECTORS / 2))k
+
+say "writing the GPT to $out (${IMAGE_MIB} MiB)"
+rm -f "$out"
+truncate -s "${IMAGE_MIB}M" "$out"
+{
+	echo "label: gpt"
+	echo "label-id: 0FA7C0DE-0000-4000-8000-000000000001"
+	echo "unit: sectors"
+	echo "first-lba: 2048"
+	# root-x86-64 (Discoverable Partitions) for the slots, Linux data for data.
+	echo "start=$A_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
+	echo "start=$B_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
+	[ $with_data = 1 ] && echo "start=$DATA_START, size=$DATA_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=0FA7C0DE-0000-4000-8000-0000000000DA, name=data"
+	true
+} | sfdisk --quiet --no-reread --no-tell-kernel "$out" >/dev/null
+
+dd if="$work/system-a.ext4" of="$out" bs=512 seek=$A_START conv=notrunc,sparse status=none
+[ $with_data = 1 ] && dd if="$work/data.ext4" of="$out" bs=512 seek=$DATA_START conv=notrunc,sparse status=none
+say "done: $out"

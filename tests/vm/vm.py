@@ -1,0 +1,245 @@
+"""Drive an otaroot test machine in QEMU.
+
+One Machine owns a disk image and boots it as often as a test needs; each boot
+is one QEMU process (the guest's reboot ends it, thanks to -no-reboot), so a
+test reboots by letting the guest reboot and calling boot() again.
+
+The guest's console (ttyS0) goes to a log file per boot. The test agent
+(tests/vm/rootfs/usr/libexec/ota-test-agent) listens on ttyS1, which QEMU
+connects to a Unix socket here: run() sends one shell command line and returns
+its output and exit status.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+READY = b"@@AGENT-READY"
+DONE = b"@@DONE "
+
+
+class VMError(Exception):
+    pass
+
+
+def kvm_usable():
+    """KVM when it works here (much faster); TCG otherwise. OTA_VM_ACCEL
+    (kvm or tcg) forces the choice."""
+    forced = os.environ.get("OTA_VM_ACCEL")
+    if forced:
+        return forced == "kvm"
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+class Machine:
+    def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512):
+        self.workdir = workdir
+        self.kernel = os.path.join(kernel_dir, "vmlinuz")
+        self.initrd = os.path.join(kernel_dir, "initramfs.cpio.gz")
+        self.disk = disk
+        self.name = name
+        self.memory = memory
+        self.boots = 0
+        self.proc = None
+        self.sock = None
+        self.buf = b""
+        self.console_logs = []
+        os.makedirs(workdir, exist_ok=True)
+
+    # ---- lifecycle -------------------------------------------------------
+    def boot(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init",
+             timeout=120):
+        """Boots and waits for the agent. Returns the boot's console log path."""
+        if self.proc:
+            raise VMError("machine is already running")
+        self.boots += 1
+        console = os.path.join(self.workdir, "console-%d.log" % self.boots)
+        agent_sock = os.path.join(self.workdir, "agent.sock")
+        if os.path.exists(agent_sock):
+            os.unlink(agent_sock)
+        append = "console=ttyS0 root=%s ro init=%s panic=-1 %s" % (root, init, cmdline_extra)
+        accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
+        cmd = ["qemu-system-x86_64", *accel, "-machine", "q35", "-m", str(self.memory),
+               "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
+               "-kernel", self.kernel, "-initrd", self.initrd, "-append", append.strip(),
+               "-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk,
+               "-chardev", "file,id=console,path=%s" % console,
+               "-serial", "chardev:console",
+               "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % agent_sock,
+               "-serial", "chardev:agent",
+               "-device", "i6300esb",
+               "-monitor", "none"]
+        self.console_logs.append(console)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.started = time.monotonic()
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(agent_sock):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise VMError("QEMU did not create the agent socket")
+            time.sleep(0.05)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(agent_sock)
+        self.buf = b""
+        self._read_until(READY, deadline)
+        self.boot_seconds = time.monotonic() - self.started
+        return console
+
+    def run(self, command, timeout=60, check=True):
+        """Runs a shell command line in the guest; returns (status, output)."""
+        if "\n" in command:
+            raise ValueError("one line per command")
+        self.sock.sendall(command.encode() + b"\n")
+        out = self._read_until(DONE, time.monotonic() + timeout)
+        line_end = self.buf.find(b"\n")
+        while line_end < 0:
+            self._recv(time.monotonic() + timeout)
+            line_end = self.buf.find(b"\n")
+        status = int(self.buf[:line_end].strip())
+        self.buf = self.buf[line_end + 1:]
+        text = out.decode(errors="replace").replace("\r", "")
+        if check and status != 0:
+            raise VMError("guest command %r failed with status %d:\n%s" % (command, status, text))
+        return status, text
+
+    def output(self, command, timeout=60):
+        return self.run(command, timeout)[1]
+
+    def reboot(self, timeout=60):
+        """Asks the guest's init to reboot and waits for QEMU to exit."""
+        self.sock.sendall(b"reboot\n")
+        self.wait_exit(timeout)
+
+    def wait_exit(self, timeout=60):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise VMError("guest did not stop within %d s" % timeout)
+        self._closed()
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._closed()
+
+    def console_text(self, boot=None):
+        path = self.console_logs[(boot or self.boots) - 1]
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace").replace("\r", "")
+
+    # ---- internals -------------------------------------------------------
+    def _closed(self):
+        if self.sock:
+            self.sock.close()
+        self.sock = None
+        self.proc = None
+
+    def _check_alive(self):
+        if self.proc.poll() is not None:
+            out = self.proc.stdout.read().decode(errors="replace")
+            raise VMError("QEMU exited with status %d before the agent answered\n%s"
+                          % (self.proc.returncode, out))
+
+    def _recv(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise VMError("timed out waiting for the guest agent")
+        self.sock.settimeout(min(remaining, 1.0))
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            self._check_alive()
+            return
+        if not data:
+            self._check_alive()
+            time.sleep(0.05)
+            return
+        self.buf += data
+
+    def _read_until(self, marker, deadline):
+        while True:
+            i = self.buf.find(marker)
+            if i >= 0:
+                before = self.buf[:i]
+                self.buf = self.buf[i + len(marker):]
+                return before
+            self._recv(deadline)
+
+
+class TestCase:
+    """Per-test scratch directory with its own copy of the base image. The
+    directory (console logs included) is kept when the test fails."""
+
+    def __init__(self, name):
+        build = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
+        self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", "kernel"))
+        self.base_image = os.environ.get("OTA_VM_IMAGE", os.path.join(build, "vm", "base.img"))
+        self.workdir = os.path.join(build, "vm", "work", name)
+        self.name = name
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        os.makedirs(self.workdir)
+        self.disk = os.path.join(self.workdir, "disk.img")
+        subprocess.run(["cp", "--sparse=always", self.base_image, self.disk], check=True)
+        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name)
+
+    def finish(self, ok):
+        self.machine.kill()
+        if ok:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            for log in self.machine.console_logs:
+                print("---- console log kept: %s (last 40 lines) ----" % log)
+                try:
+                    with open(log, "rb") as f:
+                        lines = f.read().decode(errors="replace").replace("\r", "").splitlines()
+                    print("\n".join(lines[-40:]))
+                except OSError as e:
+                    print("(cannot read: %s)" % e)
+
+
+def parse_status(text):
+    """Parses /run/ota/status (key='value' lines) into a dict."""
+    status = {}
+    for line in text.splitlines():
+        if "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if len(value) >= 2 and value[0] == "'" and value[-1] == "'":
+            value = value[1:-1].replace("'\\''", "'")
+        status[key] = value
+    return status
+
+
+def run_cases(cases, argv):
+    """Runs the named cases (all if none named); prints one line per case and
+    the 'N passed, N failed' summary; exits non-zero on failure."""
+    names = argv[1:] or list(cases)
+    passed = failed = 0
+    for name in names:
+        if name not in cases:
+            print("unknown case %r; known: %s" % (name, ", ".join(cases)))
+            sys.exit(2)
+        tc = TestCase(name)
+        ok = False
+        t0 = time.monotonic()
+        try:
+            cases[name](tc)
+            ok = True
+        except Exception as e:  # report every failure the same way
+            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+        finally:
+            tc.finish(ok)
+        print("%s %s (%.1f s, %d boot(s))" % ("ok  " if ok else "FAIL", name,
+                                              time.monotonic() - t0, tc.machine.boots))
+        passed += ok
+        failed += not ok
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,28 @@
+#!/bin/bash
+# deps.sh: installs, as root on Debian 12, the packages otaroot needs to build,
+# make images and run its tests. Installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config
+	libblkid-dev libmount-dev libfdisk-dev libzstd-dev libssl-dev libinih-dev
+	# static util-linux libraries from the source package (tools/build-util-linux-static.sh)
+	dpkg-dev
+	# images and the VM harness
+	fdisk e2fsprogs dosfstools busybox-static cpio gzip xz-utils zstd kmod
+	qemu-system-x86 python3
+	# tests
+	binutils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+[ "$(id -u)" = 0 ] || { echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2; exit 1; }
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
