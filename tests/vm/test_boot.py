@@ -64,7 +64,9 @@ def case_overlay_root(tc):
     expect(fstype == "overlay", "/ is %s, not overlay" % fstype)
     expect("lowerdir=/run/ota/system" in opts, "overlay lower is not the system slot: " + opts)
     expect("upperdir=/run/ota/data/ota/overlay/discard/upper" in opts, "unexpected upper: " + opts)
-    expect("index=off" in opts, "overlay index is not off: " + opts)
+    # Options at their (off) default are not listed, so check none is on.
+    for opt in ("index=on", "metacopy=on", "redirect_dir=on", "xino=on"):
+        expect(opt not in opts, "overlay mounted with %s: %s" % (opt, opts))
     expect(mt["/run/ota/system"][1] == "/dev/vda1", "lower is not system-a: %s" % (mt["/run/ota/system"],))
     expect("ro" in mt["/run/ota/system"][2].split(","), "system slot is not read-only")
     expect(mt["/run/ota/data"][1] == "/dev/vda3", "data is not /dev/vda3: %s" % (mt["/run/ota/data"],))
@@ -134,10 +136,17 @@ def case_no_data(tc):
 def case_corrupt_data(tc):
     """(d) With the data filesystem corrupt (group descriptors overwritten,
     superblock intact) the mount fails, and the guest still boots degraded."""
+    import struct
     offset = partition_offset(tc.disk, DATA_PARTITION)
     with open(tc.disk, "r+b") as f:
-        f.seek(offset + 4096)  # block 1 of a 4 KiB-block ext4: group descriptors
-        f.write(os.urandom(4096))
+        f.seek(offset + 1024)  # the ext4 superblock
+        sb = f.read(1024)
+        expect(sb[56:58] == b"\x53\xef", "no ext4 superblock on the data partition")
+        first_data_block, log_block_size = struct.unpack_from("<II", sb, 20)
+        block_size = 1024 << log_block_size
+        # The group descriptor table starts in the block after the superblock's.
+        f.seek(offset + (first_data_block + 1) * block_size)
+        f.write(os.urandom(block_size))
     m = tc.machine
     m.boot()
     expect_real_init_is_pid1(m)

@@ -28,12 +28,10 @@ class VMError(Exception):
 
 
 def kvm_usable():
-    """KVM when it works here (much faster); TCG otherwise. OTA_VM_ACCEL
-    (kvm or tcg) forces the choice."""
-    forced = os.environ.get("OTA_VM_ACCEL")
-    if forced:
-        return forced == "kvm"
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+    """TCG by default: it works on every machine (on this project's build
+    machines /dev/kvm exists but a guest under it stalls in early boot).
+    OTA_VM_ACCEL=kvm opts in where KVM works."""
+    return os.environ.get("OTA_VM_ACCEL") == "kvm"
 
 
 class Machine:
