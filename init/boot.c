@@ -68,7 +68,7 @@ static int api_mounted(const struct api_mount *m)
 	return ota_is_mount_point(m->target);
 }
 
-int ota_boot_mount_api_filesystems(struct ota_error *err)
+int ota_boot_mount_api_filesystems(struct ota_boot *b, struct ota_error *err)
 {
 	for (size_t i = 0; i < OTA_ELEMENTSOF(api_mounts); i++) {
 		const struct api_mount *m = &api_mounts[i];
@@ -82,6 +82,9 @@ int ota_boot_mount_api_filesystems(struct ota_error *err)
 		(void)mkdir(m->target, m->mode);
 		if (mount(m->source, m->target, m->fstype, m->flags, m->options) < 0)
 			return ota_error_errno(err, -errno, "mount %s on '%s'", m->fstype, m->target);
+		size_t used = strlen(b->api_mounted);
+		(void)snprintf(b->api_mounted + used, sizeof(b->api_mounted) - used, "%s%s", used ? " " : "",
+			       m->target);
 	}
 	return 0;
 }
@@ -219,7 +222,7 @@ static int find_data_on_disk(struct ota_boot *b, struct ota_error *err)
 	return ota_error_set(err, -ENOENT, "no partition named or labelled 'data' on %s", b->disk_dev);
 }
 
-static int find_data(struct ota_boot *b, struct ota_error *err)
+int ota_boot_find_data(struct ota_boot *b, struct ota_error *err)
 {
 	const char *spec = b->cmdline.data ? b->cmdline.data : b->config.data_device;
 	dev_t devno;
@@ -257,7 +260,7 @@ static int parse_mount_options(const char *options, unsigned long *ret_flags, ch
 
 int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 {
-	int r = find_data(b, err);
+	int r = ota_boot_find_data(b, err);
 	if (r < 0)
 		return r;
 
@@ -478,6 +481,7 @@ int ota_boot_write_status(const struct ota_boot *b, struct ota_error *err)
 	append_kv(buf, sizeof(buf), "data_mounted", b->data_mounted ? "yes" : "no");
 	append_kv(buf, sizeof(buf), "overlay_requested", ota_overlay_mode_to_string(b->overlay_requested));
 	append_kv(buf, sizeof(buf), "overlay", ota_overlay_mode_to_string(b->overlay));
+	append_kv(buf, sizeof(buf), "api_mounted", b->api_mounted);
 	append_kv(buf, sizeof(buf), "config_error", b->config_error);
 	append_kv(buf, sizeof(buf), "degraded", b->degraded[0] ? "yes" : "no");
 	append_kv(buf, sizeof(buf), "degraded_reason", b->degraded);

@@ -90,6 +90,7 @@ struct ota_boot {
 	enum ota_overlay_mode overlay;  /* what was actually set up */
 	bool root_switched;             /* pivot_root done: / is the overlay */
 
+	char api_mounted[64];           /* API filesystems ota-init mounted itself */
 	char degraded[1024];            /* why the boot is degraded, "" if not */
 	char boot_id[40];
 };
@@ -99,13 +100,18 @@ void ota_boot_done(struct ota_boot *b);
 /* Appends a reason to b->degraded (and returns it for logging). */
 const char *ota_boot_degrade(struct ota_boot *b, const char *fmt, ...) _printf_(2, 3);
 
-/* Step 1. Mounts the API filesystems that are not mounted yet. */
-int ota_boot_mount_api_filesystems(struct ota_error *err) _must_check_;
+/* Step 1. Mounts the API filesystems that are not mounted yet and lists
+ * them in b->api_mounted. */
+int ota_boot_mount_api_filesystems(struct ota_boot *b, struct ota_error *err) _must_check_;
 /* Step 2. Never fails: a broken config is recorded and the defaults used. */
 void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path);
 /* Step 3. */
 int ota_boot_find_system(struct ota_boot *b, struct ota_error *err) _must_check_;
-/* Step 4. */
+/* Step 4a. Finds the data partition: ota.data= or [data] device when set;
+ * otherwise the partition of the boot disk whose GPT name is "data", else
+ * the one whose filesystem label is "data" (never the booted system). */
+int ota_boot_find_data(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 4b. Finds (4a) and mounts the data partition at OTA_DATA_DIR. */
 int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err) _must_check_;
 /* Step 5. Mounts the overlay at OTA_ROOT_DIR. Falls back to in-memory and
  * then to disabled by itself, recording why in b->degraded. */

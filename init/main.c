@@ -50,7 +50,7 @@ int main(int argc, char **argv, char **envp)
 	ota_log_init("ota-init", OTA_LOG_INFO);
 	ota_boot_init(&boot);
 
-	int api_r = ota_boot_mount_api_filesystems(&err);
+	int api_r = ota_boot_mount_api_filesystems(&boot, &err);
 	ensure_stdio();
 	(void)ota_log_open_kmsg();
 	if (api_r < 0)

@@ -75,6 +75,9 @@ def case_overlay_root(tc):
     st = status(m)
     expect(st["slot"] == "a" and st["system_device"] == "/dev/vda1", "wrong slot: %s" % st)
     expect(st["root_check"] == "ok", "root= cross-check: " + st["root_check"])
+    # The harness's initramfs leaves them unmounted, as a kernel without an
+    # initramfs does: ota-init must have mounted all four itself.
+    expect(st["api_mounted"] == "/proc /sys /dev /run", "ota-init mounted: " + st["api_mounted"])
     expect(st["overlay"] == "discard" and st["degraded"] == "no", "status: %s" % st)
     # ota-init logged to the kernel log as PID 1, and / is writable.
     expect("ota-init[1]: booted slot a from /dev/vda1" in m.output("dmesg"),
