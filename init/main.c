@@ -48,6 +48,12 @@ int main(int argc, char **argv, char **envp)
 	(void)argc;
 
 	ota_log_init("ota-init", OTA_LOG_INFO);
+	/* Everything below rearranges the mount tree of the whole system; run
+	 * from a shell it would pull the root out from under a running system. */
+	if (getpid() != 1) {
+		log_error("must run as PID 1, started by the kernel with init=%s", argv[0]);
+		return 2;
+	}
 	ota_boot_init(&boot);
 
 	int api_r = ota_boot_mount_api_filesystems(&boot, &err);

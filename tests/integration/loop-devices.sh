@@ -7,9 +7,13 @@ bin=${1:?usage: loop-devices.sh TEST_BINARY}
 
 work=$(mktemp -d /tmp/ota-it-loop.XXXXXX)
 gpt= mbr=
+detach() { # BLKPG-added partitions outlive losetup -d: delete them first
+	partx --delete "$1" 2>/dev/null || true
+	losetup -d "$1" 2>/dev/null || true
+}
 cleanup() {
-	[ -n "$gpt" ] && losetup -d "$gpt" 2>/dev/null || true
-	[ -n "$mbr" ] && losetup -d "$mbr" 2>/dev/null || true
+	[ -n "$gpt" ] && detach "$gpt"
+	[ -n "$mbr" ] && detach "$mbr"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,8 +40,10 @@ mbr=$(losetup --show -f "$work/mbr.img")
 # partx reads the table in userspace (libblkid) and adds the partitions with
 # BLKPG, so this works even on kernels built without partition-table parsers
 # (such as this project's build machines).
-partx --add "$gpt"
-partx --add "$mbr"
+for dev in "$gpt" "$mbr"; do
+	partx --delete "$dev" 2>/dev/null || true  # stale ones from an earlier user
+	partx --add "$dev"
+done
 # Partition nodes come from devtmpfs; give the kernel a moment to add them.
 for node in "${gpt}p1" "${gpt}p4" "${mbr}p1" "${mbr}p2"; do
 	for _ in $(seq 50); do [ -b "$node" ] && break; sleep 0.1; done

@@ -60,7 +60,7 @@ install -m 0755 /bin/busybox "$root/bin/busybox"
 /bin/busybox --list-full | while read -r applet; do
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
-install -m 0755 "$bin_dir/ota-init" "$root/sbin/ota-init"
+install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
 for b in "$bin_dir"/*; do
 	name=$(basename "$b")
 	[ "$name" = ota-init ] && continue
