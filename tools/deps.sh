@@ -12,8 +12,8 @@ PACKAGES=(
 	# images and the VM harness
 	fdisk e2fsprogs dosfstools busybox-static cpio gzip xz-utils zstd kmod
 	qemu-system-x86 python3
-	# tests
-	binutils
+	# tests (clang + libclang-rt for the libFuzzer targets)
+	binutils clang libclang-rt-14-dev
 )
 
 missing=()
