@@ -394,6 +394,16 @@ static int populate_new_run(const struct ota_boot *b, struct ota_error *err)
 	return 0;
 }
 
+/* Past the point of no return: /dev, /proc and /sys already live in the new
+ * root, so entering it with chroot is the only way left to a working system. */
+static int enter_new_root_anyway(struct ota_boot *b, int r, const char *what, struct ota_error *err)
+{
+	if (chdir(OTA_ROOT_DIR) == 0 && chroot(".") == 0 && chdir("/") == 0)
+		b->root_switched = true;
+	return ota_error_errno(err, r, "%s%s", what,
+			       b->root_switched ? " (entered the new root with chroot instead)" : "");
+}
+
 int ota_boot_switch_root(struct ota_boot *b, struct ota_error *err)
 {
 	static const char *const api[] = { "/dev", "/proc", "/sys" };
@@ -402,41 +412,46 @@ int ota_boot_switch_root(struct ota_boot *b, struct ota_error *err)
 
 	if (b->overlay == OTA_OVERLAY_DISABLED)
 		return 0;
-	/* pivot_root refuses shared mounts (EINVAL), and propagation back to
-	 * the old tree is not wanted either. */
+	/* Everything that can fail without harm comes first; on failure the
+	 * system boots on the read-only root it has. pivot_root refuses shared
+	 * mounts (EINVAL), and propagation back to the old tree is not wanted. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return ota_error_errno(err, -errno, "make / private");
-	r = populate_new_run(b, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < OTA_ELEMENTSOF(api); i++) {
+		r = ota_error_errno(err, -errno, "make / private");
+	else
+		r = populate_new_run(b, err);
+	for (size_t i = 0; r == 0 && i < OTA_ELEMENTSOF(api); i++) {
 		if (ota_format(target, sizeof(target), "%s%s", OTA_ROOT_DIR, api[i]) < 0)
-			return ota_error_set(err, -ENAMETOOLONG, "path too long");
-		r = move_mount_to(api[i], target, err);
-		if (r < 0)
-			return r;
+			r = ota_error_set(err, -ENAMETOOLONG, "path too long");
+		else if ((r = ota_mkdir_p(target, 0755)) < 0)
+			r = ota_error_errno(err, r, "create '%s'", target);
+	}
+	if (r < 0) {
+		b->overlay = OTA_OVERLAY_DISABLED;
+		return r;
+	}
+
+	for (size_t i = 0; i < OTA_ELEMENTSOF(api); i++) {
+		(void)!ota_format(target, sizeof(target), "%s%s", OTA_ROOT_DIR, api[i]);
+		if (mount(api[i], target, NULL, MS_MOVE, NULL) < 0) {
+			char what[PATH_MAX + 64];
+			(void)snprintf(what, sizeof(what), "move mount '%s' to '%s'", api[i], target);
+			return enter_new_root_anyway(b, -errno, what, err);
+		}
 	}
 	if (chdir(OTA_ROOT_DIR) < 0)
-		return ota_error_errno(err, -errno, "chdir '%s'", OTA_ROOT_DIR);
+		return enter_new_root_anyway(b, -errno, "chdir to the new root", err);
 	/* pivot_root rather than switch_root's MS_MOVE + chroot: we were not
 	 * started from an initramfs, so the old root is a real mount that can
 	 * be pivoted away and detached. That leaves the system slot reachable
 	 * only through the read-only bind in /run/ota/system, and gives every
 	 * process a real root (a chroot'ed root breaks container runtimes). */
-	if (syscall(SYS_pivot_root, ".", ".") < 0) {
-		r = -errno;
-		/* /dev, /proc and /sys are already in the new root: entering it
-		 * with chroot is the only way left to a working system. */
-		if (chroot(".") == 0 && chdir("/") == 0)
-			b->root_switched = true;
-		return ota_error_errno(err, r, "pivot_root to '%s'%s", OTA_ROOT_DIR,
-				       b->root_switched ? " (entered it with chroot instead)" : "");
-	}
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return enter_new_root_anyway(b, -errno, "pivot_root to '" OTA_ROOT_DIR "'", err);
 	/* The old root is now stacked on top of "."; detach it. */
 	if (umount2(".", MNT_DETACH) < 0)
 		log_warning("cannot detach the old root: %s", strerror(errno));
 	if (chdir("/") < 0)
-		return ota_error_errno(err, -errno, "chdir '/'");
+		log_warning("cannot chdir to the new root: %s", strerror(errno));
 	b->root_switched = true;
 	return 0;
 }
