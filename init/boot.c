@@ -17,6 +17,8 @@ void ota_boot_init(struct ota_boot *b)
 {
 	memset(b, 0, sizeof(*b));
 	ota_system_config_init(&b->config);
+	ota_state_config_init(&b->state);
+	b->state_root = "";
 	b->overlay_requested = OTA_OVERLAY_DISCARD;
 	b->overlay = OTA_OVERLAY_DISABLED;
 	(void)!ota_format(b->slot, sizeof(b->slot), "unknown");
@@ -27,6 +29,7 @@ void ota_boot_done(struct ota_boot *b)
 {
 	ota_cmdline_done(&b->cmdline);
 	ota_system_config_done(&b->config);
+	ota_state_config_done(&b->state);
 }
 
 const char *ota_boot_degrade(struct ota_boot *b, const char *fmt, ...)
@@ -91,7 +94,32 @@ int ota_boot_mount_api_filesystems(struct ota_boot *b, struct ota_error *err)
 
 /* ---- step 2: settings ---------------------------------------------------- */
 
-void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path)
+/* State configuration errors never stop a boot; they are logged and listed
+ * in the status file, and the rest of the configuration applies. */
+static void record_state_errors(struct ota_boot *b)
+{
+	b->state_errors[0] = '\0';
+	for (size_t i = 0; i < b->state.n_errors; i++) {
+		size_t used = strlen(b->state_errors);
+		log_error("state configuration: %s", b->state.errors[i]);
+		(void)snprintf(b->state_errors + used, sizeof(b->state_errors) - used, "%s%s", used ? " | " : "",
+			       b->state.errors[i]);
+	}
+}
+
+static void load_state_config(struct ota_boot *b)
+{
+	struct ota_error err = { 0 };
+	ota_state_config_done(&b->state);
+	if (ota_state_config_load(&b->state, b->state_root, &err) < 0)
+		log_error("%s; no paths are persisted", err.msg);
+	if (b->data_mounted && ota_state_config_load_runtime(&b->state, OTA_DATA_DIR, &err) < 0)
+		log_error("%s; runtime entries are not applied", err.msg);
+	record_state_errors(b);
+}
+
+void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path,
+			    const char *state_root)
 {
 	struct ota_error err = { 0 };
 
@@ -106,7 +134,9 @@ void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const 
 		log_error("%s; using the default configuration", err.msg);
 	}
 
-	b->overlay_requested = b->config.overlay;
+	b->state_root = state_root;
+	load_state_config(b);
+	b->overlay_requested = b->state.overlay;
 	if (b->cmdline.overlay) {
 		enum ota_overlay_mode m = ota_overlay_mode_from_string(b->cmdline.overlay);
 		if (m == OTA_OVERLAY_MODE_INVALID)
@@ -292,6 +322,34 @@ int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 	return 0;
 }
 
+/* ---- step 4c: the state store ------------------------------------------ */
+
+void ota_boot_prepare_state(struct ota_boot *b)
+{
+	struct ota_error err = { 0 };
+	char staging[PATH_MAX];
+	if (!b->data_mounted)
+		return;
+	load_state_config(b); /* now with the runtime entries */
+	int r = ota_state_apply_reset(OTA_DATA_DIR, &b->state, b->boot_id, &err);
+	if (r < 0)
+		log_error("%s", ota_boot_degrade(b, "factory reset not completed: %s", err.msg));
+	if (r > 0) {
+		log_notice("factory reset done");
+		b->reset_done = true;
+		load_state_config(b);
+	}
+	/* Copies interrupted by a power cut: never committed, so never used. */
+	(void)!ota_format(staging, sizeof(staging), "%s/ota/state/staging", OTA_DATA_DIR);
+	struct stat st;
+	if (lstat(staging, &st) == 0) {
+		char trash[PATH_MAX];
+		(void)!ota_format(trash, sizeof(trash), "%s/ota/trash/staging-%s", OTA_DATA_DIR, b->boot_id);
+		if (ota_mkdir_p(OTA_DATA_DIR "/ota/trash", 0755) < 0 || rename(staging, trash) < 0)
+			log_warning("cannot move '%s' to the trash: %s", staging, strerror(errno));
+	}
+}
+
 /* ---- step 5: the new root ------------------------------------------------ */
 
 /* The slot must stay bit-identical to what was installed (delta updates
@@ -355,6 +413,29 @@ void ota_boot_build_root(struct ota_boot *b)
 		log_error("%s", ota_boot_degrade(b, "overlay 'in-memory': %s", err.msg));
 	log_error("booting on the read-only root without overlay");
 	b->overlay = OTA_OVERLAY_DISABLED;
+}
+
+/* ---- step 5b: persisted paths ------------------------------------------- */
+
+void ota_boot_bind_state(struct ota_boot *b)
+{
+	struct ota_error err = { 0 };
+	const char *new_root = b->overlay == OTA_OVERLAY_DISABLED ? "" : OTA_ROOT_DIR;
+	const char *data = b->data_mounted ? OTA_DATA_DIR : NULL;
+
+	/* The running root is still the system slot: "" is the image. */
+	for (size_t i = 0; data && i < b->state.n_entries; i++) {
+		const struct ota_persist_entry *e = &b->state.entries[i];
+		if (ota_state_seed(data, "", e, &err) < 0 || ota_state_bind(data, new_root, e, &err) < 0) {
+			log_error("%s", ota_boot_degrade(b, "%s not persisted: %s", e->path, err.msg));
+			continue;
+		}
+		b->persisted++;
+	}
+	if (b->state.n_entries && !data)
+		log_warning("no data partition: %zu persisted paths are not available", b->state.n_entries);
+	if (ota_state_setup_machine_id(data, new_root, &err) < 0)
+		log_error("machine id: %s", err.msg);
 }
 
 /* ---- step 6: switch root --------------------------------------------------- */
@@ -498,6 +579,13 @@ int ota_boot_write_status(const struct ota_boot *b, struct ota_error *err)
 	append_kv(buf, sizeof(buf), "overlay", ota_overlay_mode_to_string(b->overlay));
 	append_kv(buf, sizeof(buf), "api_mounted", b->api_mounted);
 	append_kv(buf, sizeof(buf), "config_error", b->config_error);
+	append_kv(buf, sizeof(buf), "state_errors", b->state_errors);
+	char num[32];
+	(void)snprintf(num, sizeof(num), "%u", b->persisted);
+	append_kv(buf, sizeof(buf), "persisted", num);
+	append_kv(buf, sizeof(buf), "reset_done", b->reset_done ? "yes" : "no");
+	(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)b->init_usec);
+	append_kv(buf, sizeof(buf), "init_usec", num);
 	append_kv(buf, sizeof(buf), "degraded", b->degraded[0] ? "yes" : "no");
 	append_kv(buf, sizeof(buf), "degraded_reason", b->degraded);
 	append_kv(buf, sizeof(buf), "boot_id", b->boot_id);

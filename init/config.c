@@ -4,7 +4,6 @@
  * setting silently not applied. A config error never stops a boot; ota-init
  * records it and boots with the defaults. */
 #include <errno.h>
-#include <ini.h>
 #include <string.h>
 
 #include "init/init.h"
@@ -13,32 +12,8 @@ struct parse_state {
 	struct ota_system_config *c;
 	struct ota_error *err;
 	int r;
-	const char *next;   /* unread text */
-	int line;           /* line the handler is called for */
 	int error_line;     /* line of the handler's first error */
 };
-
-/* An fgets() over the text, so the handler knows its line number (Debian's
- * inih is built without INI_HANDLER_LINENO). */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct parse_state *s = stream;
-	if (!*s->next || num < 2)
-		return NULL;
-	size_t n = strcspn(s->next, "\n");
-	if (s->next[n] == '\n')
-		n++;
-	size_t room = (size_t)num - 1;
-	size_t take = n < room ? n : room;
-	memcpy(str, s->next, take);
-	str[take] = '\0';
-	s->next += take;
-	if (take && str[take - 1] == '\n')
-		s->line++;
-	else if (!*s->next)
-		s->line++;
-	return str;
-}
 
 static int set_device_spec(char **field, const char *value, struct parse_state *s)
 {
@@ -63,19 +38,6 @@ static int handle_data(struct parse_state *s, const char *key, const char *value
 	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [data]", key);
 }
 
-static int handle_overlay(struct parse_state *s, const char *key, const char *value)
-{
-	if (strcmp(key, "mode") != 0)
-		return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [overlay]", key);
-	enum ota_overlay_mode m = ota_overlay_mode_from_string(value);
-	if (m == OTA_OVERLAY_MODE_INVALID)
-		return ota_error_set(s->err, -EINVAL,
-				     "[overlay] mode: '%s' is not one of discard, in-memory, persist, disabled",
-				     value);
-	s->c->overlay = m;
-	return 0;
-}
-
 static int handle_init(struct parse_state *s, const char *key, const char *value)
 {
 	if (strcmp(key, "path") != 0)
@@ -86,18 +48,14 @@ static int handle_init(struct parse_state *s, const char *key, const char *value
 	return ota_strdup_to(&s->c->init, value);
 }
 
-static int on_entry(void *user, const char *section, const char *key, const char *value)
+static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
 	int r;
 	if (s->r < 0)
 		return 0;
-	if (!key) /* a new section (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
-		return 1;
 	if (strcmp(section, "data") == 0)
 		r = handle_data(s, key, value);
-	else if (strcmp(section, "overlay") == 0)
-		r = handle_overlay(s, key, value);
 	else if (strcmp(section, "init") == 0)
 		r = handle_init(s, key, value);
 	else if (!section[0])
@@ -108,15 +66,15 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		ota_error_set(s->err, r, "out of memory");
 	if (r < 0) {
 		s->r = r;
-		s->error_line = s->line;
-		return 0;
+		s->error_line = line;
+		return 1;
 	}
-	return 1;
+	return 0;
 }
 
 void ota_system_config_init(struct ota_system_config *c)
 {
-	*c = (struct ota_system_config){ .overlay = OTA_OVERLAY_DISCARD };
+	*c = (struct ota_system_config){ 0 };
 }
 
 void ota_system_config_done(struct ota_system_config *c)
@@ -133,10 +91,10 @@ int ota_system_config_parse(struct ota_system_config *c, const char *text, const
 {
 	struct ota_system_config parsed;
 	ota_system_config_init(&parsed);
-	struct parse_state s = { .c = &parsed, .err = err, .next = text };
+	struct parse_state s = { .c = &parsed, .err = err };
 
 	/* inih returns the line of the first error, the handler's or its own. */
-	int line = ini_parse_stream(read_line, &s, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, &s);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
 		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
 		s.error_line = line;

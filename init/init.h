@@ -6,7 +6,8 @@
  *   2. read /proc/cmdline and /etc/ota/system.conf (the cmdline wins);
  *   3. find the booted system device from stat("/"), cross-checked with root=;
  *   4. find and mount the data partition at /run/ota/data;
- *   5. build the new root: overlayfs over a read-only bind of the system slot;
+ *   5. build the new root: overlayfs over a read-only bind of the system slot,
+ *      with the persisted paths bind-mounted from the data partition;
  *   6. move /dev, /proc, /sys and our /run/ota mounts into it, pivot_root;
  *   7. record what happened in /run/ota/status, exec the real init.
  *
@@ -55,7 +56,6 @@ struct ota_system_config {
 	char *data_device;   /* NULL: find the partition named or labelled "data" */
 	char *data_fstype;   /* NULL: probe */
 	char *data_options;  /* mount options, e.g. "noatime" */
-	enum ota_overlay_mode overlay;
 	char *init;          /* the real init */
 };
 
@@ -74,6 +74,12 @@ struct ota_boot {
 	struct ota_cmdline cmdline;
 	struct ota_system_config config;
 	char config_error[512];     /* "" when the config was fine or absent */
+	struct ota_state_config state;  /* persisted paths, overlay mode */
+	const char *state_root;     /* where state.conf is read: "" = / */
+	char state_errors[1024];    /* skipped state files and entries */
+	unsigned persisted;         /* paths bound from the store */
+	bool reset_done;            /* a factory reset ran this boot */
+	uint64_t init_usec;         /* time from ota-init's start to the status */
 
 	char system_dev[64];        /* booted system partition, "" if unknown */
 	dev_t system_devno;
@@ -103,8 +109,10 @@ const char *ota_boot_degrade(struct ota_boot *b, const char *fmt, ...) _printf_(
 /* Step 1. Mounts the API filesystems that are not mounted yet and lists
  * them in b->api_mounted. */
 int ota_boot_mount_api_filesystems(struct ota_boot *b, struct ota_error *err) _must_check_;
-/* Step 2. Never fails: a broken config is recorded and the defaults used. */
-void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path);
+/* Step 2. Never fails: a broken config is recorded and the defaults used.
+ * state_root prefixes the state configuration's paths ("" normally). */
+void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const char *config_path,
+			    const char *state_root);
 /* Step 3. */
 int ota_boot_find_system(struct ota_boot *b, struct ota_error *err) _must_check_;
 /* Step 4a. Finds the data partition: ota.data= or [data] device when set;
@@ -113,9 +121,15 @@ int ota_boot_find_system(struct ota_boot *b, struct ota_error *err) _must_check_
 int ota_boot_find_data(struct ota_boot *b, struct ota_error *err) _must_check_;
 /* Step 4b. Finds (4a) and mounts the data partition at OTA_DATA_DIR. */
 int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 4c. With the data partition mounted: loads the runtime entries,
+ * carries out a requested factory reset, discards unfinished copies. */
+void ota_boot_prepare_state(struct ota_boot *b);
 /* Step 5. Mounts the overlay at OTA_ROOT_DIR. Falls back to in-memory and
  * then to disabled by itself, recording why in b->degraded. */
 void ota_boot_build_root(struct ota_boot *b);
+/* Step 5b. Seeds and bind-mounts every persisted path into the new root
+ * and sets up /etc/machine-id. Failures are recorded, never fatal. */
+void ota_boot_bind_state(struct ota_boot *b);
 /* Step 6. On failure the caller still execs init on whatever root it has. */
 int ota_boot_switch_root(struct ota_boot *b, struct ota_error *err) _must_check_;
 /* Step 7a. Writes OTA_STATUS_FILE (key=value lines, shell-sourceable). */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <time.h>
 
 #include "init/init.h"
 
@@ -40,8 +41,16 @@ static void no_init_left(void)
 		pause();
 }
 
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int main(int argc, char **argv, char **envp)
 {
+	uint64_t start_usec = monotonic_usec();
 	struct ota_boot boot;
 	struct ota_error err = { 0 };
 	char cmdline[OTA_CMDLINE_MAX];
@@ -63,7 +72,7 @@ int main(int argc, char **argv, char **envp)
 		log_error("%s", ota_boot_degrade(&boot, "%s", err.msg));
 
 	read_cmdline(cmdline, sizeof(cmdline));
-	ota_boot_load_settings(&boot, cmdline, OTA_SYSTEM_CONF);
+	ota_boot_load_settings(&boot, cmdline, OTA_SYSTEM_CONF, "");
 
 	if (ota_boot_find_system(&boot, &err) < 0)
 		log_error("%s", ota_boot_degrade(&boot, "booted system not identified: %s", err.msg));
@@ -75,12 +84,15 @@ int main(int argc, char **argv, char **envp)
 	else
 		log_info("data partition %s mounted on %s", boot.data_dev, OTA_DATA_DIR);
 
+	ota_boot_prepare_state(&boot);
 	ota_boot_build_root(&boot);
+	ota_boot_bind_state(&boot);
 	if (ota_boot_switch_root(&boot, &err) < 0)
 		log_error("%s", ota_boot_degrade(&boot, "%s", err.msg));
 	log_info("root: overlay %s%s", ota_overlay_mode_to_string(boot.overlay),
 		 boot.degraded[0] ? " (degraded)" : "");
 
+	boot.init_usec = monotonic_usec() - start_usec;
 	if (ota_boot_write_status(&boot, &err) < 0)
 		log_error("%s", err.msg);
 	ota_boot_start_trash_cleaner(&boot);

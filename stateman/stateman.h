@@ -33,6 +33,14 @@
 #define OTA_ROOT_DIR OTA_RUN_DIR "/root"
 #define OTA_STATUS_FILE OTA_RUN_DIR "/status"
 
+/* Configuration, relative to a root prefix ("" on a running system). */
+#define OTA_STATE_CONF "/etc/ota/state.conf"
+#define OTA_STATE_VENDOR_DIR "/usr/lib/ota/state.d"
+#define OTA_STATE_ADMIN_DIR "/etc/ota/state.d"
+#define OTA_STATE_FILE_MAX (64 * 1024)
+#define OTA_STATE_ENTRIES_MAX 1024
+#define OTA_STATE_ERRORS_MAX 32
+
 enum ota_overlay_mode {
 	OTA_OVERLAY_DISCARD,   /* upper on the data partition, discarded at each boot */
 	OTA_OVERLAY_IN_MEMORY, /* upper on tmpfs */
@@ -52,6 +60,103 @@ struct ota_overlay_dirs {
 	char upper[PATH_MAX];
 	char work[PATH_MAX];
 };
+
+/* ---- state configuration -------------------------------------------- */
+
+enum ota_persist_type {
+	OTA_PERSIST_AUTO,      /* whatever the image has at the path */
+	OTA_PERSIST_DIRECTORY,
+	OTA_PERSIST_FILE,
+};
+
+struct ota_persist_entry {
+	char *path;            /* absolute, normalised, validated */
+	enum ota_persist_type type;
+	char *default_content; /* for a file the image lacks; NULL: empty */
+	bool has_default;
+	mode_t mode;           /* for content made from scratch */
+	bool keep_on_reset;    /* survives a factory reset */
+	char *source;          /* the config file, or "runtime" */
+};
+
+struct ota_state_config {
+	enum ota_overlay_mode overlay;
+	bool overlay_set;
+	struct ota_persist_entry *entries;
+	size_t n_entries;
+	char *errors[OTA_STATE_ERRORS_MAX]; /* why a file or entry was skipped */
+	size_t n_errors;
+};
+
+void ota_state_config_init(struct ota_state_config *c);
+void ota_state_config_done(struct ota_state_config *c);
+
+/* Reads root + /etc/ota/state.conf, then every *.conf of
+ * /usr/lib/ota/state.d (vendor) and /etc/ota/state.d (admin; a file of the
+ * same name replaces the vendor's) in sorted file-name order. Later files
+ * override the overlay mode and replace entries for the same path. A file
+ * that does not parse is skipped whole and its error recorded in c->errors;
+ * so is an entry inside another entry's path. Fails only on ENOMEM. */
+int ota_state_config_load(struct ota_state_config *c, const char *root, struct ota_error *err) _must_check_;
+/* Parses one file's text and merges it into c (nothing merged on error). */
+int ota_state_config_merge_text(struct ota_state_config *c, const char *text, const char *source,
+				struct ota_error *err) _must_check_;
+/* Adds the runtime entries recorded on the data partition (source
+ * "runtime"); entries the configuration declares take precedence. */
+int ota_state_config_load_runtime(struct ota_state_config *c, const char *data_dir,
+				  struct ota_error *err) _must_check_;
+/* Drops entries inside another entry's path, recording why. */
+void ota_state_config_drop_nested(struct ota_state_config *c);
+const struct ota_persist_entry *ota_state_config_find(const struct ota_state_config *c, const char *path);
+
+/* Validates and normalises a path to persist: absolute, no "." or "..",
+ * not /, not under /proc, /sys, /dev or /run (nor the state store, which
+ * lives under /run/ota/data). Messages name the rule. */
+int ota_state_normalize_path(const char *path, char *buf, size_t size, struct ota_error *err) _must_check_;
+/* True if a is b or inside b ("/etc/ssh" is inside "/etc"). */
+bool ota_path_is_inside(const char *a, const char *b);
+
+/* ---- the state store ---------------------------------------------------
+ * Under <data>/ota/state:
+ *   persist/<path>   the stored content of each persisted path
+ *   runtime.conf     entries added with ota-state persist (INI, as state.d)
+ *   machine-id       this device's machine id
+ *   unpersisted/<path>  stored copies set aside by unpersist
+ * <data>/ota/reset-request asks for a factory reset at the next boot.
+ */
+
+/* Makes sure e's stored content exists: copied from image_root + path the
+ * first time (or made from the default/empty). Atomic: copied to a staging
+ * name, then renamed into place. */
+int ota_state_seed(const char *data_dir, const char *image_root, const struct ota_persist_entry *e,
+		   struct ota_error *err) _must_check_;
+/* Bind-mounts e's stored content on new_root + path, creating the target
+ * (on the overlay) when it is missing. */
+int ota_state_bind(const char *data_dir, const char *new_root, const struct ota_persist_entry *e,
+		   struct ota_error *err) _must_check_;
+/* Generates the machine id once (stored at <data>/ota/state/machine-id, or
+ * in /run/ota when data_dir is NULL) and bind-mounts it on
+ * new_root/etc/machine-id. */
+int ota_state_setup_machine_id(const char *data_dir, const char *new_root, struct ota_error *err) _must_check_;
+
+/* Runtime persist of a path of the running system: copies its content into
+ * the store, records the entry (the commit point: a power cut before it
+ * leaves the path not persisted, after it fully persisted), bind-mounts it.
+ * Returns 1 if it was already persisted (nothing done). */
+int ota_state_persist(const char *data_dir, const struct ota_state_config *c, const char *path,
+		      bool keep_on_reset, struct ota_error *err) _must_check_;
+/* Removes a runtime entry; the stored copy moves to unpersisted/ (or the
+ * trash with drop). Entries from configuration files are refused. */
+int ota_state_unpersist(const char *data_dir, const struct ota_state_config *c, const char *path, bool drop,
+			struct ota_error *err) _must_check_;
+/* Asks for a factory reset at the next boot; backup names the directory
+ * (<data>/ota/backup/<name>) the old state moves to, NULL to discard it. */
+int ota_state_request_reset(const char *data_dir, const char *backup, struct ota_error *err) _must_check_;
+/* At boot, before anything else uses the store: carries out a requested
+ * reset. Idempotent, so a power cut in the middle converges at the next boot.
+ * Returns 1 if a reset was done, 0 if none was requested. */
+int ota_state_apply_reset(const char *data_dir, const struct ota_state_config *c, const char *boot_id,
+			  struct ota_error *err) _must_check_;
 
 /* Makes the upper and work directories for mode (not for DISABLED).
  * data_dir is the mounted data partition (required by discard and persist).

@@ -120,6 +120,15 @@ int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
 
+/* ---- INI ---------------------------------------------------------------- */
+
+/* Called per key; returns 0 to go on, non-zero to flag an error on line. */
+typedef int (*ota_ini_handler)(void *user, const char *section, const char *key, const char *value, int line);
+/* Parses INI text (inih rules: '#'/';' comments, [section], key = value).
+ * Returns 0, or the line of the first error (the handler's or a syntax
+ * error); the handler is called for every entry even after an error. */
+int ota_ini_parse_text(const char *text, ota_ini_handler handler, void *user) _must_check_;
+
 /* ---- files ----------------------------------------------------------------- */
 
 /* Reads a whole file of at most max_size bytes into a NUL-terminated buffer. */
@@ -138,6 +147,10 @@ int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
  * symlinks or crossing into other mounts. Keeps going after errors and
  * returns the first one. */
 int ota_remove_contents_at(int dirfd) _must_check_;
+/* cp -a: copies src (file, directory tree, symlink, node) to dst, which must
+ * not exist, keeping owner, mode, timestamps and xattrs. Not atomic: copy to
+ * a staging name and rename. Hard links become separate files. */
+int ota_copy_tree(const char *src, const char *dst, struct ota_error *err) _must_check_;
 /* True if path is a mount point according to /proc/self/mountinfo. Returns
  * 1, 0 or -errno. */
 int ota_is_mount_point(const char *path) _must_check_;

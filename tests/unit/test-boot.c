@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include "init/init.h"
 #include "test.h"
@@ -57,30 +58,53 @@ TEST(degrade_reasons_accumulate)
 	ota_boot_done(&b);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 TEST(settings_cmdline_overrides_config)
 {
-	char path[] = "/tmp/ota-test-sysconf-XXXXXX";
-	int fd = mkstemp(path);
-	ASSERT_TRUE(fd >= 0);
-	const char *text = "[overlay]\nmode = persist\n[init]\npath = /sbin/realinit\n";
-	ASSERT_INT_EQ(write(fd, text, strlen(text)), (long long)strlen(text));
-	close(fd);
+	char root[] = "/tmp/ota-test-root-XXXXXX", sysconf[PATH_MAX + 32], stateconf[PATH_MAX + 32], dir[PATH_MAX];
+	ASSERT_TRUE(mkdtemp(root) != NULL);
+	snprintf(dir, sizeof(dir), "%s/etc/ota", root);
+	ASSERT_INT_EQ(ota_mkdir_p(dir, 0755), 0);
+	snprintf(sysconf, sizeof(sysconf), "%s/system.conf", dir);
+	snprintf(stateconf, sizeof(stateconf), "%s/state.conf", dir);
+	write_text(sysconf, "[init]\npath = /sbin/realinit\n");
+	write_text(stateconf, "[overlay]\nmode = persist\n");
+
 	struct ota_boot b;
 	ota_boot_init(&b);
-	ota_boot_load_settings(&b, "root=/dev/vda1 ota.overlay=in-memory", path);
-	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_IN_MEMORY);
+	ota_boot_load_settings(&b, "root=/dev/vda1", sysconf, root);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_PERSIST);
 	ASSERT_STR_EQ(b.config.init, "/sbin/realinit");
 	ASSERT_STR_EQ(b.config_error, "");
+	ASSERT_STR_EQ(b.state_errors, "");
 	ota_boot_done(&b);
 
-	/* A bad ota.overlay= is ignored; a broken config is recorded, not fatal. */
-	fd = open(path, O_WRONLY | O_TRUNC);
-	ASSERT_INT_EQ(write(fd, "[overlay]\nmode = nope\n", 22), 22);
-	close(fd);
 	ota_boot_init(&b);
-	ota_boot_load_settings(&b, "ota.overlay=bogus", path);
-	unlink(path);
-	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
-	ASSERT_CONTAINS(b.config_error, "'nope' is not one of");
+	ota_boot_load_settings(&b, "root=/dev/vda1 ota.overlay=in-memory", sysconf, root);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_IN_MEMORY);
 	ota_boot_done(&b);
+
+	/* A bad ota.overlay= is ignored; broken files are recorded, not fatal. */
+	write_text(sysconf, "[init]\npath = relative\n");
+	write_text(stateconf, "[overlay]\nmode = nope\n");
+	ota_boot_init(&b);
+	ota_boot_load_settings(&b, "ota.overlay=bogus", sysconf, root);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
+	ASSERT_CONTAINS(b.config_error, "'relative' is not an absolute path");
+	ASSERT_CONTAINS(b.state_errors, "/etc/ota/state.conf:2: [overlay] mode: 'nope' is not one of");
+	ota_boot_done(&b);
+	unlink(sysconf);
+	unlink(stateconf);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/etc", root);
+	rmdir(dir);
+	rmdir(root);
 }

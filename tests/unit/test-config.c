@@ -7,7 +7,6 @@ TEST(config_defaults)
 {
 	struct ota_system_config c;
 	ota_system_config_init(&c);
-	ASSERT_INT_EQ(c.overlay, OTA_OVERLAY_DISCARD);
 	ASSERT_NULL(c.data_device);
 	ASSERT_NULL(c.init);
 	ota_system_config_done(&c);
@@ -24,8 +23,6 @@ TEST(config_full)
 					      "fstype = ext4\n"
 					      "options = noatime,commit=30\n"
 					      "\n"
-					      "[overlay]\n"
-					      "mode = persist\n"
 					      "[init]\n"
 					      "path = /lib/systemd/systemd\n",
 					      "t.conf", NULL),
@@ -33,7 +30,6 @@ TEST(config_full)
 	ASSERT_STR_EQ(c.data_device, "PARTLABEL=userdata");
 	ASSERT_STR_EQ(c.data_fstype, "ext4");
 	ASSERT_STR_EQ(c.data_options, "noatime,commit=30");
-	ASSERT_INT_EQ(c.overlay, OTA_OVERLAY_PERSIST);
 	ASSERT_STR_EQ(c.init, "/lib/systemd/systemd");
 	ota_system_config_done(&c);
 }
@@ -42,12 +38,9 @@ TEST(config_auto_values)
 {
 	struct ota_system_config c;
 	ota_system_config_init(&c);
-	ASSERT_INT_EQ(ota_system_config_parse(&c, "[data]\ndevice=auto\nfstype=auto\n[overlay]\nmode=in-memory\n",
-					      "t.conf", NULL),
-		      0);
+	ASSERT_INT_EQ(ota_system_config_parse(&c, "[data]\ndevice=auto\nfstype=auto\n", "t.conf", NULL), 0);
 	ASSERT_NULL(c.data_device);
 	ASSERT_NULL(c.data_fstype);
-	ASSERT_INT_EQ(c.overlay, OTA_OVERLAY_IN_MEMORY);
 	ota_system_config_done(&c);
 }
 
@@ -56,27 +49,27 @@ static void expect_error(const char *text, const char *fragment)
 	struct ota_system_config c;
 	struct ota_error err = { 0 };
 	ota_system_config_init(&c);
-	int r = ota_system_config_parse(&c, "[overlay]\nmode = persist\n", "t.conf", NULL);
+	int r = ota_system_config_parse(&c, "[init]\npath = /sbin/first\n", "t.conf", NULL);
 	ASSERT_INT_EQ(r, 0);
 	r = ota_system_config_parse(&c, text, "t.conf", &err);
 	ASSERT_INT_EQ(r, -EINVAL);
 	ASSERT_CONTAINS(err.msg, fragment);
 	/* A bad file changes nothing. */
-	ASSERT_INT_EQ(c.overlay, OTA_OVERLAY_PERSIST);
+	ASSERT_STR_EQ(c.init, "/sbin/first");
 	ota_system_config_done(&c);
 }
 
 TEST(config_malformed_files)
 {
-	expect_error("[overlay]\nmode = sometimes\n", "t.conf:2: [overlay] mode: 'sometimes' is not one of");
-	expect_error("[overlay]\nmood = persist\n", "t.conf:2: unknown key 'mood' in section [overlay]");
+	expect_error("[init]\npth = /sbin/init\n", "t.conf:2: unknown key 'pth' in section [init]");
+	expect_error("[overlay]\nmode = persist\n", "t.conf:2: unknown section [overlay]");
 	expect_error("[dta]\ndevice = auto\n", "t.conf:2: unknown section [dta]");
-	expect_error("mode = persist\n", "t.conf:1: key 'mode' outside of any section");
+	expect_error("device = auto\n", "t.conf:1: key 'device' outside of any section");
 	expect_error("[data]\ndevice = sda3\n", "t.conf:2: [data] device: 'sda3' is not auto");
 	expect_error("[init]\npath = sbin/init\n", "t.conf:2: [init] path: 'sbin/init' is not an absolute path");
-	expect_error("[overlay\nmode = persist\n", "t.conf:1: syntax error");
-	expect_error("[overlay]\njust some words\n", "t.conf:2: syntax error");
-	expect_error("# c\n[overlay]\nmode = persist\n\n[data]\nfstype = ext4\nbogus = 1\n",
+	expect_error("[data\ndevice = auto\n", "t.conf:1: syntax error");
+	expect_error("[data]\njust some words\n", "t.conf:2: syntax error");
+	expect_error("# c\n[init]\npath = /x\n\n[data]\nfstype = ext4\nbogus = 1\n",
 		     "t.conf:7: unknown key 'bogus' in section [data]");
 }
 
@@ -87,7 +80,6 @@ TEST(config_missing_file_is_enoent)
 	ota_system_config_init(&c);
 	ASSERT_INT_EQ(ota_system_config_load(&c, "/nonexistent/ota/system.conf", &err), -ENOENT);
 	ASSERT_CONTAINS(err.msg, "/nonexistent/ota/system.conf");
-	ASSERT_INT_EQ(c.overlay, OTA_OVERLAY_DISCARD);
 	ota_system_config_done(&c);
 }
 
@@ -96,7 +88,7 @@ TEST(config_load_rejects_binary)
 	char path[] = "/tmp/ota-test-conf-XXXXXX";
 	int fd = mkstemp(path);
 	ASSERT_TRUE(fd >= 0);
-	ASSERT_INT_EQ(write(fd, "[overlay]\0mode=persist\n", 23), 23);
+	ASSERT_INT_EQ(write(fd, "[init]\0path=/sbin/x\n", 20), 20);
 	close(fd);
 	struct ota_system_config c;
 	struct ota_error err = { 0 };
