@@ -8,10 +8,10 @@
 # External dependencies are named logically (blkid, mount, fdisk, inih, zstd,
 # crypto) so each variant can resolve them its own way.
 
-set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto)
+set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto jsonc)
 
 # Dynamic resolution: the pkg-config imported targets.
-foreach(dep blkid mount fdisk inih zstd crypto)
+foreach(dep blkid mount fdisk inih zstd crypto jsonc)
   string(TOUPPER ${dep} DEP)
   add_library(ota_dyn_${dep} INTERFACE)
   target_link_libraries(ota_dyn_${dep} INTERFACE PkgConfig::${DEP})
@@ -39,9 +39,12 @@ ota_find_static_archive(OTA_INIH_A inih)
 ota_find_static_archive(OTA_ZSTD_A zstd)
 ota_find_static_archive(OTA_CRYPTO_A crypto)
 
-foreach(dep blkid mount fdisk inih zstd crypto)
+foreach(dep blkid mount fdisk inih zstd crypto jsonc)
   add_library(ota_static_${dep} INTERFACE)
 endforeach()
+ota_find_static_archive(OTA_JSONC_A json-c)
+target_include_directories(ota_static_jsonc INTERFACE ${JSONC_INCLUDE_DIRS})
+target_link_libraries(ota_static_jsonc INTERFACE ${OTA_JSONC_A})
 target_include_directories(ota_static_blkid INTERFACE ${BLKID_INCLUDE_DIRS})
 target_link_libraries(ota_static_blkid INTERFACE ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
 target_include_directories(ota_static_mount INTERFACE ${MOUNT_INCLUDE_DIRS})
@@ -97,6 +100,13 @@ function(ota_add_library name)
     target_link_options(${name}-san PUBLIC ${OTA_SANITIZER_FLAGS})
     target_link_libraries(${name}-san PUBLIC ${san_deps})
   endif()
+endfunction()
+
+# ota_add_executable(<name> SOURCES <src>... DEPS <own lib>...): a tool.
+function(ota_add_executable name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS})
 endfunction()
 
 # ota_add_static_executable(<name> SOURCES <src>... DEPS <own lib>...)

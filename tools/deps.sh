@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config
-	libblkid-dev libmount-dev libfdisk-dev libzstd-dev libssl-dev libinih-dev
+	libblkid-dev libmount-dev libfdisk-dev libzstd-dev libssl-dev libinih-dev libjson-c-dev
 	# static util-linux libraries from the source package (tools/build-util-linux-static.sh)
 	dpkg-dev
 	# images and the VM harness
