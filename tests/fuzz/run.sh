@@ -10,13 +10,13 @@ runs=${2:-20000}
 mkdir -p "$out"
 
 sources=("$repo"/init/cmdline.c "$repo"/init/config.c "$repo"/stateman/overlay.c
-	"$repo"/sysutil/{error,log,strings,files,blockdev}.c)
+	"$repo"/sysutil/{error,log,strings,files,blockdev,copy,ini}.c "$repo"/stateman/stateconf.c)
 flags=(-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I"$repo" -g -O1
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	$(pkg-config --cflags blkid inih))
 libs=($(pkg-config --libs blkid inih))
 
-for target in cmdline config; do
+for target in cmdline config stateconf; do
 	clang "${flags[@]}" -o "$out/fuzz-$target" "$here/fuzz-$target.c" "${sources[@]}" "${libs[@]}"
 	work=$(mktemp -d)
 	cp "$here/corpus/$target"/* "$work/"
