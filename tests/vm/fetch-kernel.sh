@@ -40,7 +40,7 @@ ROOT_WAIT_DEFAULT=15
 die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
 log() { echo "fetch-kernel: $*" >&2; }
 
-[ $# -eq 1 ] && [ -n "$1" ] || die "usage: $0 CACHEDIR"
+if [ $# -ne 1 ] || [ -z "$1" ]; then die "usage: $0 CACHEDIR"; fi
 mkdir -p "$1"
 CACHEDIR=$(cd "$1" && pwd)
 
@@ -161,7 +161,7 @@ if ! download; then
 fi
 
 debs=("$BUILD"/dl/*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || die "expected exactly one .deb in $BUILD/dl"
+if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then die "expected exactly one .deb in $BUILD/dl"; fi
 X="$BUILD/x"
 dpkg-deb -x "${debs[0]}" "$X"
 rm -f "${debs[0]}"
@@ -252,7 +252,7 @@ visit() {
 		done
 	done
 	for d in ${DEPS[$n]}; do visit "$(norm "$d")" "$opt"; done
-	STATE[$n]=done
+	STATE[$n]="done"
 	ORDER+=("$n")
 }
 for m in "${REQUIRED[@]}"; do visit "$(norm "$m")" 0; done
@@ -304,7 +304,7 @@ cat >"$S/init" <<'INIT_EOF'
 # drivers and no initramfs gives it: root mounted, nothing else mounted.
 # Not exported on purpose: the kernel gives init no PATH and neither do we.
 PATH=/bin
-quiet= debug=
+quiet='' debug=''
 msg() { echo "initramfs: $*"; }
 info() { [ -n "$quiet" ] || msg "$@"; }
 fail() {
@@ -320,8 +320,14 @@ mount -t proc -o nosuid,nodev,noexec proc /proc || fail "cannot mount /proc"
 mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "cannot mount /sys"
 mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || fail "cannot mount devtmpfs on /dev"
 
-root= fstype= flags= mode=ro init= timeout=__ROOT_WAIT_DEFAULT__
-set -f
+# init must get exactly the environment the kernel gave us (HOME, TERM and
+# unknown NAME=VALUE boot parameters); this shell would add PATH, PWD, OLDPWD
+# and SHLVL. Saved now, shell-quoted, for "env -i" at the end.
+kernel_env=$(tr '\0' '\n' </proc/1/environ | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/" | tr '\n' ' ')
+
+root='' fstype='' flags='' mode=ro init='' timeout=__ROOT_WAIT_DEFAULT__
+set -f # split into words, no globbing
+# shellcheck disable=SC2013
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	root=*) root=${arg#root=} ;;
@@ -385,7 +391,7 @@ find_partuuid() {
 		if [ "$(dd if="$d" bs=1 skip="$ss" count=8 2>/dev/null)" = "EFI PART" ]; then
 			lba=$(od -A n -t u4 -j $((ss + 72)) -N 4 "$d" | tr -d ' ')
 			esz=$(od -A n -t u4 -j $((ss + 84)) -N 4 "$d" | tr -d ' ')
-			[ -n "$lba" ] && [ -n "$esz" ] || continue
+			if [ -z "$lba" ] || [ -z "$esz" ]; then continue; fi
 			g=$(gpt_guid "$d" $((lba * ss + (n - 1) * esz + 16)))
 		else # MBR: disk signature - partition number
 			g=$(od -A n -t x4 -j 440 -N 4 "$d" | tr -d ' ')
@@ -426,7 +432,7 @@ uptime_s() {
 	echo "${up%%.*}"
 }
 deadline=$(($(uptime_s) + timeout))
-waiting=
+waiting=''
 until resolve_root; do
 	if [ -z "$waiting" ]; then
 		msg "waiting up to ${timeout}s for root device $root"
@@ -444,7 +450,7 @@ until resolve_root; do
 done
 
 opts=$mode${flags:+,$flags}
-mounted=
+mounted=''
 for t in $(echo "${fstype:-ext4,auto}" | tr , ' '); do
 	if [ "$t" = auto ]; then
 		err=$(mount -o "$opts" "$dev" /newroot 2>&1) && mounted=1
@@ -475,7 +481,7 @@ for m in /dev /sys /proc; do
 done
 # switch_root: empties the initramfs, moves /newroot to / and chroots (no /proc
 # needed); exec keeps PID 1. Arguments the kernel passed to us go to init.
-exec switch_root /newroot "$init" "$@"
+eval "exec env -i $kernel_env /bin/switch_root /newroot \"\$init\" \"\$@\""
 INIT_EOF
 sed -i "s/__ROOT_WAIT_DEFAULT__/$ROOT_WAIT_DEFAULT/" "$S/init"
 chmod 755 "$S/init"
