@@ -1,12 +1,12 @@
 #!/bin/bash
-# mkimage.sh --bin-dir DIR --out IMAGE [--no-data]
+# mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--extra-root DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
 # binaries (ota-init as /sbin/ota-init), BusyBox init and the test agent;
 # system-b is left empty; data is an empty ext4 labelled "data". No loop
 # devices: filesystems are made from directories with mkfs.ext4 -d and copied
-# into place.
+# into place. --extra-root adds (or replaces) files from DIR in system-a.
 set -euo pipefail
 
 ME=mkimage
@@ -14,12 +14,13 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1
+bin_dir= out= with_data=1 extra_root=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--no-data) with_data=0; shift ;;
+	--extra-root) extra_root=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -66,6 +67,8 @@ for b in "$bin_dir"/*; do
 	[ "$name" = ota-init ] && continue
 	[ -x "$b" ] && [ -f "$b" ] && copy_with_libs "$b" "/usr/bin/$name"
 done
+
+[ -n "$extra_root" ] && cp -a "$extra_root/." "$root/"
 
 say "making filesystems"
 mkfs.ext4 -q -F -L system-a -E root_owner=0:0 -d "$root" "$work/system-a.ext4" $((SLOT_SECTORS / 2))k

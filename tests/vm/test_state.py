@@ -127,10 +127,38 @@ def case_power_cut_persist(tc):
     print("power cuts: " + ", ".join(outcomes))
 
 
+def case_broken_state_config(tc):
+    """A malformed state.d file is reported and skipped at boot; the device
+    boots with everything else, and ota-state status shows the error."""
+    import subprocess
+    extra = os.path.join(tc.workdir, "extra")
+    os.makedirs(os.path.join(extra, "etc/ota/state.d"))
+    os.makedirs(os.path.join(extra, "var/lib/good"))
+    with open(os.path.join(extra, "etc/ota/state.d/40-good.conf"), "w") as f:
+        f.write("[persist /var/lib/good]\n")
+    with open(os.path.join(extra, "etc/ota/state.d/50-broken.conf"), "w") as f:
+        f.write("[persist /var/lib/bad]\ntype = sideways\n")
+    build = os.path.dirname(os.path.dirname(tc.base_image))
+    subprocess.run([os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkimage.sh"),
+                    "--bin-dir", os.path.join(build, "bin"), "--out", tc.disk, "--extra-root", extra],
+                   check=True, stdout=subprocess.DEVNULL)
+    m = tc.machine
+    m.boot()
+    st = status(m)
+    expect("/etc/ota/state.d/50-broken.conf:2" in st["state_errors"], "status: %s" % st)
+    expect(st["persisted"] == "3", "the good entries were not applied: %s" % st)
+    expect(is_mountpoint(m, "/var/lib/good"), "good drop-in not applied")
+    expect(not is_mountpoint(m, "/var/lib/bad"), "broken drop-in applied")
+    out = m.output("ota-state status")
+    expect("config error:" in out and "50-broken.conf:2" in out and "type: 'sideways'" in out,
+           "ota-state status: " + out)
+
+
 CASES = {
     "persist-runtime": case_persist_runtime,
     "factory-reset": case_factory_reset,
     "power-cut-persist": case_power_cut_persist,
+    "broken-state-config": case_broken_state_config,
 }
 
 if __name__ == "__main__":
