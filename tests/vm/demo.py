@@ -26,22 +26,28 @@ def main():
         show("ota-init on the console", "\n".join(
             l for l in m.console_text().splitlines() if "ota-init" in l or l.startswith("rcS")))
         show("PID 1", m.output("echo \"$(cat /proc/1/comm) ($(readlink /proc/1/exe))\""))
-        show("mounts (findmnt-style: target source fstype options)",
-             m.output("awk '{print $2, $1, $3, $4}' /proc/mounts | column -t 2>/dev/null || "
-                      "awk '{print $2, $1, $3, $4}' /proc/mounts"))
+        show("mounts (target source fstype options)",
+             m.output("awk '{printf \"%-22s %-10s %-9s %s\\n\", $2, $1, $3, $4}' /proc/mounts"))
         show("/run/ota/status", m.output("cat /run/ota/status"))
+        show("ota-state list", m.output("ota-state list"))
         m.run("echo 'hello from boot 1' > /etc/demo-note")
-        show("wrote /etc/demo-note on the overlay; rebooting (overlay mode discard)", "")
+        m.run("mkdir -p /srv/app && echo 'kept across reboots' > /srv/app/data")
+        show("wrote /etc/demo-note and /srv/app/data; persisting /srv/app",
+             m.output("ota-state persist /srv/app"))
+        show("rebooting (overlay mode discard)", "")
         m.reboot()
         m.boot()
         st = parse_status(m.output("cat /run/ota/status"))
         gone = m.run("test -e /etc/demo-note", check=False)[0] != 0
-        show("after the reboot", "slot=%s overlay=%s degraded=%s\n/etc/demo-note %s" % (
-            st["slot"], st["overlay"], st["degraded"],
-            "is gone: / was reset to the system image" if gone else "survived (unexpected)"))
+        kept = m.run("cat /srv/app/data", check=False)[1].strip() == "kept across reboots"
+        show("after the reboot", "slot=%s overlay=%s degraded=%s persisted=%s\n/etc/demo-note %s\n/srv/app/data %s" % (
+            st["slot"], st["overlay"], st["degraded"], st["persisted"],
+            "is gone: / was reset to the system image" if gone else "survived (unexpected)",
+            "survived: it is persisted" if kept else "is lost (unexpected)"))
+        show("ota-state status", m.output("ota-state status"))
         m.run("poweroff")
         m.wait_exit()
-        ok = gone
+        ok = gone and kept
     finally:
         tc.finish(ok)
     print("\ndemo %s" % ("finished" if ok else "FAILED"))
