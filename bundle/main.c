@@ -363,9 +363,10 @@ static int open_and_check(const struct ota_bundle_source *src, struct ota_bundle
 		return r;
 	const struct ota_manifest *m = ota_bundle_reader_manifest(*ret);
 	if (arg_compatible && !ota_streq(m->compatible, arg_compatible)) {
+		r = ota_error_set(err, -EMEDIUMTYPE, "bundle '%s' is for '%s', not compatible with '%s'", src->name,
+				  m->compatible, arg_compatible);
 		*ret = ota_bundle_reader_free(*ret);
-		return ota_error_set(err, -EMEDIUMTYPE, "bundle '%s' is for '%s', not compatible with '%s'", src->name,
-				     m->compatible, arg_compatible);
+		return r;
 	}
 	return 0;
 }

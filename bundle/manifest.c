@@ -252,8 +252,7 @@ static int payload_field(struct ota_manifest_payload *p, const struct field *f, 
 	case OTA_TAG_P_COMPRESSION: return get_u32(f, &p->compression, seen, P_COMPRESSION, err);
 	case OTA_TAG_P_CHUNKER:
 		r = get_u32(f, &kind, seen, P_CHUNKER, err);
-		p->chunker = kind == OTA_CHUNKER_BUZHASH ? OTA_CHUNKER_BUZHASH
-			     : kind == OTA_CHUNKER_FIXED ? OTA_CHUNKER_FIXED : 0;
+		p->chunker = (enum ota_chunker_kind)kind; /* unknown kinds fail validation */
 		return r;
 	default: return unknown_field(f, err);
 	}
