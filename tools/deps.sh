@@ -16,6 +16,8 @@ PACKAGES=(
 	binutils clang libclang-rt-14-dev
 	# bundle tests: a throwaway CA and signatures made with the openssl CLI
 	openssl
+	# bench/bundle.sh (not run by CI)
+	casync bc
 )
 
 missing=()
