@@ -14,6 +14,10 @@ PACKAGES=(
 	qemu-system-x86 python3
 	# tests (clang + libclang-rt for the libFuzzer targets)
 	binutils clang libclang-rt-14-dev
+	# bundle tests: a throwaway CA and signatures made with the openssl CLI
+	openssl
+	# bench/bundle.sh (not run by CI)
+	casync bc
 )
 
 missing=()

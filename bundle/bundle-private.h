@@ -1,0 +1,101 @@
+/* Internals shared by the bundle sources: byte order, field tags, buffers. */
+#ifndef OTA_BUNDLE_PRIVATE_H
+#define OTA_BUNDLE_PRIVATE_H
+
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <zstd.h>
+
+#include "bundle/bundle.h"
+
+#define OTA_BUNDLE_MAGIC "\x89OTA\r\n\x1a\n"
+#define OTA_BUNDLE_MAGIC_SIZE 8
+
+/* Manifest field tags; bit 15 marks a critical field (see the format doc). */
+#define OTA_TAG_CRITICAL 0x8000u
+enum {
+	OTA_TAG_FORMAT = 0x8001,
+	OTA_TAG_COMPATIBLE = 0x8002,
+	OTA_TAG_VERSION = 0x8003,
+	OTA_TAG_BUILD = 0x0004,
+	OTA_TAG_DESCRIPTION = 0x0005,
+	OTA_TAG_CREATED = 0x0006,
+	OTA_TAG_DATA_SIZE = 0x8007,
+	OTA_TAG_PAYLOAD = 0x8010,
+	OTA_TAG_P_SLOT_CLASS = 0x8011,
+	OTA_TAG_P_NAME = 0x0012,
+	OTA_TAG_P_IMAGE_SIZE = 0x8013,
+	OTA_TAG_P_IMAGE_SHA256 = 0x8014,
+	OTA_TAG_P_CHUNK_COUNT = 0x8015,
+	OTA_TAG_P_TABLE_SHA256 = 0x8016,
+	OTA_TAG_P_TABLE_OFFSET = 0x8017,
+	OTA_TAG_P_DATA_SIZE = 0x8018,
+	OTA_TAG_P_CHUNKER = 0x8019,
+	OTA_TAG_P_CHUNK_AVG = 0x801a,
+	OTA_TAG_P_COMPRESSION = 0x801b,
+};
+#define OTA_FIELD_HEAD 6u /* u16 tag + u32 length */
+#define OTA_COMPRESSION_ZSTD 1u
+
+static inline uint32_t ota_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t ota_get_be64(const uint8_t *p)
+{
+	return (uint64_t)ota_get_be32(p) << 32 | ota_get_be32(p + 4);
+}
+static inline void ota_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void ota_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void ota_put_be64(uint8_t *p, uint64_t v)
+{
+	ota_put_be32(p, (uint32_t)(v >> 32));
+	ota_put_be32(p + 4, (uint32_t)v);
+}
+
+/* Largest compressed size accepted for a chunk of usize bytes. */
+static inline uint64_t ota_chunk_csize_bound(uint64_t usize)
+{
+	return ZSTD_COMPRESSBOUND(usize);
+}
+
+/* The chunker's bounds for a payload: every chunk but the last is >= min. */
+int ota_chunker_bounds(enum ota_chunker_kind kind, uint32_t avg, uint64_t *ret_min, uint64_t *ret_max);
+
+int ota_sha256(const void *data, size_t size, uint8_t out[32]);
+
+static inline void ota_EVP_MD_CTX_freep(EVP_MD_CTX **p)
+{
+	EVP_MD_CTX_free(*p);
+}
+static inline void ota_ZSTD_freeDCtxp(ZSTD_DCtx **p)
+{
+	(void)ZSTD_freeDCtx(*p);
+}
+static inline void ota_ZSTD_freeCCtxp(ZSTD_CCtx **p)
+{
+	(void)ZSTD_freeCCtx(*p);
+}
+static inline void ota_manifest_freep(struct ota_manifest **m)
+{
+	ota_manifest_free(*m);
+}
+#define _cleanup_md_ctx_ _cleanup_(ota_EVP_MD_CTX_freep)
+#define _cleanup_manifest_ _cleanup_(ota_manifest_freep)
+
+/* Full read/write of a fd, EINTR-safe. read returns bytes read (short = EOF). */
+ssize_t ota_bundle_read_full(int fd, void *buf, size_t size);
+int ota_bundle_write_full(int fd, const void *buf, size_t size);
+
+#endif

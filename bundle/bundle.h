@@ -1,0 +1,299 @@
+/* bundle: signed update bundles (format: docs/bundle-format.md).
+ *
+ * Job: cut images into content-defined chunks, describe them in a manifest,
+ * sign the manifest with CMS, write bundles (build host), and read them back
+ * as a stream that proves every byte authentic before handing it on (device).
+ *
+ * Invariants:
+ * - One signature over the manifest covers every byte: the manifest pins the
+ *   hash of each payload's chunk table, the table pins the hash of each chunk,
+ *   and the manifest also fixes the total size of the data area.
+ * - The reader verifies the signature before it interprets anything but the
+ *   fixed header, and calls a consumer only with bytes whose SHA-256 matched
+ *   the verified chunk table. A stream that is too short or too long fails.
+ * - Every length read from a bundle is checked against a limit before it
+ *   sizes an allocation; size and offset arithmetic is 64-bit and checked.
+ * - Reader memory is bounded by the limits below (manifest, signature, one
+ *   chunk table, one chunk), never by the image size.
+ *
+ * Errors: 0 (or a documented positive value) or a negative errno; a struct
+ * ota_error, always last, receives a message naming the file, payload or
+ * chunk and what failed. Out-parameters (ret_*) are written only on success.
+ *
+ * Ownership: _new/_open return objects the caller frees with the matching
+ * _free (NULL is fine, returns NULL). Manifest strings belong to the manifest.
+ *
+ * PID 1: not linked into ota-init. Still, nothing here exits, aborts or
+ * prints; the writer (ota_bundle_create) uses threads, the reader does not.
+ */
+#ifndef OTA_BUNDLE_H
+#define OTA_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "sysutil/sysutil.h"
+
+/* ---- limits (also in docs/bundle-format.md) ------------------------------ */
+
+#define OTA_BUNDLE_HEADER_SIZE 64u
+#define OTA_BUNDLE_FORMAT_VERSION 1u
+#define OTA_BUNDLE_MAX_MANIFEST (1u << 20)      /* 1 MiB */
+#define OTA_BUNDLE_MAX_SIGNATURE (64u << 10)    /* 64 KiB of DER CMS */
+#define OTA_BUNDLE_MAX_PAYLOADS 32u
+#define OTA_BUNDLE_MAX_STRING 1024u             /* any manifest string */
+#define OTA_BUNDLE_MAX_SLOT_CLASS 64u
+#define OTA_BUNDLE_CHUNK_ENTRY_SIZE 48u
+#define OTA_BUNDLE_MIN_CHUNK_AVG 256u           /* smallest avg (min = 64 B) */
+#define OTA_BUNDLE_MAX_CHUNK (16u << 20)        /* largest uncompressed chunk */
+#define OTA_BUNDLE_DEFAULT_CHUNK_AVG (64u << 10)
+#define OTA_BUNDLE_MAX_CHUNKS (1u << 22)        /* per payload: table <= 192 MiB */
+#define OTA_BUNDLE_DEFAULT_MAX_TABLE (32u << 20) /* reader default: 32 MiB */
+
+/* ---- chunker: a pure function over buffers --------------------------------
+ *
+ * Buzhash over a 48-byte window with casync's parameters (min = avg/4,
+ * max = 4*avg, casync's discriminator) but our own table, specified in
+ * docs/bundle-format.md. The state lives with the caller; nothing allocates. */
+
+#define OTA_CHUNKER_WINDOW 48u
+
+enum ota_chunker_kind {
+	OTA_CHUNKER_BUZHASH = 1,
+	OTA_CHUNKER_FIXED = 2,
+};
+
+struct ota_chunker {
+	uint32_t h;
+	bool hashing;       /* window full, h valid */
+	size_t window_pos;  /* fill level, then index of the oldest byte */
+	size_t chunk_size;
+	size_t min, avg, max;
+	size_t discriminator;
+	uint8_t window[OTA_CHUNKER_WINDOW];
+};
+
+/* avg must be a power of two in [OTA_BUNDLE_MIN_CHUNK_AVG, OTA_BUNDLE_MAX_CHUNK/4]
+ * (fixed: in [OTA_BUNDLE_MIN_CHUNK_AVG, OTA_BUNDLE_MAX_CHUNK]); -ERANGE otherwise. */
+int ota_chunker_init(struct ota_chunker *c, enum ota_chunker_kind kind, size_t avg) _must_check_;
+/* Scans p[0..n) and returns the offset just past the next cut within it, or
+ * SIZE_MAX if none (feed more; at the end of input the rest is the last
+ * chunk). After a cut the state is reset for the next chunk; rescan from the
+ * returned offset. */
+size_t ota_chunker_scan(struct ota_chunker *c, const void *p, size_t n);
+/* Exported for tests: the hash of a whole window, and one rolling step. */
+uint32_t ota_buzhash(const void *p, size_t n);
+uint32_t ota_buzhash_roll(uint32_t h, uint8_t out, uint8_t in);
+size_t ota_chunker_discriminator(size_t avg);
+
+/* ---- fixed header and chunk tables (pure) -------------------------------- */
+
+struct ota_bundle_header {
+	uint32_t version;
+	uint64_t manifest_size;
+	uint64_t signature_size;
+};
+
+/* Parses exactly OTA_BUNDLE_HEADER_SIZE bytes. */
+int ota_bundle_header_parse(const uint8_t *buf, size_t size, struct ota_bundle_header *ret,
+			    struct ota_error *err) _must_check_;
+void ota_bundle_header_write(const struct ota_bundle_header *h, uint8_t buf[OTA_BUNDLE_HEADER_SIZE]);
+/* Offset of the data area: header + manifest + signature, checked. */
+int ota_bundle_header_data_offset(const struct ota_bundle_header *h, uint64_t *ret) _must_check_;
+
+struct ota_chunk_entry {
+	uint8_t sha256[32]; /* of the uncompressed bytes */
+	uint64_t offset;    /* of the compressed bytes, from the start of the data area */
+	uint32_t csize;     /* compressed */
+	uint32_t usize;     /* uncompressed */
+};
+
+struct ota_manifest_payload;
+
+/* Decodes and checks a whole chunk table against its (verified) payload
+ * description: sizes within the chunker's bounds, chunks contiguous and in
+ * order, uncompressed sizes summing to the image size. *ret is malloc'd. */
+int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_manifest_payload *p,
+			  struct ota_chunk_entry **ret, struct ota_error *err) _must_check_;
+void ota_chunk_entry_write(const struct ota_chunk_entry *e, uint8_t buf[OTA_BUNDLE_CHUNK_ENTRY_SIZE]);
+
+/* ---- manifest (pure) ------------------------------------------------------ */
+
+struct ota_manifest_payload {
+	char *slot_class;        /* required: which slot class it installs into */
+	char *name;              /* optional: file name it was made from */
+	uint64_t image_size;
+	uint8_t image_sha256[32];
+	uint64_t chunk_count;
+	uint8_t table_sha256[32];
+	uint64_t table_offset;   /* from the start of the data area */
+	uint64_t data_offset;    /* first chunk, = table_offset + table size */
+	uint64_t data_size;      /* sum of compressed chunk sizes */
+	enum ota_chunker_kind chunker;
+	uint32_t chunk_avg;
+	uint32_t compression;    /* 1 = zstd, the only one */
+};
+
+struct ota_manifest {
+	char *compatible;        /* required */
+	char *version;           /* required */
+	char *build;             /* optional */
+	char *description;       /* optional */
+	uint64_t created;        /* optional, seconds since the epoch; 0 = absent */
+	uint64_t data_size;      /* required: size of the data area, exact */
+	size_t n_payloads;
+	struct ota_manifest_payload *payloads;
+};
+
+struct ota_manifest *ota_manifest_new(void);
+struct ota_manifest *ota_manifest_free(struct ota_manifest *m);
+/* Parses and validates (layout of the data area included). */
+int ota_manifest_parse(const uint8_t *buf, size_t size, struct ota_manifest **ret,
+		       struct ota_error *err) _must_check_;
+/* Encodes a complete manifest; *ret is malloc'd. Validates first. */
+int ota_manifest_serialize(const struct ota_manifest *m, uint8_t **ret, size_t *ret_size,
+			   struct ota_error *err) _must_check_;
+/* Checks required fields, strings, duplicates and the layout of the data area. */
+int ota_manifest_validate(const struct ota_manifest *m, struct ota_error *err) _must_check_;
+const struct ota_manifest_payload *ota_manifest_find(const struct ota_manifest *m, const char *slot_class);
+
+/* ---- signatures (CMS, X.509) ------------------------------------------------
+ *
+ * Policy, see docs/bundle-format.md "Trust": the signer chain must end in a
+ * certificate of the keyring (a PEM file of CA certificates); intermediates
+ * may travel in the CMS. The signer needs digitalSignature if it has a key
+ * usage extension and codeSigning if it has an extended key usage. Validity
+ * periods are checked only when the caller says the clock can be trusted
+ * (check_time), because many devices boot in 1970. */
+
+struct ota_bundle_trust {
+	const char *keyring;     /* PEM file of trusted CA certificates */
+	bool allow_unsigned;     /* accept bundles without a signature */
+	bool check_time;         /* the clock is trustworthy: check validity at `now` */
+	time_t now;              /* 0 = time(NULL) when check_time */
+};
+
+struct ota_bundle_signer_info {
+	char subject[256];
+	char issuer[256];
+};
+
+/* Signs data with a key and certificate (PEM files); chain (may be NULL) adds
+ * intermediates to the CMS. *ret is DER, malloc'd. */
+int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, const char *key,
+			 const char *chain, uint8_t **ret, size_t *ret_size, struct ota_error *err) _must_check_;
+/* Verifies a detached DER CMS over data. ret_info may be NULL. */
+int ota_bundle_verify_data(const uint8_t *data, size_t size, const uint8_t *sig, size_t sig_size,
+			   const struct ota_bundle_trust *trust, struct ota_bundle_signer_info *ret_info,
+			   struct ota_error *err) _must_check_;
+/* Reads the signer from a CMS without verifying it (for inspect). */
+int ota_bundle_signature_describe(const uint8_t *sig, size_t sig_size, struct ota_bundle_signer_info *ret,
+				  struct ota_error *err) _must_check_;
+
+/* ---- sources: where the reader's bytes come from ---------------------------
+ *
+ * The reader only reads forward. A source that can also read at an offset
+ * (read_at, e.g. HTTP range requests) enables fetching single chunks later;
+ * it may be NULL. */
+
+struct ota_bundle_source {
+	const char *name; /* for messages: a path, "stdin", a URL */
+	/* Reads up to size bytes; returns the count, 0 at the end, or -errno. */
+	ssize_t (*read)(void *userdata, void *buf, size_t size);
+	ssize_t (*read_at)(void *userdata, uint64_t offset, void *buf, size_t size);
+	void *userdata;
+};
+
+/* A source over an fd (file, pipe, stdin). *fd is caller storage that must
+ * outlive the source; the fd stays the caller's. */
+void ota_bundle_source_fd(struct ota_bundle_source *src, int *fd, const char *name);
+/* A source over a memory buffer (tests, fuzzing); cursor is caller storage. */
+struct ota_bundle_mem {
+	const uint8_t *data;
+	size_t size;
+	size_t pos;
+};
+void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem *mem, const char *name);
+
+/* ---- streaming reader --------------------------------------------------- */
+
+struct ota_bundle_reader;
+
+struct ota_bundle_reader_limits {
+	uint64_t max_table_bytes; /* 0 = OTA_BUNDLE_DEFAULT_MAX_TABLE */
+};
+
+/* Reads the header, manifest and signature from src and verifies the
+ * signature (or refuses an unsigned bundle unless trust->allow_unsigned).
+ * Only then is the manifest parsed. src must outlive the reader. */
+int ota_bundle_reader_open(const struct ota_bundle_source *src, const struct ota_bundle_trust *trust,
+			   const struct ota_bundle_reader_limits *limits, struct ota_bundle_reader **ret,
+			   struct ota_error *err) _must_check_;
+struct ota_bundle_reader *ota_bundle_reader_free(struct ota_bundle_reader *r);
+const struct ota_manifest *ota_bundle_reader_manifest(const struct ota_bundle_reader *r);
+/* Whether the bundle was signed and verified (false: allowed unsigned). */
+bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info);
+
+/* Called with each verified chunk of a payload, in order; offset is its
+ * place in the image. Returning a negative errno stops the read. */
+struct ota_bundle_consumer {
+	int (*begin)(void *userdata, const struct ota_manifest_payload *p);
+	int (*chunk)(void *userdata, const struct ota_manifest_payload *p, uint64_t offset,
+		     const void *data, size_t size);
+	/* After the last chunk and the whole-image hash matched. */
+	int (*end)(void *userdata, const struct ota_manifest_payload *p);
+	void *userdata;
+};
+
+/* Reads every payload in bundle order, verifying each chunk table and chunk;
+ * payloads for which want() returns false are verified but not handed on
+ * (want may be NULL: all). Checks the stream ends exactly at the end of the
+ * data area. */
+int ota_bundle_reader_run(struct ota_bundle_reader *r, const struct ota_bundle_consumer *c,
+			  bool (*want)(void *userdata, const struct ota_manifest_payload *p),
+			  struct ota_error *err) _must_check_;
+
+/* ---- writer (build host) ------------------------------------------------- */
+
+struct ota_bundle_image {
+	const char *path;        /* image file */
+	const char *slot_class;
+};
+
+struct ota_bundle_create_opts {
+	const char *compatible;
+	const char *version;
+	const char *build;       /* may be NULL */
+	const char *description; /* may be NULL */
+	uint64_t created;        /* 0: now */
+	enum ota_chunker_kind chunker;
+	uint32_t chunk_avg;      /* 0: OTA_BUNDLE_DEFAULT_CHUNK_AVG */
+	int zstd_level;          /* 0: 3 */
+	unsigned threads;        /* 0: one per online CPU */
+	const struct ota_bundle_image *images;
+	size_t n_images;
+	/* Signing: all NULL for an unsigned bundle (sign it later). */
+	const char *cert, *key, *chain;
+};
+
+/* Writes a complete bundle to out_path (via a temporary file and rename). */
+int ota_bundle_create(const struct ota_bundle_create_opts *o, const char *out_path,
+		      struct ota_error *err) _must_check_;
+/* Writes the exact bytes a signature covers (the manifest) to out_path. */
+int ota_bundle_prepare(const char *bundle_path, const char *out_path, struct ota_error *err) _must_check_;
+/* Replaces the signature of a bundle by sig (DER CMS); out_path may equal
+ * bundle_path. The signature is checked to be parseable CMS, not trusted. */
+int ota_bundle_attach(const char *bundle_path, const uint8_t *sig, size_t sig_size, const char *out_path,
+		      struct ota_error *err) _must_check_;
+/* Reads the header, manifest and signature of a bundle file without
+ * verifying anything (inspect). ret_sig may be NULL. */
+int ota_bundle_read_head(const char *bundle_path, struct ota_bundle_header *ret_header,
+			 uint8_t **ret_manifest, uint8_t **ret_sig, struct ota_error *err) _must_check_;
+
+/* Lowercase hex of a SHA-256 (65 bytes with the NUL). */
+void ota_bundle_hex(const uint8_t sha[32], char out[65]);
+
+#endif

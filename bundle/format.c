@@ -1,0 +1,178 @@
+/* The fixed header and chunk tables: pure encoders and checked decoders. */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "bundle/bundle-private.h"
+
+int ota_sha256(const void *data, size_t size, uint8_t out[32])
+{
+	return SHA256(data, size, out) ? 0 : -EIO;
+}
+
+void ota_bundle_hex(const uint8_t sha[32], char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = digits[sha[i] >> 4];
+		out[2 * i + 1] = digits[sha[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+int ota_bundle_header_parse(const uint8_t *buf, size_t size, struct ota_bundle_header *ret,
+			    struct ota_error *err)
+{
+	if (size < OTA_BUNDLE_HEADER_SIZE)
+		return ota_error_set(err, -EBADMSG, "header truncated: %zu of %u bytes", size,
+				     OTA_BUNDLE_HEADER_SIZE);
+	if (memcmp(buf, OTA_BUNDLE_MAGIC, OTA_BUNDLE_MAGIC_SIZE) != 0)
+		return ota_error_set(err, -EBADMSG, "not an otaroot bundle (bad magic)");
+	uint32_t version = ota_get_be32(buf + 8);
+	if (version != OTA_BUNDLE_FORMAT_VERSION)
+		return ota_error_set(err, -EPROTONOSUPPORT, "unsupported bundle format version %u (this reader: %u)",
+				     version, OTA_BUNDLE_FORMAT_VERSION);
+	uint32_t hsize = ota_get_be32(buf + 12);
+	if (hsize != OTA_BUNDLE_HEADER_SIZE)
+		return ota_error_set(err, -EBADMSG, "header size %u, expected %u", hsize, OTA_BUNDLE_HEADER_SIZE);
+	uint64_t msize = ota_get_be64(buf + 16), ssize = ota_get_be64(buf + 24);
+	if (msize == 0 || msize > OTA_BUNDLE_MAX_MANIFEST)
+		return ota_error_set(err, -EBADMSG, "manifest size %llu out of range (1..%u)",
+				     (unsigned long long)msize, OTA_BUNDLE_MAX_MANIFEST);
+	if (ssize > OTA_BUNDLE_MAX_SIGNATURE)
+		return ota_error_set(err, -EBADMSG, "signature size %llu out of range (0..%u)",
+				     (unsigned long long)ssize, OTA_BUNDLE_MAX_SIGNATURE);
+	for (size_t i = 32; i < OTA_BUNDLE_HEADER_SIZE; i++)
+		if (buf[i])
+			return ota_error_set(err, -EBADMSG, "header reserved byte %zu is not zero", i);
+	*ret = (struct ota_bundle_header){ .version = version, .manifest_size = msize, .signature_size = ssize };
+	return 0;
+}
+
+void ota_bundle_header_write(const struct ota_bundle_header *h, uint8_t buf[OTA_BUNDLE_HEADER_SIZE])
+{
+	memset(buf, 0, OTA_BUNDLE_HEADER_SIZE);
+	memcpy(buf, OTA_BUNDLE_MAGIC, OTA_BUNDLE_MAGIC_SIZE);
+	ota_put_be32(buf + 8, h->version);
+	ota_put_be32(buf + 12, OTA_BUNDLE_HEADER_SIZE);
+	ota_put_be64(buf + 16, h->manifest_size);
+	ota_put_be64(buf + 24, h->signature_size);
+}
+
+int ota_bundle_header_data_offset(const struct ota_bundle_header *h, uint64_t *ret)
+{
+	uint64_t off;
+	if (__builtin_add_overflow((uint64_t)OTA_BUNDLE_HEADER_SIZE, h->manifest_size, &off) ||
+	    __builtin_add_overflow(off, h->signature_size, &off))
+		return -EOVERFLOW;
+	*ret = off;
+	return 0;
+}
+
+int ota_chunker_bounds(enum ota_chunker_kind kind, uint32_t avg, uint64_t *ret_min, uint64_t *ret_max)
+{
+	struct ota_chunker c;
+	int r = ota_chunker_init(&c, kind, avg);
+	if (r < 0)
+		return r;
+	*ret_min = c.min;
+	*ret_max = c.max;
+	return 0;
+}
+
+void ota_chunk_entry_write(const struct ota_chunk_entry *e, uint8_t buf[OTA_BUNDLE_CHUNK_ENTRY_SIZE])
+{
+	memcpy(buf, e->sha256, 32);
+	ota_put_be64(buf + 32, e->offset);
+	ota_put_be32(buf + 40, e->csize);
+	ota_put_be32(buf + 44, e->usize);
+}
+
+static int check_entry(const struct ota_chunk_entry *e, uint64_t i, uint64_t n, uint64_t min, uint64_t max,
+		       uint64_t expect_offset, struct ota_error *err)
+{
+	if (e->offset != expect_offset)
+		return ota_error_set(err, -EBADMSG, "chunk %llu: offset %llu, expected %llu (chunks must be contiguous)",
+				     (unsigned long long)i, (unsigned long long)e->offset,
+				     (unsigned long long)expect_offset);
+	if (e->usize == 0 || e->usize > max || (i + 1 < n && e->usize < min))
+		return ota_error_set(err, -EBADMSG, "chunk %llu: uncompressed size %u outside the chunker's bounds %llu..%llu",
+				     (unsigned long long)i, e->usize, (unsigned long long)min, (unsigned long long)max);
+	if (e->csize == 0 || e->csize > ota_chunk_csize_bound(e->usize))
+		return ota_error_set(err, -EBADMSG, "chunk %llu: compressed size %u out of range for %u bytes",
+				     (unsigned long long)i, e->csize, e->usize);
+	return 0;
+}
+
+int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_manifest_payload *p,
+			  struct ota_chunk_entry **ret, struct ota_error *err)
+{
+	uint64_t min, max;
+	if (ota_chunker_bounds(p->chunker, p->chunk_avg, &min, &max) < 0)
+		return ota_error_set(err, -EBADMSG, "bad chunker parameters");
+	if (p->chunk_count > OTA_BUNDLE_MAX_CHUNKS || size != p->chunk_count * OTA_BUNDLE_CHUNK_ENTRY_SIZE)
+		return ota_error_set(err, -EBADMSG, "chunk table is %zu bytes, expected %llu entries", size,
+				     (unsigned long long)p->chunk_count);
+	size_t n = (size_t)p->chunk_count;
+	_cleanup_free_ struct ota_chunk_entry *t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return ota_error_set(err, -ENOMEM, "out of memory for %zu chunk entries", n);
+	uint64_t off = p->data_offset, usum = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *q = buf + i * OTA_BUNDLE_CHUNK_ENTRY_SIZE;
+		struct ota_chunk_entry *e = &t[i];
+		memcpy(e->sha256, q, 32);
+		e->offset = ota_get_be64(q + 32);
+		e->csize = ota_get_be32(q + 40);
+		e->usize = ota_get_be32(q + 44);
+		int r = check_entry(e, i, n, min, max, off, err);
+		if (r < 0)
+			return r;
+		/* usum cannot overflow (n <= 2^22 entries below 2^32); off can,
+		 * since data_offset comes from the manifest. */
+		if (__builtin_add_overflow(off, (uint64_t)e->csize, &off))
+			return ota_error_set(err, -EOVERFLOW, "chunk %zu: offset overflows 64 bits", i);
+		usum += e->usize;
+	}
+	if (usum != p->image_size)
+		return ota_error_set(err, -EBADMSG, "chunks add up to %llu bytes, image is %llu",
+				     (unsigned long long)usum, (unsigned long long)p->image_size);
+	if (off - p->data_offset != p->data_size)
+		return ota_error_set(err, -EBADMSG, "compressed chunks add up to %llu bytes, manifest says %llu",
+				     (unsigned long long)(off - p->data_offset), (unsigned long long)p->data_size);
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+ssize_t ota_bundle_read_full(int fd, void *buf, size_t size)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, p + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int ota_bundle_write_full(int fd, const void *buf, size_t size)
+{
+	const uint8_t *p = buf;
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}

@@ -1,0 +1,487 @@
+/* ota-bundle: create, sign, inspect, verify and extract update bundles. A
+ * thin main over otabundle; every failure is printed once, here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ini.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bundle/bundle.h"
+
+static const char *arg_key, *arg_cert, *arg_chain, *arg_keyring, *arg_compatible;
+static bool arg_json, arg_allow_unsigned, arg_check_time;
+static unsigned arg_threads;
+static int arg_level;
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
+		"       ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
+		"       ota-bundle prepare BUNDLE OUT          (write the bytes to sign)\n"
+		"       ota-bundle attach BUNDLE SIG.der [OUT] (add a detached DER CMS)\n"
+		"       ota-bundle inspect [--json] BUNDLE\n"
+		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|-\n"
+		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|- SLOT-CLASS OUT\n");
+	return 2;
+}
+
+static int fail(const struct ota_error *err)
+{
+	log_error("%s", err->msg[0] ? err->msg : "failed");
+	return 1;
+}
+
+/* ---- create: manifest input file ------------------------------------------ */
+
+#define MAX_IMAGES OTA_BUNDLE_MAX_PAYLOADS
+
+struct input {
+	const char *path;
+	char dir[4096];
+	char *compatible, *version, *build, *description;
+	enum ota_chunker_kind chunker;
+	uint64_t chunk_size;
+	struct ota_bundle_image images[MAX_IMAGES];
+	char *paths[MAX_IMAGES], *classes[MAX_IMAGES];
+	size_t n_images;
+	char error[512];
+};
+
+static void input_done(struct input *in)
+{
+	free(in->compatible);
+	free(in->version);
+	free(in->build);
+	free(in->description);
+	for (size_t i = 0; i < in->n_images; i++) {
+		free(in->paths[i]);
+		free(in->classes[i]);
+	}
+}
+
+/* Returns 0, which makes inih stop and report the line. */
+static int set_error(struct input *in, const char *what, const char *value)
+{
+	if (!in->error[0])
+		(void)snprintf(in->error, sizeof(in->error), "%s '%s'", what, value);
+	return 0;
+}
+
+static int input_image(struct input *in, const char *class, const char *name, const char *value)
+{
+	size_t i;
+	for (i = 0; i < in->n_images; i++)
+		if (ota_streq(in->classes[i], class))
+			break;
+	if (i == in->n_images) {
+		if (i == MAX_IMAGES)
+			return set_error(in, "too many images at", class);
+		if (!(in->classes[i] = strdup(class)))
+			return 0;
+		in->n_images++;
+	}
+	if (!ota_streq(name, "file"))
+		return set_error(in, "unknown key", name);
+	char buf[8192];
+	int r = value[0] == '/' ? ota_format(buf, sizeof(buf), "%s", value)
+				: ota_format(buf, sizeof(buf), "%s/%s", in->dir, value);
+	if (r < 0 || ota_strdup_to(&in->paths[i], buf) < 0)
+		return set_error(in, "bad path", value);
+	return 1;
+}
+
+static int input_bundle(struct input *in, const char *name, const char *value)
+{
+	char **dst = ota_streq(name, "compatible") ? &in->compatible
+		     : ota_streq(name, "version") ? &in->version
+		     : ota_streq(name, "build") ? &in->build
+		     : ota_streq(name, "description") ? &in->description : NULL;
+	if (dst)
+		return ota_strdup_to(dst, value) < 0 ? set_error(in, "out of memory at", name) : 1;
+	if (ota_streq(name, "chunker")) {
+		in->chunker = ota_streq(value, "buzhash") ? OTA_CHUNKER_BUZHASH
+			      : ota_streq(value, "fixed") ? OTA_CHUNKER_FIXED : 0;
+		return in->chunker ? 1 : set_error(in, "chunker must be buzhash or fixed, not", value);
+	}
+	if (ota_streq(name, "chunk-size"))
+		return ota_parse_u64(value, &in->chunk_size) < 0 || in->chunk_size > UINT32_MAX
+			       ? set_error(in, "bad chunk-size", value) : 1;
+	return set_error(in, "unknown key", name);
+}
+
+static int input_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct input *in = user;
+	if (ota_streq(section, "bundle"))
+		return input_bundle(in, name, value);
+	if (ota_startswith(section, "image."))
+		return input_image(in, section + 6, name, value);
+	return set_error(in, "unknown section", section);
+}
+
+static int read_input(struct input *in, const char *path)
+{
+	in->path = path;
+	char tmp[4096];
+	if (ota_format(tmp, sizeof(tmp), "%s", path) < 0 || ota_format(in->dir, sizeof(in->dir), "%s", dirname(tmp)) < 0) {
+		log_error("manifest input '%s': path too long", path);
+		return -ENAMETOOLONG;
+	}
+	int r = ini_parse(path, input_handler, in);
+	if (r < 0) {
+		log_error("manifest input '%s': cannot open: %m", path);
+		return -ENOENT;
+	}
+	if (in->error[0] || r > 0) {
+		log_error("manifest input '%s', line %d: %s", path, r, in->error[0] ? in->error : "syntax error");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < in->n_images; i++) {
+		if (!in->paths[i]) {
+			log_error("manifest input '%s': [image.%s] has no 'file'", path, in->classes[i]);
+			return -EINVAL;
+		}
+		in->images[i] = (struct ota_bundle_image){ .path = in->paths[i], .slot_class = in->classes[i] };
+	}
+	if (!in->compatible || !in->version || in->n_images == 0) {
+		log_error("manifest input '%s': needs [bundle] compatible, version and at least one [image.<class>] file", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage();
+	struct input in = { 0 };
+	int ret = 1;
+	if (read_input(&in, argv[0]) == 0) {
+		struct ota_bundle_create_opts o = {
+			.compatible = in.compatible, .version = in.version, .build = in.build,
+			.description = in.description, .chunker = in.chunker, .chunk_avg = (uint32_t)in.chunk_size,
+			.zstd_level = arg_level, .threads = arg_threads, .images = in.images, .n_images = in.n_images,
+			.cert = arg_cert, .key = arg_key, .chain = arg_chain,
+		};
+		struct ota_error err = { 0 };
+		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? fail(&err) : 0;
+	}
+	input_done(&in);
+	return ret;
+}
+
+/* ---- signing ---------------------------------------------------------------- */
+
+static int cmd_sign(int argc, char **argv)
+{
+	if (argc < 1 || argc > 2 || !arg_key || !arg_cert)
+		return usage();
+	struct ota_error err = { 0 };
+	struct ota_bundle_header h;
+	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
+	size_t sig_size;
+	if (ota_bundle_read_head(argv[0], &h, &man, NULL, &err) < 0 ||
+	    ota_bundle_sign_data(man, h.manifest_size, arg_cert, arg_key, arg_chain, &sig, &sig_size, &err) < 0 ||
+	    ota_bundle_attach(argv[0], sig, sig_size, argc == 2 ? argv[1] : argv[0], &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+static int cmd_prepare(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage();
+	struct ota_error err = { 0 };
+	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? fail(&err) : 0;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3)
+		return usage();
+	struct ota_error err = { 0 };
+	_cleanup_free_ char *sig = NULL;
+	size_t size;
+	if (ota_read_file(argv[1], OTA_BUNDLE_MAX_SIGNATURE, &sig, &size, &err) < 0 ||
+	    ota_bundle_attach(argv[0], (uint8_t *)sig, size, argc == 3 ? argv[2] : argv[0], &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+/* ---- inspect ---------------------------------------------------------------- */
+
+static void json_str(const char *key, const char *v, bool comma)
+{
+	printf("\"%s\":", key);
+	if (!v) {
+		printf("null");
+	} else {
+		putchar('"');
+		for (const char *p = v; *p; p++) /* manifest strings are printable ASCII */
+			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+		putchar('"');
+	}
+	if (comma)
+		putchar(',');
+}
+
+static void print_json(const struct ota_manifest *m, const struct ota_bundle_header *h, const char *signer)
+{
+	char hex[65];
+	putchar('{');
+	printf("\"format\":%u,\"manifest_size\":%llu,\"signature_size\":%llu,", h->version,
+	       (unsigned long long)h->manifest_size, (unsigned long long)h->signature_size);
+	json_str("signer", signer, true);
+	json_str("compatible", m->compatible, true);
+	json_str("version", m->version, true);
+	json_str("build", m->build, true);
+	json_str("description", m->description, true);
+	printf("\"created\":%llu,\"data_size\":%llu,\"payloads\":[", (unsigned long long)m->created,
+	       (unsigned long long)m->data_size);
+	for (size_t i = 0; i < m->n_payloads; i++) {
+		const struct ota_manifest_payload *p = &m->payloads[i];
+		printf("%s{", i ? "," : "");
+		json_str("slot_class", p->slot_class, true);
+		json_str("name", p->name, true);
+		ota_bundle_hex(p->image_sha256, hex);
+		printf("\"image_size\":%llu,\"image_sha256\":\"%s\",", (unsigned long long)p->image_size, hex);
+		ota_bundle_hex(p->table_sha256, hex);
+		printf("\"chunk_count\":%llu,\"chunk_table_sha256\":\"%s\",\"table_offset\":%llu,\"data_offset\":%llu,"
+		       "\"data_size\":%llu,\"chunker\":\"%s\",\"chunk_avg\":%u,\"compression\":\"zstd\"}",
+		       (unsigned long long)p->chunk_count, hex, (unsigned long long)p->table_offset,
+		       (unsigned long long)p->data_offset, (unsigned long long)p->data_size,
+		       p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash", p->chunk_avg);
+	}
+	printf("]}\n");
+}
+
+static void print_human(const struct ota_manifest *m, const struct ota_bundle_header *h, const char *signer)
+{
+	char hex[65];
+	printf("format:      %u\n", h->version);
+	printf("signature:   %s\n", signer ? signer : "none (unsigned)");
+	printf("compatible:  %s\nversion:     %s\n", m->compatible, m->version);
+	if (m->build)
+		printf("build:       %s\n", m->build);
+	if (m->description)
+		printf("description: %s\n", m->description);
+	if (m->created)
+		printf("created:     %llu\n", (unsigned long long)m->created);
+	for (size_t i = 0; i < m->n_payloads; i++) {
+		const struct ota_manifest_payload *p = &m->payloads[i];
+		ota_bundle_hex(p->image_sha256, hex);
+		printf("payload %s (%s): %llu bytes in %llu chunks (%s, avg %u), %llu compressed\n  sha256 %s\n",
+		       p->slot_class, p->name ? p->name : "-", (unsigned long long)p->image_size,
+		       (unsigned long long)p->chunk_count, p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash",
+		       p->chunk_avg, (unsigned long long)p->data_size, hex);
+	}
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	if (argc != 1)
+		return usage();
+	struct ota_error err = { 0 };
+	struct ota_bundle_header h;
+	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
+	struct ota_manifest *m = NULL;
+	if (ota_bundle_read_head(argv[0], &h, &man, &sig, &err) < 0 ||
+	    ota_manifest_parse(man, h.manifest_size, &m, &err) < 0)
+		return fail(&err);
+	struct ota_bundle_signer_info info;
+	char signer[600];
+	bool have = h.signature_size && ota_bundle_signature_describe(sig, h.signature_size, &info, &err) == 0;
+	if (ota_format(signer, sizeof(signer), "%s (issuer %s; not verified)", have ? info.subject : "?",
+			 have ? info.issuer : "?") < 0)
+		log_debug("signer name truncated"); /* the buffer keeps its prefix */
+	if (arg_json)
+		print_json(m, &h, h.signature_size ? signer : NULL);
+	else
+		print_human(m, &h, h.signature_size ? signer : NULL);
+	ota_manifest_free(m);
+	return 0;
+}
+
+/* ---- verify and extract ----------------------------------------------------- */
+
+struct extract {
+	const char *slot_class;
+	const char *out_path;
+	int fd;
+	bool found;
+	struct ota_error *err;
+};
+
+static bool extract_want(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct extract *x = userdata;
+	return x->slot_class && ota_streq(p->slot_class, x->slot_class);
+}
+
+static int extract_begin(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct extract *x = userdata;
+	x->found = true;
+	x->fd = open(x->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	return x->fd < 0 ? ota_error_errno(x->err, -errno, "create '%s'", x->out_path) : 0;
+}
+
+static int extract_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
+			 size_t size)
+{
+	struct extract *x = userdata;
+	const uint8_t *q = data;
+	while (size > 0) {
+		ssize_t n = write(x->fd, q, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ota_error_errno(x->err, -errno, "write '%s'", x->out_path);
+		q += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+static int extract_end(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct extract *x = userdata;
+	int r = fsync(x->fd) < 0 || close(x->fd) < 0 ? ota_error_errno(x->err, -errno, "close '%s'", x->out_path) : 0;
+	x->fd = -1;
+	return r;
+}
+
+static int open_and_check(const struct ota_bundle_source *src, struct ota_bundle_reader **ret, struct ota_error *err)
+{
+	struct ota_bundle_trust trust = { .keyring = arg_keyring, .allow_unsigned = arg_allow_unsigned,
+					  .check_time = arg_check_time };
+	int r = ota_bundle_reader_open(src, &trust, NULL, ret, err);
+	if (r < 0)
+		return r;
+	const struct ota_manifest *m = ota_bundle_reader_manifest(*ret);
+	if (arg_compatible && !ota_streq(m->compatible, arg_compatible)) {
+		r = ota_error_set(err, -EMEDIUMTYPE, "bundle '%s' is for '%s', not compatible with '%s'", src->name,
+				  m->compatible, arg_compatible);
+		*ret = ota_bundle_reader_free(*ret);
+		return r;
+	}
+	return 0;
+}
+
+static int read_bundle(const char *path, struct extract *x)
+{
+	struct ota_error err = { 0 };
+	bool is_stdin = ota_streq(path, "-");
+	_cleanup_close_ int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("open bundle '%s': %m", path);
+		return 1;
+	}
+	struct ota_bundle_source src;
+	ota_bundle_source_fd(&src, &fd, is_stdin ? "stdin" : path);
+	struct ota_bundle_reader *r = NULL;
+	x->err = &err;
+	struct ota_bundle_consumer c = { extract_begin, extract_chunk, extract_end, x };
+	int ret = open_and_check(&src, &r, &err);
+	if (ret == 0)
+		ret = ota_bundle_reader_run(r, &c, extract_want, &err);
+	if (x->fd >= 0) {
+		(void)close(x->fd);
+		(void)unlink(x->out_path); /* never leave a partial, unverified image */
+	}
+	struct ota_bundle_signer_info info;
+	bool is_signed = r && ota_bundle_reader_signed(r, &info);
+	r = ota_bundle_reader_free(r);
+	if (ret < 0)
+		return fail(&err);
+	if (x->slot_class && !x->found) {
+		log_error("bundle '%s' has no payload for slot class '%s'", path, x->slot_class);
+		return 1;
+	}
+	if (!x->slot_class)
+		printf("%s: OK (%s)\n", path, is_signed ? info.subject : "unsigned, allowed");
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	if (argc != 1 || (!arg_keyring && !arg_allow_unsigned))
+		return usage();
+	struct extract x = { .fd = -1 };
+	return read_bundle(argv[0], &x);
+}
+
+static int cmd_extract(int argc, char **argv)
+{
+	if (argc != 3 || (!arg_keyring && !arg_allow_unsigned))
+		return usage();
+	struct extract x = { .slot_class = argv[1], .out_path = argv[2], .fd = -1 };
+	return read_bundle(argv[0], &x);
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static int parse_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },       { "cert", required_argument, NULL, 'c' },
+		{ "chain", required_argument, NULL, 'C' },     { "keyring", required_argument, NULL, 'K' },
+		{ "compatible", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
+		{ "allow-unsigned", no_argument, NULL, 'u' },  { "check-time", no_argument, NULL, 't' },
+		{ "threads", required_argument, NULL, 'T' },   { "level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },            {},
+	};
+	int c;
+	uint64_t v;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'k': arg_key = optarg; break;
+		case 'c': arg_cert = optarg; break;
+		case 'C': arg_chain = optarg; break;
+		case 'K': arg_keyring = optarg; break;
+		case 'p': arg_compatible = optarg; break;
+		case 'j': arg_json = true; break;
+		case 'u': arg_allow_unsigned = true; break;
+		case 't': arg_check_time = true; break;
+		case 'T':
+			if (ota_parse_u64(optarg, &v) < 0 || v > 256)
+				return -EINVAL;
+			arg_threads = (unsigned)v;
+			break;
+		case 'L':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 19)
+				return -EINVAL;
+			arg_level = (int)v;
+			break;
+		default: return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ota_log_init("ota-bundle", OTA_LOG_INFO);
+	if (argc < 2)
+		return usage();
+	const char *verb = argv[1];
+	if (parse_options(argc - 1, argv + 1) < 0)
+		return usage();
+	int n = argc - 1 - optind;
+	char **rest = argv + 1 + optind;
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} verbs[] = {
+		{ "create", cmd_create },   { "sign", cmd_sign },       { "prepare", cmd_prepare },
+		{ "attach", cmd_attach },   { "inspect", cmd_inspect }, { "verify", cmd_verify },
+		{ "extract", cmd_extract },
+	};
+	for (size_t i = 0; i < OTA_ELEMENTSOF(verbs); i++)
+		if (ota_streq(verb, verbs[i].name))
+			return verbs[i].fn(n, rest);
+	return usage();
+}

@@ -1,0 +1,495 @@
+/* Writing bundles on the build host: chunk each image (sequential, it is a
+ * rolling hash), then hash and compress the chunks on every core in batches
+ * (memory stays bounded by one batch), then lay out tables, manifest and
+ * signature in front of the data. Also prepare/attach for two-step signing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "bundle/bundle-private.h"
+
+#define BATCH_PER_THREAD 16u
+
+struct cut {
+	uint64_t offset; /* in the image */
+	uint32_t size;
+};
+
+struct image_job {
+	const struct ota_bundle_image *img;
+	const uint8_t *map;
+	uint64_t size;
+	struct cut *cuts;
+	size_t n_cuts;
+	struct ota_chunk_entry *entries; /* offsets relative to the payload's data */
+	uint64_t data_size;
+	int data_fd;                     /* compressed chunks, in order */
+	uint8_t image_sha[32];
+};
+
+struct batch {
+	struct image_job *job;
+	size_t first, n;
+	uint8_t **out;      /* per chunk in the batch: compressed bytes */
+	size_t *out_size;
+	atomic_size_t next;
+	int level;
+	ZSTD_CCtx **cctx;
+	atomic_int error;
+};
+
+struct worker {
+	struct batch *b;
+	unsigned idx;
+};
+
+static void *compress_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct batch *b = w->b;
+	for (;;) {
+		size_t k = atomic_fetch_add(&b->next, 1);
+		if (k >= b->n)
+			break;
+		const struct cut *c = &b->job->cuts[b->first + k];
+		const uint8_t *src = b->job->map + c->offset;
+		struct ota_chunk_entry *e = &b->job->entries[b->first + k];
+		if (ota_sha256(src, c->size, e->sha256) < 0) {
+			atomic_store(&b->error, -EIO);
+			break;
+		}
+		size_t n = ZSTD_compressCCtx(b->cctx[w->idx], b->out[k], ota_chunk_csize_bound(c->size), src, c->size,
+					     b->level);
+		if (ZSTD_isError(n)) {
+			atomic_store(&b->error, -EIO);
+			break;
+		}
+		b->out_size[k] = n;
+		e->usize = c->size;
+		e->csize = (uint32_t)n;
+	}
+	return NULL;
+}
+
+static int find_cuts(struct image_job *j, enum ota_chunker_kind kind, uint32_t avg, struct ota_error *err)
+{
+	struct ota_chunker ch;
+	if (ota_chunker_init(&ch, kind, avg) < 0)
+		return ota_error_set(err, -EINVAL, "invalid chunk size %u", avg);
+	size_t cap = (size_t)(j->size / ch.min) + 2;
+	if (cap - 2 > OTA_BUNDLE_MAX_CHUNKS)
+		cap = OTA_BUNDLE_MAX_CHUNKS + 2;
+	j->cuts = calloc(cap, sizeof(*j->cuts));
+	if (!j->cuts)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	uint64_t pos = 0;
+	while (pos < j->size) {
+		size_t k = ota_chunker_scan(&ch, j->map + pos, j->size - pos);
+		uint64_t len = k == SIZE_MAX ? j->size - pos : k;
+		if (k == SIZE_MAX)
+			ch = (struct ota_chunker){ 0 }; /* end of input: rest is the last chunk */
+		if (j->n_cuts >= OTA_BUNDLE_MAX_CHUNKS)
+			return ota_error_set(err, -E2BIG, "more than %u chunks", OTA_BUNDLE_MAX_CHUNKS);
+		/* A cut resets the chunker; so does the end. Track offsets ourselves. */
+		uint64_t start = j->n_cuts ? j->cuts[j->n_cuts - 1].offset + j->cuts[j->n_cuts - 1].size : 0;
+		j->cuts[j->n_cuts++] = (struct cut){ .offset = start, .size = (uint32_t)(pos + len - start) };
+		pos += len;
+	}
+	return 0;
+}
+
+static void *hash_image(void *arg)
+{
+	struct image_job *j = arg;
+	(void)ota_sha256(j->map, j->size, j->image_sha);
+	return NULL;
+}
+
+static int run_batch(struct batch *b, unsigned threads, struct ota_error *err)
+{
+	pthread_t tid[256];
+	struct worker w[256];
+	unsigned started = 0;
+	atomic_store(&b->next, 0);
+	for (unsigned t = 0; t < threads; t++) {
+		w[t] = (struct worker){ b, t };
+		if (pthread_create(&tid[t], NULL, compress_worker, &w[t]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+		compress_worker(&(struct worker){ b, 0 });
+	for (unsigned t = 0; t < started; t++)
+		(void)pthread_join(tid[t], NULL);
+	if (atomic_load(&b->error))
+		return ota_error_set(err, atomic_load(&b->error), "compressing chunks failed");
+	for (size_t k = 0; k < b->n; k++) {
+		struct ota_chunk_entry *e = &b->job->entries[b->first + k];
+		e->offset = b->job->data_size;
+		b->job->data_size += b->out_size[k];
+		int r = ota_bundle_write_full(b->job->data_fd, b->out[k], b->out_size[k]);
+		if (r < 0)
+			return ota_error_errno(err, r, "write temporary data");
+	}
+	return 0;
+}
+
+static void free_bufs(uint8_t **bufs, size_t n)
+{
+	for (size_t i = 0; bufs && i < n; i++)
+		free(bufs[i]);
+	free(bufs);
+}
+
+static int compress_image(struct image_job *j, const struct ota_bundle_create_opts *o, unsigned threads,
+			  ZSTD_CCtx **cctx, struct ota_error *err)
+{
+	uint64_t min, max;
+	int r = ota_chunker_bounds(o->chunker, o->chunk_avg, &min, &max);
+	if (r < 0)
+		return ota_error_set(err, r, "invalid chunk size %u", o->chunk_avg);
+	j->entries = calloc(j->n_cuts ? j->n_cuts : 1, sizeof(*j->entries));
+	size_t per = (size_t)threads * BATCH_PER_THREAD;
+	uint8_t **out = calloc(per, sizeof(*out));
+	size_t *out_size = calloc(per, sizeof(*out_size));
+	for (size_t k = 0; out && k < per; k++)
+		if (!(out[k] = malloc(ota_chunk_csize_bound(max))))
+			r = -ENOMEM;
+	if (!j->entries || !out || !out_size || r < 0) {
+		free_bufs(out, per);
+		free(out_size);
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	}
+	struct batch b = { .job = j, .out = out, .out_size = out_size, .level = o->zstd_level, .cctx = cctx };
+	for (size_t first = 0; r == 0 && first < j->n_cuts; first += per) {
+		b.first = first;
+		b.n = j->n_cuts - first < per ? j->n_cuts - first : per;
+		r = run_batch(&b, threads, err);
+	}
+	free_bufs(out, per);
+	free(out_size);
+	return r;
+}
+
+static int map_image(struct image_job *j, struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(j->img->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open image '%s'", j->img->path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ota_error_errno(err, -errno, "stat image '%s'", j->img->path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return ota_error_set(err, -EINVAL, "image '%s' is not a regular file", j->img->path);
+	j->size = (uint64_t)st.st_size;
+	if (j->size == 0)
+		return ota_error_set(err, -EINVAL, "image '%s' is empty", j->img->path);
+	void *p = mmap(NULL, j->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return ota_error_errno(err, -errno, "mmap image '%s'", j->img->path);
+	(void)madvise(p, j->size, MADV_SEQUENTIAL);
+	j->map = p;
+	return 0;
+}
+
+static int process_image(struct image_job *j, const struct ota_bundle_create_opts *o, unsigned threads,
+			 ZSTD_CCtx **cctx, struct ota_error *err)
+{
+	int r = map_image(j, err);
+	if (r < 0)
+		return r;
+	/* Compressed chunks wait on disk (not in memory) until the layout in
+	 * front of them is known. */
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	j->data_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (j->data_fd < 0)
+		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	/* The whole-image hash runs beside chunking and compression. */
+	pthread_t hasher;
+	bool hashing = pthread_create(&hasher, NULL, hash_image, j) == 0;
+	r = find_cuts(j, o->chunker, o->chunk_avg, err);
+	if (r == 0)
+		r = compress_image(j, o, threads, cctx, err);
+	if (hashing)
+		(void)pthread_join(hasher, NULL);
+	else
+		hash_image(j);
+	if (r < 0)
+		ota_error_prefix(err, "image '%s': ", j->img->path);
+	return r;
+}
+
+static void image_job_done(struct image_job *j)
+{
+	if (j->map)
+		(void)munmap((void *)j->map, j->size);
+	free(j->cuts);
+	free(j->entries);
+	if (j->data_fd >= 0)
+		(void)close(j->data_fd);
+}
+
+/* ---- layout and output ----------------------------------------------------- */
+
+static int build_table(struct image_job *j, struct ota_manifest_payload *p, uint8_t **ret, struct ota_error *err)
+{
+	size_t size = j->n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE;
+	uint8_t *t = malloc(size ? size : 1);
+	if (!t)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < j->n_cuts; i++) {
+		struct ota_chunk_entry e = j->entries[i];
+		e.offset += p->data_offset;
+		ota_chunk_entry_write(&e, t + i * OTA_BUNDLE_CHUNK_ENTRY_SIZE);
+	}
+	(void)ota_sha256(t, size, p->table_sha256);
+	*ret = t;
+	return 0;
+}
+
+static int copy_fd(int in, uint64_t offset, uint64_t size, int out, struct ota_error *err)
+{
+	static const size_t bufsize = 1u << 20;
+	_cleanup_free_ uint8_t *buf = malloc(bufsize);
+	if (!buf)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	while (size > 0) {
+		size_t want = size < bufsize ? (size_t)size : bufsize;
+		ssize_t n = pread(in, buf, want, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(err, n < 0 ? -errno : -EIO, "read at offset %llu", (unsigned long long)offset);
+		int r = ota_bundle_write_full(out, buf, (size_t)n);
+		if (r < 0)
+			return ota_error_errno(err, r, "write");
+		offset += (uint64_t)n;
+		size -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static int write_head(int fd, const uint8_t *manifest, size_t msize, const uint8_t *sig, size_t ssize,
+		      struct ota_error *err)
+{
+	struct ota_bundle_header h = { .version = OTA_BUNDLE_FORMAT_VERSION, .manifest_size = msize,
+				       .signature_size = ssize };
+	uint8_t buf[OTA_BUNDLE_HEADER_SIZE];
+	ota_bundle_header_write(&h, buf);
+	int r = ota_bundle_write_full(fd, buf, sizeof(buf));
+	if (r == 0)
+		r = ota_bundle_write_full(fd, manifest, msize);
+	if (r == 0 && ssize)
+		r = ota_bundle_write_full(fd, sig, ssize);
+	return r < 0 ? ota_error_errno(err, r, "write") : 0;
+}
+
+struct out_file {
+	char tmp[4096];
+	int fd;
+};
+
+static int out_open(struct out_file *f, const char *path, struct ota_error *err)
+{
+	if (ota_format(f->tmp, sizeof(f->tmp), "%s.tmp", path) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "output path '%s' too long", path);
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (f->fd < 0)
+		return ota_error_errno(err, -errno, "create '%s'", f->tmp);
+	return 0;
+}
+
+static int out_commit(struct out_file *f, const char *path, int r, struct ota_error *err)
+{
+	if (r == 0 && fsync(f->fd) < 0)
+		r = ota_error_errno(err, -errno, "fsync '%s'", f->tmp);
+	(void)close(f->fd);
+	if (r == 0 && rename(f->tmp, path) < 0)
+		r = ota_error_errno(err, -errno, "rename '%s' to '%s'", f->tmp, path);
+	if (r < 0)
+		(void)unlink(f->tmp);
+	return r;
+}
+
+static int fill_manifest(struct ota_manifest *m, const struct ota_bundle_create_opts *o, struct image_job *jobs,
+			 uint8_t **tables, struct ota_error *err)
+{
+	m->compatible = (char *)o->compatible;
+	m->version = (char *)o->version;
+	m->build = (char *)o->build;
+	m->description = (char *)o->description;
+	m->created = o->created ? o->created : (uint64_t)time(NULL);
+	m->n_payloads = o->n_images;
+	uint64_t pos = 0;
+	for (size_t i = 0; i < o->n_images; i++) {
+		struct ota_manifest_payload *p = &m->payloads[i];
+		struct image_job *j = &jobs[i];
+		const char *base = strrchr(j->img->path, '/');
+		*p = (struct ota_manifest_payload){
+			.slot_class = (char *)j->img->slot_class, .name = (char *)(base ? base + 1 : j->img->path),
+			.image_size = j->size, .chunk_count = j->n_cuts, .table_offset = pos,
+			.data_size = j->data_size, .chunker = o->chunker, .chunk_avg = o->chunk_avg,
+			.compression = OTA_COMPRESSION_ZSTD,
+		};
+		memcpy(p->image_sha256, j->image_sha, 32);
+		p->data_offset = pos + j->n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE;
+		pos = p->data_offset + p->data_size;
+		int r = build_table(j, p, &tables[i], err);
+		if (r < 0)
+			return r;
+	}
+	m->data_size = pos;
+	return 0;
+}
+
+static int assemble(const struct ota_bundle_create_opts *o, struct image_job *jobs, const char *out_path,
+		    struct ota_error *err)
+{
+	struct ota_manifest_payload payloads[OTA_BUNDLE_MAX_PAYLOADS];
+	struct ota_manifest m = { .payloads = payloads };
+	uint8_t *tables[OTA_BUNDLE_MAX_PAYLOADS] = { 0 };
+	_cleanup_free_ uint8_t *raw = NULL, *sig = NULL;
+	size_t raw_size = 0, sig_size = 0;
+	struct out_file f = { .fd = -1 };
+	int r = fill_manifest(&m, o, jobs, tables, err);
+	if (r == 0)
+		r = ota_manifest_serialize(&m, &raw, &raw_size, err);
+	if (r == 0 && o->key)
+		r = ota_bundle_sign_data(raw, raw_size, o->cert, o->key, o->chain, &sig, &sig_size, err);
+	if (r == 0)
+		r = out_open(&f, out_path, err);
+	if (r == 0) {
+		r = write_head(f.fd, raw, raw_size, sig, sig_size, err);
+		for (size_t i = 0; r == 0 && i < o->n_images; i++) {
+			r = ota_bundle_write_full(f.fd, tables[i], jobs[i].n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE);
+			if (r < 0)
+				r = ota_error_errno(err, r, "write '%s'", f.tmp);
+			else
+				r = copy_fd(jobs[i].data_fd, 0, jobs[i].data_size, f.fd, err);
+		}
+		r = out_commit(&f, out_path, r, err);
+	}
+	for (size_t i = 0; i < o->n_images; i++)
+		free(tables[i]);
+	return r;
+}
+
+static unsigned pick_threads(unsigned want)
+{
+	long n = want ? (long)want : sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
+
+int ota_bundle_create(const struct ota_bundle_create_opts *opts, const char *out_path, struct ota_error *err)
+{
+	struct ota_bundle_create_opts o = *opts;
+	if (!o.chunk_avg)
+		o.chunk_avg = OTA_BUNDLE_DEFAULT_CHUNK_AVG;
+	if (!o.chunker)
+		o.chunker = OTA_CHUNKER_BUZHASH;
+	if (!o.zstd_level)
+		o.zstd_level = 3;
+	if (o.n_images == 0 || o.n_images > OTA_BUNDLE_MAX_PAYLOADS)
+		return ota_error_set(err, -EINVAL, "%zu images given, expected 1..%u", o.n_images, OTA_BUNDLE_MAX_PAYLOADS);
+	if (o.key && !o.cert)
+		return ota_error_set(err, -EINVAL, "a signing key needs its certificate");
+	unsigned threads = pick_threads(o.threads);
+	ZSTD_CCtx *cctx[256] = { 0 };
+	struct image_job jobs[OTA_BUNDLE_MAX_PAYLOADS] = { 0 };
+	int r = 0;
+	for (unsigned t = 0; t < threads; t++)
+		if (!(cctx[t] = ZSTD_createCCtx()))
+			r = ota_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < o.n_images; i++) {
+		jobs[i] = (struct image_job){ .img = &o.images[i], .data_fd = -1 };
+		r = process_image(&jobs[i], &o, threads, cctx, err);
+	}
+	for (unsigned t = 0; t < threads; t++)
+		(void)ZSTD_freeCCtx(cctx[t]);
+	if (r == 0)
+		r = assemble(&o, jobs, out_path, err);
+	for (size_t i = 0; i < o.n_images; i++)
+		image_job_done(&jobs[i]);
+	return r;
+}
+
+/* ---- existing bundles: head, prepare, attach ------------------------------- */
+
+int ota_bundle_read_head(const char *path, struct ota_bundle_header *ret_header, uint8_t **ret_manifest,
+			 uint8_t **ret_sig, struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open bundle '%s'", path);
+	uint8_t h[OTA_BUNDLE_HEADER_SIZE];
+	struct ota_bundle_header hdr;
+	ssize_t n = ota_bundle_read_full(fd, h, sizeof(h));
+	if (n < 0)
+		return ota_error_errno(err, (int)n, "read bundle '%s'", path);
+	int r = ota_bundle_header_parse(h, (size_t)n, &hdr, err);
+	if (r < 0) {
+		ota_error_prefix(err, "bundle '%s': ", path);
+		return r;
+	}
+	_cleanup_free_ uint8_t *man = malloc(hdr.manifest_size);
+	_cleanup_free_ uint8_t *sig = malloc(hdr.signature_size ? hdr.signature_size : 1);
+	if (!man || !sig)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	if (ota_bundle_read_full(fd, man, hdr.manifest_size) != (ssize_t)hdr.manifest_size ||
+	    ota_bundle_read_full(fd, sig, hdr.signature_size) != (ssize_t)hdr.signature_size)
+		return ota_error_set(err, -EBADMSG, "bundle '%s': truncated in the manifest or signature", path);
+	*ret_header = hdr;
+	*ret_manifest = TAKE_PTR(man);
+	if (ret_sig)
+		*ret_sig = TAKE_PTR(sig);
+	return 0;
+}
+
+int ota_bundle_prepare(const char *bundle_path, const char *out_path, struct ota_error *err)
+{
+	struct ota_bundle_header h;
+	_cleanup_free_ uint8_t *man = NULL;
+	int r = ota_bundle_read_head(bundle_path, &h, &man, NULL, err);
+	if (r < 0)
+		return r;
+	/* Refuse to hand out bytes for signing that no reader would accept. */
+	_cleanup_manifest_ struct ota_manifest *m = NULL;
+	if ((r = ota_manifest_parse(man, h.manifest_size, &m, err)) < 0) {
+		ota_error_prefix(err, "bundle '%s': ", bundle_path);
+		return r;
+	}
+	return ota_write_file_atomic(out_path, man, h.manifest_size, 0644, err);
+}
+
+int ota_bundle_attach(const char *bundle_path, const uint8_t *sig, size_t sig_size, const char *out_path,
+		      struct ota_error *err)
+{
+	struct ota_bundle_signer_info info;
+	int r = ota_bundle_signature_describe(sig, sig_size, &info, err);
+	if (r < 0)
+		return r;
+	struct ota_bundle_header h;
+	_cleanup_free_ uint8_t *man = NULL;
+	if ((r = ota_bundle_read_head(bundle_path, &h, &man, NULL, err)) < 0)
+		return r;
+	uint64_t data_off;
+	if (ota_bundle_header_data_offset(&h, &data_off) < 0)
+		return ota_error_set(err, -EOVERFLOW, "bad header");
+	_cleanup_close_ int in = open(bundle_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0)
+		return ota_error_errno(err, -errno, "open bundle '%s'", bundle_path);
+	if ((uint64_t)st.st_size < data_off)
+		return ota_error_set(err, -EBADMSG, "bundle '%s' is truncated", bundle_path);
+	struct out_file f = { .fd = -1 };
+	if ((r = out_open(&f, out_path, err)) < 0)
+		return r;
+	r = write_head(f.fd, man, h.manifest_size, sig, sig_size, err);
+	if (r == 0)
+		r = copy_fd(in, data_off, (uint64_t)st.st_size - data_off, f.fd, err);
+	return out_commit(&f, out_path, r, err);
+}

@@ -1,0 +1,390 @@
+/* Unit tests for the bundle's pure cores: chunker invariants, header and
+ * manifest encoding, limits, and the streaming reader over memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "bundle/bundle.h"
+#include "test.h"
+
+static uint8_t *random_buf(size_t n, uint32_t seed)
+{
+	uint8_t *p = malloc(n);
+	uint32_t x = seed ? seed : 1;
+	for (size_t i = 0; p && i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+	return p;
+}
+
+/* Cuts a whole buffer, feeding it in pieces of `step` bytes. Returns the count. */
+static size_t cut_all(const uint8_t *p, size_t n, size_t avg, size_t step, size_t *cuts, size_t max_cuts)
+{
+	struct ota_chunker c;
+	if (ota_chunker_init(&c, OTA_CHUNKER_BUZHASH, avg) < 0)
+		return 0;
+	size_t pos = 0, fed = 0, count = 0;
+	while (fed < n) {
+		size_t len = n - fed < step ? n - fed : step;
+		size_t k = ota_chunker_scan(&c, p + fed, len);
+		if (k == SIZE_MAX) {
+			fed += len;
+			continue;
+		}
+		fed += k;
+		if (count < max_cuts)
+			cuts[count++] = fed - pos;
+		pos = fed;
+	}
+	if (pos < n && count < max_cuts)
+		cuts[count++] = n - pos;
+	return count;
+}
+
+TEST(buzhash_rolling_equals_recomputation)
+{
+	_cleanup_free_ uint8_t *p = random_buf(4096, 7);
+	uint32_t h = ota_buzhash(p, OTA_CHUNKER_WINDOW);
+	for (size_t i = OTA_CHUNKER_WINDOW; i < 4096; i++) {
+		h = ota_buzhash_roll(h, p[i - OTA_CHUNKER_WINDOW], p[i]);
+		ASSERT_INT_EQ(h, ota_buzhash(p + i - OTA_CHUNKER_WINDOW + 1, OTA_CHUNKER_WINDOW));
+	}
+}
+
+TEST(chunker_discriminator_matches_casync)
+{
+	ASSERT_INT_EQ(ota_chunker_discriminator(65536), 49535);
+	ASSERT_INT_EQ(ota_chunker_discriminator(32768), 24680);
+}
+
+TEST(chunker_rejects_bad_sizes)
+{
+	struct ota_chunker c;
+	ASSERT_INT_EQ(ota_chunker_init(&c, OTA_CHUNKER_BUZHASH, 1000), -ERANGE);
+	ASSERT_INT_EQ(ota_chunker_init(&c, OTA_CHUNKER_BUZHASH, 128), -ERANGE);
+	ASSERT_INT_EQ(ota_chunker_init(&c, OTA_CHUNKER_BUZHASH, 8u << 20), -ERANGE);
+	ASSERT_INT_EQ(ota_chunker_init(&c, OTA_CHUNKER_FIXED, 16u << 20), 0);
+	ASSERT_INT_EQ(ota_chunker_init(&c, (enum ota_chunker_kind)9, 65536), -EINVAL);
+}
+
+TEST(chunker_sizes_within_bounds_and_average)
+{
+	const size_t n = 16u << 20, avg = 16384;
+	_cleanup_free_ uint8_t *p = random_buf(n, 42);
+	_cleanup_free_ size_t *cuts = calloc(n / (avg / 4) + 2, sizeof(size_t));
+	size_t count = cut_all(p, n, avg, n, cuts, n / (avg / 4) + 2), sum = 0;
+	ASSERT_TRUE(count > 1);
+	for (size_t i = 0; i < count; i++) {
+		ASSERT_TRUE(cuts[i] <= 4 * avg);
+		if (i + 1 < count)
+			ASSERT_TRUE(cuts[i] >= avg / 4);
+		sum += cuts[i];
+	}
+	ASSERT_INT_EQ(sum, n);
+	/* casync's calibration: the mean lands near avg on random data. */
+	size_t mean = n / count;
+	ASSERT_TRUE(mean > avg * 8 / 10 && mean < avg * 12 / 10);
+}
+
+TEST(chunker_deterministic_across_feed_sizes)
+{
+	const size_t n = 2u << 20, avg = 4096, maxc = n / 1024 + 2;
+	_cleanup_free_ uint8_t *p = random_buf(n, 3);
+	_cleanup_free_ size_t *a = calloc(maxc, sizeof(size_t));
+	_cleanup_free_ size_t *b = calloc(maxc, sizeof(size_t));
+	size_t na = cut_all(p, n, avg, n, a, maxc);
+	static const size_t steps[] = { 1, 7, 47, 48, 49, 4096, 100003 };
+	for (size_t s = 0; s < OTA_ELEMENTSOF(steps); s++) {
+		size_t nb = cut_all(p, n, avg, steps[s], b, maxc);
+		ASSERT_INT_EQ(nb, na);
+		ASSERT_TRUE(memcmp(a, b, na * sizeof(size_t)) == 0);
+	}
+}
+
+TEST(chunker_boundaries_stable_under_insertion)
+{
+	const size_t n = 4u << 20, avg = 8192, maxc = n / 2048 + 4;
+	_cleanup_free_ uint8_t *p = random_buf(n, 11);
+	_cleanup_free_ uint8_t *q = malloc(n + 100);
+	memcpy(q, p, n / 2);
+	memset(q + n / 2, 0xab, 100); /* 100 bytes inserted in the middle */
+	memcpy(q + n / 2 + 100, p + n / 2, n / 2);
+	_cleanup_free_ size_t *a = calloc(maxc, sizeof(size_t));
+	_cleanup_free_ size_t *b = calloc(maxc, sizeof(size_t));
+	size_t na = cut_all(p, n, avg, n, a, maxc), nb = cut_all(q, n + 100, avg, n, b, maxc);
+	/* All chunks before the insertion point are identical. */
+	size_t pos = 0, k = 0;
+	while (k < na && pos + a[k] <= n / 2 - 4 * avg) {
+		ASSERT_INT_EQ(a[k], b[k]);
+		pos += a[k++];
+	}
+	ASSERT_TRUE(k > 10);
+	/* And most chunks after it reappear unchanged (content-defined). */
+	size_t tail_a = 0, tail_same = 0, ta = n, tb = n + 100, i = na, j = nb;
+	while (i > 0 && j > 0 && ta > n / 2 + 4 * avg) {
+		if (ta == tb - 100) {
+			tail_same += a[i - 1] == b[j - 1];
+			ta -= a[--i];
+			tb -= b[--j];
+			tail_a++;
+		} else if (ta > tb - 100) {
+			ta -= a[--i];
+			tail_a++;
+		} else {
+			tb -= b[--j];
+		}
+	}
+	ASSERT_TRUE(tail_a > 10 && tail_same * 10 >= tail_a * 9);
+}
+
+TEST(chunker_fixed)
+{
+	struct ota_chunker c;
+	ASSERT_INT_EQ(ota_chunker_init(&c, OTA_CHUNKER_FIXED, 4096), 0);
+	uint8_t buf[10000] = { 0 };
+	ASSERT_INT_EQ(ota_chunker_scan(&c, buf, 3000), SIZE_MAX);
+	ASSERT_INT_EQ(ota_chunker_scan(&c, buf, 3000), 1096);
+	ASSERT_INT_EQ(ota_chunker_scan(&c, buf, 10000), 4096);
+}
+
+TEST(chunker_zeros_cut_at_max)
+{
+	/* No content boundary in zeros: every chunk is max long. */
+	_cleanup_free_ uint8_t *z = calloc(1, 1u << 20);
+	size_t cuts[64];
+	size_t n = cut_all(z, 1u << 20, 4096, 1u << 20, cuts, 64);
+	for (size_t i = 0; i + 1 < n; i++)
+		ASSERT_INT_EQ(cuts[i], 16384);
+	ASSERT_INT_EQ(n, 64);
+}
+
+/* ---- header ---------------------------------------------------------------- */
+
+TEST(header_round_trip_and_limits)
+{
+	uint8_t buf[OTA_BUNDLE_HEADER_SIZE];
+	struct ota_bundle_header h = { .version = 1, .manifest_size = 100, .signature_size = 2000 }, g;
+	struct ota_error err = { 0 };
+	ota_bundle_header_write(&h, buf);
+	ASSERT_INT_EQ(ota_bundle_header_parse(buf, sizeof(buf), &g, &err), 0);
+	ASSERT_INT_EQ(g.manifest_size, 100);
+	ASSERT_INT_EQ(g.signature_size, 2000);
+	uint64_t off;
+	ASSERT_INT_EQ(ota_bundle_header_data_offset(&g, &off), 0);
+	ASSERT_INT_EQ(off, 2164);
+	ASSERT_INT_EQ(ota_bundle_header_parse(buf, 63, &g, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "truncated");
+	h.manifest_size = OTA_BUNDLE_MAX_MANIFEST + 1;
+	ota_bundle_header_write(&h, buf);
+	ASSERT_INT_EQ(ota_bundle_header_parse(buf, sizeof(buf), &g, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "manifest size");
+	struct ota_bundle_header big = { .manifest_size = UINT64_MAX, .signature_size = 10 };
+	ASSERT_INT_EQ(ota_bundle_header_data_offset(&big, &off), -EOVERFLOW);
+}
+
+/* ---- manifest ---------------------------------------------------------------- */
+
+static void sample(struct ota_manifest *m, struct ota_manifest_payload *p)
+{
+	*p = (struct ota_manifest_payload){
+		.slot_class = (char *)"rootfs", .name = (char *)"rootfs.img", .image_size = 100000,
+		.chunk_count = 2, .table_offset = 0, .data_offset = 96, .data_size = 5000,
+		.chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 65536, .compression = 1,
+	};
+	memset(p->image_sha256, 0x11, 32);
+	memset(p->table_sha256, 0x22, 32);
+	*m = (struct ota_manifest){ .compatible = (char *)"board", .version = (char *)"1.0", .build = (char *)"b1",
+				    .created = 1700000000, .data_size = 5096, .n_payloads = 1, .payloads = p };
+}
+
+TEST(manifest_round_trip)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p;
+	sample(&m, &p);
+	struct ota_error err = { 0 };
+	_cleanup_free_ uint8_t *raw = NULL;
+	size_t size;
+	ASSERT_INT_EQ(ota_manifest_serialize(&m, &raw, &size, &err), 0);
+	struct ota_manifest *g = NULL;
+	ASSERT_INT_EQ(ota_manifest_parse(raw, size, &g, &err), 0);
+	ASSERT_STR_EQ(g->compatible, "board");
+	ASSERT_STR_EQ(g->version, "1.0");
+	ASSERT_STR_EQ(g->build, "b1");
+	ASSERT_NULL(g->description);
+	ASSERT_INT_EQ(g->created, 1700000000);
+	ASSERT_INT_EQ(g->n_payloads, 1);
+	ASSERT_STR_EQ(g->payloads[0].slot_class, "rootfs");
+	ASSERT_INT_EQ(g->payloads[0].data_offset, 96);
+	ASSERT_TRUE(memcmp(g->payloads[0].table_sha256, p.table_sha256, 32) == 0);
+	ASSERT_TRUE(ota_manifest_find(g, "rootfs") == &g->payloads[0]);
+	ASSERT_NULL(ota_manifest_find(g, "boot"));
+	/* Re-encoding gives the same bytes. */
+	_cleanup_free_ uint8_t *raw2 = NULL;
+	size_t size2;
+	ASSERT_INT_EQ(ota_manifest_serialize(g, &raw2, &size2, &err), 0);
+	ASSERT_INT_EQ(size2, size);
+	ASSERT_TRUE(memcmp(raw, raw2, size) == 0);
+	ota_manifest_free(g);
+}
+
+static int parse_with_extra(const uint8_t *extra, size_t n, struct ota_error *err)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p;
+	sample(&m, &p);
+	_cleanup_free_ uint8_t *raw = NULL;
+	size_t size;
+	if (ota_manifest_serialize(&m, &raw, &size, err) < 0)
+		return -999;
+	_cleanup_free_ uint8_t *buf = malloc(size + n);
+	memcpy(buf, raw, size);
+	memcpy(buf + size, extra, n);
+	struct ota_manifest *g = NULL;
+	int r = ota_manifest_parse(buf, size + n, &g, err);
+	ota_manifest_free(g);
+	return r;
+}
+
+TEST(manifest_unknown_fields)
+{
+	struct ota_error err = { 0 };
+	static const uint8_t optional[] = { 0x01, 0x23, 0, 0, 0, 2, 'h', 'i' };
+	ASSERT_INT_EQ(parse_with_extra(optional, sizeof(optional), &err), 0);
+	static const uint8_t critical[] = { 0x81, 0x23, 0, 0, 0, 0 };
+	ASSERT_INT_EQ(parse_with_extra(critical, sizeof(critical), &err), -EPROTONOSUPPORT);
+	ASSERT_CONTAINS(err.msg, "unknown critical field 0x8123");
+	static const uint8_t truncated[] = { 0x01, 0x23, 0, 0 };
+	ASSERT_INT_EQ(parse_with_extra(truncated, sizeof(truncated), &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "truncated field header");
+	static const uint8_t huge[] = { 0x01, 0x23, 0xff, 0xff, 0xff, 0xff, 1 };
+	ASSERT_INT_EQ(parse_with_extra(huge, sizeof(huge), &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "exceeds");
+	static const uint8_t twice[] = { 0x80, 0x02, 0, 0, 0, 1, 'x' };
+	ASSERT_INT_EQ(parse_with_extra(twice, sizeof(twice), &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "appears twice");
+}
+
+TEST(manifest_validation_limits)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p[2];
+	struct ota_error err = { 0 };
+	sample(&m, &p[0]);
+	p[0].chunk_count = (uint64_t)OTA_BUNDLE_MAX_CHUNKS + 1;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -E2BIG);
+	sample(&m, &p[0]);
+	p[0].image_size = UINT64_MAX;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "cannot hold");
+	sample(&m, &p[0]);
+	p[0].data_size = UINT64_MAX - 10;
+	ASSERT_TRUE(ota_manifest_validate(&m, &err) < 0);
+	sample(&m, &p[0]);
+	p[0].slot_class = (char *)"Root";
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	sample(&m, &p[0]);
+	m.compatible = (char *)"bad\nname";
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "compatible");
+	sample(&m, &p[0]);
+	p[1] = p[0];
+	p[1].table_offset = 5096;
+	p[1].data_offset = 5096 + 96;
+	m.n_payloads = 2;
+	m.data_size = 2 * 5096;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "duplicate payload for slot class 'rootfs'");
+	p[1].slot_class = (char *)"boot";
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), 0);
+}
+
+/* ---- writer + reader over memory ------------------------------------------------ */
+
+struct collect {
+	uint8_t *buf;
+	size_t size;
+	int chunks;
+};
+
+static int collect_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
+			 size_t size)
+{
+	struct collect *c = userdata;
+	if (offset != c->size || offset + size > p->image_size)
+		return -EINVAL;
+	memcpy(c->buf + offset, data, size);
+	c->size += size;
+	c->chunks++;
+	return 0;
+}
+
+static int read_file_all(const char *path, uint8_t **ret, size_t *ret_size)
+{
+	return ota_read_file(path, 64u << 20, (char **)ret, ret_size, NULL);
+}
+
+TEST(reader_round_trip_and_refusals)
+{
+	char dir[] = "/tmp/test-bundle-XXXXXX", img[64], out[64];
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
+	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
+	const size_t n = 1000000;
+	_cleanup_free_ uint8_t *data = random_buf(n, 5);
+	memset(data + 300000, 0, 300000);
+	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 8192,
+					    .threads = 2, .images = images, .n_images = 1 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
+	_cleanup_free_ uint8_t *bundle = NULL;
+	size_t bsize;
+	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
+	(void)unlink(img);
+	(void)unlink(out);
+	(void)rmdir(dir);
+
+	struct ota_bundle_mem mem = { bundle, bsize, 0 };
+	struct ota_bundle_source src;
+	ota_bundle_source_mem(&src, &mem, "mem");
+	struct ota_bundle_reader *r = NULL;
+	struct ota_bundle_trust strict = { .keyring = "/nonexistent" };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &strict, NULL, &r, &err), -EKEYREJECTED);
+	ASSERT_CONTAINS(err.msg, "not signed");
+
+	mem.pos = 0;
+	struct ota_bundle_trust lax = { .allow_unsigned = true };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	ASSERT_TRUE(!ota_bundle_reader_signed(r, NULL));
+	_cleanup_free_ uint8_t *got = malloc(n);
+	struct collect c = { got, 0, 0 };
+	struct ota_bundle_consumer cons = { .chunk = collect_chunk, .userdata = &c };
+	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), 0);
+	ASSERT_INT_EQ(c.size, n);
+	ASSERT_TRUE(memcmp(got, data, n) == 0);
+	ASSERT_INT_EQ(c.chunks, (int)ota_bundle_reader_manifest(r)->payloads[0].chunk_count);
+	r = ota_bundle_reader_free(r);
+
+	/* A table limit below the table's size is refused before allocating it. */
+	mem.pos = 0;
+	struct ota_bundle_reader_limits tiny = { .max_table_bytes = 48 };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, &tiny, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), -E2BIG);
+	ASSERT_CONTAINS(err.msg, "exceeds this reader's limit");
+	r = ota_bundle_reader_free(r);
+
+	/* The last byte flipped: no consumer sees the bad chunk. */
+	bundle[bsize - 1] ^= 1;
+	mem.pos = 0;
+	c = (struct collect){ got, 0, 0 };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "chunk");
+	ASSERT_TRUE(c.size < n);
+	r = ota_bundle_reader_free(r);
+}
