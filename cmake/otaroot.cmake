@@ -50,7 +50,7 @@ target_link_libraries(ota_static_blkid INTERFACE ${UL}/lib/libblkid.a ${UL}/lib/
 target_include_directories(ota_static_mount INTERFACE ${MOUNT_INCLUDE_DIRS})
 target_link_libraries(ota_static_mount INTERFACE ${UL}/lib/libmount.a ota_static_blkid)
 target_include_directories(ota_static_fdisk INTERFACE ${FDISK_INCLUDE_DIRS})
-target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid)
+target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid ${UL}/lib/libuuid.a)
 target_include_directories(ota_static_inih INTERFACE ${INIH_INCLUDE_DIRS})
 target_link_libraries(ota_static_inih INTERFACE ${OTA_INIH_A})
 target_include_directories(ota_static_zstd INTERFACE ${ZSTD_INCLUDE_DIRS})

@@ -230,6 +230,78 @@ int ota_boot_find_system(struct ota_boot *b, struct ota_error *err)
 	return 0;
 }
 
+/* ---- step 3b: provisioning ------------------------------------------------ */
+
+static void summarize_plan(struct ota_boot *b)
+{
+	unsigned created = 0, grown = 0, formatted = 0;
+	for (size_t i = 0; i < b->plan.n_actions; i++) {
+		const struct ota_part_action *a = &b->plan.actions[i];
+		created += a->kind == OTA_PART_CREATE;
+		grown += a->kind == OTA_PART_GROW;
+		formatted += a->format;
+	}
+	if (!ota_part_plan_has_work(&b->plan))
+		(void)!ota_format(b->provision, sizeof(b->provision), "provisioned");
+	else
+		(void)!ota_format(b->provision, sizeof(b->provision), "done: %u created, %u grown, %u formatted%s", created,
+				  grown, formatted, b->plan.relocate_backup ? ", GPT backup header moved" : "");
+}
+
+void ota_boot_provision(struct ota_boot *b, const char *layout_path)
+{
+	struct ota_error err = { 0 };
+	int r = ota_layout_load(&b->layout, layout_path, &err);
+	if (r == -ENOENT) {
+		(void)!ota_format(b->provision, sizeof(b->provision), "no layout");
+		return;
+	}
+	if (r < 0) {
+		(void)!ota_format(b->provision, sizeof(b->provision), "error: %s", err.msg);
+		log_error("%s", ota_boot_degrade(b, "layout not applied: %s", err.msg));
+		return;
+	}
+	b->have_layout = true;
+	if (!b->disk_dev[0]) {
+		(void)!ota_format(b->provision, sizeof(b->provision), "error: boot disk unknown");
+		log_error("%s", ota_boot_degrade(b, "layout not applied: the boot disk is unknown"));
+		return;
+	}
+	if (ota_part_provision(b->disk_dev, &b->layout, true, &b->plan, &err) < 0) {
+		(void)!ota_format(b->provision, sizeof(b->provision), "error: %s", err.msg);
+		log_error("%s", ota_boot_degrade(b, "provisioning %s: %s", b->disk_dev, err.msg));
+		return;
+	}
+	summarize_plan(b);
+	if (strcmp(b->provision, "provisioned") != 0)
+		log_notice("provisioned %s: %s", b->disk_dev, b->provision);
+}
+
+void ota_boot_grow_data(struct ota_boot *b)
+{
+	char path[PATH_MAX], line[32];
+	struct ota_error err = { 0 };
+	uint64_t partno;
+	const char *name = strrchr(b->data_dev, '/');
+	if (!b->have_layout || !b->data_mounted || !name)
+		return;
+	if (ota_format(path, sizeof(path), "/sys/class/block/%s/partition", name + 1) < 0 ||
+	    ota_read_line(path, line, sizeof(line)) < 0 || ota_parse_u64(line, &partno) < 0)
+		return;
+	for (size_t i = 0; i < b->plan.n_actions; i++) {
+		const struct ota_part_action *a = &b->plan.actions[i];
+		if (a->partno != partno || !b->layout.parts[a->index].grow)
+			continue;
+		int r = ota_part_grow_mounted_fs(OTA_DATA_DIR, b->data_dev, &err);
+		if (r < 0)
+			log_error("%s", err.msg);
+		else if (r > 0) {
+			b->data_grown = true;
+			log_notice("grew the data filesystem on %s", b->data_dev);
+		}
+	}
+}
+
 /* ---- step 4: the data partition -------------------------------------------- */
 
 static int find_data_on_disk(struct ota_boot *b, struct ota_error *err)
@@ -578,6 +650,8 @@ int ota_boot_write_status(const struct ota_boot *b, struct ota_error *err)
 	append_kv(buf, sizeof(buf), "overlay_requested", ota_overlay_mode_to_string(b->overlay_requested));
 	append_kv(buf, sizeof(buf), "overlay", ota_overlay_mode_to_string(b->overlay));
 	append_kv(buf, sizeof(buf), "api_mounted", b->api_mounted);
+	append_kv(buf, sizeof(buf), "provision", b->provision);
+	append_kv(buf, sizeof(buf), "data_grown", b->data_grown ? "yes" : "no");
 	append_kv(buf, sizeof(buf), "config_error", b->config_error);
 	append_kv(buf, sizeof(buf), "state_errors", b->state_errors);
 	char num[32];

@@ -5,6 +5,7 @@
  *   1. mount /proc, /sys, /dev (devtmpfs) and /run (tmpfs) where not mounted;
  *   2. read /proc/cmdline and /etc/ota/system.conf (the cmdline wins);
  *   3. find the booted system device from stat("/"), cross-checked with root=;
+ *   3b. on a first boot, provision the disk from /etc/ota/layout.conf;
  *   4. find and mount the data partition at /run/ota/data;
  *   5. build the new root: overlayfs over a read-only bind of the system slot,
  *      with the persisted paths bind-mounted from the data partition;
@@ -25,6 +26,7 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "partitioner/partitioner.h"
 #include "stateman/stateman.h"
 #include "sysutil/sysutil.h"
 
@@ -88,6 +90,12 @@ struct ota_boot {
 	char root_check[256];       /* outcome of the root= cross-check */
 	char slot[64];              /* booted slot, "unknown" if not found */
 
+	struct ota_layout layout;   /* /etc/ota/layout.conf, when have_layout */
+	bool have_layout;
+	struct ota_part_plan plan;  /* what provisioning found or did */
+	char provision[512];        /* outcome of provisioning, for the status */
+	bool data_grown;            /* the data filesystem grew this boot */
+
 	char data_dev[64];          /* "" when no data partition was found */
 	char data_fstype[32];
 	bool data_mounted;
@@ -115,6 +123,11 @@ void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const 
 			    const char *state_root);
 /* Step 3. */
 int ota_boot_find_system(struct ota_boot *b, struct ota_error *err) _must_check_;
+/* Step 3b. With /etc/ota/layout.conf: provisions the boot disk (grow,
+ * create, format; a no-op once done). Failures are recorded, never fatal. */
+void ota_boot_provision(struct ota_boot *b, const char *layout_path);
+/* Step 4d. Grows the mounted data filesystem when the layout asks for it. */
+void ota_boot_grow_data(struct ota_boot *b);
 /* Step 4a. Finds the data partition: ota.data= or [data] device when set;
  * otherwise the partition of the boot disk whose GPT name is "data", else
  * the one whose filesystem label is "data" (never the booted system). */

@@ -79,10 +79,12 @@ int main(int argc, char **argv, char **envp)
 	else
 		log_info("booted slot %s from %s", boot.slot, boot.system_dev);
 
+	ota_boot_provision(&boot, OTA_LAYOUT_CONF);
 	if (ota_boot_mount_data(&boot, &err) < 0)
 		log_error("%s", ota_boot_degrade(&boot, "data partition unavailable: %s", err.msg));
 	else
 		log_info("data partition %s mounted on %s", boot.data_dev, OTA_DATA_DIR);
+	ota_boot_grow_data(&boot);
 
 	ota_boot_prepare_state(&boot);
 	ota_boot_build_root(&boot);

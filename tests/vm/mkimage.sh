@@ -1,5 +1,5 @@
 #!/bin/bash
-# mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--extra-root DIR]
+# mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -7,6 +7,8 @@
 # system-b is left empty; data is an empty ext4 labelled "data". No loop
 # devices: filesystems are made from directories with mkfs.ext4 -d and copied
 # into place. --extra-root adds (or replaces) files from DIR in system-a.
+# --system-a-only makes the image a first-boot image: just system-a, as
+# shipped to be provisioned (partitioner) on a larger disk.
 set -euo pipefail
 
 ME=mkimage
@@ -14,12 +16,14 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 extra_root=
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--no-data) with_data=0; shift ;;
+	--system-a-only) with_data=0; with_b=0; shift ;;
+	--data-mib) data_mib=$2; shift 2 ;;
 	--extra-root) extra_root=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
@@ -35,8 +39,11 @@ SLOT_SECTORS=131072
 A_START=2048
 B_START=$((A_START + SLOT_SECTORS))
 DATA_START=$((B_START + SLOT_SECTORS))
-DATA_SECTORS=131072
-IMAGE_MIB=$(( (DATA_START + DATA_SECTORS) / 2048 + 1 ))
+DATA_SECTORS=$((data_mib * 2048))
+if [ $with_data = 1 ]; then END=$((DATA_START + DATA_SECTORS))
+elif [ $with_b = 1 ]; then END=$DATA_START
+else END=$B_START; fi
+IMAGE_MIB=$(( END / 2048 + 1 ))
 
 work=$(mktemp -d "${out}.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -62,6 +69,14 @@ install -m 0755 /bin/busybox "$root/bin/busybox"
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
+# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2).
+for prog in /sbin/mke2fs /sbin/mkfs.fat; do
+	rm -f "$root$prog"
+	copy_with_libs "$prog" "$prog"
+done
+ln -sf mke2fs "$root/sbin/mkfs.ext4"
+ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+install -m 0644 /etc/mke2fs.conf "$root/etc/mke2fs.conf"
 for b in "$bin_dir"/*; do
 	name=$(basename "$b")
 	[ "$name" = ota-init ] && continue
@@ -84,7 +99,7 @@ truncate -s "${IMAGE_MIB}M" "$out"
 	echo "first-lba: 2048"
 	# root-x86-64 (Discoverable Partitions) for the slots, Linux data for data.
 	echo "start=$A_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
-	echo "start=$B_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
+	[ $with_b = 1 ] && echo "start=$B_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
 	[ $with_data = 1 ] && echo "start=$DATA_START, size=$DATA_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=0FA7C0DE-0000-4000-8000-0000000000DA, name=data"
 	true
 } | sfdisk --quiet --no-reread --no-tell-kernel "$out" >/dev/null

@@ -53,6 +53,21 @@ class Machine:
     def boot(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init",
              timeout=120):
         """Boots and waits for the agent. Returns the boot's console log path."""
+        console = self.start(cmdline_extra, root, init)
+        self.wait_agent(timeout)
+        return console
+
+    def wait_console(self, text, timeout=120):
+        """Waits until the current boot's console log contains text."""
+        deadline = time.monotonic() + timeout
+        while text not in self.console_text():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise VMError("%r did not appear on the console" % text)
+            time.sleep(0.02)
+
+    def start(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init"):
+        """Starts QEMU without waiting for anything."""
         if self.proc:
             raise VMError("machine is already running")
         self.boots += 1
@@ -76,6 +91,11 @@ class Machine:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.started = time.monotonic()
+        self.agent_sock = agent_sock
+        return console
+
+    def wait_agent(self, timeout=120):
+        agent_sock = self.agent_sock
         deadline = time.monotonic() + timeout
         while not os.path.exists(agent_sock):
             self._check_alive()
@@ -87,7 +107,6 @@ class Machine:
         self.buf = b""
         self._read_until(READY, deadline)
         self.boot_seconds = time.monotonic() - self.started
-        return console
 
     def run(self, command, timeout=60, check=True):
         """Runs a shell command line in the guest; returns (status, output)."""
@@ -130,8 +149,11 @@ class Machine:
 
     def console_text(self, boot=None):
         path = self.console_logs[(boot or self.boots) - 1]
-        with open(path, "rb") as f:
-            return f.read().decode(errors="replace").replace("\r", "")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode(errors="replace").replace("\r", "")
+        except FileNotFoundError:
+            return ""
 
     # ---- internals -------------------------------------------------------
     def _closed(self):
