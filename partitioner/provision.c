@@ -47,6 +47,7 @@ struct job {
 	size_t n_existing;     /* the matched prefix */
 	bool has_extended;
 	unsigned long ss;      /* sector size */
+	bool image;            /* an image file, not a block device */
 };
 
 bool ota_part_plan_has_work(const struct ota_part_plan *p)
@@ -454,7 +455,7 @@ static int make_fs(struct job *j, const struct ota_part_action *a)
 	char *argv[48];
 	size_t n = 0;
 	char target[PATH_MAX], offset[64], size_k[32], opts[sizeof(p->mkfs_options)];
-	bool image = fdisk_is_regfile(j->cxt);
+	bool image = j->image;
 
 	if (image) {
 		(void)!ota_format(target, sizeof(target), "%s", j->device);
@@ -509,7 +510,7 @@ static int write_table(struct job *j, struct fdisk_table *before)
 	if (fsync(fdisk_get_devfd(j->cxt)) < 0)
 		return ota_error_errno(j->err, -errno, "sync %s", j->device);
 	/* BLKPG per partition: BLKRRPART fails with EBUSY on a disk in use. */
-	if (before && !fdisk_is_regfile(j->cxt) && fdisk_reread_changes(j->cxt, before) < 0)
+	if (before && !j->image && fdisk_reread_changes(j->cxt, before) < 0)
 		return ota_error_set(j->err, -EIO, "%s: the kernel did not take the new partitions (BLKPG)", j->device);
 	return 0;
 }
@@ -522,6 +523,16 @@ static int apply(struct job *j, struct fdisk_table *before)
 		if (r < 0)
 			return r;
 	}
+	bool any = false;
+	for (size_t k = 0; k < j->plan->n_actions; k++)
+		any = any || j->plan->actions[k].format;
+	if (!any)
+		return 0;
+	/* libfdisk holds the disk open with O_EXCL, which makes mkfs take the
+	 * partitions for mounted. Close it for mkfs and reopen it after; the
+	 * table on disk is what is read back. */
+	bool image = j->image;
+	(void)fdisk_deassign_device(j->cxt, 0);
 	bool finish = false;
 	for (size_t k = 0; k < j->plan->n_actions; k++) {
 		const struct ota_part_action *a = &j->plan->actions[k];
@@ -534,7 +545,12 @@ static int apply(struct job *j, struct fdisk_table *before)
 	}
 	if (!finish)
 		return 0;
-	sync(); /* the filesystems are on disk before the tables says they are */
+	sync(); /* the filesystems are on disk before the table says they are */
+	r = fdisk_assign_device(j->cxt, j->device, 0);
+	if (r < 0)
+		return ota_error_errno(j->err, r, "reopen '%s'", j->device);
+	if (!image && flock(fdisk_get_devfd(j->cxt), LOCK_EX) < 0)
+		return ota_error_errno(j->err, -errno, "lock '%s'", j->device);
 	for (size_t k = 0; k < j->plan->n_actions; k++) {
 		const struct ota_part_action *a = &j->plan->actions[k];
 		if (!a->format)
@@ -560,7 +576,13 @@ int ota_part_provision(const char *device, const struct ota_layout *l, bool do_a
 	if (!cxt)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	fdisk_disable_dialogs(cxt, 1);
-	int r = fdisk_assign_device(cxt, device, do_apply ? 0 : 1);
+	/* Read-write even for a plan (nothing is written without
+	 * fdisk_write_disklabel): libfdisk relocates a GPT's backup header, and
+	 * with it the last usable sector, only on a writable context, and the
+	 * plan must see the same room the apply will. */
+	int r = fdisk_assign_device(cxt, device, 0);
+	if (r < 0 && !do_apply && (r == -EACCES || r == -EROFS || r == -EPERM))
+		r = fdisk_assign_device(cxt, device, 1);
 	if (r < 0)
 		return ota_error_errno(err, r, "open '%s'", device);
 	/* Keep udev (and anyone else who probes) away while the table changes. */
@@ -574,6 +596,7 @@ int ota_part_provision(const char *device, const struct ota_layout *l, bool do_a
 				     device, gpt ? "GPT" : dos ? "MBR" : "foreign",
 				     l->table == OTA_TABLE_GPT ? "gpt" : "mbr");
 	j.ss = fdisk_get_sector_size(cxt);
+	j.image = fdisk_is_regfile(cxt);
 	plan.sector_size = (unsigned)j.ss;
 	plan.disk_size = (uint64_t)fdisk_get_nsectors(cxt) * j.ss;
 	/* libfdisk marks a GPT changed on reading when its backup header is not

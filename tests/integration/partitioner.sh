@@ -1,0 +1,199 @@
+#!/bin/bash
+# partitioner.sh OTA_PART: ota-part plan/apply on real loop devices (GPT and
+# MBR with extended/logical partitions, 512- and 4096-byte sectors) and on
+# image files. Root needed.
+set -euo pipefail
+bin=$(readlink -f "${1:?usage: partitioner.sh OTA_PART}")
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (loop devices)"; exit 1; }
+
+work=$(mktemp -d /var/tmp/ota-it-part.XXXXXX)
+loops=()
+cleanup() {
+	for l in "${loops[@]}"; do partx --delete "$l" 2>/dev/null || true; losetup -d "$l" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+check() {
+	local name=$1; shift
+	if "$@" >"$work/out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/     /' "$work/out"; fi
+}
+refuse() { # refuse NAME MESSAGE ARGS...: ota-part must fail naming the problem
+	local name=$1 msg=$2; shift 2
+	if "$bin" "$@" >"$work/out" 2>&1; then bad "$name (succeeded)"; sed 's/^/     /' "$work/out"
+	elif grep -qF -- "$msg" "$work/out"; then ok "$name"
+	else bad "$name (message)"; echo "     expected: $msg"; sed 's/^/     got: /' "$work/out"; fi
+}
+
+# loop FILE SIZE SECTOR: a fresh loop device over a new file
+loop() {
+	rm -f "$1"; truncate -s "$2" "$1"
+	local l; l=$(losetup --show -f -b "$3" "$1"); loops+=("$l"); echo "$l"
+}
+# table DEV SFDISK-SCRIPT: write a table and tell the kernel (partx: this
+# machine's kernel may lack partition-table parsers)
+table() { echo "$2" | sfdisk -q --no-reread --no-tell-kernel "$1"; partx --delete "$1" 2>/dev/null || true; partx --add "$1" 2>/dev/null || true; }
+dump() { sfdisk -d "$1" | grep -v '^device:\|^label-id\|^last-lba\|^first-lba\|^sector-size\|^unit'; }
+nparts() { sfdisk -d "$1" | grep -c '^/' || true; }
+
+cat > "$work/gpt.conf" <<'EOT'
+[table]
+type = gpt
+[partition boot]
+size = 16M
+type = esp
+filesystem = vfat
+label = BOOT
+[partition system-a]
+size = 32M
+type = root-x86-64
+[partition system-b]
+size = 32M
+type = root-x86-64
+[partition data]
+size = rest
+type = linux
+filesystem = ext4
+label = data
+grow = yes
+EOT
+G="--layout $work/gpt.conf"
+
+for ss in 512 4096; do
+	# Append only: boot + system-a shipped, disk larger.
+	d=$(loop "$work/a$ss.img" 256M $ss)
+	table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
+	check "[$ss] plan changes nothing" sh -c "before=\$(sha256sum < $work/a$ss.img); '$bin' $G plan $d | grep -q create && [ \"\$(sha256sum < $work/a$ss.img)\" = \"\$before\" ]"
+	check "[$ss] append: apply" "$bin" $G apply "$d"
+	check "[$ss] append: four partitions" test "$(nparts "$d")" = 4
+	check "[$ss] append: kernel knows them (BLKPG)" test -b "${d}p4"
+	check "[$ss] append: data formatted ext4 labelled data" sh -c "blkid -p -o value -s LABEL ${d}p4 | grep -qx data && blkid -p -o value -s TYPE ${d}p4 | grep -qx ext4"
+	check "[$ss] append: data reaches the end" sh -c "[ \$(( \$(blockdev --getsize64 $d) - \$(blockdev --getsize64 ${d}p4) )) -lt \$((100 << 20)) ]"
+	check "[$ss] append: system-b left unformatted" sh -c "[ -z \"\$(blkid -p -o value -s TYPE ${d}p3)\" ]"
+	check "[$ss] append: boot untouched (no filesystem made on it)" sh -c "[ -z \"\$(blkid -p -o value -s TYPE ${d}p1)\" ]"
+	before=$(sha256sum < "$work/a$ss.img")
+	check "[$ss] already provisioned: nothing to do" sh -c "'$bin' $G apply $d | grep -q 'nothing to do'"
+	check "[$ss] already provisioned: disk bit-identical" test "$(sha256sum < "$work/a$ss.img")" = "$before"
+
+	# Grow only: all four there, data small, disk grown.
+	mkdir -p "$work/mnt"
+	mount "${d}p4" "$work/mnt" && echo precious > "$work/mnt/keep" && umount "$work/mnt"
+	partx --delete "$d"; losetup -d "$d"; truncate -s 512M "$work/a$ss.img"
+	d=$(loop_again() { local l; l=$(losetup --show -f -b $ss "$work/a$ss.img"); loops+=("$l"); echo "$l"; }; loop_again)
+	partx --add "$d" 2>/dev/null || true
+	check "[$ss] grow: plan says grow and backup header moves" sh -c "'$bin' $G --json plan $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"relocate_backup_header\"]; assert [p[\"action\"] for p in d[\"partitions\"]] == [\"keep\",\"keep\",\"keep\",\"grow\"], d'"
+	check "[$ss] grow: apply" "$bin" $G apply "$d"
+	check "[$ss] grow: partition grew" sh -c "[ \$(blockdev --getsize64 ${d}p4) -gt \$((400 << 20)) ]"
+	check "[$ss] grow: data kept (never reformatted)" sh -c "mount ${d}p4 $work/mnt && grep -qx precious $work/mnt/keep; r=\$?; umount $work/mnt; exit \$r"
+	check "[$ss] grow: backup GPT header at the end" sh -c "sfdisk -V $d"
+done
+
+# Both: grow the last existing and append.
+d=$(loop "$work/both.img" 300M 512)
+table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=20MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
+check "both: plan grows system-a and creates the rest" sh -c "'$bin' $G --json plan $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [p[\"action\"] for p in d[\"partitions\"]] == [\"keep\",\"grow\",\"create\",\"create\"], d'"
+check "both: apply" "$bin" $G apply "$d"
+check "both: system-a is 32 MiB" test "$(blockdev --getsize64 "${d}p2")" = $((32 << 20))
+
+# Mismatching disks are refused and left bit-identical.
+mismatch() { # NAME MESSAGE SFDISK-SCRIPT
+	local dev; dev=$(loop "$work/mm.img" 256M 512)
+	table "$dev" "$3"
+	local before; before=$(sha256sum < "$work/mm.img")
+	refuse "mismatch: $1" "$2" $G apply "$dev"
+	check "mismatch: $1: bit-identical" test "$(sha256sum < "$work/mm.img")" = "$before"
+}
+mismatch "other type" "has type 0FC63DAF" "label: gpt
+size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot"
+mismatch "other name" "is named 'rootfs', the layout declares 'system-a'" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=rootfs"
+mismatch "extra partition" "is not in the layout" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a
+size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-b
+size=32MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data
+size=8MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=extra"
+mismatch "MBR disk, GPT layout" "has a MBR partition table, the layout declares gpt" "label: dos
+size=16MiB, type=c"
+
+# Too small.
+d=$(loop "$work/small.img" 64M 512)
+table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
+before=$(sha256sum < "$work/small.img")
+refuse "too small: clear error" "too small: no room for partition 3 ('system-b', declared size)" $G apply "$d"
+check "too small: bit-identical" test "$(sha256sum < "$work/small.img")" = "$before"
+
+# MBR with extended and logical partitions, as genimage lays them out.
+cat > "$work/mbr.conf" <<'EOT'
+[table]
+type = mbr
+[partition config]
+size = 16M
+type = fat32
+[partition boot-a]
+size = 16M
+type = fat32
+[partition boot-b]
+size = 16M
+type = fat32
+filesystem = vfat
+[partition rootfs-a]
+size = 32M
+type = linux
+[partition rootfs-b]
+size = 32M
+type = linux
+[partition data]
+size = rest
+type = linux
+filesystem = ext4
+label = data
+grow = yes
+EOT
+M="--layout $work/mbr.conf"
+for ss in 512 4096; do
+	d=$(loop "$work/m$ss.img" 256M $ss)
+	table "$d" "label: dos
+label-id: 0x0fa7c0de
+size=16MiB, type=c
+size=16MiB, type=c"
+	check "[$ss] MBR: apply" "$bin" $M apply "$d"
+	check "[$ss] MBR: 3 primaries, extended, 3 logicals" sh -c "sfdisk -d $d | grep -c '^/' | grep -qx 7 && sfdisk -d $d | grep -q 'p4 .*type=5'"
+	check "[$ss] MBR: disk signature kept" sh -c "sfdisk -d $d | grep -q 'label-id: 0x0fa7c0de'"
+	check "[$ss] MBR: logical data formatted" sh -c "blkid -p -o value -s LABEL ${d}p7 | grep -qx data"
+	check "[$ss] MBR: no-op afterwards" sh -c "'$bin' $M plan $d | grep -q 'nothing to do'"
+done
+# A logical partition grows after its extended container.
+d=$(loop "$work/mg.img" 160M 512)
+table "$d" "label: dos
+size=16MiB, type=c
+size=16MiB, type=c
+size=16MiB, type=c
+start=100352, size=100MiB, type=5
+size=32MiB, type=83
+size=32MiB, type=83
+size=8MiB, type=83"
+partx --delete "$d"; losetup -d "$d"; truncate -s 400M "$work/mg.img"
+d=$(losetup --show -f "$work/mg.img"); loops+=("$d"); partx --add "$d" 2>/dev/null || true
+check "MBR grow: extended then logical grow" sh -c "'$bin' $M --json apply $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][-1][\"action\"] == \"grow\", d; assert d[\"partitions\"][-1][\"size\"] > 250 << 20, d'"
+check "MBR grow: the table is valid" sfdisk -V "$d"
+
+# Image files on a build host (mkfs through offsets, no loop device).
+rm -f "$work/host.img"; truncate -s 200M "$work/host.img"
+echo "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot" | sfdisk -q "$work/host.img"
+check "image file: apply" "$bin" $G apply "$work/host.img"
+check "image file: data formatted at its offset" sh -c "start=\$(sfdisk -d $work/host.img | awk -F'[=,]' '/host.img4/ {print \$2+0}'); blkid -p -O \$((start * 512)) $work/host.img | grep -q 'LABEL=\"data\"'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
