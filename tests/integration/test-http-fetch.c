@@ -1,7 +1,9 @@
-/* test-http-fetch [--ca-file F] [--max-ranges N] [--gap N] [--attempts N] URL OFFSET:LENGTH...
- * Fetches the ranges with ota_bundle_http_fetch (in one call, so they are
- * merged and batched), writes their bytes to stdout in argument order and
- * prints the counters to stderr. A helper for bundle-http.sh. */
+/* test-http-fetch [--ca-file F] [--max-ranges N] [--gap N] [--attempts N] URL OFFSET:LENGTH...|run:CMD...
+ * Fetches the ranges with ota_bundle_http_fetch, writes their bytes to stdout
+ * in argument order and prints the counters to stderr. Ranges between two
+ * run:CMD arguments go in one call (so they are merged and batched); CMD runs
+ * (system()) between the calls, e.g. to replace the file on the server. A
+ * helper for bundle-http.sh. */
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		char *arg = argv[optind + 1 + i], *colon = strchr(arg, ':');
 		uint64_t len;
+		if (strncmp(arg, "run:", 4) == 0)
+			continue; /* size 0: a batch separator */
 		if (!colon)
 			return 2;
 		*colon = '\0';
@@ -50,8 +54,17 @@ int main(int argc, char **argv)
 	struct ota_error err = { 0 };
 	struct ota_bundle_http *h = NULL;
 	int ret = ota_bundle_http_new(argv[optind], &o, &h, &err);
-	if (ret == 0)
-		ret = ota_bundle_http_fetch(h, r, n, &err);
+	for (size_t i = 0, start = 0; ret == 0 && i <= n; i++) {
+		const char *arg = i < n ? argv[optind + 1 + i] : NULL;
+		if (arg && strncmp(arg, "run:", 4) != 0)
+			continue;
+		ret = ota_bundle_http_fetch(h, r + start, i - start, &err);
+		if (ret == 0 && arg && system(arg + 4) != 0) {
+			fprintf(stderr, "test-http-fetch: '%s' failed\n", arg + 4);
+			return 1;
+		}
+		start = i + 1;
+	}
 	if (ret == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (fwrite(r[i].buf, 1, r[i].size, stdout) != r[i].size)
