@@ -2,7 +2,8 @@
  *
  * Job: cut images into content-defined chunks, describe them in a manifest,
  * sign the manifest with CMS, write bundles (build host), and read them back
- * as a stream that proves every byte authentic before handing it on (device).
+ * as a stream that proves every byte authentic before handing it on (device),
+ * from a file, a pipe or an http(s) URL (streamed, or fetched by range).
  *
  * Invariants:
  * - One signature over the manifest covers every byte: the manifest pins the
@@ -25,6 +26,7 @@
  *
  * PID 1: not linked into ota-init. Still, nothing here exits, aborts or
  * prints; the writer (ota_bundle_create) uses threads, the reader does not.
+ * The HTTP source uses libcurl, whose resolver may run a thread per lookup.
  */
 #ifndef OTA_BUNDLE_H
 #define OTA_BUNDLE_H
