@@ -2,7 +2,8 @@
  *
  * Job: cut images into content-defined chunks, describe them in a manifest,
  * sign the manifest with CMS, write bundles (build host), and read them back
- * as a stream that proves every byte authentic before handing it on (device).
+ * as a stream that proves every byte authentic before handing it on (device),
+ * from a file, a pipe or an http(s) URL (streamed, or fetched by range).
  *
  * Invariants:
  * - One signature over the manifest covers every byte: the manifest pins the
@@ -25,6 +26,7 @@
  *
  * PID 1: not linked into ota-init. Still, nothing here exits, aborts or
  * prints; the writer (ota_bundle_create) uses threads, the reader does not.
+ * The HTTP source uses libcurl, whose resolver may run a thread per lookup.
  */
 #ifndef OTA_BUNDLE_H
 #define OTA_BUNDLE_H
@@ -197,7 +199,8 @@ int ota_bundle_signature_describe(const uint8_t *sig, size_t sig_size, struct ot
  *
  * The reader only reads forward. A source that can also read at an offset
  * (read_at, e.g. HTTP range requests) enables fetching single chunks later;
- * it may be NULL. */
+ * it may be NULL. read and read_at are independent: read_at neither uses nor
+ * moves the position of read. */
 
 struct ota_bundle_source {
 	const char *name; /* for messages: a path, "stdin", a URL */
@@ -205,6 +208,9 @@ struct ota_bundle_source {
 	ssize_t (*read)(void *userdata, void *buf, size_t size);
 	ssize_t (*read_at)(void *userdata, uint64_t offset, void *buf, size_t size);
 	void *userdata;
+	/* May be NULL. If set, a failing read/read_at leaves its message here
+	 * (with the same code), and the reader quotes it instead of strerror. */
+	const struct ota_error *last_error;
 };
 
 /* A source over an fd (file, pipe, stdin). *fd is caller storage that must
@@ -217,6 +223,80 @@ struct ota_bundle_mem {
 	size_t pos;
 };
 void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem *mem, const char *name);
+
+/* ---- HTTP(S) source (bundle/http.c, libcurl) --------------------------------
+ *
+ * One object per URL. Its source's read() streams the whole file with one GET
+ * through a bounded buffer (no temporary file); read_at() and
+ * ota_bundle_http_fetch() use range requests. The two never share a transfer.
+ *
+ * - Consistency: the first response fixes the file's identity (ETag, else
+ *   Last-Modified, and its size). Every later request (a resumed stream, a
+ *   range) carries If-Range, and every response is checked against it; a
+ *   file that changed on the server fails with -ESTALE ("changed on the
+ *   server") instead of mixing two versions. A server that sends neither
+ *   validator is checked by size alone.
+ * - Retries: connection failures, resets, timeouts, HTTP 408/429/5xx and
+ *   truncated bodies are retried with exponential backoff, resuming where
+ *   the data stopped. `max_attempts` bounds the attempts in a row that make
+ *   no progress; then the last error is returned, naming the URL and the
+ *   attempt count. HTTP 4xx, TLS and certificate errors fail at once
+ *   (404/410: -ENOENT, 401/403: -EACCES, connection refused after the
+ *   retries: -ECONNREFUSED, timeout: -ETIMEDOUT, TLS: -EKEYREJECTED).
+ * - Ranges: requests are sorted and those at most merge_gap apart are fetched
+ *   as one; up to max_ranges go in one multi-range request
+ *   (multipart/byteranges). A server that answers a multi-range request with
+ *   the whole file is remembered and asked for single ranges from then on;
+ *   one that ignores single ranges too fails with -EOPNOTSUPP.
+ * - TLS: certificates and host names are always verified, against ca_file /
+ *   ca_path or libcurl's system default. There is no switch to turn that off.
+ * - Only http:// and https:// (redirects too, at most 5) are allowed.
+ * - No signal handlers, no threads of our own; not for PID 1. */
+
+struct ota_bundle_http;
+
+struct ota_bundle_http_opts {
+	const char *ca_file;            /* PEM file of CAs for https; NULL: system default */
+	const char *ca_path;            /* directory of hashed CA files; NULL: system default */
+	unsigned max_attempts;          /* per request, in a row without progress; 0: 5 */
+	unsigned retry_delay_ms;        /* first backoff, doubled per retry up to 30 s; 0: 500 */
+	unsigned connect_timeout_s;     /* 0: 30 */
+	unsigned low_speed_time_s;      /* abort a transfer slower than low_speed_bytes/s */
+	unsigned low_speed_bytes;       /*   for this long; 0: 60 s, 1 byte/s */
+	uint64_t merge_gap;             /* 0: 4096 bytes (UINT64_MAX: everything in one span) */
+	unsigned max_ranges;            /* per request; 0: 32; 1: never multi-range */
+};
+
+struct ota_bundle_http_stats {
+	uint64_t downloaded;   /* body bytes received, all requests, retries included */
+	uint64_t size;         /* size of the file; 0 until a response told it */
+	unsigned requests;     /* HTTP requests made */
+	unsigned retries;      /* of which retries after a transient failure */
+	bool multirange;       /* false once the server refused multi-range */
+};
+
+/* A byte range of the remote file to be fetched into buf (caller storage). */
+struct ota_bundle_range {
+	uint64_t offset;
+	size_t size;
+	void *buf;
+};
+
+/* True for "http://..." and "https://..." (case-insensitive scheme). */
+bool ota_bundle_is_url(const char *s);
+/* Makes no request yet. opts may be NULL (all defaults). */
+int ota_bundle_http_new(const char *url, const struct ota_bundle_http_opts *opts, struct ota_bundle_http **ret,
+			struct ota_error *err) _must_check_;
+struct ota_bundle_http *ota_bundle_http_free(struct ota_bundle_http *h);
+/* A source whose name is the URL and whose last_error is h's. h must outlive it. */
+void ota_bundle_source_http(struct ota_bundle_source *src, struct ota_bundle_http *h);
+/* Fetches all ranges (any order, may overlap) completely, or fails: a range
+ * beyond the end of the file is -ERANGE. */
+int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_range *ranges, size_t n,
+			  struct ota_error *err) _must_check_;
+/* Size of the file (one 1-byte range request if no response told it yet). */
+int ota_bundle_http_size(struct ota_bundle_http *h, uint64_t *ret, struct ota_error *err) _must_check_;
+void ota_bundle_http_get_stats(const struct ota_bundle_http *h, struct ota_bundle_http_stats *ret);
 
 /* ---- streaming reader --------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 
 static const char *arg_key, *arg_cert, *arg_chain, *arg_keyring, *arg_compatible;
 static bool arg_json, arg_allow_unsigned, arg_check_time;
+static struct ota_bundle_http_opts arg_http;
 static unsigned arg_threads;
 static int arg_level;
 
@@ -22,9 +23,10 @@ static int usage(void)
 		"       ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
 		"       ota-bundle prepare BUNDLE OUT          (write the bytes to sign)\n"
 		"       ota-bundle attach BUNDLE SIG.der [OUT] (add a detached DER CMS)\n"
-		"       ota-bundle inspect [--json] BUNDLE\n"
-		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|-\n"
-		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|- SLOT-CLASS OUT\n");
+		"       ota-bundle inspect [--json] BUNDLE|URL\n"
+		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|URL|-\n"
+		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|URL|- SLOT-CLASS OUT\n"
+		"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n");
 	return 2;
 }
 
@@ -280,6 +282,51 @@ static void print_human(const struct ota_manifest *m, const struct ota_bundle_he
 	}
 }
 
+static void http_report(const struct ota_bundle_http *web)
+{
+	struct ota_bundle_http_stats st;
+	ota_bundle_http_get_stats(web, &st);
+	if (st.size)
+		log_info("downloaded %llu of %llu bytes in %u requests (%u retries)", (unsigned long long)st.downloaded,
+			 (unsigned long long)st.size, st.requests, st.retries);
+	else
+		log_info("downloaded %llu bytes (size unknown) in %u requests (%u retries)",
+			 (unsigned long long)st.downloaded, st.requests, st.retries);
+}
+
+/* inspect over HTTP: the header, then manifest and signature, by range. */
+static int read_head_url(const char *url, struct ota_bundle_header *ret_h, uint8_t **ret_man, uint8_t **ret_sig,
+			 struct ota_error *err)
+{
+	struct ota_bundle_http *web = NULL;
+	int r = ota_bundle_http_new(url, &arg_http, &web, err);
+	if (r < 0)
+		return r;
+	uint8_t hb[OTA_BUNDLE_HEADER_SIZE];
+	struct ota_bundle_range rh = { 0, sizeof(hb), hb };
+	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
+	struct ota_bundle_header h;
+	if ((r = ota_bundle_http_fetch(web, &rh, 1, err)) == 0 && (r = ota_bundle_header_parse(hb, sizeof(hb), &h, err)) == 0) {
+		man = malloc(h.manifest_size);
+		sig = malloc(h.signature_size ? h.signature_size : 1);
+		struct ota_bundle_range rs[2] = {
+			{ OTA_BUNDLE_HEADER_SIZE, h.manifest_size, man },
+			{ OTA_BUNDLE_HEADER_SIZE + h.manifest_size, h.signature_size, sig },
+		};
+		r = !man || !sig ? ota_error_set(err, -ENOMEM, "out of memory") : ota_bundle_http_fetch(web, rs, 2, err);
+	}
+	if (r == 0) {
+		http_report(web);
+		*ret_h = h;
+		*ret_man = TAKE_PTR(man);
+		*ret_sig = TAKE_PTR(sig);
+	} else {
+		ota_error_prefix(err, "bundle '%s': ", url);
+	}
+	web = ota_bundle_http_free(web);
+	return r;
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
 	if (argc != 1)
@@ -288,7 +335,8 @@ static int cmd_inspect(int argc, char **argv)
 	struct ota_bundle_header h;
 	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
 	struct ota_manifest *m = NULL;
-	if (ota_bundle_read_head(argv[0], &h, &man, &sig, &err) < 0 ||
+	if ((ota_bundle_is_url(argv[0]) ? read_head_url(argv[0], &h, &man, &sig, &err)
+					: ota_bundle_read_head(argv[0], &h, &man, &sig, &err)) < 0 ||
 	    ota_manifest_parse(man, h.manifest_size, &m, &err) < 0)
 		return fail(&err);
 	struct ota_bundle_signer_info info;
@@ -374,14 +422,21 @@ static int open_and_check(const struct ota_bundle_source *src, struct ota_bundle
 static int read_bundle(const char *path, struct extract *x)
 {
 	struct ota_error err = { 0 };
-	bool is_stdin = ota_streq(path, "-");
-	_cleanup_close_ int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	bool is_stdin = ota_streq(path, "-"), is_url = ota_bundle_is_url(path);
+	_cleanup_close_ int fd = is_stdin ? dup(STDIN_FILENO) : is_url ? -EBADF : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && !is_url) {
 		log_error("open bundle '%s': %m", path);
 		return 1;
 	}
 	struct ota_bundle_source src;
-	ota_bundle_source_fd(&src, &fd, is_stdin ? "stdin" : path);
+	struct ota_bundle_http *web = NULL;
+	if (is_url) {
+		if (ota_bundle_http_new(path, &arg_http, &web, &err) < 0)
+			return fail(&err);
+		ota_bundle_source_http(&src, web);
+	} else {
+		ota_bundle_source_fd(&src, &fd, is_stdin ? "stdin" : path);
+	}
 	struct ota_bundle_reader *r = NULL;
 	x->err = &err;
 	struct ota_bundle_consumer c = { extract_begin, extract_chunk, extract_end, x };
@@ -395,6 +450,10 @@ static int read_bundle(const char *path, struct extract *x)
 	struct ota_bundle_signer_info info;
 	bool is_signed = r && ota_bundle_reader_signed(r, &info);
 	r = ota_bundle_reader_free(r);
+	if (web) {
+		http_report(web);
+		web = ota_bundle_http_free(web);
+	}
 	if (ret < 0)
 		return fail(&err);
 	if (x->slot_class && !x->found) {
@@ -432,6 +491,9 @@ static int parse_options(int argc, char **argv)
 		{ "compatible", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
 		{ "allow-unsigned", no_argument, NULL, 'u' },  { "check-time", no_argument, NULL, 't' },
 		{ "threads", required_argument, NULL, 'T' },   { "level", required_argument, NULL, 'L' },
+		{ "ca-file", required_argument, NULL, 'A' },   { "ca-path", required_argument, NULL, 'P' },
+		{ "attempts", required_argument, NULL, 'a' },  { "retry-delay", required_argument, NULL, 'D' },
+		{ "connect-timeout", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },            {},
 	};
 	int c;
@@ -455,6 +517,23 @@ static int parse_options(int argc, char **argv)
 			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 19)
 				return -EINVAL;
 			arg_level = (int)v;
+			break;
+		case 'A': arg_http.ca_file = optarg; break;
+		case 'P': arg_http.ca_path = optarg; break;
+		case 'a':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 100)
+				return -EINVAL;
+			arg_http.max_attempts = (unsigned)v;
+			break;
+		case 'D':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 600000)
+				return -EINVAL;
+			arg_http.retry_delay_ms = (unsigned)v;
+			break;
+		case 'O':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 3600)
+				return -EINVAL;
+			arg_http.connect_timeout_s = (unsigned)v;
 			break;
 		default: return -EINVAL;
 		}

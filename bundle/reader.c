@@ -68,6 +68,16 @@ void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem 
 	*src = (struct ota_bundle_source){ .name = name, .read = mem_read, .read_at = mem_read_at, .userdata = mem };
 }
 
+/* A failed read: the source's own message if it left one, else strerror. */
+static int source_error(struct ota_bundle_reader *r, int code, const char *what, uint64_t offset,
+			struct ota_error *err)
+{
+	const struct ota_error *se = r->src->last_error;
+	if (se && se->code == code && se->msg[0])
+		return ota_error_set(err, code, "read %s at offset %llu: %s", what, (unsigned long long)offset, se->msg);
+	return ota_error_errno(err, code, "read %s at offset %llu", what, (unsigned long long)offset);
+}
+
 /* Reads exactly size bytes; a short stream is an error naming `what`. */
 static int read_exact(struct ota_bundle_reader *r, void *buf, size_t size, const char *what, struct ota_error *err)
 {
@@ -77,8 +87,7 @@ static int read_exact(struct ota_bundle_reader *r, void *buf, size_t size, const
 		size_t want = size - got > (1u << 30) ? (1u << 30) : size - got;
 		ssize_t n = r->src->read(r->src->userdata, p + got, want);
 		if (n < 0)
-			return ota_error_errno(err, (int)n, "read %s at offset %llu", what,
-					       (unsigned long long)(r->offset + got));
+			return source_error(r, (int)n, what, r->offset + got, err);
 		if (n == 0)
 			return ota_error_set(err, -EBADMSG, "truncated in %s at offset %llu: %zu of %zu bytes", what,
 					     (unsigned long long)(r->offset + got), got, size);
@@ -291,7 +300,7 @@ static int check_end(struct ota_bundle_reader *r, struct ota_error *err)
 		n = r->src->read(r->src->userdata, &extra, 1);
 	while (n == -EINTR);
 	if (n < 0)
-		return ota_error_errno(err, (int)n, "read at offset %llu", (unsigned long long)r->offset);
+		return source_error(r, (int)n, "the end", r->offset, err);
 	if (n > 0)
 		return ota_error_set(err, -EBADMSG, "trailing data after the end of the bundle at offset %llu",
 				     (unsigned long long)r->offset);

@@ -6,12 +6,12 @@
 #                  fully static ota-init (PID 1 must not depend on a loader);
 #   <name>-san     compiled with ASan+UBSan, for the unit tests (OTA_SANITIZE).
 # External dependencies are named logically (blkid, mount, fdisk, inih, zstd,
-# crypto) so each variant can resolve them its own way.
+# crypto, curl) so each variant can resolve them its own way.
 
-set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto jsonc)
+set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto jsonc curl)
 
 # Dynamic resolution: the pkg-config imported targets.
-foreach(dep blkid mount fdisk inih zstd crypto jsonc)
+foreach(dep blkid mount fdisk inih zstd crypto jsonc curl)
   string(TOUPPER ${dep} DEP)
   add_library(ota_dyn_${dep} INTERFACE)
   target_link_libraries(ota_dyn_${dep} INTERFACE PkgConfig::${DEP})
@@ -39,9 +39,12 @@ ota_find_static_archive(OTA_INIH_A inih)
 ota_find_static_archive(OTA_ZSTD_A zstd)
 ota_find_static_archive(OTA_CRYPTO_A crypto)
 
-foreach(dep blkid mount fdisk inih zstd crypto jsonc)
+foreach(dep blkid mount fdisk inih zstd crypto jsonc curl)
   add_library(ota_static_${dep} INTERFACE)
 endforeach()
+# No static libcurl: Debian ships none, and nothing static (ota-init) needs
+# HTTP. ota_static_curl stays empty so that linking it statically fails loudly.
+target_include_directories(ota_static_curl INTERFACE ${CURL_INCLUDE_DIRS})
 ota_find_static_archive(OTA_JSONC_A json-c)
 target_include_directories(ota_static_jsonc INTERFACE ${JSONC_INCLUDE_DIRS})
 target_link_libraries(ota_static_jsonc INTERFACE ${OTA_JSONC_A})

@@ -7,6 +7,8 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config
 	libblkid-dev libmount-dev libfdisk-dev libzstd-dev libssl-dev libinih-dev libjson-c-dev
+	# ota-bundle reads bundles over http(s) (bundle/http.c)
+	libcurl4-openssl-dev
 	# static util-linux libraries from the source package (tools/build-util-linux-static.sh)
 	dpkg-dev
 	# images and the VM harness

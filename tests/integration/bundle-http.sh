@@ -1,0 +1,208 @@
+#!/bin/bash
+# bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH: bundles over HTTP(S) from a local
+# server on 127.0.0.1 (http-server.py: Range, multi-range, If-Range, ETag and
+# faults on demand). Checks bytes and messages, not just exit codes.
+set -euo pipefail
+B=$(realpath "${1:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
+F=$(realpath "${2:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
+HERE=$(dirname "$(realpath "$0")")
+MUT=$HERE/bundle-mutate.py
+W=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# run NAME EXPECTED_RC PATTERN CMD...: exit status and a stderr pattern.
+run() {
+	local name=$1 want=$2 pattern=$3 rc=0
+	shift 3
+	"$@" >out.txt 2>err.txt || rc=$?
+	if [ "$rc" != "$want" ]; then
+		bad "$name" "exit $rc, expected $want: $(tail -c 600 err.txt)"
+	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" err.txt; then
+		bad "$name" "stderr '$(tail -c 600 err.txt)' lacks '$pattern'"
+	else
+		ok "$name: $(grep -v '^ota-bundle: downloaded' err.txt | head -1 | cut -c1-160)"
+	fi
+}
+same() { # same NAME A B
+	if cmp -s "$2" "$3"; then ok "$1"; else bad "$1" "$2 and $3 differ"; fi
+}
+
+# start_server NAME [--tls CERT KEY]: serves ./srv; sets PORT_<NAME>.
+start_server() {
+	local name=$1
+	shift
+	python3 "$HERE/http-server.py" "$W/srv" "$W/port.$name" "$W/log.$name" "$@" 2>"$W/server.$name.err" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -s "port.$name" ] && break; sleep 0.1; done
+	[ -s "port.$name" ] || { echo "server $name did not start: $(cat "server.$name.err")"; exit 1; }
+	printf -v "PORT_$name" '%s' "$(cat "port.$name")"
+}
+ctl() { curl -sf "http://127.0.0.1:$PORT_plain/_ctl?$1" >/dev/null; }
+
+# ---- a signing CA, a TLS CA, a bundle -------------------------------------------
+cat >ca.cnf <<'CNF'
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[signer]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
+CNF
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+ca() { key "$1"; openssl req -x509 -new -key "$1.key" -subj "/CN=$1" -days 36500 -config ca.cnf -extensions v3_ca -out "$1.pem" 2>/dev/null; }
+leaf() { # leaf NAME CA EXT
+	key "$1"
+	openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
+	openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 36500 \
+		-extfile ca.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
+}
+ca root
+leaf signer root signer
+ca tls-root
+leaf tls-server tls-root server
+
+head -c 3000000 /dev/urandom >rootfs.img
+head -c 1000000 /dev/zero >>rootfs.img
+head -c 300000 /dev/urandom >boot.img
+printf '[bundle]\ncompatible = test-board\nversion = 3.0\n[image.rootfs]\nfile = rootfs.img\n[image.boot]\nfile = boot.img\n' >m.ini
+"$B" create --key signer.key --cert signer.pem m.ini good.otab 2>/dev/null
+SIZE=$(stat -c %s good.otab)
+mkdir srv
+cp good.otab srv/good.otab
+start_server plain
+start_server tls --tls tls-server.pem tls-server.key
+U=http://127.0.0.1:$PORT_plain
+V=(--keyring root.pem --retry-delay 20)
+
+# ---- the same results as from the file -------------------------------------------
+run verify-http 0 "downloaded $SIZE of $SIZE bytes in 1 requests (0 retries)" "$B" verify "${V[@]}" "$U/good.otab"
+grep -q "^$U/good.otab: OK (/CN=signer)" out.txt && ok "verify-http says OK with the signer" || bad verify-http-out "$(cat out.txt)"
+run extract-file 0 "" "$B" extract "${V[@]}" good.otab rootfs file.img
+run extract-http 0 "downloaded $SIZE of $SIZE" "$B" extract "${V[@]}" "$U/good.otab" rootfs http.img
+same "extract over HTTP = extract from the file" file.img http.img
+same "extract over HTTP = the image" rootfs.img http.img
+run extract-boot-http 0 "" "$B" extract "${V[@]}" "$U/good.otab" boot boot.out
+same "extract boot over HTTP = the image" boot.img boot.out
+"$B" inspect --json good.otab >inspect.file
+run inspect-http 0 "downloaded" "$B" inspect --json "$U/good.otab"
+same "inspect --json over HTTP = from the file" inspect.file out.txt
+head_bytes=$(sed -n 's/.*downloaded \([0-9]*\) of.*/\1/p' err.txt)
+[ "$head_bytes" -lt 20000 ] && ok "inspect over HTTP downloads only the head ($head_bytes of $SIZE bytes)" ||
+	bad inspect-ranged "downloaded $head_bytes bytes"
+
+# ---- range fetches of chosen chunks ------------------------------------------------
+declare -A at
+while read -r name off; do at[$name]=$off; done < <("$MUT" offsets good.otab)
+# chunk CLASS I: "OFFSET:LENGTH" of the compressed chunk I in the file.
+chunk() {
+	python3 - good.otab "${at[data]}" "${at[table.$1]}" "$2" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+d, t, i = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+off, csize = struct.unpack(">QI", b[t + 48 * i + 32:t + 48 * i + 44])
+print("%d:%d" % (d + off, csize))
+PY
+}
+RANGES=("$(chunk rootfs 1)" "$(chunk rootfs 2)" "$(chunk rootfs 10)" "$(chunk boot 0)" "$(chunk rootfs 3)")
+expected() { # the bytes of the ranges in "$@", from the file
+	python3 -c 'import sys
+b = open("good.otab", "rb").read()
+for r in sys.argv[1:]:
+    o, n = map(int, r.split(":")); sys.stdout.buffer.write(b[o:o + n])' "$@"
+}
+expected "${RANGES[@]}" >want.bin
+want_bytes=$(stat -c %s want.bin)
+: >log.plain
+run range-fetch 0 "multirange yes" "$F" "$U/good.otab" "${RANGES[@]}"
+same "range fetch returns exactly the chunks' bytes" want.bin out.txt
+got=$(sed -n 's/^downloaded \([0-9]*\) of.*/\1/p' err.txt)
+echo "     range fetch: $want_bytes bytes of chunks, downloaded $got of $SIZE bytes"
+# Only the chunks plus multipart framing (< 200 bytes a part) come down.
+[ "$got" -ge "$want_bytes" ] && [ "$got" -lt $((want_bytes + 600)) ] && [ "$got" -lt $((SIZE / 5)) ] &&
+	ok "range fetch downloads $got of $SIZE bytes for $want_bytes bytes of chunks" || bad range-counter "$got"
+# Chunks 1, 2, 3 are adjacent: one span. So three ranges in one request.
+[ "$(grep -c 'range=bytes=' log.plain)" = 1 ] && grep -q 'range=bytes=[0-9]*-[0-9]*,[0-9]*-[0-9]*,[0-9]*-[0-9]* ' log.plain &&
+	ok "one multi-range request with adjacent chunks merged: $(grep -o 'range=[^ ]*' log.plain)" ||
+	bad multirange-request "$(cat log.plain)"
+
+ctl multirange=0
+: >log.plain
+run range-fetch-no-multirange 0 "multirange no" "$F" "$U/good.otab" "${RANGES[@]}"
+same "without multi-range support: the same bytes" want.bin out.txt
+[ "$(grep -c -- '-> 206' log.plain)" = 3 ] && ok "fallback: 3 single-range requests" || bad fallback "$(cat log.plain)"
+ctl reset=1
+run range-no-merge 0 "" "$F" --max-ranges 1 --gap 0 "$U/good.otab" "${RANGES[@]}"
+same "--max-ranges 1: the same bytes" want.bin out.txt
+run range-beyond-end 1 "beyond the end of the file ($SIZE bytes)" "$F" "$U/good.otab" 0:10 "$((SIZE - 5)):10"
+
+# ---- transient failures ------------------------------------------------------------
+ctl drop=200000,1
+: >log.plain
+run stream-drop-resumed 0 "in 2 requests (1 retries)" "$B" extract "${V[@]}" "$U/good.otab" rootfs drop.img
+same "extract after a dropped connection = the image" rootfs.img drop.img
+grep -q 'range=bytes=200000- if-range="' log.plain && ok "resumed at byte 200000 with If-Range" || bad resume "$(cat log.plain)"
+ctl drop=0,-1
+run stream-drop-forever 1 "gave up after 3 attempts" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
+grep -q "bundle '$U/good.otab'" err.txt && ok "the give-up message names the URL" || bad give-up-url "$(cat err.txt)"
+ctl reset=1
+ctl status=503,2
+run http-503-retried 0 "(2 retries)" "$B" verify "${V[@]}" "$U/good.otab"
+ctl status=503,-1
+run http-503-forever 1 "HTTP 503 Service Unavailable (gave up after 3 attempts)" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
+ctl reset=1
+ctl drop=1000,1
+run range-drop-retried 0 "1 retries" "$F" "$U/good.otab" "${RANGES[@]}"
+same "range fetch after a dropped connection: the same bytes" want.bin out.txt
+
+# ---- the file changes on the server between requests --------------------------------
+cp good.otab srv/other.otab
+"$MUT" flip good.otab changed.otab $((at[chunks.boot] + 10))
+run replaced-between-ranges 1 "changed on the server between requests (ETag was \"" \
+	"$F" "$U/other.otab" "${RANGES[0]}" "run:cp changed.otab srv/other.tmp && mv srv/other.tmp srv/other.otab" "${RANGES[2]}"
+ctl etag=0
+cp good.otab srv/other.otab
+touch -d '2001-01-01' srv/other.otab
+run replaced-last-modified 1 "changed on the server between requests (Last-Modified was" \
+	"$F" "$U/other.otab" "${RANGES[0]}" "run:cp changed.otab srv/other.tmp && mv srv/other.tmp srv/other.otab" "${RANGES[2]}"
+ctl reset=1
+
+# ---- errors ---------------------------------------------------------------------------
+run not-found 1 "'$U/missing.otab': HTTP 404 Not Found" "$B" verify "${V[@]}" "$U/missing.otab"
+run not-found-inspect 1 "HTTP 404 Not Found" "$B" inspect "$U/missing.otab"
+free_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run connection-refused 1 "Couldn't connect to server (gave up after 2 attempts)" \
+	"$B" verify "${V[@]}" --attempts 2 "http://127.0.0.1:$free_port/good.otab"
+run bad-scheme-is-a-path 1 "open bundle 'ftp://x/y'" "$B" verify "${V[@]}" ftp://x/y
+cp changed.otab srv/corrupt.otab
+run corrupted-on-server 1 "payload 'boot': chunk 0 (image offset 0): \\(hash mismatch\\|decompression failed\\)" \
+	"$B" extract "${V[@]}" "$U/corrupt.otab" boot corrupt.out
+[ ! -e corrupt.out ] && ok "no output left from a corrupted bundle" || bad corrupt-out "corrupt.out exists"
+
+# ---- HTTPS ---------------------------------------------------------------------------
+T=https://127.0.0.1:$PORT_tls
+run https-verify 0 "downloaded $SIZE of $SIZE" "$B" verify "${V[@]}" --ca-file tls-root.pem "$T/good.otab"
+run https-extract 0 "" "$B" extract "${V[@]}" --ca-file tls-root.pem "$T/good.otab" rootfs tls.img
+same "extract over HTTPS = the image" rootfs.img tls.img
+run https-range 0 "multirange yes" "$F" --ca-file tls-root.pem "$T/good.otab" "${RANGES[@]}"
+same "range fetch over HTTPS: the same bytes" want.bin out.txt
+run https-untrusted-default 1 "SSL certificate problem" "$B" verify "${V[@]}" "$T/good.otab"
+run https-wrong-ca 1 "SSL certificate problem" "$B" verify "${V[@]}" --ca-file root.pem "$T/good.otab"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
