@@ -14,7 +14,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: ota-part [--layout FILE] [--json] COMMAND DISK\n"
 		   "\n"
-		   "  show DISK    the partitions of DISK (block device or image file) as otaroot sees them\n"
+		   "  show DISK    the partitions of DISK (block device or image file); needs no layout\n"
 		   "  plan DISK    what provisioning DISK to the layout would do; changes nothing\n"
 		   "  apply DISK   do it: grow, create, format\n"
 		   "\n"
@@ -75,20 +75,43 @@ static void print_plan(const struct ota_layout *l, const struct ota_part_plan *p
 
 static int cmd_show(const char *disk)
 {
-	/* The disk as it is: plan against a layout made from the disk itself
-	 * is circular, so show lists what libblkid and sysfs report. */
 	struct ota_error err = { 0 };
-	struct ota_layout l;
-	struct ota_part_plan p;
-	if (ota_layout_load(&l, arg_layout, &err) < 0) {
+	static struct ota_part_table t;
+	if (ota_part_read_table(disk, &t, &err) < 0) {
 		log_error("%s", err.msg);
 		return 1;
 	}
-	if (ota_part_provision(disk, &l, false, &p, &err) < 0 && err.code != -ENOSPC) {
-		log_error("%s", err.msg);
-		return 1;
+	if (arg_json) {
+		json_object *o = json_object_new_object(), *arr = json_object_new_array();
+		json_object_object_add(o, "table", json_object_new_string(t.table == OTA_TABLE_GPT ? "gpt" : "mbr"));
+		json_object_object_add(o, "disk_bytes", json_object_new_uint64(t.disk_size));
+		json_object_object_add(o, "sector_size", json_object_new_int((int)t.sector_size));
+		for (size_t i = 0; i < t.n_entries; i++) {
+			const struct ota_part_entry *e = &t.entries[i];
+			json_object *p = json_object_new_object();
+			json_object_object_add(p, "partno", json_object_new_int((int)e->partno));
+			json_object_object_add(p, "start", json_object_new_uint64(e->start));
+			json_object_object_add(p, "size", json_object_new_uint64(e->size));
+			json_object_object_add(p, "type", json_object_new_string(e->type));
+			json_object_object_add(p, "name", json_object_new_string(e->name));
+			json_object_object_add(p, "extended", json_object_new_boolean(e->container));
+			json_object_object_add(p, "pending", json_object_new_boolean(e->pending));
+			json_object_array_add(arr, p);
+		}
+		json_object_object_add(o, "partitions", arr);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+		return 0;
 	}
-	print_plan(&l, &p, false);
+	printf("%s disk, %llu MiB, %u-byte sectors\n", t.table == OTA_TABLE_GPT ? "GPT" : "MBR",
+	       (unsigned long long)(t.disk_size >> 20), t.sector_size);
+	printf("%-4s %12s %12s  %-38s %s\n", "NR", "START(MiB)", "SIZE(MiB)", "TYPE", "NAME");
+	for (size_t i = 0; i < t.n_entries; i++) {
+		const struct ota_part_entry *e = &t.entries[i];
+		printf("%-4u %12.1f %12.1f  %-38s %s%s%s\n", e->partno, e->start / 1048576.0, e->size / 1048576.0,
+		       e->type, e->name, e->container ? "(extended)" : "",
+		       e->pending ? " (pending: provisioning not finished)" : "");
+	}
 	return 0;
 }
 

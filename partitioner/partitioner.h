@@ -96,6 +96,26 @@ struct ota_part_plan {
 int ota_part_provision(const char *device, const struct ota_layout *l, bool apply, struct ota_part_plan *ret,
 		       struct ota_error *err) _must_check_;
 
+struct ota_part_entry {
+	unsigned partno;         /* 1-based */
+	uint64_t start, size;    /* bytes */
+	char type[40];           /* GUID (GPT) or "0x83" (MBR) */
+	char name[72];           /* GPT name */
+	bool container;          /* MBR extended partition */
+	bool pending;            /* created by provisioning, not yet formatted */
+};
+
+struct ota_part_table {
+	enum ota_table_type table;
+	uint64_t disk_size;
+	unsigned sector_size;
+	struct ota_part_entry entries[128];
+	size_t n_entries;
+};
+
+/* Reads the partition table of device (block device or image), read-only. */
+int ota_part_read_table(const char *device, struct ota_part_table *ret, struct ota_error *err) _must_check_;
+
 /* True if the plan changes anything. */
 bool ota_part_plan_has_work(const struct ota_part_plan *p);
 

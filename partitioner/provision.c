@@ -613,3 +613,44 @@ int ota_part_provision(const char *device, const struct ota_layout *l, bool do_a
 	(void)fdisk_deassign_device(cxt, do_apply ? 0 : 1);
 	return r;
 }
+
+int ota_part_read_table(const char *device, struct ota_part_table *ret, struct ota_error *err)
+{
+	_cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context();
+	_cleanup_(fdisk_unref_tablep) struct fdisk_table *tb = NULL;
+	struct fdisk_partition *pa;
+	if (!cxt)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	fdisk_disable_dialogs(cxt, 1);
+	int r = fdisk_assign_device(cxt, device, 1);
+	if (r < 0)
+		return ota_error_errno(err, r, "open '%s'", device);
+	if (!fdisk_has_label(cxt) || !(fdisk_is_label(cxt, GPT) || fdisk_is_label(cxt, DOS)))
+		return ota_error_set(err, -EUCLEAN, "%s has no GPT or MBR partition table", device);
+	if (fdisk_get_partitions(cxt, &tb) < 0)
+		return ota_error_set(err, -EIO, "%s: cannot read the partition table", device);
+	unsigned long ss = fdisk_get_sector_size(cxt);
+	ret->table = fdisk_is_label(cxt, GPT) ? OTA_TABLE_GPT : OTA_TABLE_MBR;
+	ret->sector_size = (unsigned)ss;
+	ret->disk_size = (uint64_t)fdisk_get_nsectors(cxt) * ss;
+	ret->n_entries = 0;
+	struct fdisk_iter *itr = fdisk_new_iter(FDISK_ITER_FORWARD);
+	if (!itr)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	while (ret->n_entries < OTA_ELEMENTSOF(ret->entries) && fdisk_table_next_partition(tb, itr, &pa) == 0) {
+		struct ota_part_entry *e = &ret->entries[ret->n_entries++];
+		char tbuf[64];
+		const char *name = fdisk_partition_get_name(pa);
+		*e = (struct ota_part_entry){ .partno = (unsigned)fdisk_partition_get_partno(pa) + 1,
+					      .start = fdisk_partition_get_start(pa) * ss,
+					      .size = fdisk_partition_get_size(pa) * ss,
+					      .container = fdisk_partition_is_container(pa) };
+		(void)!ota_format(e->type, sizeof(e->type), "%s", type_text(pa, tbuf, sizeof(tbuf)));
+		(void)!ota_format(e->name, sizeof(e->name), "%s", name ? name : "");
+		e->pending = strcasecmp(e->type, OTA_PART_PENDING_GUID) == 0 ||
+			     (ret->table == OTA_TABLE_MBR && strcmp(e->type, "0xda") == 0);
+	}
+	fdisk_free_iter(itr);
+	(void)fdisk_deassign_device(cxt, 1);
+	return 0;
+}

@@ -69,6 +69,7 @@ for ss in 512 4096; do
 size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
 size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
 	check "[$ss] plan changes nothing" sh -c "before=\$(sha256sum < $work/a$ss.img); '$bin' $G plan $d | grep -q create && [ \"\$(sha256sum < $work/a$ss.img)\" = \"\$before\" ]"
+	check "[$ss] show needs no layout" sh -c "'$bin' --layout /nonexistent --json show $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [p[\"name\"] for p in d[\"partitions\"]] == [\"boot\", \"system-a\"], d; assert d[\"sector_size\"] == $ss, d'"
 	check "[$ss] append: apply" "$bin" $G apply "$d"
 	check "[$ss] append: four partitions" test "$(nparts "$d")" = 4
 	check "[$ss] append: kernel knows them (BLKPG)" test -b "${d}p4"
