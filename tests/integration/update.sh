@@ -7,10 +7,12 @@
 set -euo pipefail
 U=$(realpath "${1:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
-MUT=$(dirname "$(realpath "$0")")/bundle-mutate.py
+HERE=$(dirname "$(realpath "$0")")
+MUT=$HERE/bundle-mutate.py
 W=$(mktemp -d)
 LOOPS=()
 cleanup() {
+	[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true
 	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
 	rm -rf "$W"
 }
@@ -306,6 +308,26 @@ conf alias.conf "$W/slots/system-a" "$W/slots/alias" file
 C=(--config "$W/alias.conf")
 state a a
 expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') is the same as slot system-a of the booted group a" no install good.otab
+
+# ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
+
+mkdir -p srv && cp good.otab srv/
+python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/http.log" 2>"$W/http.err" &
+SERVER=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+URL=http://127.0.0.1:$(cat port)
+C=(--config "$W/system.conf")
+state a a
+rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b system.img && [ "$(count arm)" = 1 ] \
+	&& ok "http: install from $URL ($(tail -1 out.txt))" || bad http-install "exit $rc: $(cat err.txt)"
+curl -sf "$URL/_ctl?drop=100000,1" >/dev/null
+state a a
+rc=0; "$U" "${C[@]}" install "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b system.img && ok "http: a dropped connection is resumed" || bad http-drop "exit $rc: $(cat err.txt)"
+state a a
+expect_refused http-404 "404" no install "$URL/missing.otab"
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
 # ---- block-device slots on loop devices -------------------------------------------------
 truncate -s 8M disk-a.img disk-b.img
