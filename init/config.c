@@ -1,7 +1,9 @@
 /* /etc/ota/system.conf, read with inih. See docs/configuration.md.
  *
  * Unknown sections and keys are errors: a typo in a key would otherwise be a
- * setting silently not applied. A config error never stops a boot; ota-init
+ * setting silently not applied. The sections of ota-update ([system],
+ * [update], [bootflow], [slot.*], [group.*]; update/config.c checks them)
+ * are skipped here. A config error never stops a boot; ota-init
  * records it and boots with the defaults. */
 #include <errno.h>
 #include <string.h>
@@ -48,6 +50,12 @@ static int handle_init(struct parse_state *s, const char *key, const char *value
 	return ota_strdup_to(&s->c->init, value);
 }
 
+static bool is_update_section(const char *section)
+{
+	return strcmp(section, "system") == 0 || strcmp(section, "update") == 0 || strcmp(section, "bootflow") == 0 ||
+	       (ota_startswith(section, "slot.") && section[5]) || (ota_startswith(section, "group.") && section[6]);
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
@@ -58,6 +66,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		r = handle_data(s, key, value);
 	else if (strcmp(section, "init") == 0)
 		r = handle_init(s, key, value);
+	else if (is_update_section(section))
+		r = 0;
 	else if (!section[0])
 		r = ota_error_set(s->err, -EINVAL, "key '%s' outside of any section", key);
 	else

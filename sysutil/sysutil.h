@@ -184,4 +184,31 @@ int ota_blockdev_list_partitions(dev_t disk, struct ota_partition **ret, size_t 
 int ota_blockdev_probe_fs(const char *devpath, char *fstype, size_t fstype_size, char *label,
 			  size_t label_size, struct ota_error *err) _must_check_;
 
+/* ---- processes -------------------------------------------------------------- */
+
+/* What ota_spawn() gives a child and collects from it. */
+struct ota_spawn_opts {
+	/* Extra "KEY=value" entries added to (and overriding) the environment. */
+	const char *const *env;
+	size_t n_env;
+	/* Capture stdout into out (at most out_size - 1 bytes, NUL-terminated);
+	 * NULL: the child's stdout goes to our stderr (keeps our stdout clean). */
+	char *out;
+	size_t out_size;
+	/* Capture the first errbuf_size - 1 bytes of stderr for messages; NULL:
+	 * the child inherits our stderr. */
+	char *errbuf;
+	size_t errbuf_size;
+	unsigned timeout_ms;  /* 0: no limit; past it the child is killed (SIGKILL) */
+};
+
+/* Runs argv[0] (an absolute path, executed directly: no shell, no PATH
+ * search) with argv, stdin from /dev/null, and waits for it. Returns the exit
+ * status (0..255) as a non-negative value, or a negative errno: -ETIMEDOUT
+ * (killed after timeout_ms), -EMSGSIZE (stdout longer than out_size - 1; the
+ * child is killed), -EINTR for a child killed by a signal, and fork/pipe
+ * failures. A child that cannot exec exits 127 (not found) or 126. err
+ * names argv[0]. The child starts with an empty signal mask. */
+int ota_spawn(const char *const *argv, const struct ota_spawn_opts *opts, struct ota_error *err) _must_check_;
+
 #endif

@@ -99,3 +99,24 @@ TEST(config_load_rejects_binary)
 	ASSERT_CONTAINS(err.msg, "not a text file");
 	ota_system_config_done(&c);
 }
+
+/* system.conf is shared with ota-update: its sections are skipped here (and
+ * checked by update/config.c), ota-init's own ones still are checked. */
+TEST(config_skips_update_sections)
+{
+	struct ota_system_config c;
+	ota_system_config_init(&c);
+	ASSERT_INT_EQ(ota_system_config_parse(&c,
+					      "[system]\ncompatible = board\nversion = 1\n"
+					      "[update]\nkeyring = /etc/ota/keyring.pem\n"
+					      "[bootflow]\ntype = custom\n"
+					      "[slot.system-a]\nclass = system\n"
+					      "[group.a]\nsystem = system-a\n"
+					      "[init]\npath = /sbin/x\n",
+					      "t.conf", NULL),
+		      0);
+	ASSERT_STR_EQ(c.init, "/sbin/x");
+	ota_system_config_done(&c);
+	expect_error("[slot.]\nclass = x\n", "t.conf:2: unknown section [slot.]");
+	expect_error("[slots.a]\nclass = x\n", "t.conf:2: unknown section [slots.a]");
+}

@@ -1,0 +1,109 @@
+/* bootflow: how userspace talks to the bootloader about A/B boot groups.
+ *
+ * Job: one interface over every boot flow (GRUB, U-Boot, Raspberry Pi
+ * tryboot, custom). A boot flow knows which boot group is running (booted),
+ * which one boots when nothing else is arranged (default), and whether a
+ * trial boot of a group is armed or running, with how many tries are left.
+ * ota-update arms a trial of the spare group after an install, the running
+ * trial system commits itself (it becomes the default), and a failed or
+ * rejected trial falls back to the default.
+ *
+ * Backends are ops tables (struct ota_bootflow_ops), one file each, chosen
+ * once by name (ota_bootflow_new). Today: `custom` (bootflow/custom.c), an
+ * executable speaking the protocol of docs/bootflows.md. GRUB, U-Boot and
+ * tryboot (issue #7) add a file and a table entry; nothing else changes.
+ *
+ * Invariants:
+ * - Group names are 1..63 characters of [A-Za-z0-9_-]; every name crossing
+ *   the interface (in either direction) is checked.
+ * - arm(g, n) leaves the default untouched: if the trial of g fails (no
+ *   commit within n boots) the device boots the default again.
+ * - commit(g) makes g the default and ends any trial; mark_bad(g) makes g
+ *   unbootable (it disarms a trial of g) until it is armed again.
+ *
+ * Errors: 0 or a negative errno; struct ota_error, always last, names the
+ * backend, the operation and the group (and, for custom, the executable, its
+ * exit status and the first line of its stderr). ret_* are written only on
+ * success.
+ *
+ * Ownership: ota_bootflow_new() returns an object freed with
+ * ota_bootflow_free() (NULL is fine). The config strings are copied.
+ *
+ * PID 1: not linked into ota-init today; nothing here exits or prints. The
+ * custom backend forks and execs (no shell) and waits with a timeout.
+ */
+#ifndef OTA_BOOTFLOW_H
+#define OTA_BOOTFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sysutil/sysutil.h"
+
+#define OTA_BOOTFLOW_NAME_MAX 64u        /* group names: < 64 characters */
+#define OTA_BOOTFLOW_OUTPUT_MAX 4096u    /* custom: bytes of stdout read */
+#define OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS 30000u
+#define OTA_BOOTFLOW_MAX_TRIES 100u
+
+enum ota_trial_state {
+	OTA_TRIAL_NONE = 0,  /* no trial: booted == default, nothing armed */
+	OTA_TRIAL_ARMED,     /* a trial of another group is armed for the next boot */
+	OTA_TRIAL_RUNNING,   /* the booted group is an uncommitted trial */
+};
+
+struct ota_bootflow_state {
+	char booted[OTA_BOOTFLOW_NAME_MAX];   /* the running group */
+	char default_group[OTA_BOOTFLOW_NAME_MAX];
+	char trial[OTA_BOOTFLOW_NAME_MAX];    /* group of the armed/running trial, "" if none */
+	unsigned tries_left;                  /* of the trial; 0 when there is none */
+	enum ota_trial_state trial_state;     /* derived from the three names */
+};
+
+struct ota_bootflow;
+
+struct ota_bootflow_ops {
+	const char *name;
+	int (*init)(struct ota_bootflow *bf, struct ota_error *err);
+	int (*get_state)(struct ota_bootflow *bf, struct ota_bootflow_state *ret, struct ota_error *err);
+	int (*arm)(struct ota_bootflow *bf, const char *group, unsigned tries, struct ota_error *err);
+	int (*commit)(struct ota_bootflow *bf, const char *group, struct ota_error *err);
+	int (*mark_bad)(struct ota_bootflow *bf, const char *group, struct ota_error *err);
+	int (*reboot)(struct ota_bootflow *bf, struct ota_error *err);
+};
+
+struct ota_bootflow_config {
+	const char *type;         /* "custom" */
+	const char *executable;   /* custom: absolute path of the controller */
+	unsigned timeout_ms;      /* per call; 0: OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS */
+};
+
+const char *ota_trial_state_to_string(enum ota_trial_state s);
+bool ota_bootflow_group_name_valid(const char *name);
+
+/* Looks the backend up by cfg->type (-EOPNOTSUPP: unknown, naming it). */
+int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow **ret,
+		     struct ota_error *err) _must_check_;
+struct ota_bootflow *ota_bootflow_free(struct ota_bootflow *bf);
+const char *ota_bootflow_name(const struct ota_bootflow *bf);
+
+int ota_bootflow_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *ret,
+			   struct ota_error *err) _must_check_;
+/* tries in [1, OTA_BOOTFLOW_MAX_TRIES]. */
+int ota_bootflow_arm(struct ota_bootflow *bf, const char *group, unsigned tries, struct ota_error *err) _must_check_;
+int ota_bootflow_commit(struct ota_bootflow *bf, const char *group, struct ota_error *err) _must_check_;
+int ota_bootflow_mark_bad(struct ota_bootflow *bf, const char *group, struct ota_error *err) _must_check_;
+/* Returns only on failure for backends that reboot themselves; 0 when the
+ * reboot was requested and is under way. */
+int ota_bootflow_reboot(struct ota_bootflow *bf, struct ota_error *err) _must_check_;
+
+/* ---- pure cores (unit tests, fuzzing) ------------------------------------ */
+
+/* Parses the custom protocol's get-state output: key=value lines, keys
+ * booted (required), default (required), trial (may be empty), tries
+ * (number, required if trial is set); unknown keys are ignored, a repeated
+ * key is an error. Fills trial_state. */
+int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, struct ota_error *err) _must_check_;
+/* Derives trial_state from booted, default and trial. */
+enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
+
+#endif

@@ -1,0 +1,361 @@
+#!/bin/bash
+# update.sh OTA_UPDATE OTA_BUNDLE: ota-update end to end with real signed
+# bundles from a throwaway CA, file slots and loop-device slots, and a custom
+# boot-flow script that records every call. Each bad input must be refused
+# with a specific message, leave the booted group's slots bit-identical and
+# arm nothing.
+set -euo pipefail
+U=$(realpath "${1:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
+B=$(realpath "${2:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
+HERE=$(dirname "$(realpath "$0")")
+MUT=$HERE/bundle-mutate.py
+W=$(mktemp -d)
+LOOPS=()
+cleanup() {
+	[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+check() { # check NAME CONDITION-COMMAND...
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
+}
+
+# ---- PKI and bundles ------------------------------------------------------------
+cat >ca.cnf <<'CNF'
+[ca]
+default_ca = test
+[test]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+commonName = supplied
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[signer]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+CNF
+: >index.txt
+echo 01 >serial
+for r in root other-root; do
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $r.key 2>/dev/null
+	openssl req -x509 -new -key $r.key -subj "/CN=$r" -days 36500 -config ca.cnf -extensions v3_ca -out $r.pem 2>/dev/null
+done
+for s in signer:root stranger:other-root; do
+	n=${s%%:*} ca=${s##*:}
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $n.key 2>/dev/null
+	openssl req -new -key $n.key -subj "/CN=$n" -out $n.csr 2>/dev/null
+	openssl ca -batch -config ca.cnf -notext -cert $ca.pem -keyfile $ca.key -extensions signer -extfile ca.cnf \
+		-startdate 20200101000000Z -enddate 20991231000000Z -in $n.csr -out $n.pem 2>/dev/null
+done
+
+head -c 3000000 /dev/urandom >system.img
+head -c 1000000 /dev/zero >>system.img
+head -c 300000 /dev/urandom >boot.img
+# bundle NAME COMPATIBLE VERSION SIGNER
+bundle() {
+	cat >"$1.ini" <<INI
+[bundle]
+compatible = $2
+version = $3
+[image.system]
+file = system.img
+[image.boot]
+file = boot.img
+INI
+	"$B" create --key "$4.key" --cert "$4.pem" "$1.ini" "$1.otab" >/dev/null
+}
+bundle good test-board 2.0.1 signer
+bundle wrongcompat other-board 2.0.1 signer
+bundle older test-board 0.9 signer
+bundle stranger test-board 2.0.1 stranger
+cp good.otab corrupt.otab
+size=$(stat -c %s corrupt.otab)
+python3 "$MUT" flip corrupt.otab $((size - 50)) >/dev/null 2>&1 || \
+	printf '\xff' | dd of=corrupt.otab bs=1 seek=$((size - 50)) conv=notrunc status=none
+cmp -s good.otab corrupt.otab && { echo "corrupt.otab is not corrupt"; exit 1; }
+
+# ---- the device ----------------------------------------------------------------
+mkdir -p slots hooks data
+head -c 2000000 /dev/urandom >slots/system-a
+head -c 200000 /dev/urandom >slots/boot-a
+head -c 123456 /dev/urandom >slots/system-b
+head -c 4567 /dev/urandom >slots/boot-b
+
+cat >bootflow.sh <<'SH'
+#!/bin/sh
+# A custom boot flow kept in bf.state; every call is appended to calls.
+D=$(dirname "$0")
+echo "$*" >>"$D/calls"
+[ -e "$D/bf.fail-$1" ] && { echo "simulated $1 failure" >&2; exit 1; }
+. "$D/bf.state"
+case "$1" in
+get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
+arm) trial=$2 tries=$3 ;;
+commit) default=$2 trial= tries=0 ;;
+mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
+reboot) exit 0 ;;
+*) exit 0 ;;
+esac
+printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
+SH
+chmod +x bootflow.sh
+state() { printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$1" "$2" "${3:-}" "${4:-0}" >bf.state; : >calls; }
+
+conf() { # conf FILE SYSTEM-A SYSTEM-B KEY(device|file)
+	cat >"$1" <<CONF
+[data]
+device = auto
+[system]
+compatible = test-board
+version = 1.0
+[update]
+keyring = $W/root.pem
+status-file = $W/data/ota/update/slots.json
+hooks-dir = $W/hooks
+lock-file = $W/update.lock
+hook-timeout = 20
+[bootflow]
+type = custom
+executable = $W/bootflow.sh
+tries = 3
+[slot.system-a]
+class = system
+$4 = $2
+[slot.system-b]
+class = system
+$4 = $3
+[slot.boot-a]
+class = boot
+file = $W/slots/boot-a
+[slot.boot-b]
+class = boot
+file = $W/slots/boot-b
+[group.a]
+system = system-a
+boot = boot-a
+[group.b]
+system = system-b
+boot = boot-b
+CONF
+}
+conf system.conf "$W/slots/system-a" "$W/slots/system-b" file
+C=(--config "$W/system.conf")
+
+hook() { # hook STAGE NAME BODY
+	mkdir -p "hooks/$1.d"
+	printf '#!/bin/sh\n%s\n' "$3" >"hooks/$1.d/$2"
+	chmod +x "hooks/$1.d/$2"
+}
+for s in pre-install post-install pre-commit post-commit; do
+	hook $s 10-record 'echo "hook $OTA_HOOK_STAGE" >>'"$W"'/calls; env | grep ^OTA_ | sort >'"$W/env-\$OTA_HOOK_STAGE"
+done
+printf '#!/bin/sh\nexit 1\n' >hooks/pre-install.d/05-not-executable  # skipped: not executable
+
+active_sum() { sha256sum slots/system-a slots/boot-a | sha256sum; }
+ACTIVE=$(active_sum)
+count() { grep -c "^$1" calls || true; }
+
+# expect_refused NAME PATTERN MARKED_BAD(yes|no) ARGS...
+expect_refused() {
+	local name=$1 pattern=$2 marked=$3 rc=0
+	shift 3
+	"$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?
+	if [ "$rc" != 1 ]; then bad "$name" "exit $rc, expected 1: $(cat err.txt)"; return; fi
+	if ! grep -q -- "$pattern" err.txt; then bad "$name" "message '$(cat err.txt)' lacks '$pattern'"; return; fi
+	if [ "$(active_sum)" != "$ACTIVE" ]; then bad "$name" "the active slots changed"; return; fi
+	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
+	if [ "$marked" = yes ] && [ "$(count mark-bad)" != 1 ]; then bad "$name" "spare not marked bad: $(cat calls)"; return; fi
+	if [ "$marked" = no ] && [ "$(count mark-bad)" != 0 ]; then bad "$name" "spare marked bad: $(cat calls)"; return; fi
+	ok "$name: $(grep error: err.txt | head -c 240)"
+}
+
+# ---- bad input first: nothing may be armed ---------------------------------------
+state a a
+SPARE_BEFORE=$(sha256sum slots/system-b | cut -d' ' -f1)
+expect_refused bad-signature "bundle 'stranger.otab'" no install stranger.otab
+grep -q -i "sign\|certificate" err.txt && ok "bad-signature: message names the signature check" || bad bad-signature-msg "$(cat err.txt)"
+state a a
+expect_refused wrong-compatible "compatible check: bundle 'wrongcompat.otab' is for 'other-board', this device is 'test-board'" no install wrongcompat.otab
+state a a
+expect_refused downgrade "version check: bundle version 0.9 is older than the running version 1.0 (downgrade policy refuse)" no install older.otab
+state a a
+expect_refused missing-file "open bundle '$W/nope.otab'" no install "$W/nope.otab"
+[ "$(sha256sum slots/system-b | cut -d' ' -f1)" = "$SPARE_BEFORE" ] && ok "checks before writing: spare untouched" || bad spare-untouched "spare written"
+state a a
+expect_refused corrupted-chunk "payload 'boot': chunk" yes install corrupt.otab
+grep -q "left marked bad" err.txt && ok "corrupted-chunk: says the spare is left marked bad" || bad corrupt-msg "$(cat err.txt)"
+python3 -c "import json,sys; s=json.load(open('data/ota/update/slots.json'))['slots']; sys.exit(0 if s['boot-b']['state']=='installing' else 1)" \
+	&& ok "corrupted-chunk: boot-b recorded as installing, never installed" || bad corrupt-status "$(cat data/ota/update/slots.json)"
+
+state a a
+hook pre-install 20-fail 'echo "health: no" >&2; exit 4'
+SPARE_BEFORE=$(sha256sum slots/system-b | cut -d' ' -f1)
+expect_refused failing-pre-install-hook "install aborted, nothing written: pre-install hook '$W/hooks/pre-install.d/20-fail' failed with exit status 4" no install good.otab
+[ "$(sha256sum slots/system-b | cut -d' ' -f1)" = "$SPARE_BEFORE" ] && ok "failing pre-install hook: spare untouched" || bad hook-spare "spare written"
+rm hooks/pre-install.d/20-fail
+
+state b a b 2
+expect_refused uncommitted-trial "the running system (group b) is an uncommitted trial: commit or roll back first" no install good.otab
+
+state a a
+rc=0; flock "$W/update.lock" "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "another ota-update is running (lock '$W/update.lock' is held)" err.txt \
+	&& ok "two installs at once: the second is refused" || bad concurrent "exit $rc: $(cat err.txt)"
+
+# ---- a good install -------------------------------------------------------------------
+state a a
+rm -f data/ota/update/slots.json
+rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && ok "install: $(cat out.txt)" || bad install "exit $rc: $(cat err.txt)"
+cmp -s slots/system-b system.img && ok "install: system-b byte-identical to the image" || bad install-cmp-system "differs"
+cmp -s slots/boot-b boot.img && ok "install: boot-b byte-identical to the image" || bad install-cmp-boot "differs"
+[ "$(active_sum)" = "$ACTIVE" ] && ok "install: active slots bit-identical" || bad install-active "changed"
+expected_calls="get-state
+hook pre-install
+mark-bad b
+hook post-install
+arm b 3"
+[ "$(cat calls)" = "$expected_calls" ] && ok "install: boot flow and hooks called in order, armed once" || bad install-calls "$(cat calls)"
+grep -q '^trial=b$' bf.state && grep -q '^tries=3$' bf.state && ok "install: trial of b armed with 3 tries" || bad install-state "$(cat bf.state)"
+grep -qx "OTA_SLOT_SYSTEM=$W/slots/system-b" env-pre-install && grep -qx "OTA_BUNDLE_VERSION=2.0.1" env-pre-install \
+	&& grep -qx "OTA_TARGET_GROUP=b" env-post-install && grep -qx "OTA_HOOK_STAGE=post-install" env-post-install \
+	&& ok "hooks: documented environment" || bad hook-env "$(cat env-pre-install)"
+python3 - "$W/data/ota/update/slots.json" "$(sha256sum system.img | cut -d' ' -f1)" <<'PY' && ok "install: slot status recorded" || bad install-status "$(cat data/ota/update/slots.json)"
+import json, sys
+s = json.load(open(sys.argv[1]))["slots"]["system-b"]
+assert s["state"] == "installed" and s["version"] == "2.0.1" and s["sha256"] == sys.argv[2], s
+assert s["size"] == 4000000 and s["installed"] > 1600000000, s
+PY
+[ ! -e data/ota/update/slots.json.tmp ] && ok "install: no temporary status file left" || bad tmp-left "slots.json.tmp"
+
+# Installing again while a trial is armed (not booted) is fine: it re-arms.
+: >calls
+rc=0; "$U" "${C[@]}" install --json - <good.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && ok "install from stdin with --json while armed" || bad install-stdin "exit $rc: $(cat err.txt)"
+python3 - out.txt <<'PY' && ok "--json: every line is JSON, percentages and a done event" || bad json-lines "$(head -5 out.txt)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[-1]["event"] == "done" and ev[-1]["group"] == "b" and ev[-1]["image_bytes"] == 4300000, ev[-1]
+w = [e for e in ev if e.get("stage") == "write"]
+assert {e["slot"] for e in w} == {"system-b", "boot-b"} and any(e["percent"] == 100 for e in w), w
+PY
+[ "$(count arm)" = 1 ] && ok "re-install: armed exactly once" || bad rearm "$(cat calls)"
+
+# ---- status, commit, rollback ------------------------------------------------------------
+state b a b 3
+"$U" "${C[@]}" status --json >status.json 2>err.txt
+python3 - status.json <<'PY' && ok "status --json parses and reports the trial" || bad status-json "$(cat status.json) $(cat err.txt)"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["booted"] == "b" and s["default"] == "a" and s["trial_state"] == "running" and s["tries_left"] == 3, s
+sl = {x["name"]: x for x in s["slots"]}
+assert sl["system-b"]["version"] == "2.0.1" and sl["system-b"]["booted"] and sl["system-a"]["state"] == "", sl
+PY
+"$U" "${C[@]}" status >status.txt && grep -q "trial:   running (group b, 3 tries left)" status.txt \
+	&& ok "status: text" || bad status-text "$(cat status.txt)"
+
+state b a b 3
+hook pre-commit 20-unhealthy 'exit 9'
+rc=0; "$U" "${C[@]}" commit >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "group b not committed: pre-commit hook '.*20-unhealthy' failed with exit status 9" err.txt \
+	&& [ "$(count commit)" = 0 ] && ok "commit: a failing pre-commit hook prevents it" || bad commit-hook "exit $rc: $(cat err.txt) $(cat calls)"
+rm hooks/pre-commit.d/20-unhealthy
+state b a b 3
+rc=0; "$U" "${C[@]}" commit >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && [ "$(grep -v '^get-state' calls)" = "hook pre-commit
+commit b
+hook post-commit" ] && grep -q '^default=b$' bf.state && ok "commit: commit b between the hooks" || bad commit "exit $rc: $(cat err.txt) $(cat calls)"
+: >calls
+"$U" "${C[@]}" commit >out.txt 2>err.txt && grep -q "nothing to commit" out.txt && [ "$(count commit)" = 0 ] \
+	&& ok "commit: no-op when committed" || bad commit-noop "$(cat out.txt) $(cat calls)"
+
+state b a b 2
+"$U" "${C[@]}" rollback >out.txt 2>err.txt && [ "$(count mark-bad)" = 1 ] && grep -q "^mark-bad b$" calls \
+	&& ok "rollback of a running trial marks it bad" || bad rollback "$(cat err.txt) $(cat calls)"
+state a a b 3
+"$U" "${C[@]}" rollback --reboot >out.txt 2>err.txt && grep -q "^mark-bad b$" calls && grep -q "^reboot$" calls \
+	&& ok "rollback of an armed trial disarms it, --reboot reboots" || bad rollback-armed "$(cat err.txt) $(cat calls)"
+state a a
+rc=0; "$U" "${C[@]}" rollback >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "nothing to roll back: group a is committed and no trial is armed" err.txt \
+	&& ok "rollback: refused when there is nothing to roll back" || bad rollback-none "$(cat err.txt)"
+
+state a a
+touch bf.fail-arm
+rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "boot flow custom: arm group b: .*exited with status 1: simulated arm failure" err.txt \
+	&& ok "a failing boot flow is reported with its stderr" || bad bf-fail "$(cat err.txt)"
+rm bf.fail-arm
+
+# A spare slot that is the active one under another name (a symlink).
+ln -s "$W/slots/system-a" slots/alias
+conf alias.conf "$W/slots/system-a" "$W/slots/alias" file
+C=(--config "$W/alias.conf")
+state a a
+expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') is the same as slot system-a of the booted group a" no install good.otab
+
+# ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
+
+mkdir -p srv && cp good.otab srv/
+python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/http.log" 2>"$W/http.err" &
+SERVER=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+URL=http://127.0.0.1:$(cat port)
+C=(--config "$W/system.conf")
+state a a
+rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b system.img && [ "$(count arm)" = 1 ] \
+	&& ok "http: install from $URL ($(tail -1 out.txt))" || bad http-install "exit $rc: $(cat err.txt)"
+curl -sf "$URL/_ctl?drop=100000,1" >/dev/null
+state a a
+rc=0; "$U" "${C[@]}" install "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b system.img && ok "http: a dropped connection is resumed" || bad http-drop "exit $rc: $(cat err.txt)"
+state a a
+expect_refused http-404 "404" no install "$URL/missing.otab"
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+
+# ---- block-device slots on loop devices -------------------------------------------------
+truncate -s 8M disk-a.img disk-b.img
+truncate -s 1M disk-small.img
+head -c 8000000 /dev/urandom | dd of=disk-a.img conv=notrunc status=none
+for f in disk-a disk-b disk-small; do
+	l=$(losetup -f --show "$f.img")
+	LOOPS+=("$l")
+done
+conf loop.conf "${LOOPS[0]}" "${LOOPS[1]}" device
+C=(--config "$W/loop.conf")
+LOOP_A=$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)
+state a a
+rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && ok "loop devices: install" || bad loop-install "exit $rc: $(cat err.txt)"
+cmp -n 4000000 -s "${LOOPS[1]}" system.img && ok "loop devices: the spare holds the image" || bad loop-cmp "differs"
+[ "$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)" = "$LOOP_A" ] && ok "loop devices: the active slot is bit-identical" || bad loop-active "changed"
+[ "$(count arm)" = 1 ] && ok "loop devices: armed once" || bad loop-arm "$(cat calls)"
+
+conf small.conf "${LOOPS[0]}" "${LOOPS[2]}" device
+C=(--config "$W/small.conf")
+state a a
+expect_refused slot-too-small "slot check: image 'system' (4000000 bytes) does not fit slot system-b ('${LOOPS[2]}', 1048576 bytes)" no install good.otab
+
+conf same.conf "${LOOPS[0]}" "${LOOPS[0]}x" device
+sed -i "s#${LOOPS[0]}x#${LOOPS[0]}#; s#^device = ${LOOPS[0]}\$#device = ${LOOPS[0]}#" same.conf
+C=(--config "$W/same.conf")
+expect_refused same-device-twice "name the same '${LOOPS[0]}'" no install good.otab
+
+echo "passed $passed, failed $failed"
+[ "$failed" = 0 ]

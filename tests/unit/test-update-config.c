@@ -1,0 +1,145 @@
+/* update/config.c: ota-update's sections of system.conf, and versions. */
+#include <errno.h>
+
+#include "test.h"
+#include "update/update.h"
+
+#define BASE                                                            \
+	"[system]\ncompatible = board-x\nversion = 1.2.0\n"             \
+	"[update]\nkeyring = /etc/ota/keyring.pem\n"                    \
+	"[bootflow]\ntype = custom\nexecutable = /usr/lib/ota/bf\n"
+
+#define SLOTS                                                           \
+	"[slot.system-a]\nclass = system\ndevice = PARTLABEL=system-a\n" \
+	"[slot.system-b]\nclass = system\ndevice = PARTUUID=1234-02\n"   \
+	"[slot.boot-a]\nclass = boot\nfile = /boot/a.img\n"             \
+	"[slot.boot-b]\nclass = boot\nfile = /boot/b.img\n"             \
+	"[group.a]\nsystem = system-a\nboot = boot-a\n"                 \
+	"[group.b]\nsystem = system-b\nboot = boot-b\n"
+
+TEST(update_config_full)
+{
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	int r = ota_update_config_parse(&c,
+					"[data]\ndevice = auto\n[init]\npath = /sbin/init\n" BASE
+					"[update]\ndowngrade = strict\nstatus-file = /tmp/s.json\nhook-timeout = 5\n[bootflow]\n"
+					"tries = 2\ntimeout = 7\n" SLOTS,
+					"t.conf", &err);
+	ASSERT_INT_EQ(r, 0);
+	ASSERT_STR_EQ(c.compatible, "board-x");
+	ASSERT_STR_EQ(c.version, "1.2.0");
+	ASSERT_STR_EQ(c.keyring, "/etc/ota/keyring.pem");
+	ASSERT_INT_EQ(c.downgrade, OTA_DOWNGRADE_STRICT);
+	ASSERT_STR_EQ(c.status_file, "/tmp/s.json");
+	ASSERT_STR_EQ(c.hooks_dir, OTA_UPDATE_HOOKS_DIR);
+	ASSERT_STR_EQ(c.lock_file, OTA_UPDATE_LOCK_FILE);
+	ASSERT_INT_EQ(c.hook_timeout_s, 5);
+	ASSERT_INT_EQ(c.tries, 2);
+	ASSERT_INT_EQ(c.bootflow_timeout_s, 7);
+	ASSERT_STR_EQ(c.bootflow_type, "custom");
+	ASSERT_INT_EQ(c.n_slots, 4);
+	ASSERT_STR_EQ(c.groups[0], "a");
+	ASSERT_STR_EQ(c.groups[1], "b");
+	const struct ota_slot_config *s = ota_update_config_slot(&c, "b", "system");
+	ASSERT_TRUE(s != NULL);
+	ASSERT_STR_EQ(s->name, "system-b");
+	ASSERT_STR_EQ(s->device, "PARTUUID=1234-02");
+	ASSERT_NULL(s->file);
+	s = ota_update_config_slot(&c, "a", "boot");
+	ASSERT_TRUE(s != NULL);
+	ASSERT_STR_EQ(s->file, "/boot/a.img");
+	ASSERT_STR_EQ(ota_update_config_other_group(&c, "a"), "b");
+	ASSERT_STR_EQ(ota_update_config_other_group(&c, "b"), "a");
+	ASSERT_NULL(ota_update_config_other_group(&c, "c"));
+	ASSERT_NULL(ota_update_config_slot(&c, "a", "kernel"));
+	ota_update_config_done(&c);
+}
+
+TEST(update_config_defaults)
+{
+	struct ota_update_config c;
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE SLOTS, "t.conf", NULL), 0);
+	ASSERT_INT_EQ(c.downgrade, OTA_DOWNGRADE_REFUSE);
+	ASSERT_INT_EQ(c.tries, OTA_UPDATE_DEFAULT_TRIES);
+	ASSERT_STR_EQ(c.status_file, OTA_UPDATE_STATUS_FILE);
+	ota_update_config_done(&c);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	int r = ota_update_config_parse(&c, text, "t.conf", &err);
+	if (r != -EINVAL)
+		fprintf(stderr, "  for: %s\n", msg);
+	ASSERT_INT_EQ(r, -EINVAL);
+	ASSERT_CONTAINS(err.msg, msg);
+	ASSERT_INT_EQ(c.n_slots, 0);
+	ota_update_config_done(&c);
+}
+
+TEST(update_config_errors)
+{
+	expect_error(SLOTS, "t.conf: [system] compatible is required");
+	expect_error("[system]\ncompatible = x\nversion = 1\n[bootflow]\ntype = custom\nexecutable = /x\n" SLOTS,
+		     "[update] keyring is required");
+	expect_error(BASE "[slot.a]\nclass = system\nfile = /a\n[slot.b]\nclass = system\nfile = /b\n",
+		     "two boot groups are required");
+	expect_error(BASE "[update]\ndowngrade = sometimes\n" SLOTS,
+		     "t.conf:10: [update] downgrade: 'sometimes' is not refuse, strict or allow");
+	expect_error(BASE "[update]\nkeyring = relative.pem\n", "'relative.pem' is not an absolute path");
+	expect_error(BASE "[update]\nbogus = 1\n", "t.conf:10: unknown key 'bogus' in section [update]");
+	expect_error(BASE "[slots.a]\nclass = x\n", "t.conf:10: unknown section [slots.a]");
+	expect_error(BASE "[slot.a]\ndevice = sda3\n", "[slot.a] device: 'sda3' is not /dev/..., PARTLABEL= or PARTUUID=");
+	expect_error(BASE "[slot.a b]\nclass = x\n", "invalid slot name");
+	expect_error(BASE "[bootflow]\ntries = 0\n", "[bootflow] tries: '0' is not a number in 1..100");
+	expect_error(BASE "[slot.x]\nclass = system\nfile = /x\n[group.a]\nsystem = y\n", "[group.a] system: no section [slot.y]");
+	expect_error(BASE "[slot.x]\nclass = boot\nfile = /x\n[group.a]\nsystem = x\n",
+		     "[group.a] system = x: slot x is of class 'boot'");
+	expect_error(BASE "[slot.x]\nclass = s\nfile = /x\n[slot.y]\nclass = s\nfile = /y\n"
+			  "[group.a]\ns = x\n[group.b]\ns = x\n",
+		     "slot x is already in group a");
+	expect_error(BASE "[slot.x]\nclass = s\nfile = /x\n[slot.y]\nclass = s\nfile = /y\n[slot.z]\nclass = t\nfile = /z\n"
+			  "[group.a]\ns = x\nt = z\n[group.b]\ns = y\n",
+		     "group a has a slot of class 't' (z), group b has none");
+	expect_error(BASE "[slot.x]\nclass = s\nfile = /x\n[slot.y]\nclass = s\nfile = /x\n"
+			  "[group.a]\ns = x\n[group.b]\ns = y\n",
+		     "[slot.x] and [slot.y] name the same '/x'");
+	expect_error(BASE "[slot.x]\nclass = s\nfile = /x\ndevice = /dev/sda1\n[slot.y]\nclass = s\nfile = /y\n"
+			  "[group.a]\ns = x\n[group.b]\ns = y\n",
+		     "[slot.x]: exactly one of device and file is required");
+	expect_error(BASE "[slot.x]\nclass = s\nfile = /x\n[slot.y]\nclass = s\nfile = /y\n[slot.z]\nclass = s\nfile = /z\n"
+			  "[group.a]\ns = x\n[group.b]\ns = y\n",
+		     "[slot.z]: not in any group");
+	expect_error(BASE SLOTS "[group.c]\nsystem = system-a\n", "[group.c]: more than two boot groups");
+}
+
+TEST(version_compare)
+{
+	ASSERT_TRUE(ota_version_compare("1.0", "1.0") == 0);
+	ASSERT_TRUE(ota_version_compare("1.10", "1.9") > 0);
+	ASSERT_TRUE(ota_version_compare("1.9", "1.10") < 0);
+	ASSERT_TRUE(ota_version_compare("2.0.1", "2.0") > 0);
+	ASSERT_TRUE(ota_version_compare("1.0~rc1", "1.0") < 0);
+	ASSERT_TRUE(ota_version_compare("1.0a", "1.0") > 0);
+	ASSERT_TRUE(ota_version_compare("01.2", "1.2") == 0);
+	ASSERT_TRUE(ota_version_compare("2024.06", "2024.10") < 0);
+	ASSERT_TRUE(ota_version_compare("", "0") == 0);
+}
+
+TEST(version_policy)
+{
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_REFUSE, "1.2", "1.3", &err), 0);
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_REFUSE, "1.2", "1.2", &err), 0);
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_REFUSE, "1.2", "1.1", &err), -EPERM);
+	ASSERT_CONTAINS(err.msg, "bundle version 1.1 is older than the running version 1.2 (downgrade policy refuse)");
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_STRICT, "1.2", "1.2", &err), -EPERM);
+	ASSERT_CONTAINS(err.msg, "is the running version (downgrade policy strict)");
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_STRICT, "1.2", "1.2.1", &err), 0);
+	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_ALLOW, "1.2", "0.1", &err), 0);
+}

@@ -1,0 +1,489 @@
+/* ota-update's part of /etc/ota/system.conf; see update.h and docs/update.md.
+ *
+ *   [system]   compatible, version
+ *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout
+ *   [bootflow] type, executable, timeout, tries
+ *   [slot.<name>]  class, device | file
+ *   [group.<name>] <class> = <slot name>
+ *
+ * [data] and [init] belong to ota-init and are skipped here. */
+#include <errno.h>
+#include <string.h>
+
+#include "update/update.h"
+
+struct parse_state {
+	struct ota_update_config *c;
+	struct ota_error *err;
+	int r;
+	int error_line;
+	/* group membership as read, resolved after the whole file */
+	struct member {
+		char *group, *slot_class, *slot;
+		int line;
+	} *members;
+	size_t n_members;
+	size_t n_groups;
+};
+
+static bool name_ok(const char *s)
+{
+	return ota_bootflow_group_name_valid(s);
+}
+
+static struct ota_slot_config *find_slot(struct ota_update_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_slots; i++)
+		if (strcmp(c->slots[i].name, name) == 0)
+			return &c->slots[i];
+	return NULL;
+}
+
+static int set_str(char **field, const char *section, const char *key, const char *value, bool absolute,
+		   struct ota_error *err)
+{
+	if (!value[0])
+		return ota_error_set(err, -EINVAL, "[%s] %s: empty value", section, key);
+	if (absolute && value[0] != '/')
+		return ota_error_set(err, -EINVAL, "[%s] %s: '%s' is not an absolute path", section, key, value);
+	return ota_strdup_to(field, value);
+}
+
+static int set_uint(unsigned *field, const char *section, const char *key, const char *value, uint64_t min,
+		    uint64_t max, struct ota_error *err)
+{
+	uint64_t n;
+	if (ota_parse_u64(value, &n) < 0 || n < min || n > max)
+		return ota_error_set(err, -EINVAL, "[%s] %s: '%s' is not a number in %llu..%llu", section, key, value,
+				     (unsigned long long)min, (unsigned long long)max);
+	*field = (unsigned)n;
+	return 0;
+}
+
+static int handle_system(struct parse_state *s, const char *key, const char *value)
+{
+	if (strcmp(key, "compatible") == 0)
+		return set_str(&s->c->compatible, "system", key, value, false, s->err);
+	if (strcmp(key, "version") == 0)
+		return set_str(&s->c->version, "system", key, value, false, s->err);
+	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [system]", key);
+}
+
+static int handle_update(struct parse_state *s, const char *key, const char *value)
+{
+	struct ota_update_config *c = s->c;
+	if (strcmp(key, "keyring") == 0)
+		return set_str(&c->keyring, "update", key, value, true, s->err);
+	if (strcmp(key, "status-file") == 0)
+		return set_str(&c->status_file, "update", key, value, true, s->err);
+	if (strcmp(key, "hooks-dir") == 0)
+		return set_str(&c->hooks_dir, "update", key, value, true, s->err);
+	if (strcmp(key, "lock-file") == 0)
+		return set_str(&c->lock_file, "update", key, value, true, s->err);
+	if (strcmp(key, "ca-file") == 0)
+		return set_str(&c->ca_file, "update", key, value, true, s->err);
+	if (strcmp(key, "hook-timeout") == 0)
+		return set_uint(&c->hook_timeout_s, "update", key, value, 1, 86400, s->err);
+	if (strcmp(key, "downgrade") == 0) {
+		if (strcmp(value, "refuse") == 0)
+			c->downgrade = OTA_DOWNGRADE_REFUSE;
+		else if (strcmp(value, "strict") == 0)
+			c->downgrade = OTA_DOWNGRADE_STRICT;
+		else if (strcmp(value, "allow") == 0)
+			c->downgrade = OTA_DOWNGRADE_ALLOW;
+		else
+			return ota_error_set(s->err, -EINVAL, "[update] downgrade: '%s' is not refuse, strict or allow",
+					     value);
+		return 0;
+	}
+	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [update]", key);
+}
+
+static int handle_bootflow(struct parse_state *s, const char *key, const char *value)
+{
+	struct ota_update_config *c = s->c;
+	if (strcmp(key, "type") == 0)
+		return set_str(&c->bootflow_type, "bootflow", key, value, false, s->err);
+	if (strcmp(key, "executable") == 0)
+		return set_str(&c->bootflow_executable, "bootflow", key, value, true, s->err);
+	if (strcmp(key, "timeout") == 0)
+		return set_uint(&c->bootflow_timeout_s, "bootflow", key, value, 1, 3600, s->err);
+	if (strcmp(key, "tries") == 0)
+		return set_uint(&c->tries, "bootflow", key, value, 1, OTA_BOOTFLOW_MAX_TRIES, s->err);
+	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [bootflow]", key);
+}
+
+static int handle_slot(struct parse_state *s, const char *name, const char *key, const char *value)
+{
+	struct ota_update_config *c = s->c;
+	if (!name_ok(name))
+		return ota_error_set(s->err, -EINVAL, "[slot.%s]: invalid slot name (1-63 of A-Z a-z 0-9 _ -)", name);
+	struct ota_slot_config *slot = find_slot(c, name);
+	if (!slot) {
+		if (c->n_slots >= OTA_UPDATE_MAX_SLOTS)
+			return ota_error_set(s->err, -E2BIG, "more than %u slots", OTA_UPDATE_MAX_SLOTS);
+		struct ota_slot_config *n = realloc(c->slots, (c->n_slots + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->slots = n;
+		slot = &c->slots[c->n_slots];
+		*slot = (struct ota_slot_config){ 0 };
+		if (ota_strdup_to(&slot->name, name) < 0)
+			return -ENOMEM;
+		c->n_slots++;
+	}
+	char section[80];
+	(void)snprintf(section, sizeof(section), "slot.%s", name);
+	if (strcmp(key, "class") == 0) {
+		if (!name_ok(value))
+			return ota_error_set(s->err, -EINVAL, "[%s] class: invalid class name '%s'", section, value);
+		return ota_strdup_to(&slot->slot_class, value);
+	}
+	if (strcmp(key, "device") == 0) {
+		if (!ota_startswith(value, "/dev/") && !ota_startswith(value, "PARTLABEL=") &&
+		    !ota_startswith(value, "PARTUUID="))
+			return ota_error_set(s->err, -EINVAL,
+					     "[%s] device: '%s' is not /dev/..., PARTLABEL= or PARTUUID=", section, value);
+		return ota_strdup_to(&slot->device, value);
+	}
+	if (strcmp(key, "file") == 0)
+		return set_str(&slot->file, section, key, value, true, s->err);
+	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [%s]", key, section);
+}
+
+static int handle_group(struct parse_state *s, const char *group, const char *key, const char *value, int line)
+{
+	if (!name_ok(group))
+		return ota_error_set(s->err, -EINVAL, "[group.%s]: invalid group name (1-63 of A-Z a-z 0-9 _ -)", group);
+	if (!name_ok(key) || !name_ok(value))
+		return ota_error_set(s->err, -EINVAL, "[group.%s] %s = %s: expected <class> = <slot name>", group, key,
+				     value);
+	struct ota_update_config *c = s->c;
+	bool known = false;
+	for (size_t i = 0; i < 2; i++)
+		if (c->groups[i] && strcmp(c->groups[i], group) == 0)
+			known = true;
+	if (!known) {
+		if (s->n_groups >= 2)
+			return ota_error_set(s->err, -EINVAL, "[group.%s]: more than two boot groups", group);
+		if (ota_strdup_to(&c->groups[s->n_groups++], group) < 0)
+			return -ENOMEM;
+	}
+	struct member *m = realloc(s->members, (s->n_members + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	s->members = m;
+	m = &s->members[s->n_members];
+	*m = (struct member){ .line = line };
+	if (ota_strdup_to(&m->group, group) < 0 || ota_strdup_to(&m->slot_class, key) < 0 ||
+	    ota_strdup_to(&m->slot, value) < 0) {
+		free(m->group);
+		free(m->slot_class);
+		free(m->slot);
+		return -ENOMEM;
+	}
+	s->n_members++;
+	return 0;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
+{
+	struct parse_state *s = user;
+	int r;
+	if (s->r < 0)
+		return 0;
+	if (strcmp(section, "data") == 0 || strcmp(section, "init") == 0)
+		r = 0; /* ota-init's */
+	else if (strcmp(section, "system") == 0)
+		r = handle_system(s, key, value);
+	else if (strcmp(section, "update") == 0)
+		r = handle_update(s, key, value);
+	else if (strcmp(section, "bootflow") == 0)
+		r = handle_bootflow(s, key, value);
+	else if (ota_startswith(section, "slot."))
+		r = handle_slot(s, section + 5, key, value);
+	else if (ota_startswith(section, "group."))
+		r = handle_group(s, section + 6, key, value, line);
+	else if (!section[0])
+		r = ota_error_set(s->err, -EINVAL, "key '%s' outside of any section", key);
+	else
+		r = ota_error_set(s->err, -EINVAL, "unknown section [%s]", section);
+	if (r == -ENOMEM)
+		ota_error_set(s->err, r, "out of memory");
+	if (r < 0) {
+		s->r = r;
+		s->error_line = line;
+		return 1;
+	}
+	return 0;
+}
+
+static int resolve_groups(struct parse_state *s)
+{
+	struct ota_update_config *c = s->c;
+	for (size_t i = 0; i < s->n_members; i++) {
+		struct member *m = &s->members[i];
+		s->error_line = m->line;
+		struct ota_slot_config *slot = find_slot(c, m->slot);
+		if (!slot)
+			return ota_error_set(s->err, -EINVAL, "[group.%s] %s: no section [slot.%s]", m->group,
+					     m->slot_class, m->slot);
+		if (!slot->slot_class || strcmp(slot->slot_class, m->slot_class) != 0)
+			return ota_error_set(s->err, -EINVAL, "[group.%s] %s = %s: slot %s is of class '%s'", m->group,
+					     m->slot_class, m->slot, m->slot, slot->slot_class ? slot->slot_class : "");
+		if (slot->group)
+			return ota_error_set(s->err, -EINVAL, "[group.%s]: slot %s is already in group %s", m->group,
+					     m->slot, slot->group);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->members[j].group, m->group) == 0 &&
+			    strcmp(s->members[j].slot_class, m->slot_class) == 0)
+				return ota_error_set(s->err, -EINVAL, "[group.%s]: class '%s' given twice", m->group,
+						     m->slot_class);
+		if (ota_strdup_to(&slot->group, m->group) < 0)
+			return ota_error_set(s->err, -ENOMEM, "out of memory");
+	}
+	s->error_line = 0;
+	return 0;
+}
+
+static int validate(struct parse_state *s)
+{
+	struct ota_update_config *c = s->c;
+	if (!c->compatible)
+		return ota_error_set(s->err, -EINVAL, "[system] compatible is required");
+	if (!c->version)
+		return ota_error_set(s->err, -EINVAL, "[system] version is required");
+	if (!c->keyring)
+		return ota_error_set(s->err, -EINVAL, "[update] keyring is required");
+	if (!c->bootflow_type)
+		return ota_error_set(s->err, -EINVAL, "[bootflow] type is required");
+	if (strcmp(c->bootflow_type, "custom") == 0 && !c->bootflow_executable)
+		return ota_error_set(s->err, -EINVAL, "[bootflow] executable is required for type custom");
+	if (!c->groups[0] || !c->groups[1])
+		return ota_error_set(s->err, -EINVAL, "two boot groups are required ([group.a], [group.b])");
+	for (size_t i = 0; i < c->n_slots; i++) {
+		struct ota_slot_config *slot = &c->slots[i];
+		if (!slot->slot_class)
+			return ota_error_set(s->err, -EINVAL, "[slot.%s]: class is required", slot->name);
+		if (!!slot->device == !!slot->file)
+			return ota_error_set(s->err, -EINVAL, "[slot.%s]: exactly one of device and file is required",
+					     slot->name);
+		if (!slot->group)
+			return ota_error_set(s->err, -EINVAL, "[slot.%s]: not in any group", slot->name);
+		for (size_t j = 0; j < i; j++) {
+			const char *a = slot->device ? slot->device : slot->file;
+			const char *b = c->slots[j].device ? c->slots[j].device : c->slots[j].file;
+			if (strcmp(a, b) == 0)
+				return ota_error_set(s->err, -EINVAL, "[slot.%s] and [slot.%s] name the same '%s'",
+						     c->slots[j].name, slot->name, a);
+		}
+	}
+	/* Both groups hold the same classes. */
+	for (size_t i = 0; i < c->n_slots; i++) {
+		const char *other = ota_update_config_other_group(c, c->slots[i].group);
+		if (!ota_update_config_slot(c, other, c->slots[i].slot_class))
+			return ota_error_set(s->err, -EINVAL, "group %s has a slot of class '%s' (%s), group %s has none",
+					     c->slots[i].group, c->slots[i].slot_class, c->slots[i].name, other);
+	}
+	if (c->n_slots == 0)
+		return ota_error_set(s->err, -EINVAL, "no slots ([slot.<name>])");
+	return 0;
+}
+
+static int set_defaults(struct ota_update_config *c)
+{
+	if (!c->status_file && ota_strdup_to(&c->status_file, OTA_UPDATE_STATUS_FILE) < 0)
+		return -ENOMEM;
+	if (!c->hooks_dir && ota_strdup_to(&c->hooks_dir, OTA_UPDATE_HOOKS_DIR) < 0)
+		return -ENOMEM;
+	if (!c->lock_file && ota_strdup_to(&c->lock_file, OTA_UPDATE_LOCK_FILE) < 0)
+		return -ENOMEM;
+	if (!c->tries)
+		c->tries = OTA_UPDATE_DEFAULT_TRIES;
+	if (!c->hook_timeout_s)
+		c->hook_timeout_s = OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S;
+	return 0;
+}
+
+void ota_update_config_init(struct ota_update_config *c)
+{
+	*c = (struct ota_update_config){ 0 };
+}
+
+void ota_update_config_done(struct ota_update_config *c)
+{
+	free(c->compatible);
+	free(c->version);
+	free(c->keyring);
+	free(c->status_file);
+	free(c->hooks_dir);
+	free(c->lock_file);
+	free(c->ca_file);
+	free(c->bootflow_type);
+	free(c->bootflow_executable);
+	free(c->groups[0]);
+	free(c->groups[1]);
+	for (size_t i = 0; i < c->n_slots; i++) {
+		free(c->slots[i].name);
+		free(c->slots[i].slot_class);
+		free(c->slots[i].device);
+		free(c->slots[i].file);
+		free(c->slots[i].group);
+	}
+	free(c->slots);
+	ota_update_config_init(c);
+}
+
+int ota_update_config_parse(struct ota_update_config *c, const char *text, const char *name, struct ota_error *err)
+{
+	struct ota_update_config parsed;
+	ota_update_config_init(&parsed);
+	struct parse_state s = { .c = &parsed, .err = err };
+
+	int line = ota_ini_parse_text(text, on_entry, &s);
+	if (line > 0 && (s.r == 0 || line < s.error_line)) {
+		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.error_line = line;
+	}
+	if (s.r == 0)
+		s.r = resolve_groups(&s);
+	if (s.r == 0)
+		s.r = validate(&s);
+	if (s.r == 0 && set_defaults(&parsed) < 0)
+		s.r = ota_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < s.n_members; i++) {
+		free(s.members[i].group);
+		free(s.members[i].slot_class);
+		free(s.members[i].slot);
+	}
+	free(s.members);
+	if (s.r < 0) {
+		if (s.error_line > 0)
+			ota_error_prefix(err, "%s:%d: ", name, s.error_line);
+		else
+			ota_error_prefix(err, "%s: ", name);
+		ota_update_config_done(&parsed);
+		return s.r;
+	}
+	ota_update_config_done(c);
+	*c = parsed;
+	return 0;
+}
+
+int ota_update_config_load(struct ota_update_config *c, const char *path, struct ota_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	int r = ota_read_file(path, 64 * 1024, &text, &size, err);
+	if (r < 0)
+		return r;
+	if (strlen(text) != size)
+		return ota_error_set(err, -EINVAL, "%s: not a text file", path);
+	return ota_update_config_parse(c, text, path, err);
+}
+
+const struct ota_slot_config *ota_update_config_slot(const struct ota_update_config *c, const char *group,
+						     const char *slot_class)
+{
+	for (size_t i = 0; group && i < c->n_slots; i++)
+		if (c->slots[i].group && strcmp(c->slots[i].group, group) == 0 &&
+		    strcmp(c->slots[i].slot_class, slot_class) == 0)
+			return &c->slots[i];
+	return NULL;
+}
+
+const char *ota_update_config_other_group(const struct ota_update_config *c, const char *group)
+{
+	if (!group || !c->groups[0] || !c->groups[1])
+		return NULL;
+	if (strcmp(group, c->groups[0]) == 0)
+		return c->groups[1];
+	if (strcmp(group, c->groups[1]) == 0)
+		return c->groups[0];
+	return NULL;
+}
+
+int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_bootflow **ret, struct ota_error *err)
+{
+	struct ota_bootflow_config bc = {
+		.type = c->bootflow_type,
+		.executable = c->bootflow_executable,
+		.timeout_ms = c->bootflow_timeout_s * 1000u,
+	};
+	return ota_bootflow_new(&bc, ret, err);
+}
+
+/* ---- versions ---------------------------------------------------------------- */
+
+static int order(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return 0;
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+		return (unsigned char)ch;
+	if (ch == '~')
+		return -1;
+	if (ch)
+		return (unsigned char)ch + 256;
+	return 0;
+}
+
+/* dpkg's verrevcmp. */
+int ota_version_compare(const char *a, const char *b)
+{
+	while (*a || *b) {
+		int first_diff = 0;
+		while ((*a && !(*a >= '0' && *a <= '9')) || (*b && !(*b >= '0' && *b <= '9'))) {
+			int ac = order(*a), bc = order(*b);
+			if (ac != bc)
+				return ac - bc;
+			a++;
+			b++;
+		}
+		while (*a == '0')
+			a++;
+		while (*b == '0')
+			b++;
+		while (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			if (!first_diff)
+				first_diff = *a - *b;
+			a++;
+			b++;
+		}
+		if (*a >= '0' && *a <= '9')
+			return 1;
+		if (*b >= '0' && *b <= '9')
+			return -1;
+		if (first_diff)
+			return first_diff;
+	}
+	return 0;
+}
+
+const char *ota_downgrade_policy_to_string(enum ota_downgrade_policy p)
+{
+	switch (p) {
+	case OTA_DOWNGRADE_REFUSE:
+		return "refuse";
+	case OTA_DOWNGRADE_STRICT:
+		return "strict";
+	case OTA_DOWNGRADE_ALLOW:
+		return "allow";
+	}
+	return "unknown";
+}
+
+int ota_update_check_version(enum ota_downgrade_policy p, const char *running, const char *bundle,
+			     struct ota_error *err)
+{
+	int cmp = ota_version_compare(bundle, running);
+	if (p == OTA_DOWNGRADE_ALLOW || cmp > 0 || (cmp == 0 && p == OTA_DOWNGRADE_REFUSE))
+		return 0;
+	if (cmp == 0)
+		return ota_error_set(err, -EPERM,
+				     "version check: bundle version %s is the running version (downgrade policy %s)",
+				     bundle, ota_downgrade_policy_to_string(p));
+	return ota_error_set(err, -EPERM,
+			     "version check: bundle version %s is older than the running version %s (downgrade policy %s)",
+			     bundle, running, ota_downgrade_policy_to_string(p));
+}

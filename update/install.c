@@ -1,0 +1,580 @@
+/* install, commit, rollback, reboot; see update.h for the order of steps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bundle/bundle.h"
+#include "update/update-private.h"
+
+static void bootflow_freep(struct ota_bootflow **bf)
+{
+	*bf = ota_bootflow_free(*bf);
+}
+static void reader_freep(struct ota_bundle_reader **r)
+{
+	*r = ota_bundle_reader_free(*r);
+}
+static void http_freep(struct ota_bundle_http **h)
+{
+	*h = ota_bundle_http_free(*h);
+}
+static void md_freep(EVP_MD_CTX **md)
+{
+	EVP_MD_CTX_free(*md);
+}
+static void hook_env_donep(struct ota_hook_env *e)
+{
+	ota_hook_env_done(e);
+}
+#define _cleanup_bootflow_ _cleanup_(bootflow_freep)
+#define _cleanup_reader_ _cleanup_(reader_freep)
+#define _cleanup_http_ _cleanup_(http_freep)
+#define _cleanup_md_ _cleanup_(md_freep)
+#define _cleanup_hook_env_ _cleanup_(hook_env_donep)
+
+/* ---- lock ------------------------------------------------------------------- */
+
+static int take_lock(const struct ota_update_config *c, int *ret_fd, struct ota_error *err)
+{
+	_cleanup_free_ char *dir = strdup(c->lock_file);
+	if (!dir)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		int r = ota_mkdir_p(dir, 0755);
+		if (r < 0)
+			return ota_error_errno(err, r, "create directory '%s'", dir);
+	}
+	int fd = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open lock file '%s'", c->lock_file);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+		(void)close(fd);
+		if (r == -EWOULDBLOCK)
+			return ota_error_set(err, -EBUSY, "another ota-update is running (lock '%s' is held)",
+					     c->lock_file);
+		return ota_error_errno(err, r, "lock '%s'", c->lock_file);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* ---- slots ------------------------------------------------------------------ */
+
+struct target {
+	const struct ota_manifest_payload *p;
+	const struct ota_slot_config *slot;
+	char path[PATH_MAX];
+	bool is_file;
+	int fd;
+};
+
+static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err)
+{
+	if (s->file)
+		return ota_format(buf, size, "%s", s->file) < 0 ? ota_error_set(err, -ENAMETOOLONG, "slot %s: path too long", s->name) : 0;
+	dev_t devno;
+	int r = ota_blockdev_resolve(s->device, &devno, buf, size, err);
+	if (r < 0)
+		ota_error_prefix(err, "slot %s: ", s->name);
+	return r;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return false;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Resolves the target slot of a payload and checks that the image fits. */
+static int prepare_target(const struct ota_update_config *c, const char *spare, const char *booted,
+			  const struct ota_manifest_payload *p, struct target *t, struct ota_error *err)
+{
+	*t = (struct target){ .p = p, .fd = -1 };
+	t->slot = ota_update_config_slot(c, spare, p->slot_class);
+	if (!t->slot)
+		return ota_error_set(err, -ENOENT, "slot check: bundle payload of class '%s' has no slot in group %s",
+				     p->slot_class, spare);
+	t->is_file = t->slot->file != NULL;
+	int r = slot_path(t->slot, t->path, sizeof(t->path), err);
+	if (r < 0)
+		return r;
+	/* Never the running system's slots, whatever the config says. */
+	for (size_t i = 0; i < c->n_slots; i++) {
+		char other[PATH_MAX];
+		if (strcmp(c->slots[i].group, booted) != 0 || slot_path(&c->slots[i], other, sizeof(other), NULL) < 0)
+			continue;
+		if (same_file(t->path, other))
+			return ota_error_set(err, -EINVAL, "slot %s ('%s') is the same as slot %s of the booted group %s",
+					     t->slot->name, t->path, c->slots[i].name, booted);
+	}
+	if (t->is_file)
+		return 0;
+	_cleanup_close_ int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "slot %s: open '%s'", t->slot->name, t->path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ota_error_errno(err, -errno, "slot %s: stat '%s'", t->slot->name, t->path);
+	if (!S_ISBLK(st.st_mode))
+		return ota_error_set(err, -ENOTBLK, "slot %s: '%s' is not a block device", t->slot->name, t->path);
+	uint64_t size = 0;
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return ota_error_errno(err, -errno, "slot %s: size of '%s'", t->slot->name, t->path);
+	if (p->image_size > size)
+		return ota_error_set(err, -ENOSPC,
+				     "slot check: image '%s' (%llu bytes) does not fit slot %s ('%s', %llu bytes)",
+				     p->slot_class, (unsigned long long)p->image_size, t->slot->name, t->path,
+				     (unsigned long long)size);
+	return 0;
+}
+
+/* ---- the consumer ------------------------------------------------------------ */
+
+struct install {
+	const struct ota_update_config *c;
+	const struct ota_update_install_opts *o;
+	struct ota_bootflow *bf;
+	const struct ota_manifest *m;
+	const char *spare;
+	struct target targets[OTA_BUNDLE_MAX_PAYLOADS];
+	size_t n_targets;
+	struct target *cur;
+	unsigned index;
+	bool started;       /* the spare group is marked bad, records say installing */
+	unsigned last_percent;
+	uint64_t written;
+	struct ota_error *err;
+};
+
+static void report(struct install *x, const char *stage, const struct target *t, uint64_t done)
+{
+	if (!x->o->progress)
+		return;
+	struct ota_update_progress p = {
+		.stage = stage,
+		.slot_class = t ? t->p->slot_class : NULL,
+		.slot = t ? t->slot->name : NULL,
+		.payload = x->index,
+		.n_payloads = (unsigned)x->n_targets,
+		.done = done,
+		.total = t ? t->p->image_size : 0,
+	};
+	x->o->progress(x->o->userdata, &p);
+}
+
+static void fill_record(struct ota_slot_record *rec, const struct install *x, const struct target *t,
+			const char *state)
+{
+	*rec = (struct ota_slot_record){ .size = t->p->image_size, .installed = (uint64_t)time(NULL) };
+	(void)snprintf(rec->name, sizeof(rec->name), "%s", t->slot->name);
+	(void)snprintf(rec->state, sizeof(rec->state), "%s", state);
+	(void)snprintf(rec->version, sizeof(rec->version), "%s", x->m->version);
+	(void)snprintf(rec->compatible, sizeof(rec->compatible), "%s", x->m->compatible);
+	ota_bundle_hex(t->p->image_sha256, rec->sha256);
+}
+
+/* Before the first byte is written anywhere: mark the spare group bad, then
+ * record the intent for every target slot (fsync'd). */
+static int start_writing(struct install *x)
+{
+	if (x->started)
+		return 0;
+	int r = ota_bootflow_mark_bad(x->bf, x->spare, x->err);
+	if (r < 0)
+		return r;
+	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
+	for (size_t i = 0; i < x->n_targets; i++)
+		fill_record(&recs[i], x, &x->targets[i], "installing");
+	r = ota_update_status_write(x->c->status_file, recs, x->n_targets, x->err);
+	if (r < 0)
+		return r;
+	x->started = true;
+	return 0;
+}
+
+static int open_target(struct install *x, struct target *t)
+{
+	if (t->fd >= 0)
+		return 0;
+	int r = start_writing(x);
+	if (r < 0)
+		return r;
+	/* O_EXCL on a block device: refused (EBUSY) while it is mounted. */
+	int flags = t->is_file ? O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW : O_WRONLY | O_CLOEXEC | O_EXCL;
+	t->fd = open(t->path, flags, 0600);
+	if (t->fd < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: open '%s' for writing", t->slot->name, t->path);
+	if (t->is_file && ftruncate(t->fd, (off_t)t->p->image_size) < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: truncate '%s'", t->slot->name, t->path);
+	return 0;
+}
+
+static struct target *target_of(struct install *x, const struct ota_manifest_payload *p)
+{
+	for (size_t i = 0; i < x->n_targets; i++)
+		if (x->targets[i].p == p)
+			return &x->targets[i];
+	return NULL;
+}
+
+static bool want(void *userdata, const struct ota_manifest_payload *p)
+{
+	return target_of(userdata, p) != NULL;
+}
+
+static int on_begin(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct install *x = userdata;
+	x->cur = target_of(x, p);
+	x->index++;
+	x->last_percent = 0;
+	report(x, "write", x->cur, 0);
+	return 0;
+}
+
+static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
+		    size_t size)
+{
+	struct install *x = userdata;
+	struct target *t = x->cur;
+	int r = open_target(x, t);
+	if (r < 0)
+		return r;
+	const uint8_t *q = data;
+	uint64_t off = offset;
+	size_t left = size;
+	while (left > 0) {
+		ssize_t n = pwrite(t->fd, q, left, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(x->err, n < 0 ? -errno : -ENOSPC, "slot %s: write '%s' at offset %llu",
+					       t->slot->name, t->path, (unsigned long long)off);
+		q += n;
+		off += (uint64_t)n;
+		left -= (size_t)n;
+	}
+	x->written += size;
+	uint64_t done = offset + size;
+	unsigned percent = p->image_size ? (unsigned)(done * 100 / p->image_size) : 100;
+	if (percent != x->last_percent) {
+		x->last_percent = percent;
+		report(x, "write", t, done);
+	}
+	return 0;
+}
+
+/* Reads the slot back (past the page cache where the kernel allows) and
+ * compares the whole image's SHA-256 with the manifest. */
+static int check_readback(struct install *x, struct target *t)
+{
+	_cleanup_close_ int fd = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: open '%s' to verify", t->slot->name, t->path);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	_cleanup_md_ EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		return ota_error_set(x->err, -ENOMEM, "SHA-256 setup failed");
+	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
+	if (!buf)
+		return ota_error_set(x->err, -ENOMEM, "out of memory");
+	uint64_t left = t->p->image_size, off = 0;
+	while (left > 0) {
+		size_t want_n = left < (1u << 20) ? (size_t)left : (1u << 20);
+		ssize_t n = pread(fd, buf, want_n, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(x->err, n < 0 ? -errno : -EIO, "slot %s: read back '%s' at offset %llu",
+					       t->slot->name, t->path, (unsigned long long)off);
+		if (!EVP_DigestUpdate(md, buf, (size_t)n))
+			return ota_error_set(x->err, -EIO, "SHA-256 failed");
+		left -= (uint64_t)n;
+		off += (uint64_t)n;
+	}
+	uint8_t sha[32];
+	if (!EVP_DigestFinal_ex(md, sha, NULL))
+		return ota_error_set(x->err, -EIO, "SHA-256 failed");
+	if (memcmp(sha, t->p->image_sha256, 32) != 0)
+		return ota_error_set(x->err, -EIO, "slot %s: image hash check after writing '%s' failed (read back differs)",
+				     t->slot->name, t->path);
+	return 0;
+}
+
+static int on_end(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct install *x = userdata;
+	struct target *t = x->cur;
+	int r = open_target(x, t); /* an empty image has no chunks */
+	if (r < 0)
+		return r;
+	if (fsync(t->fd) < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: fsync '%s'", t->slot->name, t->path);
+	if (close(t->fd) < 0) {
+		t->fd = -1;
+		return ota_error_errno(x->err, -errno, "slot %s: close '%s'", t->slot->name, t->path);
+	}
+	t->fd = -1;
+	r = check_readback(x, t);
+	if (r < 0)
+		return r;
+	struct ota_slot_record rec;
+	fill_record(&rec, x, t, "installed");
+	r = ota_update_status_write(x->c->status_file, &rec, 1, x->err);
+	if (r < 0)
+		return r;
+	report(x, "installed", t, p->image_size);
+	return 0;
+}
+
+/* ---- install ---------------------------------------------------------------- */
+
+static int hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
+			   const struct ota_bootflow_state *st)
+{
+	int r = 0;
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_COMPATIBLE", "%s", c->compatible);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_SYSTEM_VERSION", "%s", c->version);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_BOOTED_GROUP", "%s", st->booted);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_DEFAULT_GROUP", "%s", st->default_group);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_STATUS_FILE", "%s", c->status_file);
+	return r;
+}
+
+static int hook_env_install(struct ota_hook_env *e, const struct install *x, const char *source)
+{
+	int r = 0;
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_BUNDLE", "%s", source);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_BUNDLE_VERSION", "%s", x->m->version);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_BUNDLE_COMPATIBLE", "%s", x->m->compatible);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_TARGET_GROUP", "%s", x->spare);
+	for (size_t i = 0; !r && i < x->n_targets; i++) {
+		char key[96] = "OTA_SLOT_";
+		size_t k = strlen(key);
+		for (const char *q = x->targets[i].p->slot_class; *q && k + 1 < sizeof(key); q++)
+			key[k++] = *q == '-' ? '_' : (*q >= 'a' && *q <= 'z') ? (char)(*q - 'a' + 'A') : *q;
+		key[k] = '\0';
+		r = ota_hook_env_add(e, key, "%s", x->targets[i].path);
+	}
+	return r;
+}
+
+int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
+		       struct ota_update_result *ret, struct ota_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	int r = take_lock(c, &lock, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
+	r = ota_update_config_bootflow(c, &bf, err);
+	if (r < 0)
+		return r;
+	struct ota_bootflow_state st;
+	r = ota_bootflow_get_state(bf, &st, err);
+	if (r < 0)
+		return r;
+	if (st.trial_state == OTA_TRIAL_RUNNING)
+		return ota_error_set(err, -EBUSY,
+				     "the running system (group %s) is an uncommitted trial: commit or roll back first",
+				     st.booted);
+	const char *spare = ota_update_config_other_group(c, st.booted);
+	if (!spare)
+		return ota_error_set(err, -EINVAL, "boot flow says group '%s' is booted, which is not configured",
+				     st.booted);
+
+	/* The source. */
+	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
+	_cleanup_close_ int fd = -1;
+	_cleanup_http_ struct ota_bundle_http *web = NULL;
+	struct ota_bundle_source src;
+	uint64_t bundle_bytes = 0;
+	if (is_url) {
+		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file };
+		r = ota_bundle_http_new(o->source, &ho, &web, err);
+		if (r < 0)
+			return r;
+		ota_bundle_source_http(&src, web);
+	} else {
+		fd = is_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : open(o->source, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ota_error_errno(err, -errno, "open bundle '%s'", o->source);
+		struct stat sst;
+		if (!is_stdin && fstat(fd, &sst) == 0 && S_ISREG(sst.st_mode))
+			bundle_bytes = (uint64_t)sst.st_size;
+		ota_bundle_source_fd(&src, &fd, is_stdin ? "stdin" : o->source);
+	}
+
+	/* Signature (inside open), then compatible and version: before anything is written. */
+	struct ota_bundle_trust trust = { .keyring = c->keyring };
+	_cleanup_reader_ struct ota_bundle_reader *reader = NULL;
+	r = ota_bundle_reader_open(&src, &trust, NULL, &reader, err);
+	if (r < 0)
+		return r;
+	const struct ota_manifest *m = ota_bundle_reader_manifest(reader);
+	if (!ota_streq(m->compatible, c->compatible))
+		return ota_error_set(err, -EMEDIUMTYPE,
+				     "compatible check: bundle '%s' is for '%s', this device is '%s'", src.name,
+				     m->compatible, c->compatible);
+	r = ota_update_check_version(c->downgrade, c->version, m->version, err);
+	if (r < 0) {
+		ota_error_prefix(err, "bundle '%s': ", src.name);
+		return r;
+	}
+
+	struct install x = { .c = c, .o = o, .bf = bf, .m = m, .spare = spare, .err = err };
+	for (size_t i = 0; i < m->n_payloads; i++) {
+		r = prepare_target(c, spare, st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
+		if (r < 0)
+			return r;
+		x.n_targets++;
+	}
+	report(&x, "verified", NULL, 0);
+
+	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
+	r = hook_env_common(&env, c, &st);
+	if (!r)
+		r = hook_env_install(&env, &x, o->source);
+	if (r < 0)
+		return ota_error_errno(err, r, "hook environment");
+	report(&x, "pre-install", NULL, 0);
+	r = ota_hooks_run(c, "pre-install", &env, NULL, err);
+	if (r < 0) {
+		ota_error_prefix(err, "install aborted, nothing written: ");
+		return r;
+	}
+
+	struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end, &x };
+	r = ota_bundle_reader_run(reader, &consumer, want, err);
+	for (size_t i = 0; i < x.n_targets; i++)
+		if (x.targets[i].fd >= 0)
+			(void)close(x.targets[i].fd);
+	if (r < 0) {
+		if (x.started)
+			ota_error_prefix(err, "install into group %s failed (group left marked bad): ", spare);
+		return r;
+	}
+
+	report(&x, "post-install", NULL, 0);
+	r = ota_hooks_run(c, "post-install", &env, NULL, err);
+	if (r < 0) {
+		ota_error_prefix(err, "install into group %s not armed: ", spare);
+		return r;
+	}
+	r = ota_bootflow_arm(bf, spare, c->tries, err);
+	if (r < 0)
+		return r;
+	report(&x, "armed", NULL, 0);
+
+	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes };
+	(void)snprintf(res.group, sizeof(res.group), "%s", spare);
+	(void)snprintf(res.version, sizeof(res.version), "%s", m->version);
+	if (web) {
+		struct ota_bundle_http_stats hs;
+		ota_bundle_http_get_stats(web, &hs);
+		res.downloaded = hs.downloaded;
+		res.bundle_bytes = hs.size;
+	}
+	if (ret)
+		*ret = res;
+	return 0;
+}
+
+/* ---- commit, rollback, reboot ---------------------------------------------- */
+
+int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	int r = take_lock(c, &lock, err);
+	if (r < 0)
+		return r;
+	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
+	r = ota_update_config_bootflow(c, &bf, err);
+	if (r < 0)
+		return r;
+	struct ota_bootflow_state st;
+	r = ota_bootflow_get_state(bf, &st, err);
+	if (r < 0)
+		return r;
+	if (st.trial_state != OTA_TRIAL_RUNNING && ota_streq(st.booted, st.default_group))
+		return 1;
+	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
+	r = hook_env_common(&env, c, &st);
+	if (r < 0)
+		return ota_error_errno(err, r, "hook environment");
+	r = ota_hooks_run(c, "pre-commit", &env, NULL, err);
+	if (r < 0) {
+		ota_error_prefix(err, "group %s not committed: ", st.booted);
+		return r;
+	}
+	r = ota_bootflow_commit(bf, st.booted, err);
+	if (r < 0)
+		return r;
+	r = ota_hooks_run(c, "post-commit", &env, NULL, err);
+	if (r < 0)
+		ota_error_prefix(err, "group %s committed, but: ", st.booted);
+	return r;
+}
+
+int ota_update_rollback(const struct ota_update_config *c, char *ret_group, struct ota_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	int r = take_lock(c, &lock, err);
+	if (r < 0)
+		return r;
+	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
+	r = ota_update_config_bootflow(c, &bf, err);
+	if (r < 0)
+		return r;
+	struct ota_bootflow_state st;
+	r = ota_bootflow_get_state(bf, &st, err);
+	if (r < 0)
+		return r;
+	const char *group;
+	if (st.trial_state == OTA_TRIAL_RUNNING)
+		group = st.booted;
+	else if (st.trial_state == OTA_TRIAL_ARMED)
+		group = st.trial;
+	else
+		return ota_error_set(err, -EALREADY,
+				     "nothing to roll back: group %s is committed and no trial is armed", st.booted);
+	r = ota_bootflow_mark_bad(bf, group, err);
+	if (r < 0)
+		return r;
+	if (ret_group)
+		(void)snprintf(ret_group, OTA_BOOTFLOW_NAME_MAX, "%s", group);
+	return 0;
+}
+
+int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err)
+{
+	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
+	int r = ota_update_config_bootflow(c, &bf, err);
+	if (r < 0)
+		return r;
+	return ota_bootflow_reboot(bf, err);
+}

@@ -1,0 +1,239 @@
+/* ota-update: install bundles into the spare boot group, commit, roll back,
+ * show status. A thin main over otaupdate (update/update.h); docs/update.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "update/update.h"
+
+static const char *arg_config = OTA_UPDATE_CONF;
+static bool arg_json;
+static bool arg_reboot;
+static bool arg_tty;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ota-update [--config FILE] install [--json] [--reboot] BUNDLE|URL|-\n"
+		   "       ota-update [--config FILE] commit\n"
+		   "       ota-update [--config FILE] rollback [--reboot]\n"
+		   "       ota-update [--config FILE] status [--json]\n");
+}
+
+static int fail(const struct ota_error *err)
+{
+	log_error("%s", err->msg[0] ? err->msg : "failed");
+	if (arg_json) {
+		/* The message is ours; quote what JSON needs quoted. */
+		printf("{\"event\":\"error\",\"code\":%d,\"message\":\"", err->code);
+		for (const char *p = err->msg; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				printf("\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		}
+		printf("\"}\n");
+		fflush(stdout);
+	}
+	return 1;
+}
+
+static void progress(void *userdata, const struct ota_update_progress *p)
+{
+	unsigned percent = p->total ? (unsigned)(p->done * 100 / p->total) : 100;
+	if (arg_json) {
+		printf("{\"event\":\"progress\",\"stage\":\"%s\"", p->stage);
+		if (p->slot)
+			printf(",\"payload\":%u,\"payloads\":%u,\"class\":\"%s\",\"slot\":\"%s\",\"done\":%" PRIu64
+			       ",\"total\":%" PRIu64 ",\"percent\":%u",
+			       p->payload, p->n_payloads, p->slot_class, p->slot, p->done, p->total, percent);
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	if (!p->slot) {
+		fprintf(stderr, "%s\n", p->stage);
+		return;
+	}
+	if (strcmp(p->stage, "write") == 0 && arg_tty) {
+		char bar[41];
+		unsigned filled = percent * 40 / 100;
+		for (unsigned i = 0; i < 40; i++)
+			bar[i] = i < filled ? '#' : '.';
+		bar[40] = '\0';
+		fprintf(stderr, "\r[%u/%u] %s -> %s [%s] %3u%%", p->payload, p->n_payloads, p->slot_class, p->slot,
+			bar, percent);
+		return;
+	}
+	if (strcmp(p->stage, "write") == 0) {
+		if (p->done == 0)
+			fprintf(stderr, "[%u/%u] writing %s -> %s (%" PRIu64 " bytes)\n", p->payload, p->n_payloads,
+				p->slot_class, p->slot, p->total);
+		return;
+	}
+	fprintf(stderr, "%s[%u/%u] %s -> %s: %s, image hash checked\n", arg_tty ? "\n" : "", p->payload,
+		p->n_payloads, p->slot_class, p->slot, p->stage);
+}
+
+static int cmd_install(const struct ota_update_config *c, const char *source)
+{
+	struct ota_error err = { 0 };
+	struct ota_update_install_opts o = { .source = source, .progress = progress };
+	struct ota_update_result res;
+	if (ota_update_install(c, &o, &res, &err) < 0)
+		return fail(&err);
+	if (arg_json)
+		printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"image_bytes\":%" PRIu64
+		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 "}\n",
+		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded);
+	else
+		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
+		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");
+	if (res.downloaded && !arg_json)
+		printf("downloaded %" PRIu64 " of %" PRIu64 " bundle bytes\n", res.downloaded, res.bundle_bytes);
+	fflush(stdout);
+	if (arg_reboot && ota_update_reboot(c, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+static int cmd_commit(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	int r = ota_update_commit(c, &err);
+	if (r < 0)
+		return fail(&err);
+	printf(r == 1 ? "nothing to commit: the booted group is already the default\n" : "committed\n");
+	return 0;
+}
+
+static int cmd_rollback(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	char group[OTA_BOOTFLOW_NAME_MAX];
+	if (ota_update_rollback(c, group, &err) < 0)
+		return fail(&err);
+	printf("group %s marked bad\n", group);
+	if (arg_reboot && ota_update_reboot(c, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+static int cmd_status(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	struct ota_update_status s;
+	if (ota_update_status_get(c, &s, &err) < 0)
+		return fail(&err);
+	if (arg_json) {
+		char *text = NULL;
+		int r = ota_update_status_to_json(c, &s, &text);
+		ota_update_status_done(&s);
+		if (r < 0) {
+			log_error("status: out of memory");
+			return 1;
+		}
+		printf("%s\n", text);
+		free(text);
+		return 0;
+	}
+	printf("booted:  %s\ndefault: %s\ntrial:   %s", s.boot.booted, s.boot.default_group,
+	       ota_trial_state_to_string(s.boot.trial_state));
+	if (s.boot.trial[0])
+		printf(" (group %s, %u tries left)", s.boot.trial, s.boot.tries_left);
+	printf("\n\n%-16s %-10s %-6s %-11s %-12s %-19s %s\n", "SLOT", "CLASS", "GROUP", "STATE", "VERSION",
+	       "INSTALLED", "SHA256");
+	for (size_t i = 0; i < s.n_slots; i++) {
+		const struct ota_update_slot_status *ss = &s.slots[i];
+		char when[32] = "-";
+		if (ss->rec.installed) {
+			time_t t = (time_t)ss->rec.installed;
+			struct tm tm;
+			if (gmtime_r(&t, &tm))
+				(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		}
+		printf("%-16s %-10s %-6s %-11s %-12s %-19s %.16s%s\n", ss->slot->name, ss->slot->slot_class,
+		       ss->slot->group, ss->rec.state[0] ? ss->rec.state : "-",
+		       ss->rec.version[0] ? ss->rec.version : "-", when, ss->rec.sha256[0] ? ss->rec.sha256 : "-",
+		       ss->booted ? "  (booted)" : "");
+	}
+	ota_update_status_done(&s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { ARG_CONFIG = 0x100 };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "reboot", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	ota_log_init("ota-update", OTA_LOG_INFO);
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+c:jrh", options, NULL)) >= 0) {
+		switch (ch) {
+		case 'c':
+			arg_config = optarg;
+			break;
+		case 'j':
+			arg_json = true;
+			break;
+		case 'r':
+			arg_reboot = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind++];
+	/* Options may also follow the command. */
+	while ((ch = getopt_long(argc, argv, "+c:jrh", options, NULL)) >= 0) {
+		if (ch == 'c')
+			arg_config = optarg;
+		else if (ch == 'j')
+			arg_json = true;
+		else if (ch == 'r')
+			arg_reboot = true;
+		else {
+			usage(ch == 'h' ? stdout : stderr);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	arg_tty = isatty(STDERR_FILENO);
+
+	struct ota_update_config c;
+	ota_update_config_init(&c);
+	struct ota_error err = { 0 };
+	if (ota_update_config_load(&c, arg_config, &err) < 0)
+		return fail(&err);
+
+	int rc;
+	if (strcmp(cmd, "install") == 0 && optind + 1 == argc)
+		rc = cmd_install(&c, argv[optind]);
+	else if (strcmp(cmd, "commit") == 0 && optind == argc)
+		rc = cmd_commit(&c);
+	else if (strcmp(cmd, "rollback") == 0 && optind == argc)
+		rc = cmd_rollback(&c);
+	else if (strcmp(cmd, "status") == 0 && optind == argc)
+		rc = cmd_status(&c);
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	ota_update_config_done(&c);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* Internals shared by the files of update/. */
+#ifndef OTA_UPDATE_PRIVATE_H
+#define OTA_UPDATE_PRIVATE_H
+
+#include "update/update.h"
+
+#define OTA_HOOK_MAX_ENV 64u
+#define OTA_HOOK_MAX_FILES 256u
+
+/* Environment handed to hooks: "KEY=value" strings owned by the struct. */
+struct ota_hook_env {
+	char *vars[OTA_HOOK_MAX_ENV];
+	size_t n;
+};
+
+int ota_hook_env_add(struct ota_hook_env *e, const char *key, const char *fmt, ...) _printf_(3, 4) _must_check_;
+void ota_hook_env_done(struct ota_hook_env *e);
+/* Runs every executable regular file in <hooks_dir>/<stage>.d/ in strcmp
+ * order (names starting with '.' or ending in '~' are skipped) with argv
+ * [path, stage] and the environment plus OTA_HOOK_STAGE. The first failing
+ * hook stops the run; its name and status are in err. A missing directory
+ * is no hooks. *ret_count: hooks run (may be NULL). */
+int ota_hooks_run(const struct ota_update_config *c, const char *stage, const struct ota_hook_env *env,
+		  unsigned *ret_count, struct ota_error *err) _must_check_;
+
+#endif

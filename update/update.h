@@ -1,0 +1,187 @@
+/* update: install signed bundles into the spare boot group, commit, roll
+ * back, report status (ota-update; docs/update.md).
+ *
+ * Model: /etc/ota/system.conf names slots (block devices by PARTLABEL=,
+ * PARTUUID= or /dev path, or plain files), each of a class (e.g. "system",
+ * "boot"), and exactly two boot groups that pair one slot per class. The boot
+ * flow (bootflow/bootflow.h) says which group runs; the other one is the
+ * spare, the only one ota-update ever writes.
+ *
+ * Install order (each step only after the previous one succeeded):
+ *   lock -> refuse an uncommitted trial -> open the bundle (signature) ->
+ *   compatible, version, slot classes and sizes -> pre-install hooks ->
+ *   on the first verified chunk: mark the spare group bad, record the target
+ *   slots as "installing" (fsync) -> write each chunk once verified -> per
+ *   payload: fsync, read the slot back and check the whole-image SHA-256,
+ *   record the slot "installed" -> post-install hooks -> arm a trial of the
+ *   spare group. A failure anywhere leaves nothing armed; the running group's
+ *   slots are never opened for writing.
+ *
+ * Errors: 0 or a negative errno; struct ota_error, always last, names the
+ * check, slot, device, hook or URL that failed. ret_* are written only on
+ * success. Nothing here prints (progress goes to a callback) or exits.
+ *
+ * Ownership: ota_update_config_* own their strings; free with
+ * ota_update_config_done(). Status objects: ota_update_status_done().
+ *
+ * PID 1: not linked into ota-init. The config parser ignores ota-init's
+ * sections ([data], [init]) and ota-init's parser ignores ours.
+ */
+#ifndef OTA_UPDATE_H
+#define OTA_UPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bootflow/bootflow.h"
+#include "sysutil/sysutil.h"
+
+#define OTA_UPDATE_CONF "/etc/ota/system.conf"
+#define OTA_UPDATE_STATUS_FILE "/run/ota/data/ota/update/slots.json"
+#define OTA_UPDATE_HOOKS_DIR "/etc/ota/hooks"
+#define OTA_UPDATE_LOCK_FILE "/run/ota/update.lock"
+#define OTA_UPDATE_MAX_SLOTS 32u
+#define OTA_UPDATE_STATUS_MAX (256u << 10)
+#define OTA_UPDATE_DEFAULT_TRIES 3u
+#define OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S 300u
+
+/* ---- configuration ---------------------------------------------------------- */
+
+enum ota_downgrade_policy {
+	OTA_DOWNGRADE_REFUSE = 0, /* older versions refused; the same version may be reinstalled */
+	OTA_DOWNGRADE_STRICT,     /* only strictly newer versions */
+	OTA_DOWNGRADE_ALLOW,      /* any version */
+};
+
+struct ota_slot_config {
+	char *name;        /* [slot.<name>] */
+	char *slot_class;  /* class = system */
+	char *device;      /* device = PARTLABEL=... | PARTUUID=... | /dev/...; NULL for a file slot */
+	char *file;        /* file = /path (plain file slot); NULL for a device */
+	char *group;       /* set from the [group.<g>] that lists it */
+};
+
+struct ota_update_config {
+	char *compatible;              /* [system] compatible (required) */
+	char *version;                 /* [system] version (required) */
+	char *keyring;                 /* [update] keyring (required) */
+	enum ota_downgrade_policy downgrade;  /* [update] downgrade = refuse|strict|allow */
+	char *status_file;             /* [update] status-file */
+	char *hooks_dir;               /* [update] hooks-dir */
+	char *lock_file;               /* [update] lock-file */
+	char *ca_file;                 /* [update] ca-file: CAs for https (NULL: system) */
+	unsigned hook_timeout_s;       /* [update] hook-timeout */
+	char *bootflow_type;           /* [bootflow] type (required) */
+	char *bootflow_executable;     /* [bootflow] executable (custom) */
+	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
+	unsigned tries;                /* [bootflow] tries */
+	char *groups[2];               /* the two [group.<g>] names, in file order */
+	struct ota_slot_config *slots;
+	size_t n_slots;
+};
+
+void ota_update_config_init(struct ota_update_config *c);
+void ota_update_config_done(struct ota_update_config *c);
+/* Parses system.conf text (name for messages) and validates it: required
+ * keys, exactly two groups with the same classes and one slot per class,
+ * every slot in exactly one group. Sections of ota-init are skipped; other
+ * unknown sections and keys are errors. On error c is unchanged. */
+int ota_update_config_parse(struct ota_update_config *c, const char *text, const char *name,
+			    struct ota_error *err) _must_check_;
+int ota_update_config_load(struct ota_update_config *c, const char *path, struct ota_error *err) _must_check_;
+const struct ota_slot_config *ota_update_config_slot(const struct ota_update_config *c, const char *group,
+						     const char *slot_class);
+/* The group that is not `group`, NULL if group is not configured. */
+const char *ota_update_config_other_group(const struct ota_update_config *c, const char *group);
+int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_bootflow **ret,
+			       struct ota_error *err) _must_check_;
+
+/* ---- versions ----------------------------------------------------------------- */
+
+/* Compares version strings segment by segment: runs of digits numerically,
+ * other runs bytewise, '~' sorting before anything (1.0~rc1 < 1.0), as dpkg
+ * does. Returns <0, 0 or >0. */
+int ota_version_compare(const char *a, const char *b);
+const char *ota_downgrade_policy_to_string(enum ota_downgrade_policy p);
+/* 0 if a bundle of version `bundle` may replace `running`, else -EPERM
+ * with a message naming both versions and the policy. */
+int ota_update_check_version(enum ota_downgrade_policy p, const char *running, const char *bundle,
+			     struct ota_error *err) _must_check_;
+
+/* ---- slot status (the status file, JSON, replaced atomically) ------------ */
+
+struct ota_slot_record {
+	char name[64];
+	char state[16];       /* "installing", "installed", "" = no record */
+	char version[128];
+	char compatible[128];
+	char sha256[65];
+	uint64_t size;
+	uint64_t installed;   /* seconds since the epoch, 0 = unknown */
+};
+
+/* Reads the record of one slot; a missing file or slot gives an empty record. */
+int ota_update_status_read(const char *status_file, const char *slot, struct ota_slot_record *ret,
+			   struct ota_error *err) _must_check_;
+/* Sets the records of n slots in one atomic replace of the file. */
+int ota_update_status_write(const char *status_file, const struct ota_slot_record *recs, size_t n,
+			    struct ota_error *err) _must_check_;
+
+/* ---- operations ---------------------------------------------------------------- */
+
+struct ota_update_progress {
+	const char *stage;       /* "verified", "hooks", "write", "installed", "armed" */
+	const char *slot_class;  /* for "write"/"installed" */
+	const char *slot;
+	unsigned payload;        /* 1-based index and count of the payloads written */
+	unsigned n_payloads;
+	uint64_t done, total;    /* bytes of this payload */
+};
+
+struct ota_update_install_opts {
+	const char *source;      /* a path, "-" (stdin) or an http(s) URL */
+	void (*progress)(void *userdata, const struct ota_update_progress *p);
+	void *userdata;
+};
+
+struct ota_update_result {
+	char group[OTA_BOOTFLOW_NAME_MAX];  /* the group installed and armed */
+	char version[128];
+	uint64_t image_bytes;                /* written to slots */
+	uint64_t bundle_bytes;               /* the bundle's size if known (file, URL) */
+	uint64_t downloaded;                 /* HTTP body bytes received (0 for files) */
+};
+
+int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
+		       struct ota_update_result *ret, struct ota_error *err) _must_check_;
+/* Makes the booted group the default after the pre-commit hooks (health
+ * checks) succeed. Returns 1 when there was nothing to commit (no-op). */
+int ota_update_commit(const struct ota_update_config *c, struct ota_error *err) _must_check_;
+/* Running an uncommitted trial: marks the booted group bad, so the next boot
+ * is the default. A trial armed but not booted yet: disarms it (mark-bad of
+ * the spare). Nothing to roll back: -EALREADY. ret_group: the group marked
+ * bad (OTA_BOOTFLOW_NAME_MAX bytes). */
+int ota_update_rollback(const struct ota_update_config *c, char *ret_group, struct ota_error *err) _must_check_;
+int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err) _must_check_;
+
+struct ota_update_slot_status {
+	const struct ota_slot_config *slot;
+	struct ota_slot_record rec;
+	bool booted;    /* in the booted group */
+};
+
+struct ota_update_status {
+	struct ota_bootflow_state boot;
+	struct ota_update_slot_status *slots;
+	size_t n_slots;
+};
+
+int ota_update_status_get(const struct ota_update_config *c, struct ota_update_status *ret,
+			  struct ota_error *err) _must_check_;
+void ota_update_status_done(struct ota_update_status *s);
+/* One JSON object (docs/update.md); *ret is malloc'd. */
+int ota_update_status_to_json(const struct ota_update_config *c, const struct ota_update_status *s,
+			      char **ret) _must_check_;
+
+#endif
