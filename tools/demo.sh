@@ -1,7 +1,8 @@
 #!/bin/bash
-# demo.sh: builds otaroot, makes a disk image, boots it in QEMU through
-# ota-init and shows what happened in the guest. Run as root on Debian 12;
-# installs what is missing.
+# demo.sh: builds otaroot, makes a disk image and a signed update bundle,
+# boots the image in QEMU through ota-init, installs the update into the spare
+# slot, reboots into it on trial and commits it, showing each step. Run as
+# root on Debian 12; installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +10,5 @@ tools/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 tests/vm/fetch-kernel.sh build/vm/kernel
-tests/vm/mkimage.sh --bin-dir build/bin --out build/vm/demo.img
-OTA_VM_IMAGE=build/vm/demo.img python3 tests/vm/demo.py
+
+exec tests/vm/run-demo.sh build

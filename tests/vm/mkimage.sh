@@ -1,5 +1,6 @@
 #!/bin/bash
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
+#            [--version V] [--rootfs-only]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -8,7 +9,9 @@
 # devices: filesystems are made from directories with mkfs.ext4 -d and copied
 # into place. --extra-root adds (or replaces) files from DIR in system-a.
 # --system-a-only makes the image a first-boot image: just system-a, as
-# shipped to be provisioned (partitioner) on a larger disk.
+# shipped to be provisioned (partitioner) on a larger disk. --version sets
+# the system's version (system.conf, /etc/ota-release); --rootfs-only writes
+# just the system filesystem image to --out (the payload of an update bundle).
 set -euo pipefail
 
 ME=mkimage
@@ -16,7 +19,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -24,6 +27,8 @@ while [ $# -gt 0 ]; do
 	--no-data) with_data=0; shift ;;
 	--system-a-only) with_data=0; with_b=0; shift ;;
 	--data-mib) data_mib=$2; shift 2 ;;
+	--version) version=$2; shift 2 ;;
+	--rootfs-only) rootfs_only=1; shift ;;
 	--extra-root) extra_root=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
@@ -84,9 +89,16 @@ for b in "$bin_dir"/*; do
 done
 
 [ -n "$extra_root" ] && cp -a "$extra_root/." "$root/"
+sed -i "s/@VERSION@/$version/" "$root/etc/ota/system.conf"
+echo "otaroot test system $version" > "$root/etc/ota-release"
 
 say "making filesystems"
 mkfs.ext4 -q -F -L system-a -E root_owner=0:0 -d "$root" "$work/system-a.ext4" $((SLOT_SECTORS / 2))k
+if [ $rootfs_only = 1 ]; then
+	mv "$work/system-a.ext4" "$out"
+	say "done: $out (system filesystem, version $version)"
+	exit 0
+fi
 [ $with_data = 1 ] && mkfs.ext4 -q -F -L data "$work/data.ext4" $((DATA_SECTORS / 2))k
 
 say "writing the GPT to $out (${IMAGE_MIB} MiB)"

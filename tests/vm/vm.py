@@ -35,7 +35,7 @@ def kvm_usable():
 
 
 class Machine:
-    def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512):
+    def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=()):
         self.workdir = workdir
         self.kernel = os.path.join(kernel_dir, "vmlinuz")
         self.initrd = os.path.join(kernel_dir, "initramfs.cpio.gz")
@@ -47,6 +47,7 @@ class Machine:
         self.sock = None
         self.buf = b""
         self.console_logs = []
+        self.extra_drives = list(extra_drives)  # read-only raw disks: /dev/vdb, ...
         os.makedirs(workdir, exist_ok=True)
 
     # ---- lifecycle -------------------------------------------------------
@@ -85,6 +86,8 @@ class Machine:
                "-serial", "chardev:console",
                "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % agent_sock,
                "-serial", "chardev:agent",
+               *[arg for d in self.extra_drives
+                 for arg in ("-drive", "file=%s,if=virtio,format=raw,readonly=on" % d)],
                "-device", "i6300esb",
                "-monitor", "none"]
         self.console_logs.append(console)
