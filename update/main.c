@@ -93,9 +93,9 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 	if (arg_json)
 		printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"image_bytes\":%" PRIu64
 		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 ",\"delta\":%s,\"reused_spare\":%" PRIu64
-		       ",\"reused_active\":%" PRIu64 "}\n",
+		       ",\"reused_active\":%" PRIu64 ",\"reused_from\":\"%s\"}\n",
 		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded,
-		       res.delta ? "true" : "false", res.reused_spare, res.reused_active);
+		       res.delta ? "true" : "false", res.reused_spare, res.reused_active, res.reused_from);
 	else
 		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
 		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");

@@ -453,6 +453,21 @@ cmp -n 4000000 -s "${LOOPS[1]}" system.img && ok "loop devices: the spare holds 
 [ "$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)" = "$LOOP_A" ] && ok "loop devices: the active slot is bit-identical" || bad loop-active "changed"
 [ "$(count arm)" = 1 ] && ok "loop devices: armed once" || bad loop-arm "$(cat calls)"
 
+# Delta into a loop device: booted b (holding v1 now), install v2 into a
+# (and into the file slot boot-a, restored after).
+cp slots/boot-a slots/boot-a.saved
+python3 "$HERE/http-server.py" "$W/srv" "$W/port2" "$W/http.log" 2>"$W/http.err" &
+SERVER=$!
+for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.1; done
+URL=http://127.0.0.1:$(cat port2)
+state b b
+if delta_install loop-delta; then
+	cmp -n 4003000 -s "${LOOPS[0]}" system-v2.img && [ $((SRV * 4)) -lt "$V2_SIZE" ] && [ "$(count arm)" = 1 ] \
+		&& ok "loop devices: delta install of v2 ($SRV of $V2_SIZE bundle bytes served)" || bad loop-delta "server $SRV: $(tail -1 out.txt)"
+fi
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+mv slots/boot-a.saved slots/boot-a
+
 conf small.conf "${LOOPS[0]}" "${LOOPS[2]}" device
 C=(--config "$W/small.conf")
 state a a
