@@ -246,13 +246,18 @@ static bool want(void *userdata, const struct ota_manifest_payload *p)
 	return target_of(userdata, p) != NULL;
 }
 
-static int on_begin(void *userdata, const struct ota_manifest_payload *p)
+static void begin_payload(struct install *x, struct target *t)
 {
-	struct install *x = userdata;
-	x->cur = target_of(x, p);
+	x->cur = t;
 	x->index++;
 	x->last_percent = 0;
 	x->done = 0;
+}
+
+static int on_begin(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct install *x = userdata;
+	begin_payload(x, target_of(x, p));
 	report(x, "write", x->cur, 0);
 	return 0;
 }
@@ -615,6 +620,7 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	_cleanup_close_ int active = -1;
 	_cleanup_(local_index_done) struct local_index ix = { 0 };
 	char apath[PATH_MAX];
+	begin_payload(x, t);
 	if (as && slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
 		if (active >= 0) {
@@ -625,7 +631,7 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 		}
 	}
 
-	(void)on_begin(x, p);
+	report(x, "write", t, 0);
 	uint64_t off = 0;
 	for (uint64_t i = 0; i < p->chunk_count; off += table[i].usize, i++) {
 		const struct ota_chunk_entry *e = &table[i];
