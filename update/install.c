@@ -525,6 +525,113 @@ static uint64_t active_size(const struct install *x, const struct ota_slot_confi
 	return size;
 }
 
+/* The chunk index of an installed image, kept beside the status file
+ * (<dir of status-file>/index/<slot>.idx) so the next delta install need not
+ * cut the whole slot again. Written from the verified chunk table once the
+ * image passed its read-back check; used only when its image hash equals the
+ * slot's record and its chunker equals the payload's. An index only proposes
+ * candidates: every chunk is re-hashed from the device before use.
+ *
+ * Format: "OTAIDX1\n", image SHA-256 (32), chunker u32, chunk_avg u32,
+ * count u64 (big-endian), then count entries of SHA-256 (32), image offset
+ * u64, size u32 (44 bytes). */
+#define INDEX_MAGIC "OTAIDX1\n"
+#define INDEX_HEAD (8u + 32u + 4u + 4u + 8u)
+#define INDEX_ENTRY 44u
+
+static int index_path(const struct install *x, const char *slot, char *buf, size_t size)
+{
+	const char *slash = strrchr(x->c->status_file, '/');
+	int dlen = slash ? (int)(slash - x->c->status_file) : 1;
+	return ota_format(buf, size, "%.*s/index/%s.idx", dlen, slash ? x->c->status_file : ".", slot);
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Best effort: an index that cannot be written only costs a scan next time. */
+static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table)
+{
+	char path[PATH_MAX];
+	const struct ota_manifest_payload *p = t->p;
+	if (index_path(x, t->slot->name, path, sizeof(path)) < 0)
+		return;
+	size_t size = INDEX_HEAD + (size_t)p->chunk_count * INDEX_ENTRY;
+	_cleanup_free_ uint8_t *buf = malloc(size);
+	if (!buf)
+		return;
+	memcpy(buf, INDEX_MAGIC, 8);
+	memcpy(buf + 8, p->image_sha256, 32);
+	put_be(buf + 40, (uint64_t)p->chunker, 4);
+	put_be(buf + 44, p->chunk_avg, 4);
+	put_be(buf + 48, p->chunk_count, 8);
+	uint64_t off = 0;
+	for (uint64_t i = 0; i < p->chunk_count; i++) {
+		uint8_t *q = buf + INDEX_HEAD + i * INDEX_ENTRY;
+		memcpy(q, table[i].sha256, 32);
+		put_be(q + 32, off, 8);
+		put_be(q + 40, table[i].usize, 4);
+		off += table[i].usize;
+	}
+	char dir[PATH_MAX];
+	(void)snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (ota_mkdir_p(dir, 0755) < 0)
+		return;
+	if (ota_write_file_atomic(path, buf, size, 0644, NULL) < 0)
+		return; /* best effort, see above */
+}
+
+/* Loads the index of slot s if it describes the image its record says is
+ * installed, cut with p's chunker. Returns 1 if loaded, 0 if not usable. */
+static int index_load(const struct install *x, const struct ota_slot_config *s, const struct ota_manifest_payload *p,
+		      struct local_index *ix)
+{
+	struct ota_slot_record rec;
+	char path[PATH_MAX];
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) < 0 || !ota_streq(rec.state, "installed") ||
+	    index_path(x, s->name, path, sizeof(path)) < 0)
+		return 0;
+	_cleanup_free_ char *raw = NULL;
+	size_t size = 0;
+	if (ota_read_file(path, INDEX_HEAD + (size_t)OTA_BUNDLE_MAX_CHUNKS * INDEX_ENTRY, &raw, &size, NULL) < 0 ||
+	    size < INDEX_HEAD)
+		return 0;
+	const uint8_t *b = (const uint8_t *)raw;
+	char hex[65];
+	ota_bundle_hex(b + 8, hex);
+	uint64_t count = get_be(b + 48, 8);
+	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || get_be(b + 40, 4) != (uint64_t)p->chunker ||
+	    get_be(b + 44, 4) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
+		return 0;
+	struct local_chunk *v = calloc(count ? count : 1, sizeof(*v));
+	if (!v)
+		return 0;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *q = b + INDEX_HEAD + i * INDEX_ENTRY;
+		memcpy(v[i].sha, q, 32);
+		v[i].offset = get_be(q + 32, 8);
+		v[i].size = (uint32_t)get_be(q + 40, 4);
+	}
+	qsort(v, count, sizeof(*v), local_cmp);
+	free(ix->v);
+	*ix = (struct local_index){ .v = v, .n = count, .cap = count };
+	return 1;
+}
+
 struct delta {
 	const struct ota_bundle_source *src;
 	struct ota_bundle_http *web;
@@ -623,7 +730,9 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	begin_payload(x, t);
 	if (as && slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
-		if (active >= 0) {
+		if (active >= 0 && index_load(x, as, p, &ix) > 0) {
+			report(x, "index-loaded", t, 0);
+		} else if (active >= 0) {
 			report(x, "index", t, 0);
 			r = index_slot(active, active_size(x, as, active, as->file != NULL), p, max, &ix, as->name, x->err);
 			if (r < 0)
@@ -674,7 +783,10 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	if ((r = delta_flush(x, d)) < 0)
 		return r;
 	/* fsync, read back and check the whole-image SHA-256, record "installed". */
-	return on_end(x, p);
+	if ((r = on_end(x, p)) < 0)
+		return r;
+	index_save(x, t, table);
+	return 0;
 }
 
 static ssize_t cursor_read(void *userdata, void *buf, size_t size)

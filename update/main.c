@@ -59,8 +59,9 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 		fprintf(stderr, "%s\n", p->stage);
 		return;
 	}
-	if (strcmp(p->stage, "index") == 0) {
-		fprintf(stderr, "%s: indexing the local slots for reusable chunks\n", p->slot_class);
+	if (strcmp(p->stage, "index") == 0 || strcmp(p->stage, "index-loaded") == 0) {
+		fprintf(stderr, "%s: %s\n", p->slot_class,
+			p->stage[5] ? "using the active slot's saved chunk index" : "indexing the active slot for reusable chunks");
 		return;
 	}
 	if (strcmp(p->stage, "write") == 0 && arg_tty) {
