@@ -441,6 +441,17 @@ if delta_install delta-no-ranges; then
 fi
 curl -sf "$URL/_ctl?reset=1" >/dev/null
 
+# A server that refuses multi-range (whole file for several ranges): single
+# ranges from then on, still a delta.
+curl -sf "$URL/_ctl?multirange=0" >/dev/null
+head -c 2000000 /dev/urandom >slots/system-a
+state b b
+if delta_install delta-single-ranges; then
+	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = True ] && [ $((DL * 2)) -lt "$V2_SIZE" ] \
+		&& ok "no multi-range: single ranges, $DL of $V2_SIZE bundle bytes" || bad single-ranges "$(tail -1 out.txt)"
+fi
+curl -sf "$URL/_ctl?reset=1" >/dev/null
+
 # --no-delta streams the whole bundle.
 state b b
 if "$U" "${C[@]}" install --json --no-delta "$URL/v2.otab" >out.txt 2>err.txt; then
