@@ -336,6 +336,37 @@ int ota_bundle_reader_run(struct ota_bundle_reader *r, const struct ota_bundle_c
 			  bool (*want)(void *userdata, const struct ota_manifest_payload *p),
 			  struct ota_error *err) _must_check_;
 
+/* ---- fetching by range (bundle/fetch.c; adaptive delta) ---------------------
+ *
+ * For a client that reads header, manifest and signature through a reader
+ * (signature verified), then fetches chunk tables and single chunks by range
+ * (docs/bundle-format.md "Fetching chunks by range"). The same checks as the
+ * streaming reader: table hash against the manifest, chunk hash after
+ * decompression into exactly usize bytes. */
+
+/* Offset D of the data area (header + manifest + signature) of an open reader. */
+uint64_t ota_bundle_reader_data_offset(const struct ota_bundle_reader *r);
+/* The chunker's min/max chunk size and the largest compressed chunk for a
+ * (validated) payload; any out-parameter may be NULL. -EINVAL if invalid. */
+int ota_bundle_payload_bounds(const struct ota_manifest_payload *p, uint64_t *ret_min, uint64_t *ret_max,
+			      uint64_t *ret_csize_max) _must_check_;
+/* Reads a payload's chunk table through src->read_at at data_offset +
+ * table_offset, checks its SHA-256 against the manifest, decodes it. max_table
+ * 0: OTA_BUNDLE_DEFAULT_MAX_TABLE. *ret is malloc'd. */
+int ota_bundle_fetch_table(const struct ota_bundle_source *src, uint64_t data_offset,
+			   const struct ota_manifest_payload *p, uint64_t max_table, struct ota_chunk_entry **ret,
+			   struct ota_error *err) _must_check_;
+
+struct ota_chunk_decoder;
+int ota_chunk_decoder_new(struct ota_chunk_decoder **ret, struct ota_error *err) _must_check_;
+struct ota_chunk_decoder *ota_chunk_decoder_free(struct ota_chunk_decoder *d);
+/* Decompresses e->csize bytes of cdata into out (e->usize bytes) and checks
+ * the SHA-256 against e; -EBADMSG on any mismatch. */
+int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
+		     struct ota_error *err) _must_check_;
+/* 0 if data (size bytes) is the chunk e names, -EBADMSG if not. */
+int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t size) _must_check_;
+
 /* ---- writer (build host) ------------------------------------------------- */
 
 struct ota_bundle_image {

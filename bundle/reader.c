@@ -176,6 +176,12 @@ const struct ota_manifest *ota_bundle_reader_manifest(const struct ota_bundle_re
 	return r->m;
 }
 
+uint64_t ota_bundle_reader_data_offset(const struct ota_bundle_reader *r)
+{
+	/* Bounded by the header parser: no overflow. */
+	return OTA_BUNDLE_HEADER_SIZE + r->hdr.manifest_size + r->hdr.signature_size;
+}
+
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info)
 {
 	if (r->is_signed && ret_info)

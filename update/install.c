@@ -157,6 +157,10 @@ struct install {
 	bool started;       /* the spare group is marked bad, records say installing */
 	unsigned last_percent;
 	uint64_t written;
+	uint64_t done;          /* bytes of the current payload in place (written or reused) */
+	uint64_t reused_spare;  /* delta: bytes found in place in the spare slot */
+	uint64_t reused_active; /* delta: bytes copied from the active slots */
+	char reused_from[128];  /* delta: names of the active slots chunks came from */
 	struct ota_error *err;
 };
 
@@ -174,6 +178,12 @@ static void report(struct install *x, const char *stage, const struct target *t,
 		.total = t ? t->p->image_size : 0,
 	};
 	x->o->progress(x->o->userdata, &p);
+}
+
+static void report_note(const struct ota_update_install_opts *o, const char *stage)
+{
+	if (o->progress)
+		o->progress(o->userdata, &(struct ota_update_progress){ .stage = stage });
 }
 
 static void fill_record(struct ota_slot_record *rec, const struct install *x, const struct target *t,
@@ -236,21 +246,35 @@ static bool want(void *userdata, const struct ota_manifest_payload *p)
 	return target_of(userdata, p) != NULL;
 }
 
+static void begin_payload(struct install *x, struct target *t)
+{
+	x->cur = t;
+	x->index++;
+	x->last_percent = 0;
+	x->done = 0;
+}
+
 static int on_begin(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct install *x = userdata;
-	x->cur = target_of(x, p);
-	x->index++;
-	x->last_percent = 0;
+	begin_payload(x, target_of(x, p));
 	report(x, "write", x->cur, 0);
 	return 0;
 }
 
-static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
-		    size_t size)
+/* Counts size more bytes of the current payload as in place; reports each new percent. */
+static void account(struct install *x, struct target *t, size_t size)
 {
-	struct install *x = userdata;
-	struct target *t = x->cur;
+	x->done += size;
+	unsigned percent = t->p->image_size ? (unsigned)(x->done * 100 / t->p->image_size) : 100;
+	if (percent != x->last_percent) {
+		x->last_percent = percent;
+		report(x, "write", t, x->done);
+	}
+}
+
+static int write_at(struct install *x, struct target *t, uint64_t offset, const void *data, size_t size)
+{
 	int r = open_target(x, t);
 	if (r < 0)
 		return r;
@@ -269,13 +293,16 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 		left -= (size_t)n;
 	}
 	x->written += size;
-	uint64_t done = offset + size;
-	unsigned percent = p->image_size ? (unsigned)(done * 100 / p->image_size) : 100;
-	if (percent != x->last_percent) {
-		x->last_percent = percent;
-		report(x, "write", t, done);
-	}
+	account(x, t, size);
 	return 0;
+}
+
+static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
+		    size_t size)
+{
+	(void)p;
+	struct install *x = userdata;
+	return write_at(x, x->cur, offset, data, size);
 }
 
 /* Reads the slot back (past the page cache where the kernel allows) and
@@ -339,6 +366,436 @@ static int on_end(void *userdata, const struct ota_manifest_payload *p)
 		return r;
 	report(x, "installed", t, p->image_size);
 	return 0;
+}
+
+/* ---- adaptive delta over HTTP ranges ----------------------------------------
+ *
+ * Per payload: the chunk table is fetched by range and checked against the
+ * verified manifest. Each chunk of the new image is then looked for locally,
+ * in this order, and used only if its bytes, read from the device right now,
+ * hash to the chunk's SHA-256 in the table:
+ *   1. the spare slot at the same offset (already in place: not rewritten);
+ *   2. the active slot of the same class at the same offset;
+ *   3. the active slot anywhere, through an index of its content-defined
+ *      chunks (same chunker and parameters as the payload) made at the start.
+ * The spare is only ever reused at the chunk's own offset, and the chunks of
+ * the new image partition it, so no write can clobber a region that is still
+ * to be read. The active slot is never written. Missing chunks are fetched in
+ * rounds of at most DELTA_BATCH compressed bytes (the HTTP source merges
+ * neighbours and uses multi-range), decompressed, hashed, then written. */
+
+#define DELTA_BATCH (4u << 20)
+#define DELTA_BATCH_CHUNKS 1024u
+#define DELTA_SCAN_BUF (4u << 20)
+
+struct local_chunk {
+	uint8_t sha[32];
+	uint64_t offset;
+	uint32_t size;
+};
+
+struct local_index {
+	struct local_chunk *v;
+	size_t n, cap;
+};
+
+static void local_index_done(struct local_index *ix)
+{
+	free(ix->v);
+}
+
+static int local_cmp(const void *a, const void *b)
+{
+	const struct local_chunk *x = a, *y = b;
+	int c = memcmp(x->sha, y->sha, 32);
+	return c ? c : (x->size > y->size) - (x->size < y->size);
+}
+
+static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, (uint8_t *)buf + got, size - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int index_add(struct local_index *ix, const uint8_t *data, size_t size, uint64_t offset)
+{
+	if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
+		return 0; /* a bounded index: the rest is simply not reusable by content */
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 1024;
+		struct local_chunk *v = realloc(ix->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ix->v = v;
+		ix->cap = cap;
+	}
+	struct local_chunk *c = &ix->v[ix->n];
+	if (!EVP_Digest(data, size, c->sha, NULL, EVP_sha256(), NULL))
+		return -EIO;
+	c->offset = offset;
+	c->size = (uint32_t)size;
+	ix->n++;
+	return 0;
+}
+
+/* Cuts bytes [0, size) of fd with the payload's chunker and indexes every chunk by hash. */
+static int index_slot(int fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
+		      struct local_index *ix, const char *slot, struct ota_error *err)
+{
+	struct ota_chunker ch;
+	if (ota_chunker_init(&ch, p->chunker, p->chunk_avg) < 0)
+		return ota_error_set(err, -EINVAL, "slot %s: bad chunker parameters", slot);
+	size_t bufsize = DELTA_SCAN_BUF < 2 * max ? (size_t)(2 * max) : DELTA_SCAN_BUF;
+	_cleanup_free_ uint8_t *buf = malloc(bufsize);
+	if (!buf)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	size_t start = 0, pos = 0, end = 0; /* chunk start, scan position, data end in buf */
+	uint64_t base = 0, rd = 0;           /* device offset of buf[0], of buf[end] */
+	int r;
+	for (;;) {
+		if (pos == end) {
+			if (rd >= size)
+				break;
+			if (start > 0) { /* an unfinished chunk is < max bytes: room for more */
+				memmove(buf, buf + start, end - start);
+				base += start;
+				pos -= start;
+				end -= start;
+				start = 0;
+			}
+			size_t want = bufsize - end;
+			if (want > size - rd)
+				want = (size_t)(size - rd);
+			ssize_t n = pread_full(fd, buf + end, want, rd);
+			if (n < 0)
+				return ota_error_errno(err, (int)n, "slot %s: read at offset %llu", slot, (unsigned long long)rd);
+			if (n == 0)
+				break;
+			end += (size_t)n;
+			rd += (uint64_t)n;
+		}
+		size_t k = ota_chunker_scan(&ch, buf + pos, end - pos);
+		if (k == SIZE_MAX) {
+			pos = end;
+			continue;
+		}
+		pos += k;
+		if ((r = index_add(ix, buf + start, pos - start, base + start)) < 0)
+			return ota_error_errno(err, r, "slot %s: index", slot);
+		start = pos;
+	}
+	if (end > start && (r = index_add(ix, buf + start, end - start, base + start)) < 0)
+		return ota_error_errno(err, r, "slot %s: index", slot);
+	qsort(ix->v, ix->n, sizeof(*ix->v), local_cmp);
+	return 0;
+}
+
+static const struct local_chunk *index_find(const struct local_index *ix, const struct ota_chunk_entry *e)
+{
+	struct local_chunk key = { .size = e->usize };
+	memcpy(key.sha, e->sha256, 32);
+	return ix->n ? bsearch(&key, ix->v, ix->n, sizeof(*ix->v), local_cmp) : NULL;
+}
+
+/* Size of the active slot's image: its record's size if installed, else the whole slot. */
+static uint64_t active_size(const struct install *x, const struct ota_slot_config *s, int fd, bool is_file)
+{
+	uint64_t size = 0;
+	struct stat st;
+	if (is_file) {
+		if (fstat(fd, &st) == 0)
+			size = (uint64_t)st.st_size;
+	} else if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+		size = 0;
+	}
+	struct ota_slot_record rec;
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && ota_streq(rec.state, "installed") &&
+	    rec.size > 0 && rec.size < size)
+		size = rec.size;
+	return size;
+}
+
+/* The chunk index of an installed image, kept beside the status file
+ * (<dir of status-file>/index/<slot>.idx) so the next delta install need not
+ * cut the whole slot again. Written from the verified chunk table once the
+ * image passed its read-back check; used only when its image hash equals the
+ * slot's record and its chunker equals the payload's. An index only proposes
+ * candidates: every chunk is re-hashed from the device before use.
+ *
+ * Format: "OTAIDX1\n", image SHA-256 (32), chunker u32, chunk_avg u32,
+ * count u64 (big-endian), then count entries of SHA-256 (32), image offset
+ * u64, size u32 (44 bytes). */
+#define INDEX_MAGIC "OTAIDX1\n"
+#define INDEX_HEAD (8u + 32u + 4u + 4u + 8u)
+#define INDEX_ENTRY 44u
+
+static int index_path(const struct install *x, const char *slot, char *buf, size_t size)
+{
+	const char *slash = strrchr(x->c->status_file, '/');
+	int dlen = slash ? (int)(slash - x->c->status_file) : 1;
+	return ota_format(buf, size, "%.*s/index/%s.idx", dlen, slash ? x->c->status_file : ".", slot);
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Best effort: an index that cannot be written only costs a scan next time. */
+static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table)
+{
+	char path[PATH_MAX];
+	const struct ota_manifest_payload *p = t->p;
+	if (index_path(x, t->slot->name, path, sizeof(path)) < 0)
+		return;
+	size_t size = INDEX_HEAD + (size_t)p->chunk_count * INDEX_ENTRY;
+	_cleanup_free_ uint8_t *buf = malloc(size);
+	if (!buf)
+		return;
+	memcpy(buf, INDEX_MAGIC, 8);
+	memcpy(buf + 8, p->image_sha256, 32);
+	put_be(buf + 40, (uint64_t)p->chunker, 4);
+	put_be(buf + 44, p->chunk_avg, 4);
+	put_be(buf + 48, p->chunk_count, 8);
+	uint64_t off = 0;
+	for (uint64_t i = 0; i < p->chunk_count; i++) {
+		uint8_t *q = buf + INDEX_HEAD + i * INDEX_ENTRY;
+		memcpy(q, table[i].sha256, 32);
+		put_be(q + 32, off, 8);
+		put_be(q + 40, table[i].usize, 4);
+		off += table[i].usize;
+	}
+	char dir[PATH_MAX];
+	(void)snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (ota_mkdir_p(dir, 0755) < 0)
+		return;
+	if (ota_write_file_atomic(path, buf, size, 0644, NULL) < 0)
+		return; /* best effort, see above */
+}
+
+/* Loads the index of slot s if it describes the image its record says is
+ * installed, cut with p's chunker. Returns 1 if loaded, 0 if not usable. */
+static int index_load(const struct install *x, const struct ota_slot_config *s, const struct ota_manifest_payload *p,
+		      struct local_index *ix)
+{
+	struct ota_slot_record rec;
+	char path[PATH_MAX];
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) < 0 || !ota_streq(rec.state, "installed") ||
+	    index_path(x, s->name, path, sizeof(path)) < 0)
+		return 0;
+	_cleanup_free_ char *raw = NULL;
+	size_t size = 0;
+	if (ota_read_file(path, INDEX_HEAD + (size_t)OTA_BUNDLE_MAX_CHUNKS * INDEX_ENTRY, &raw, &size, NULL) < 0 ||
+	    size < INDEX_HEAD)
+		return 0;
+	const uint8_t *b = (const uint8_t *)raw;
+	char hex[65];
+	ota_bundle_hex(b + 8, hex);
+	uint64_t count = get_be(b + 48, 8);
+	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || get_be(b + 40, 4) != (uint64_t)p->chunker ||
+	    get_be(b + 44, 4) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
+		return 0;
+	struct local_chunk *v = calloc(count ? count : 1, sizeof(*v));
+	if (!v)
+		return 0;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *q = b + INDEX_HEAD + i * INDEX_ENTRY;
+		memcpy(v[i].sha, q, 32);
+		v[i].offset = get_be(q + 32, 8);
+		v[i].size = (uint32_t)get_be(q + 40, 4);
+	}
+	qsort(v, count, sizeof(*v), local_cmp);
+	free(ix->v);
+	*ix = (struct local_index){ .v = v, .n = count, .cap = count };
+	return 1;
+}
+
+struct delta {
+	const struct ota_bundle_source *src;
+	struct ota_bundle_http *web;
+	uint64_t data_off;
+	const char *booted;
+	/* one payload */
+	struct target *t;
+	const struct ota_chunk_entry *table;
+	struct ota_chunk_decoder *dec;
+	uint8_t *ubuf, *cbuf;
+	struct ota_bundle_range *ranges;
+	uint64_t *chunk_of, *offset_of;
+	size_t n;
+	uint64_t bytes;
+};
+
+static void decoder_freep(struct ota_chunk_decoder **d)
+{
+	*d = ota_chunk_decoder_free(*d);
+}
+
+/* Fetches the queued chunks, verifies each and writes it at its offset. */
+static int delta_flush(struct install *x, struct delta *d)
+{
+	if (d->n == 0)
+		return 0;
+	int r = ota_bundle_http_fetch(d->web, d->ranges, d->n, x->err);
+	if (r < 0) {
+		ota_error_prefix(x->err, "bundle '%s': payload '%s': fetch %zu chunks: ", d->src->name, d->t->p->slot_class,
+				 d->n);
+		return r;
+	}
+	for (size_t k = 0; k < d->n; k++) {
+		const struct ota_chunk_entry *e = &d->table[d->chunk_of[k]];
+		r = ota_chunk_decode(d->dec, e, d->ranges[k].buf, d->ubuf, x->err);
+		if (r < 0) {
+			ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ", d->src->name,
+					 d->t->p->slot_class, (unsigned long long)d->chunk_of[k],
+					 (unsigned long long)d->offset_of[k]);
+			return r;
+		}
+		if ((r = write_at(x, d->t, d->offset_of[k], d->ubuf, e->usize)) < 0)
+			return r;
+	}
+	d->n = 0;
+	d->bytes = 0;
+	return 0;
+}
+
+static void note_source(struct install *x, const char *slot)
+{
+	if (strstr(x->reused_from, slot))
+		return;
+	size_t l = strlen(x->reused_from);
+	(void)snprintf(x->reused_from + l, sizeof(x->reused_from) - l, "%s%s", l ? ", " : "", slot);
+}
+
+static int delta_payload(struct install *x, struct delta *d, struct target *t)
+{
+	const struct ota_manifest_payload *p = t->p;
+	_cleanup_free_ struct ota_chunk_entry *table = NULL;
+	int r = ota_bundle_fetch_table(d->src, d->data_off, p, 0, &table, x->err);
+	if (r < 0)
+		return r;
+	uint64_t max, cmax;
+	if (ota_bundle_payload_bounds(p, NULL, &max, &cmax) < 0)
+		return ota_error_set(x->err, -EBADMSG, "payload '%s': bad chunker parameters", p->slot_class);
+	_cleanup_(decoder_freep) struct ota_chunk_decoder *dec = NULL;
+	if ((r = ota_chunk_decoder_new(&dec, x->err)) < 0)
+		return r;
+	_cleanup_free_ uint8_t *ubuf = malloc(max);
+	_cleanup_free_ uint8_t *cbuf = malloc(DELTA_BATCH + cmax);
+	_cleanup_free_ struct ota_bundle_range *ranges = calloc(DELTA_BATCH_CHUNKS, sizeof(*ranges));
+	_cleanup_free_ uint64_t *chunk_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*chunk_of));
+	_cleanup_free_ uint64_t *offset_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*offset_of));
+	if (!ubuf || !cbuf || !ranges || !chunk_of || !offset_of)
+		return ota_error_set(x->err, -ENOMEM, "out of memory for delta buffers");
+	d->t = t;
+	d->table = table;
+	d->dec = dec;
+	d->ubuf = ubuf;
+	d->cbuf = cbuf;
+	d->ranges = ranges;
+	d->chunk_of = chunk_of;
+	d->offset_of = offset_of;
+	d->n = 0;
+	d->bytes = 0;
+
+	/* The spare's old content (read-only fd; may not exist yet for a file slot). */
+	_cleanup_close_ int spare = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));
+	/* The active slot of the same class, indexed by content. */
+	const struct ota_slot_config *as = ota_update_config_slot(x->c, d->booted, p->slot_class);
+	_cleanup_close_ int active = -1;
+	_cleanup_(local_index_done) struct local_index ix = { 0 };
+	char apath[PATH_MAX];
+	begin_payload(x, t);
+	if (as && slot_path(as, apath, sizeof(apath), NULL) == 0) {
+		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
+		if (active >= 0 && index_load(x, as, p, &ix) > 0) {
+			report(x, "index-loaded", t, 0);
+		} else if (active >= 0) {
+			report(x, "index", t, 0);
+			r = index_slot(active, active_size(x, as, active, as->file != NULL), p, max, &ix, as->name, x->err);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	report(x, "write", t, 0);
+	uint64_t off = 0;
+	for (uint64_t i = 0; i < p->chunk_count; off += table[i].usize, i++) {
+		const struct ota_chunk_entry *e = &table[i];
+		/* 1. already in place in the spare: re-hashed now, left as it is. */
+		if (spare >= 0 && pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
+		    ota_chunk_verify(e, ubuf, e->usize) == 0) {
+			if ((r = open_target(x, t)) < 0)
+				return r;
+			x->reused_spare += e->usize;
+			account(x, t, e->usize);
+			continue;
+		}
+		/* 2./3. the active slot, same offset or anywhere its index says; re-hashed. */
+		if (active >= 0) {
+			bool hit = pread_full(active, ubuf, e->usize, off) == (ssize_t)e->usize &&
+				   ota_chunk_verify(e, ubuf, e->usize) == 0;
+			const struct local_chunk *lc = hit ? NULL : index_find(&ix, e);
+			if (lc)
+				hit = pread_full(active, ubuf, e->usize, lc->offset) == (ssize_t)e->usize &&
+				      ota_chunk_verify(e, ubuf, e->usize) == 0;
+			if (hit) {
+				if ((r = write_at(x, t, off, ubuf, e->usize)) < 0)
+					return r;
+				x->reused_active += e->usize;
+				note_source(x, as->name);
+				continue;
+			}
+		}
+		/* 4. fetch it. */
+		if (d->n == DELTA_BATCH_CHUNKS || (d->n > 0 && d->bytes + e->csize > DELTA_BATCH))
+			if ((r = delta_flush(x, d)) < 0)
+				return r;
+		d->ranges[d->n] = (struct ota_bundle_range){ .offset = d->data_off + e->offset, .size = e->csize,
+							     .buf = cbuf + d->bytes };
+		d->chunk_of[d->n] = i;
+		d->offset_of[d->n] = off;
+		d->n++;
+		d->bytes += e->csize;
+	}
+	if ((r = delta_flush(x, d)) < 0)
+		return r;
+	/* fsync, read back and check the whole-image SHA-256, record "installed". */
+	if ((r = on_end(x, p)) < 0)
+		return r;
+	index_save(x, t, table);
+	return 0;
+}
+
+static ssize_t cursor_read(void *userdata, void *buf, size_t size)
+{
+	struct delta *d = userdata;
+	ssize_t n = d->src->read_at(d->src->userdata, d->data_off, buf, size);
+	if (n > 0)
+		d->data_off += (uint64_t)n;
+	return n;
 }
 
 /* ---- install ---------------------------------------------------------------- */
@@ -411,7 +868,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
 	_cleanup_close_ int fd = -1;
 	_cleanup_http_ struct ota_bundle_http *web = NULL;
-	struct ota_bundle_source src;
+	struct ota_bundle_source src, head_src;
+	struct delta d = { .src = &src, .booted = st.booted };
+	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
 		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file };
@@ -419,6 +878,11 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		if (r < 0)
 			return r;
 		ota_bundle_source_http(&src, web);
+		/* Delta: header, manifest and signature by range, through the reader. */
+		head_src = (struct ota_bundle_source){ .name = src.name, .read = cursor_read, .userdata = &d,
+						       .last_error = src.last_error };
+		d.web = web;
+		delta = !o->no_delta;
 	} else {
 		fd = is_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : open(o->source, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -432,7 +896,13 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	/* Signature (inside open), then compatible and version: before anything is written. */
 	struct ota_bundle_trust trust = { .keyring = c->keyring };
 	_cleanup_reader_ struct ota_bundle_reader *reader = NULL;
-	r = ota_bundle_reader_open(&src, &trust, NULL, &reader, err);
+	r = ota_bundle_reader_open(delta ? &head_src : &src, &trust, NULL, &reader, err);
+	if (r == -EOPNOTSUPP && delta) {
+		/* The server ignores range requests: one full streamed download. */
+		delta = false;
+		report_note(o, "full-download");
+		r = ota_bundle_reader_open(&src, &trust, NULL, &reader, err);
+	}
 	if (r < 0)
 		return r;
 	const struct ota_manifest *m = ota_bundle_reader_manifest(reader);
@@ -468,8 +938,19 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	}
 
-	struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end, &x };
-	r = ota_bundle_reader_run(reader, &consumer, want, err);
+	if (delta) {
+		d.data_off = ota_bundle_reader_data_offset(reader);
+		uint64_t total = 0;
+		r = ota_bundle_http_size(web, &total, err);
+		if (r == 0 && (__builtin_add_overflow(d.data_off, m->data_size, &bundle_bytes) || total != bundle_bytes))
+			r = ota_error_set(err, -EBADMSG, "bundle '%s': %llu bytes on the server, the manifest says %llu",
+					  src.name, (unsigned long long)total, (unsigned long long)bundle_bytes);
+		for (size_t i = 0; r == 0 && i < x.n_targets; i++)
+			r = delta_payload(&x, &d, &x.targets[i]);
+	} else {
+		struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end, &x };
+		r = ota_bundle_reader_run(reader, &consumer, want, err);
+	}
 	for (size_t i = 0; i < x.n_targets; i++)
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
@@ -490,7 +971,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	report(&x, "armed", NULL, 0);
 
-	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes };
+	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
+					 .reused_spare = x.reused_spare, .reused_active = x.reused_active };
+	(void)snprintf(res.reused_from, sizeof(res.reused_from), "%s", x.reused_from);
 	(void)snprintf(res.group, sizeof(res.group), "%s", spare);
 	(void)snprintf(res.version, sizeof(res.version), "%s", m->version);
 	if (web) {

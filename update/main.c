@@ -12,10 +12,11 @@ static const char *arg_config = OTA_UPDATE_CONF;
 static bool arg_json;
 static bool arg_reboot;
 static bool arg_tty;
+static bool arg_no_delta;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ota-update [--config FILE] install [--json] [--reboot] BUNDLE|URL|-\n"
+	fprintf(f, "usage: ota-update [--config FILE] install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
 		   "       ota-update [--config FILE] commit\n"
 		   "       ota-update [--config FILE] rollback [--reboot]\n"
 		   "       ota-update [--config FILE] status [--json]\n");
@@ -58,6 +59,11 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 		fprintf(stderr, "%s\n", p->stage);
 		return;
 	}
+	if (strcmp(p->stage, "index") == 0 || strcmp(p->stage, "index-loaded") == 0) {
+		fprintf(stderr, "%s: %s\n", p->slot_class,
+			p->stage[5] ? "using the active slot's saved chunk index" : "indexing the active slot for reusable chunks");
+		return;
+	}
 	if (strcmp(p->stage, "write") == 0 && arg_tty) {
 		char bar[41];
 		unsigned filled = percent * 40 / 100;
@@ -81,19 +87,32 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 static int cmd_install(const struct ota_update_config *c, const char *source)
 {
 	struct ota_error err = { 0 };
-	struct ota_update_install_opts o = { .source = source, .progress = progress };
+	struct ota_update_install_opts o = { .source = source, .progress = progress, .no_delta = arg_no_delta };
 	struct ota_update_result res;
 	if (ota_update_install(c, &o, &res, &err) < 0)
 		return fail(&err);
 	if (arg_json)
 		printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"image_bytes\":%" PRIu64
-		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 "}\n",
-		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded);
+		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 ",\"delta\":%s,\"reused_spare\":%" PRIu64
+		       ",\"reused_active\":%" PRIu64 ",\"reused_from\":\"%s\"}\n",
+		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded,
+		       res.delta ? "true" : "false", res.reused_spare, res.reused_active, res.reused_from);
 	else
 		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
 		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");
-	if (res.downloaded && !arg_json)
-		printf("downloaded %" PRIu64 " of %" PRIu64 " bundle bytes\n", res.downloaded, res.bundle_bytes);
+	if (res.downloaded && !arg_json) {
+		double mib = 1024.0 * 1024.0;
+		unsigned pct = res.bundle_bytes ? (unsigned)(res.downloaded * 100 / res.bundle_bytes) : 100;
+		printf("downloaded %.1f MiB of %.1f MiB (%u%%)", (double)res.downloaded / mib,
+		       (double)res.bundle_bytes / mib, pct);
+		if (!res.delta)
+			printf(", full download");
+		if (res.reused_spare)
+			printf(", %.1f MiB already in place in the spare", (double)res.reused_spare / mib);
+		if (res.reused_active)
+			printf(", reused %.1f MiB from slot %s", (double)res.reused_active / mib, res.reused_from);
+		printf(" [%" PRIu64 " of %" PRIu64 " bundle bytes]\n", res.downloaded, res.bundle_bytes);
+	}
 	fflush(stdout);
 	if (arg_reboot && ota_update_reboot(c, &err) < 0)
 		return fail(&err);
@@ -171,6 +190,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "reboot", no_argument, NULL, 'r' },
+		{ "no-delta", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -186,6 +206,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			arg_reboot = true;
+			break;
+		case 'D':
+			arg_no_delta = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,6 +231,8 @@ int main(int argc, char **argv)
 			arg_json = true;
 		else if (ch == 'r')
 			arg_reboot = true;
+		else if (ch == 'D')
+			arg_no_delta = true;
 		else {
 			usage(ch == 'h' ? stdout : stderr);
 			return ch == 'h' ? 0 : 2;

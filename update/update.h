@@ -131,7 +131,9 @@ int ota_update_status_write(const char *status_file, const struct ota_slot_recor
 /* ---- operations ---------------------------------------------------------------- */
 
 struct ota_update_progress {
-	const char *stage;       /* "verified", "hooks", "write", "installed", "armed" */
+	const char *stage;       /* "verified", "pre-install", "index", "write", "installed",
+				  * "post-install", "armed"; "full-download" (no delta:
+				  * the server ignores ranges) */
 	const char *slot_class;  /* for "write"/"installed" */
 	const char *slot;
 	unsigned payload;        /* 1-based index and count of the payloads written */
@@ -141,6 +143,7 @@ struct ota_update_progress {
 
 struct ota_update_install_opts {
 	const char *source;      /* a path, "-" (stdin) or an http(s) URL */
+	bool no_delta;           /* URL: stream the whole bundle instead of adaptive delta */
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };
@@ -151,6 +154,10 @@ struct ota_update_result {
 	uint64_t image_bytes;                /* written to slots */
 	uint64_t bundle_bytes;               /* the bundle's size if known (file, URL) */
 	uint64_t downloaded;                 /* HTTP body bytes received (0 for files) */
+	bool delta;                          /* URL fetched by range, reusing local chunks */
+	uint64_t reused_spare;               /* delta: bytes already in place in the spare slots */
+	uint64_t reused_active;              /* delta: bytes copied from the active slots */
+	char reused_from[128];               /* delta: the active slots bytes were copied from */
 };
 
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,

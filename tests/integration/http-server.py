@@ -10,11 +10,13 @@ neither offers. This stays small and uses only python3 (already a dependency).
 Each request re-reads the file, so replacing it changes ETag/Last-Modified.
 GET /_ctl?key=value&... changes behaviour:
   multirange=0|1   0: a request for several ranges gets 200 and the whole file
+  ranges=0|1       0: Range is ignored, every request gets 200 and the whole file
   etag=0|1         0: send Last-Modified only
   drop=N,COUNT     the next COUNT responses (-1: all) close after N body bytes
   status=CODE,COUNT the next COUNT responses are CODE with an empty body
   reset=1          back to defaults
-Every request is logged to LOG as 'GET PATH range=... if-range=... -> STATUS'.
+Every request is logged to LOG as 'GET PATH range=... if-range=... -> STATUS bytes=N'
+(N: body bytes sent).
 """
 import email.utils
 import http.server
@@ -27,7 +29,7 @@ import urllib.parse
 
 ROOT, PORT_FILE, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 lock = threading.Lock()
-DEFAULTS = {"multirange": 1, "etag": 1, "drop": None, "status": None}
+DEFAULTS = {"multirange": 1, "ranges": 1, "etag": 1, "drop": None, "status": None}
 cfg = dict(DEFAULTS)
 
 
@@ -67,10 +69,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def log(self, status):
+    def log(self, status, nbytes):
         with lock, open(LOG, "a") as f:
-            f.write("%s %s range=%s if-range=%s -> %d\n" % (self.command, self.path, self.headers.get("Range"),
-                                                           self.headers.get("If-Range"), status))
+            f.write("%s %s range=%s if-range=%s -> %d bytes=%d\n" % (self.command, self.path, self.headers.get("Range"),
+                                                                    self.headers.get("If-Range"), status, nbytes))
 
     def handle_one_request(self):
         try:
@@ -84,8 +86,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.log(status)
         drop = take("drop") if faults else None
+        sent = 0 if self.command != "GET" else len(body) if drop is None else min(drop, len(body))
+        self.log(status, sent)
         if drop is not None and self.command == "GET":
             self.wfile.write(body[:drop])
             self.wfile.flush()
@@ -128,7 +131,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs.append(("ETag", etag))
         ranges = None
         spec = self.headers.get("Range")
-        if spec:
+        if spec and cfg["ranges"]:
             ifr = self.headers.get("If-Range")
             if ifr is None or ifr == (etag if cfg["etag"] else None) or ifr == lastmod:
                 ranges = parse_ranges(spec, len(data))

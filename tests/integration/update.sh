@@ -327,6 +327,151 @@ rc=0; "$U" "${C[@]}" install "$URL/good.otab" >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && cmp -s slots/system-b system.img && ok "http: a dropped connection is resumed" || bad http-drop "exit $rc: $(cat err.txt)"
 state a a
 expect_refused http-404 "404" no install "$URL/missing.otab"
+
+# ---- adaptive delta over HTTP ranges ------------------------------------------------------
+# v2: v1's system image with 20000 bytes changed at 1 MB and 3000 bytes inserted
+# at 2.5 MB (moves everything after it); boot.img unchanged.
+python3 - <<'PY2'
+import os
+v1 = open("system.img", "rb").read()
+v2 = bytearray(v1)
+v2[1000000:1020000] = os.urandom(20000)
+v2 = bytes(v2[:2500000]) + os.urandom(3000) + bytes(v2[2500000:])
+open("system-v2.img", "wb").write(v2)
+PY2
+cat >v2.ini <<INI
+[bundle]
+compatible = test-board
+version = 2.0.2
+[image.system]
+file = system-v2.img
+[image.boot]
+file = boot.img
+INI
+"$B" create --key signer.key --cert signer.pem v2.ini srv/v2.otab >/dev/null
+V2_SIZE=$(stat -c %s srv/v2.otab)
+served() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) { sub("bytes=", "", $i); n += $i } } END { print n + 0 }' http.log; }
+done_field() { python3 -c "import json,sys; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
+# delta_install NAME: installs v2 over HTTP with --json; sets DL (tool) and SRV (server) byte counts.
+delta_install() {
+	: >http.log
+	rc=0; "$U" "${C[@]}" install --json "$URL/v2.otab" >out.txt 2>err.txt || rc=$?
+	if [ $rc != 0 ]; then bad "$1" "exit $rc: $(cat err.txt)"; DL=-1; SRV=-1; return 1; fi
+	DL=$(done_field downloaded) SRV=$(served)
+}
+# Slot b holds v1 (the HTTP installs above); boot b, install v2 into the spare a.
+# (Slots of group a are the "active" ones of the checks below: saved, restored after.)
+for f in system-a boot-a boot-b; do cp slots/$f slots/$f.saved; done
+cmp -s slots/system-b system.img || { bad delta-setup "system-b does not hold v1"; }
+head -c 2000000 /dev/urandom >slots/system-a
+state b b
+if delta_install delta-from-active; then
+	[ "$(count arm)" = 1 ] && cmp -s slots/system-a system-v2.img && cmp -s slots/boot-a boot.img \
+		&& ok "delta: system-a and boot-a byte-identical to v2, armed" || bad delta-cmp "differs or not armed: $(cat calls)"
+	[ $((SRV * 4)) -lt "$V2_SIZE" ] && [ $((DL * 4)) -lt "$V2_SIZE" ] \
+		&& ok "delta from the active slot: server sent $SRV, tool counted $DL of $V2_SIZE bundle bytes (< 25 %)" \
+		|| bad delta-bytes "server $SRV, tool $DL of $V2_SIZE"
+	[ "$(done_field delta)" = True ] && [ "$(done_field reused_active)" -gt 3000000 ] \
+		&& ok "delta: --json reports $(done_field reused_active) bytes reused from the active slot" || bad delta-json "$(tail -1 out.txt)"
+	grep -q "range=bytes=0-63 " http.log && ! grep -q " range=None" http.log \
+		&& ok "delta: range requests only, the header first" || bad delta-ranges "$(grep -c . http.log) requests: $(grep -v "range=bytes" http.log | head -3)"
+fi
+FIRST_DL=$DL
+
+# Same bundle again into a: every chunk is already in place in the spare.
+state b b
+if delta_install delta-spare; then
+	cmp -s slots/system-a system-v2.img && [ "$(done_field reused_spare)" = 4303000 ] && [ "$SRV" -lt 20000 ] \
+		&& ok "delta: spare already holds v2: $SRV bytes served (headers and chunk tables only)" \
+		|| bad delta-spare "server $SRV: $(tail -1 out.txt)"
+fi
+
+# A local chunk corrupted behind the tool's back (in the spare and in the active
+# slot at the same place): re-hashed, found wrong, fetched instead.
+printf 'corrupted!' | dd of=slots/system-a bs=1 seek=300000 conv=notrunc status=none
+printf 'corrupted!' | dd of=slots/system-b bs=1 seek=300000 conv=notrunc status=none
+state b b
+if delta_install delta-corrupt; then
+	cmp -s slots/system-a system-v2.img && [ "$SRV" -gt 20000 ] && [ $((SRV * 4)) -lt "$V2_SIZE" ] \
+		&& ok "delta: corrupted local chunk detected and fetched ($SRV bytes served)" \
+		|| bad delta-corrupt "server $SRV: $(cmp slots/system-a system-v2.img)"
+fi
+
+# The first delta install saved system-a's chunk index beside the status file.
+# Boot a (v2), install v1 into b: the saved index is used, not a scan; a chunk
+# the index names, corrupted in the active slot behind the tool's back, is
+# re-hashed, found wrong and fetched.
+[ -s data/ota/update/index/system-a.idx ] && ok "delta: chunk index of system-a saved" || bad index-saved "$(ls -R data)"
+cp slots/system-b slots/system-b.v1
+head -c 500000 /dev/urandom >slots/system-b
+dd if=/dev/urandom of=slots/system-a bs=1 seek=2600000 count=4096 conv=notrunc status=none  # in moved data
+cp slots/system-a slots/system-a.before
+state a a
+: >http.log
+rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	SRV=$(served) G_SIZE=$(stat -c %s srv/good.otab)
+	grep -q '"stage":"index-loaded","payload":1,.*"class":"system"' out.txt && ! grep -q '"stage":"index",.*"class":"system"' out.txt \
+		&& ok "delta: the saved index of the active slot is used (no scan)" || bad index-used "$(grep index out.txt)"
+	cmp -s slots/system-b system.img && [ $((SRV * 4)) -lt "$G_SIZE" ] && [ "$SRV" -gt 20000 ] \
+		&& ok "delta: v1 into b from a's index: $SRV of $G_SIZE bundle bytes, corrupted indexed chunk fetched" \
+		|| bad index-delta "server $SRV of $G_SIZE: $(cmp slots/system-b system.img)"
+	cmp -s slots/system-a slots/system-a.before && ok "delta: the active slot was only read" || bad index-active "changed"
+else
+	bad index-delta "exit $rc: $(cat err.txt)"
+fi
+rm -f slots/system-a.before
+mv slots/system-b.v1 slots/system-b
+# Restore a to v2 for the rest (a's record still says v2; its index is fine).
+cp system-v2.img slots/system-a
+
+# Text summary line.
+state b b
+"$U" "${C[@]}" install "$URL/v2.otab" >out.txt 2>err.txt && grep -q "^downloaded .* MiB of .* MiB (.*%)" out.txt \
+	&& ok "delta: summary '$(grep ^downloaded out.txt)'" || bad delta-summary "$(cat out.txt err.txt)"
+
+# A server that ignores Range: one full streamed download.
+curl -sf "$URL/_ctl?ranges=0" >/dev/null
+head -c 2000000 /dev/urandom >slots/system-a
+state b b
+if delta_install delta-no-ranges; then
+	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = False ] && [ "$DL" -ge "$V2_SIZE" ] \
+		&& grep -q '"stage":"full-download"' out.txt \
+		&& ok "no range support: full streamed download ($DL bytes)" || bad no-ranges "$(tail -1 out.txt)"
+fi
+curl -sf "$URL/_ctl?reset=1" >/dev/null
+
+# A server that refuses multi-range (whole file for several ranges): single
+# ranges from then on, still a delta.
+curl -sf "$URL/_ctl?multirange=0" >/dev/null
+head -c 2000000 /dev/urandom >slots/system-a
+state b b
+if delta_install delta-single-ranges; then
+	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = True ] && [ $((DL * 2)) -lt "$V2_SIZE" ] \
+		&& ok "no multi-range: single ranges, $DL of $V2_SIZE bundle bytes" || bad single-ranges "$(tail -1 out.txt)"
+fi
+curl -sf "$URL/_ctl?reset=1" >/dev/null
+
+# --no-delta streams the whole bundle.
+state b b
+if "$U" "${C[@]}" install --json --no-delta "$URL/v2.otab" >out.txt 2>err.txt; then
+	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = False ] && [ "$(done_field downloaded)" = "$V2_SIZE" ] \
+		&& ok "--no-delta: full download" || bad no-delta "$(tail -1 out.txt)"
+else
+	bad no-delta "$(cat err.txt)"
+fi
+# A tampered chunk in the bundle is refused (verified after decompression), nothing armed.
+cp srv/v2.otab srv/v2-bad.otab
+python3 "$MUT" flip srv/v2-bad.otab $((V2_SIZE - 50)) >/dev/null 2>&1 || \
+	printf '\xff' | dd of=srv/v2-bad.otab bs=1 seek=$((V2_SIZE - 50)) conv=notrunc status=none
+head -c 300000 /dev/urandom >slots/boot-a  # nothing reusable: every boot chunk is fetched
+head -c 300000 /dev/urandom >slots/boot-b
+state b b
+rc=0; "$U" "${C[@]}" install "$URL/v2-bad.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "payload 'boot': chunk .*: \(hash mismatch\|decompression failed\)" err.txt && [ "$(count arm)" = 0 ] \
+	&& ok "delta: a tampered chunk is refused: $(grep -o "payload 'boot'.*" err.txt | head -c 160)" || bad delta-tampered "exit $rc: $(cat err.txt)"
+echo "(delta: first install downloaded $FIRST_DL of $V2_SIZE bundle bytes)"
+for f in system-a boot-a boot-b; do mv slots/$f.saved slots/$f; done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
 # ---- block-device slots on loop devices -------------------------------------------------
@@ -346,6 +491,21 @@ rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
 cmp -n 4000000 -s "${LOOPS[1]}" system.img && ok "loop devices: the spare holds the image" || bad loop-cmp "differs"
 [ "$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)" = "$LOOP_A" ] && ok "loop devices: the active slot is bit-identical" || bad loop-active "changed"
 [ "$(count arm)" = 1 ] && ok "loop devices: armed once" || bad loop-arm "$(cat calls)"
+
+# Delta into a loop device: booted b (holding v1 now), install v2 into a
+# (and into the file slot boot-a, restored after).
+cp slots/boot-a slots/boot-a.saved
+python3 "$HERE/http-server.py" "$W/srv" "$W/port2" "$W/http.log" 2>"$W/http.err" &
+SERVER=$!
+for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.1; done
+URL=http://127.0.0.1:$(cat port2)
+state b b
+if delta_install loop-delta; then
+	cmp -n 4003000 -s "${LOOPS[0]}" system-v2.img && [ $((SRV * 4)) -lt "$V2_SIZE" ] && [ "$(count arm)" = 1 ] \
+		&& ok "loop devices: delta install of v2 ($SRV of $V2_SIZE bundle bytes served)" || bad loop-delta "server $SRV: $(tail -1 out.txt)"
+fi
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+mv slots/boot-a.saved slots/boot-a
 
 conf small.conf "${LOOPS[0]}" "${LOOPS[2]}" device
 C=(--config "$W/small.conf")

@@ -388,3 +388,85 @@ TEST(reader_round_trip_and_refusals)
 	ASSERT_TRUE(c.size < n);
 	r = ota_bundle_reader_free(r);
 }
+
+/* ---- fetching by range (bundle/fetch.c) ------------------------------------------ */
+
+TEST(fetch_table_and_chunks_by_offset)
+{
+	char dir[] = "/tmp/test-bundle-XXXXXX", img[64], out[64];
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
+	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
+	const size_t n = 300000;
+	_cleanup_free_ uint8_t *data = random_buf(n, 9);
+	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 4096,
+					    .threads = 1, .images = images, .n_images = 1 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
+	_cleanup_free_ uint8_t *bundle = NULL;
+	size_t bsize;
+	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
+	(void)unlink(img);
+	(void)unlink(out);
+	(void)rmdir(dir);
+
+	struct ota_bundle_mem mem = { bundle, bsize, 0 };
+	struct ota_bundle_source src;
+	ota_bundle_source_mem(&src, &mem, "mem");
+	struct ota_bundle_trust lax = { .allow_unsigned = true };
+	struct ota_bundle_reader *r = NULL;
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	const struct ota_manifest *m = ota_bundle_reader_manifest(r);
+	const struct ota_manifest_payload *p = &m->payloads[0];
+	uint64_t d = ota_bundle_reader_data_offset(r);
+	ASSERT_INT_EQ(d + m->data_size, bsize);
+	uint64_t max = 0, cmax = 0;
+	ASSERT_INT_EQ(ota_bundle_payload_bounds(p, NULL, &max, &cmax), 0);
+	ASSERT_INT_EQ(max, 4 * 4096);
+	ASSERT_TRUE(cmax >= max);
+
+	/* Every chunk, fetched alone at its offset, decodes to the image's bytes. */
+	struct ota_chunk_entry *t = NULL;
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), 0);
+	struct ota_chunk_decoder *dec = NULL;
+	ASSERT_INT_EQ(ota_chunk_decoder_new(&dec, &err), 0);
+	_cleanup_free_ uint8_t *ubuf = malloc(max);
+	uint64_t off = 0;
+	int bad = 0;
+	for (uint64_t i = p->chunk_count; i-- > 0;) { /* any order */
+		uint64_t o2 = 0;
+		for (uint64_t j = 0; j < i; j++)
+			o2 += t[j].usize;
+		if (ota_chunk_decode(dec, &t[i], bundle + d + t[i].offset, ubuf, &err) < 0 ||
+		    memcmp(ubuf, data + o2, t[i].usize) != 0 || ota_chunk_verify(&t[i], data + o2, t[i].usize) != 0)
+			bad++;
+		off += t[i].usize;
+	}
+	ASSERT_INT_EQ(bad, 0);
+	ASSERT_INT_EQ(off, n);
+	/* A local copy that differs in one byte is not the chunk. */
+	data[0] ^= 1;
+	ASSERT_INT_EQ(ota_chunk_verify(&t[0], data, t[0].usize), -EBADMSG);
+	ASSERT_INT_EQ(ota_chunk_verify(&t[0], data, t[0].usize - 1), -EBADMSG);
+	/* A chunk from the wrong place fails its hash after decompression. */
+	ASSERT_INT_EQ(ota_chunk_decode(dec, &t[0], bundle + d + t[1].offset, ubuf, &err), -EBADMSG);
+	free(t);
+	t = NULL;
+
+	/* A table byte flipped: refused before any entry is used. */
+	bundle[d + p->table_offset + 40] ^= 1;
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "chunk table hash mismatch");
+	ASSERT_TRUE(t == NULL);
+	bundle[d + p->table_offset + 40] ^= 1;
+	/* A limit below the table's size: refused before allocating. */
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 48, &t, &err), -E2BIG);
+	/* A source without read_at. */
+	struct ota_bundle_source fwd = src;
+	fwd.read_at = NULL;
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&fwd, d, p, 0, &t, &err), -EOPNOTSUPP);
+	dec = ota_chunk_decoder_free(dec);
+	r = ota_bundle_reader_free(r);
+}
