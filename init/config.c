@@ -123,11 +123,8 @@ int ota_system_config_parse(struct ota_system_config *c, const char *text, const
 int ota_system_config_load(struct ota_system_config *c, const char *path, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	int r = ota_read_file(path, OTA_SYSTEM_CONF_MAX, &text, &size, err);
+	int r = ota_read_text_file(path, OTA_SYSTEM_CONF_MAX, &text, err);
 	if (r < 0)
 		return r;
-	if (strlen(text) != size)
-		return ota_error_set(err, -EINVAL, "%s: not a text file", path);
 	return ota_system_config_parse(c, text, path, err);
 }

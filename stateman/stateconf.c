@@ -337,12 +337,9 @@ static int merge_file(struct ota_state_config *c, const char *path, const char *
 {
 	struct ota_error err = { 0 };
 	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	int r = ota_read_file(path, OTA_STATE_FILE_MAX, &text, &size, &err);
+	int r = ota_read_text_file(path, OTA_STATE_FILE_MAX, &text, &err);
 	if (r == -ENOENT)
 		return 0;
-	if (r == 0 && strlen(text) != size)
-		r = ota_error_set(&err, -EINVAL, "%s: not a text file", source);
 	if (r == 0)
 		r = ota_state_config_merge_text(c, text, source, &err);
 	if (r == -ENOMEM)

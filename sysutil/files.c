@@ -57,6 +57,19 @@ int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *re
 	return 0;
 }
 
+int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	int r = ota_read_file(path, max_size, &text, &size, err);
+	if (r < 0)
+		return r;
+	if (strlen(text) != size)
+		return ota_error_set(err, -EINVAL, "%s: not a text file", path);
+	*ret_text = TAKE_PTR(text);
+	return 0;
+}
+
 int ota_read_line(const char *path, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -134,6 +134,9 @@ int ota_ini_parse_text(const char *text, ota_ini_handler handler, void *user) _m
 /* Reads a whole file of at most max_size bytes into a NUL-terminated buffer. */
 int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
 		  struct ota_error *err) _must_check_;
+/* ota_read_file() for configuration: also refuses a file with a NUL byte
+ * ("not a text file"), so parsers see all of it as one C string. */
+int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err) _must_check_;
 /* Reads the first line of a small file (sysfs attributes), newline stripped. */
 int ota_read_line(const char *path, char *buf, size_t size) _must_check_;
 /* Power-fail safe replace: writes <path>.tmp, fsyncs it, renames it over

@@ -373,12 +373,9 @@ int ota_update_config_parse(struct ota_update_config *c, const char *text, const
 int ota_update_config_load(struct ota_update_config *c, const char *path, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	int r = ota_read_file(path, 64 * 1024, &text, &size, err);
+	int r = ota_read_text_file(path, 64 * 1024, &text, err);
 	if (r < 0)
 		return r;
-	if (strlen(text) != size)
-		return ota_error_set(err, -EINVAL, "%s: not a text file", path);
 	return ota_update_config_parse(c, text, path, err);
 }
 
