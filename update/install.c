@@ -839,20 +839,27 @@ static int hook_env_install(struct ota_hook_env *e, const struct install *x, con
 	return r;
 }
 
+/* Every operation starts the same way: one at a time (the lock), then the
+ * boot flow's view of which group runs, which is default, and any trial. */
+static int lock_and_get_state(const struct ota_update_config *c, int *ret_lock, struct ota_bootflow **ret_bf,
+			      struct ota_bootflow_state *ret_st, struct ota_error *err)
+{
+	int r = take_lock(c, ret_lock, err);
+	if (r < 0)
+		return r;
+	r = ota_update_config_bootflow(c, ret_bf, err);
+	if (r < 0)
+		return r;
+	return ota_bootflow_get_state(*ret_bf, ret_st, err);
+}
+
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
 		       struct ota_update_result *ret, struct ota_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	int r = take_lock(c, &lock, err);
-	if (r < 0)
-		return r;
-
 	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	r = ota_update_config_bootflow(c, &bf, err);
-	if (r < 0)
-		return r;
 	struct ota_bootflow_state st;
-	r = ota_bootflow_get_state(bf, &st, err);
+	int r = lock_and_get_state(c, &lock, &bf, &st, err);
 	if (r < 0)
 		return r;
 	if (st.trial_state == OTA_TRIAL_RUNNING)
@@ -992,15 +999,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	int r = take_lock(c, &lock, err);
-	if (r < 0)
-		return r;
 	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	r = ota_update_config_bootflow(c, &bf, err);
-	if (r < 0)
-		return r;
 	struct ota_bootflow_state st;
-	r = ota_bootflow_get_state(bf, &st, err);
+	int r = lock_and_get_state(c, &lock, &bf, &st, err);
 	if (r < 0)
 		return r;
 	if (st.trial_state != OTA_TRIAL_RUNNING && ota_streq(st.booted, st.default_group))
@@ -1026,15 +1027,9 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 int ota_update_rollback(const struct ota_update_config *c, char *ret_group, struct ota_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	int r = take_lock(c, &lock, err);
-	if (r < 0)
-		return r;
 	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	r = ota_update_config_bootflow(c, &bf, err);
-	if (r < 0)
-		return r;
 	struct ota_bootflow_state st;
-	r = ota_bootflow_get_state(bf, &st, err);
+	int r = lock_and_get_state(c, &lock, &bf, &st, err);
 	if (r < 0)
 		return r;
 	const char *group;
