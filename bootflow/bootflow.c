@@ -18,6 +18,8 @@ const char *ota_trial_state_to_string(enum ota_trial_state s)
 		return "armed";
 	case OTA_TRIAL_RUNNING:
 		return "running";
+	case OTA_TRIAL_FAILED:
+		return "failed";
 	}
 	return "unknown";
 }
@@ -132,7 +134,9 @@ enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s
 		return OTA_TRIAL_NONE;
 	if (strcmp(s->trial, s->booted) == 0)
 		return strcmp(s->booted, s->default_group) == 0 ? OTA_TRIAL_NONE : OTA_TRIAL_RUNNING;
-	return OTA_TRIAL_ARMED;
+	/* A trial that is not running and has no tries left will never run:
+	 * the bootloader used them up and fell back to the default. */
+	return s->tries_left == 0 ? OTA_TRIAL_FAILED : OTA_TRIAL_ARMED;
 }
 
 /* ---- get-state output ---------------------------------------------------- */

@@ -49,6 +49,8 @@ enum ota_trial_state {
 	OTA_TRIAL_NONE = 0,  /* no trial: booted == default, nothing armed */
 	OTA_TRIAL_ARMED,     /* a trial of another group is armed for the next boot */
 	OTA_TRIAL_RUNNING,   /* the booted group is an uncommitted trial */
+	OTA_TRIAL_FAILED,    /* a trial used up its tries without a commit: the
+			      * bootloader fell back (trial != booted, tries 0) */
 };
 
 struct ota_bootflow_state {
@@ -103,7 +105,7 @@ int ota_bootflow_reboot(struct ota_bootflow *bf, struct ota_error *err) _must_ch
  * (number, required if trial is set); unknown keys are ignored, a repeated
  * key is an error. Fills trial_state. */
 int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, struct ota_error *err) _must_check_;
-/* Derives trial_state from booted, default and trial. */
+/* Derives trial_state from booted, default, trial and tries_left. */
 enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
 
 #endif

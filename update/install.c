@@ -1035,7 +1035,7 @@ int ota_update_rollback(const struct ota_update_config *c, char *ret_group, stru
 	const char *group;
 	if (st.trial_state == OTA_TRIAL_RUNNING)
 		group = st.booted;
-	else if (st.trial_state == OTA_TRIAL_ARMED)
+	else if (st.trial_state == OTA_TRIAL_ARMED || st.trial_state == OTA_TRIAL_FAILED)
 		group = st.trial;
 	else
 		return ota_error_set(err, -EALREADY,

@@ -33,6 +33,13 @@ TEST(parse_state_armed_and_running)
 	/* A trial of the default group is no trial. */
 	ASSERT_INT_EQ(ota_bootflow_parse_state("booted=a\ndefault=a\ntrial=a\ntries=2\n", &s, &err), 0);
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_NONE);
+	/* Tries used up while another group runs: the bootloader fell back. */
+	ASSERT_INT_EQ(ota_bootflow_parse_state("booted=a\ndefault=a\ntrial=b\ntries=0\n", &s, &err), 0);
+	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_FAILED);
+	ASSERT_STR_EQ(ota_trial_state_to_string(s.trial_state), "failed");
+	/* ... but a running trial on its last try is still running. */
+	ASSERT_INT_EQ(ota_bootflow_parse_state("booted=b\ndefault=a\ntrial=b\ntries=0\n", &s, &err), 0);
+	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
 }
 
 static void expect_parse_error(const char *text, const char *msg)
