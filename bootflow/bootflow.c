@@ -7,6 +7,7 @@
 
 static const struct ota_bootflow_ops *const backends[] = {
 	&ota_bootflow_custom_ops,
+	&ota_bootflow_grub_ops,
 };
 
 const char *ota_trial_state_to_string(enum ota_trial_state s)
@@ -43,7 +44,7 @@ int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow 
 		if (cfg->type && strcmp(cfg->type, backends[i]->name) == 0)
 			ops = backends[i];
 	if (!ops)
-		return ota_error_set(err, -EOPNOTSUPP, "unknown boot flow '%s' (known: custom)",
+		return ota_error_set(err, -EOPNOTSUPP, "unknown boot flow '%s' (known: custom, grub)",
 				     cfg->type ? cfg->type : "");
 	struct ota_bootflow *bf = calloc(1, sizeof(*bf));
 	if (!bf)
@@ -51,6 +52,14 @@ int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow 
 	bf->ops = ops;
 	bf->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS;
 	int r = ota_strdup_to(&bf->executable, cfg->executable);
+	for (int i = 0; i < 2 && r >= 0; i++)
+		r = ota_strdup_to(&bf->groups[i], cfg->groups[i]);
+	if (r >= 0)
+		r = ota_strdup_to(&bf->device, cfg->device);
+	if (r >= 0)
+		r = ota_strdup_to(&bf->directory, cfg->directory);
+	if (r >= 0)
+		r = ota_strdup_to(&bf->cmdline, cfg->cmdline);
 	if (r < 0) {
 		ota_bootflow_free(bf);
 		return ota_error_set(err, r, "out of memory");
@@ -72,6 +81,11 @@ struct ota_bootflow *ota_bootflow_free(struct ota_bootflow *bf)
 	if (!bf)
 		return NULL;
 	free(bf->executable);
+	free(bf->groups[0]);
+	free(bf->groups[1]);
+	free(bf->device);
+	free(bf->directory);
+	free(bf->cmdline);
 	free(bf);
 	return NULL;
 }

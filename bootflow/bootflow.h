@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sysutil/sysutil.h"
 
@@ -74,9 +75,16 @@ struct ota_bootflow_ops {
 };
 
 struct ota_bootflow_config {
-	const char *type;         /* "custom" */
+	const char *type;         /* "custom", "grub" */
 	const char *executable;   /* custom: absolute path of the controller */
 	unsigned timeout_ms;      /* per call; 0: OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS */
+	const char *groups[2];    /* the two boot groups; the first is GRUB's fallback */
+	const char *device;       /* grub: the ESP (PARTLABEL=, PARTUUID=, /dev/...), mounted
+				   * privately while in use; NULL: directory is mounted */
+	const char *directory;    /* grub: env1/env2/tries; relative to the ESP's root
+				   * with device (default "otaroot"), else absolute */
+	const char *cmdline;      /* grub: file with the kernel command line (ota.slot=);
+				   * NULL: /proc/cmdline. For tests. */
 };
 
 const char *ota_trial_state_to_string(enum ota_trial_state s);
@@ -107,5 +115,45 @@ int ota_bootflow_reboot(struct ota_bootflow *bf, struct ota_error *err) _must_ch
 int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, struct ota_error *err) _must_check_;
 /* Derives trial_state from booted, default, trial and tries_left. */
 enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
+
+/* ---- GRUB environment files (bootflow/grubenv.c; docs/bootflows.md) ------ */
+
+#define OTA_GRUBENV_SIZE 1024u
+#define OTA_GRUBENV_FILE_MAX (64u * 1024u) /* larger files are not ours */
+
+/* Reads a GRUB environment block as `load_env -f F names...` does: checks the
+ * signature (-EBADMSG), then sets values[i] (malloc'd, replacing an earlier
+ * value) for each occurrence of names[i]; a block broken half-way keeps what
+ * was set before the break, as GRUB does. -ENOMEM. */
+int ota_grubenv_load(const char *buf, size_t len, const char *const *names, char **values, size_t n);
+
+struct ota_grub_state {       /* one copy of the state (env1 or env2) */
+	uint64_t seq;             /* ota_seq_begin = ota_seq_end */
+	char default_group[OTA_BOOTFLOW_NAME_MAX];
+	char trial[OTA_BOOTFLOW_NAME_MAX];     /* "" if none */
+	char trial_id[OTA_BOOTFLOW_NAME_MAX];  /* matches tries' ota_tries_id */
+};
+
+struct ota_grub_files {       /* contents; NULL: missing or unreadable */
+	const char *env1, *env2, *tries;
+	size_t env1_len, env2_len, tries_len;
+};
+
+struct ota_grub_decision {
+	int copy;                 /* 1 or 2: the copy in force; 0: none valid */
+	struct ota_grub_state state;  /* of that copy; copy 0: default = groups[0] */
+	unsigned tries;           /* the trial's tries left now (0: no trial will run) */
+	bool boot_trial;          /* GRUB boots the trial now (and saves tries - 1) */
+	char boot[OTA_BOOTFLOW_NAME_MAX];  /* the group GRUB boots now */
+};
+
+/* What bootflow/grub/flow.cfg decides from these bytes, step for step. */
+int ota_grub_decide(const struct ota_grub_files *f, const char *const groups[2],
+		    struct ota_grub_decision *ret) _must_check_;
+/* A state copy: exactly OTA_GRUBENV_SIZE bytes, ota_seq_end in the last
+ * line. -EINVAL for values GRUB would need escaped. */
+int ota_grubenv_format_state(char out[OTA_GRUBENV_SIZE], const struct ota_grub_state *s) _must_check_;
+/* The tries file in GRUB's own layout (save_env can rewrite it). */
+int ota_grubenv_format_tries(char out[OTA_GRUBENV_SIZE], const char *trial_id, unsigned tries) _must_check_;
 
 #endif

@@ -2,7 +2,7 @@
  *
  *   [system]   compatible, version
  *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout
- *   [bootflow] type, executable, timeout, tries
+ *   [bootflow] type, executable, timeout, tries, device, directory, kernel-cmdline
  *   [slot.<name>]  class, device | file
  *   [group.<name>] <class> = <slot name>
  *
@@ -110,6 +110,12 @@ static int handle_bootflow(struct parse_state *s, const char *key, const char *v
 		return set_uint(&c->bootflow_timeout_s, "bootflow", key, value, 1, 3600, s->err);
 	if (strcmp(key, "tries") == 0)
 		return set_uint(&c->tries, "bootflow", key, value, 1, OTA_BOOTFLOW_MAX_TRIES, s->err);
+	if (strcmp(key, "device") == 0)
+		return set_str(&c->bootflow_device, "bootflow", key, value, false, s->err);
+	if (strcmp(key, "directory") == 0)
+		return set_str(&c->bootflow_directory, "bootflow", key, value, false, s->err);
+	if (strcmp(key, "kernel-cmdline") == 0)
+		return set_str(&c->bootflow_cmdline, "bootflow", key, value, true, s->err);
 	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [bootflow]", key);
 }
 
@@ -259,6 +265,10 @@ static int validate(struct parse_state *s)
 		return ota_error_set(s->err, -EINVAL, "[bootflow] type is required");
 	if (strcmp(c->bootflow_type, "custom") == 0 && !c->bootflow_executable)
 		return ota_error_set(s->err, -EINVAL, "[bootflow] executable is required for type custom");
+	if (strcmp(c->bootflow_type, "grub") == 0 && !c->bootflow_device &&
+	    (!c->bootflow_directory || c->bootflow_directory[0] != '/'))
+		return ota_error_set(s->err, -EINVAL,
+				     "[bootflow] type grub needs device (the ESP) or an absolute directory");
 	if (!c->groups[0] || !c->groups[1])
 		return ota_error_set(s->err, -EINVAL, "two boot groups are required ([group.a], [group.b])");
 	for (size_t i = 0; i < c->n_slots; i++) {
@@ -321,6 +331,9 @@ void ota_update_config_done(struct ota_update_config *c)
 	free(c->ca_file);
 	free(c->bootflow_type);
 	free(c->bootflow_executable);
+	free(c->bootflow_device);
+	free(c->bootflow_directory);
+	free(c->bootflow_cmdline);
 	free(c->groups[0]);
 	free(c->groups[1]);
 	for (size_t i = 0; i < c->n_slots; i++) {
@@ -406,6 +419,10 @@ int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_boo
 		.type = c->bootflow_type,
 		.executable = c->bootflow_executable,
 		.timeout_ms = c->bootflow_timeout_s * 1000u,
+		.groups = { c->groups[0], c->groups[1] },
+		.device = c->bootflow_device,
+		.directory = c->bootflow_directory,
+		.cmdline = c->bootflow_cmdline,
 	};
 	return ota_bootflow_new(&bc, ret, err);
 }

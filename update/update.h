@@ -74,6 +74,9 @@ struct ota_update_config {
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
 	char *bootflow_type;           /* [bootflow] type (required) */
 	char *bootflow_executable;     /* [bootflow] executable (custom) */
+	char *bootflow_device;         /* [bootflow] device (grub: the ESP) */
+	char *bootflow_directory;      /* [bootflow] directory (grub: of the env files) */
+	char *bootflow_cmdline;        /* [bootflow] kernel-cmdline (grub; tests) */
 	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
 	unsigned tries;                /* [bootflow] tries */
 	char *groups[2];               /* the two [group.<g>] names, in file order */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
-#            [--version V] [--rootfs-only]
+#            [--version V] [--rootfs-only] [--grub --kernel-dir DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -12,6 +12,10 @@
 # shipped to be provisioned (partitioner) on a larger disk. --version sets
 # the system's version (system.conf, /etc/ota-release); --rootfs-only writes
 # just the system filesystem image to --out (the payload of an update bundle).
+# --grub makes a UEFI machine with the GRUB boot flow: partition 1 is an ESP
+# (tools/mkesp-grub.sh, named "esp"), the slots follow as partitions 2 and 3,
+# the kernel and initramfs of --kernel-dir go into each system's /boot, and
+# system.conf's [bootflow] says grub.
 set -euo pipefail
 
 ME=mkimage
@@ -19,7 +23,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -30,6 +34,8 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--rootfs-only) rootfs_only=1; shift ;;
 	--extra-root) extra_root=$2; shift 2 ;;
+	--grub) grub=1; shift ;;
+	--kernel-dir) kernel_dir=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -39,9 +45,14 @@ done
 busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
 [ "$busybox_static" = 0 ] || die "/bin/busybox is not static: apt-get install busybox-static"
 
-# Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots.
+[ $grub = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--grub needs --kernel-dir with vmlinuz"
+
+# Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots,
+# with --grub a 32 MiB ESP first.
 SLOT_SECTORS=131072
-A_START=2048
+ESP_START=2048
+ESP_SECTORS=$((grub * 65536))
+A_START=$((ESP_START + ESP_SECTORS))
 B_START=$((A_START + SLOT_SECTORS))
 DATA_START=$((B_START + SLOT_SECTORS))
 DATA_SECTORS=$((data_mib * 2048))
@@ -88,6 +99,21 @@ for b in "$bin_dir"/*; do
 	[ -x "$b" ] && [ -f "$b" ] && copy_with_libs "$b" "/usr/bin/$name"
 done
 
+if [ $grub = 1 ]; then
+	install -D -m 0644 "$kernel_dir/vmlinuz" "$root/boot/vmlinuz"
+	install -D -m 0644 "$kernel_dir/initramfs.cpio.gz" "$root/boot/initrd.img"
+	# The [bootflow] section becomes the GRUB one.
+	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
+	cat >> "$work/system.conf" <<-'CONF'
+
+	[bootflow]
+	type = grub
+	# The ESP, mounted privately while the boot state is read or written.
+	device = PARTLABEL=esp
+	tries = 3
+	CONF
+	cp "$work/system.conf" "$root/etc/ota/system.conf"
+fi
 [ -n "$extra_root" ] && cp -a "$extra_root/." "$root/"
 sed -i "s/@VERSION@/$version/" "$root/etc/ota/system.conf"
 echo "otaroot test system $version" > "$root/etc/ota-release"
@@ -109,6 +135,7 @@ truncate -s "${IMAGE_MIB}M" "$out"
 	echo "label-id: 0FA7C0DE-0000-4000-8000-000000000001"
 	echo "unit: sectors"
 	echo "first-lba: 2048"
+	[ $grub = 1 ] && echo "start=$ESP_START, size=$ESP_SECTORS, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=0FA7C0DE-0000-4000-8000-0000000000EF, name=esp"
 	# root-x86-64 (Discoverable Partitions) for the slots, Linux data for data.
 	echo "start=$A_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
 	[ $with_b = 1 ] && echo "start=$B_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
@@ -117,5 +144,23 @@ truncate -s "${IMAGE_MIB}M" "$out"
 } | sfdisk --quiet --no-reread --no-tell-kernel "$out" >/dev/null
 
 dd if="$work/system-a.ext4" of="$out" bs=512 seek=$A_START conv=notrunc,sparse status=none
+if [ $grub = 1 ]; then
+	cat > "$work/board.cfg" <<-'BOARD'
+	# The QEMU test machine (tests/vm/mkimage.sh --grub).
+	serial --unit=0 --speed=115200
+	terminal_input serial
+	terminal_output serial
+	set ota_group_a=a
+	set ota_group_b=b
+	set ota_part_a=2
+	set ota_part_b=3
+	set ota_root_a=PARTLABEL=system-a
+	set ota_root_b=PARTLABEL=system-b
+	set ota_cmdline="console=ttyS0 panic=-1"
+	BOARD
+	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$work/board.cfg" --groups a,b \
+		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
+	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
+fi
 [ $with_data = 1 ] && dd if="$work/data.ext4" of="$out" bs=512 seek=$DATA_START conv=notrunc,sparse status=none
 say "done: $out"

@@ -23,6 +23,10 @@ READY = b"@@AGENT-READY"
 DONE = b"@@DONE "
 
 
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
 class VMError(Exception):
     pass
 
@@ -35,8 +39,14 @@ def kvm_usable():
 
 
 class Machine:
-    def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=()):
+    def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
+                 firmware=None):
         self.workdir = workdir
+        # firmware="ovmf": UEFI (Debian's ovmf) boots the disk's ESP, so the
+        # bootloader on the disk (GRUB) picks kernel and command line; the
+        # boot() arguments are then ignored. NVRAM lives in the workdir and
+        # survives the machine's restarts, as on a real board.
+        self.firmware = firmware
         self.kernel = os.path.join(kernel_dir, "vmlinuz")
         self.initrd = os.path.join(kernel_dir, "initramfs.cpio.gz")
         self.disk = disk
@@ -80,7 +90,7 @@ class Machine:
         accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
         cmd = ["qemu-system-x86_64", *accel, "-machine", "q35", "-m", str(self.memory),
                "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
-               "-kernel", self.kernel, "-initrd", self.initrd, "-append", append.strip(),
+               *self._boot_args(append.strip()),
                "-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk,
                "-chardev", "file,id=console,path=%s" % console,
                "-serial", "chardev:console",
@@ -96,6 +106,15 @@ class Machine:
         self.started = time.monotonic()
         self.agent_sock = agent_sock
         return console
+
+    def _boot_args(self, append):
+        if self.firmware != "ovmf":
+            return ["-kernel", self.kernel, "-initrd", self.initrd, "-append", append]
+        vars_fd = os.path.join(self.workdir, "ovmf-vars.fd")
+        if not os.path.exists(vars_fd):
+            shutil.copyfile(OVMF_VARS, vars_fd)
+        return ["-drive", "if=pflash,format=raw,readonly=on,file=%s" % OVMF_CODE,
+                "-drive", "if=pflash,format=raw,file=%s" % vars_fd]
 
     def wait_agent(self, timeout=120):
         agent_sock = self.agent_sock
@@ -201,17 +220,18 @@ class TestCase:
     """Per-test scratch directory with its own copy of the base image. The
     directory (console logs included) is kept when the test fails."""
 
-    def __init__(self, name):
+    def __init__(self, name, image="base.img", firmware=None):
         build = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
+        self.build = build
         self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", "kernel"))
-        self.base_image = os.environ.get("OTA_VM_IMAGE", os.path.join(build, "vm", "base.img"))
+        self.base_image = os.environ.get("OTA_VM_IMAGE", os.path.join(build, "vm", image))
         self.workdir = os.path.join(build, "vm", "work", name)
         self.name = name
         shutil.rmtree(self.workdir, ignore_errors=True)
         os.makedirs(self.workdir)
         self.disk = os.path.join(self.workdir, "disk.img")
         subprocess.run(["cp", "--sparse=always", self.base_image, self.disk], check=True)
-        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name)
+        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name, firmware=firmware)
 
     def finish(self, ok):
         self.machine.kill()
@@ -241,7 +261,7 @@ def parse_status(text):
     return status
 
 
-def run_cases(cases, argv):
+def run_cases(cases, argv, **testcase_args):
     """Runs the named cases (all if none named); prints one line per case and
     the 'N passed, N failed' summary; exits non-zero on failure."""
     names = argv[1:] or list(cases)
@@ -250,7 +270,7 @@ def run_cases(cases, argv):
         if name not in cases:
             print("unknown case %r; known: %s" % (name, ", ".join(cases)))
             sys.exit(2)
-        tc = TestCase(name)
+        tc = TestCase(name, **testcase_args)
         ok = False
         t0 = time.monotonic()
         try:
