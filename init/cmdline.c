@@ -60,6 +60,12 @@ static int apply_param(struct ota_cmdline *c, const char *key, const char *value
 			return 0; /* unknown value: ignore, as the kernel ignores bad params */
 		c->debug = on;
 	}
+	if (strcmp(key, "ota.trial") == 0) {
+		bool on = true;
+		if (value && ota_parse_bool(value, &on) < 0)
+			return 0;
+		c->trial = on;
+	}
 	return 0;
 }
 

@@ -42,6 +42,14 @@ static int handle_data(struct parse_state *s, const char *key, const char *value
 
 static int handle_init(struct parse_state *s, const char *key, const char *value)
 {
+	if (strcmp(key, "trial-watchdog") == 0) {
+		uint64_t v;
+		if (ota_parse_u64(value, &v) < 0 || v > 3600)
+			return ota_error_set(s->err, -EINVAL, "[init] trial-watchdog: '%s' is not 0..3600 seconds",
+					     value);
+		s->c->trial_watchdog_s = (unsigned)v;
+		return 0;
+	}
 	if (strcmp(key, "path") != 0)
 		return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [init]",
 				     key);
@@ -84,7 +92,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
 
 void ota_system_config_init(struct ota_system_config *c)
 {
-	*c = (struct ota_system_config){ 0 };
+	*c = (struct ota_system_config){ .trial_watchdog_s = OTA_TRIAL_WATCHDOG_DEFAULT_S };
 }
 
 void ota_system_config_done(struct ota_system_config *c)

@@ -44,6 +44,7 @@ struct ota_cmdline {
 	char *overlay;  /* ota.overlay=: overrides the configured overlay mode */
 	char *data;     /* ota.data=: overrides the configured data device */
 	bool debug;     /* ota.debug: log at debug level */
+	bool trial;     /* ota.trial: the boot flow boots an uncommitted trial */
 };
 
 /* Parses a kernel command line with the kernel's quoting rules (double quotes
@@ -59,7 +60,10 @@ struct ota_system_config {
 	char *data_fstype;   /* NULL: probe */
 	char *data_options;  /* mount options, e.g. "noatime" */
 	char *init;          /* the real init */
+	unsigned trial_watchdog_s;  /* [init] trial-watchdog; 0: off */
 };
+
+#define OTA_TRIAL_WATCHDOG_DEFAULT_S 120u
 
 void ota_system_config_init(struct ota_system_config *c);
 void ota_system_config_done(struct ota_system_config *c);
@@ -153,6 +157,11 @@ void ota_boot_start_trash_cleaner(const struct ota_boot *b);
 /* Step 7c. Execs the real init (argv[1..] and envp are passed on). Returns
  * only if no init at all could be executed. */
 void ota_boot_exec_init(const struct ota_boot *b, char **argv, char **envp);
+/* On a trial boot (ota.trial): a degraded boot reboots at once, so the boot
+ * flow counts the try and falls back; otherwise the hardware watchdog is
+ * started and left running for `ota-update commit` to stop, so a hang falls
+ * back too. Returns only when the boot goes on. */
+void ota_boot_guard_trial(struct ota_boot *b);
 
 /* Fills list with the init candidates in the order they are tried, without
  * duplicates; returns their number. Exposed for tests. */

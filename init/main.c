@@ -97,6 +97,7 @@ int main(int argc, char **argv, char **envp)
 	boot.init_usec = monotonic_usec() - start_usec;
 	if (ota_boot_write_status(&boot, &err) < 0)
 		log_error("%s", err.msg);
+	ota_boot_guard_trial(&boot);
 	ota_boot_start_trash_cleaner(&boot);
 	ota_boot_exec_init(&boot, argv, envp);
 	no_init_left();

@@ -996,6 +996,20 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 
 /* ---- commit, rollback, reboot ---------------------------------------------- */
 
+/* ota-init left the watchdog running on a trial boot (init/trial.c): the
+ * magic close ('V', then close) stops it now that the trial is committed.
+ * Busy means a watchdog daemon owns it, which is fine; no device, nothing
+ * to do. Best effort: the commit itself already happened. */
+static void stop_trial_watchdog(void)
+{
+	int fd = open("/dev/watchdog", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "V", 1) != 1)
+		log_warning("/dev/watchdog: magic close failed: %m; the watchdog may reset the machine");
+	close(fd);
+}
+
 int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 {
 	_cleanup_close_ int lock = -1;
@@ -1018,6 +1032,8 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 	r = ota_bootflow_commit(bf, st.booted, err);
 	if (r < 0)
 		return r;
+	if (st.trial_state == OTA_TRIAL_RUNNING)
+		stop_trial_watchdog();
 	r = ota_hooks_run(c, "post-commit", &env, NULL, err);
 	if (r < 0)
 		ota_error_prefix(err, "group %s committed, but: ", st.booted);
