@@ -111,10 +111,17 @@ if [ $grub = 1 ]; then
 	# The ESP, mounted privately while the boot state is read or written.
 	device = PARTLABEL=esp
 	tries = 3
+
+	[init]
+	# Seconds a trial boot has to commit before the watchdog resets it
+	# (default 120; short for the tests).
+	trial-watchdog = 30
 	CONF
 	cp "$work/system.conf" "$root/etc/ota/system.conf"
 fi
-[ -n "$extra_root" ] && cp -a "$extra_root/." "$root/"
+# --remove-destination: the root is full of absolute symlinks (/sbin/init ->
+# /bin/busybox); writing through one would write the build host's file.
+[ -n "$extra_root" ] && cp -a --remove-destination "$extra_root/." "$root/"
 sed -i "s/@VERSION@/$version/" "$root/etc/ota/system.conf"
 echo "otaroot test system $version" > "$root/etc/ota-release"
 
