@@ -143,11 +143,124 @@ def case_fallback_hang(tc):
     fallback(tc, "hang", 1, "broken update: init hangs")
 
 
+# ---------------------------------------------------------------- decisions
+SIG = b"# GRUB Environment Block\n"
+
+
+def state_block(seq, default, trial="", trial_id="", end=None):
+    """A state copy laid out as bootflow/grubenv.c writes it."""
+    head = SIG + b"ota_seq_begin=%s\nota_default=%s\nota_trial=%s\nota_trial_id=%s\n" % (
+        str(seq).encode(), default.encode(), trial.encode(), trial_id.encode())
+    tail = b"\nota_seq_end=%s\n" % str(seq if end is None else end).encode()
+    return head + b"#" * (1024 - len(head) - len(tail)) + tail
+
+
+def tries_block(trial_id, tries):
+    head = SIG + b"ota_tries_id=%s\nota_tries=%s\n" % (trial_id.encode(), str(tries).encode())
+    return head + b"#" * (1024 - len(head))
+
+
+def decision_corpus():
+    """(name, env1, env2, tries): None means the file is missing."""
+    old = state_block(5, "a")
+    armed = state_block(6, "a", "b", "6")
+    c = [
+        ("fresh", old, old, tries_block("", 0)),
+        ("armed-3", armed, armed, tries_block("6", 3)),
+        ("armed-1", armed, armed, tries_block("6", 1)),
+        ("armed-100", armed, armed, tries_block("6", 100)),
+        ("tries-used-up", armed, armed, tries_block("6", 0)),
+        ("tries-of-another-trial", armed, armed, tries_block("5", 3)),
+        ("tries-leading-zero", armed, armed, tries_block("6", "03")),
+        ("tries-101", armed, armed, tries_block("6", 101)),
+        ("tries-missing", armed, armed, None),
+        ("tries-garbage", armed, armed, b"\xff" * 1024),
+        ("env1-torn-front", armed[:512] + old[512:], old, tries_block("6", 3)),
+        ("env1-torn-back", old[:512] + armed[512:], old, tries_block("6", 3)),
+        ("env1-torn-byte-40", armed[:40] + old[40:], old, tries_block("6", 3)),
+        ("env1-garbage", b"\0" * 1024, armed, tries_block("6", 2)),
+        ("env1-missing", None, armed, tries_block("6", 2)),
+        ("both-missing", None, None, tries_block("6", 2)),
+        ("both-garbage", b"x" * 1024, b"# GRUB Environment Block\n" + b"y" * 999, None),
+        ("env1-bad-signature", b"# GRUB Environment Blok\n" + armed[24:], old, tries_block("6", 3)),
+        ("env1-unknown-default", state_block(7, "c"), armed, tries_block("6", 3)),
+        ("trial-is-default", state_block(7, "b", "b", "7"), old, tries_block("7", 3)),
+        ("escaped-default", SIG + b"ota_seq_begin=9\nota_default=\\b\nota_seq_end=9\n", old, None),
+        ("repeated-default", SIG + b"ota_seq_begin=9\nota_default=a\nota_default=b\nota_seq_end=9\n", old,
+         None),
+        ("name-across-lines", SIG + b"ota_seq_begin=9\ngarbage\nota_default=b\nota_seq_end=9\n", old, None),
+        ("non-numeric-seq", state_block("x", "b"), old, None),
+        ("short-file", state_block(8, "b")[:100] + b"\nota_seq_end=8\n", old, None),
+        ("empty-trial-id", state_block(8, "a", "b", ""), old, tries_block("", 3)),
+        ("default-b-trial-a", state_block(8, "b", "a", "8"), old, tries_block("8", 2)),
+    ]
+    return c
+
+
+GRUB_DECISION_CFG = """set timeout=0
+source "($root)/otaroot/board.cfg"
+source "($root)/otaroot/flow.cfg"
+for ota_case in %s; do
+  ota_choose "($root)/otaroot/cases/$ota_case"
+  echo "@case $ota_case copy=$ota_copy boot=$ota_boot trial=$ota_boot_trial next=$ota_tries_next"
+done
+echo "@done"
+halt
+"""
+
+
+def case_decisions(tc):
+    """The real GRUB and ota_grub_decide (through ota-grubenv show) read the
+    same files and must decide the same: copy, group, trial, tries left."""
+    corpus = decision_corpus()
+    work = os.path.join(tc.workdir, "cases")
+    esp = "%s@@%d" % (tc.disk, 2048 * 512)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    names = []
+    expected = {}
+    for i, (name, e1, e2, tr) in enumerate(corpus):
+        d = os.path.join(work, str(i))
+        os.makedirs(d)
+        for fname, data in (("env1", e1), ("env2", e2), ("tries", tr)):
+            if data is not None:
+                with open(os.path.join(d, fname), "wb") as f:
+                    f.write(data)
+        out = subprocess.run([os.path.join(tc.build, "bin", "ota-grubenv"), "show", d, "--groups", "a,b"],
+                             check=True, capture_output=True, text=True).stdout
+        v = dict(l.split("=", 1) for l in out.splitlines())
+        trial = v["boot_trial"] == "1"
+        expected[str(i)] = "copy=%s boot=%s trial=%s next=%s" % (
+            v["copy"], v["boot"], "1" if trial else "", str(int(v["tries"]) - 1) if trial else "")
+        names.append(str(i))
+    with open(os.path.join(tc.workdir, "grub.cfg"), "w") as f:
+        f.write(GRUB_DECISION_CFG % " ".join(names))
+    subprocess.run(["mcopy", "-s", "-i", esp, work, "::/otaroot/"], check=True, env=env)
+    subprocess.run(["mcopy", "-o", "-i", esp, os.path.join(tc.workdir, "grub.cfg"), "::/otaroot/grub.cfg"],
+                   check=True, env=env)
+    m = tc.machine
+    m.start()
+    m.wait_console("@done", timeout=240)
+    m.kill()
+    got = {}
+    for line in m.console_text().splitlines():
+        if "@case " in line:  # GRUB's first line follows terminal escapes
+            n, rest = line[line.index("@case ") + 6:].split(" ", 1)
+            got[n] = rest.strip()
+    bad = []
+    for i, (name, _, _, _) in enumerate(corpus):
+        g = got.get(str(i))
+        print("  %-24s grub: %-40s ours: %s" % (name, g, expected[str(i)]))
+        if g != expected[str(i)]:
+            bad.append(name)
+    check(not bad, "GRUB and ota_grub_decide disagree on: %s" % ", ".join(bad))
+
+
 CASES = {
     "update-commit": case_update_commit,
     "fallback-panic": case_fallback_panic,
     "fallback-init-exits": case_fallback_init_exits,
     "fallback-hang": case_fallback_hang,
+    "decisions": case_decisions,
 }
 
 if __name__ == "__main__":
