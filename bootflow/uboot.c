@@ -172,7 +172,8 @@ static int parse_hex_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
-/* One file: 1 and the env if it exists, parses and has ota_seq; 0 if not
+/* One file: 1 and the env if it exists, parses and has ota_seq and
+ * ota_default; 0 if not
  * (missing or torn: the other file decides); <0 on I/O errors. */
 static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_seq, struct ota_error *err)
 {
@@ -187,8 +188,9 @@ static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_s
 	struct ota_uenv env = { 0 };
 	if (ota_uenv_parse_data(text, size, '\n', &env, &ignored) < 0)
 		return 0;
-	const char *seq = ota_uenv_get(&env, "ota_seq");
-	if (!seq || parse_hex_u32(seq, ret_seq) < 0) {
+	/* Usable as the boot script judges it: ota_seq and ota_default set. */
+	const char *seq = ota_uenv_get(&env, "ota_seq"), *def = ota_uenv_get(&env, "ota_default");
+	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || !def || !def[0]) {
 		ota_uenv_done(&env);
 		return 0;
 	}
@@ -213,7 +215,7 @@ static int file_load(const struct uboot *u, struct loaded *ret, struct ota_error
 	}
 	if (!ok[0] && !ok[1])
 		return ota_error_set(err, -EBADMSG,
-				     "no valid environment file: neither '%s' nor '%s' exists with an ota_seq variable",
+				     "no valid environment file: neither '%s' nor '%s' exists with ota_seq and ota_default",
 				     u->path[0], u->path[1]);
 	int pick = !ok[0] ? 1 : !ok[1] ? 0 : (seq[1] == seq[0] + 1u) ? 1 : 0;
 	ota_uenv_done(&env[1 - pick]);

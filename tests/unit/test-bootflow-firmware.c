@@ -418,6 +418,10 @@ TEST(uboot_file_mode_alternates_files_by_seq)
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
 	ASSERT_STR_EQ(s.default_group, "a");
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
+	/* ... and one that kept ota_seq but lost ota_default, as the script judges. */
+	put_file("fat/ota.env.bak", "ota_seq=c\n", 10);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "a");
 	/* Neither file usable: a clear error. */
 	(void)unlink(path_in("fat/ota.env.bak"));
 	put_file("fat/ota.env", "garbage\n", 8);
