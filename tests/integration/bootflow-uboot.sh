@@ -175,10 +175,24 @@ status_is redund.conf "tries used up on the default: failed" b b failed 0
 run "native redundant: rollback of the failed trial" --config redund.conf rollback
 printenv_is "rollback: ota_trial deleted" fw_env.config ota_trial ""
 status_is redund.conf "after rollback: none" b b none 0
-# Many writes: the flag counter wraps past 255 and both tools still agree.
-for i in $(seq 1 140); do fw_setenv -c fw_env.config ota_tries 1 && fw_setenv -c fw_env.config ota_tries; done
-run "after 280 fw_setenv writes (flag wrapped): install arms a" --config redund.conf install good.otab
-printenv_is "after the wrap: fw_printenv sees our ota_trial=a" fw_env.config ota_trial a
+# fw_setenv drives the flag counter to the wrap (newest copy 0, older 255),
+# alternating ota_tries so that reading the wrong copy shows.
+flag_at() { od -An -tu1 -j "$1" -N1 redund.img | tr -d ' '; }
+fw_setenv -c fw_env.config ota_trial a
+n=0
+while :; do
+	n=$((n + 1))
+	fw_setenv -c fw_env.config ota_tries $((n % 2 + 1))
+	case "$(flag_at 4) $(flag_at $((0x8004)))" in "255 0" | "0 255") break ;; esac
+	[ $n -lt 600 ] || break
+done
+echo "     (flags $(flag_at 4) and $(flag_at $((0x8004))) after $n fw_setenv writes)"
+status_is redund.conf "at the wrap (flags 255/0): we read fw_setenv's newest copy" b b armed $((n % 2 + 1))
+run "at the wrap: install arms a" --config redund.conf install good.otab
+printenv_is "after the wrap: fw_printenv sees our ota_tries=3" fw_env.config ota_tries 3
+# install = mark-bad a (flag 1 over the 255 copy) + arm a (flag 2 over the 0 copy)
+[ "$(flag_at 4) $(flag_at $((0x8004)))" = "1 2" ] || [ "$(flag_at 4) $(flag_at $((0x8004)))" = "2 1" ] \
+	&& ok "after the wrap: we wrote flags 1 then 2" || bad wrap-flag "$(flag_at 4) $(flag_at $((0x8004)))"
 status_is redund.conf "after the wrap: armed" b b armed 3
 # A torn write of the copy we write next: the previous state is read back.
 cur=$(python3 - "$W/redund.img" <<'PY'
