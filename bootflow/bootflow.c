@@ -8,6 +8,8 @@
 static const struct ota_bootflow_ops *const backends[] = {
 	&ota_bootflow_custom_ops,
 	&ota_bootflow_grub_ops,
+	&ota_bootflow_uboot_ops,
+	&ota_bootflow_rpi_tryboot_ops,
 };
 
 const char *ota_trial_state_to_string(enum ota_trial_state s)
@@ -44,7 +46,7 @@ int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow 
 		if (cfg->type && strcmp(cfg->type, backends[i]->name) == 0)
 			ops = backends[i];
 	if (!ops)
-		return ota_error_set(err, -EOPNOTSUPP, "unknown boot flow '%s' (known: custom, grub)",
+		return ota_error_set(err, -EOPNOTSUPP, "unknown boot flow '%s' (known: custom, grub, uboot, rpi-tryboot)",
 				     cfg->type ? cfg->type : "");
 	struct ota_bootflow *bf = calloc(1, sizeof(*bf));
 	if (!bf)
@@ -65,7 +67,9 @@ int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow 
 		return ota_error_set(err, r, "out of memory");
 	}
 	if (ops->init) {
+		bf->cfg = cfg;
 		r = ops->init(bf, err);
+		bf->cfg = NULL;
 		if (r < 0) {
 			ota_error_prefix(err, "boot flow %s: ", ops->name);
 			ota_bootflow_free(bf);
@@ -86,6 +90,8 @@ struct ota_bootflow *ota_bootflow_free(struct ota_bootflow *bf)
 	free(bf->device);
 	free(bf->directory);
 	free(bf->cmdline);
+	if (bf->free_data)
+		bf->free_data(bf->data);
 	free(bf);
 	return NULL;
 }

@@ -10,8 +10,10 @@
  *
  * Backends are ops tables (struct ota_bootflow_ops), one file each, chosen
  * once by name (ota_bootflow_new). Today: `custom` (bootflow/custom.c), an
- * executable speaking the protocol of docs/bootflows.md. GRUB, U-Boot and
- * tryboot (issue #7) add a file and a table entry; nothing else changes.
+ * executable speaking the protocol of docs/bootflows.md; `uboot`
+ * (bootflow/uboot.c, the U-Boot environment plus bootflow/uboot/boot.cmd);
+ * `rpi-tryboot` (bootflow/rpi-tryboot.c, autoboot.txt and the one-shot
+ * tryboot flag). Each adds a file and a table entry; nothing else changes.
  *
  * Invariants:
  * - Group names are 1..63 characters of [A-Za-z0-9_-]; every name crossing
@@ -74,8 +76,18 @@ struct ota_bootflow_ops {
 	int (*reboot)(struct ota_bootflow *bf, struct ota_error *err);
 };
 
+/* uboot/rpi-tryboot: which boot group lives on which boot partition. */
+struct ota_bootflow_partition {
+	const char *group;
+	unsigned number;          /* 1-based partition number */
+};
+
+/* The firmware-facing reboot(2) call: cmd is LINUX_REBOOT_CMD_*, arg the
+ * RESTART2 argument (NULL otherwise). Tests replace it to fake the firmware. */
+typedef int (*ota_bootflow_reboot_fn)(unsigned cmd, const char *arg);
+
 struct ota_bootflow_config {
-	const char *type;         /* "custom", "grub" */
+	const char *type;         /* "custom", "grub", "uboot", "rpi-tryboot" */
 	const char *executable;   /* custom: absolute path of the controller */
 	unsigned timeout_ms;      /* per call; 0: OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS */
 	const char *groups[2];    /* the two boot groups; the first is GRUB's fallback */
@@ -85,6 +97,23 @@ struct ota_bootflow_config {
 				   * with device (default "otaroot"), else absolute */
 	const char *cmdline;      /* grub: file with the kernel command line (ota.slot=);
 				   * NULL: /proc/cmdline. For tests. */
+	/* uboot and rpi-tryboot: where the kernel's /proc is (NULL: "/proc").
+	 * Only tests point it elsewhere, at a fake cmdline / device tree. */
+	const char *proc;
+	ota_bootflow_reboot_fn reboot_fn;  /* NULL: the real reboot(2) */
+	/* uboot (docs/bootflows.md): env-mode "native" (default) or "file". */
+	const char *env_mode;
+	const char *env;                  /* native: device or file; file: first file */
+	const char *env_redundant;        /* native: second copy's device (NULL: env);
+					   * file: second file (NULL: <env>.bak) */
+	uint64_t env_offset;
+	uint64_t env_redundant_offset;
+	bool env_has_redundant;           /* native: a second copy exists */
+	uint64_t env_size;                /* native: CONFIG_ENV_SIZE (required) */
+	/* rpi-tryboot */
+	const char *autoboot;             /* autoboot.txt on the first FAT partition */
+	const char *state_file;           /* NULL: ota-tryboot.state beside autoboot */
+	struct ota_bootflow_partition partitions[2];
 };
 
 const char *ota_trial_state_to_string(enum ota_trial_state s);

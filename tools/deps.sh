@@ -18,6 +18,9 @@ PACKAGES=(
 	binutils clang libclang-rt-14-dev
 	# bundle tests: a throwaway CA and signatures made with the openssl CLI
 	openssl
+	# uboot boot flow tests: mkenvimage and mkimage (u-boot-tools) make env
+	# images and boot.scr; fw_printenv/fw_setenv (libubootenv-tool) check our env
+	u-boot-tools libubootenv-tool
 	# bench/bundle.sh (not run by CI)
 	casync bc
 )

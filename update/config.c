@@ -2,7 +2,11 @@
  *
  *   [system]   compatible, version
  *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout
- *   [bootflow] type, executable, timeout, tries, device, directory, kernel-cmdline
+ *   [bootflow] type, executable, timeout, tries (all types); device,
+ *              directory, kernel-cmdline (grub);
+ *              env-mode, env, env-offset, env-size, env-redundant,
+ *              env-redundant-offset (uboot); autoboot, state-file,
+ *              partition.<group> (rpi-tryboot); proc (tests: a fake /proc)
  *   [slot.<name>]  class, device | file
  *   [group.<name>] <class> = <slot name>
  *
@@ -99,6 +103,65 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [update]", key);
 }
 
+/* A byte offset or size: decimal or 0x hex, below 2^62 so that offset +
+ * size never overflows an off_t. */
+static int set_u64(uint64_t *field, const char *key, const char *value, struct ota_error *err)
+{
+	uint64_t n;
+	if (ota_parse_u64(value, &n) < 0 || n > (UINT64_C(1) << 62))
+		return ota_error_set(err, -EINVAL, "[bootflow] %s: '%s' is not a number in 0..2^62 (decimal or 0x hex)",
+				     key, value);
+	*field = n;
+	return 0;
+}
+
+static int set_partition(struct parse_state *s, const char *group, const char *value)
+{
+	struct ota_update_config *c = s->c;
+	if (!name_ok(group))
+		return ota_error_set(s->err, -EINVAL, "[bootflow] partition.%s: invalid group name", group);
+	size_t i = 0;
+	while (i < 2 && c->bootflow_partition_group[i] && strcmp(c->bootflow_partition_group[i], group) != 0)
+		i++;
+	if (i == 2)
+		return ota_error_set(s->err, -EINVAL, "[bootflow] partition.%s: more than two groups", group);
+	if (!c->bootflow_partition_group[i] && ota_strdup_to(&c->bootflow_partition_group[i], group) < 0)
+		return -ENOMEM;
+	return set_uint(&c->bootflow_partition[i], "bootflow", "partition", value, 1, 255, s->err);
+}
+
+/* The uboot and rpi-tryboot keys. */
+static int handle_bootflow_firmware(struct parse_state *s, const char *key, const char *value)
+{
+	struct ota_update_config *c = s->c;
+	if (strcmp(key, "env-mode") == 0) {
+		if (strcmp(value, "native") != 0 && strcmp(value, "file") != 0)
+			return ota_error_set(s->err, -EINVAL, "[bootflow] env-mode: '%s' is not native or file", value);
+		return set_str(&c->bootflow_env_mode, "bootflow", key, value, false, s->err);
+	}
+	if (strcmp(key, "env") == 0)
+		return set_str(&c->bootflow_env, "bootflow", key, value, true, s->err);
+	if (strcmp(key, "env-redundant") == 0)
+		return set_str(&c->bootflow_env_redundant, "bootflow", key, value, true, s->err);
+	if (strcmp(key, "env-offset") == 0)
+		return set_u64(&c->bootflow_env_offset, key, value, s->err);
+	if (strcmp(key, "env-size") == 0)
+		return set_u64(&c->bootflow_env_size, key, value, s->err);
+	if (strcmp(key, "env-redundant-offset") == 0) {
+		c->bootflow_env_has_redundant = true;
+		return set_u64(&c->bootflow_env_redundant_offset, key, value, s->err);
+	}
+	if (strcmp(key, "autoboot") == 0)
+		return set_str(&c->bootflow_autoboot, "bootflow", key, value, true, s->err);
+	if (strcmp(key, "state-file") == 0)
+		return set_str(&c->bootflow_state_file, "bootflow", key, value, true, s->err);
+	if (strcmp(key, "proc") == 0)
+		return set_str(&c->bootflow_proc, "bootflow", key, value, true, s->err);
+	if (ota_startswith(key, "partition."))
+		return set_partition(s, key + 10, value);
+	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [bootflow]", key);
+}
+
 static int handle_bootflow(struct parse_state *s, const char *key, const char *value)
 {
 	struct ota_update_config *c = s->c;
@@ -116,7 +179,7 @@ static int handle_bootflow(struct parse_state *s, const char *key, const char *v
 		return set_str(&c->bootflow_directory, "bootflow", key, value, false, s->err);
 	if (strcmp(key, "kernel-cmdline") == 0)
 		return set_str(&c->bootflow_cmdline, "bootflow", key, value, true, s->err);
-	return ota_error_set(s->err, -EINVAL, "unknown key '%s' in section [bootflow]", key);
+	return handle_bootflow_firmware(s, key, value);
 }
 
 static int handle_slot(struct parse_state *s, const char *name, const char *key, const char *value)
@@ -252,6 +315,39 @@ static int resolve_groups(struct parse_state *s)
 	return 0;
 }
 
+/* What the uboot and rpi-tryboot backends need, said in config terms (the
+ * backends check again, in their own terms). */
+static int validate_bootflow_firmware(struct parse_state *s)
+{
+	struct ota_update_config *c = s->c;
+	if (strcmp(c->bootflow_type, "uboot") == 0) {
+		bool file = c->bootflow_env_mode && strcmp(c->bootflow_env_mode, "file") == 0;
+		if (!c->bootflow_env)
+			return ota_error_set(s->err, -EINVAL, "[bootflow] env is required for type uboot");
+		if (!file && !c->bootflow_env_size)
+			return ota_error_set(s->err, -EINVAL,
+					     "[bootflow] env-size (U-Boot's CONFIG_ENV_SIZE) is required for env-mode native");
+		if (file && (c->bootflow_env_size || c->bootflow_env_offset || c->bootflow_env_has_redundant))
+			return ota_error_set(s->err, -EINVAL,
+					     "[bootflow] env-mode file takes no env-size, env-offset or env-redundant-offset");
+	}
+	if (strcmp(c->bootflow_type, "rpi-tryboot") == 0) {
+		if (!c->bootflow_autoboot)
+			return ota_error_set(s->err, -EINVAL, "[bootflow] autoboot is required for type rpi-tryboot");
+		for (size_t i = 0; i < 2; i++) {
+			bool found = false;
+			for (size_t j = 0; j < 2; j++)
+				if (c->bootflow_partition_group[j] && strcmp(c->bootflow_partition_group[j], c->groups[i]) == 0)
+					found = true;
+			if (!found)
+				return ota_error_set(s->err, -EINVAL,
+						     "[bootflow] partition.%s (its boot partition number) is required for type rpi-tryboot",
+						     c->groups[i]);
+		}
+	}
+	return 0;
+}
+
 static int validate(struct parse_state *s)
 {
 	struct ota_update_config *c = s->c;
@@ -271,6 +367,9 @@ static int validate(struct parse_state *s)
 				     "[bootflow] type grub needs device (the ESP) or an absolute directory");
 	if (!c->groups[0] || !c->groups[1])
 		return ota_error_set(s->err, -EINVAL, "two boot groups are required ([group.a], [group.b])");
+	int r = validate_bootflow_firmware(s);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < c->n_slots; i++) {
 		struct ota_slot_config *slot = &c->slots[i];
 		if (!slot->slot_class)
@@ -334,6 +433,14 @@ void ota_update_config_done(struct ota_update_config *c)
 	free(c->bootflow_device);
 	free(c->bootflow_directory);
 	free(c->bootflow_cmdline);
+	free(c->bootflow_env_mode);
+	free(c->bootflow_env);
+	free(c->bootflow_env_redundant);
+	free(c->bootflow_autoboot);
+	free(c->bootflow_state_file);
+	free(c->bootflow_proc);
+	free(c->bootflow_partition_group[0]);
+	free(c->bootflow_partition_group[1]);
 	free(c->groups[0]);
 	free(c->groups[1]);
 	for (size_t i = 0; i < c->n_slots; i++) {
@@ -423,6 +530,20 @@ int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_boo
 		.device = c->bootflow_device,
 		.directory = c->bootflow_directory,
 		.cmdline = c->bootflow_cmdline,
+		.proc = c->bootflow_proc,
+		.env_mode = c->bootflow_env_mode,
+		.env = c->bootflow_env,
+		.env_redundant = c->bootflow_env_redundant,
+		.env_offset = c->bootflow_env_offset,
+		.env_redundant_offset = c->bootflow_env_redundant_offset,
+		.env_has_redundant = c->bootflow_env_has_redundant,
+		.env_size = c->bootflow_env_size,
+		.autoboot = c->bootflow_autoboot,
+		.state_file = c->bootflow_state_file,
+		.partitions = {
+			{ c->bootflow_partition_group[0], c->bootflow_partition[0] },
+			{ c->bootflow_partition_group[1], c->bootflow_partition[1] },
+		},
 	};
 	return ota_bootflow_new(&bc, ret, err);
 }

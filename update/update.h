@@ -79,6 +79,17 @@ struct ota_update_config {
 	char *bootflow_cmdline;        /* [bootflow] kernel-cmdline (grub; tests) */
 	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
 	unsigned tries;                /* [bootflow] tries */
+	/* [bootflow] uboot and rpi-tryboot keys (docs/bootflows.md) */
+	char *bootflow_env_mode;       /* env-mode = native | file */
+	char *bootflow_env;            /* env = device or file */
+	char *bootflow_env_redundant;  /* env-redundant = device or file */
+	uint64_t bootflow_env_offset, bootflow_env_redundant_offset, bootflow_env_size;
+	bool bootflow_env_has_redundant;  /* env-redundant-offset was given */
+	char *bootflow_autoboot;       /* autoboot = .../autoboot.txt */
+	char *bootflow_state_file;     /* state-file (rpi-tryboot) */
+	char *bootflow_proc;           /* proc: tests' fake /proc */
+	char *bootflow_partition_group[2];  /* partition.<group> = N */
+	unsigned bootflow_partition[2];
 	char *groups[2];               /* the two [group.<g>] names, in file order */
 	struct ota_slot_config *slots;
 	size_t n_slots;

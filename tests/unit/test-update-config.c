@@ -143,3 +143,43 @@ TEST(version_policy)
 	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_STRICT, "1.2", "1.2.1", &err), 0);
 	ASSERT_INT_EQ(ota_update_check_version(OTA_DOWNGRADE_ALLOW, "1.2", "0.1", &err), 0);
 }
+
+TEST(update_config_uboot_and_tryboot_keys)
+{
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c,
+					      BASE "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\nenv-offset = 0x3f8000\n"
+						   "env-redundant-offset = 4169728\nenv-size = 0x4000\n" SLOTS,
+					      "t.conf", &err),
+		      0);
+	ASSERT_STR_EQ(c.bootflow_type, "uboot");
+	ASSERT_STR_EQ(c.bootflow_env, "/dev/mmcblk0");
+	ASSERT_TRUE(c.bootflow_env_offset == 0x3f8000);
+	ASSERT_TRUE(c.bootflow_env_redundant_offset == 0x3fa000);
+	ASSERT_TRUE(c.bootflow_env_has_redundant);
+	ASSERT_TRUE(c.bootflow_env_size == 0x4000);
+	ASSERT_INT_EQ(ota_update_config_parse(&c,
+					      BASE "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/firmware/autoboot.txt\n"
+						   "partition.a = 2\npartition.b = 3\n" SLOTS,
+					      "t.conf", &err),
+		      0);
+	ASSERT_STR_EQ(c.bootflow_partition_group[0], "a");
+	ASSERT_INT_EQ(c.bootflow_partition[1], 3);
+	ota_update_config_done(&c);
+	expect_error(BASE "[bootflow]\ntype = uboot\n" SLOTS, "[bootflow] env is required for type uboot");
+	expect_error(BASE "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\n" SLOTS,
+		     "[bootflow] env-size (U-Boot's CONFIG_ENV_SIZE) is required for env-mode native");
+	expect_error(BASE "[bootflow]\ntype = uboot\nenv-mode = file\nenv = /boot/ota.env\nenv-size = 0x4000\n" SLOTS,
+		     "env-mode file takes no env-size");
+	expect_error(BASE "[bootflow]\nenv-mode = fat\n", "[bootflow] env-mode: 'fat' is not native or file");
+	expect_error(BASE "[bootflow]\nenv-offset = 0x4000000000000001\n", "env-offset: '0x4000000000000001' is not a number");
+	expect_error(BASE "[bootflow]\nenv-size = -1\n", "env-size: '-1' is not a number");
+	expect_error(BASE "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/autoboot.txt\npartition.a = 2\n" SLOTS,
+		     "[bootflow] partition.b (its boot partition number) is required for type rpi-tryboot");
+	expect_error(BASE "[bootflow]\npartition.a = 0\n", "[bootflow] partition: '0' is not a number in 1..255");
+	expect_error(BASE "[bootflow]\npartition.a = 2\npartition.b = 3\npartition.c = 4\n",
+		     "partition.c: more than two groups");
+	expect_error(BASE "[bootflow]\ntype = rpi-tryboot\n" SLOTS, "[bootflow] autoboot is required for type rpi-tryboot");
+}

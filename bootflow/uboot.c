@@ -1,0 +1,510 @@
+/* The uboot boot flow: the A/B state as U-Boot environment variables,
+ * counted down by bootflow/uboot/boot.cmd. docs/bootflows.md has the state
+ * diagram; in short:
+ *
+ *   ota_default  group booted when no trial runs (required)
+ *   ota_trial    group on trial, unset: none
+ *   ota_tries    tries left for the trial, hexadecimal without 0x (what
+ *                U-Boot's setexpr reads and writes)
+ *   ota_seq      file mode only: which of the two files is newer (hex)
+ *
+ * The booted group is ota.group= on the kernel command line, which the boot
+ * script appends: the env says what should boot, the cmdline what did.
+ *
+ * Storage (env-mode):
+ * - native: U-Boot's own env (CONFIG_ENV_IS_IN_MMC etc.), one or two copies
+ *   of env-size bytes at env-offset (and env-redundant-offset) of a device or
+ *   file. Every change is one write of the non-current copy (flag + 1).
+ * - file: two `env export -t` text files on the boot FAT partition, `env`
+ *   and `env-redundant` (default <env>.bak); the boot script imports both
+ *   and takes the newer by ota_seq. Every change replaces the older file.
+ *
+ * Every operation reads the whole env, changes it in memory and commits it
+ * with one write: all other variables are preserved byte for byte. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/reboot.h>
+#include <string.h>
+
+#include "bootflow/bootflow-private.h"
+#include "bootflow/uboot-env.h"
+
+#define FILE_ENV_MAX (64u * 1024)  /* a text env file of ours is ~100 bytes */
+#define CMDLINE_MAX 4096u
+
+struct uboot {
+	bool file_mode;
+	bool redundant;       /* native: two copies */
+	char *path[2];
+	uint64_t offset[2];
+	size_t size;          /* native: CONFIG_ENV_SIZE */
+	char *proc;
+	ota_bootflow_reboot_fn reboot_fn;
+};
+
+/* One read of the env: the variables and which copy they came from. */
+struct loaded {
+	struct ota_uenv env;
+	int current;          /* 0 or 1 */
+	uint8_t flag;         /* native, redundant: the current copy's flag */
+	uint32_t seq;         /* file: the current file's ota_seq */
+	bool valid[2];
+};
+
+static void uboot_free(void *data)
+{
+	struct uboot *u = data;
+	if (!u)
+		return;
+	free(u->path[0]);
+	free(u->path[1]);
+	free(u->proc);
+	free(u);
+}
+
+/* ---- native: one or two copies on a device or file -------------------------- */
+
+/* Reads copy i: 1 if all size bytes were there, 0 if the device or file is
+ * shorter (that copy is treated as invalid, like a bad CRC). */
+static int read_copy(const struct uboot *u, int i, uint8_t *buf, struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(u->path[i], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open '%s'", u->path[i]);
+	size_t done = 0;
+	while (done < u->size) {
+		ssize_t n = pread(fd, buf + done, u->size - done, (off_t)(u->offset[i] + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ota_error_errno(err, -errno, "read '%s' at offset %llu", u->path[i],
+					       (unsigned long long)u->offset[i]);
+		if (n == 0)
+			return 0;
+		done += (size_t)n;
+	}
+	return 1;
+}
+
+static int native_load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
+{
+	_cleanup_free_ uint8_t *buf = malloc(2 * u->size);
+	if (!buf)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	uint8_t flag[2] = { 0, 0 };
+	bool ok[2] = { false, false };
+	for (int i = 0; i < (u->redundant ? 2 : 1); i++) {
+		int r = read_copy(u, i, buf + i * u->size, err);
+		if (r < 0)
+			return r;
+		ok[i] = r == 1 && ota_uenv_image_check(buf + i * u->size, u->size, u->redundant, &flag[i]) == 0;
+	}
+	int pick = ota_uenv_pick(ok[0], flag[0], ok[1], flag[1]);
+	if (pick < 0)
+		return ota_error_set(err, -EBADMSG,
+				     "no valid environment: CRC mismatch in '%s' at %llu%s%s (env-offset and env-size "
+				     "must match U-Boot's CONFIG_ENV_OFFSET and CONFIG_ENV_SIZE)",
+				     u->path[0], (unsigned long long)u->offset[0], u->redundant ? " and in " : "",
+				     u->redundant ? u->path[1] : "");
+	struct loaded l = { .current = pick, .valid = { ok[0], ok[1] } };
+	int r = ota_uenv_image_decode(buf + pick * u->size, u->size, u->redundant, &l.env, &l.flag, err);
+	if (r < 0) {
+		ota_error_prefix(err, "'%s' at %llu: ", u->path[pick], (unsigned long long)u->offset[pick]);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+/* Power-fail property: with two copies we overwrite only the one U-Boot is
+ * not using, and its new flag (current + 1) makes it win only once its CRC
+ * is complete: a cut mid-write leaves a copy with a bad CRC, and both U-Boot
+ * and we keep reading the old, intact one. With a single copy there is no
+ * such guarantee: a cut mid-write leaves a bad CRC and U-Boot falls back to
+ * its built-in default env (documented; use a redundant env). */
+static int native_store(const struct uboot *u, const struct loaded *l, const struct ota_uenv *env,
+			struct ota_error *err)
+{
+	int target = u->redundant ? 1 - l->current : 0;
+	_cleanup_free_ uint8_t *img = malloc(u->size);
+	if (!img)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	int r = ota_uenv_image_encode(env, u->redundant, (uint8_t)(l->flag + 1), img, u->size, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(u->path[target], O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open '%s' for writing", u->path[target]);
+	for (size_t done = 0; done < u->size;) {
+		ssize_t n = pwrite(fd, img + done, u->size - done, (off_t)(u->offset[target] + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(err, n < 0 ? -errno : -EIO, "write '%s' at offset %llu",
+					       u->path[target], (unsigned long long)u->offset[target]);
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		return ota_error_errno(err, -errno, "fsync '%s'", u->path[target]);
+	if (close(TAKE_FD(fd)) < 0)
+		return ota_error_errno(err, -errno, "close '%s'", u->path[target]);
+	return 0;
+}
+
+/* ---- file: two text files, the newer by ota_seq ------------------------------ */
+
+static int parse_hex_u32(const char *s, uint32_t *ret)
+{
+	uint64_t n = 0;
+	if (ota_startswith(s, "0x") || ota_startswith(s, "0X"))
+		s += 2;
+	if (!*s || strlen(s) > 8)
+		return -EINVAL;
+	for (; *s; s++) {
+		int d = (*s >= '0' && *s <= '9') ? *s - '0' :
+			(*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 :
+			(*s >= 'A' && *s <= 'F') ? *s - 'A' + 10 : -1;
+		if (d < 0)
+			return -EINVAL;
+		n = n * 16 + (uint64_t)d;
+	}
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+/* One file: 1 and the env if it exists, parses and has ota_seq and
+ * ota_default; 0 if not
+ * (missing or torn: the other file decides); <0 on I/O errors. */
+static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_seq, struct ota_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+	struct ota_error ignored = { 0 };
+	int r = ota_read_file(path, FILE_ENV_MAX, &text, &size, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	struct ota_uenv env = { 0 };
+	if (ota_uenv_parse_data(text, size, '\n', &env, &ignored) < 0)
+		return 0;
+	/* Usable as the boot script judges it: ota_seq and ota_default set. */
+	const char *seq = ota_uenv_get(&env, "ota_seq"), *def = ota_uenv_get(&env, "ota_default");
+	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || !def || !def[0]) {
+		ota_uenv_done(&env);
+		return 0;
+	}
+	*ret = env;
+	return 1;
+}
+
+/* The boot script's rule, in C: a file is newer iff its ota_seq is the
+ * other's plus one; otherwise (equal, or a gap) the first file. Writers
+ * always write max + 1 into the other file, so two valid files differ by one. */
+static int file_load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
+{
+	struct ota_uenv env[2] = { { 0 }, { 0 } };
+	uint32_t seq[2] = { 0, 0 };
+	int ok[2];
+	for (int i = 0; i < 2; i++) {
+		ok[i] = file_load_one(u->path[i], &env[i], &seq[i], err);
+		if (ok[i] < 0) {
+			ota_uenv_done(&env[0]);
+			return ok[i];
+		}
+	}
+	if (!ok[0] && !ok[1])
+		return ota_error_set(err, -EBADMSG,
+				     "no valid environment file: neither '%s' nor '%s' exists with ota_seq and ota_default",
+				     u->path[0], u->path[1]);
+	int pick = !ok[0] ? 1 : !ok[1] ? 0 : (seq[1] == seq[0] + 1u) ? 1 : 0;
+	ota_uenv_done(&env[1 - pick]);
+	*ret = (struct loaded){ .env = env[pick], .current = pick, .seq = seq[pick], .valid = { ok[0], ok[1] } };
+	return 0;
+}
+
+static int cmp_var(const void *a, const void *b)
+{
+	return strcmp(((const struct ota_uenv_var *)a)->name, ((const struct ota_uenv_var *)b)->name);
+}
+
+/* Power-fail property: only the older file is replaced, by write-new, fsync,
+ * rename, fsync-dir. On FAT a cut during the rename may lose that name or
+ * leave the .tmp beside it, but the newer file is never touched, so the
+ * previous state survives in it. Lines are sorted by name like U-Boot's
+ * `env export`, so a file truncated by a torn FAT write (U-Boot's fatwrite is
+ * in place) loses ota_trial/ota_tries before it loses ota_default/ota_seq:
+ * at worst a trial is forgotten, and the default boots. */
+static int file_store(const struct uboot *u, const struct loaded *l, struct ota_uenv *env, struct ota_error *err)
+{
+	int target = 1 - l->current;
+	char seq[16];
+	if (ota_format(seq, sizeof(seq), "%x", l->seq + 1u) < 0 || ota_uenv_set(env, "ota_seq", seq) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	qsort(env->vars, env->n, sizeof(env->vars[0]), cmp_var);
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+	int r = ota_uenv_format_text(env, &text, &size, err);
+	if (r < 0)
+		return r;
+	return ota_write_file_atomic(u->path[target], text, size, 0644, err);
+}
+
+/* ---- the state ------------------------------------------------------------------ */
+
+static int load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
+{
+	return u->file_mode ? file_load(u, ret, err) : native_load(u, ret, err);
+}
+
+static int store(const struct uboot *u, struct loaded *l, struct ota_error *err)
+{
+	return u->file_mode ? file_store(u, l, &l->env, err) : native_store(u, l, &l->env, err);
+}
+
+/* ota.group=<name> from the kernel command line. */
+static int read_booted(const struct uboot *u, char *ret, struct ota_error *err)
+{
+	char path[4096];
+	int r = ota_bootflow_proc_path(u->proc, "cmdline", path, sizeof(path), err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *text = NULL;
+	r = ota_read_text_file(path, CMDLINE_MAX, &text, err);
+	if (r < 0)
+		return r;
+	char *save = NULL;
+	for (char *tok = strtok_r(text, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		if (!ota_startswith(tok, "ota.group="))
+			continue;
+		if (!ota_bootflow_group_name_valid(tok + 10))
+			return ota_error_set(err, -EINVAL, "%s: ota.group: invalid group name '%.64s'", path, tok + 10);
+		strcpy(ret, tok + 10);
+		return 0;
+	}
+	return ota_error_set(err, -ENOENT, "%s: no ota.group= (the boot script appends it to bootargs)", path);
+}
+
+static int env_state(const struct ota_uenv *env, struct ota_bootflow_state *s, struct ota_error *err)
+{
+	const char *def = ota_uenv_get(env, "ota_default");
+	const char *trial = ota_uenv_get(env, "ota_trial");
+	const char *tries = ota_uenv_get(env, "ota_tries");
+	if (!def)
+		return ota_error_set(err, -ENOENT, "variable ota_default is not set");
+	if (!ota_bootflow_group_name_valid(def))
+		return ota_error_set(err, -EINVAL, "ota_default: invalid group name '%.64s'", def);
+	strcpy(s->default_group, def);
+	s->trial[0] = '\0';
+	s->tries_left = 0;
+	if (!trial || !trial[0])
+		return 0;
+	if (!ota_bootflow_group_name_valid(trial))
+		return ota_error_set(err, -EINVAL, "ota_trial: invalid group name '%.64s'", trial);
+	strcpy(s->trial, trial);
+	uint32_t n = 0;
+	/* A trial without ota_tries has none left: it fails safe. */
+	if (tries && (parse_hex_u32(tries, &n) < 0 || n > OTA_BOOTFLOW_MAX_TRIES))
+		return ota_error_set(err, -EINVAL, "ota_tries: '%.16s' is not a hex number in 0..%x", tries,
+				     OTA_BOOTFLOW_MAX_TRIES);
+	s->tries_left = n;
+	return 0;
+}
+
+static const char *where(const struct uboot *u)
+{
+	return u->path[0];
+}
+
+static int uboot_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *ret, struct ota_error *err)
+{
+	const struct uboot *u = bf->data;
+	struct ota_bootflow_state s = { 0 };
+	int r = read_booted(u, s.booted, err);
+	if (r < 0) {
+		ota_error_prefix(err, "boot flow uboot: get-state: ");
+		return r;
+	}
+	struct loaded l;
+	r = load(u, &l, err);
+	if (r == 0) {
+		r = env_state(&l.env, &s, err);
+		if (r < 0)
+			ota_error_prefix(err, "%s: ", where(u));
+		ota_uenv_done(&l.env);
+	}
+	if (r < 0) {
+		ota_error_prefix(err, "boot flow uboot: get-state: ");
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Loads, checks the current state, applies set(), stores if it changed. */
+static int change(struct ota_bootflow *bf, const char *op, const char *group, unsigned tries,
+		  int (*set)(struct ota_uenv *env, const struct ota_bootflow_state *s, const char *group,
+			     unsigned tries, struct ota_error *err),
+		  struct ota_error *err)
+{
+	const struct uboot *u = bf->data;
+	struct loaded l;
+	int r = load(u, &l, err);
+	if (r == 0) {
+		struct ota_bootflow_state s = { 0 };
+		r = env_state(&l.env, &s, err);
+		if (r < 0)
+			ota_error_prefix(err, "%s: ", where(u));
+		if (r == 0)
+			r = set(&l.env, &s, group, tries, err);
+		if (r > 0)
+			r = store(u, &l, err);
+		ota_uenv_done(&l.env);
+	}
+	if (r < 0)
+		ota_error_prefix(err, "boot flow uboot: %s group %s: ", op, group);
+	return r < 0 ? r : 0;
+}
+
+/* The set_* return 1 when the env must be written, 0 when nothing changes. */
+static int set_arm(struct ota_uenv *env, const struct ota_bootflow_state *s, const char *group, unsigned tries,
+		   struct ota_error *err)
+{
+	char n[16];
+	(void)s;
+	if (ota_format(n, sizeof(n), "%x", tries) < 0 || ota_uenv_set(env, "ota_trial", group) < 0 ||
+	    ota_uenv_set(env, "ota_tries", n) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	return 1;
+}
+
+static int set_commit(struct ota_uenv *env, const struct ota_bootflow_state *s, const char *group, unsigned tries,
+		      struct ota_error *err)
+{
+	(void)tries;
+	if (strcmp(s->default_group, group) == 0 && !s->trial[0] && !ota_uenv_get(env, "ota_tries"))
+		return 0;
+	if (ota_uenv_set(env, "ota_default", group) < 0 || ota_uenv_set(env, "ota_trial", NULL) < 0 ||
+	    ota_uenv_set(env, "ota_tries", NULL) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	return 1;
+}
+
+static int set_mark_bad(struct ota_uenv *env, const struct ota_bootflow_state *s, const char *group,
+			unsigned tries, struct ota_error *err)
+{
+	(void)tries;
+	if (strcmp(s->trial, group) == 0) {
+		if (ota_uenv_set(env, "ota_trial", NULL) < 0 || ota_uenv_set(env, "ota_tries", NULL) < 0)
+			return ota_error_set(err, -ENOMEM, "out of memory");
+		return 1;
+	}
+	/* The default boots when everything else fails; it cannot be bad. */
+	if (strcmp(s->default_group, group) == 0)
+		return ota_error_set(err, -EBUSY, "group %s is the default (ota_default): commit another first", group);
+	return 0; /* not armed, not the default: never booted as it is */
+}
+
+static int uboot_arm(struct ota_bootflow *bf, const char *group, unsigned tries, struct ota_error *err)
+{
+	return change(bf, "arm", group, tries, set_arm, err);
+}
+
+static int uboot_commit(struct ota_bootflow *bf, const char *group, struct ota_error *err)
+{
+	return change(bf, "commit", group, 0, set_commit, err);
+}
+
+static int uboot_mark_bad(struct ota_bootflow *bf, const char *group, struct ota_error *err)
+{
+	return change(bf, "mark-bad", group, 0, set_mark_bad, err);
+}
+
+static int uboot_reboot(struct ota_bootflow *bf, struct ota_error *err)
+{
+	const struct uboot *u = bf->data;
+	int r = u->reboot_fn(LINUX_REBOOT_CMD_RESTART, NULL);
+	if (r < 0)
+		return ota_error_errno(err, r, "boot flow uboot: reboot");
+	return 0;
+}
+
+/* ---- configuration --------------------------------------------------------------- */
+
+static int check_range(const char *path, uint64_t offset, uint64_t size, struct ota_error *err)
+{
+	/* pread takes an off_t: offset + size must stay below 2^63. */
+	if (offset > (uint64_t)INT64_MAX - size)
+		return ota_error_set(err, -ERANGE, "env '%s': offset %llu + size %llu overflows", path,
+				     (unsigned long long)offset, (unsigned long long)size);
+	return 0;
+}
+
+static int init_native(struct uboot *u, const struct ota_bootflow_config *c, struct ota_error *err)
+{
+	if (c->env_size < OTA_UENV_SIZE_MIN || c->env_size > OTA_UENV_SIZE_MAX)
+		return ota_error_set(err, -EINVAL, "env-size %llu is not in %u..%u (CONFIG_ENV_SIZE)",
+				     (unsigned long long)c->env_size, OTA_UENV_SIZE_MIN, OTA_UENV_SIZE_MAX);
+	u->size = (size_t)c->env_size;
+	u->redundant = c->env_has_redundant || c->env_redundant;
+	u->offset[0] = c->env_offset;
+	u->offset[1] = c->env_redundant_offset;
+	if (ota_strdup_to(&u->path[0], c->env) < 0 ||
+	    ota_strdup_to(&u->path[1], c->env_redundant ? c->env_redundant : c->env) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	if (u->redundant && strcmp(u->path[0], u->path[1]) == 0 &&
+	    !(u->offset[1] >= u->offset[0] + u->size || u->offset[0] >= u->offset[1] + u->size))
+		return ota_error_set(err, -EINVAL, "env copies at %llu and %llu of '%s' overlap (env-size %zu)",
+				     (unsigned long long)u->offset[0], (unsigned long long)u->offset[1], u->path[0],
+				     u->size);
+	int r = check_range(u->path[0], u->offset[0], u->size, err);
+	return r < 0 ? r : check_range(u->path[1], u->offset[1], u->size, err);
+}
+
+static int init_file(struct uboot *u, const struct ota_bootflow_config *c, struct ota_error *err)
+{
+	char bak[4096];
+	if (c->env_has_redundant || c->env_offset || c->env_size)
+		return ota_error_set(err, -EINVAL, "env-mode file takes no env-offset, env-size or env-redundant-offset");
+	if (!c->env_redundant && ota_format(bak, sizeof(bak), "%s.bak", c->env) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "env '%s': path too long", c->env);
+	if (ota_strdup_to(&u->path[0], c->env) < 0 ||
+	    ota_strdup_to(&u->path[1], c->env_redundant ? c->env_redundant : bak) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	if (strcmp(u->path[0], u->path[1]) == 0)
+		return ota_error_set(err, -EINVAL, "env and env-redundant are the same file '%s'", u->path[0]);
+	return 0;
+}
+
+static int uboot_init(struct ota_bootflow *bf, struct ota_error *err)
+{
+	const struct ota_bootflow_config *c = bf->cfg;
+	if (!c->env || c->env[0] != '/')
+		return ota_error_set(err, -EINVAL, "env '%s' is not an absolute path", c->env ? c->env : "");
+	struct uboot *u = calloc(1, sizeof(*u));
+	if (!u)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	bf->data = u;
+	bf->free_data = uboot_free;
+	u->reboot_fn = c->reboot_fn ? c->reboot_fn : ota_bootflow_sys_reboot;
+	if (c->proc && ota_strdup_to(&u->proc, c->proc) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	const char *mode = c->env_mode ? c->env_mode : "native";
+	if (strcmp(mode, "native") == 0)
+		return init_native(u, c, err);
+	if (strcmp(mode, "file") == 0) {
+		u->file_mode = true;
+		return init_file(u, c, err);
+	}
+	return ota_error_set(err, -EINVAL, "env-mode '%s' is not native or file", mode);
+}
+
+const struct ota_bootflow_ops ota_bootflow_uboot_ops = {
+	.name = "uboot",
+	.init = uboot_init,
+	.get_state = uboot_get_state,
+	.arm = uboot_arm,
+	.commit = uboot_commit,
+	.mark_bad = uboot_mark_bad,
+	.reboot = uboot_reboot,
+};
