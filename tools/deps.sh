@@ -18,6 +18,9 @@ PACKAGES=(
 	binutils clang libclang-rt-14-dev
 	# bundle tests: a throwaway CA and signatures made with the openssl CLI
 	openssl
+	# Buildroot tree and boards (tests/buildroot): Kconfig, disk images, FAT
+	# contents, a GRUB EFI image and environment files (grub-editenv)
+	python3-kconfiglib genimage mtools grub-efi-amd64-bin grub-common make
 	# bench/bundle.sh (not run by CI)
 	casync bc
 )
