@@ -45,6 +45,10 @@ check "post-build.sh runs" "$bdir/post-build.sh" "$TARGET_DIR"
 check "post-build: version filled in" grep -q '^version = 2025.01.1$' "$TARGET_DIR/etc/ota/system.conf"
 check "post-build: /run tmpfs gone from fstab" bash -c "! grep -q '/run' '$TARGET_DIR/etc/fstab'"
 check "post-build: proc still in fstab" grep -q '^proc' "$TARGET_DIR/etc/fstab"
+case $board in
+raspberrypi4) check "post-build: bootfs (autoboot.txt) mounted on /boot/firmware" grep -Eq '^LABEL=BOOTFS[[:space:]]+/boot/firmware[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
+qemu-x86_64) check "post-build: ESP mounted on /boot/efi" grep -Eq '^LABEL=ESP[[:space:]]+/boot/efi[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
+esac
 [ "$board" = qemu-x86_64 ] && check "post-build: /boot/vmlinuz -> bzImage" test "$(readlink "$TARGET_DIR/boot/vmlinuz")" = bzImage
 mke2fs -q -F -t ext4 -L rootfs -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" 16M
 
@@ -115,6 +119,7 @@ raspberrypi4)
 	check "sizes 64M 128M 128M, rootfs_a 512M" \
 		test "$(jq "' '.join(str(t['partitions'][i]['size']) for i in (0,1,2,4))")" = "$(sectors 64) $(sectors 128) $(sectors 128) $(sectors 512)"
 	check "p1 autoboot.txt is the board's" diff <(mfile 0 autoboot.txt) "$bdir/autoboot.txt"
+	check "p1 FAT label BOOTFS (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = BOOTFS
 	check "p1 holds only autoboot.txt" test "$(MTOOLS_SKIP_CHECK=1 mdir -b -i "$img@@$(part_off 0)" :: | wc -l)" = 1
 	for f in config.txt cmdline-a.txt cmdline-b.txt Image start4.elf fixup4.dat bcm2711-rpi-4-b.dtb overlays/miniuart-bt.dtbo; do
 		check "boot_a has $f" mhas 1 "$f"
@@ -136,6 +141,7 @@ qemu-x86_64)
 	check "system-a is root-x86-64" test "$(jq "t['partitions'][1]['type']")" = 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 	check "sizes esp 64M, system-a 512M" \
 		test "$(jq "' '.join(str(p['size']) for p in t['partitions'])")" = "$(sectors 64) $(sectors 512)"
+	check "ESP FAT label ESP (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = ESP
 	check "ESP has EFI/BOOT/BOOTX64.EFI" mhas 0 EFI/BOOT/BOOTX64.EFI
 	check "BOOTX64.EFI is the GRUB image" diff <(mfile 0 EFI/BOOT/BOOTX64.EFI) "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
 	for f in grub.cfg env1 env2 tries; do
