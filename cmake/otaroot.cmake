@@ -10,56 +10,74 @@
 
 set(OTA_EXTERNAL_DEPS blkid mount fdisk inih zstd crypto jsonc curl)
 
-# Dynamic resolution: the pkg-config imported targets.
+# Dynamic resolution: the pkg-config imported targets (those looked for: a
+# subset build, OTA_BUILD_*, leaves the others empty).
 foreach(dep blkid mount fdisk inih zstd crypto jsonc curl)
   string(TOUPPER ${dep} DEP)
   add_library(ota_dyn_${dep} INTERFACE)
-  target_link_libraries(ota_dyn_${dep} INTERFACE PkgConfig::${DEP})
+  if(TARGET PkgConfig::${DEP})
+    target_link_libraries(ota_dyn_${dep} INTERFACE PkgConfig::${DEP})
+  endif()
 endforeach()
-
-# Static resolution. Debian ships static libblkid, libuuid, libinih, libzstd and
-# libcrypto, but no static libmount or libfdisk; those (and, for one consistent
-# util-linux version, libblkid and libuuid) come from the distribution's own
-# util-linux source package, built once into OTA_UTIL_LINUX_STATIC_DIR by
-# tools/build-util-linux-static.sh. See docs/building.md.
-set(UL ${OTA_UTIL_LINUX_STATIC_DIR})
-set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
-add_custom_command(
-  OUTPUT ${OTA_UL_ARCHIVES}
-  COMMAND ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh ${UL}
-  COMMENT "Building static util-linux libraries (cached in ${UL})"
-  VERBATIM)
-add_custom_target(util-linux-static DEPENDS ${OTA_UL_ARCHIVES})
-
-function(ota_find_static_archive var name)
-  find_library(${var} NAMES lib${name}.a REQUIRED NO_CACHE)
-  set(${var} ${${var}} PARENT_SCOPE)
-endfunction()
-ota_find_static_archive(OTA_INIH_A inih)
-ota_find_static_archive(OTA_ZSTD_A zstd)
-ota_find_static_archive(OTA_CRYPTO_A crypto)
 
 foreach(dep blkid mount fdisk inih zstd crypto jsonc curl)
   add_library(ota_static_${dep} INTERFACE)
 endforeach()
-# No static libcurl: Debian ships none, and nothing static (ota-init) needs
-# HTTP. ota_static_curl stays empty so that linking it statically fails loudly.
-target_include_directories(ota_static_curl INTERFACE ${CURL_INCLUDE_DIRS})
-ota_find_static_archive(OTA_JSONC_A json-c)
-target_include_directories(ota_static_jsonc INTERFACE ${JSONC_INCLUDE_DIRS})
-target_link_libraries(ota_static_jsonc INTERFACE ${OTA_JSONC_A})
-target_include_directories(ota_static_blkid INTERFACE ${BLKID_INCLUDE_DIRS})
-target_link_libraries(ota_static_blkid INTERFACE ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
-target_include_directories(ota_static_mount INTERFACE ${MOUNT_INCLUDE_DIRS})
-target_link_libraries(ota_static_mount INTERFACE ${UL}/lib/libmount.a ota_static_blkid)
-target_include_directories(ota_static_fdisk INTERFACE ${FDISK_INCLUDE_DIRS})
-target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid ${UL}/lib/libuuid.a)
-target_include_directories(ota_static_inih INTERFACE ${INIH_INCLUDE_DIRS})
-target_link_libraries(ota_static_inih INTERFACE ${OTA_INIH_A})
-target_include_directories(ota_static_zstd INTERFACE ${ZSTD_INCLUDE_DIRS})
-target_link_libraries(ota_static_zstd INTERFACE ${OTA_ZSTD_A})
-target_include_directories(ota_static_crypto INTERFACE ${CRYPTO_INCLUDE_DIRS})
-target_link_libraries(ota_static_crypto INTERFACE ${OTA_CRYPTO_A} pthread dl)
+
+if(NOT OTA_BUILD_INIT)
+  # Nothing static is built: ota_static_* stay empty.
+elseif(OTA_STATIC_FROM_SYSROOT)
+  # A cross build (Buildroot): the sysroot has static archives of every
+  # library ota-init needs, and their .pc files list what those archives
+  # need in turn (Libs.private). With -static the linker takes lib*.a for
+  # each -l. Nothing is built from source.
+  foreach(dep blkid mount fdisk inih)
+    string(TOUPPER ${dep} DEP)
+    target_include_directories(ota_static_${dep} INTERFACE ${${DEP}_STATIC_INCLUDE_DIRS})
+    target_link_libraries(ota_static_${dep} INTERFACE ${${DEP}_STATIC_LDFLAGS})
+  endforeach()
+else()
+  # Static resolution. Debian ships static libblkid, libuuid, libinih, libzstd and
+  # libcrypto, but no static libmount or libfdisk; those (and, for one consistent
+  # util-linux version, libblkid and libuuid) come from the distribution's own
+  # util-linux source package, built once into OTA_UTIL_LINUX_STATIC_DIR by
+  # tools/build-util-linux-static.sh. See docs/building.md.
+  set(UL ${OTA_UTIL_LINUX_STATIC_DIR})
+  set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
+  add_custom_command(
+    OUTPUT ${OTA_UL_ARCHIVES}
+    COMMAND ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh ${UL}
+    COMMENT "Building static util-linux libraries (cached in ${UL})"
+    VERBATIM)
+  add_custom_target(util-linux-static DEPENDS ${OTA_UL_ARCHIVES})
+
+  function(ota_find_static_archive var name)
+    find_library(${var} NAMES lib${name}.a REQUIRED NO_CACHE)
+    set(${var} ${${var}} PARENT_SCOPE)
+  endfunction()
+  ota_find_static_archive(OTA_INIH_A inih)
+  ota_find_static_archive(OTA_ZSTD_A zstd)
+  ota_find_static_archive(OTA_CRYPTO_A crypto)
+
+  # No static libcurl: Debian ships none, and nothing static (ota-init) needs
+  # HTTP. ota_static_curl stays empty so that linking it statically fails loudly.
+  target_include_directories(ota_static_curl INTERFACE ${CURL_INCLUDE_DIRS})
+  ota_find_static_archive(OTA_JSONC_A json-c)
+  target_include_directories(ota_static_jsonc INTERFACE ${JSONC_INCLUDE_DIRS})
+  target_link_libraries(ota_static_jsonc INTERFACE ${OTA_JSONC_A})
+  target_include_directories(ota_static_blkid INTERFACE ${BLKID_INCLUDE_DIRS})
+  target_link_libraries(ota_static_blkid INTERFACE ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
+  target_include_directories(ota_static_mount INTERFACE ${MOUNT_INCLUDE_DIRS})
+  target_link_libraries(ota_static_mount INTERFACE ${UL}/lib/libmount.a ota_static_blkid)
+  target_include_directories(ota_static_fdisk INTERFACE ${FDISK_INCLUDE_DIRS})
+  target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid ${UL}/lib/libuuid.a)
+  target_include_directories(ota_static_inih INTERFACE ${INIH_INCLUDE_DIRS})
+  target_link_libraries(ota_static_inih INTERFACE ${OTA_INIH_A})
+  target_include_directories(ota_static_zstd INTERFACE ${ZSTD_INCLUDE_DIRS})
+  target_link_libraries(ota_static_zstd INTERFACE ${OTA_ZSTD_A})
+  target_include_directories(ota_static_crypto INTERFACE ${CRYPTO_INCLUDE_DIRS})
+  target_link_libraries(ota_static_crypto INTERFACE ${OTA_CRYPTO_A} pthread dl)
+endif()
 
 # ota_add_library(<name> SOURCES <src>... [DEPS <own lib or external dep>...])
 function(ota_add_library name)
@@ -121,5 +139,7 @@ function(ota_add_static_executable name)
     target_link_libraries(${name} PRIVATE ${d}-static)
   endforeach()
   target_link_options(${name} PRIVATE -static -Wl,--gc-sections)
-  add_dependencies(${name} util-linux-static)
+  if(NOT OTA_STATIC_FROM_SYSROOT)
+    add_dependencies(${name} util-linux-static)
+  endif()
 endfunction()

@@ -21,6 +21,11 @@ PACKAGES=(
 	# uboot boot flow tests: mkenvimage and mkimage (u-boot-tools) make env
 	# images and boot.scr; fw_printenv/fw_setenv (libubootenv-tool) check our env
 	u-boot-tools libubootenv-tool
+	# Buildroot tree and boards (tests/buildroot): Kconfig, disk images, FAT
+	# contents, a GRUB EFI image and environment files (grub-editenv)
+	python3-kconfiglib genimage mtools grub-efi-amd64-bin grub-common make
+	# GRUB boot flow VM tests: UEFI firmware for QEMU
+	ovmf
 	# bench/bundle.sh (not run by CI)
 	casync bc
 )

@@ -1,0 +1,191 @@
+#!/bin/bash
+# board.sh BOARD OTA_BUNDLE OTA_PART: runs a board's post-build.sh and
+# post-image.sh (board/BOARD/) the way Buildroot does, on stand-in inputs:
+# a tiny root filesystem (mke2fs -d), stand-in kernel, DTBs and firmware,
+# for qemu-x86_64 a real GRUB EFI image (grub-mkimage) and GRUB environment
+# files (grub-editenv), Debian's genimage, our ota-bundle as the host tool
+# and a throwaway CA. Then checks the disk image (sfdisk --json, mtools),
+# that the bundle verifies against the image's keyring, that ota-part finds
+# the image a prefix of the board's layout.conf and provisions it on a
+# bigger disk, and the scripts' errors (no signing key, wrong boot flow).
+set -euo pipefail
+board=${1:?usage: board.sh BOARD OTA_BUNDLE OTA_PART}
+ota_bundle=$(realpath "$2")
+ota_part=$(realpath "$3")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=$repo/board/$board
+fails=0
+ok() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+
+work=$(mktemp -d /tmp/otaroot-board-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export BR2_EXTERNAL_OTAROOT_PATH=$repo/kconfig
+export TARGET_DIR=$work/target BINARIES_DIR=$work/images HOST_DIR=$work/host BUILD_DIR=$work/build
+export BR2_CONFIG=$work/.config
+mkdir -p "$TARGET_DIR"/{etc/ota,sbin,boot} "$BINARIES_DIR" "$HOST_DIR/bin" "$BUILD_DIR"
+ln -s "$ota_bundle" "$HOST_DIR/bin/ota-bundle"
+: > "$BR2_CONFIG"
+
+# What the otaroot package installs (BR2_PACKAGE_OTAROOT_*_CONF), and a
+# skeleton fstab with the /run line post-build must drop.
+"$repo/tests/vm/demo-pki.sh" "$work/pki" >/dev/null
+"$repo/tests/vm/demo-pki.sh" "$work/other-pki" >/dev/null
+cp "$bdir/system.conf" "$TARGET_DIR/etc/ota/system.conf"
+cp "$bdir/layout.conf" "$TARGET_DIR/etc/ota/layout.conf"
+cp "$repo/board/common/state.conf" "$TARGET_DIR/etc/ota/state.conf"
+cp "$work/pki/keyring.pem" "$TARGET_DIR/etc/ota/keyring.pem"
+printf '/dev/root\t/\text2\trw,noauto\t0\t1\nproc\t/proc\tproc\tdefaults\t0\t0\ntmpfs\t/run\ttmpfs\tmode=0755,nosuid,nodev\t0\t0\n' > "$TARGET_DIR/etc/fstab"
+echo stand-in > "$TARGET_DIR/sbin/ota-init"
+[ "$board" = qemu-x86_64 ] && head -c 64K /dev/urandom > "$TARGET_DIR/boot/bzImage"
+
+export OTAROOT_VERSION=2025.01.1
+check "post-build.sh runs" "$bdir/post-build.sh" "$TARGET_DIR"
+check "post-build: version filled in" grep -q '^version = 2025.01.1$' "$TARGET_DIR/etc/ota/system.conf"
+check "post-build: /run tmpfs gone from fstab" bash -c "! grep -q '/run' '$TARGET_DIR/etc/fstab'"
+check "post-build: proc still in fstab" grep -q '^proc' "$TARGET_DIR/etc/fstab"
+case $board in
+raspberrypi4) check "post-build: bootfs (autoboot.txt) mounted on /boot/firmware" grep -Eq '^LABEL=BOOTFS[[:space:]]+/boot/firmware[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
+qemu-x86_64) check "post-build: ESP mounted on /boot/efi" grep -Eq '^LABEL=ESP[[:space:]]+/boot/efi[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
+esac
+[ "$board" = qemu-x86_64 ] && check "post-build: /boot/vmlinuz -> bzImage" test "$(readlink "$TARGET_DIR/boot/vmlinuz")" = bzImage
+mke2fs -q -F -t ext4 -L rootfs -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" 16M
+
+case $board in
+raspberrypi4)
+	mkdir -p "$BINARIES_DIR/rpi-firmware/overlays"
+	echo start4 > "$BINARIES_DIR/rpi-firmware/start4.elf"
+	echo fixup4 > "$BINARIES_DIR/rpi-firmware/fixup4.dat"
+	echo overlay > "$BINARIES_DIR/rpi-firmware/overlays/miniuart-bt.dtbo"
+	head -c 256K /dev/urandom > "$BINARIES_DIR/Image"
+	for d in bcm2711-rpi-4-b bcm2711-rpi-400 bcm2711-rpi-cm4; do echo dtb > "$BINARIES_DIR/$d.dtb"; done
+	disk=sdcard.img
+	;;
+qemu-x86_64)
+	mkdir -p "$BINARIES_DIR/efi-part/EFI/BOOT" "$work/grub"
+	grub-mkimage -O x86_64-efi -p /EFI/BOOT -c "$bdir/grub-embedded.cfg" \
+		-o "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi" \
+		boot linux ext2 fat part_gpt normal configfile loadenv test echo regexp search sleep reboot
+	# Stand-ins for the GRUB boot flow's files (its own tool makes them).
+	echo '# stand-in for the GRUB boot flow script' > "$work/grub/grub.cfg"
+	for f in env1 env2 tries; do grub-editenv "$work/grub/$f" create; done
+	export OTAROOT_GRUB_DIR=$work/grub
+	disk=disk.img
+	;;
+*) echo "unknown board $board" >&2; exit 2 ;;
+esac
+
+# post-image without a signing key: a clear error, no bundle.
+out=$("$bdir/post-image.sh" "$BINARIES_DIR" 2>&1) && rc=0 || rc=$?
+check "post-image without a key fails" test $rc != 0
+check "... saying which variables to set" grep -q 'OTAROOT_SIGNING_KEY and OTAROOT_SIGNING_CERT' <<< "$out"
+rm -f "$BINARIES_DIR/update.otab"
+
+# Keys through the BR2 options this time (the environment is tested by the
+# error above and by docs/buildroot.md).
+cat > "$BR2_CONFIG" <<CFG
+BR2_PACKAGE_HOST_OTAROOT_SIGNING_KEY="$work/pki/signer.key"
+BR2_PACKAGE_HOST_OTAROOT_SIGNING_CERT="$work/pki/signer.pem"
+CFG
+check "post-image.sh runs" "$bdir/post-image.sh" "$BINARIES_DIR"
+img=$BINARIES_DIR/$disk
+check "$disk made" test -f "$img"
+check "update.otab made" test -f "$BINARIES_DIR/update.otab"
+
+compatible=$(sed -n 's/^compatible = //p' "$TARGET_DIR/etc/ota/system.conf")
+check "bundle verifies against the image's keyring" \
+	"$ota_bundle" verify --keyring "$TARGET_DIR/etc/ota/keyring.pem" --compatible "$compatible" "$BINARIES_DIR/update.otab"
+check "bundle does not verify against another CA" \
+	bash -c "! '$ota_bundle' verify --keyring '$work/other-pki/keyring.pem' '$BINARIES_DIR/update.otab' >/dev/null 2>&1"
+inspect=$("$ota_bundle" inspect "$BINARIES_DIR/update.otab")
+check "bundle version is the image's" grep -q '2025.01.1' <<< "$inspect"
+
+json=$(sfdisk --json "$img")
+jq() { python3 -c "import json,sys; t=json.load(sys.stdin)['partitiontable']; print(eval(sys.argv[1]))" "$1" <<< "$json"; }
+sectors() { echo $(( $1 * 2048 )); }
+# mtools on partition N: -i IMAGE@@OFFSET
+part_off() { echo $(( $(jq "t['partitions'][$1]['start']") * 512 )); }
+mfile() { MTOOLS_SKIP_CHECK=1 mtype -i "$img@@$(part_off "$1")" "::$2" 2>/dev/null; }
+mhas() { MTOOLS_SKIP_CHECK=1 mdir -b -i "$img@@$(part_off "$1")" "::$2" >/dev/null 2>&1; }
+
+case $board in
+raspberrypi4)
+	check "MBR" test "$(jq "t['label']")" = dos
+	check "disk signature 0x07a0b007" test "$(jq "t['id']")" = 0x07a0b007
+	check "5 partitions (3 primary, extended, rootfs_a)" test "$(jq "len(t['partitions'])")" = 5
+	check "types c c c f 83" test "$(jq "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83"
+	check "p1 bootable" test "$(jq "t['partitions'][0].get('bootable', False)")" = True
+	check "sizes 64M 128M 128M, rootfs_a 512M" \
+		test "$(jq "' '.join(str(t['partitions'][i]['size']) for i in (0,1,2,4))")" = "$(sectors 64) $(sectors 128) $(sectors 128) $(sectors 512)"
+	check "p1 autoboot.txt is the board's" diff <(mfile 0 autoboot.txt) "$bdir/autoboot.txt"
+	check "p1 FAT label BOOTFS (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = BOOTFS
+	check "p1 holds only autoboot.txt" test "$(MTOOLS_SKIP_CHECK=1 mdir -b -i "$img@@$(part_off 0)" :: | wc -l)" = 1
+	for f in config.txt cmdline-a.txt cmdline-b.txt Image start4.elf fixup4.dat bcm2711-rpi-4-b.dtb overlays/miniuart-bt.dtbo; do
+		check "boot_a has $f" mhas 1 "$f"
+	done
+	check "boot_a config.txt is the board's" diff <(mfile 1 config.txt) "$bdir/config.txt"
+	check "cmdline-a: root=PARTUUID=07a0b007-05 ota.slot=a init=/sbin/ota-init" \
+		bash -c "mtype -i '$img@@$(part_off 1)' ::cmdline-a.txt | grep 'root=PARTUUID=07a0b007-05 ' | grep ' ota.slot=a ' | grep -q ' init=/sbin/ota-init '"
+	check "cmdline-b: root=PARTUUID=07a0b007-06 ota.slot=b" \
+		bash -c "mtype -i '$img@@$(part_off 1)' ::cmdline-b.txt | grep 'root=PARTUUID=07a0b007-06 ' | grep -q ' ota.slot=b '"
+	check "boot_b unformatted" bash -c "! blkid -p -O $(part_off 2) '$img' >/dev/null 2>&1"
+	check "rootfs_a is the root filesystem" \
+		cmp -n $((16 * 1024 * 1024)) <(tail -c +$(( $(part_off 4) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
+	check "bundle payloads boot and system" bash -c "grep -qw boot <<< '$inspect' && grep -qw system <<< '$inspect'"
+	;;
+qemu-x86_64)
+	check "GPT" test "$(jq "t['label']")" = gpt
+	check "2 partitions: esp, system-a" test "$(jq "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a"
+	check "esp is an EFI system partition" test "$(jq "t['partitions'][0]['type']")" = C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+	check "system-a is root-x86-64" test "$(jq "t['partitions'][1]['type']")" = 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
+	check "sizes esp 64M, system-a 512M" \
+		test "$(jq "' '.join(str(p['size']) for p in t['partitions'])")" = "$(sectors 64) $(sectors 512)"
+	check "ESP FAT label ESP (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = ESP
+	check "ESP has EFI/BOOT/BOOTX64.EFI" mhas 0 EFI/BOOT/BOOTX64.EFI
+	check "BOOTX64.EFI is the GRUB image" diff <(mfile 0 EFI/BOOT/BOOTX64.EFI) "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
+	for f in grub.cfg env1 env2 tries; do
+		check "ESP has otaroot/$f" diff <(mfile 0 otaroot/$f) "$work/grub/$f"
+	done
+	check "system-a is the root filesystem" \
+		cmp -n $((16 * 1024 * 1024)) <(tail -c +$(( $(part_off 1) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
+	check "bundle payload system" grep -qw system <<< "$inspect"
+	check "start-qemu.sh made" test -x "$BINARIES_DIR/start-qemu.sh"
+	;;
+esac
+
+# The image is a prefix of layout.conf: ota-part on a 2 GiB copy plans to
+# keep what ships and create the rest, applies it, and then has nothing to do.
+cp --sparse=always "$img" "$work/disk"
+truncate -s 2G "$work/disk"
+plan=$("$ota_part" --layout "$bdir/layout.conf" plan "$work/disk" 2>&1) && rc=0 || rc=$?
+echo "$plan" | sed 's/^/     /'
+check "ota-part plan accepts the image" test $rc = 0
+check "ota-part apply provisions it" "$ota_part" --layout "$bdir/layout.conf" apply "$work/disk"
+after=$(sfdisk --json "$work/disk")
+json=$after
+case $board in
+raspberrypi4)
+	check "provisioned: p1-p7, types c c c f 83 83 83" \
+		test "$(jq "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83 83 83"
+	;;
+qemu-x86_64)
+	check "provisioned: esp system-a system-b data" \
+		test "$(jq "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a system-b data"
+	;;
+esac
+n=$(jq "len(t['partitions'])")
+check "data partition has an ext4 labelled data" \
+	test "$(blkid -p -O "$(( $(jq "t['partitions'][$n-1]['start']") * 512 ))" -s LABEL -o value "$work/disk")" = data
+plan2=$("$ota_part" --layout "$bdir/layout.conf" --json plan "$work/disk" 2>&1) || true
+check "second plan has nothing to create" bash -c "! grep -q '\"create\"' <<< '$plan2'"
+
+# A system.conf for another boot flow is refused by the board's post-build.
+sed -i 's/^type = .*/type = custom/' "$TARGET_DIR/etc/ota/system.conf"
+check "post-build refuses a system.conf for another boot flow" bash -c "! '$bdir/post-build.sh' '$TARGET_DIR' 2>/dev/null"
+
+if [ $fails -gt 0 ]; then
+	echo "board $board: $fails check(s) failed" >&2
+	exit 1
+fi
+echo "board $board: all passed"
