@@ -123,6 +123,18 @@ static int env_open(struct ota_bootflow *bf, struct grub_env *e, struct ota_erro
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* Fault injection for the power-cut tests (tests/vm/test_grub.py): with
+ * OTA_TEST_POWER_CUT_AFTER_WRITES=N in the environment, the machine powers
+ * off, without syncing anything else, right after this process's N-th
+ * durable block write. Unset, this does nothing. */
+static void test_power_cut_point(void)
+{
+	static unsigned writes;
+	const char *at = getenv("OTA_TEST_POWER_CUT_AFTER_WRITES");
+	if (at && strtoul(at, NULL, 10) == ++writes)
+		(void)reboot(RB_POWER_OFF);
+}
+
 /* Rewrites one file in place and makes it durable (see the top comment for
  * why in place). Creates a missing file by write-new + rename instead. */
 static int write_block(struct grub_env *e, int i, const char *block, struct ota_error *err)
@@ -135,7 +147,10 @@ static int write_block(struct grub_env *e, int i, const char *block, struct ota_
 		int r = ota_mkdir_p(e->dir, 0755);
 		if (r < 0)
 			return ota_error_errno(err, r, "creating %s", e->dir);
-		return ota_write_file_atomic(path, block, OTA_GRUBENV_SIZE, 0644, err);
+		r = ota_write_file_atomic(path, block, OTA_GRUBENV_SIZE, 0644, err);
+		if (r >= 0)
+			test_power_cut_point();
+		return r;
 	}
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "opening %s", path);
@@ -144,6 +159,7 @@ static int write_block(struct grub_env *e, int i, const char *block, struct ota_
 		return ota_error_errno(err, n < 0 ? -errno : -EIO, "writing %s", path);
 	if (ftruncate(fd, OTA_GRUBENV_SIZE) < 0 || fsync(fd) < 0)
 		return ota_error_errno(err, -errno, "syncing %s", path);
+	test_power_cut_point();
 	return 0;
 }
 

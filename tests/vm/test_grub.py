@@ -143,6 +143,66 @@ def case_fallback_hang(tc):
     fallback(tc, "hang", 1, "broken update: init hangs")
 
 
+# ---------------------------------------------------------------- power cuts
+def booted(m):
+    args = cmdline(m)
+    group = [a.split("=", 1)[1] for a in args if a.startswith("ota.slot=")][0]
+    return group, "ota.trial=1" in args
+
+
+def cut_and_boot(m, command, cut):
+    """Runs command in the guest with the grub backend set to power the
+    machine off right after its cut-th durable write, waits for the power
+    off, powers on again and returns (group, trial) as GRUB booted them."""
+    m.sock.sendall(("export OTA_TEST_POWER_CUT_AFTER_WRITES=%d; %s >/dev/null 2>&1\n" % (cut, command)).encode())
+    m.wait_exit(600)
+    boot_until_agent(m, 1)
+    return booted(m)
+
+
+def case_power_cut_writes(tc):
+    """A power cut after each durable write of the boot state (arm: tries,
+    [env2 repaired], env1, env2; commit: env1, env2): the next boot is
+    always the old or the new state, exactly as the write order promises."""
+    attach(tc, "good")
+    m = tc.machine
+    size = os.path.getsize(os.path.join(fixtures(tc), "good.otab"))
+    install_cmd = "head -c %d /dev/vdb | ota-update install -" % size
+    boot_until_agent(m, 1)
+    # arm of b from a committed a: 1 tries, 2 env1, 3 env2
+    for cut, want in ((1, ("a", False)), (2, ("b", True)), (3, ("b", True))):
+        got = cut_and_boot(m, install_cmd, cut)
+        print("  arm, cut after write %d: booted %s%s" % (cut, got[0], " (trial)" if got[1] else ""))
+        check(got == want, "arm cut %d: booted %s, expected %s" % (cut, got, want))
+        st = status(m)
+        check(st["trial_state"] == ("running" if want[1] else "none"), st)
+        if want[1]:
+            m.run("ota-update rollback")
+            m.reboot()
+            boot_until_agent(m, 1)
+            check(booted(m) == ("a", False), "rollback did not bring a back")
+    # commit of the running trial b: 1 env1 (new state complete in env1)
+    m.run(install_cmd, timeout=600)
+    m.reboot()
+    boot_until_agent(m, 1)
+    check(booted(m) == ("b", True), "no trial of b")
+    got = cut_and_boot(m, "ota-update commit", 1)
+    print("  commit, cut after write 1: booted %s%s" % (got[0], " (trial)" if got[1] else ""))
+    check(got == ("b", False), "commit cut 1: booted %s" % (got,))
+    st = status(m)
+    check(st["default"] == "b" and st["trial_state"] == "none", st)
+    # env2 is stale now: the next arm first repairs it (write 2), then env1
+    for cut, want in ((2, ("b", False)), (3, ("a", True))):
+        got = cut_and_boot(m, install_cmd, cut)
+        print("  arm with repair, cut after write %d: booted %s%s" % (cut, got[0], " (trial)" if got[1] else ""))
+        check(got == want, "arm (repair) cut %d: booted %s, expected %s" % (cut, got, want))
+        if want[1]:
+            m.run("ota-update rollback")
+            m.reboot()
+            boot_until_agent(m, 1)
+            check(booted(m) == ("b", False), "rollback did not bring b back")
+
+
 # ---------------------------------------------------------------- decisions
 SIG = b"# GRUB Environment Block\n"
 
@@ -261,6 +321,7 @@ CASES = {
     "fallback-init-exits": case_fallback_init_exits,
     "fallback-hang": case_fallback_hang,
     "decisions": case_decisions,
+    "power-cut-writes": case_power_cut_writes,
 }
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ connects to a Unix socket here: run() sends one shell command line and returns
 its output and exit status.
 """
 
+import fcntl
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ READY = b"@@AGENT-READY"
 DONE = b"@@DONE "
 
 
+QEMU_LOCK = "/tmp/otaroot-qemu.lock"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
@@ -221,6 +223,10 @@ class TestCase:
     directory (console logs included) is kept when the test fails."""
 
     def __init__(self, name, image="base.img", firmware=None):
+        # One QEMU at a time on this machine, across checkouts too: a second
+        # guest would starve the first one's timing (watchdog, timeouts).
+        self.lock = open(QEMU_LOCK, "w")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
         build = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
         self.build = build
         self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", "kernel"))
@@ -235,6 +241,7 @@ class TestCase:
 
     def finish(self, ok):
         self.machine.kill()
+        self.lock.close()
         if ok:
             shutil.rmtree(self.workdir, ignore_errors=True)
         else:
