@@ -29,39 +29,12 @@ check() { # check NAME CONDITION-COMMAND...
 }
 
 # ---- PKI and bundles ------------------------------------------------------------
-cat >ca.cnf <<'CNF'
-[ca]
-default_ca = test
-[test]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-copy_extensions = none
-[any]
-commonName = supplied
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[signer]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-CNF
-: >index.txt
-echo 01 >serial
-for r in root other-root; do
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $r.key 2>/dev/null
-	openssl req -x509 -new -key $r.key -subj "/CN=$r" -days 36500 -config ca.cnf -extensions v3_ca -out $r.pem 2>/dev/null
-done
-for s in signer:root stranger:other-root; do
-	n=${s%%:*} ca=${s##*:}
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $n.key 2>/dev/null
-	openssl req -new -key $n.key -subj "/CN=$n" -out $n.csr 2>/dev/null
-	openssl ca -batch -config ca.cnf -notext -cert $ca.pem -keyfile $ca.key -extensions signer -extfile ca.cnf \
-		-startdate 20200101000000Z -enddate 20991231000000Z -in $n.csr -out $n.pem 2>/dev/null
-done
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_root other-root
+pki_cert signer root signer
+pki_cert stranger other-root signer
 
 head -c 3000000 /dev/urandom >system.img
 head -c 1000000 /dev/zero >>system.img
