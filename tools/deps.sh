@@ -18,8 +18,10 @@ PACKAGES=(
 	binutils clang libclang-rt-14-dev
 	# bundle tests: a throwaway CA and signatures made with the openssl CLI
 	openssl
-	# bench/bundle.sh (not run by CI)
-	casync bc
+	# ota-update over HTTP against a real server (tests/integration/update-nginx.sh)
+	nginx-light curl
+	# bench/ (not run by CI): casync, RAUC and GNU time for peak RSS
+	casync bc rauc time squashfs-tools
 )
 
 missing=()

@@ -1047,7 +1047,8 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
-		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file };
+		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file, .connect_timeout_s = c->http_connect_timeout_s,
+						   .max_attempts = c->http_attempts };
 		r = ota_bundle_http_new(o->source, &ho, &web, err);
 		if (r < 0)
 			return r;

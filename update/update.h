@@ -72,6 +72,8 @@ struct ota_update_config {
 	char *lock_file;               /* [update] lock-file */
 	char *ca_file;                 /* [update] ca-file: CAs for https (NULL: system) */
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
+	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
+	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
 	char *bootflow_type;           /* [bootflow] type (required) */
 	char *bootflow_executable;     /* [bootflow] executable (custom) */
 	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
