@@ -7,6 +7,7 @@
 #   pki_cert signer root signer        # signer.key, signer.pem issued by root
 #
 # Extensions for pki_cert: v3_ca (an intermediate CA), signer (code signing),
+# plain_signer (digitalSignature, no extended key usage: what RAUC 1.8 accepts),
 # no_ku (key usage without digitalSignature), wrong_eku (serverAuth only).
 # Keys are EC P-256. Validity: 2020-01-01 to 2099-12-31 unless given, so
 # signatures verify whatever the test machine's clock says.
@@ -33,6 +34,9 @@ authorityKeyIdentifier = keyid
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = codeSigning
+[plain_signer]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
 [no_ku]
 basicConstraints = CA:FALSE
 keyUsage = critical,keyEncipherment
