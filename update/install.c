@@ -166,7 +166,6 @@ static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
 	return (ssize_t)got;
 }
 
-
 struct install {
 	const struct ota_update_config *c;
 	const struct ota_update_install_opts *o;
