@@ -314,6 +314,12 @@ int ota_bundle_reader_open(const struct ota_bundle_source *src, const struct ota
 			   struct ota_error *err) _must_check_;
 struct ota_bundle_reader *ota_bundle_reader_free(struct ota_bundle_reader *r);
 const struct ota_manifest *ota_bundle_reader_manifest(const struct ota_bundle_reader *r);
+/* SHA-256 of the signed manifest bytes: names one bundle (same signed
+ * content, same digest), e.g. to resume an interrupted install of it. */
+int ota_bundle_reader_manifest_sha256(const struct ota_bundle_reader *r, uint8_t ret[32]) _must_check_;
+/* During a consumer's begin/chunk/end calls: the running payload's verified
+ * chunk table (*ret_count entries); NULL outside them. Owned by the reader. */
+const struct ota_chunk_entry *ota_bundle_reader_chunk_table(const struct ota_bundle_reader *r, uint64_t *ret_count);
 /* Whether the bundle was signed and verified (false: allowed unsigned). */
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info);
 

@@ -18,6 +18,8 @@ struct ota_bundle_reader {
 	uint64_t max_table;
 	uint64_t offset; /* bytes read from the source so far */
 	bool ran;
+	const struct ota_chunk_entry *table; /* the running payload's, during consumer calls */
+	uint64_t table_count;
 };
 
 /* ---- sources ------------------------------------------------------------ */
@@ -182,6 +184,18 @@ uint64_t ota_bundle_reader_data_offset(const struct ota_bundle_reader *r)
 	return OTA_BUNDLE_HEADER_SIZE + r->hdr.manifest_size + r->hdr.signature_size;
 }
 
+int ota_bundle_reader_manifest_sha256(const struct ota_bundle_reader *r, uint8_t ret[32])
+{
+	return ota_sha256(r->manifest_raw, r->hdr.manifest_size, ret);
+}
+
+const struct ota_chunk_entry *ota_bundle_reader_chunk_table(const struct ota_bundle_reader *r, uint64_t *ret_count)
+{
+	if (ret_count)
+		*ret_count = r->table ? r->table_count : 0;
+	return r->table;
+}
+
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info)
 {
 	if (r->is_signed && ret_info)
@@ -272,6 +286,8 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 	int ret = read_table(r, x, err);
 	if (ret == 0)
 		ret = setup_run(x, err);
+	r->table = x->table;
+	r->table_count = x->p->chunk_count;
 	if (ret == 0 && wanted && c && c->begin)
 		ret = c->begin(c->userdata, x->p);
 	if (ret < 0)
@@ -323,6 +339,7 @@ int ota_bundle_reader_run(struct ota_bundle_reader *r, const struct ota_bundle_c
 		struct payload_run x = { .p = &r->m->payloads[i] };
 		bool wanted = !want || want(c ? c->userdata : NULL, x.p);
 		int ret = run_payload(r, &x, c, wanted, err);
+		r->table = NULL; /* freed with the payload's run */
 		payload_run_done(&x);
 		if (ret < 0) {
 			ota_error_prefix(err, "bundle '%s': payload '%s': ", r->src->name, x.p->slot_class);

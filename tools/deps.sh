@@ -26,8 +26,10 @@ PACKAGES=(
 	python3-kconfiglib genimage mtools grub-efi-amd64-bin grub-common make
 	# GRUB boot flow VM tests: UEFI firmware for QEMU
 	ovmf
-	# bench/bundle.sh (not run by CI)
-	casync bc
+	# ota-update over HTTP against a real server (tests/integration/update-nginx.sh)
+	nginx-light curl
+	# bench/ (not run by CI): casync, RAUC and GNU time for peak RSS
+	casync bc rauc time squashfs-tools
 )
 
 missing=()

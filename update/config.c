@@ -1,7 +1,8 @@
 /* ota-update's part of /etc/ota/system.conf; see update.h and docs/update.md.
  *
  *   [system]   compatible, version
- *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout
+ *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout,
+ *              http-connect-timeout, http-attempts
  *   [bootflow] type, executable, timeout, tries (all types); device,
  *              directory, kernel-cmdline (grub);
  *              env-mode, env, env-offset, env-size, env-redundant,
@@ -88,6 +89,10 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 		return set_str(&c->ca_file, "update", key, value, true, s->err);
 	if (strcmp(key, "hook-timeout") == 0)
 		return set_uint(&c->hook_timeout_s, "update", key, value, 1, 86400, s->err);
+	if (strcmp(key, "http-connect-timeout") == 0)
+		return set_uint(&c->http_connect_timeout_s, "update", key, value, 1, 3600, s->err);
+	if (strcmp(key, "http-attempts") == 0)
+		return set_uint(&c->http_attempts, "update", key, value, 1, 100, s->err);
 	if (strcmp(key, "downgrade") == 0) {
 		if (strcmp(value, "refuse") == 0)
 			c->downgrade = OTA_DOWNGRADE_REFUSE;

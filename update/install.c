@@ -76,6 +76,12 @@ struct target {
 	char path[PATH_MAX];
 	bool is_file;
 	int fd;
+	/* Resume: chunks [0, resume_chunks) (bytes [0, resume_bytes)) of the
+	 * image were durably written by an interrupted install of this bundle;
+	 * they are compared with the device, not trusted. */
+	uint64_t resume_chunks, resume_bytes;
+	uint64_t checkpoint_chunks; /* the last one recorded (a new one must pass it) */
+	uint64_t chunk_i; /* streamed install: index of the next chunk */
 };
 
 static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err)
@@ -144,6 +150,22 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 
 /* ---- the consumer ------------------------------------------------------------ */
 
+static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, (uint8_t *)buf + got, size - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 struct install {
 	const struct ota_update_config *c;
 	const struct ota_update_install_opts *o;
@@ -161,6 +183,12 @@ struct install {
 	uint64_t reused_spare;  /* delta: bytes found in place in the spare slot */
 	uint64_t reused_active; /* delta: bytes copied from the active slots */
 	char reused_from[128];  /* delta: names of the active slots chunks came from */
+	char bundle_hex[65];    /* SHA-256 of the signed manifest: names the bundle */
+	uint64_t since_checkpoint; /* bytes placed since the last checkpoint */
+	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */
+	struct ota_bundle_reader *reader;
+	uint8_t *cmp;           /* streamed resume: a chunk read back from the slot */
+	size_t cmp_size;
 	struct ota_error *err;
 };
 
@@ -194,6 +222,7 @@ static void fill_record(struct ota_slot_record *rec, const struct install *x, co
 	(void)snprintf(rec->state, sizeof(rec->state), "%s", state);
 	(void)snprintf(rec->version, sizeof(rec->version), "%s", x->m->version);
 	(void)snprintf(rec->compatible, sizeof(rec->compatible), "%s", x->m->compatible);
+	(void)snprintf(rec->bundle, sizeof(rec->bundle), "%s", x->bundle_hex);
 	ota_bundle_hex(t->p->image_sha256, rec->sha256);
 }
 
@@ -207,8 +236,13 @@ static int start_writing(struct install *x)
 	if (r < 0)
 		return r;
 	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
-	for (size_t i = 0; i < x->n_targets; i++)
+	for (size_t i = 0; i < x->n_targets; i++) {
+		/* A checkpoint being resumed stays recorded until a later one
+		 * replaces it: an interruption now must not lose it. */
 		fill_record(&recs[i], x, &x->targets[i], "installing");
+		recs[i].checkpoint_chunks = x->targets[i].resume_chunks;
+		recs[i].checkpoint_bytes = x->targets[i].resume_bytes;
+	}
 	r = ota_update_status_write(x->c->status_file, recs, x->n_targets, x->err);
 	if (r < 0)
 		return r;
@@ -223,13 +257,22 @@ static int open_target(struct install *x, struct target *t)
 	int r = start_writing(x);
 	if (r < 0)
 		return r;
-	/* O_EXCL on a block device: refused (EBUSY) while it is mounted. */
-	int flags = t->is_file ? O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW : O_WRONLY | O_CLOEXEC | O_EXCL;
+	/* O_EXCL on a block device: refused (EBUSY) while it is mounted. Read
+	 * and write: a resumed install compares chunks already written. */
+	int flags = t->is_file ? O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW : O_RDWR | O_CLOEXEC | O_EXCL;
 	t->fd = open(t->path, flags, 0600);
 	if (t->fd < 0)
 		return ota_error_errno(x->err, -errno, "slot %s: open '%s' for writing", t->slot->name, t->path);
-	if (t->is_file && ftruncate(t->fd, (off_t)t->p->image_size) < 0)
+	if (!t->is_file)
+		return 0;
+	if (ftruncate(t->fd, (off_t)t->p->image_size) < 0)
 		return ota_error_errno(x->err, -errno, "slot %s: truncate '%s'", t->slot->name, t->path);
+	/* Reserve the blocks now, so that a full file system fails here, naming
+	 * the slot, rather than in the middle of the image. Keeps existing data. */
+	int r2 = t->p->image_size ? posix_fallocate(t->fd, 0, (off_t)t->p->image_size) : 0;
+	if (r2 != 0 && r2 != EOPNOTSUPP && r2 != EINVAL)
+		return ota_error_errno(x->err, -r2, "slot %s: reserve %llu bytes for '%s'", t->slot->name,
+				       (unsigned long long)t->p->image_size, t->path);
 	return 0;
 }
 
@@ -252,6 +295,9 @@ static void begin_payload(struct install *x, struct target *t)
 	x->index++;
 	x->last_percent = 0;
 	x->done = 0;
+	x->since_checkpoint = 0;
+	if (t->resume_chunks > 0)
+		report(x, "resume", t, t->resume_bytes);
 }
 
 static int on_begin(void *userdata, const struct ota_manifest_payload *p)
@@ -262,10 +308,111 @@ static int on_begin(void *userdata, const struct ota_manifest_payload *p)
 	return 0;
 }
 
+/* ---- resume -------------------------------------------------------------------
+ *
+ * An install stopped by a network failure, a reboot or a power cut leaves its
+ * target slots recorded "installing" with the digest of the bundle's signed
+ * manifest (`bundle`) and a checkpoint: whenever CHECKPOINT_EVERY more bytes
+ * were placed in image order, the slot is fdatasync'd and only then is its
+ * record replaced (atomic: write new, fsync, rename, fsync dir) with the
+ * number of chunks below which everything is on stable storage. The order
+ * makes the checkpoint true after any crash: it never names data that was
+ * not yet durable.
+ *
+ * The next install of the same bundle (same manifest digest and image hash)
+ * compares each chunk below the checkpoint with the device and rewrites only
+ * those that differ; chunks above it are written as usual (a delta install
+ * re-hashes the spare at every offset anyway). Slots of that bundle already
+ * recorded "installed" are treated as checkpointed to the end. A checkpoint
+ * is a hint, never trusted: skipped chunks were compared, and the slot is
+ * read back and hashed as a whole before it is recorded "installed". Any
+ * other bundle replaces the records, which discards the checkpoints. */
+#define CHECKPOINT_EVERY (32u << 20)
+
+static bool record_of_bundle(const struct install *x, const struct target *t, const struct ota_slot_record *rec)
+{
+	char sha[65];
+	ota_bundle_hex(t->p->image_sha256, sha);
+	return ota_streq(rec->bundle, x->bundle_hex) && ota_streq(rec->sha256, sha) && rec->size == t->p->image_size;
+}
+
+/* Sets each target's resume point if the spare holds an interrupted install
+ * of this bundle (at least one slot still "installing" it). */
+static void find_checkpoints(struct install *x)
+{
+	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
+	bool interrupted = false;
+	for (size_t i = 0; i < x->n_targets; i++) {
+		if (ota_update_status_read(x->c->status_file, x->targets[i].slot->name, &recs[i], NULL) < 0)
+			return;
+		if (ota_streq(recs[i].state, "installing") && record_of_bundle(x, &x->targets[i], &recs[i]))
+			interrupted = true;
+	}
+	/* Every slot "installed": a complete install, asked for again; rewrite it. */
+	if (!interrupted)
+		return;
+	for (size_t i = 0; i < x->n_targets; i++) {
+		struct target *t = &x->targets[i];
+		if (!record_of_bundle(x, t, &recs[i]))
+			continue;
+		if (ota_streq(recs[i].state, "installed")) {
+			t->resume_chunks = t->p->chunk_count;
+			t->resume_bytes = t->p->image_size;
+		} else if (ota_streq(recs[i].state, "installing") && recs[i].checkpoint_chunks <= t->p->chunk_count &&
+			   recs[i].checkpoint_bytes <= t->p->image_size) {
+			t->resume_chunks = recs[i].checkpoint_chunks;
+			t->resume_bytes = recs[i].checkpoint_bytes;
+		}
+		t->checkpoint_chunks = t->resume_chunks;
+	}
+}
+
+/* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
+ * in place. fdatasync first, then the record: see above. */
+static int maybe_checkpoint(struct install *x, struct target *t, uint64_t chunks, uint64_t bytes)
+{
+	if (x->since_checkpoint < CHECKPOINT_EVERY || t->fd < 0 || chunks <= t->checkpoint_chunks)
+		return 0;
+	if (fdatasync(t->fd) < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: fdatasync '%s'", t->slot->name, t->path);
+	struct ota_slot_record rec;
+	fill_record(&rec, x, t, "installing");
+	rec.checkpoint_chunks = chunks;
+	rec.checkpoint_bytes = bytes;
+	x->since_checkpoint = 0;
+	/* Best effort: without this record an interrupted install only
+	 * re-checks less next time; it is never less safe. */
+	if (ota_update_status_write(x->c->status_file, &rec, 1, NULL) < 0)
+		return 0;
+	t->checkpoint_chunks = chunks;
+	return 0;
+}
+
+/* Streamed resume: 1 if the slot already holds data at offset, 0 if not. */
+static int in_place(struct install *x, struct target *t, uint64_t offset, const void *data, size_t size)
+{
+	if (size > x->cmp_size) {
+		uint8_t *b = realloc(x->cmp, size);
+		if (!b)
+			return ota_error_set(x->err, -ENOMEM, "out of memory");
+		x->cmp = b;
+		x->cmp_size = size;
+	}
+	int r = open_target(x, t);
+	if (r < 0)
+		return r;
+	ssize_t n = pread_full(t->fd, x->cmp, size, offset);
+	if (n < 0)
+		return ota_error_errno(x->err, (int)n, "slot %s: read '%s' at offset %llu", t->slot->name, t->path,
+				       (unsigned long long)offset);
+	return (size_t)n == size && memcmp(x->cmp, data, size) == 0;
+}
+
 /* Counts size more bytes of the current payload as in place; reports each new percent. */
 static void account(struct install *x, struct target *t, size_t size)
 {
 	x->done += size;
+	x->since_checkpoint += size;
 	unsigned percent = t->p->image_size ? (unsigned)(x->done * 100 / t->p->image_size) : 100;
 	if (percent != x->last_percent) {
 		x->last_percent = percent;
@@ -302,7 +449,18 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 {
 	(void)p;
 	struct install *x = userdata;
-	return write_at(x, x->cur, offset, data, size);
+	struct target *t = x->cur;
+	uint64_t i = t->chunk_i++;
+	int r = i < t->resume_chunks ? in_place(x, t, offset, data, size) : 0;
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		x->resumed += size;
+		account(x, t, size);
+	} else if ((r = write_at(x, t, offset, data, size)) < 0) {
+		return r;
+	}
+	return maybe_checkpoint(x, t, i + 1, offset + size);
 }
 
 /* Reads the slot back (past the page cache where the kernel allows) and
@@ -368,6 +526,23 @@ static int on_end(void *userdata, const struct ota_manifest_payload *p)
 	return 0;
 }
 
+static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table);
+
+/* A streamed payload's end: as on_end, then its chunk index is saved from the
+ * reader's verified table, so the next delta install from it needs no scan. */
+static int on_end_stream(void *userdata, const struct ota_manifest_payload *p)
+{
+	struct install *x = userdata;
+	int r = on_end(x, p);
+	if (r < 0)
+		return r;
+	uint64_t n = 0;
+	const struct ota_chunk_entry *table = ota_bundle_reader_chunk_table(x->reader, &n);
+	if (table && n == p->chunk_count)
+		index_save(x, x->cur, table);
+	return 0;
+}
+
 /* ---- adaptive delta over HTTP ranges ----------------------------------------
  *
  * Per payload: the chunk table is fetched by range and checked against the
@@ -409,22 +584,6 @@ static int local_cmp(const void *a, const void *b)
 	const struct local_chunk *x = a, *y = b;
 	int c = memcmp(x->sha, y->sha, 32);
 	return c ? c : (x->size > y->size) - (x->size < y->size);
-}
-
-static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
-{
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, (uint8_t *)buf + got, size - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
 }
 
 static int index_add(struct local_index *ix, const uint8_t *data, size_t size, uint64_t offset)
@@ -745,11 +904,14 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	for (uint64_t i = 0; i < p->chunk_count; off += table[i].usize, i++) {
 		const struct ota_chunk_entry *e = &table[i];
 		/* 1. already in place in the spare: re-hashed now, left as it is. */
+		if (d->n == 0 && (r = maybe_checkpoint(x, t, i, off)) < 0)
+			return r;
 		if (spare >= 0 && pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
 		    ota_chunk_verify(e, ubuf, e->usize) == 0) {
 			if ((r = open_target(x, t)) < 0)
 				return r;
-			x->reused_spare += e->usize;
+			/* Below a checkpoint: left there by the interrupted attempt. */
+			*(i < t->resume_chunks ? &x->resumed : &x->reused_spare) += e->usize;
 			account(x, t, e->usize);
 			continue;
 		}
@@ -770,9 +932,13 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 			}
 		}
 		/* 4. fetch it. */
-		if (d->n == DELTA_BATCH_CHUNKS || (d->n > 0 && d->bytes + e->csize > DELTA_BATCH))
+		if (d->n == DELTA_BATCH_CHUNKS || (d->n > 0 && d->bytes + e->csize > DELTA_BATCH)) {
 			if ((r = delta_flush(x, d)) < 0)
 				return r;
+			/* Everything below chunk i is in place now. */
+			if ((r = maybe_checkpoint(x, t, i, off)) < 0)
+				return r;
+		}
 		d->ranges[d->n] = (struct ota_bundle_range){ .offset = d->data_off + e->offset, .size = e->csize,
 							     .buf = cbuf + d->bytes };
 		d->chunk_of[d->n] = i;
@@ -880,7 +1046,8 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
-		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file };
+		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file, .connect_timeout_s = c->http_connect_timeout_s,
+						   .max_attempts = c->http_attempts };
 		r = ota_bundle_http_new(o->source, &ho, &web, err);
 		if (r < 0)
 			return r;
@@ -923,13 +1090,19 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	}
 
-	struct install x = { .c = c, .o = o, .bf = bf, .m = m, .spare = spare, .err = err };
+	_cleanup_free_ uint8_t *cmp = NULL; /* x.cmp, freed here */
+	struct install x = { .c = c, .o = o, .bf = bf, .m = m, .spare = spare, .err = err, .reader = reader };
+	uint8_t digest[32];
+	if ((r = ota_bundle_reader_manifest_sha256(reader, digest)) < 0)
+		return ota_error_set(err, r, "bundle '%s': SHA-256 of the manifest failed", src.name);
+	ota_bundle_hex(digest, x.bundle_hex);
 	for (size_t i = 0; i < m->n_payloads; i++) {
 		r = prepare_target(c, spare, st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
 		if (r < 0)
 			return r;
 		x.n_targets++;
 	}
+	find_checkpoints(&x);
 	report(&x, "verified", NULL, 0);
 
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
@@ -955,9 +1128,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		for (size_t i = 0; r == 0 && i < x.n_targets; i++)
 			r = delta_payload(&x, &d, &x.targets[i]);
 	} else {
-		struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end, &x };
+		struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end_stream, &x };
 		r = ota_bundle_reader_run(reader, &consumer, want, err);
 	}
+	cmp = x.cmp;
 	for (size_t i = 0; i < x.n_targets; i++)
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
@@ -979,7 +1153,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	report(&x, "armed", NULL, 0);
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
-					 .reused_spare = x.reused_spare, .reused_active = x.reused_active };
+					 .reused_spare = x.reused_spare, .reused_active = x.reused_active,
+					 .resumed = x.resumed };
+	for (size_t i = 0; i < x.n_targets; i++)
+		res.resumed_at += x.targets[i].resume_bytes;
 	(void)snprintf(res.reused_from, sizeof(res.reused_from), "%s", x.reused_from);
 	(void)snprintf(res.group, sizeof(res.group), "%s", spare);
 	(void)snprintf(res.version, sizeof(res.version), "%s", m->version);

@@ -64,6 +64,12 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 			p->stage[5] ? "using the active slot's saved chunk index" : "indexing the active slot for reusable chunks");
 		return;
 	}
+	if (strcmp(p->stage, "resume") == 0) {
+		fprintf(stderr, "[%u/%u] %s -> %s: resuming an interrupted install of this bundle at %" PRIu64
+			" of %" PRIu64 " bytes (written chunks are compared, not trusted)\n",
+			p->payload, p->n_payloads, p->slot_class, p->slot, p->done, p->total);
+		return;
+	}
 	if (strcmp(p->stage, "write") == 0 && arg_tty) {
 		char bar[41];
 		unsigned filled = percent * 40 / 100;
@@ -94,12 +100,17 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 	if (arg_json)
 		printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"image_bytes\":%" PRIu64
 		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 ",\"delta\":%s,\"reused_spare\":%" PRIu64
-		       ",\"reused_active\":%" PRIu64 ",\"reused_from\":\"%s\"}\n",
+		       ",\"reused_active\":%" PRIu64 ",\"reused_from\":\"%s\",\"resumed_at\":%" PRIu64
+		       ",\"resumed\":%" PRIu64 "}\n",
 		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded,
-		       res.delta ? "true" : "false", res.reused_spare, res.reused_active, res.reused_from);
+		       res.delta ? "true" : "false", res.reused_spare, res.reused_active, res.reused_from,
+		       res.resumed_at, res.resumed);
 	else
 		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
 		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");
+	if (res.resumed_at && !arg_json)
+		printf("resumed an interrupted install: %" PRIu64 " of %" PRIu64 " checkpointed bytes were already in place\n",
+		       res.resumed, res.resumed_at);
 	if (res.downloaded && !arg_json) {
 		double mib = 1024.0 * 1024.0;
 		unsigned pct = res.bundle_bytes ? (unsigned)(res.downloaded * 100 / res.bundle_bytes) : 100;

@@ -68,6 +68,9 @@ static void record_from_json(json_object *o, const char *slot, struct ota_slot_r
 	copy_str(rec->sha256, sizeof(rec->sha256), o, "sha256");
 	rec->size = get_u64(o, "size");
 	rec->installed = get_u64(o, "installed");
+	copy_str(rec->bundle, sizeof(rec->bundle), o, "bundle");
+	rec->checkpoint_chunks = get_u64(o, "checkpoint_chunks");
+	rec->checkpoint_bytes = get_u64(o, "checkpoint_bytes");
 }
 
 static json_object *slots_of(json_object *root)
@@ -111,7 +114,10 @@ static json_object *record_to_json(const struct ota_slot_record *rec)
 		return NULL;
 	if (add_str(o, "state", rec->state) < 0 || add_str(o, "version", rec->version) < 0 ||
 	    add_str(o, "compatible", rec->compatible) < 0 || add_str(o, "sha256", rec->sha256) < 0 ||
-	    add_u64(o, "size", rec->size) < 0 || add_u64(o, "installed", rec->installed) < 0) {
+	    add_u64(o, "size", rec->size) < 0 || add_u64(o, "installed", rec->installed) < 0 ||
+	    (rec->bundle[0] && add_str(o, "bundle", rec->bundle) < 0) ||
+	    (rec->checkpoint_chunks && (add_u64(o, "checkpoint_chunks", rec->checkpoint_chunks) < 0 ||
+					add_u64(o, "checkpoint_bytes", rec->checkpoint_bytes) < 0))) {
 		(void)json_object_put(o);
 		return NULL;
 	}

@@ -72,6 +72,8 @@ struct ota_update_config {
 	char *lock_file;               /* [update] lock-file */
 	char *ca_file;                 /* [update] ca-file: CAs for https (NULL: system) */
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
+	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
+	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
 	char *bootflow_type;           /* [bootflow] type (required) */
 	char *bootflow_executable;     /* [bootflow] executable (custom) */
 	char *bootflow_device;         /* [bootflow] device (grub: the ESP) */
@@ -133,6 +135,12 @@ struct ota_slot_record {
 	char sha256[65];
 	uint64_t size;
 	uint64_t installed;   /* seconds since the epoch, 0 = unknown */
+	char bundle[65];      /* SHA-256 of the signed manifest written ("" = unknown) */
+	/* "installing" only: chunks [0, checkpoint_chunks) of the image, i.e.
+	 * bytes [0, checkpoint_bytes), were fdatasync'd before this record was
+	 * written. A hint for resuming the same bundle; re-checked before use. */
+	uint64_t checkpoint_chunks;
+	uint64_t checkpoint_bytes;
 };
 
 /* Reads the record of one slot; a missing file or slot gives an empty record. */
@@ -145,7 +153,8 @@ int ota_update_status_write(const char *status_file, const struct ota_slot_recor
 /* ---- operations ---------------------------------------------------------------- */
 
 struct ota_update_progress {
-	const char *stage;       /* "verified", "pre-install", "index", "write", "installed",
+	const char *stage;       /* "verified", "pre-install", "index", "resume" (done: the
+				  * checkpoint of an interrupted install of this bundle), "write", "installed",
 				  * "post-install", "armed"; "full-download" (no delta:
 				  * the server ignores ranges) */
 	const char *slot_class;  /* for "write"/"installed" */
@@ -172,6 +181,8 @@ struct ota_update_result {
 	uint64_t reused_spare;               /* delta: bytes already in place in the spare slots */
 	uint64_t reused_active;              /* delta: bytes copied from the active slots */
 	char reused_from[128];               /* delta: the active slots bytes were copied from */
+	uint64_t resumed_at;                 /* resume: sum of the checkpoints found (bytes) */
+	uint64_t resumed;                    /* resume: bytes below them found in place, not rewritten */
 };
 
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,

@@ -41,58 +41,17 @@ expect_sh() {
 	if [ "$rc" = 0 ]; then ok "$name"; else bad "$name" "exit $rc: $(cat err.txt)"; fi
 }
 
-# ---- a throwaway PKI --------------------------------------------------------
-cat >ca.cnf <<'CNF'
-[ca]
-default_ca = test
-[test]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-copy_extensions = none
-[any]
-commonName = supplied
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[signer]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-[no_ku]
-basicConstraints = CA:FALSE
-keyUsage = critical,keyEncipherment
-[wrong_eku]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-CNF
-: >index.txt
-echo 01 >serial
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-# cert NAME ISSUER EXT [START END]
-cert() {
-	key "$1"
-	openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-	openssl ca -batch -config ca.cnf -notext -cert "$2.pem" -keyfile "$2.key" -extensions "$3" \
-		-extfile ca.cnf -startdate "${4:-20200101000000Z}" -enddate "${5:-20991231000000Z}" \
-		-in "$1.csr" -out "$1.pem" 2>/dev/null
-}
-for r in root other-root; do
-	key $r
-	openssl req -x509 -new -key $r.key -subj "/CN=$r" -days 36500 -config ca.cnf -extensions v3_ca \
-		-out $r.pem 2>/dev/null
-done
-cert inter root v3_ca
-cert signer inter signer
-cert expired inter signer 20200101000000Z 20210101000000Z
-cert noku inter no_ku
-cert wrongeku inter wrong_eku
-cert stranger other-root signer
+# ---- a throwaway PKI (tests/lib/pki.sh) ----------------------------------------
+. "$(dirname "$(realpath "$0")")/../lib/pki.sh"
+pki_init
+pki_root root
+pki_root other-root
+pki_cert inter root v3_ca
+pki_cert signer inter signer
+pki_cert expired inter signer 20200101000000Z 20210101000000Z
+pki_cert noku inter no_ku
+pki_cert wrongeku inter wrong_eku
+pki_cert stranger other-root signer
 
 # ---- good bundles ------------------------------------------------------------
 head -c 3000000 /dev/urandom >rootfs.img

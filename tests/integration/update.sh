@@ -29,39 +29,12 @@ check() { # check NAME CONDITION-COMMAND...
 }
 
 # ---- PKI and bundles ------------------------------------------------------------
-cat >ca.cnf <<'CNF'
-[ca]
-default_ca = test
-[test]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-copy_extensions = none
-[any]
-commonName = supplied
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[signer]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-CNF
-: >index.txt
-echo 01 >serial
-for r in root other-root; do
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $r.key 2>/dev/null
-	openssl req -x509 -new -key $r.key -subj "/CN=$r" -days 36500 -config ca.cnf -extensions v3_ca -out $r.pem 2>/dev/null
-done
-for s in signer:root stranger:other-root; do
-	n=${s%%:*} ca=${s##*:}
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $n.key 2>/dev/null
-	openssl req -new -key $n.key -subj "/CN=$n" -out $n.csr 2>/dev/null
-	openssl ca -batch -config ca.cnf -notext -cert $ca.pem -keyfile $ca.key -extensions signer -extfile ca.cnf \
-		-startdate 20200101000000Z -enddate 20991231000000Z -in $n.csr -out $n.pem 2>/dev/null
-done
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_root other-root
+pki_cert signer root signer
+pki_cert stranger other-root signer
 
 head -c 3000000 /dev/urandom >system.img
 head -c 1000000 /dev/zero >>system.img
@@ -242,6 +215,8 @@ assert s["state"] == "installed" and s["version"] == "2.0.1" and s["sha256"] == 
 assert s["size"] == 4000000 and s["installed"] > 1600000000, s
 PY
 [ ! -e data/ota/update/slots.json.tmp ] && ok "install: no temporary status file left" || bad tmp-left "slots.json.tmp"
+[ -s data/ota/update/index/system-b.idx ] && [ -s data/ota/update/index/boot-b.idx ] \
+	&& ok "install: a streamed install saves the chunk index of each slot" || bad stream-index "$(ls -R data)"
 
 # Installing again while a trial is armed (not booted) is fine: it re-arms.
 : >calls
@@ -473,6 +448,68 @@ rc=0; "$U" "${C[@]}" install "$URL/v2-bad.otab" >out.txt 2>err.txt || rc=$?
 echo "(delta: first install downloaded $FIRST_DL of $V2_SIZE bundle bytes)"
 for f in system-a boot-a boot-b; do mv slots/$f.saved slots/$f; done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+
+# ---- resume of an interrupted streamed install ---------------------------------------------
+# A 72 MiB image: checkpoints every 32 MiB. The first attempt reads a truncated
+# stdin (as if the network or the machine stopped), the second gets the file.
+head -c $((72 << 20)) /dev/urandom >big.img
+cat >big.ini <<INI
+[bundle]
+compatible = test-board
+version = 3.0
+[image.system]
+file = big.img
+[image.boot]
+file = boot.img
+INI
+"$B" create --key signer.key --cert signer.pem big.ini big.otab >/dev/null
+sed -i 's/^version = 3.0$/version = 3.1/' big.ini
+"$B" create --key signer.key --cert signer.pem big.ini big31.otab >/dev/null
+BIG_SIZE=$(stat -c %s big.otab)
+json_done() { python3 -c "import json,sys; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
+record() { python3 -c "import json; print(json.load(open('data/ota/update/slots.json'))['slots']['$1'].get('$2', 0))"; }
+interrupt() { # interrupt BUNDLE: installs only the first 70 % of it from stdin
+	state a a
+	rc=0; head -c $((BIG_SIZE * 7 / 10)) "$1" | "$U" "${C[@]}" install - >out.txt 2>err.txt || rc=$?
+}
+interrupt big.otab
+[ $rc = 1 ] && grep -q "stdin" err.txt && [ "$(count arm)" = 0 ] && [ "$(record system-b state)" = installing ] \
+	&& [ "$(record system-b checkpoint_bytes)" -ge $((32 << 20)) ] \
+	&& ok "resume: interrupted stream fails, nothing armed, checkpoint at $(record system-b checkpoint_bytes) bytes" \
+	|| bad resume-interrupt "exit $rc: $(cat err.txt) $(cat calls) $(cat data/ota/update/slots.json)"
+CKPT=$(record system-b checkpoint_bytes)
+state a a
+rc=0; "$U" "${C[@]}" install --json big.otab >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	cmp -s slots/system-b big.img && [ "$(count arm)" = 1 ] && [ "$(json_done resumed_at)" = "$CKPT" ] \
+		&& [ "$(json_done resumed)" = "$CKPT" ] && [ "$(json_done image_bytes)" = $((72 * 1048576 + 300000 - CKPT)) ] \
+		&& grep -q "\"stage\":\"resume\",\"payload\":1,.*\"slot\":\"system-b\",\"done\":$CKPT" out.txt \
+		&& ok "resume: same bundle continues at $CKPT of $((72 << 20)) bytes, writes only the rest, then armed" \
+		|| bad resume "$(grep resume out.txt | head -2) $(tail -1 out.txt) $(cat calls)"
+	[ "$(record system-b state)" = installed ] && [ "$(record system-b checkpoint_bytes)" = 0 ] \
+		&& ok "resume: the record is 'installed' without a checkpoint" || bad resume-record "$(cat data/ota/update/slots.json)"
+else
+	bad resume "exit $rc: $(cat err.txt)"
+fi
+# The checkpoint is a hint: a chunk below it damaged after the interruption
+# (a torn write, a bad block) is found and rewritten.
+interrupt big.otab
+CKPT=$(record system-b checkpoint_bytes)
+printf 'damaged' | dd of=slots/system-b bs=1 seek=5000000 conv=notrunc status=none
+state a a
+rc=0; "$U" "${C[@]}" install --json big.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b big.img && [ "$(json_done resumed_at)" = "$CKPT" ] \
+	&& [ "$(json_done resumed)" -lt "$CKPT" ] && [ "$(json_done resumed)" -gt $((CKPT - (1 << 20))) ] \
+	&& ok "resume: a damaged chunk below the checkpoint is rewritten ($(json_done resumed) of $CKPT bytes kept)" \
+	|| bad resume-damaged "exit $rc: $(tail -1 out.txt) $(cat err.txt)"
+# Another bundle (same images, another manifest) discards the checkpoint.
+interrupt big.otab
+state a a
+rc=0; "$U" "${C[@]}" install --json big31.otab >out.txt 2>err.txt || rc=$?
+[ $rc = 0 ] && cmp -s slots/system-b big.img && [ "$(json_done resumed_at)" = 0 ] && ! grep -q '"stage":"resume"' out.txt \
+	&& [ "$(json_done image_bytes)" = $((72 * 1048576 + 300000)) ] \
+	&& ok "resume: a different bundle does not resume, it rewrites everything" || bad resume-other "exit $rc: $(tail -1 out.txt)"
+rm -f big.img big.otab big31.otab
 
 # ---- block-device slots on loop devices -------------------------------------------------
 truncate -s 8M disk-a.img disk-b.img

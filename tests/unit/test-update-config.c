@@ -24,7 +24,8 @@ TEST(update_config_full)
 	ota_update_config_init(&c);
 	int r = ota_update_config_parse(&c,
 					"[data]\ndevice = auto\n[init]\npath = /sbin/init\n" BASE
-					"[update]\ndowngrade = strict\nstatus-file = /tmp/s.json\nhook-timeout = 5\n[bootflow]\n"
+					"[update]\ndowngrade = strict\nstatus-file = /tmp/s.json\nhook-timeout = 5\n"
+					"http-connect-timeout = 4\nhttp-attempts = 9\n[bootflow]\n"
 					"tries = 2\ntimeout = 7\n" SLOTS,
 					"t.conf", &err);
 	ASSERT_INT_EQ(r, 0);
@@ -36,6 +37,8 @@ TEST(update_config_full)
 	ASSERT_STR_EQ(c.hooks_dir, OTA_UPDATE_HOOKS_DIR);
 	ASSERT_STR_EQ(c.lock_file, OTA_UPDATE_LOCK_FILE);
 	ASSERT_INT_EQ(c.hook_timeout_s, 5);
+	ASSERT_INT_EQ(c.http_connect_timeout_s, 4);
+	ASSERT_INT_EQ(c.http_attempts, 9);
 	ASSERT_INT_EQ(c.tries, 2);
 	ASSERT_INT_EQ(c.bootflow_timeout_s, 7);
 	ASSERT_STR_EQ(c.bootflow_type, "custom");

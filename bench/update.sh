@@ -1,0 +1,288 @@
+#!/bin/bash
+# bench/update.sh BUILD_DIR [IMAGE]: ota-update against its peers, one run
+# each, printed as ratios (method: ../../shared/notes/benchmarking.md):
+#   a) full install of a local bundle into a loop-device slot vs
+#      `zstd -dc | dd of=LOOP` (oflag=direct as asked, and conv=fsync, the
+#      honest end-to-end write limit on a loop device);
+#   b) the same image installed by RAUC 1.8 (`rauc install` of a plain bundle,
+#      squashfs zstd, into raw slots on loop devices, custom boot-loader
+#      backend; Debian's rauc only installs through `rauc service`, so it
+#      runs on a private D-Bus session bus);
+#   c) bytes downloaded for a small update (v2 = v1 with a few files
+#      changed and one added) by ota-update delta over nginx vs
+#      `casync extract --seed=v1` from a casync store served by the same nginx;
+#   d) peak RSS (GNU time's maximum resident set size) of ota-update
+#      installing a 2 GiB image (the v1 image padded with zeros).
+# Not run by CI. Needs root, loop devices, nginx-light, casync, rauc,
+# squashfs-tools, dbus, GNU time (tools/deps.sh). Without IMAGE an ext4 image
+# is filled from /usr, reproducibly (fixed UUID, hash seed and time).
+set -euo pipefail
+build=$(realpath "${1:?usage: bench/update.sh BUILD_DIR [IMAGE]}")
+here=$(dirname "$(realpath "$0")")
+U=$build/bin/ota-update
+B=$build/bin/ota-bundle
+for t in casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd; do
+	command -v "$t" >/dev/null || [ -x "$t" ] || [ -x "/usr/sbin/$t" ] || { echo "bench: $t is missing (tools/deps.sh)" >&2; exit 1; }
+done
+W=$(mktemp -d /var/tmp/bench-update.XXXXXX)
+LOOPS=()
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc -l; }
+mib() { echo "$(stat -c %s "$1") / 1048576" | bc; }
+say() { echo "== $*" >&2; }
+
+# ---- images: v1, v2 (a few files changed, one added) --------------------------------------
+mkimg() { # mkimg TREE OUT SIZE_MIB
+	rm -f "$2"
+	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -U 0b0e3c4f-77d3-4a3e-9a57-2f3b9c0d1e2a \
+		-E hash_seed=9c1f6a2e-5d4b-4e8f-b3a1-7c6d5e4f3a2b,lazy_itable_init=0 -d "$1" "$2" "$3M"
+}
+if [ -n "${2:-}" ]; then
+	cp "$(realpath "$2")" v1.img
+	size_mib=$(mib v1.img)
+	cp v1.img v2.img
+	# v2: 1 MiB rewritten at 5 places, as a few changed files would.
+	for off in 100 300 500 700 900; do
+		[ $((off * size_mib / 1000)) -lt "$size_mib" ] || continue
+		head -c 1048576 /dev/urandom | dd of=v2.img bs=1M seek=$((off * size_mib / 1000)) conv=notrunc status=none
+	done
+else
+	say "filling an ext4 image from /usr"
+	mkdir -p tree/usr/share tree/usr/lib
+	cp -a /usr/bin /usr/sbin tree/usr/ && cp -a /usr/lib/python3 tree/usr/lib/ && cp -a /usr/share/doc /usr/share/man tree/usr/share/
+	size_mib=$(( $(du -sm tree | cut -f1) * 12 / 10 + 64 ))
+	mkimg tree v1.img "$size_mib"
+	# v2, a small "security update": 5 binaries rebuilt (new content, same
+	# size) and one new file.
+	for f in $(find tree/usr/bin -type f -size +200k | sort | head -5); do
+		head -c "$(stat -c %s "$f")" /dev/urandom >"$f"
+	done
+	head -c 300000 /dev/urandom >tree/usr/bin/new-tool
+	mkimg tree v2.img "$size_mib"
+	rm -rf tree
+fi
+IMG_BYTES=$(stat -c %s v1.img)
+say "v1 and v2: $size_mib MiB each"
+
+# ---- PKI, bundles, the device ------------------------------------------------------------
+. "$here/../tests/lib/pki.sh"
+pki_init
+pki_root ca
+pki_cert signer ca plain_signer
+for v in v1 v2; do
+	printf '[bundle]\ncompatible = bench\nversion = %s\n[image.system]\nfile = %s.img\n' "${v#v}" "$v" >"$v.ini"
+done
+mkdir -p srv
+"$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
+"$B" create --key signer.key --cert signer.pem v2.ini srv/v2.otab >/dev/null
+zstd -q -3 -T0 -c v1.img >v1.img.zst
+truncate -s $((size_mib + 64))M slot-a.img slot-b.img
+for f in slot-a slot-b; do LOOPS+=("$(losetup -f --show "$f.img")"); done
+LA=${LOOPS[0]} LB=${LOOPS[1]}
+cat >bootflow.sh <<'SH'
+#!/bin/sh
+# A trivial custom boot flow: group a runs; arm/mark-bad only recorded.
+D=$(dirname "$0")
+case "$1" in
+get-state) printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' ;;
+*) echo "$*" >>"$D/bootflow.calls" ;;
+esac
+SH
+chmod +x bootflow.sh
+conf() { # conf FILE SLOT-A SLOT-B
+	cat >"$1" <<CONF
+[system]
+compatible = bench
+version = 0
+[update]
+keyring = $W/ca.pem
+downgrade = allow
+status-file = $W/data/slots.json
+hooks-dir = $W/hooks
+lock-file = $W/update.lock
+[bootflow]
+type = custom
+executable = $W/bootflow.sh
+[slot.system-a]
+class = system
+device = $2
+[slot.system-b]
+class = system
+device = $3
+[group.a]
+system = system-a
+[group.b]
+system = system-b
+CONF
+}
+conf ota.conf "$LA" "$LB"
+# timed NAME CMD...: runs CMD under GNU time; sets T_<NAME> (s) and RSS_<NAME> (KiB).
+timed() {
+	local name=$1
+	shift
+	sync
+	/usr/bin/time -f '%e %M' -o "time.$name" "$@"
+	read -r t rss <"time.$name"
+	printf -v "T_$name" '%s' "$t"
+	printf -v "RSS_$name" '%s' "$rss"
+}
+cat v1.otab v1.img.zst v1.img >/dev/null  # warm inputs
+
+# ---- a) full install vs zstd -dc | dd ------------------------------------------------------
+say "a) full install: zstd|dd (direct), zstd|dd (fsync), ota-update"
+timed dd_direct sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M oflag=direct iflag=fullblock status=none"
+timed dd_fsync sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M conv=fsync iflag=fullblock status=none"
+rm -rf data
+head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none  # a fresh header: nothing to resume
+timed ota "$U" --config ota.conf install v1.otab
+cmp -s -n "$IMG_BYTES" "$LB" v1.img || { echo "bench: ota-update left a wrong image" >&2; exit 1; }
+
+# ---- b) RAUC --------------------------------------------------------------------------------
+say "b) rauc bundle + rauc install"
+T_rauc=
+mkdir -p rauc-in rauc-data
+ln v1.img rauc-in/system.img
+printf '[update]\ncompatible=bench\nversion=1\n[bundle]\nformat=plain\n[image.system]\nfilename=system.img\n' \
+	>rauc-in/manifest.raucm
+cat >rauc-backend.sh <<'SH'
+#!/bin/sh
+# RAUC custom boot-loader backend: primary and states kept in files.
+D=$(dirname "$0")
+case "$1" in
+get-primary) cat "$D/rauc-primary" 2>/dev/null || echo A ;;
+set-primary) echo "$2" >"$D/rauc-primary" ;;
+get-state) cat "$D/rauc-state.$2" 2>/dev/null || echo good ;;
+set-state) echo "$3" >"$D/rauc-state.$2" ;;
+get-current) echo A ;;
+esac
+SH
+chmod +x rauc-backend.sh
+cat >rauc.conf <<CONF
+[system]
+compatible=bench
+bootloader=custom
+data-directory=$W/rauc-data
+[handlers]
+bootloader-custom-backend=$W/rauc-backend.sh
+[keyring]
+path=$W/ca.pem
+[slot.system.0]
+device=$LA
+type=raw
+bootname=A
+[slot.system.1]
+device=$LB
+type=raw
+bootname=B
+CONF
+if rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem --mksquashfs-args='-comp zstd' rauc-in v1.raucb \
+	>rauc-bundle.log 2>&1; then
+	dbus-daemon --session --address="unix:path=$W/bus" --nofork --nopidfile >dbus.log 2>&1 &
+	PIDS+=($!)
+	export DBUS_SESSION_BUS_ADDRESS="unix:path=$W/bus" DBUS_STARTER_BUS_TYPE=session
+	for _ in $(seq 50); do [ -S bus ] && break; sleep 0.1; done
+	rauc --conf=rauc.conf service --override-boot-slot=A >rauc-service.log 2>&1 &
+	PIDS+=($!)
+	sleep 1
+	cat v1.raucb >/dev/null
+	head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none
+	if timed rauc rauc install v1.raucb >rauc-install.log 2>&1 && cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
+		:
+	else
+		echo "bench: rauc install failed:" >&2; tail -5 rauc-install.log rauc-service.log >&2; T_rauc=
+	fi
+	unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_BUS_TYPE
+else
+	echo "bench: rauc bundle failed:" >&2; tail -5 rauc-bundle.log >&2
+fi
+
+# ---- c) bytes downloaded: ota-update delta vs casync --seed over nginx ---------------------------
+say "c) delta v1 -> v2 over nginx: ota-update, casync extract --seed"
+casync make --compression=zstd --chunk-size=65536 --store=srv/store.castr srv/v2.caibx v2.img >/dev/null
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p ngx/tmp
+cat >ngx/nginx.conf <<CONF
+daemon off;
+user root;
+worker_processes 1;
+pid $W/ngx/nginx.pid;
+error_log $W/ngx/error.log;
+events { worker_connections 64; }
+http {
+	log_format bytes '\$request_uri \$status \$body_bytes_sent';
+	access_log $W/ngx/access.log bytes;
+	client_body_temp_path $W/ngx/tmp/body;
+	proxy_temp_path $W/ngx/tmp/proxy;
+	fastcgi_temp_path $W/ngx/tmp/fastcgi;
+	uwsgi_temp_path $W/ngx/tmp/uwsgi;
+	scgi_temp_path $W/ngx/tmp/scgi;
+	default_type application/octet-stream;
+	server { listen 127.0.0.1:$PORT; root $W/srv; }
+}
+CONF
+"$(command -v nginx || echo /usr/sbin/nginx)" -c "$W/ngx/nginx.conf" -p "$W/ngx" &
+PIDS+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+served() { awk '{ n += $3 } END { print n + 0 }' ngx/access.log; }
+# The device: the active slot a holds v1, the spare b something unrelated.
+dd if=v1.img of="$LA" bs=1M conv=fsync status=none
+head -c "$IMG_BYTES" /dev/urandom | dd of="$LB" bs=1M conv=fsync iflag=fullblock status=none
+rm -rf data
+: >ngx/access.log
+timed delta "$U" --config ota.conf install --json "http://127.0.0.1:$PORT/v2.otab" >delta.json
+cmp -s -n "$IMG_BYTES" "$LB" v2.img || { echo "bench: delta left a wrong image" >&2; exit 1; }
+DL_OTA=$(served)
+: >ngx/access.log
+timed casync casync extract --store="http://127.0.0.1:$PORT/store.castr" --seed=v1.img \
+	"http://127.0.0.1:$PORT/v2.caibx" casync-out.img
+cmp -s casync-out.img v2.img || { echo "bench: casync extract left a wrong image" >&2; exit 1; }
+DL_CA=$(served)
+V2_BUNDLE=$(stat -c %s srv/v2.otab)
+STORE=$(du -sb srv/store.castr | cut -f1)
+
+# ---- d) peak RSS for a 2 GiB image --------------------------------------------------------------
+say "d) peak RSS of ota-update installing a 2 GiB image"
+cp v1.img big.img
+truncate -s 2G big.img
+printf '[bundle]\ncompatible = bench\nversion = 9\n[image.system]\nfile = big.img\n' >big.ini
+"$B" create --key signer.key --cert signer.pem big.ini big.otab >/dev/null
+rm -f v1.img.zst casync-out.img
+truncate -s 2100M slot-big.img
+LOOPS+=("$(losetup -f --show slot-big.img)")
+conf big.conf "$LA" "${LOOPS[2]}"
+rm -rf data
+timed big "$U" --config big.conf install big.otab
+
+# ---- report ----------------------------------------------------------------------------------------------
+mbs() { echo "$IMG_BYTES / 1048576 / $1" | bc -l; }
+echo
+echo "image: $size_mib MiB ext4 ($IMG_BYTES bytes), $(nproc) CPUs; loop devices on $(df --output=fstype "$W" | tail -1)"
+printf 'a) full install from a local bundle (%s MiB):\n' "$(mib v1.otab)"
+printf '   ota-update install        %6.2f s (%4.0f MiB/s), peak RSS %s KiB\n' "$T_ota" "$(mbs "$T_ota")" "$RSS_ota"
+printf '   zstd -dc | dd oflag=direct %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "$T_dd_direct" "$(mbs "$T_dd_direct")" \
+	"$(echo "$T_dd_direct / $T_ota" | bc -l)"
+printf '   zstd -dc | dd conv=fsync   %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "$T_dd_fsync" "$(mbs "$T_dd_fsync")" \
+	"$(echo "$T_dd_fsync / $T_ota" | bc -l)"
+echo "   (ratio = the other's time / ota-update's: > 1 means ota-update is faster; ota-update also reads the slot back and hashes it)"
+if [ -n "${T_rauc:-}" ]; then
+	printf 'b) rauc install (plain bundle, squashfs zstd, %s MiB) %6.2f s (%4.0f MiB/s), peak RSS of the client %s KiB   ratio %.2fx\n' \
+		"$(mib v1.raucb)" "$T_rauc" "$(mbs "$T_rauc")" "$RSS_rauc" "$(echo "$T_rauc / $T_ota" | bc -l)"
+else
+	echo "b) rauc: failed (see above)"
+fi
+printf 'c) small update v1 -> v2 over nginx (bundle %s bytes, casync store %s bytes):\n' "$V2_BUNDLE" "$STORE"
+printf '   ota-update delta          %10s bytes (%5.2f %% of the bundle), %6.2f s, peak RSS %s KiB\n' "$DL_OTA" \
+	"$(echo "100 * $DL_OTA / $V2_BUNDLE" | bc -l)" "$T_delta" "$RSS_delta"
+printf '   casync extract --seed     %10s bytes, %6.2f s, peak RSS %s KiB   ratio (casync/ota) %.2fx\n' "$DL_CA" \
+	"$T_casync" "$RSS_casync" "$(echo "$DL_CA / $DL_OTA" | bc -l)"
+printf 'd) 2 GiB image: ota-update install %6.2f s, peak RSS %s KiB (%.1f MiB)\n' "$T_big" "$RSS_big" \
+	"$(echo "$RSS_big / 1024" | bc -l)"

@@ -1,0 +1,317 @@
+#!/bin/bash
+# update-nginx.sh OTA_UPDATE OTA_BUNDLE: ota-update against a real nginx on
+# 127.0.0.1, started by this script (its own config, prefix and port, killed
+# at the end), serving signed bundles made here, into loop-device slots.
+# Cases: full install; delta where a few files changed (bytes downloaded);
+# the server killed mid-download, then restarted and the install resumed;
+# unreachable servers; no range support; a full disk under a file slot; a
+# slot too small; two installs at once. Every failure must name what failed,
+# arm nothing and leave the booted group's slots bit-identical.
+set -euo pipefail
+U=$(realpath "${1:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
+B=$(realpath "${2:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
+HERE=$(dirname "$(realpath "$0")")
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX_BIN" ] || { echo "nginx not installed (tools/deps.sh installs nginx-light)"; exit 1; }
+W=$(mktemp -d)
+LOOPS=()
+NGINX=
+INSTALL=
+cleanup() {
+	[ -n "$INSTALL" ] && kill "$INSTALL" 2>/dev/null || true
+	[ -n "$NGINX" ] && kill "$NGINX" 2>/dev/null && wait "$NGINX" 2>/dev/null || true
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# ---- nginx ------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+mkdir -p srv ngx/tmp
+# /       plain static files (ranges and multi-range)
+# /slow/  the same at 8 MiB/s per connection, to be stopped mid-download
+# /noranges/ the same without range support (max_ranges 0: always 200 and the whole file)
+cat >ngx/nginx.conf <<CONF
+daemon off;
+user root;
+worker_processes 1;
+pid $W/ngx/nginx.pid;
+error_log $W/ngx/error.log;
+events { worker_connections 64; }
+http {
+	log_format bytes '\$request_uri \$status \$body_bytes_sent "\$http_range"';
+	access_log $W/ngx/access.log bytes;
+	client_body_temp_path $W/ngx/tmp/body;
+	proxy_temp_path $W/ngx/tmp/proxy;
+	fastcgi_temp_path $W/ngx/tmp/fastcgi;
+	uwsgi_temp_path $W/ngx/tmp/uwsgi;
+	scgi_temp_path $W/ngx/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $W/srv;
+		location /slow/ { alias $W/srv/; limit_rate 8m; }
+		location /noranges/ { alias $W/srv/; max_ranges 0; }
+	}
+}
+CONF
+start_nginx() {
+	"$NGINX_BIN" -c "$W/ngx/nginx.conf" -p "$W/ngx" &
+	NGINX=$!
+	for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0; sleep 0.1; done
+	echo "nginx did not start: $(cat ngx/error.log)"
+	exit 1
+}
+# SIGTERM: nginx's fast shutdown, open connections are cut.
+stop_nginx() { kill "$NGINX"; wait "$NGINX" 2>/dev/null || true; NGINX=; }
+start_nginx
+URL=http://127.0.0.1:$PORT
+served() { awk '{ n += $3 } END { print n + 0 }' ngx/access.log; }
+
+# ---- PKI, images and bundles ----------------------------------------------------------
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_cert signer root signer
+
+# A 64 MiB ext4 image of 300 files (random data: nothing compresses), made
+# reproducibly (fixed UUID, hash seed and time) so that v2, with 3 files
+# rewritten and one added, differs from v1 only where the files did.
+mkdir -p tree/etc tree/usr/lib
+for i in $(seq 300); do head -c $((64 << 10)) /dev/urandom >tree/usr/lib/f$i.so; done
+echo "version 1" >tree/etc/version
+mkimg() {
+	rm -f "$1"
+	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -b 4096 -U 6e1c0b5a-0f0e-4c34-9d26-4f3c1e8a7b21 \
+		-E hash_seed=2b8a1d8e-3b9c-4e0f-8a41-5d6f7e8a9b0c,lazy_itable_init=0 -d tree "$1" 64M
+}
+mkimg system-v1.img
+for i in 17 150 299; do head -c $((64 << 10)) /dev/urandom >tree/usr/lib/f$i.so; done
+head -c 100000 /dev/urandom >tree/usr/lib/new.so
+echo "version 2" >tree/etc/version
+mkimg system-v2.img
+head -c $((64 << 20)) /dev/urandom >system-v3.img  # all new: nothing to reuse
+head -c 1000000 /dev/urandom >boot.img
+bundle() { # bundle NAME VERSION SYSTEM-IMAGE
+	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = %s\n[image.boot]\nfile = boot.img\n' \
+		"$2" "$3" >"$1.ini"
+	"$B" create --key signer.key --cert signer.pem "$1.ini" "srv/$1.otab" >/dev/null
+}
+bundle v1 2.0 system-v1.img
+bundle v2 2.1 system-v2.img
+bundle v3 3.0 system-v3.img
+size_of() { stat -c %s "srv/$1.otab"; }
+
+# ---- the device: system slots on loop devices, boot slots in files ---------------------
+truncate -s 80M disk-a.img disk-b.img
+truncate -s 16M disk-small.img
+for f in disk-a disk-b disk-small; do LOOPS+=("$(losetup -f --show "$f.img")"); done
+head -c $((80 << 20)) /dev/urandom | dd of="${LOOPS[0]}" bs=1M oflag=direct status=none
+head -c $((80 << 20)) /dev/urandom | dd of="${LOOPS[1]}" bs=1M oflag=direct status=none
+mkdir -p slots data tiny
+head -c 1000000 /dev/urandom >slots/boot-a
+cat >bootflow.sh <<'SH'
+#!/bin/sh
+D=$(dirname "$0")
+echo "$*" >>"$D/calls"
+. "$D/bf.state"
+case "$1" in
+get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
+arm) trial=$2 tries=$3 ;;
+mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
+*) exit 0 ;;
+esac
+printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
+SH
+chmod +x bootflow.sh
+state() { printf 'booted=%s\ndefault=%s\ntrial=\ntries=0\n' "$1" "$1" >bf.state; : >calls; }
+count() { grep -c "^$1" calls || true; }
+conf() { # conf FILE SYSTEM-B-DEVICE BOOT-B-FILE
+	cat >"$1" <<CONF
+[system]
+compatible = test-board
+version = 1.0
+[update]
+keyring = $W/root.pem
+downgrade = allow
+status-file = $W/data/slots.json
+hooks-dir = $W/hooks
+lock-file = $W/update.lock
+http-connect-timeout = 3
+http-attempts = 2
+[bootflow]
+type = custom
+executable = $W/bootflow.sh
+[slot.system-a]
+class = system
+device = ${LOOPS[0]}
+[slot.system-b]
+class = system
+device = $2
+[slot.boot-a]
+class = boot
+file = $W/slots/boot-a
+[slot.boot-b]
+class = boot
+file = $3
+[group.a]
+system = system-a
+boot = boot-a
+[group.b]
+system = system-b
+boot = boot-b
+CONF
+}
+conf system.conf "${LOOPS[1]}" "$W/slots/boot-b"
+C=(--config "$W/system.conf")
+done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
+slot_has() { cmp -s -n "$(stat -c %s "$2")" "$1" "$2"; }  # slot_has DEVICE IMAGE
+sum_a() { cat "${LOOPS[0]}" slots/boot-a | sha256sum; }
+sum_b() { cat "${LOOPS[1]}" slots/boot-b 2>/dev/null | sha256sum; }
+
+# expect_refused NAME PATTERN ARGS...: exit 1, the message, nothing armed, the
+# booted group a bit-identical.
+expect_refused() {
+	local name=$1 pattern=$2 rc=0 before
+	shift 2
+	before=$(sum_a)
+	"$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?
+	if [ "$rc" != 1 ]; then bad "$name" "exit $rc, expected 1: $(cat err.txt)"; return 1; fi
+	if ! grep -q -- "$pattern" err.txt; then bad "$name" "message '$(cat err.txt)' lacks '$pattern'"; return 1; fi
+	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return 1; fi
+	if [ "$(sum_a)" != "$before" ]; then bad "$name" "the booted group's slots changed"; return 1; fi
+	ok "$name: $(grep error: err.txt | head -c 300)"
+}
+
+# ---- full install over HTTP ----------------------------------------------------------------
+state a
+: >ngx/access.log
+rc=0; "$U" "${C[@]}" install --json "$URL/v1.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	slot_has "${LOOPS[1]}" system-v1.img && cmp -s slots/boot-b boot.img && [ "$(count arm)" = 1 ] \
+		&& ok "full install over HTTP: slots hold v1, armed once ($(done_field downloaded) of $(size_of v1) bytes)" \
+		|| bad full "$(tail -1 out.txt) $(cat calls)"
+else
+	bad full "exit $rc: $(cat err.txt)"
+fi
+
+# ---- delta: a few files changed -------------------------------------------------------------
+# Booted b (v1), install v2 into a; a holds random data.
+state b
+: >ngx/access.log
+rc=0; "$U" "${C[@]}" install --json "$URL/v2.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	DL=$(done_field downloaded) SRV=$(served) SZ=$(size_of v2)
+	slot_has "${LOOPS[0]}" system-v2.img && [ "$(count arm)" = 1 ] && [ "$(done_field delta)" = True ] \
+		&& [ $((DL * 10)) -lt "$SZ" ] && [ $((SRV * 10)) -lt "$SZ" ] \
+		&& ok "delta over nginx: 3 files changed, 1 added: downloaded $DL (nginx sent $SRV) of $SZ bundle bytes (< 10 %)" \
+		|| bad delta "downloaded $DL, served $SRV of $SZ: $(tail -1 out.txt)"
+else
+	bad delta "exit $rc: $(cat err.txt)"
+fi
+# Put a back to something unrelated to every bundle, boot a again.
+head -c 1000000 /dev/urandom >slots/boot-a
+
+# ---- the server stopped mid-download, then the install resumed ----------------------------
+# v3 (64 MiB of new data) from /slow/ (8 MiB/s) into b; nginx is stopped
+# once 60 % of the system image is in place (past the first 32 MiB checkpoint).
+state a
+: >ngx/access.log
+"$U" "${C[@]}" install --json "$URL/slow/v3.otab" >out.txt 2>err.txt &
+INSTALL=$!
+for _ in $(seq 300); do
+	grep -q '"stage":"write","payload":1,.*"percent":6[0-9]' out.txt && break
+	sleep 0.1
+done
+# Meanwhile, a second install is refused by the lock.
+rc=0; "$U" "${C[@]}" install "$URL/v1.otab" >out2.txt 2>err2.txt || rc=$?
+[ $rc = 1 ] && grep -q "another ota-update is running (lock '$W/update.lock' is held)" err2.txt \
+	&& ok "two installs at once: the second says $(grep -o 'another.*' err2.txt)" || bad concurrent "exit $rc: $(cat err2.txt)"
+stop_nginx
+rc=0; wait "$INSTALL" || rc=$?
+INSTALL=
+python3 - "$W/data/slots.json" <<'PY' >record.txt || true
+import json, sys
+r = json.load(open(sys.argv[1]))["slots"]["system-b"]
+print(r["state"], r.get("checkpoint_bytes", 0))
+PY
+read -r REC_STATE CKPT <record.txt
+if [ $rc = 1 ] && grep -q "$URL/slow/v3.otab" err.txt && grep -q "left marked bad" err.txt && [ "$(count arm)" = 0 ] \
+	&& [ "$REC_STATE" = installing ] && [ "$CKPT" -ge $((32 << 20)) ]; then
+	ok "server stopped mid-download: fails, nothing armed, checkpoint at $CKPT: $(grep error: err.txt | head -c 240)"
+else
+	bad stopped "exit $rc, record $REC_STATE $CKPT: $(cat err.txt) $(cat calls)"
+fi
+start_nginx
+state a
+: >ngx/access.log
+rc=0; "$U" "${C[@]}" install --json "$URL/v3.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	DL=$(done_field downloaded) SRV=$(served) SZ=$(size_of v3)
+	slot_has "${LOOPS[1]}" system-v3.img && cmp -s slots/boot-b boot.img && [ "$(count arm)" = 1 ] \
+		&& [ "$(done_field resumed_at)" = "$CKPT" ] && [ "$(done_field resumed)" = "$CKPT" ] \
+		&& [ $((DL * 2)) -lt "$SZ" ] && [ $((SRV * 2)) -lt "$SZ" ] \
+		&& grep -q '"stage":"resume","payload":1' out.txt \
+		&& ok "resumed after nginx restarted: downloaded $DL (nginx sent $SRV) of $SZ bytes, resumed at $CKPT, hash right, armed" \
+		|| bad resumed "downloaded $DL served $SRV of $SZ: $(tail -1 out.txt) $(cat calls)"
+else
+	bad resumed "exit $rc: $(cat err.txt)"
+fi
+
+# ---- unreachable servers -------------------------------------------------------------------
+state a
+DEAD=$(free_port)
+expect_refused connection-refused "http://127.0.0.1:$DEAD/v1.otab" install "http://127.0.0.1:$DEAD/v1.otab" || true
+grep -qi "refused\|connect" err.txt || bad connection-refused-msg "$(cat err.txt)"
+[ "$(count mark-bad)" = 0 ] && ok "connection refused: the spare was not even marked bad" || bad refused-marked "$(cat calls)"
+state a
+expect_refused unresolvable "no-such-host.invalid" install "http://no-such-host.invalid/v1.otab" || true
+state a
+# TEST-NET-1 (RFC 5737): routed nowhere; the connect timeout (3 s here) ends it.
+expect_refused unroutable "192.0.2.1" install "http://192.0.2.1:9/v1.otab" || true
+state a
+expect_refused not-found "404" install "$URL/missing.otab" || true
+
+# ---- no range support: a full streamed download ---------------------------------------------
+state a
+: >ngx/access.log
+rc=0; "$U" "${C[@]}" install --json "$URL/noranges/v1.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	slot_has "${LOOPS[1]}" system-v1.img && [ "$(done_field delta)" = False ] && grep -q '"stage":"full-download"' out.txt \
+		&& [ "$(done_field downloaded)" -ge "$(size_of v1)" ] && [ "$(count arm)" = 1 ] \
+		&& ok "no range support (max_ranges 0): full streamed download of $(done_field downloaded) bytes, armed" \
+		|| bad no-ranges "$(tail -1 out.txt)"
+else
+	bad no-ranges "exit $rc: $(cat err.txt)"
+fi
+
+# ---- a full disk under a file slot ------------------------------------------------------------
+# boot-b on a 512 KiB tmpfs (in a private mount namespace) cannot hold 1 MB.
+conf tiny.conf "${LOOPS[1]}" "$W/tiny/boot-b"
+C=(--config "$W/tiny.conf")
+state a
+before=$(sum_a)
+rc=0
+unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=512k tmpfs "$1" && shift && exec "$@"' sh \
+	"$W/tiny" "$U" "${C[@]}" install "$URL/v1.otab" >out.txt 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q "slot boot-b: reserve 1000000 bytes for '$W/tiny/boot-b': No space left on device" err.txt \
+	&& [ "$(count arm)" = 0 ] && [ "$(sum_a)" = "$before" ] \
+	&& ok "full disk: $(grep error: err.txt | head -c 240)" || bad full-disk "exit $rc: $(cat err.txt) $(cat calls)"
+
+# ---- a slot too small ---------------------------------------------------------------------------
+conf small.conf "${LOOPS[2]}" "$W/slots/boot-b"
+C=(--config "$W/small.conf")
+state a
+expect_refused slot-too-small \
+	"slot check: image 'system' ($((64 << 20)) bytes) does not fit slot system-b ('${LOOPS[2]}', $((16 << 20)) bytes)" \
+	install "$URL/v1.otab" || true
+[ "$(count mark-bad)" = 0 ] && ok "slot too small: nothing marked" || bad small-marked "$(cat calls)"
+
+echo "passed $passed, failed $failed"
+[ "$failed" = 0 ]
