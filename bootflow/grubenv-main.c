@@ -5,6 +5,10 @@
  *       writes DIR/env1, env2 and tries for a fresh image (default: A).
  *   ota-grubenv show DIR --groups A,B
  *       prints what GRUB decides from those files (ota_grub_decide).
+ *   ota-grubenv arm DIR --groups A,B GROUP TRIES | commit DIR --groups A,B GROUP
+ *       the grub backend's own operations on a mounted directory (the
+ *       power-cut stress test, bench/grub-power-cut.py; ota-update does
+ *       this in normal use).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +21,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ota-grubenv init DIR --groups A,B [--default GROUP]\n"
-		   "       ota-grubenv show DIR --groups A,B\n");
+		   "       ota-grubenv show DIR --groups A,B\n"
+		   "       ota-grubenv arm DIR --groups A,B GROUP TRIES\n"
+		   "       ota-grubenv commit DIR --groups A,B GROUP\n");
 }
 
 static int split_groups(char *arg, const char *groups[2])
@@ -99,6 +105,27 @@ static int cmd_show(const char *dir, const char *const groups[2])
 	return 0;
 }
 
+static int cmd_op(const char *op, const char *dir, const char *const groups[2], const char *group,
+		  const char *tries)
+{
+	struct ota_bootflow_config c = { .type = "grub", .groups = { groups[0], groups[1] }, .directory = dir };
+	struct ota_bootflow *bf = NULL;
+	struct ota_error err = { 0 };
+	uint64_t n = 0;
+	int r = ota_bootflow_new(&c, &bf, &err);
+	if (r >= 0 && strcmp(op, "arm") == 0)
+		r = ota_parse_u64(tries, &n) < 0 || n > OTA_BOOTFLOW_MAX_TRIES
+			    ? ota_error_set(&err, -EINVAL, "tries '%s' is not a number 1..%u", tries,
+					    OTA_BOOTFLOW_MAX_TRIES)
+			    : ota_bootflow_arm(bf, group, (unsigned)n, &err);
+	else if (r >= 0)
+		r = ota_bootflow_commit(bf, group, &err);
+	ota_bootflow_free(bf);
+	if (r < 0)
+		log_error("%s %s: %s", op, group, err.msg);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -127,11 +154,16 @@ int main(int argc, char **argv)
 		}
 	}
 	const char *groups[2];
-	if (argc - optind != 2 || split_groups(groups_arg, groups) < 0) {
+	int nargs = argc - optind;
+	const char *cmd = nargs > 0 ? argv[optind] : "";
+	int want = strcmp(cmd, "arm") == 0 ? 4 : strcmp(cmd, "commit") == 0 ? 3 : 2;
+	if (nargs != want || split_groups(groups_arg, groups) < 0) {
 		usage(stderr);
 		return 2;
 	}
-	const char *cmd = argv[optind], *dir = argv[optind + 1];
+	const char *dir = argv[optind + 1];
+	if (want > 2)
+		return cmd_op(cmd, dir, groups, argv[optind + 2], want == 4 ? argv[optind + 3] : NULL);
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(dir, groups, def ? def : groups[0]);
 	if (strcmp(cmd, "show") == 0)

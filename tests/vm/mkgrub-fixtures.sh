@@ -18,7 +18,8 @@ kernel=$build/vm/kernel
 rm -rf "$d"; mkdir -p "$d/extra/etc/ota"
 "$here/demo-pki.sh" "$d/pki" >/dev/null
 cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
-mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$kernel" "$@" >/dev/null; }
+# A 30 s trial watchdog: the hang case waits for it.
+mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
 mk --out "$d/disk.img" --extra-root "$d/extra" --version 1
 
 bundle() { # name, extra root dir

@@ -1,6 +1,6 @@
 #!/bin/bash
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
-#            [--version V] [--rootfs-only] [--grub --kernel-dir DIR]
+#            [--version V] [--rootfs-only] [--grub --kernel-dir DIR [--trial-watchdog S]]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -23,7 +23,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir=
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir= trial_watchdog=120
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--extra-root) extra_root=$2; shift 2 ;;
 	--grub) grub=1; shift ;;
 	--kernel-dir) kernel_dir=$2; shift 2 ;;
+	--trial-watchdog) trial_watchdog=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -113,10 +114,10 @@ if [ $grub = 1 ]; then
 	tries = 3
 
 	[init]
-	# Seconds a trial boot has to commit before the watchdog resets it
-	# (default 120; short for the tests).
-	trial-watchdog = 30
+	# Seconds a trial boot has to commit before the watchdog resets it.
+	trial-watchdog = @TRIAL_WATCHDOG@
 	CONF
+	sed -i "s/@TRIAL_WATCHDOG@/$trial_watchdog/" "$work/system.conf"
 	cp "$work/system.conf" "$root/etc/ota/system.conf"
 fi
 # --remove-destination: the root is full of absolute symlinks (/sbin/init ->
