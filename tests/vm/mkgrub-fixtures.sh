@@ -10,6 +10,8 @@
 #                          dies: the kernel panics)
 #   hang.otab              version 2 whose real init hangs (only the trial
 #                          watchdog that ota-init armed ends it)
+#   degraded.otab          version 2 whose data partition cannot be found
+#                          (ota-init's set-up degrades: a trial reboots)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: mkgrub-fixtures.sh BUILD_DIR}" && pwd)
@@ -22,9 +24,10 @@ cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
 mk --out "$d/disk.img" --extra-root "$d/extra" --version 1
 
-bundle() { # name, extra root dir
+bundle() { # name, extra root dir, more mkimage arguments
 	local name=$1 extra=$2
-	mk --out "$d/$name.ext4" --extra-root "$extra" --version 2 --rootfs-only
+	shift 2
+	mk --out "$d/$name.ext4" --extra-root "$extra" --version 2 --rootfs-only "$@"
 	printf '[bundle]\ncompatible = otaroot-qemu-demo\nversion = 2\n[image.system]\nfile = %s.ext4\n' "$name" \
 		>"$d/$name.ini"
 	"$build/bin/ota-bundle" create --key "$d/pki/signer.key" --cert "$d/pki/signer.pem" "$d/$name.ini" \
@@ -43,4 +46,5 @@ bundle good "$d/extra"
 broken panic /sbin/ota-init 'mount -t proc proc /proc; echo "broken update: panicking the kernel" >/dev/console; echo c >/proc/sysrq-trigger'
 broken init-exits /sbin/init 'echo "broken update: init exits" >/dev/console; exit 1'
 broken hang /sbin/init 'echo "broken update: init hangs" >/dev/console; while :; do sleep 3600; done'
+bundle degraded "$d/extra" --data-device PARTLABEL=no-such-partition
 echo "mkgrub-fixtures: done: $d"

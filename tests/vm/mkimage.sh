@@ -1,6 +1,7 @@
 #!/bin/bash
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub --kernel-dir DIR [--trial-watchdog S]]
+#            [--data-device SPEC]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -23,7 +24,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir= trial_watchdog=120
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir= trial_watchdog=120 data_device=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--grub) grub=1; shift ;;
 	--kernel-dir) kernel_dir=$2; shift 2 ;;
 	--trial-watchdog) trial_watchdog=$2; shift 2 ;;
+	--data-device) data_device=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -124,6 +126,8 @@ fi
 # /bin/busybox); writing through one would write the build host's file.
 [ -n "$extra_root" ] && cp -a --remove-destination "$extra_root/." "$root/"
 sed -i "s/@VERSION@/$version/" "$root/etc/ota/system.conf"
+# --data-device: [data] device (the tests' way to break a system's data mount)
+[ -z "$data_device" ] || sed -i "0,/^device = auto$/s||device = $data_device|" "$root/etc/ota/system.conf"
 echo "otaroot test system $version" > "$root/etc/ota-release"
 
 say "making filesystems"

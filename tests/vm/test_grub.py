@@ -315,11 +315,18 @@ def case_decisions(tc):
     check(not bad, "GRUB and ota_grub_decide disagree on: %s" % ", ".join(bad))
 
 
+def case_fallback_degraded(tc):
+    """ota-init's set-up degrades on a trial boot (no data partition): it
+    reboots at once instead of running the trial in a degraded state."""
+    fallback(tc, "degraded", 2, "trial boot degraded")
+
+
 CASES = {
     "update-commit": case_update_commit,
     "fallback-panic": case_fallback_panic,
     "fallback-init-exits": case_fallback_init_exits,
     "fallback-hang": case_fallback_hang,
+    "fallback-degraded": case_fallback_degraded,
     "decisions": case_decisions,
     "power-cut-writes": case_power_cut_writes,
 }
