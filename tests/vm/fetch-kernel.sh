@@ -189,7 +189,8 @@ norm() { local n=${1##*/}; n=${n%%.ko*}; echo "${n//-/_}"; }
 # vfat always loads its default codepage and iocharset NLS tables.
 fat_cp=$(kconfig CONFIG_FAT_DEFAULT_CODEPAGE)
 fat_io=$(kconfig CONFIG_FAT_DEFAULT_IOCHARSET)
-REQUIRED=(virtio_pci virtio_blk ext4 overlay vfat "nls_cp${fat_cp:-437}" "nls_${fat_io:-iso8859-1}" i6300esb)
+REQUIRED=(virtio_pci virtio_blk ext4 overlay vfat "nls_cp${fat_cp:-437}" "nls_${fat_io:-iso8859-1}" i6300esb
+	virtio_net)  # virtio_net: installs over HTTP from the host (QEMU user networking)
 OPTIONAL=(virtio_console nls_ascii nls_iso8859_1 nls_utf8)
 
 declare -A PATH_OF=() DEPS=() BUILTIN=() SOFT=() STATE=() OPT=()

@@ -44,6 +44,9 @@ class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
                  firmware=None):
         self.workdir = workdir
+        # network=True: a virtio NIC on QEMU user networking; the guest
+        # reaches the host's 127.0.0.1 as 10.0.2.2 (see configure_network).
+        self.network = False
         # firmware="ovmf": UEFI (Debian's ovmf) boots the disk's ESP, so the
         # bootloader on the disk (GRUB) picks kernel and command line; the
         # boot() arguments are then ignored. NVRAM lives in the workdir and
@@ -101,6 +104,7 @@ class Machine:
                *[arg for d in self.extra_drives
                  for arg in ("-drive", "file=%s,if=virtio,format=raw,readonly=on" % d)],
                "-device", "i6300esb",
+               *(["-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0"] if self.network else []),
                "-monitor", "none"]
         self.console_logs.append(console)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -151,6 +155,11 @@ class Machine:
 
     def output(self, command, timeout=60):
         return self.run(command, timeout)[1]
+
+    def configure_network(self):
+        """QEMU user networking's fixed addresses: the guest is 10.0.2.15,
+        the host (its 127.0.0.1) is 10.0.2.2."""
+        self.run("ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2")
 
     def reboot(self, timeout=60):
         """Asks the guest's init to reboot and waits for QEMU to exit."""
