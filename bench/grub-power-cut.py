@@ -57,7 +57,10 @@ def one_run(n, rng):
         show = dict(l.split("=", 1) for l in m.output("ota-grubenv show %s --groups a,b" % DIR).splitlines())
         state_ok = show["copy"] in ("1", "2") and show["default"] == "a" and show["trial"] in ("", "b")
         boot_ok = (group, trial) in (("a", False), ("b", True))
-        m.run("ota-grubenv commit %s --groups a,b a && cmp %s/env1 %s/env2" % (DIR, DIR, DIR))
+        # Two writes that change the state (a commit of the state in force
+        # writes nothing): both copies must come out identical.
+        m.run("ota-grubenv arm {0} --groups a,b b 3 && ota-grubenv commit {0} --groups a,b a && "
+              "cmp {0}/env1 {0}/env2".format(DIR))
         ok = state_ok and boot_ok
         print("run %d: cut %.2f s into the loop; booted %s%s; state copy %s, trial '%s' -> %s"
               % (n, delay, group, " (trial)" if trial else "", show["copy"], show["trial"],
