@@ -371,6 +371,15 @@ TEST(uboot_config_errors)
 	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/boot/ota.env", .env_mode = "fat" };
 	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), -EINVAL);
 	ASSERT_CONTAINS(err.msg, "env-mode 'fat' is not native or file");
+	/* device (a FAT partition to mount) only goes with file mode. */
+	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/dev/mmcblk0", .env_size = 0x4000,
+					    .device = "PARTLABEL=boot" };
+	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "device is for env-mode file");
+	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/ota.env", .env_mode = "file",
+					    .device = "PARTLABEL=boot" };
+	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), 0);
+	bf = ota_bootflow_free(bf);
 }
 
 /* ---- uboot backend, file mode ----------------------------------------------------- */
