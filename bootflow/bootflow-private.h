@@ -30,6 +30,16 @@ int ota_bootflow_proc_path(const char *proc, const char *rel, char *buf, size_t 
 /* The real reboot(2) after sync(); the default ota_bootflow_reboot_fn. */
 int ota_bootflow_sys_reboot(unsigned cmd, const char *arg);
 
+/* ---- grub and uboot (file mode): the FAT boot partition ---------------------- */
+
+/* Mounts device (PARTLABEL=, PARTUUID=, /dev/...) as vfat (nosuid, nodev,
+ * noexec) on a new directory made by mkdtemp(mnt): mnt is a template ending
+ * in XXXXXX under /run/ota, and holds the mount point on success, "" on
+ * failure. what names the partition in errors ("ESP"). */
+int ota_bootflow_mount_vfat(const char *device, char *mnt, const char *what, struct ota_error *err) _must_check_;
+/* Unmounts and removes mnt if it is not ""; leaves it "". */
+void ota_bootflow_umount(char *mnt);
+
 /* ---- rpi-tryboot pure cores (unit tests, fuzzing) ---------------------------- */
 
 /* Parses autoboot.txt (at most 512 bytes): boot_partition of [all] (required)

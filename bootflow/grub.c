@@ -51,37 +51,16 @@ static void env_close(struct grub_env *e)
 {
 	for (int i = 0; i < 3; i++)
 		free(e->data[i]);
-	if (e->mnt[0]) {
-		/* Everything written was fsynced; a failed unmount only leaves a
-		 * mount behind, which the next boot does not have. */
-		(void)umount2(e->mnt, 0);
-		(void)rmdir(e->mnt);
-	}
+	ota_bootflow_umount(e->mnt);
 	memset(e, 0, sizeof(*e));
 }
 
 static int mount_esp(struct ota_bootflow *bf, struct grub_env *e, struct ota_error *err)
 {
-	char dev[PATH_MAX];
-	dev_t devno;
-	int r = ota_blockdev_resolve(bf->device, &devno, dev, sizeof(dev), err);
+	strcpy(e->mnt, ESP_MOUNT_TEMPLATE);
+	int r = ota_bootflow_mount_vfat(bf->device, e->mnt, "ESP", err);
 	if (r < 0)
 		return r;
-	r = ota_mkdir_p("/run/ota", 0755);
-	if (r < 0)
-		return ota_error_errno(err, r, "creating /run/ota");
-	strcpy(e->mnt, ESP_MOUNT_TEMPLATE);
-	if (!mkdtemp(e->mnt)) {
-		r = -errno;
-		e->mnt[0] = '\0';
-		return ota_error_errno(err, r, "creating a mount point for the ESP");
-	}
-	if (mount(dev, e->mnt, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		r = -errno;
-		(void)rmdir(e->mnt);
-		e->mnt[0] = '\0';
-		return ota_error_errno(err, r, "mounting the ESP %s (%s)", bf->device, dev);
-	}
 	const char *sub = bf->directory ? bf->directory : "otaroot";
 	if (ota_format(e->dir, sizeof(e->dir), "%s/%s", e->mnt, sub) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "ESP directory name too long");

@@ -1,7 +1,11 @@
-/* What the uboot and rpi-tryboot boot flows share: paths under the kernel's
- * /proc (relocatable for tests that fake the firmware) and reboot(2). */
+/* What the backends share: paths under the kernel's /proc (relocatable for
+ * tests that fake the firmware), reboot(2), and a private mount of the FAT
+ * boot partition (grub: the ESP; uboot file mode: the boot partition). */
 #include <errno.h>
 #include <linux/reboot.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,4 +27,39 @@ int ota_bootflow_sys_reboot(unsigned cmd, const char *arg)
 	if (syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd, arg) < 0)
 		return -errno;
 	return 0;
+}
+
+int ota_bootflow_mount_vfat(const char *device, char *mnt, const char *what, struct ota_error *err)
+{
+	char dev[4096];
+	dev_t devno;
+	int r = ota_blockdev_resolve(device, &devno, dev, sizeof(dev), err);
+	if (r < 0)
+		return r;
+	r = ota_mkdir_p("/run/ota", 0755);
+	if (r < 0)
+		return ota_error_errno(err, r, "creating /run/ota");
+	if (!mkdtemp(mnt)) {
+		r = -errno;
+		mnt[0] = '\0';
+		return ota_error_errno(err, r, "creating a mount point for the %s", what);
+	}
+	if (mount(dev, mnt, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		r = -errno;
+		(void)rmdir(mnt);
+		mnt[0] = '\0';
+		return ota_error_errno(err, r, "mounting the %s %s (%s)", what, device, dev);
+	}
+	return 0;
+}
+
+void ota_bootflow_umount(char *mnt)
+{
+	if (!mnt[0])
+		return;
+	/* Everything written was fsynced; a failed unmount only leaves a
+	 * mount behind, which the next boot does not have. */
+	(void)umount2(mnt, 0);
+	(void)rmdir(mnt);
+	mnt[0] = '\0';
 }

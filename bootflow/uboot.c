@@ -4,12 +4,16 @@
  *
  *   ota_default  group booted when no trial runs (required)
  *   ota_trial    group on trial, unset: none
- *   ota_tries    tries left for the trial, hexadecimal without 0x (what
- *                U-Boot's setexpr reads and writes)
- *   ota_seq      file mode only: which of the two files is newer (hex)
+ *   ota_tries    tries left for the trial, lowercase hexadecimal without 0x
+ *                or leading zeros, 0..64: the boot script counts it down by
+ *                table look-up (U-Boot builds without setexpr exist)
+ *   ota_seq      file mode only: which of the two files is newer, a counter
+ *                modulo 3 (0, 1, 2); a file is newer iff its ota_seq is the
+ *                other's + 1 (mod 3)
  *
  * The booted group is ota.group= on the kernel command line, which the boot
- * script appends: the env says what should boot, the cmdline what did.
+ * script appends (with ota.slot= and, on a trial, ota.trial=1 for ota-init):
+ * the env says what should boot, the cmdline what did.
  *
  * Storage (env-mode):
  * - native: U-Boot's own env (CONFIG_ENV_IS_IN_MMC etc.), one or two copies
@@ -18,6 +22,8 @@
  * - file: two `env export -t` text files on the boot FAT partition, `env`
  *   and `env-redundant` (default <env>.bak); the boot script imports both
  *   and takes the newer by ota_seq. Every change replaces the older file.
+ *   With `device`, the partition is mounted privately (vfat) for each
+ *   operation and the two paths are inside it.
  *
  * Every operation reads the whole env, changes it in memory and commits it
  * with one write: all other variables are preserved byte for byte. */
@@ -31,11 +37,14 @@
 
 #define FILE_ENV_MAX (64u * 1024)  /* a text env file of ours is ~100 bytes */
 #define CMDLINE_MAX 4096u
+#define SEQ_MOD 3u                 /* file mode: ota_seq counts 0, 1, 2, 0, ... */
+#define BOOT_MOUNT_TEMPLATE "/run/ota/uboot-boot.XXXXXX"
 
 struct uboot {
 	bool file_mode;
 	bool redundant;       /* native: two copies */
-	char *path[2];
+	char *device;         /* file: the FAT partition holding path[], or NULL */
+	char *path[2];        /* file with device: paths inside that partition */
 	uint64_t offset[2];
 	size_t size;          /* native: CONFIG_ENV_SIZE */
 	char *proc;
@@ -58,6 +67,7 @@ static void uboot_free(void *data)
 		return;
 	free(u->path[0]);
 	free(u->path[1]);
+	free(u->device);
 	free(u->proc);
 	free(u);
 }
@@ -153,17 +163,16 @@ static int native_store(const struct uboot *u, const struct loaded *l, const str
 
 /* ---- file: two text files, the newer by ota_seq ------------------------------ */
 
+/* A number as the boot script compares it, as a string: lowercase hex, no
+ * 0x, no leading zeros ("%x"). Anything else (0x3, 03, A) is not a number
+ * for the script, so it is none for us either. */
 static int parse_hex_u32(const char *s, uint32_t *ret)
 {
 	uint64_t n = 0;
-	if (ota_startswith(s, "0x") || ota_startswith(s, "0X"))
-		s += 2;
-	if (!*s || strlen(s) > 8)
+	if (!*s || strlen(s) > 8 || (s[0] == '0' && s[1]))
 		return -EINVAL;
 	for (; *s; s++) {
-		int d = (*s >= '0' && *s <= '9') ? *s - '0' :
-			(*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 :
-			(*s >= 'A' && *s <= 'F') ? *s - 'A' + 10 : -1;
+		int d = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 : -1;
 		if (d < 0)
 			return -EINVAL;
 		n = n * 16 + (uint64_t)d;
@@ -172,9 +181,9 @@ static int parse_hex_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
-/* One file: 1 and the env if it exists, parses and has ota_seq and
- * ota_default; 0 if not
- * (missing or torn: the other file decides); <0 on I/O errors. */
+/* One file: 1 and the env if it exists, parses and has ota_seq (0, 1 or 2)
+ * and ota_default; 0 if not (missing or torn: the other file decides); <0
+ * on I/O errors. */
 static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_seq, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -190,7 +199,7 @@ static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_s
 		return 0;
 	/* Usable as the boot script judges it: ota_seq and ota_default set. */
 	const char *seq = ota_uenv_get(&env, "ota_seq"), *def = ota_uenv_get(&env, "ota_default");
-	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || !def || !def[0]) {
+	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || *ret_seq >= SEQ_MOD || !def || !def[0]) {
 		ota_uenv_done(&env);
 		return 0;
 	}
@@ -199,15 +208,17 @@ static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_s
 }
 
 /* The boot script's rule, in C: a file is newer iff its ota_seq is the
- * other's plus one; otherwise (equal, or a gap) the first file. Writers
- * always write max + 1 into the other file, so two valid files differ by one. */
-static int file_load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
+ * other's plus one (mod 3); otherwise (equal) the first file. Writers always
+ * write current + 1 (mod 3) into the other file, so after every complete
+ * write the file written is the newer one; with three values "the other
+ * + 1" and "the other - 1" are distinct, so the order is never ambiguous. */
+static int file_load(char *const path[2], struct loaded *ret, struct ota_error *err)
 {
 	struct ota_uenv env[2] = { { 0 }, { 0 } };
 	uint32_t seq[2] = { 0, 0 };
 	int ok[2];
 	for (int i = 0; i < 2; i++) {
-		ok[i] = file_load_one(u->path[i], &env[i], &seq[i], err);
+		ok[i] = file_load_one(path[i], &env[i], &seq[i], err);
 		if (ok[i] < 0) {
 			ota_uenv_done(&env[0]);
 			return ok[i];
@@ -216,8 +227,8 @@ static int file_load(const struct uboot *u, struct loaded *ret, struct ota_error
 	if (!ok[0] && !ok[1])
 		return ota_error_set(err, -EBADMSG,
 				     "no valid environment file: neither '%s' nor '%s' exists with ota_seq and ota_default",
-				     u->path[0], u->path[1]);
-	int pick = !ok[0] ? 1 : !ok[1] ? 0 : (seq[1] == seq[0] + 1u) ? 1 : 0;
+				     path[0], path[1]);
+	int pick = !ok[0] ? 1 : !ok[1] ? 0 : (seq[1] == (seq[0] + 1u) % SEQ_MOD) ? 1 : 0;
 	ota_uenv_done(&env[1 - pick]);
 	*ret = (struct loaded){ .env = env[pick], .current = pick, .seq = seq[pick], .valid = { ok[0], ok[1] } };
 	return 0;
@@ -235,11 +246,11 @@ static int cmp_var(const void *a, const void *b)
  * `env export`, so a file truncated by a torn FAT write (U-Boot's fatwrite is
  * in place) loses ota_trial/ota_tries before it loses ota_default/ota_seq:
  * at worst a trial is forgotten, and the default boots. */
-static int file_store(const struct uboot *u, const struct loaded *l, struct ota_uenv *env, struct ota_error *err)
+static int file_store(char *const path[2], const struct loaded *l, struct ota_uenv *env, struct ota_error *err)
 {
 	int target = 1 - l->current;
 	char seq[16];
-	if (ota_format(seq, sizeof(seq), "%x", l->seq + 1u) < 0 || ota_uenv_set(env, "ota_seq", seq) < 0)
+	if (ota_format(seq, sizeof(seq), "%x", (l->seq + 1u) % SEQ_MOD) < 0 || ota_uenv_set(env, "ota_seq", seq) < 0)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	qsort(env->vars, env->n, sizeof(env->vars[0]), cmp_var);
 	_cleanup_free_ char *text = NULL;
@@ -247,19 +258,52 @@ static int file_store(const struct uboot *u, const struct loaded *l, struct ota_
 	int r = ota_uenv_format_text(env, &text, &size, err);
 	if (r < 0)
 		return r;
-	return ota_write_file_atomic(u->path[target], text, size, 0644, err);
+	return ota_write_file_atomic(path[target], text, size, 0644, err);
 }
 
 /* ---- the state ------------------------------------------------------------------ */
 
-static int load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
+/* Where the env is for one operation: file mode with a device mounts it
+ * and points path[] into the mount; otherwise path[] are the configured
+ * paths. */
+struct where {
+	char mnt[sizeof(BOOT_MOUNT_TEMPLATE)];
+	char buf[2][4096];
+	char *path[2];
+};
+
+static int where_open(const struct uboot *u, struct where *w, struct ota_error *err)
 {
-	return u->file_mode ? file_load(u, ret, err) : native_load(u, ret, err);
+	memset(w, 0, sizeof(*w));
+	w->path[0] = u->path[0];
+	w->path[1] = u->path[1];
+	if (!u->file_mode || !u->device)
+		return 0;
+	strcpy(w->mnt, BOOT_MOUNT_TEMPLATE);
+	int r = ota_bootflow_mount_vfat(u->device, w->mnt, "boot partition", err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		if (ota_format(w->buf[i], sizeof(w->buf[i]), "%s%s", w->mnt, u->path[i]) < 0)
+			return ota_error_set(err, -ENAMETOOLONG, "env '%s': path too long", u->path[i]);
+		w->path[i] = w->buf[i];
+	}
+	return 0;
 }
 
-static int store(const struct uboot *u, struct loaded *l, struct ota_error *err)
+static void where_close(struct where *w)
 {
-	return u->file_mode ? file_store(u, l, &l->env, err) : native_store(u, l, &l->env, err);
+	ota_bootflow_umount(w->mnt);
+}
+
+static int load(const struct uboot *u, const struct where *w, struct loaded *ret, struct ota_error *err)
+{
+	return u->file_mode ? file_load(w->path, ret, err) : native_load(u, ret, err);
+}
+
+static int store(const struct uboot *u, const struct where *w, struct loaded *l, struct ota_error *err)
+{
+	return u->file_mode ? file_store(w->path, l, &l->env, err) : native_store(u, l, &l->env, err);
 }
 
 /* ota.group=<name> from the kernel command line. */
@@ -305,15 +349,12 @@ static int env_state(const struct ota_uenv *env, struct ota_bootflow_state *s, s
 	uint32_t n = 0;
 	/* A trial without ota_tries has none left: it fails safe. */
 	if (tries && (parse_hex_u32(tries, &n) < 0 || n > OTA_BOOTFLOW_MAX_TRIES))
-		return ota_error_set(err, -EINVAL, "ota_tries: '%.16s' is not a hex number in 0..%x", tries,
-				     OTA_BOOTFLOW_MAX_TRIES);
+		return ota_error_set(err, -EINVAL,
+				     "ota_tries: '%.16s' is not a hex number in 0..%x as the boot script reads it "
+				     "(lowercase, no 0x, no leading zeros)",
+				     tries, OTA_BOOTFLOW_MAX_TRIES);
 	s->tries_left = n;
 	return 0;
-}
-
-static const char *where(const struct uboot *u)
-{
-	return u->path[0];
 }
 
 static int uboot_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *ret, struct ota_error *err)
@@ -326,13 +367,17 @@ static int uboot_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *r
 		return r;
 	}
 	struct loaded l;
-	r = load(u, &l, err);
+	struct where w;
+	r = where_open(u, &w, err);
+	if (r == 0)
+		r = load(u, &w, &l, err);
 	if (r == 0) {
 		r = env_state(&l.env, &s, err);
 		if (r < 0)
-			ota_error_prefix(err, "%s: ", where(u));
+			ota_error_prefix(err, "%s: ", u->path[0]);
 		ota_uenv_done(&l.env);
 	}
+	where_close(&w);
 	if (r < 0) {
 		ota_error_prefix(err, "boot flow uboot: get-state: ");
 		return r;
@@ -349,18 +394,22 @@ static int change(struct ota_bootflow *bf, const char *op, const char *group, un
 {
 	const struct uboot *u = bf->data;
 	struct loaded l;
-	int r = load(u, &l, err);
+	struct where w;
+	int r = where_open(u, &w, err);
+	if (r == 0)
+		r = load(u, &w, &l, err);
 	if (r == 0) {
 		struct ota_bootflow_state s = { 0 };
 		r = env_state(&l.env, &s, err);
 		if (r < 0)
-			ota_error_prefix(err, "%s: ", where(u));
+			ota_error_prefix(err, "%s: ", u->path[0]);
 		if (r == 0)
 			r = set(&l.env, &s, group, tries, err);
 		if (r > 0)
-			r = store(u, &l, err);
+			r = store(u, &w, &l, err);
 		ota_uenv_done(&l.env);
 	}
+	where_close(&w);
 	if (r < 0)
 		ota_error_prefix(err, "boot flow uboot: %s group %s: ", op, group);
 	return r < 0 ? r : 0;
@@ -466,6 +515,10 @@ static int init_file(struct uboot *u, const struct ota_bootflow_config *c, struc
 	char bak[4096];
 	if (c->env_has_redundant || c->env_offset || c->env_size)
 		return ota_error_set(err, -EINVAL, "env-mode file takes no env-offset, env-size or env-redundant-offset");
+	if (c->env_redundant && c->env_redundant[0] != '/')
+		return ota_error_set(err, -EINVAL, "env-redundant '%s' is not an absolute path", c->env_redundant);
+	if (ota_strdup_to(&u->device, c->device) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory");
 	if (!c->env_redundant && ota_format(bak, sizeof(bak), "%s.bak", c->env) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "env '%s': path too long", c->env);
 	if (ota_strdup_to(&u->path[0], c->env) < 0 ||
@@ -490,8 +543,11 @@ static int uboot_init(struct ota_bootflow *bf, struct ota_error *err)
 	if (c->proc && ota_strdup_to(&u->proc, c->proc) < 0)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	const char *mode = c->env_mode ? c->env_mode : "native";
-	if (strcmp(mode, "native") == 0)
+	if (strcmp(mode, "native") == 0) {
+		if (c->device)
+			return ota_error_set(err, -EINVAL, "device is for env-mode file (the FAT partition with the env files)");
 		return init_native(u, c, err);
+	}
 	if (strcmp(mode, "file") == 0) {
 		u->file_mode = true;
 		return init_file(u, c, err);

@@ -371,6 +371,15 @@ TEST(uboot_config_errors)
 	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/boot/ota.env", .env_mode = "fat" };
 	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), -EINVAL);
 	ASSERT_CONTAINS(err.msg, "env-mode 'fat' is not native or file");
+	/* device (a FAT partition to mount) only goes with file mode. */
+	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/dev/mmcblk0", .env_size = 0x4000,
+					    .device = "PARTLABEL=boot" };
+	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "device is for env-mode file");
+	cfg = (struct ota_bootflow_config){ .type = "uboot", .env = "/ota.env", .env_mode = "file",
+					    .device = "PARTLABEL=boot" };
+	ASSERT_INT_EQ(ota_bootflow_new(&cfg, &bf, &err), 0);
+	bf = ota_bootflow_free(bf);
 }
 
 /* ---- uboot backend, file mode ----------------------------------------------------- */
@@ -392,26 +401,26 @@ TEST(uboot_file_mode_alternates_files_by_seq)
 	struct ota_error err = { 0 };
 	struct ota_bootflow_state s;
 	put_file("proc/cmdline", CMDLINE_A, strlen(CMDLINE_A));
-	put_file("fat/ota.env", "ota_default=a\nota_seq=9\n", 24);
+	put_file("fat/ota.env", "ota_default=a\nota_seq=2\n", 24);
 	(void)unlink(path_in("fat/ota.env.bak"));
 	struct ota_bootflow *bf = uboot_file();
 	ASSERT_TRUE(bf != NULL);
 	ASSERT_INT_EQ(ota_bootflow_arm(bf, "b", 3, &err), 0);
 	char *t = get_file("fat/ota.env.bak");
-	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=a\nota_trial=b\nota_tries=3\n"); /* sorted, like env export */
+	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=0\nota_trial=b\nota_tries=3\n"); /* sorted, like env export; 2 + 1 mod 3 */
 	free(t);
 	t = get_file("fat/ota.env");
-	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=9\n"); /* the newer file is never touched */
+	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=2\n"); /* the newer file is never touched */
 	free(t);
-	/* U-Boot's trial boot: it writes the older file, seq b, tries 2 */
-	put_file("fat/ota.env", "ota_default=a\nota_seq=b\nota_trial=b\nota_tries=2\n\0", 49);
+	/* U-Boot's trial boot: it writes the older file, seq 1, tries 2 */
+	put_file("fat/ota.env", "ota_default=a\nota_seq=1\nota_trial=b\nota_tries=2\n\0", 49);
 	put_file("proc/cmdline", CMDLINE_B, strlen(CMDLINE_B));
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
 	ASSERT_INT_EQ(s.tries_left, 2);
 	ASSERT_INT_EQ(ota_bootflow_commit(bf, "b", &err), 0);
 	t = get_file("fat/ota.env.bak");
-	ASSERT_STR_EQ(t, "ota_default=b\nota_seq=c\n");
+	ASSERT_STR_EQ(t, "ota_default=b\nota_seq=2\n");
 	free(t);
 	/* A torn write of the newest file (truncated, seq line lost): the other wins. */
 	put_file("fat/ota.env.bak", "ota_default=b\n", 14);
@@ -419,7 +428,7 @@ TEST(uboot_file_mode_alternates_files_by_seq)
 	ASSERT_STR_EQ(s.default_group, "a");
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
 	/* ... and one that kept ota_seq but lost ota_default, as the script judges. */
-	put_file("fat/ota.env.bak", "ota_seq=c\n", 10);
+	put_file("fat/ota.env.bak", "ota_seq=2\n", 10);
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
 	ASSERT_STR_EQ(s.default_group, "a");
 	/* Neither file usable: a clear error. */
@@ -427,6 +436,23 @@ TEST(uboot_file_mode_alternates_files_by_seq)
 	put_file("fat/ota.env", "garbage\n", 8);
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "no valid environment file: neither");
+	/* ota_seq counts modulo 3, as the boot script (no setexpr) does: 2 is
+	 * older than 0, and a seq outside 0..2 makes the file invalid. */
+	put_file("fat/ota.env", "ota_default=a\nota_seq=2\n", 24);
+	put_file("fat/ota.env.bak", "ota_default=b\nota_seq=0\n", 24);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "b");
+	put_file("fat/ota.env", "ota_default=a\nota_seq=0\n", 24);
+	put_file("fat/ota.env.bak", "ota_default=b\nota_seq=2\n", 24);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "a");
+	put_file("fat/ota.env", "ota_default=a\nota_seq=3\n", 24);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "b");
+	/* ota_tries only as the script compares it: "%x", nothing else. */
+	put_file("fat/ota.env", "ota_default=a\nota_seq=0\nota_trial=b\nota_tries=03\n", 48);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "ota_tries: '03' is not a hex number");
 	ota_bootflow_free(bf);
 }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
-#            [--version V] [--rootfs-only] [--grub --kernel-dir DIR [--trial-watchdog S]]
+#            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
 #            [--data-device SPEC]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
@@ -17,6 +17,12 @@
 # (tools/mkesp-grub.sh, named "esp"), the slots follow as partitions 2 and 3,
 # the kernel and initramfs of --kernel-dir go into each system's /boot, and
 # system.conf's [bootflow] says grub.
+# --uboot makes a machine for Debian's qemu-x86 U-Boot (tests/vm/vm.py,
+# firmware "uboot") with the uboot boot flow in file mode: partition 1 is a
+# FAT partition named "boot" (legacy-BIOS-bootable, so U-Boot's distro boot
+# scans it) with boot.scr (the board's settings + bootflow/uboot/boot.cmd)
+# and ota.env/ota.env.bak; kernel and initramfs go into each system's /boot
+# as with --grub, and system.conf's [bootflow] says uboot.
 set -euo pipefail
 
 ME=mkimage
@@ -24,7 +30,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 kernel_dir= trial_watchdog=120 data_device=
+bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -36,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--rootfs-only) rootfs_only=1; shift ;;
 	--extra-root) extra_root=$2; shift 2 ;;
 	--grub) grub=1; shift ;;
+	--uboot) uboot=1; shift ;;
 	--kernel-dir) kernel_dir=$2; shift 2 ;;
 	--trial-watchdog) trial_watchdog=$2; shift 2 ;;
 	--data-device) data_device=$2; shift 2 ;;
@@ -49,12 +56,18 @@ busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
 [ "$busybox_static" = 0 ] || die "/bin/busybox is not static: apt-get install busybox-static"
 
 [ $grub = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--grub needs --kernel-dir with vmlinuz"
+[ $uboot = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--uboot needs --kernel-dir with vmlinuz"
+[ $grub = 0 ] || [ $uboot = 0 ] || die "--grub and --uboot exclude each other"
+if [ $uboot = 1 ]; then
+	command -v mkimage >/dev/null || die "mkimage missing: apt-get install u-boot-tools"
+	command -v mcopy >/dev/null || die "mcopy missing: apt-get install mtools"
+fi
 
 # Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots,
-# with --grub a 32 MiB ESP first.
+# with --grub a 32 MiB ESP first, with --uboot a 32 MiB FAT boot partition.
 SLOT_SECTORS=131072
 ESP_START=2048
-ESP_SECTORS=$((grub * 65536))
+ESP_SECTORS=$(((grub + uboot) * 65536))
 A_START=$((ESP_START + ESP_SECTORS))
 B_START=$((A_START + SLOT_SECTORS))
 DATA_START=$((B_START + SLOT_SECTORS))
@@ -102,9 +115,11 @@ for b in "$bin_dir"/*; do
 	[ -x "$b" ] && [ -f "$b" ] && copy_with_libs "$b" "/usr/bin/$name"
 done
 
-if [ $grub = 1 ]; then
+if [ $grub = 1 ] || [ $uboot = 1 ]; then
 	install -D -m 0644 "$kernel_dir/vmlinuz" "$root/boot/vmlinuz"
 	install -D -m 0644 "$kernel_dir/initramfs.cpio.gz" "$root/boot/initrd.img"
+fi
+if [ $grub = 1 ]; then
 	# The [bootflow] section becomes the GRUB one.
 	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
 	cat >> "$work/system.conf" <<-'CONF'
@@ -113,6 +128,26 @@ if [ $grub = 1 ]; then
 	type = grub
 	# The ESP, mounted privately while the boot state is read or written.
 	device = PARTLABEL=esp
+	tries = 3
+
+	[init]
+	# Seconds a trial boot has to commit before the watchdog resets it.
+	trial-watchdog = @TRIAL_WATCHDOG@
+	CONF
+	sed -i "s/@TRIAL_WATCHDOG@/$trial_watchdog/" "$work/system.conf"
+	cp "$work/system.conf" "$root/etc/ota/system.conf"
+fi
+if [ $uboot = 1 ]; then
+	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
+	cat >> "$work/system.conf" <<-'CONF'
+
+	[bootflow]
+	type = uboot
+	# File mode: U-Boot's `env export -t` files on the FAT boot partition,
+	# mounted privately while the boot state is read or written.
+	env-mode = file
+	device = PARTLABEL=boot
+	env = /ota.env
 	tries = 3
 
 	[init]
@@ -147,6 +182,7 @@ truncate -s "${IMAGE_MIB}M" "$out"
 	echo "label-id: 0FA7C0DE-0000-4000-8000-000000000001"
 	echo "unit: sectors"
 	echo "first-lba: 2048"
+	[ $uboot = 1 ] && echo "start=$ESP_START, size=$ESP_SECTORS, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=0FA7C0DE-0000-4000-8000-0000000000B0, name=boot, attrs=LegacyBIOSBootable"
 	[ $grub = 1 ] && echo "start=$ESP_START, size=$ESP_SECTORS, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=0FA7C0DE-0000-4000-8000-0000000000EF, name=esp"
 	# root-x86-64 (Discoverable Partitions) for the slots, Linux data for data.
 	echo "start=$A_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
@@ -173,6 +209,26 @@ if [ $grub = 1 ]; then
 	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$work/board.cfg" --groups a,b \
 		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
 	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
+fi
+if [ $uboot = 1 ]; then
+	# The board's settings, then the generic script, as one boot.scr.
+	cat > "$work/boot.cmd" <<-'BOARD'
+	# The QEMU test machine (tests/vm/mkimage.sh --uboot): Debian's qemu-x86
+	# U-Boot, one virtio disk; partition 1 FAT (this script, the env files),
+	# 2 and 3 the groups' roots with the kernel in /boot.
+	setenv ota_env_dev virtio
+	setenv ota_env_part 0:1
+	setenv ota_cmdline "console=ttyS0 panic=-1"
+	setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
+	setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
+	BOARD
+	cat "$here/../../bootflow/uboot/boot.cmd" >> "$work/boot.cmd"
+	mkimage -A x86 -O linux -T script -C none -n otaroot -d "$work/boot.cmd" "$work/boot.scr" >/dev/null
+	printf 'ota_default=a\nota_seq=0\n' > "$work/ota.env"
+	mkfs.fat -C -n OTA-BOOT "$work/boot.img" $((ESP_SECTORS / 2)) >/dev/null
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/boot.scr" "$work/ota.env" ::/
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/ota.env" ::/ota.env.bak
+	dd if="$work/boot.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
 fi
 [ $with_data = 1 ] && dd if="$work/data.ext4" of="$out" bs=512 seek=$DATA_START conv=notrunc,sparse status=none
 say "done: $out"

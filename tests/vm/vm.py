@@ -27,6 +27,11 @@ DONE = b"@@DONE "
 QEMU_LOCK = "/tmp/otaroot-qemu.lock"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# Debian's u-boot-qemu. The 32-bit qemu-x86 build, not qemu-x86_64: the
+# 64-bit U-Boot cannot start a Linux kernel with zboot (it jumps into the
+# 32-bit entry from long mode: triple fault), while the 32-bit one boots the
+# 64-bit bzImage through its 64-bit entry.
+UBOOT_ROM = "/usr/lib/u-boot/qemu-x86/u-boot.rom"
 
 
 class VMError(Exception):
@@ -51,6 +56,11 @@ class Machine:
         # bootloader on the disk (GRUB) picks kernel and command line; the
         # boot() arguments are then ignored. NVRAM lives in the workdir and
         # survives the machine's restarts, as on a real board.
+        # firmware="uboot": Debian's U-Boot (UBOOT_ROM) as the BIOS; its
+        # distro boot finds boot.scr on the disk's bootable FAT partition.
+        # It runs on QEMU's i440fx machine ("pc"): on q35 it finds no PCI
+        # virtio disk. There is no env storage, nothing persists but the
+        # disk.
         self.firmware = firmware
         self.kernel = os.path.join(kernel_dir, "vmlinuz")
         self.initrd = os.path.join(kernel_dir, "initramfs.cpio.gz")
@@ -93,7 +103,8 @@ class Machine:
             os.unlink(agent_sock)
         append = "console=ttyS0 root=%s ro init=%s panic=-1 %s" % (root, init, cmdline_extra)
         accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
-        cmd = ["qemu-system-x86_64", *accel, "-machine", "q35", "-m", str(self.memory),
+        machine = "pc" if self.firmware == "uboot" else "q35"
+        cmd = ["qemu-system-x86_64", *accel, "-machine", machine, "-m", str(self.memory),
                "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
                *self._boot_args(append.strip()),
                "-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk,
@@ -114,6 +125,8 @@ class Machine:
         return console
 
     def _boot_args(self, append):
+        if self.firmware == "uboot":
+            return ["-bios", UBOOT_ROM]
         if self.firmware != "ovmf":
             return ["-kernel", self.kernel, "-initrd", self.initrd, "-append", append]
         vars_fd = os.path.join(self.workdir, "ovmf-vars.fd")
