@@ -113,6 +113,8 @@ def case_update(tc):
     boot_until_agent(m, 1)
     booted_from(m, "b", trial=True)
     check("trial of group b, 2 tries left" in m.console_text(), "GRUB did not count the try")
+    # system.conf has no [init] trial-watchdog: ota-init's default
+    check("watchdog armed for 120 s" in m.console_text(), "ota-init did not arm the trial watchdog")
     check(version(m) == "2", "trial runs version %s" % version(m))
     st = status(m)
     check(st["trial_state"] == "running" and st["booted"] == "b" and st["tries_left"] == 2, st)
