@@ -198,6 +198,15 @@ check "data partition has an ext4 labelled data" \
 plan2=$("$ota_part" --layout "$bdir/layout.conf" --json plan "$work/disk" 2>&1) || true
 check "second plan has nothing to create" bash -c "! grep -q '\"create\"' <<< '$plan2'"
 
+# Without the host ota-grubenv (host-otaroot) the GRUB board cannot write
+# its initial boot state.
+if [ "$board" = qemu-x86_64 ]; then
+	rm "$HOST_DIR/bin/ota-grubenv"
+	out=$("$bdir/post-image.sh" "$BINARIES_DIR" 2>&1) && rc=0 || rc=$?
+	check "post-image without the host ota-grubenv fails" test $rc != 0
+	check "... naming BR2_PACKAGE_HOST_OTAROOT" grep -q 'ota-grubenv missing: enable BR2_PACKAGE_HOST_OTAROOT' <<< "$out"
+fi
+
 # A system.conf for another boot flow is refused by the board's post-build.
 sed -i 's/^type = .*/type = custom/' "$TARGET_DIR/etc/ota/system.conf"
 check "post-build refuses a system.conf for another boot flow" bash -c "! '$bdir/post-build.sh' '$TARGET_DIR' 2>/dev/null"
