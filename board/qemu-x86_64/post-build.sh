@@ -16,8 +16,3 @@ type=$(ini_get "$conf" bootflow type)
 [ -e "$TARGET_DIR/boot/bzImage" ] || die "$TARGET_DIR/boot/bzImage missing: enable BR2_LINUX_KERNEL_INSTALL_TARGET"
 ln -sf bzImage "$TARGET_DIR/boot/vmlinuz"
 
-# The boot flow's FAT partition, by the label genimage.cfg gives it.
-mkdir -p "$TARGET_DIR/boot/efi"
-if ! grep -q '[[:space:]]/boot/efi[[:space:]]' "$TARGET_DIR/etc/fstab" 2>/dev/null; then
-	printf 'LABEL=ESP\t/boot/efi\tvfat\tnoatime,nosuid,nodev,noexec\t0\t0\n' >> "$TARGET_DIR/etc/fstab"
-fi

@@ -3,39 +3,45 @@
 # GRUB EFI A/B layout (genimage.cfg), update.otab (rootfs.ext4 as class
 # system, signed) and start-qemu.sh.
 #
-# The ESP gets:
+# The ESP gets (docs/bootflows.md, grub):
 #   EFI/BOOT/BOOTX64.EFI  Buildroot's GRUB (efi-part/EFI/BOOT/bootx64.efi)
-#   otaroot/grub.cfg, otaroot/env1, otaroot/env2, otaroot/tries
-#                         the GRUB boot flow's script and environment files,
-#                         taken as they are from $OTAROOT_GRUB_DIR (default
-#                         $BINARIES_DIR/otaroot-grub); each environment file
-#                         must be exactly 1024 bytes (GRUB rewrites it in place).
+#                         with grub-embedded.cfg built in
+#   otaroot/grub.cfg, otaroot/flow.cfg
+#                         the GRUB boot flow's scripts, bootflow/grub/ of the
+#                         otaroot tree this BR2_EXTERNAL belongs to
+#   otaroot/board.cfg     this board's groups, partitions, root= and cmdline
+#                         (grub-board.cfg)
+#   otaroot/env1, otaroot/env2, otaroot/tries
+#                         the initial boot state (host ota-grubenv init:
+#                         group a, no trial), 1024 bytes each
 set -eu
 ME=qemu-post-image
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
 BINARIES_DIR=${1:-${BINARIES_DIR:-}}
-need_env BINARIES_DIR TARGET_DIR HOST_DIR
+need_env BINARIES_DIR TARGET_DIR HOST_DIR BR2_EXTERNAL_OTAROOT_PATH
 use_host_tools
 
 grub_efi="$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
-grub_dir=${OTAROOT_GRUB_DIR:-$BINARIES_DIR/otaroot-grub}
+flow="$BR2_EXTERNAL_OTAROOT_PATH/../bootflow/grub"
+grubenv="$HOST_DIR/bin/ota-grubenv"
 [ -f "$grub_efi" ] || die "$grub_efi missing: enable BR2_TARGET_GRUB2 with BR2_TARGET_GRUB2_X86_64_EFI"
-for f in grub.cfg env1 env2 tries; do
-	[ -f "$grub_dir/$f" ] || die "$grub_dir/$f missing: the GRUB boot flow's files (set OTAROOT_GRUB_DIR, docs/buildroot.md)"
+for f in grub.cfg flow.cfg; do
+	[ -f "$flow/$f" ] || die "$flow/$f missing: the GRUB boot flow's scripts come from the otaroot tree"
 done
-for f in env1 env2 tries; do
-	size=$(stat -c %s "$grub_dir/$f")
-	[ "$size" = 1024 ] || die "$grub_dir/$f is $size bytes; GRUB environment files must be exactly 1024"
+[ -x "$grubenv" ] || die "$grubenv missing: enable BR2_PACKAGE_HOST_OTAROOT"
+conf="$TARGET_DIR/etc/ota/system.conf"
+for g in a b; do
+	grep -q "^\[group\.$g\]" "$conf" || die "$conf: no [group.$g]; grub-board.cfg boots groups a and b"
 done
 
 esp="$BINARIES_DIR/otaroot-esp"
 rm -rf "$esp"
 mkdir -p "$esp/EFI/BOOT" "$esp/otaroot"
 cp "$grub_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
-for f in grub.cfg env1 env2 tries; do
-	cp "$grub_dir/$f" "$esp/otaroot/$f"
-done
+cp "$flow/grub.cfg" "$flow/flow.cfg" "$esp/otaroot/"
+cp "$here/grub-board.cfg" "$esp/otaroot/board.cfg"
+"$grubenv" init "$esp/otaroot" --groups a,b >/dev/null || die "ota-grubenv init failed"
 
 run_genimage "$here/genimage.cfg"
 say "disk image $BINARIES_DIR/disk.img"

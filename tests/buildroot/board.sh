@@ -1,17 +1,19 @@
 #!/bin/bash
-# board.sh BOARD OTA_BUNDLE OTA_PART: runs a board's post-build.sh and
+# board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV: runs a board's post-build.sh and
 # post-image.sh (board/BOARD/) the way Buildroot does, on stand-in inputs:
 # a tiny root filesystem (mke2fs -d), stand-in kernel, DTBs and firmware,
-# for qemu-x86_64 a real GRUB EFI image (grub-mkimage) and GRUB environment
-# files (grub-editenv), Debian's genimage, our ota-bundle as the host tool
-# and a throwaway CA. Then checks the disk image (sfdisk --json, mtools),
+# for qemu-x86_64 a real GRUB EFI image (grub-mkimage, the defconfig's
+# modules), Debian's genimage, our ota-bundle and ota-grubenv as the host
+# tools and a throwaway CA. (tests/vm/test_board.py boots the QEMU board's
+# image made from the real test system.) Then checks the disk image (sfdisk --json, mtools),
 # that the bundle verifies against the image's keyring, that ota-part finds
 # the image a prefix of the board's layout.conf and provisions it on a
 # bigger disk, and the scripts' errors (no signing key, wrong boot flow).
 set -euo pipefail
-board=${1:?usage: board.sh BOARD OTA_BUNDLE OTA_PART}
+board=${1:?usage: board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV}
 ota_bundle=$(realpath "$2")
 ota_part=$(realpath "$3")
+ota_grubenv=$(realpath "$4")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=$repo/board/$board
 fails=0
@@ -26,6 +28,7 @@ export TARGET_DIR=$work/target BINARIES_DIR=$work/images HOST_DIR=$work/host BUI
 export BR2_CONFIG=$work/.config
 mkdir -p "$TARGET_DIR"/{etc/ota,sbin,boot} "$BINARIES_DIR" "$HOST_DIR/bin" "$BUILD_DIR"
 ln -s "$ota_bundle" "$HOST_DIR/bin/ota-bundle"
+ln -s "$ota_grubenv" "$HOST_DIR/bin/ota-grubenv"
 : > "$BR2_CONFIG"
 
 # What the otaroot package installs (BR2_PACKAGE_OTAROOT_*_CONF), and a
@@ -47,7 +50,8 @@ check "post-build: /run tmpfs gone from fstab" bash -c "! grep -q '/run' '$TARGE
 check "post-build: proc still in fstab" grep -q '^proc' "$TARGET_DIR/etc/fstab"
 case $board in
 raspberrypi4) check "post-build: bootfs (autoboot.txt) mounted on /boot/firmware" grep -Eq '^LABEL=BOOTFS[[:space:]]+/boot/firmware[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
-qemu-x86_64) check "post-build: ESP mounted on /boot/efi" grep -Eq '^LABEL=ESP[[:space:]]+/boot/efi[[:space:]]+vfat' "$TARGET_DIR/etc/fstab" ;;
+qemu-x86_64) check "system.conf: [bootflow] device = PARTLABEL=esp (ota-update mounts the ESP itself)" \
+	test "$(sed -n '/^\[bootflow\]/,/^\[/s/^device = //p' "$TARGET_DIR/etc/ota/system.conf")" = PARTLABEL=esp ;;
 esac
 [ "$board" = qemu-x86_64 ] && check "post-build: /boot/vmlinuz -> bzImage" test "$(readlink "$TARGET_DIR/boot/vmlinuz")" = bzImage
 mke2fs -q -F -t ext4 -L rootfs -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" 16M
@@ -63,14 +67,13 @@ raspberrypi4)
 	disk=sdcard.img
 	;;
 qemu-x86_64)
-	mkdir -p "$BINARIES_DIR/efi-part/EFI/BOOT" "$work/grub"
-	grub-mkimage -O x86_64-efi -p /EFI/BOOT -c "$bdir/grub-embedded.cfg" \
-		-o "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi" \
-		boot linux ext2 fat part_gpt normal configfile loadenv test echo regexp search sleep reboot
-	# Stand-ins for the GRUB boot flow's files (its own tool makes them).
-	echo '# stand-in for the GRUB boot flow script' > "$work/grub/grub.cfg"
-	for f in env1 env2 tries; do grub-editenv "$work/grub/$f" create; done
-	export OTAROOT_GRUB_DIR=$work/grub
+	mkdir -p "$BINARIES_DIR/efi-part/EFI/BOOT"
+	# GRUB as Buildroot builds it: prefix /EFI/BOOT, the board's early
+	# config and the defconfig's modules.
+	modules=$(sed -n 's/^BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI="\(.*\)"$/\1/p' \
+		"$repo/kconfig/configs/otaroot_qemu_x86_64_defconfig")
+	check "GRUB image with the defconfig's modules ($modules)" grub-mkimage -O x86_64-efi -p /EFI/BOOT \
+		-c "$bdir/grub-embedded.cfg" -o "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi" $modules
 	disk=disk.img
 	;;
 *) echo "unknown board $board" >&2; exit 2 ;;
@@ -141,11 +144,24 @@ qemu-x86_64)
 	check "system-a is root-x86-64" test "$(jq "t['partitions'][1]['type']")" = 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 	check "sizes esp 64M, system-a 512M" \
 		test "$(jq "' '.join(str(p['size']) for p in t['partitions'])")" = "$(sectors 64) $(sectors 512)"
-	check "ESP FAT label ESP (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = ESP
+	check "ESP FAT label ESP" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = ESP
 	check "ESP has EFI/BOOT/BOOTX64.EFI" mhas 0 EFI/BOOT/BOOTX64.EFI
 	check "BOOTX64.EFI is the GRUB image" diff <(mfile 0 EFI/BOOT/BOOTX64.EFI) "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
-	for f in grub.cfg env1 env2 tries; do
-		check "ESP has otaroot/$f" diff <(mfile 0 otaroot/$f) "$work/grub/$f"
+	for f in grub.cfg flow.cfg; do
+		check "ESP otaroot/$f is bootflow/grub/$f" diff <(mfile 0 otaroot/$f) "$repo/bootflow/grub/$f"
+	done
+	check "ESP otaroot/board.cfg is grub-board.cfg" diff <(mfile 0 otaroot/board.cfg) "$bdir/grub-board.cfg"
+	mkdir -p "$work/state"
+	for f in env1 env2 tries; do
+		mfile 0 otaroot/$f > "$work/state/$f"
+		check "ESP otaroot/$f is 1024 bytes" test "$(stat -c %s "$work/state/$f")" = 1024
+	done
+	check "ESP state: group a, no trial" test "$("$ota_grubenv" show "$work/state" --groups a,b | tr '\n' ' ')" = \
+		"copy=1 seq=1 default=a trial= trial_id= tries=0 boot=a boot_trial=0 "
+	# board.cfg boots what system.conf and the layout name.
+	for g in a b; do
+		check "board.cfg root= of group $g is system.conf's slot device" \
+			grep -qx "set ota_root_$g=$(sed -n "/^\[slot.system-$g\]/,/^\[/s/^device = //p" "$TARGET_DIR/etc/ota/system.conf")" "$bdir/grub-board.cfg"
 	done
 	check "system-a is the root filesystem" \
 		cmp -n $((16 * 1024 * 1024)) <(tail -c +$(( $(part_off 1) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
@@ -172,6 +188,8 @@ raspberrypi4)
 qemu-x86_64)
 	check "provisioned: esp system-a system-b data" \
 		test "$(jq "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a system-b data"
+	check "board.cfg: system-a is partition 2, system-b 3" \
+		bash -c "grep -qx 'set ota_part_a=2' '$bdir/grub-board.cfg' && grep -qx 'set ota_part_b=3' '$bdir/grub-board.cfg'"
 	;;
 esac
 n=$(jq "len(t['partitions'])")
@@ -179,6 +197,15 @@ check "data partition has an ext4 labelled data" \
 	test "$(blkid -p -O "$(( $(jq "t['partitions'][$n-1]['start']") * 512 ))" -s LABEL -o value "$work/disk")" = data
 plan2=$("$ota_part" --layout "$bdir/layout.conf" --json plan "$work/disk" 2>&1) || true
 check "second plan has nothing to create" bash -c "! grep -q '\"create\"' <<< '$plan2'"
+
+# Without the host ota-grubenv (host-otaroot) the GRUB board cannot write
+# its initial boot state.
+if [ "$board" = qemu-x86_64 ]; then
+	rm "$HOST_DIR/bin/ota-grubenv"
+	out=$("$bdir/post-image.sh" "$BINARIES_DIR" 2>&1) && rc=0 || rc=$?
+	check "post-image without the host ota-grubenv fails" test $rc != 0
+	check "... naming BR2_PACKAGE_HOST_OTAROOT" grep -q 'ota-grubenv missing: enable BR2_PACKAGE_HOST_OTAROOT' <<< "$out"
+fi
 
 # A system.conf for another boot flow is refused by the board's post-build.
 sed -i 's/^type = .*/type = custom/' "$TARGET_DIR/etc/ota/system.conf"

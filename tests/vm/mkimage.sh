@@ -2,6 +2,7 @@
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
 #            [--data-device SPEC]
+# mkimage.sh --bin-dir DIR --root-dir DIR [--extra-root DIR] [--version V] [--grub --kernel-dir DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
 # system-b and data. system-a holds a BusyBox root filesystem with otaroot's
@@ -16,7 +17,9 @@
 # --grub makes a UEFI machine with the GRUB boot flow: partition 1 is an ESP
 # (tools/mkesp-grub.sh, named "esp"), the slots follow as partitions 2 and 3,
 # the kernel and initramfs of --kernel-dir go into each system's /boot, and
-# system.conf's [bootflow] says grub.
+# system.conf's [bootflow] says grub. --root-dir (instead of --out) only
+# assembles the root filesystem tree in DIR, as a Buildroot TARGET_DIR for a
+# board's post-build.sh: @VERSION@ in system.conf is left for it to fill in.
 # --uboot makes a machine for Debian's qemu-x86 U-Boot (tests/vm/vm.py,
 # firmware "uboot") with the uboot boot flow in file mode: partition 1 is a
 # FAT partition named "boot" (legacy-BIOS-bootable, so U-Boot's distro boot
@@ -30,7 +33,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device=
+bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--rootfs-only) rootfs_only=1; shift ;;
 	--extra-root) extra_root=$2; shift 2 ;;
+	--root-dir) root_dir=$2; shift 2 ;;
 	--grub) grub=1; shift ;;
 	--uboot) uboot=1; shift ;;
 	--kernel-dir) kernel_dir=$2; shift 2 ;;
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
 	*) die "unknown argument '$1'" ;;
 	esac
 done
+[ -n "$root_dir" ] && [ -z "$out" ] && out=$root_dir
 [ -n "$bin_dir" ] && [ -n "$out" ] || die "usage: mkimage.sh --bin-dir DIR --out IMAGE [--no-data]"
 [ -x "$bin_dir/ota-init" ] || die "$bin_dir/ota-init missing: build first"
 [ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
@@ -80,6 +85,10 @@ IMAGE_MIB=$(( END / 2048 + 1 ))
 work=$(mktemp -d "${out}.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
+if [ -n "$root_dir" ]; then
+	rm -rf "$root_dir"
+	root=$root_dir
+fi
 
 copy_with_libs() { # copy a dynamically linked binary and the libraries it needs
 	local bin=$1 dest=$2
@@ -160,6 +169,11 @@ fi
 # --remove-destination: the root is full of absolute symlinks (/sbin/init ->
 # /bin/busybox); writing through one would write the build host's file.
 [ -n "$extra_root" ] && cp -a --remove-destination "$extra_root/." "$root/"
+if [ -n "$root_dir" ]; then
+	echo "otaroot test system $version" > "$root/etc/ota-release"
+	say "done: $root_dir (root filesystem tree, version $version)"
+	exit 0
+fi
 sed -i "s/@VERSION@/$version/" "$root/etc/ota/system.conf"
 # --data-device: [data] device (the tests' way to break a system's data mount)
 [ -z "$data_device" ] || sed -i "0,/^device = auto$/s||device = $data_device|" "$root/etc/ota/system.conf"

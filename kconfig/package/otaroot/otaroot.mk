@@ -67,7 +67,9 @@ define OTAROOT_INSTALL_CONFIG_FILES
 endef
 OTAROOT_POST_INSTALL_TARGET_HOOKS += OTAROOT_INSTALL_CONFIG_FILES
 
-# Host: only ota-bundle, which needs neither libmount nor libfdisk.
+# Host: ota-bundle (the board scripts' update bundle) and ota-grubenv (the
+# GRUB boot flow's initial state on the ESP); neither needs libmount nor
+# libfdisk.
 HOST_OTAROOT_DEPENDENCIES = \
 	host-pkgconf \
 	host-util-linux \
