@@ -10,7 +10,7 @@
  *
  * Backends are ops tables (struct ota_bootflow_ops), one file each, chosen
  * once by name (ota_bootflow_new). Today: `custom` (bootflow/custom.c), an
- * executable speaking the protocol of docs/bootflows.md; `uboot`
+ * executable speaking the protocol of docs/boot-flows.md; `uboot`
  * (bootflow/uboot.c, the U-Boot environment plus bootflow/uboot/boot.cmd);
  * `rpi-tryboot` (bootflow/rpi-tryboot.c, autoboot.txt and the one-shot
  * tryboot flag). Each adds a file and a table entry; nothing else changes.
@@ -101,7 +101,7 @@ struct ota_bootflow_config {
 	 * Only tests point it elsewhere, at a fake cmdline / device tree. */
 	const char *proc;
 	ota_bootflow_reboot_fn reboot_fn;  /* NULL: the real reboot(2) */
-	/* uboot (docs/bootflows.md): env-mode "native" (default) or "file". */
+	/* uboot (docs/boot-flows.md): env-mode "native" (default) or "file". */
 	const char *env_mode;
 	const char *env;                  /* native: device or file; file: first file */
 	const char *env_redundant;        /* native: second copy's device (NULL: env);
@@ -145,7 +145,7 @@ int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, s
 /* Derives trial_state from booted, default, trial and tries_left. */
 enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
 
-/* ---- GRUB environment files (bootflow/grubenv.c; docs/bootflows.md) ------ */
+/* ---- GRUB environment files (bootflow/grubenv.c; docs/boot-flows.md) ------ */
 
 #define OTA_GRUBENV_SIZE 1024u
 #define OTA_GRUBENV_FILE_MAX (64u * 1024u) /* larger files are not ours */

@@ -1,5 +1,5 @@
 /* The custom boot flow: an executable speaking the protocol of
- * docs/bootflows.md. Each operation is one run of
+ * docs/boot-flows.md. Each operation is one run of
  *   <executable> get-state | arm <group> <tries> | commit <group> |
  *                mark-bad <group> | reboot
  * with no shell, stdin from /dev/null, OTA_BOOTFLOW_PROTOCOL=1 in the

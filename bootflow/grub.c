@@ -1,6 +1,6 @@
 /* The GRUB boot flow: state in three 1024-byte GRUB environment files on the
  * ESP (bootflow/grubenv.c has their format and the decision GRUB makes from
- * them; bootflow/grub/flow.cfg is GRUB's side; docs/bootflows.md the rules).
+ * them; bootflow/grub/flow.cfg is GRUB's side; docs/boot-flows.md the rules).
  *
  * Writes are in place (open without O_TRUNC, pwrite the whole block, fsync):
  * FAT has no atomic rename, and GRUB's save_env can only rewrite blocks that

@@ -1,5 +1,5 @@
 /* ota-grubenv: the GRUB boot flow's environment files, for image builders
- * and for debugging (docs/bootflows.md).
+ * and for debugging (docs/boot-flows.md).
  *
  *   ota-grubenv init DIR --groups A,B [--default G]
  *       writes DIR/env1, env2 and tries for a fresh image (default: A).

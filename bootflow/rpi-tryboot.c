@@ -1,5 +1,5 @@
 /* The rpi-tryboot boot flow: Raspberry Pi firmware A/B with autoboot.txt and
- * the one-shot tryboot flag (docs/bootflows.md has the state diagram).
+ * the one-shot tryboot flag (docs/boot-flows.md has the state diagram).
  *
  * - default: boot_partition of [all] in autoboot.txt (first FAT partition);
  * - trial: `reboot(RESTART2, "0 tryboot")` makes the firmware boot the

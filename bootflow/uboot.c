@@ -1,5 +1,5 @@
 /* The uboot boot flow: the A/B state as U-Boot environment variables,
- * counted down by bootflow/uboot/boot.cmd. docs/bootflows.md has the state
+ * counted down by bootflow/uboot/boot.cmd. docs/boot-flows.md has the state
  * diagram; in short:
  *
  *   ota_default  group booted when no trial runs (required)

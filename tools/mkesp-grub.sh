@@ -2,7 +2,7 @@
 # mkesp-grub.sh --out IMAGE --board BOARD.CFG --groups A,B --grubenv OTA-GRUBENV [--size-mib N]
 #               [--default GROUP]
 #
-# Makes the EFI system partition of the GRUB boot flow (docs/bootflows.md) as
+# Makes the EFI system partition of the GRUB boot flow (docs/boot-flows.md) as
 # a FAT image file, without loop devices or mounts (mtools):
 #   /EFI/BOOT/BOOTX64.EFI   GRUB (grub-mkimage, Debian's grub-efi-amd64-bin),
 #                           prefix /otaroot on the partition it was loaded from

@@ -81,7 +81,7 @@ struct ota_update_config {
 	char *bootflow_cmdline;        /* [bootflow] kernel-cmdline (grub; tests) */
 	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
 	unsigned tries;                /* [bootflow] tries */
-	/* [bootflow] uboot and rpi-tryboot keys (docs/bootflows.md) */
+	/* [bootflow] uboot and rpi-tryboot keys (docs/boot-flows.md) */
 	char *bootflow_env_mode;       /* env-mode = native | file */
 	char *bootflow_env;            /* env = device or file */
 	char *bootflow_env_redundant;  /* env-redundant = device or file */

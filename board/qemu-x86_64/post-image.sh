@@ -3,7 +3,7 @@
 # GRUB EFI A/B layout (genimage.cfg), update.otab (rootfs.ext4 as class
 # system, signed) and start-qemu.sh.
 #
-# The ESP gets (docs/bootflows.md, grub):
+# The ESP gets (docs/boot-flows.md, grub):
 #   EFI/BOOT/BOOTX64.EFI  Buildroot's GRUB (efi-part/EFI/BOOT/bootx64.efi)
 #                         with grub-embedded.cfg built in
 #   otaroot/grub.cfg, otaroot/flow.cfg

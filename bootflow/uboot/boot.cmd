@@ -1,4 +1,4 @@
-# otaroot A/B boot script for the uboot boot flow (docs/bootflows.md).
+# otaroot A/B boot script for the uboot boot flow (docs/boot-flows.md).
 # U-Boot hush; compile with
 #   mkimage -A arm -O linux -T script -C none -n otaroot -d boot.cmd boot.scr
 # (prepend the board's settings, below, to this file first if the board's

@@ -4,7 +4,7 @@ spare slot, reboot into it on trial, commit it — showing each step.
 
 The machine is UEFI (OVMF): GRUB on the disk's ESP decides every boot from
 the environment files ota-update writes (the GRUB boot flow,
-docs/bootflows.md); this script only powers the machine on."""
+docs/boot-flows.md); this script only powers the machine on."""
 
 import os
 import sys

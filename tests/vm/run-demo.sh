@@ -11,7 +11,7 @@ rm -rf "$d"; mkdir -p "$d/extra/etc/ota"
 "$here/demo-pki.sh" "$d/pki"
 cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 # A UEFI machine: OVMF starts GRUB from the ESP, GRUB's boot flow picks the
-# group (docs/bootflows.md); the kernel is the VM tests' (fetch-kernel.sh).
+# group (docs/boot-flows.md); the kernel is the VM tests' (fetch-kernel.sh).
 "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$build/vm/kernel" --out "$d/disk.img" \
 	--extra-root "$d/extra" --version 1
 "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$build/vm/kernel" --out "$d/system-v2.ext4" \
