@@ -11,6 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vm import TestCase, parse_status  # noqa: E402
+from cycle import booted  # noqa: E402
 
 
 def show(title, text=""):
@@ -24,12 +25,6 @@ def power_on(m):
     m.start()
     m.wait_agent(240)
     return "\n".join(l[l.index("otaroot:"):] for l in m.console_text().splitlines() if "otaroot:" in l)
-
-
-def booted(m):
-    args = m.output("cat /proc/cmdline").split()
-    group = [a.split("=", 1)[1] for a in args if a.startswith("ota.slot=")][0]
-    return group, "ota.trial=1" in args
 
 
 def main():

@@ -13,72 +13,27 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vm import VMError, run_cases  # noqa: E402
-
-FIXTURES = None
-
+from vm import run_cases  # noqa: E402
+from cycle import (attach, boot_until_agent, booted, check, cmdline, install, release,  # noqa: E402
+                   set_tries, status)
 
 def fixtures(tc):
     return os.path.join(tc.build, "vm", "grub")
 
 
-def status(m):
-    import json
-    return json.loads(m.output("ota-update status --json"))
-
-
-def cmdline(m):
-    return m.output("cat /proc/cmdline").split()
-
-
-def release(m):
-    return m.output("cat /etc/ota-release").strip()
-
-
-def boot_until_agent(m, max_boots, timeout=240):
-    """Powers the machine on until the guest agent answers; a boot that ends
-    in a panic or a reset (QEMU exits) is followed by the next power-on.
-    Returns the number of power-ons it took."""
-    for n in range(1, max_boots + 1):
-        m.start()
-        try:
-            m.wait_agent(timeout)
-            return n
-        except VMError:
-            if m.proc is None or m.proc.poll() is None:
-                raise
-            m.kill()
-    raise VMError("no boot reached the agent in %d power-ons" % max_boots)
-
-
-def install(m, tc, bundle):
-    """Installs BUILD/vm/grub/<bundle>.otab, attached as /dev/vdb."""
-    size = os.path.getsize(os.path.join(fixtures(tc), bundle + ".otab"))
-    m.run("set -o pipefail; head -c %d /dev/vdb | ota-update install - 2>&1 | tail -n 3" % size, timeout=600)
-
-
-def attach(tc, bundle):
-    tc.machine.extra_drives.append(os.path.join(fixtures(tc), bundle + ".otab"))
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def set_tries(m, n):
-    m.run("sed -i 's/^tries = .*/tries = %d/' /etc/ota/system.conf" % n)
+def bundle(tc, name):
+    return os.path.join(fixtures(tc), name + ".otab")
 
 
 # ---------------------------------------------------------------- cases
 def case_update_commit(tc):
     """install -> reboot -> trial of b (GRUB counts a try) -> commit -> stays."""
-    attach(tc, "good")
+    attach(tc, bundle(tc, "good"))
     m = tc.machine
     boot_until_agent(m, 1)
     args = cmdline(m)
     check("ota.slot=a" in args and "ota.trial=1" not in args, "first boot: %s" % args)
-    install(m, tc, "good")
+    install(m, bundle(tc, "good"))
     st = status(m)
     check(st["trial_state"] == "armed" and st["trial"] == "b" and st["tries_left"] == 3, st)
     m.reboot()
@@ -141,14 +96,14 @@ def case_install_http(tc):
         server.shutdown()
 
 
-def fallback(tc, bundle, tries, sign):
+def fallback(tc, name, tries, sign):
     """A broken update: GRUB tries it `tries` times, then boots a again by
     itself; status says the trial failed."""
-    attach(tc, bundle)
+    attach(tc, bundle(tc, name))
     m = tc.machine
     boot_until_agent(m, 1)
     set_tries(m, tries)
-    install(m, tc, bundle)
+    install(m, bundle(tc, name))
     check(status(m)["trial_state"] == "armed", "not armed")
     m.reboot()
     boots = boot_until_agent(m, tries + 2)
@@ -181,12 +136,6 @@ def case_fallback_hang(tc):
 
 
 # ---------------------------------------------------------------- power cuts
-def booted(m):
-    args = cmdline(m)
-    group = [a.split("=", 1)[1] for a in args if a.startswith("ota.slot=")][0]
-    return group, "ota.trial=1" in args
-
-
 def cut_and_boot(m, command, cut):
     """Runs command in the guest with the grub backend set to power the
     machine off right after its cut-th durable write, waits for the power
@@ -201,7 +150,7 @@ def case_power_cut_writes(tc):
     """A power cut after each durable write of the boot state (arm: tries,
     [env2 repaired], env1, env2; commit: env1, env2): the next boot is
     always the old or the new state, exactly as the write order promises."""
-    attach(tc, "good")
+    attach(tc, bundle(tc, "good"))
     m = tc.machine
     size = os.path.getsize(os.path.join(fixtures(tc), "good.otab"))
     install_cmd = "head -c %d /dev/vdb | ota-update install -" % size
@@ -370,5 +319,4 @@ CASES = {
 }
 
 if __name__ == "__main__":
-    build = os.environ.get("OTA_BUILD_DIR")
     run_cases(CASES, sys.argv, image=os.path.join("grub", "disk.img"), firmware="ovmf")

@@ -11,63 +11,21 @@ QEMU runs with -no-reboot, so every guest reboot, panic or watchdog reset
 ends the QEMU process; the harness starts it again on the same disk, which
 is a power cycle. Nothing here chooses what boots: U-Boot does."""
 
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vm import VMError, run_cases  # noqa: E402
+from vm import run_cases  # noqa: E402
+from cycle import (attach, boot_until_agent, check, cmdline, install, release, set_tries,  # noqa: E402
+                   status)
 
 
 def fixtures(tc):
     return os.path.join(tc.build, "vm", "uboot")
 
 
-def status(m):
-    return json.loads(m.output("ota-update status --json"))
-
-
-def cmdline(m):
-    return m.output("cat /proc/cmdline").split()
-
-
-def release(m):
-    return m.output("cat /etc/ota-release").strip()
-
-
-def boot_until_agent(m, max_boots, timeout=240):
-    """Powers the machine on until the guest agent answers; a boot that ends
-    in a panic or a reset (QEMU exits) is followed by the next power-on.
-    Returns the number of power-ons it took."""
-    for n in range(1, max_boots + 1):
-        m.start()
-        try:
-            m.wait_agent(timeout)
-            return n
-        except VMError:
-            if m.proc is None or m.proc.poll() is None:
-                raise
-            m.kill()
-    raise VMError("no boot reached the agent in %d power-ons" % max_boots)
-
-
-def install(m, tc, bundle):
-    """Installs BUILD/vm/uboot/<bundle>.otab, attached as /dev/vdb."""
-    size = os.path.getsize(os.path.join(fixtures(tc), bundle + ".otab"))
-    m.run("set -o pipefail; head -c %d /dev/vdb | ota-update install - 2>&1 | tail -n 3" % size, timeout=600)
-
-
-def attach(tc, bundle):
-    tc.machine.extra_drives.append(os.path.join(fixtures(tc), bundle + ".otab"))
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def set_tries(m, n):
-    m.run("sed -i 's/^tries = .*/tries = %d/' /etc/ota/system.conf" % n)
+def bundle(tc, name):
+    return os.path.join(fixtures(tc), name + ".otab")
 
 
 def booted_as(args, group, trial):
@@ -81,7 +39,7 @@ def booted_as(args, group, trial):
 # ---------------------------------------------------------------- cases
 def case_update_commit(tc):
     """install -> reboot -> trial of b (U-Boot counts a try) -> commit -> stays."""
-    attach(tc, "good")
+    attach(tc, bundle(tc, "good"))
     m = tc.machine
     boot_until_agent(m, 1)
     args = cmdline(m)
@@ -89,7 +47,7 @@ def case_update_commit(tc):
     check("ota: booting group a (default a" in m.console_text(), "U-Boot's script did not run")
     st = status(m)
     check(st["trial_state"] == "none" and st["booted"] == "a" and st["default"] == "a", st)
-    install(m, tc, "good")
+    install(m, bundle(tc, "good"))
     st = status(m)
     check(st["trial_state"] == "armed" and st["trial"] == "b" and st["tries_left"] == 3, st)
     m.reboot()
@@ -117,14 +75,14 @@ def case_update_commit(tc):
         check(status(m)["trial_state"] == "none", "a trial after the commit")
 
 
-def fallback(tc, bundle, tries, sign):
+def fallback(tc, name, tries, sign):
     """A broken update: U-Boot tries it `tries` times, then boots a again by
     itself; status says the trial failed."""
-    attach(tc, bundle)
+    attach(tc, bundle(tc, name))
     m = tc.machine
     boot_until_agent(m, 1)
     set_tries(m, tries)
-    install(m, tc, bundle)
+    install(m, bundle(tc, name))
     check(status(m)["trial_state"] == "armed", "not armed")
     m.reboot()
     boots = boot_until_agent(m, tries + 2)

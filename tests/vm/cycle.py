@@ -1,0 +1,63 @@
+"""Helpers of the A/B-cycle VM tests (test_grub.py, test_uboot.py, demo.py):
+power the machine on until the agent answers, read what booted and the
+update status, install a bundle attached as /dev/vdb."""
+
+import json
+import os
+
+from vm import VMError
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def status(m):
+    return json.loads(m.output("ota-update status --json"))
+
+
+def cmdline(m):
+    return m.output("cat /proc/cmdline").split()
+
+
+def release(m):
+    return m.output("cat /etc/ota-release").strip()
+
+
+def booted(m):
+    """(group, trial) as the bootloader put them on the command line."""
+    args = cmdline(m)
+    group = [a.split("=", 1)[1] for a in args if a.startswith("ota.slot=")][0]
+    return group, "ota.trial=1" in args
+
+
+def boot_until_agent(m, max_boots, timeout=240):
+    """Powers the machine on until the guest agent answers; a boot that ends
+    in a panic or a reset (QEMU exits) is followed by the next power-on.
+    Returns the number of power-ons it took."""
+    for n in range(1, max_boots + 1):
+        m.start()
+        try:
+            m.wait_agent(timeout)
+            return n
+        except VMError:
+            if m.proc is None or m.proc.poll() is None:
+                raise
+            m.kill()
+    raise VMError("no boot reached the agent in %d power-ons" % max_boots)
+
+
+def attach(tc, bundle_path):
+    """Attaches the bundle read-only: /dev/vdb in the guest."""
+    tc.machine.extra_drives.append(bundle_path)
+
+
+def install(m, bundle_path):
+    """Installs the bundle attached with attach()."""
+    size = os.path.getsize(bundle_path)
+    m.run("set -o pipefail; head -c %d /dev/vdb | ota-update install - 2>&1 | tail -n 3" % size, timeout=600)
+
+
+def set_tries(m, n):
+    m.run("sed -i 's/^tries = .*/tries = %d/' /etc/ota/system.conf" % n)
