@@ -23,34 +23,10 @@ ok() { echo "ok   $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
 # ---- a signed bundle from a throwaway CA ---------------------------------------
-cat >ca.cnf <<'CNF'
-[ca]
-default_ca = test
-[test]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-copy_extensions = none
-[any]
-commonName = supplied
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[signer]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-CNF
-: >index.txt
-echo 01 >serial
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out root.key 2>/dev/null
-openssl req -x509 -new -key root.key -subj "/CN=root" -days 36500 -config ca.cnf -extensions v3_ca -out root.pem 2>/dev/null
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signer.key 2>/dev/null
-openssl req -new -key signer.key -subj "/CN=signer" -out signer.csr 2>/dev/null
-openssl ca -batch -config ca.cnf -notext -cert root.pem -keyfile root.key -extensions signer -extfile ca.cnf \
-	-startdate 20200101000000Z -enddate 20991231000000Z -in signer.csr -out signer.pem 2>/dev/null
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_cert signer root signer
 head -c 300000 /dev/urandom >system.img
 cat >good.ini <<INI
 [bundle]
