@@ -4,7 +4,7 @@ rewritten, then a normal power-on: does GRUB always boot a valid group?
 
   python3 bench/grub-power-cut.py RUNS [SEED]
 
-Needs the GRUB fixtures (tests/vm/mkgrub-fixtures.sh BUILD). Each run copies
+Needs the GRUB fixtures (tests/vm/mkflow-fixtures.sh BUILD grub). Each run copies
 the fixture disk, fills system-b with system-a's image (so both groups are
 bootable systems and any state GRUB can reach is a working one), boots it,
 mounts the ESP and loops the grub backend's own writes (ota-grubenv arm b /

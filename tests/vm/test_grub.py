@@ -2,7 +2,7 @@
 """The GRUB boot flow end to end: OVMF (Debian's ovmf) starts the real GRUB
 from the disk's ESP, GRUB's script (bootflow/grub/) picks the group from the
 environment files that ota-update writes, the kernel boots through ota-init.
-Fixtures: tests/vm/mkgrub-fixtures.sh (BUILD/vm/grub).
+Fixtures: tests/vm/mkflow-fixtures.sh BUILD grub (BUILD/vm/grub).
 
 QEMU runs with -no-reboot, so every guest reboot, panic or watchdog reset
 ends the QEMU process; the harness starts it again on the same disk and

@@ -5,7 +5,7 @@ partition by its distro boot, the script (the board's settings +
 bootflow/uboot/boot.cmd) picks the group from the two `env export -t` files
 that ota-update and the script itself write (file mode), loads the kernel
 from the group's /boot and starts it with zboot; the kernel boots through
-ota-init. Fixtures: tests/vm/mkuboot-fixtures.sh (BUILD/vm/uboot).
+ota-init. Fixtures: tests/vm/mkflow-fixtures.sh BUILD uboot (BUILD/vm/uboot).
 
 QEMU runs with -no-reboot, so every guest reboot, panic or watchdog reset
 ends the QEMU process; the harness starts it again on the same disk, which

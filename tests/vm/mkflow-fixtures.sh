@@ -1,8 +1,9 @@
 #!/bin/bash
-# mkgrub-fixtures.sh BUILD_DIR: fixtures of the GRUB boot-flow VM tests
-# (tests/vm/test_grub.py), in BUILD_DIR/vm/grub:
-#   disk.img               UEFI disk (ESP + system-a v1 + empty system-b +
-#                          data), GRUB boot flow, trusting pki/keyring.pem
+# mkflow-fixtures.sh BUILD_DIR grub|uboot: fixtures of a boot flow's VM tests
+# (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>:
+#   disk.img               grub: UEFI disk (ESP + system-a v1 + empty
+#                          system-b + data); uboot: FAT boot partition (file
+#                          mode) instead of the ESP; trusting pki/keyring.pem
 #   good.otab              version 2, a working system
 #   panic.otab             version 2 whose early userspace panics the kernel
 #                          (sysrq 'c' from /sbin/ota-init)
@@ -10,18 +11,20 @@
 #                          dies: the kernel panics)
 #   hang.otab              version 2 whose real init hangs (only the trial
 #                          watchdog that ota-init armed ends it)
-#   degraded.otab          version 2 whose data partition cannot be found
+#   degraded.otab          (grub) version 2 whose data partition cannot be found
 #                          (ota-init's set-up degrades: a trial reboots)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "${1:?usage: mkgrub-fixtures.sh BUILD_DIR}" && pwd)
-d=$build/vm/grub
+build=$(cd "${1:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}" && pwd)
+flow=${2:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}
+case $flow in grub | uboot) ;; *) echo "mkflow-fixtures: unknown boot flow '$flow'" >&2; exit 2 ;; esac
+d=$build/vm/$flow
 kernel=$build/vm/kernel
 rm -rf "$d"; mkdir -p "$d/extra/etc/ota"
 "$here/demo-pki.sh" "$d/pki" >/dev/null
 cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 # A 30 s trial watchdog: the hang case waits for it.
-mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
+mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --"$flow" --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
 mk --out "$d/disk.img" --extra-root "$d/extra" --version 1
 
 bundle() { # name, extra root dir, more mkimage arguments
@@ -46,5 +49,5 @@ bundle good "$d/extra"
 broken panic /sbin/ota-init 'mount -t proc proc /proc; echo "broken update: panicking the kernel" >/dev/console; echo c >/proc/sysrq-trigger'
 broken init-exits /sbin/init 'echo "broken update: init exits" >/dev/console; exit 1'
 broken hang /sbin/init 'echo "broken update: init hangs" >/dev/console; while :; do sleep 3600; done'
-bundle degraded "$d/extra" --data-device PARTLABEL=no-such-partition
-echo "mkgrub-fixtures: done: $d"
+[ "$flow" = uboot ] || bundle degraded "$d/extra" --data-device PARTLABEL=no-such-partition
+echo "mkflow-fixtures: done: $d"
