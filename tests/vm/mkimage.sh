@@ -127,43 +127,35 @@ done
 if [ $grub = 1 ] || [ $uboot = 1 ]; then
 	install -D -m 0644 "$kernel_dir/vmlinuz" "$root/boot/vmlinuz"
 	install -D -m 0644 "$kernel_dir/initramfs.cpio.gz" "$root/boot/initrd.img"
-fi
-if [ $grub = 1 ]; then
-	# The [bootflow] section becomes the GRUB one.
+	# The [bootflow] section becomes the machine's, and a trial watchdog is set.
 	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
-	cat >> "$work/system.conf" <<-'CONF'
+	if [ $grub = 1 ]; then
+		cat >> "$work/system.conf" <<-'CONF'
 
-	[bootflow]
-	type = grub
-	# The ESP, mounted privately while the boot state is read or written.
-	device = PARTLABEL=esp
+		[bootflow]
+		type = grub
+		# The ESP, mounted privately while the boot state is read or written.
+		device = PARTLABEL=esp
+		CONF
+	else
+		cat >> "$work/system.conf" <<-'CONF'
+
+		[bootflow]
+		type = uboot
+		# File mode: U-Boot's `env export -t` files on the FAT boot partition,
+		# mounted privately while the boot state is read or written.
+		env-mode = file
+		device = PARTLABEL=boot
+		env = /ota.env
+		CONF
+	fi
+	cat >> "$work/system.conf" <<-CONF
 	tries = 3
 
 	[init]
 	# Seconds a trial boot has to commit before the watchdog resets it.
-	trial-watchdog = @TRIAL_WATCHDOG@
+	trial-watchdog = $trial_watchdog
 	CONF
-	sed -i "s/@TRIAL_WATCHDOG@/$trial_watchdog/" "$work/system.conf"
-	cp "$work/system.conf" "$root/etc/ota/system.conf"
-fi
-if [ $uboot = 1 ]; then
-	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
-	cat >> "$work/system.conf" <<-'CONF'
-
-	[bootflow]
-	type = uboot
-	# File mode: U-Boot's `env export -t` files on the FAT boot partition,
-	# mounted privately while the boot state is read or written.
-	env-mode = file
-	device = PARTLABEL=boot
-	env = /ota.env
-	tries = 3
-
-	[init]
-	# Seconds a trial boot has to commit before the watchdog resets it.
-	trial-watchdog = @TRIAL_WATCHDOG@
-	CONF
-	sed -i "s/@TRIAL_WATCHDOG@/$trial_watchdog/" "$work/system.conf"
 	cp "$work/system.conf" "$root/etc/ota/system.conf"
 fi
 # --remove-destination: the root is full of absolute symlinks (/sbin/init ->
