@@ -49,16 +49,6 @@ static int get_string(struct json_object *root, const char *key, bool required, 
 	return 0;
 }
 
-/* The scheme and authority ("https://host:port") of an absolute URL: its length, 0 if none. */
-static size_t origin_len(const char *url)
-{
-	const char *p = strstr(url, "://");
-	if (!p)
-		return 0;
-	p += 3;
-	return (size_t)(p - url) + strcspn(p, "/?#");
-}
-
 static bool is_http_url(const char *s)
 {
 	return (strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]);
@@ -78,21 +68,32 @@ static int resolve(const char *base, const char *ref, char **ret, struct ota_err
 	if (!base || !is_http_url(base))
 		return ota_error_set(err, -EBADMSG, "channel: bundle '%s' is relative and there is no http(s) base URL",
 				     ref);
-	size_t keep;
-	if (ref[0] == '/') {
-		if (ref[1] == '/')
-			return ota_error_set(err, -EBADMSG, "channel: scheme-relative bundle URL '%s' not supported", ref);
-		keep = origin_len(base);
-	} else {
-		size_t end = strcspn(base, "?#");
-		size_t origin = origin_len(base);
-		keep = end;
-		while (keep > origin && base[keep - 1] != '/')
-			keep--;
-		if (keep == origin) /* "https://host" with no path */
-			return asprintf(ret, "%.*s/%s", (int)origin, base, ref) < 0 ? -ENOMEM : 0;
+	if (ref[0] == '/' && ref[1] == '/')
+		return ota_error_set(err, -EBADMSG, "channel: scheme-relative bundle URL '%s' not supported", ref);
+	/* RFC 3986 reference resolution (dot segments, query, fragment) by
+	 * libcurl's URL parser, as for an HTTP redirect. */
+	CURLU *u = curl_url();
+	if (!u)
+		return -ENOMEM;
+	char *out = NULL;
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, base, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_set(u, CURLUPART_URL, ref, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_URL, &out, 0);
+	curl_url_cleanup(u);
+	if (uc != CURLUE_OK) {
+		if (uc == CURLUE_OUT_OF_MEMORY)
+			return -ENOMEM;
+		return ota_error_set(err, -EBADMSG, "channel: bundle '%s' does not resolve against '%s'", ref, base);
 	}
-	return asprintf(ret, "%.*s%s", (int)keep, base, ref) < 0 ? -ENOMEM : 0;
+	if (!is_http_url(out)) {
+		curl_free(out);
+		return ota_error_set(err, -EBADMSG, "channel: bundle '%s' is not an http(s) URL", ref);
+	}
+	*ret = strdup(out);
+	curl_free(out);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int ota_channel_parse(struct ota_channel *ret, const char *text, size_t len, const char *base_url,

@@ -38,6 +38,9 @@ TEST(channel_minimal_and_relative)
 	struct ota_error err = { 0 };
 	ASSERT_INT_EQ(parse("{\"version\":\"2.0\",\"bundle\":\"b/x-2.0.bundle\"}", &ch, &err), 0);
 	ASSERT_STR_EQ(ch.bundle, "https://cdn.example.com/fleet/stable/b/x-2.0.bundle");
+	ota_channel_done(&ch);
+	ASSERT_INT_EQ(parse("{\"version\":\"2.0\",\"bundle\":\"../b/./x.bundle?v=2\"}", &ch, &err), 0);
+	ASSERT_STR_EQ(ch.bundle, "https://cdn.example.com/fleet/b/x.bundle?v=2");
 	ASSERT_NULL(ch.compatible);
 	ASSERT_STR_EQ(ch.sha256, "");
 	ASSERT_INT_EQ(ch.size, 0);
