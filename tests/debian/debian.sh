@@ -107,9 +107,10 @@ mount -t proc proc "$ROOT/proc"
 cp "$DEB_MAIN" "$DEB_BUNDLER" "$ROOT/tmp/"
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
-# A listing of everything that dpkg does not itself keep: what purge must restore.
+# A listing of everything that dpkg does not itself keep: what purge must
+# restore (/run: tmpfs on a real system; systemd-analyze below writes there).
 snapshot() {
-	(cd "$ROOT" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./var/lib/dpkg -o -path ./var/log \
+	(cd "$ROOT" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./run -o -path ./var/lib/dpkg -o -path ./var/log \
 		-o -path ./var/cache \) -prune -o -printf '%p %y %m %l\n' | LC_ALL=C sort)
 }
 snapshot >"$WORK/before"
@@ -126,9 +127,18 @@ done
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/ota-commit.service" ] || fail "ota-commit.service not enabled"
 [ -L "$ROOT/etc/systemd/system/timers.target.wants/ota-update.timer" ] || fail "ota-update.timer not enabled"
 # The dynamic tools find their libraries; the units parse.
-in_root ota-update --help | grep -q 'check' || fail "ota-update --help"
-in_root ota-bundle --help >/dev/null 2>&1 || in_root ota-bundle 2>&1 | grep -qi usage || fail "ota-bundle does not run"
-in_root ota-state --help >/dev/null 2>&1 || in_root ota-state 2>&1 | grep -qi usage || fail "ota-state does not run"
+# runs NAME ARGS...: the program starts (its libraries resolve) and prints its usage.
+runs() {
+	local out rc=0
+	out=$(in_root "$@" 2>&1) || rc=$?
+	[ "$rc" -le 2 ] && grep -qi usage <<<"$out" || fail "$1 does not run (exit $rc): $out"
+}
+runs ota-update --help
+in_root ota-update --help | grep -q 'check' || fail "ota-update lacks check"
+runs ota-bundle --help
+runs ota-state --help
+runs ota-part --help
+runs ota-grubenv
 out=$(unshare --mount --propagation private chroot "$ROOT" /sbin/ota-init 2>&1) && fail "ota-init ran outside PID 1"
 echo "$out" | grep -q 'must run as PID 1' || fail "ota-init: $out"
 in_root systemd-analyze verify --man=no /lib/systemd/system/ota-commit.service \
