@@ -73,6 +73,10 @@ dpkg-deb -I "$DEB_MAIN" conffiles | grep -qx /etc/default/otaroot || fail "/etc/
 dpkg-deb -f "$DEB_MAIN" Built-Using | grep -q 'util-linux (= ' || fail "no Built-Using: util-linux"
 dpkg-deb -x "$DEB_MAIN" "$WORK/x"
 if readelf -lW "$WORK/x/sbin/ota-init" | grep -q INTERP; then fail "ota-init is not static"; fi
+# Kept for the Debian VM test (tests/vm/mkdebian.sh).
+rm -rf "$CACHE/debs"
+mkdir -p "$CACHE/debs"
+cp "$DEB_MAIN" "$DEB_BUNDLER" "$CACHE/debs/"
 say "package contents ok; Built-Using: $(dpkg-deb -f "$DEB_MAIN" Built-Using)"
 
 # --- 2. lintian -------------------------------------------------------------------

@@ -1,0 +1,86 @@
+#!/bin/bash
+# mkdebian.sh BUILDDIR: the Debian VM image (tests/vm/test_debian.py).
+#
+# A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv and
+# udev), with the otaroot package built by the ctest debian.packages
+# (BUILDDIR/debian/debs/) installed by dpkg, the files of tests/vm/debian-root/
+# (system.conf, the demo boot flow, the test agent as a systemd service) and
+# an empty /etc/machine-id; on a GPT disk with the partitions system-a (ext4,
+# made from the directory with mkfs.ext4 -d: no loop devices) and data (empty
+# ext4). Booted with init=/sbin/ota-init, systemd is the real init.
+#
+# Output: BUILDDIR/vm/debian.img. The debootstrap tarball is cached as
+# BUILDDIR/vm/debian-root-<key>.tar (the network is needed the first time).
+# These are the steps of docs/debian.md.
+set -euo pipefail
+BUILD=$(cd "${1:?usage: mkdebian.sh BUILDDIR}" && pwd -P)
+here=$(cd "$(dirname "$0")" && pwd)
+MIRROR=${OTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+say() { printf 'mkdebian: %s\n' "$*"; }
+die() { printf 'mkdebian: error: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, file ownership)"
+
+DEB=$(ls "$BUILD"/debian/debs/otaroot_*.deb 2>/dev/null | head -n1)
+[ -f "$DEB" ] || die "no otaroot .deb in $BUILD/debian/debs: run ctest -R debian.packages first"
+OUT=$BUILD/vm/debian.img
+mkdir -p "$BUILD/vm"
+work=$(mktemp -d "$BUILD/vm/debian.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+# 1. debootstrap (cached): minbase, systemd as init, udev, and the package's
+# run-time dependencies, so that dpkg -i needs no network.
+deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep -v '^$' | sort -u | paste -sd, -)
+include="systemd,systemd-sysv,udev,$deps"
+key=$(printf '%s %s\n' "$MIRROR" "$include" | sha256sum | cut -c1-12)
+tarball=$BUILD/vm/debian-root-$key.tar
+if [ ! -f "$tarball" ]; then
+	say "debootstrap --variant=minbase --include=$include bookworm"
+	debootstrap --variant=minbase --include="$include" bookworm "$work/boot" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+	rm -f "$BUILD"/vm/debian-root-*.tar
+	tar -C "$work/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+	rm -rf "$work/boot"
+fi
+mkdir -p "$root"
+tar -C "$root" -xf "$tarball"
+
+# 2. the package
+cp "$DEB" "$root/tmp/"
+chroot "$root" dpkg -i "/tmp/$(basename "$DEB")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; die "dpkg -i"; }
+rm -f "$root/tmp/$(basename "$DEB")"
+
+# 3. the device's configuration and the test agent
+cp -a "$here/debian-root/." "$root/"
+systemctl --root="$root" enable ota-test-agent.service >/dev/null 2>&1 ||
+	ln -sf /etc/systemd/system/ota-test-agent.service "$root/etc/systemd/system/multi-user.target.wants/ota-test-agent.service"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=otaroot-debian-test \
+	-days 3650 -keyout /dev/null -out "$root/etc/ota/keyring.pem" 2>/dev/null
+echo otaroot-debian >"$root/etc/hostname"
+# ota-init generates the machine id once and bind-mounts it over this file.
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+# Leave /var/log/journal to the package's state.d entry (seeded, persisted).
+mkdir -p "$root/var/log/journal"
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+
+# 4. the disk: GPT, system-a sized to the root plus room, data 128 MiB
+used_mib=$(du -sm --apparent-size "$root" | cut -f1)
+A_MIB=$(( (used_mib * 13 / 10 + 64 + 63) / 64 * 64 ))
+DATA_MIB=128
+mkfs() { # mkfs IMG MIB LABEL [DIR]
+	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -L "$3" ${4:+-d "$4"} "$1" "${2}M"
+}
+mkfs "$work/a.img" "$A_MIB" system-a "$root"
+mkfs "$work/data.img" "$DATA_MIB" data
+rm -f "$OUT.tmp"
+truncate -s $(( (1 + A_MIB + DATA_MIB + 1) ))M "$OUT.tmp"
+sfdisk -q "$OUT.tmp" <<SF
+label: gpt
+start=2048, size=$((A_MIB * 2048)), name=system-a
+start=$((2048 + A_MIB * 2048)), size=$((DATA_MIB * 2048)), name=data
+SF
+dd if="$work/a.img" of="$OUT.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/data.img" of="$OUT.tmp" bs=1M seek=$((1 + A_MIB)) conv=notrunc,sparse status=none
+mv "$OUT.tmp" "$OUT"
+say "$OUT: system-a $A_MIB MiB (root $used_mib MiB), data $DATA_MIB MiB"
