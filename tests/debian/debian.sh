@@ -63,6 +63,7 @@ contents() { dpkg-deb -c "$1" | awk '{ print $6 }' | sed 's|^\./|/|'; }
 for f in /sbin/ota-init /usr/bin/ota-state /usr/bin/ota-update /usr/sbin/ota-part \
 	/lib/systemd/system/ota-commit.service /lib/systemd/system/ota-update.timer \
 	/lib/systemd/system/ota-update-check.service /usr/libexec/otaroot/ota-commit \
+	/lib/systemd/system/systemd-machine-id-commit.service.d/otaroot.conf \
 	/usr/lib/ota/state.d/10-systemd.conf /etc/default/otaroot /usr/share/doc/otaroot/debian.md.gz; do
 	contents "$DEB_MAIN" | grep -qx "$f" || fail "otaroot lacks $f"
 done

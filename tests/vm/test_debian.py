@@ -23,18 +23,15 @@ def wait_running(m):
     st, out = m.run("systemctl is-system-running --wait", timeout=BOOT_TIMEOUT, check=False)
     state = out.strip().splitlines()[-1] if out.strip() else ""
     if state != "running":
-        failed = m.output("systemctl --failed --no-legend --no-pager; journalctl -b -p err --no-pager | tail -n 30")
+        failed = m.output("systemctl --failed --no-legend --no-pager; journalctl -b -p warning --no-pager | tail -n 40")
         raise VMError("system state %r, not running:\n%s" % (state, failed))
 
 
 def userspace_time(m):
-    """multi-user.target reached, per systemd-analyze: (total, text)."""
-    text = m.output("systemd-analyze time --no-pager").strip()
-    match = re.search(r"= ([0-9.]+min )?([0-9.]+)s", text)
-    total = None
-    if match:
-        total = float(match.group(2)) + (float(match.group(1)[:-4]) * 60 if match.group(1) else 0.0)
-    return total, text
+    """(seconds from kernel start to multi-user.target, systemd-analyze's summary)."""
+    usec = m.output("systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target").strip()
+    text = m.output("systemd-analyze time --no-pager").strip().replace("\n", "; ")
+    return int(usec) / 1e6, text
 
 
 def case_systemd(tc):
@@ -60,7 +57,7 @@ def case_systemd(tc):
     assert "not a trial boot" in log, log
     m.run("echo kept >/var/lib/demo/kept && sync")
     with_ota1, text1 = userspace_time(m)
-    print("boot 1 (ota-init, first boot): %s" % text1)
+    print("boot 1 (ota-init, first boot): multi-user.target at %.1f s; %s" % (with_ota1, text1))
     m.reboot(timeout=180)
 
     m.boot(timeout=BOOT_TIMEOUT)
@@ -71,7 +68,7 @@ def case_systemd(tc):
     assert int(boots) >= 2, "journal lists %s boot(s)" % boots
     assert m.output("cat /var/lib/demo/kept").strip() == "kept"
     with_ota, text2 = userspace_time(m)
-    print("boot 2 (ota-init): %s" % text2)
+    print("boot 2 (ota-init): multi-user.target at %.1f s; %s" % (with_ota, text2))
     m.reboot(timeout=180)
 
     m.boot(init="/lib/systemd/systemd", timeout=BOOT_TIMEOUT)
@@ -79,9 +76,9 @@ def case_systemd(tc):
     fstype = m.output("findmnt -n -o FSTYPE /").strip()
     assert fstype == "ext4", "/ is %r without ota-init" % fstype
     without, text3 = userspace_time(m)
-    print("boot 3 (no ota-init, systemd directly): %s" % text3)
-    print("multi-user.target: %.1f s with ota-init (second boot), %.1f s without (TCG, no KVM)"
-          % (with_ota or -1, without or -1))
+    print("boot 3 (no ota-init, systemd directly): multi-user.target at %.1f s; %s" % (without, text3))
+    print("multi-user.target reached %.1f s after kernel start with ota-init (second boot), "
+          "%.1f s without (same VM, TCG, no KVM)" % (with_ota, without))
 
 
 if __name__ == "__main__":
