@@ -64,6 +64,7 @@ for f in /sbin/ota-init /usr/bin/ota-state /usr/bin/ota-update /usr/sbin/ota-par
 	/lib/systemd/system/ota-commit.service /lib/systemd/system/ota-update.timer \
 	/lib/systemd/system/ota-update-check.service /usr/libexec/otaroot/ota-commit \
 	/lib/systemd/system/systemd-machine-id-commit.service.d/otaroot.conf \
+	/lib/systemd/system/ota-update-reboot.timer /usr/libexec/otaroot/ota-trial-armed \
 	/usr/lib/ota/state.d/10-systemd.conf /etc/default/otaroot /usr/share/doc/otaroot/debian.md.gz; do
 	contents "$DEB_MAIN" | grep -qx "$f" || fail "otaroot lacks $f"
 done
@@ -131,6 +132,7 @@ done
 # Enabled by the maintainer scripts, not started.
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/ota-commit.service" ] || fail "ota-commit.service not enabled"
 [ -L "$ROOT/etc/systemd/system/timers.target.wants/ota-update.timer" ] || fail "ota-update.timer not enabled"
+[ ! -e "$ROOT/etc/systemd/system/timers.target.wants/ota-update-reboot.timer" ] || fail "ota-update-reboot.timer enabled"
 # The dynamic tools find their libraries; the units parse.
 # runs NAME ARGS...: the program starts (its libraries resolve) and prints its usage.
 runs() {
@@ -147,7 +149,8 @@ runs ota-grubenv
 out=$(unshare --mount --propagation private chroot "$ROOT" /sbin/ota-init 2>&1) && fail "ota-init ran outside PID 1"
 echo "$out" | grep -q 'must run as PID 1' || fail "ota-init: $out"
 in_root systemd-analyze verify --man=no /lib/systemd/system/ota-commit.service \
-	/lib/systemd/system/ota-update-check.service /lib/systemd/system/ota-update.timer >"$WORK/verify.log" 2>&1 ||
+	/lib/systemd/system/ota-update-check.service /lib/systemd/system/ota-update.timer \
+	/lib/systemd/system/ota-update-reboot.service /lib/systemd/system/ota-update-reboot.timer >"$WORK/verify.log" 2>&1 ||
 	{ cat "$WORK/verify.log" >&2; fail "systemd-analyze verify"; }
 grep -i 'ota-' "$WORK/verify.log" && fail "systemd-analyze verify complains about our units"
 say "installed: files in place, units enabled and valid, binaries run"

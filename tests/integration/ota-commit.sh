@@ -85,5 +85,14 @@ run_case "deadline 0: never rolled back" running 1 active 100000 OTA_COMMIT_DEAD
 run_case "another target" running 0 active 30 OTA_COMMIT_TARGET=graphical.target -- 0 \
 	"systemctl is-active --quiet graphical.target;ota-update commit"
 run_case "boot state unreadable" broken 0 active 30 -- 1 ""
+# ota-trial-armed (ExecCondition= of ota-update-reboot.service): 0 only when
+# an update is armed for the next boot.
+ARMED=$(dirname "$S")/ota-trial-armed
+for t in armed:0 running:1 none:1; do
+	echo "${t%%:*}" >trial; rm -f status-fails
+	rc=0; env -i PATH="$W/bin:/usr/bin:/bin" OTA_UPDATE="$W/bin/ota-update" "$ARMED" || rc=$?
+	if [ "$rc" = "${t#*:}" ]; then echo "ok   ota-trial-armed, trial ${t%%:*}: exit $rc"; passed=$((passed + 1))
+	else echo "FAIL ota-trial-armed, trial ${t%%:*}: exit $rc"; failed=$((failed + 1)); fi
+done
 echo "ota-commit: $passed passed, $failed failed"
 [ "$failed" = 0 ]
