@@ -14,11 +14,14 @@ passes. Then the same image boots with init=/lib/systemd/systemd
 Not covered yet (issue #9): updates through the channel (the guest has no
 network), a real trial boot chosen by a bootloader, rollback of a bad update;
 see docs/debian.md."""
+import json
+import os
 import re
+import subprocess
 import sys
 import time
 
-from vm import VMError, run_cases
+from vm import VMError, run_cases  # noqa: E402
 
 BOOT_TIMEOUT = 600  # TCG: a Debian systemd boot is slow without KVM
 
@@ -123,5 +126,133 @@ def case_systemd(tc):
           "%.1f s without (same VM, TCG, no KVM)" % (with_ota, without))
 
 
+def demo_state(tc):
+    """The demo boot flow's state (default, trial, tries) read from the data
+    partition of the powered-off disk image, as a bootloader would."""
+    out = subprocess.run(["sfdisk", "-J", tc.disk], check=True, capture_output=True, text=True).stdout
+    start = [p["start"] for p in json.loads(out)["partitiontable"]["partitions"] if p.get("name") == "data"][0]
+    state = {}
+    for name in ("default", "trial", "tries"):
+        r = subprocess.run(["debugfs", "-R", "cat /ota/bootflow-demo/" + name,
+                            "%s?offset=%d" % (tc.disk, start * 512)], capture_output=True, text=True)
+        state[name] = r.stdout.strip()
+    return state
+
+
+def boot_next(tc):
+    """The harness as bootloader: the armed trial group if any, else the default."""
+    st = demo_state(tc)
+    group = st["trial"] if st["trial"] and st["tries"] not in ("", "0") else st["default"]
+    tc.machine.boot(root="PARTLABEL=system-%s" % group, timeout=BOOT_TIMEOUT)
+    return group
+
+
+def channel_doc(srv, version, bundle):
+    with open(os.path.join(srv, "channel.json.tmp"), "w") as f:
+        json.dump({"format": 1, "compatible": "otaroot-qemu-debian", "version": version,
+                   "bundle": os.path.basename(bundle), "size": os.path.getsize(bundle)}, f)
+    os.rename(os.path.join(srv, "channel.json.tmp"), os.path.join(srv, "channel.json"))
+
+
+def serve(tc):
+    """python's http.server on 127.0.0.1 (10.0.2.2 in the guest) serving the
+    channel document and the version 2.0 bundle made by mkdebian.sh."""
+    srv = os.path.join(tc.workdir, "srv")
+    os.makedirs(srv)
+    for v in ("v2", "v3"):
+        os.symlink(os.path.join(tc.build, "vm", "debian-%s.otab" % v), os.path.join(srv, "debian-%s.otab" % v))
+    channel_doc(srv, "2.0", os.path.join(tc.build, "vm", "debian-v2.otab"))
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", srv,
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return proc, "http://10.0.2.2:%d/channel.json" % port, srv
+
+
+def check_now(m, channel):
+    """Starts ota-update-check.service as ota-update.timer would, with the
+    test's channel and --install (the harness, not the service, reboots)."""
+    m.run("printf 'OTA_CHECK_ARGS=\"--channel %s --install\"\\n' >>/etc/default/otaroot" % channel)
+    m.run("systemctl start ota-update-check.service", timeout=1800, check=False)
+    res = m.output("systemctl show -p Result --value ota-update-check.service").strip()
+    log = m.output("journalctl -b -u ota-update-check.service --no-pager -o cat | tail -n 20")
+    if res != "success":
+        raise VMError("ota-update-check.service: %s\n%s" % (res, log))
+    return log
+
+
+def case_update(tc):
+    """The channel update end to end: ota-update-check.service installs the
+    newer version from the host's HTTP server into group b, the next boot
+    (the harness plays the bootloader: it reads the demo boot flow's state
+    from the data partition and boots the armed trial group) runs it on
+    trial, ota-commit.service commits it; state survives; a second check
+    finds nothing newer. Then 3.0, whose health check (a unit required by
+    boot-complete.target) fails, is installed, booted on trial and rolled
+    back by ota-commit.service at its deadline; the device is back on 2.0."""
+    m = tc.machine
+    m.memory = 768
+    m.net = True
+    server, channel, srv = serve(tc)
+    try:
+        m.boot(timeout=BOOT_TIMEOUT)
+        wait_running(m)
+        assert m.output("cat /etc/ota-release").strip() == "1.0"
+        mid = m.output("cat /etc/machine-id").strip()
+        m.run("echo kept >/var/lib/demo/kept && sync")
+        t0 = time.monotonic()
+        log = check_now(m, channel)
+        assert "installed 2.0 into group b" in log, log
+        print("check + install of 2.0 over HTTP: %.0f s; %s" % (
+            time.monotonic() - t0, [l for l in log.splitlines() if "installed" in l][-1]))
+        d = "/run/ota/data/ota/bootflow-demo"
+        m.reboot(timeout=180)
+
+        assert boot_next(tc) == "b", "the bootloader did not pick the armed group b"
+        wait_running(m)
+        assert m.output("cat /etc/ota-release").strip() == "2.0"
+        wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
+        assert "trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager")
+        assert m.output("cat %s/default" % d).strip() == "b", "not committed"
+        assert m.output("cat /etc/machine-id").strip() == mid, "machine-id changed"
+        assert m.output("cat /var/lib/demo/kept").strip() == "kept", "persisted file lost"
+        log = check_now(m, channel)
+        assert "up to date: running 2.0, the channel offers 2.0" in log, log
+        print("booted 2.0 from group b, committed by ota-commit.service; machine-id and "
+              "/var/lib/demo kept; a second check: up to date")
+
+        # 3.0: its health check fails, so it must roll back by itself.
+        channel_doc(srv, "3.0", os.path.join(tc.build, "vm", "debian-v3.otab"))
+        log = check_now(m, channel)
+        assert "installed 3.0 into group a" in log, log
+        m.reboot(timeout=180)
+        assert boot_next(tc) == "a", "the bootloader did not pick the armed group a"
+        assert m.output("cat /etc/ota-release").strip() == "3.0"
+        # ota-commit.service keeps the trial uncommitted, then rolls it back
+        # at its deadline (60 s after boot) and reboots: QEMU exits.
+        m.wait_exit(600)
+        st = demo_state(tc)
+        assert st["default"] == "b" and not st["trial"], "after the rollback: %r" % st
+        assert boot_next(tc) == "b"
+        wait_running(m)
+        assert m.output("cat /etc/ota-release").strip() == "2.0"
+        prev = m.output("journalctl -b -1 -u ota-commit.service -u app-health.service --no-pager -o cat")
+        assert "rolling the trial back" in prev, prev
+        assert m.output("cat /var/lib/demo/kept").strip() == "kept", "persisted file lost"
+        status = json.loads(m.output("ota-update status --json"))
+        assert status["trial_state"] == "none" and status["default"] == "b", status
+        print("3.0 (failing health check) installed, booted on trial, rolled back by "
+              "ota-commit.service at its deadline; back on 2.0 in group b, state kept")
+        m.run("systemctl poweroff", check=False)
+        m.wait_exit(180)
+    finally:
+        server.kill()
+        server.wait()
+
+
 if __name__ == "__main__":
-    run_cases({"systemd": case_systemd}, sys.argv, image="debian.img")
+    run_cases({"systemd": case_systemd, "update": case_update}, sys.argv, image="debian.img")

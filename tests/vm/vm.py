@@ -42,7 +42,7 @@ def kvm_usable():
 
 class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
-                 firmware=None):
+                 firmware=None, net=False):
         self.workdir = workdir
         # firmware="ovmf": UEFI (Debian's ovmf) boots the disk's ESP, so the
         # bootloader on the disk (GRUB) picks kernel and command line; the
@@ -60,6 +60,9 @@ class Machine:
         self.buf = b""
         self.console_logs = []
         self.extra_drives = list(extra_drives)  # read-only raw disks: /dev/vdb, ...
+        # net: a virtio NIC on QEMU's user network; the host's 127.0.0.1 is
+        # 10.0.2.2 in the guest.
+        self.net = net
         os.makedirs(workdir, exist_ok=True)
 
     # ---- lifecycle -------------------------------------------------------
@@ -101,6 +104,7 @@ class Machine:
                *[arg for d in self.extra_drives
                  for arg in ("-drive", "file=%s,if=virtio,format=raw,readonly=on" % d)],
                "-device", "i6300esb",
+               *(["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"] if self.net else []),
                "-monitor", "none"]
         self.console_logs.append(console)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
