@@ -54,8 +54,7 @@ rm -f "$root/tmp/$(basename "$DEB")"
 
 # 3. the device's configuration and the test agent
 cp -a "$here/debian-root/." "$root/"
-systemctl --root="$root" enable ota-test-agent.service >/dev/null 2>&1 ||
-	ln -sf /etc/systemd/system/ota-test-agent.service "$root/etc/systemd/system/multi-user.target.wants/ota-test-agent.service"
+chroot "$root" systemctl enable ota-test-agent.service >/dev/null 2>&1 || die "enabling ota-test-agent.service"
 # The update PKI (cached): root.pem is the device's keyring, signer.* sign bundles.
 pki=$BUILD/vm/debian-pki
 if [ ! -f "$pki/signer.pem" ]; then
@@ -77,7 +76,7 @@ depmod -b "$root" "$kver"
 rm -rf "$work/kpkg" "$work"/linux-image-*.deb
 mkdir -p "$root/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/20-wired.network"
-systemctl --root="$root" enable systemd-networkd.service >/dev/null 2>&1
+chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || die "enabling systemd-networkd"
 echo otaroot-debian >"$root/etc/hostname"
 # ota-init generates the machine id once and bind-mounts it over this file.
 : >"$root/etc/machine-id"
