@@ -28,6 +28,9 @@ PACKAGES=(
 	ovmf
 	# ota-update over HTTP against a real server (tests/integration/update-nginx.sh)
 	nginx-light curl
+	# Debian packages (debian/, tests/debian): dpkg-buildpackage with dh, lintian,
+	# and a debootstrapped bookworm chroot to install them into
+	debhelper lintian debootstrap
 	# bench/ (not run by CI): casync, RAUC and GNU time for peak RSS
 	casync bc rauc time squashfs-tools
 )

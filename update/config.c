@@ -1,7 +1,7 @@
 /* ota-update's part of /etc/ota/system.conf; see update.h and docs/update.md.
  *
  *   [system]   compatible, version
- *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, hook-timeout,
+ *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, channel, hook-timeout,
  *              http-connect-timeout, http-attempts
  *   [bootflow] type, executable, timeout, tries (all types); device,
  *              directory, kernel-cmdline (grub);
@@ -87,6 +87,8 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 		return set_str(&c->lock_file, "update", key, value, true, s->err);
 	if (strcmp(key, "ca-file") == 0)
 		return set_str(&c->ca_file, "update", key, value, true, s->err);
+	if (strcmp(key, "channel") == 0)
+		return set_str(&c->channel, "update", key, value, false, s->err);
 	if (strcmp(key, "hook-timeout") == 0)
 		return set_uint(&c->hook_timeout_s, "update", key, value, 1, 86400, s->err);
 	if (strcmp(key, "http-connect-timeout") == 0)
@@ -433,6 +435,7 @@ void ota_update_config_done(struct ota_update_config *c)
 	free(c->hooks_dir);
 	free(c->lock_file);
 	free(c->ca_file);
+	free(c->channel);
 	free(c->bootflow_type);
 	free(c->bootflow_executable);
 	free(c->bootflow_device);

@@ -13,13 +13,16 @@ static bool arg_json;
 static bool arg_reboot;
 static bool arg_tty;
 static bool arg_no_delta;
+static bool arg_install;
+static const char *arg_channel;
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ota-update [--config FILE] install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
 		   "       ota-update [--config FILE] commit\n"
 		   "       ota-update [--config FILE] rollback [--reboot]\n"
-		   "       ota-update [--config FILE] status [--json]\n");
+		   "       ota-update [--config FILE] status [--json]\n"
+		   "       ota-update [--config FILE] check [--channel URL] [--install [--reboot]] [--json]\n");
 }
 
 static int fail(const struct ota_error *err)
@@ -194,6 +197,101 @@ static int cmd_status(const struct ota_update_config *c)
 	return 0;
 }
 
+/* The spare group already holds `version`, installed and armed for the next
+ * boot (an earlier check installed it and no reboot happened since). */
+static bool already_armed(const struct ota_update_config *c, const char *version)
+{
+	struct ota_error err = { 0 };
+	struct ota_update_status s;
+	if (ota_update_status_get(c, &s, &err) < 0)
+		return false;
+	bool armed = s.boot.trial_state == OTA_TRIAL_ARMED && s.boot.trial[0];
+	size_t n = 0;
+	for (size_t i = 0; armed && i < s.n_slots; i++) {
+		const struct ota_update_slot_status *ss = &s.slots[i];
+		if (!ota_streq(ss->slot->group, s.boot.trial))
+			continue;
+		n++;
+		if (strcmp(ss->rec.state, "installed") != 0 || strcmp(ss->rec.version, version) != 0)
+			armed = false;
+	}
+	ota_update_status_done(&s);
+	return armed && n > 0;
+}
+
+static void print_check(const char *result, const struct ota_update_config *c, const struct ota_channel *ch)
+{
+	if (arg_json)
+		printf("{\"event\":\"check\",\"result\":\"%s\",\"running\":\"%s\",\"latest\":\"%s\",\"bundle\":\"%s\"}\n",
+		       result, c->version, ch->version, ch->bundle);
+	else if (strcmp(result, "up-to-date") == 0)
+		printf("up to date: running %s, the channel offers %s\n", c->version, ch->version);
+	else if (strcmp(result, "available") == 0)
+		printf("update available: %s -> %s (%s)\n", c->version, ch->version, ch->bundle);
+	else
+		printf("%s is already installed and armed: it runs after the next reboot\n", ch->version);
+	fflush(stdout);
+}
+
+static int cmd_check(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	const char *url = arg_channel ? arg_channel : c->channel;
+	if (!url) {
+		(void)ota_error_set(&err, -EINVAL, "no channel: set [update] channel in %s or pass --channel URL",
+				    arg_config);
+		return fail(&err);
+	}
+	struct ota_channel ch = { 0 };
+	if (ota_channel_fetch(c, url, &ch, &err) < 0)
+		return fail(&err);
+	int rc = 0;
+	if (ch.compatible && strcmp(ch.compatible, c->compatible) != 0) {
+		(void)ota_error_set(&err, -EPERM, "channel '%s' is for '%s', this system is '%s'", url, ch.compatible,
+				    c->compatible);
+		rc = fail(&err);
+	} else if (ota_version_compare(ch.version, c->version) <= 0) {
+		/* Equal or older: never installed from a channel, whatever the
+		 * downgrade policy says about bundles installed by hand. */
+		print_check("up-to-date", c, &ch);
+	} else if (!arg_install) {
+		print_check("available", c, &ch);
+	} else if (already_armed(c, ch.version)) {
+		print_check("armed", c, &ch);
+		if (arg_reboot && ota_update_reboot(c, &err) < 0)
+			rc = fail(&err);
+	} else {
+		print_check("available", c, &ch);
+		struct ota_update_install_opts o = { .source = ch.bundle, .progress = progress, .no_delta = arg_no_delta };
+		struct ota_update_result res;
+		if (ota_update_install(c, &o, &res, &err) < 0)
+			rc = fail(&err);
+		else if (strcmp(res.version, ch.version) != 0 || (ch.size && res.bundle_bytes && res.bundle_bytes != ch.size)) {
+			/* The signed bundle is not what the channel announced: disarm it. */
+			char group[OTA_BOOTFLOW_NAME_MAX];
+			struct ota_error e2 = { 0 };
+			(void)ota_error_set(&err, -EBADMSG,
+					    "bundle '%s' is version %s (%" PRIu64 " bytes), the channel announced %s (%" PRIu64
+					    " bytes): trial disarmed",
+					    ch.bundle, res.version, res.bundle_bytes, ch.version, ch.size);
+			if (ota_update_rollback(c, group, &e2) < 0)
+				ota_error_prefix(&err, "%s; and disarming failed: ", e2.msg);
+			rc = fail(&err);
+		} else {
+			if (arg_json)
+				printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"downloaded\":%" PRIu64
+				       "}\n", res.group, res.version, res.downloaded);
+			else
+				printf("installed %s into group %s and armed a trial boot\n", res.version, res.group);
+			fflush(stdout);
+			if (arg_reboot && ota_update_reboot(c, &err) < 0)
+				rc = fail(&err);
+		}
+	}
+	ota_channel_done(&ch);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	enum { ARG_CONFIG = 0x100 };
@@ -202,6 +300,8 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "reboot", no_argument, NULL, 'r' },
 		{ "no-delta", no_argument, NULL, 'D' },
+		{ "install", no_argument, NULL, 'i' },
+		{ "channel", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -220,6 +320,12 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			arg_no_delta = true;
+			break;
+		case 'i':
+			arg_install = true;
+			break;
+		case 'C':
+			arg_channel = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -244,6 +350,10 @@ int main(int argc, char **argv)
 			arg_reboot = true;
 		else if (ch == 'D')
 			arg_no_delta = true;
+		else if (ch == 'i')
+			arg_install = true;
+		else if (ch == 'C')
+			arg_channel = optarg;
 		else {
 			usage(ch == 'h' ? stdout : stderr);
 			return ch == 'h' ? 0 : 2;
@@ -266,6 +376,8 @@ int main(int argc, char **argv)
 		rc = cmd_rollback(&c);
 	else if (strcmp(cmd, "status") == 0 && optind == argc)
 		rc = cmd_status(&c);
+	else if (strcmp(cmd, "check") == 0 && optind == argc)
+		rc = cmd_check(&c);
 	else {
 		usage(stderr);
 		rc = 2;

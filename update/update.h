@@ -71,6 +71,7 @@ struct ota_update_config {
 	char *hooks_dir;               /* [update] hooks-dir */
 	char *lock_file;               /* [update] lock-file */
 	char *ca_file;                 /* [update] ca-file: CAs for https (NULL: system) */
+	char *channel;                 /* [update] channel: URL of the channel document (ota-update check) */
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
 	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
 	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
@@ -215,5 +216,29 @@ void ota_update_status_done(struct ota_update_status *s);
 /* One JSON object (docs/update.md); *ret is malloc'd. */
 int ota_update_status_to_json(const struct ota_update_config *c, const struct ota_update_status *s,
 			      char **ret) _must_check_;
+
+/* ---- update channel (ota-update check; docs/channel.md) -------------------------- */
+
+#define OTA_CHANNEL_MAX (64u << 10)  /* bytes of a channel document */
+#define OTA_CHANNEL_URL_MAX 4096u
+
+struct ota_channel {
+	char *version;      /* the latest version */
+	char *bundle;       /* its bundle: an absolute http(s) URL */
+	char *compatible;   /* NULL if the channel does not say */
+	char sha256[65];    /* of the bundle file, lower-case hex; "" if not given */
+	uint64_t size;      /* of the bundle file; 0 if not given */
+};
+
+void ota_channel_done(struct ota_channel *ch);
+/* Parses a channel document of len bytes (any bytes; at most OTA_CHANNEL_MAX).
+ * A relative "bundle" resolves against base_url (the channel's URL; NULL:
+ * relative references are errors). ret is written only on success. */
+int ota_channel_parse(struct ota_channel *ret, const char *text, size_t len, const char *base_url,
+		      struct ota_error *err) _must_check_;
+/* GETs url (http or https, [update] ca-file and http-connect-timeout apply)
+ * and parses the document. */
+int ota_channel_fetch(const struct ota_update_config *c, const char *url, struct ota_channel *ret,
+		      struct ota_error *err) _must_check_;
 
 #endif

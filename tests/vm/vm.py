@@ -47,11 +47,11 @@ def kvm_usable():
 
 class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
-                 firmware=None):
+                 firmware=None, net=False):
         self.workdir = workdir
         # network=True: a virtio NIC on QEMU user networking; the guest
         # reaches the host's 127.0.0.1 as 10.0.2.2 (see configure_network).
-        self.network = False
+        self.network = net
         # firmware="ovmf": UEFI (Debian's ovmf) boots the disk's ESP, so the
         # bootloader on the disk (GRUB) picks kernel and command line; the
         # boot() arguments are then ignored. NVRAM lives in the workdir and

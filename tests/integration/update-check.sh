@@ -1,0 +1,181 @@
+#!/bin/bash
+# update-check.sh OTA_UPDATE OTA_BUNDLE: `ota-update check` against a channel
+# document served by python's http.server on 127.0.0.1 (docs/channel.md).
+# Cases: a newer version is reported, then installed and armed (once: a
+# second check sees it armed); an equal and an older version are ignored; a
+# relative bundle URL; a channel for another board, a bundle that is not what
+# the channel announced (disarmed), a malformed channel and a dead server
+# fail with a message and arm nothing.
+set -euo pipefail
+U=$(realpath "${1:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
+B=$(realpath "${2:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
+HERE=$(dirname "$(realpath "$0")")
+W=$(mktemp -d)
+SERVER=
+cleanup() {
+	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# ---- server ------------------------------------------------------------------------
+mkdir -p srv/stable srv/bundles
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory srv "$PORT" >server.log 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+URL=http://127.0.0.1:$PORT
+channel() { printf '%s\n' "$1" >srv/stable/channel.json; }
+
+# ---- bundles and a device with file slots ---------------------------------------------
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_cert signer root signer
+head -c $((4 << 20)) /dev/urandom >system-v2.img
+head -c 300000 /dev/urandom >boot.img
+bundle() { # bundle FILE VERSION
+	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = system-v2.img\n[image.boot]\nfile = boot.img\n' \
+		"$2" >b.ini
+	"$B" create --key signer.key --cert signer.pem b.ini "$1" >/dev/null
+}
+bundle srv/bundles/board-2.0.otab 2.0
+bundle srv/bundles/board-2.1.otab 2.1
+mkdir -p slots data hooks
+head -c $((4 << 20)) /dev/urandom >slots/system-a
+head -c 300000 /dev/urandom >slots/boot-a
+cat >bootflow.sh <<'SH'
+#!/bin/sh
+D=$(dirname "$0")
+echo "$*" >>"$D/calls"
+. "$D/bf.state"
+case "$1" in
+get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
+arm) trial=$2 tries=$3 ;;
+mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
+*) exit 0 ;;
+esac
+printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
+SH
+chmod +x bootflow.sh
+state() { printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' >bf.state; : >calls; rm -f data/slots.json slots/system-b slots/boot-b; }
+count() { grep -c "^$1" calls || true; }
+cat >system.conf <<CONF
+[system]
+compatible = test-board
+version = 2.0
+[update]
+keyring = $W/root.pem
+channel = $URL/stable/channel.json
+status-file = $W/data/slots.json
+hooks-dir = $W/hooks
+lock-file = $W/update.lock
+http-connect-timeout = 3
+http-attempts = 2
+[bootflow]
+type = custom
+executable = $W/bootflow.sh
+[slot.system-a]
+class = system
+file = $W/slots/system-a
+[slot.system-b]
+class = system
+file = $W/slots/system-b
+[slot.boot-a]
+class = boot
+file = $W/slots/boot-a
+[slot.boot-b]
+class = boot
+file = $W/slots/boot-b
+[group.a]
+system = system-a
+boot = boot-a
+[group.b]
+system = system-b
+boot = boot-b
+CONF
+C=(--config "$W/system.conf")
+run() { rc=0; "$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?; }
+
+# expect_nothing NAME RC PATTERN ARGS...: that exit code, the pattern in the
+# output, nothing armed, no request for a bundle.
+expect_nothing() {
+	local name=$1 want=$2 pattern=$3
+	shift 3
+	: >server.log
+	run "$@"
+	if [ "$rc" != "$want" ]; then bad "$name" "exit $rc, expected $want: $(cat out.txt err.txt)"; return; fi
+	if ! cat out.txt err.txt | grep -q -- "$pattern"; then bad "$name" "output lacks '$pattern': $(cat out.txt err.txt)"; return; fi
+	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
+	if grep -q 'GET /bundles/' server.log; then bad "$name" "fetched a bundle"; return; fi
+	ok "$name: $(cat out.txt err.txt | tr '\n' ' ' | head -c 200)"
+}
+
+# ---- equal and older versions: nothing to do -------------------------------------------
+state
+channel '{"format":1,"compatible":"test-board","version":"2.0","bundle":"/bundles/board-2.0.otab"}'
+expect_nothing "equal version ignored" 0 "up to date: running 2.0, the channel offers 2.0" check --install
+channel '{"version":"1.9.9","bundle":"/bundles/board-2.0.otab"}'
+expect_nothing "older version ignored" 0 "up to date" check --install
+channel '{"version":"2.0~rc1","bundle":"/bundles/board-2.0.otab"}'
+expect_nothing "pre-release of the running version ignored" 0 "up to date" check --install
+
+# ---- newer: reported, then installed --------------------------------------------------
+channel "{\"format\":1,\"compatible\":\"test-board\",\"version\":\"2.1\",\"bundle\":\"../bundles/board-2.1.otab\",\"size\":$(stat -c %s srv/bundles/board-2.1.otab)}"
+expect_nothing "newer version reported without --install" 0 "update available: 2.0 -> 2.1 ($URL/bundles/board-2.1.otab)" check
+run check --install
+if [ "$rc" = 0 ] && grep -q 'installed 2.1 into group b' out.txt && [ "$(count arm)" = 1 ] &&
+	cmp -s slots/system-b system-v2.img && cmp -s slots/boot-b boot.img && grep -q '^trial=b' bf.state; then
+	ok "newer version installed from a relative bundle URL and armed: $(head -1 out.txt)"
+else
+	bad "install" "exit $rc: $(cat out.txt err.txt) calls: $(cat calls)"
+fi
+: >server.log
+run check --install --json
+if [ "$rc" = 0 ] && grep -q '"result":"armed"' out.txt && [ "$(count arm)" = 1 ] && ! grep -q 'GET /bundles/' server.log; then
+	ok "second check: already installed and armed, not installed again"
+else
+	bad "second check" "exit $rc: $(cat out.txt err.txt) calls: $(cat calls)"
+fi
+
+# ---- failures ---------------------------------------------------------------------------
+state
+channel '{"compatible":"other-board","version":"9.0","bundle":"/bundles/board-2.1.otab"}'
+expect_nothing "channel of another board refused" 1 "is for 'other-board', this system is 'test-board'" check --install
+channel '{"version":"2.1","bundle":'
+expect_nothing "malformed channel refused" 1 "not JSON" check --install
+channel '{"version":"2.1","bundle":"/bundles/missing.otab"}'
+run check --install
+if [ "$rc" = 1 ] && grep -q 'missing.otab' err.txt && [ "$(count arm)" = 0 ]; then
+	ok "missing bundle: $(grep error: err.txt | head -c 200)"
+else
+	bad "missing bundle" "exit $rc: $(cat out.txt err.txt)"
+fi
+# The channel says 2.2, the signed bundle is 2.1: installed, then disarmed.
+channel '{"version":"2.2","bundle":"/bundles/board-2.1.otab"}'
+run check --install
+if [ "$rc" = 1 ] && grep -q 'the channel announced 2.2.*trial disarmed' err.txt && grep -q '^trial=$' bf.state; then
+	ok "bundle not what the channel announced: disarmed"
+else
+	bad "announced version" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
+fi
+state
+channel '{"version":"2.1","bundle":"/bundles/board-2.1.otab","size":12}'
+run check --install
+if [ "$rc" = 1 ] && grep -q '(12 bytes)' err.txt && grep -q '^trial=$' bf.state; then
+	ok "bundle size not what the channel announced: disarmed"
+else
+	bad "announced size" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
+fi
+state
+expect_nothing "no channel at that URL" 1 "404" check --channel "$URL/nothing/channel.json"
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+expect_nothing "server down" 1 "channel '$URL/stable/channel.json'" check --install
+
+echo "update-check: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,145 @@
+#!/bin/bash
+# mkdebian.sh BUILDDIR: the Debian VM image (tests/vm/test_debian.py).
+#
+# A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv and
+# udev), with the otaroot package built by the ctest debian.packages
+# (BUILDDIR/debian/debs/) installed by dpkg, the files of tests/vm/debian-root/
+# (system.conf, the demo boot flow, the test agent as a systemd service) and
+# an empty /etc/machine-id; on a GPT disk with the partitions system-a (ext4,
+# made from the directory with mkfs.ext4 -d: no loop devices) and data (empty
+# ext4). Booted with init=/sbin/ota-init, systemd is the real init.
+#
+# Output: BUILDDIR/vm/debian.img (version 1.0), BUILDDIR/vm/debian-v2.otab
+# (the same root as version 2.0) and debian-v3.otab (3.0, whose health check
+# fails). The debootstrap tarball is cached as
+# BUILDDIR/vm/debian-root-<key>.tar (the network is needed the first time).
+# These are the steps of docs/debian.md.
+set -euo pipefail
+BUILD=$(cd "${1:?usage: mkdebian.sh BUILDDIR}" && pwd -P)
+here=$(cd "$(dirname "$0")" && pwd)
+MIRROR=${OTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+say() { printf 'mkdebian: %s\n' "$*"; }
+die() { printf 'mkdebian: error: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, file ownership)"
+
+DEB=$(ls "$BUILD"/debian/debs/otaroot_*.deb 2>/dev/null | head -n1)
+[ -f "$DEB" ] || die "no otaroot .deb in $BUILD/debian/debs: run ctest -R debian.packages first"
+OUT=$BUILD/vm/debian.img
+mkdir -p "$BUILD/vm"
+work=$(mktemp -d "$BUILD/vm/debian.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+# 1. debootstrap (cached): minbase, systemd as init, udev, and the package's
+# run-time dependencies, so that dpkg -i needs no network.
+deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep -v '^$' | sort -u | paste -sd, -)
+include="systemd,systemd-sysv,udev,$deps"
+key=$(printf '%s %s\n' "$MIRROR" "$include" | sha256sum | cut -c1-12)
+tarball=$BUILD/vm/debian-root-$key.tar
+if [ ! -f "$tarball" ]; then
+	say "debootstrap --variant=minbase --include=$include bookworm"
+	debootstrap --variant=minbase --include="$include" bookworm "$work/boot" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+	rm -f "$BUILD"/vm/debian-root-*.tar
+	tar -C "$work/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+	rm -rf "$work/boot"
+fi
+mkdir -p "$root"
+tar -C "$root" -xf "$tarball"
+
+# 2. the package
+cp "$DEB" "$root/tmp/"
+chroot "$root" dpkg -i "/tmp/$(basename "$DEB")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; die "dpkg -i"; }
+rm -f "$root/tmp/$(basename "$DEB")"
+
+# 3. the device's configuration and the test agent
+cp -a "$here/debian-root/." "$root/"
+chroot "$root" systemctl enable ota-test-agent.service >/dev/null 2>&1 || die "enabling ota-test-agent.service"
+# The update PKI (cached): root.pem is the device's keyring, signer.* sign bundles.
+pki=$BUILD/vm/debian-pki
+if [ ! -f "$pki/signer.pem" ]; then
+	rm -rf "$pki" && mkdir -p "$pki"
+	(cd "$pki" && . "$here/../lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >/dev/null
+fi
+install -m 0644 "$pki/root.pem" "$root/etc/ota/keyring.pem"
+# Networking for the update check: the virtio NIC driver of the harness's
+# kernel (the root has no kernel of its own) and DHCP by systemd-networkd.
+kver=$(cat "$BUILD/vm/kernel/kernel.version")
+(cd "$work" && apt-get -o APT::Sandbox::User=root download "linux-image-$kver" >/dev/null 2>&1) ||
+	die "apt-get download linux-image-$kver failed"
+dpkg-deb -x "$work"/linux-image-"$kver"_*.deb "$work/kpkg"
+for ko in drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko; do
+	install -D -m 0644 "$work/kpkg/lib/modules/$kver/kernel/$ko" "$root/lib/modules/$kver/kernel/$ko"
+done
+cp "$work/kpkg/lib/modules/$kver"/modules.builtin* "$root/lib/modules/$kver/"
+depmod -b "$root" "$kver"
+rm -rf "$work/kpkg" "$work"/linux-image-*.deb
+mkdir -p "$root/etc/systemd/network"
+printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/20-wired.network"
+chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || die "enabling systemd-networkd"
+echo otaroot-debian >"$root/etc/hostname"
+# ota-init generates the machine id once and bind-mounts it over this file.
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+# Leave /var/log/journal to the package's state.d entry (seeded, persisted).
+mkdir -p "$root/var/log/journal"
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+
+echo "1.0" >"$root/etc/ota-release"
+
+# 4. the disk: GPT, system-a and system-b sized to the root plus room, data 128 MiB
+used_mib=$(du -sm --apparent-size "$root" | cut -f1)
+A_MIB=$(( (used_mib * 13 / 10 + 64 + 63) / 64 * 64 ))
+DATA_MIB=128
+mkfs() { # mkfs IMG MIB LABEL [DIR]
+	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -L "$3" ${4:+-d "$4"} "$1" "${2}M"
+}
+mkfs "$work/a.img" "$A_MIB" system-a "$root"
+mkfs "$work/data.img" "$DATA_MIB" data
+rm -f "$OUT.tmp"
+truncate -s $(( (1 + 2 * A_MIB + DATA_MIB + 1) ))M "$OUT.tmp"
+sfdisk -q "$OUT.tmp" <<SF
+label: gpt
+start=2048, size=$((A_MIB * 2048)), name=system-a
+start=$((2048 + A_MIB * 2048)), size=$((A_MIB * 2048)), name=system-b
+start=$((2048 + 2 * A_MIB * 2048)), size=$((DATA_MIB * 2048)), name=data
+SF
+dd if="$work/a.img" of="$OUT.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/data.img" of="$OUT.tmp" bs=1M seek=$((1 + 2 * A_MIB)) conv=notrunc,sparse status=none
+mv "$OUT.tmp" "$OUT"
+say "$OUT: system-a and system-b $A_MIB MiB each (root $used_mib MiB), data $DATA_MIB MiB"
+
+# 5. the update: the same root as version 2.0, in a bundle signed by the PKI
+sed -i 's/^version = 1.0$/version = 2.0/' "$root/etc/ota/system.conf"
+echo "2.0" >"$root/etc/ota-release"
+mkfs "$work/v2.img" "$A_MIB" system-a "$root"
+printf '[bundle]\ncompatible = otaroot-qemu-debian\nversion = 2.0\n[image.system]\nfile = %s\n' "$work/v2.img" >"$work/v2.ini"
+"$BUILD/bin/ota-bundle" create --key "$pki/signer.key" --cert "$pki/signer.pem" "$work/v2.ini" "$BUILD/vm/debian-v2.otab.tmp" >/dev/null
+mv "$BUILD/vm/debian-v2.otab.tmp" "$BUILD/vm/debian-v2.otab"
+say "$BUILD/vm/debian-v2.otab: version 2.0, $(stat -c %s "$BUILD/vm/debian-v2.otab") bytes"
+
+# 6. a bad update: version 3.0 whose health check fails. A unit required by
+# boot-complete.target fails; ota-commit.service waits (retries) and rolls
+# the trial back at its deadline, 60 s after boot.
+sed -i 's/^version = 2.0$/version = 3.0/' "$root/etc/ota/system.conf"
+echo "3.0" >"$root/etc/ota-release"
+cat >"$root/etc/systemd/system/app-health.service" <<'UNIT'
+[Unit]
+Description=Application health check (fails in version 3.0 of the test image)
+Before=boot-complete.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo "app-health: the application does not answer"; exit 1'
+[Install]
+RequiredBy=boot-complete.target
+UNIT
+mkdir -p "$root/etc/systemd/system/boot-complete.target.requires"
+ln -sf /etc/systemd/system/app-health.service "$root/etc/systemd/system/boot-complete.target.requires/app-health.service"
+sed -i 's/^OTA_COMMIT_ON_FAILURE=.*/OTA_COMMIT_ON_FAILURE=wait/; s/^OTA_COMMIT_RETRY_INTERVAL=.*/OTA_COMMIT_RETRY_INTERVAL=5/; s/^OTA_COMMIT_DEADLINE=.*/OTA_COMMIT_DEADLINE=60/' \
+	"$root/etc/default/otaroot"
+rm -f "$work/v2.img"
+mkfs "$work/v3.img" "$A_MIB" system-a "$root"
+printf '[bundle]\ncompatible = otaroot-qemu-debian\nversion = 3.0\n[image.system]\nfile = %s\n' "$work/v3.img" >"$work/v3.ini"
+"$BUILD/bin/ota-bundle" create --key "$pki/signer.key" --cert "$pki/signer.pem" "$work/v3.ini" "$BUILD/vm/debian-v3.otab.tmp" >/dev/null
+mv "$BUILD/vm/debian-v3.otab.tmp" "$BUILD/vm/debian-v3.otab"
+say "$BUILD/vm/debian-v3.otab: version 3.0 (failing health check), $(stat -c %s "$BUILD/vm/debian-v3.otab") bytes"
