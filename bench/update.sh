@@ -209,27 +209,7 @@ fi
 say "c) delta v1 -> v2 over nginx: ota-update, casync extract --seed"
 casync make --compression=zstd --chunk-size=65536 --store=srv/store.castr srv/v2.caibx v2.img >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p ngx/tmp
-cat >ngx/nginx.conf <<CONF
-daemon off;
-user root;
-worker_processes 1;
-pid $W/ngx/nginx.pid;
-error_log $W/ngx/error.log;
-events { worker_connections 64; }
-http {
-	log_format bytes '\$request_uri \$status \$body_bytes_sent';
-	access_log $W/ngx/access.log bytes;
-	client_body_temp_path $W/ngx/tmp/body;
-	proxy_temp_path $W/ngx/tmp/proxy;
-	fastcgi_temp_path $W/ngx/tmp/fastcgi;
-	uwsgi_temp_path $W/ngx/tmp/uwsgi;
-	scgi_temp_path $W/ngx/tmp/scgi;
-	default_type application/octet-stream;
-	server { listen 127.0.0.1:$PORT; root $W/srv; }
-}
-CONF
-"$(command -v nginx || echo /usr/sbin/nginx)" -c "$W/ngx/nginx.conf" -p "$W/ngx" &
+"$here/../tests/lib/nginx-serve.sh" "$W/ngx" "$W/srv" "$PORT" &
 PIDS+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 served() { awk '{ n += $3 } END { print n + 0 }' ngx/access.log; }

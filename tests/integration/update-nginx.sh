@@ -11,8 +11,6 @@ set -euo pipefail
 U=$(realpath "${1:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
 HERE=$(dirname "$(realpath "$0")")
-NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX_BIN" ] || { echo "nginx not installed (tools/deps.sh installs nginx-light)"; exit 1; }
 W=$(mktemp -d)
 LOOPS=()
 NGINX=
@@ -33,36 +31,13 @@ bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 # ---- nginx ------------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
-mkdir -p srv ngx/tmp
+mkdir -p srv
 # /       plain static files (ranges and multi-range)
 # /slow/  the same at 8 MiB/s per connection, to be stopped mid-download
 # /noranges/ the same without range support (max_ranges 0: always 200 and the whole file)
-cat >ngx/nginx.conf <<CONF
-daemon off;
-user root;
-worker_processes 1;
-pid $W/ngx/nginx.pid;
-error_log $W/ngx/error.log;
-events { worker_connections 64; }
-http {
-	log_format bytes '\$request_uri \$status \$body_bytes_sent "\$http_range"';
-	access_log $W/ngx/access.log bytes;
-	client_body_temp_path $W/ngx/tmp/body;
-	proxy_temp_path $W/ngx/tmp/proxy;
-	fastcgi_temp_path $W/ngx/tmp/fastcgi;
-	uwsgi_temp_path $W/ngx/tmp/uwsgi;
-	scgi_temp_path $W/ngx/tmp/scgi;
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $W/srv;
-		location /slow/ { alias $W/srv/; limit_rate 8m; }
-		location /noranges/ { alias $W/srv/; max_ranges 0; }
-	}
-}
-CONF
+LOCATIONS="location /slow/ { alias $W/srv/; limit_rate 8m; } location /noranges/ { alias $W/srv/; max_ranges 0; }"
 start_nginx() {
-	"$NGINX_BIN" -c "$W/ngx/nginx.conf" -p "$W/ngx" &
+	"$HERE/../lib/nginx-serve.sh" "$W/ngx" "$W/srv" "$PORT" "$LOCATIONS" &
 	NGINX=$!
 	for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0; sleep 0.1; done
 	echo "nginx did not start: $(cat ngx/error.log)"

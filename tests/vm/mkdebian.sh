@@ -1,13 +1,17 @@
 #!/bin/bash
 # mkdebian.sh BUILDDIR: the Debian VM image (tests/vm/test_debian.py).
 #
-# A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv and
-# udev), with the otaroot package built by the ctest debian.packages
-# (BUILDDIR/debian/debs/) installed by dpkg, the files of tests/vm/debian-root/
-# (system.conf, the demo boot flow, the test agent as a systemd service) and
-# an empty /etc/machine-id; on a GPT disk with the partitions system-a (ext4,
-# made from the directory with mkfs.ext4 -d: no loop devices) and data (empty
-# ext4). Booted with init=/sbin/ota-init, systemd is the real init.
+# A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv,
+# udev and openssh-server), with the otaroot package built by the ctest
+# debian.packages (BUILDDIR/debian/debs/) installed by dpkg, the files of
+# tests/vm/debian-root/ (system.conf with the GRUB boot flow, layout.conf,
+# state.d for the SSH host keys, the test agent as a systemd service), the
+# harness's kernel and initramfs in /boot, no SSH host keys and an empty
+# /etc/machine-id. The disk is what a device ships: GPT with an ESP (GRUB,
+# tools/mkesp-grub.sh) and system-a (ext4 made from the directory with
+# mkfs.ext4 -d: no loop devices), in a file with room for the rest; the first
+# boot appends system-b and data (layout.conf). Booted by OVMF and GRUB with
+# init=/sbin/ota-init; systemd is the real init.
 #
 # Output: BUILDDIR/vm/debian.img (version 1.0), BUILDDIR/vm/debian-v2.otab
 # (the same root as version 2.0) and debian-v3.otab (3.0, whose health check
@@ -24,6 +28,8 @@ die() { printf 'mkdebian: error: %s\n' "$*" >&2; exit 1; }
 
 DEB=$(ls "$BUILD"/debian/debs/otaroot_*.deb 2>/dev/null | head -n1)
 [ -f "$DEB" ] || die "no otaroot .deb in $BUILD/debian/debs: run ctest -R debian.packages first"
+KDIR=$BUILD/vm/kernel
+[ -f "$KDIR/vmlinuz" ] && [ -f "$KDIR/initramfs.cpio.gz" ] || die "no kernel in $KDIR: run ctest -R vm.setup.kernel first"
 OUT=$BUILD/vm/debian.img
 mkdir -p "$BUILD/vm"
 work=$(mktemp -d "$BUILD/vm/debian.work.XXXXXX")
@@ -33,7 +39,7 @@ root=$work/root
 # 1. debootstrap (cached): minbase, systemd as init, udev, and the package's
 # run-time dependencies, so that dpkg -i needs no network.
 deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep -v '^$' | sort -u | paste -sd, -)
-include="systemd,systemd-sysv,udev,$deps"
+include="systemd,systemd-sysv,udev,openssh-server,$deps"
 key=$(printf '%s %s\n' "$MIRROR" "$include" | sha256sum | cut -c1-12)
 tarball=$BUILD/vm/debian-root-$key.tar
 if [ ! -f "$tarball" ]; then
@@ -54,7 +60,16 @@ rm -f "$root/tmp/$(basename "$DEB")"
 
 # 3. the device's configuration and the test agent
 cp -a "$here/debian-root/." "$root/"
-chroot "$root" systemctl enable ota-test-agent.service >/dev/null 2>&1 || die "enabling ota-test-agent.service"
+for unit in ota-test-agent.service ssh-host-keys.service; do
+	chroot "$root" systemctl enable "$unit" >/dev/null 2>&1 || die "enabling $unit"
+done
+# No SSH host keys in the image: each device makes its own on its first boot
+# (ssh-host-keys.service) into /etc/ssh/host-keys, which otaroot persists.
+rm -f "$root"/etc/ssh/ssh_host_*
+# The kernel: the harness's (Debian's kernel and a small initramfs that loads
+# the virtio drivers), where GRUB's flow.cfg looks for it.
+install -D -m 0644 "$KDIR/vmlinuz" "$root/boot/vmlinuz"
+install -D -m 0644 "$KDIR/initramfs.cpio.gz" "$root/boot/initrd.img"
 # The update PKI (cached): root.pem is the device's keyring, signer.* sign bundles.
 pki=$BUILD/vm/debian-pki
 if [ ! -f "$pki/signer.pem" ]; then
@@ -62,18 +77,8 @@ if [ ! -f "$pki/signer.pem" ]; then
 	(cd "$pki" && . "$here/../lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >/dev/null
 fi
 install -m 0644 "$pki/root.pem" "$root/etc/ota/keyring.pem"
-# Networking for the update check: the virtio NIC driver of the harness's
-# kernel (the root has no kernel of its own) and DHCP by systemd-networkd.
-kver=$(cat "$BUILD/vm/kernel/kernel.version")
-(cd "$work" && apt-get -o APT::Sandbox::User=root download "linux-image-$kver" >/dev/null 2>&1) ||
-	die "apt-get download linux-image-$kver failed"
-dpkg-deb -x "$work"/linux-image-"$kver"_*.deb "$work/kpkg"
-for ko in drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko; do
-	install -D -m 0644 "$work/kpkg/lib/modules/$kver/kernel/$ko" "$root/lib/modules/$kver/kernel/$ko"
-done
-cp "$work/kpkg/lib/modules/$kver"/modules.builtin* "$root/lib/modules/$kver/"
-depmod -b "$root" "$kver"
-rm -rf "$work/kpkg" "$work"/linux-image-*.deb
+# Networking for the update check: DHCP by systemd-networkd (the virtio NIC
+# driver is loaded by the harness's initramfs).
 mkdir -p "$root/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/20-wired.network"
 chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || die "enabling systemd-networkd"
@@ -87,27 +92,44 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 echo "1.0" >"$root/etc/ota-release"
 
-# 4. the disk: GPT, system-a and system-b sized to the root plus room, data 128 MiB
+# 4. the disk: GPT with the ESP (32 MiB) and system-a, in a file with room
+# for system-b and a 128 MiB data partition, which the first boot appends.
 used_mib=$(du -sm --apparent-size "$root" | cut -f1)
 A_MIB=$(( (used_mib * 13 / 10 + 64 + 63) / 64 * 64 ))
+ESP_MIB=32
 DATA_MIB=128
+sed -i "s/@SLOT_MIB@/$A_MIB/" "$root/etc/ota/layout.conf"
 mkfs() { # mkfs IMG MIB LABEL [DIR]
 	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -L "$3" ${4:+-d "$4"} "$1" "${2}M"
 }
 mkfs "$work/a.img" "$A_MIB" system-a "$root"
-mkfs "$work/data.img" "$DATA_MIB" data
+cat >"$work/board.cfg" <<'BOARD'
+# The Debian VM test machine (tests/vm/mkdebian.sh): partition 1 the ESP,
+# 2 and 3 the groups' roots with the kernel in /boot.
+serial --unit=0 --speed=115200
+terminal_input serial
+terminal_output serial
+set ota_group_a=a
+set ota_group_b=b
+set ota_part_a=2
+set ota_part_b=3
+set ota_root_a=PARTLABEL=system-a
+set ota_root_b=PARTLABEL=system-b
+set ota_cmdline="console=ttyS0 panic=-1"
+BOARD
+"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$work/board.cfg" --groups a,b \
+	--grubenv "$BUILD/bin/ota-grubenv" --size-mib "$ESP_MIB" >/dev/null
 rm -f "$OUT.tmp"
-truncate -s $(( (1 + 2 * A_MIB + DATA_MIB + 1) ))M "$OUT.tmp"
+truncate -s $(( 1 + ESP_MIB + 2 * A_MIB + DATA_MIB + 1 ))M "$OUT.tmp"
 sfdisk -q "$OUT.tmp" <<SF
 label: gpt
-start=2048, size=$((A_MIB * 2048)), name=system-a
-start=$((2048 + A_MIB * 2048)), size=$((A_MIB * 2048)), name=system-b
-start=$((2048 + 2 * A_MIB * 2048)), size=$((DATA_MIB * 2048)), name=data
+start=2048, size=$((ESP_MIB * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
+start=$((2048 + ESP_MIB * 2048)), size=$((A_MIB * 2048)), type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a
 SF
-dd if="$work/a.img" of="$OUT.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
-dd if="$work/data.img" of="$OUT.tmp" bs=1M seek=$((1 + 2 * A_MIB)) conv=notrunc,sparse status=none
+dd if="$work/esp.img" of="$OUT.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/a.img" of="$OUT.tmp" bs=1M seek=$((1 + ESP_MIB)) conv=notrunc,sparse status=none
 mv "$OUT.tmp" "$OUT"
-say "$OUT: system-a and system-b $A_MIB MiB each (root $used_mib MiB), data $DATA_MIB MiB"
+say "$OUT: esp $ESP_MIB MiB and system-a $A_MIB MiB (root $used_mib MiB); the first boot adds system-b and data"
 
 # 5. the update: the same root as version 2.0, in a bundle signed by the PKI
 sed -i 's/^version = 1.0$/version = 2.0/' "$root/etc/ota/system.conf"
