@@ -61,3 +61,32 @@ def install(m, bundle_path):
 
 def set_tries(m, n):
     m.run("sed -i 's/^tries = .*/tries = %d/' /etc/ota/system.conf" % n)
+
+
+def install_broken(tc, bundle_path, tries):
+    """Installs a broken update with `tries` tries, reboots, and powers the
+    machine on until the agent answers again, which must take exactly
+    tries + 1 power-ons (each try, then the old group). Returns the console
+    text of those boots, for the bootloader's own checks."""
+    attach(tc, bundle_path)
+    m = tc.machine
+    boot_until_agent(m, 1)
+    set_tries(m, tries)
+    install(m, bundle_path)
+    check(status(m)["trial_state"] == "armed", "not armed")
+    m.reboot()
+    boots = boot_until_agent(m, tries + 2)
+    check(boots == tries + 1, "took %d power-ons, expected %d" % (boots, tries + 1))
+    return "".join(m.console_text(b) for b in range(m.boots - boots + 1, m.boots + 1))
+
+
+def expect_failed_trial_cleared(m):
+    """After a fallback to group a: the old release runs, status says b's
+    trial failed with no tries left, and rollback clears it, so the device
+    stays usable and a good update can follow."""
+    check(release(m).endswith(" 1"), release(m))
+    st = status(m)
+    check(st["trial_state"] == "failed" and st["trial"] == "b" and st["tries_left"] == 0, st)
+    check("failed" in m.output("ota-update status"), "status text does not say failed")
+    m.run("ota-update rollback")
+    check(status(m)["trial_state"] == "none", "rollback did not clear the failed trial")
