@@ -103,21 +103,7 @@ mkfs() { # mkfs IMG MIB LABEL [DIR]
 	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -L "$3" ${4:+-d "$4"} "$1" "${2}M"
 }
 mkfs "$work/a.img" "$A_MIB" system-a "$root"
-cat >"$work/board.cfg" <<'BOARD'
-# The Debian VM test machine (tests/vm/mkdebian.sh): partition 1 the ESP,
-# 2 and 3 the groups' roots with the kernel in /boot.
-serial --unit=0 --speed=115200
-terminal_input serial
-terminal_output serial
-set ota_group_a=a
-set ota_group_b=b
-set ota_part_a=2
-set ota_part_b=3
-set ota_root_a=PARTLABEL=system-a
-set ota_root_b=PARTLABEL=system-b
-set ota_cmdline="console=ttyS0 panic=-1"
-BOARD
-"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$work/board.cfg" --groups a,b \
+"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$here/grub-board.cfg" --groups a,b \
 	--grubenv "$BUILD/bin/ota-grubenv" --size-mib "$ESP_MIB" >/dev/null
 rm -f "$OUT.tmp"
 truncate -s $(( 1 + ESP_MIB + 2 * A_MIB + DATA_MIB + 1 ))M "$OUT.tmp"

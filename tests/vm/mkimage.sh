@@ -199,20 +199,7 @@ truncate -s "${IMAGE_MIB}M" "$out"
 
 dd if="$work/system-a.ext4" of="$out" bs=512 seek=$A_START conv=notrunc,sparse status=none
 if [ $grub = 1 ]; then
-	cat > "$work/board.cfg" <<-'BOARD'
-	# The QEMU test machine (tests/vm/mkimage.sh --grub).
-	serial --unit=0 --speed=115200
-	terminal_input serial
-	terminal_output serial
-	set ota_group_a=a
-	set ota_group_b=b
-	set ota_part_a=2
-	set ota_part_b=3
-	set ota_root_a=PARTLABEL=system-a
-	set ota_root_b=PARTLABEL=system-b
-	set ota_cmdline="console=ttyS0 panic=-1"
-	BOARD
-	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$work/board.cfg" --groups a,b \
+	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$here/grub-board.cfg" --groups a,b \
 		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
 	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
 fi
