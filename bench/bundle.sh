@@ -6,11 +6,12 @@
 # stand-in for a root filesystem; pass a debootstrap image for the real thing).
 # Fuzzers for as long as you like: tests/fuzz/run.sh OUT RUNS.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tools/need.sh"
+need casync zstd bc mke2fs debootstrap
 build=$(realpath "${1:?usage: bench/bundle.sh BUILD_DIR [IMAGE]}")
 B=$build/bin/ota-bundle
 W=$(mktemp -d /var/tmp/bench-bundle.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-command -v casync >/dev/null || { echo "bench: casync is missing (apt-get install casync)" >&2; exit 1; }
 if [ -n "${2:-}" ]; then
 	img=$(realpath "$2")
 else

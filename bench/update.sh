@@ -17,21 +17,20 @@
 # squashfs-tools, dbus, GNU time (tools/deps.sh). Without IMAGE an ext4 image
 # is filled from /usr, reproducibly (fixed UUID, hash seed and time).
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tools/need.sh"
+need casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd bc curl mke2fs
 build=$(realpath "${1:?usage: bench/update.sh BUILD_DIR [IMAGE]}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
-for t in casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd; do
-	command -v "$t" >/dev/null || [ -x "$t" ] || [ -x "/usr/sbin/$t" ] || { echo "bench: $t is missing (tools/deps.sh)" >&2; exit 1; }
-done
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tests/lib/workdir.sh"
 W=$(mktemp -d /var/tmp/bench-update.XXXXXX)
 LOOPS=()
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
-	rm -rf "$W"
+	release_workdir "$W"
 }
 trap cleanup EXIT
 cd "$W"

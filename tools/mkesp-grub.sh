@@ -10,6 +10,8 @@
 #   /otaroot/board.cfg      the machine's groups, partitions, root= and cmdline
 #   /otaroot/env1, env2, tries    the initial state (ota-grubenv init)
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/./need.sh"
+need /usr/lib/grub/x86_64-efi grub-mkimage mcopy mmd mkfs.fat
 
 ME=mkesp-grub
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
@@ -30,9 +32,6 @@ done
 	die "usage: mkesp-grub.sh --out IMAGE --board BOARD.CFG --groups A,B --grubenv OTA-GRUBENV"
 [ -f "$board" ] || die "$board: no such board.cfg"
 [ -x "$grubenv" ] || die "$grubenv: not executable (build ota-grubenv first)"
-[ -d /usr/lib/grub/x86_64-efi ] || die "GRUB's EFI modules missing: apt-get install grub-efi-amd64-bin"
-command -v mcopy >/dev/null || die "mcopy missing: apt-get install mtools"
-command -v mkfs.fat >/dev/null || die "mkfs.fat missing: apt-get install dosfstools"
 
 work=$(mktemp -d "${out}.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -10,6 +10,8 @@
 # the image a prefix of the board's layout.conf and provisions it on a
 # bigger disk, and the scripts' errors (no signing key, wrong boot flow).
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need genimage grub-mkimage mdir mtype mke2fs sfdisk
 board=${1:?usage: board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV}
 ota_bundle=$(realpath "$2")
 ota_part=$(realpath "$3")
@@ -105,22 +107,22 @@ inspect=$("$ota_bundle" inspect "$BINARIES_DIR/update.otab")
 check "bundle version is the image's" grep -q '2025.01.1' <<< "$inspect"
 
 json=$(sfdisk --json "$img")
-jq() { python3 -c "import json,sys; t=json.load(sys.stdin)['partitiontable']; print(eval(sys.argv[1]))" "$1" <<< "$json"; }
+ptable() { python3 -c "import json,sys; t=json.load(sys.stdin)['partitiontable']; print(eval(sys.argv[1]))" "$1" <<< "$json"; }
 sectors() { echo $(( $1 * 2048 )); }
 # mtools on partition N: -i IMAGE@@OFFSET
-part_off() { echo $(( $(jq "t['partitions'][$1]['start']") * 512 )); }
+part_off() { echo $(( $(ptable "t['partitions'][$1]['start']") * 512 )); }
 mfile() { MTOOLS_SKIP_CHECK=1 mtype -i "$img@@$(part_off "$1")" "::$2" 2>/dev/null; }
 mhas() { MTOOLS_SKIP_CHECK=1 mdir -b -i "$img@@$(part_off "$1")" "::$2" >/dev/null 2>&1; }
 
 case $board in
 raspberrypi4)
-	check "MBR" test "$(jq "t['label']")" = dos
-	check "disk signature 0x07a0b007" test "$(jq "t['id']")" = 0x07a0b007
-	check "5 partitions (3 primary, extended, rootfs_a)" test "$(jq "len(t['partitions'])")" = 5
-	check "types c c c f 83" test "$(jq "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83"
-	check "p1 bootable" test "$(jq "t['partitions'][0].get('bootable', False)")" = True
+	check "MBR" test "$(ptable "t['label']")" = dos
+	check "disk signature 0x07a0b007" test "$(ptable "t['id']")" = 0x07a0b007
+	check "5 partitions (3 primary, extended, rootfs_a)" test "$(ptable "len(t['partitions'])")" = 5
+	check "types c c c f 83" test "$(ptable "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83"
+	check "p1 bootable" test "$(ptable "t['partitions'][0].get('bootable', False)")" = True
 	check "sizes 64M 128M 128M, rootfs_a 512M" \
-		test "$(jq "' '.join(str(t['partitions'][i]['size']) for i in (0,1,2,4))")" = "$(sectors 64) $(sectors 128) $(sectors 128) $(sectors 512)"
+		test "$(ptable "' '.join(str(t['partitions'][i]['size']) for i in (0,1,2,4))")" = "$(sectors 64) $(sectors 128) $(sectors 128) $(sectors 512)"
 	check "p1 autoboot.txt is the board's" diff <(mfile 0 autoboot.txt) "$bdir/autoboot.txt"
 	check "p1 FAT label BOOTFS (fstab)" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = BOOTFS
 	check "p1 holds only autoboot.txt" test "$(MTOOLS_SKIP_CHECK=1 mdir -b -i "$img@@$(part_off 0)" :: | wc -l)" = 1
@@ -138,12 +140,12 @@ raspberrypi4)
 	check "bundle payloads boot and system" bash -c "grep -qw boot <<< '$inspect' && grep -qw system <<< '$inspect'"
 	;;
 qemu-x86_64)
-	check "GPT" test "$(jq "t['label']")" = gpt
-	check "2 partitions: esp, system-a" test "$(jq "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a"
-	check "esp is an EFI system partition" test "$(jq "t['partitions'][0]['type']")" = C12A7328-F81F-11D2-BA4B-00A0C93EC93B
-	check "system-a is root-x86-64" test "$(jq "t['partitions'][1]['type']")" = 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
+	check "GPT" test "$(ptable "t['label']")" = gpt
+	check "2 partitions: esp, system-a" test "$(ptable "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a"
+	check "esp is an EFI system partition" test "$(ptable "t['partitions'][0]['type']")" = C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+	check "system-a is root-x86-64" test "$(ptable "t['partitions'][1]['type']")" = 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 	check "sizes esp 64M, system-a 512M" \
-		test "$(jq "' '.join(str(p['size']) for p in t['partitions'])")" = "$(sectors 64) $(sectors 512)"
+		test "$(ptable "' '.join(str(p['size']) for p in t['partitions'])")" = "$(sectors 64) $(sectors 512)"
 	check "ESP FAT label ESP" test "$(blkid -p -O "$(part_off 0)" -s LABEL -o value "$img")" = ESP
 	check "ESP has EFI/BOOT/BOOTX64.EFI" mhas 0 EFI/BOOT/BOOTX64.EFI
 	check "BOOTX64.EFI is the GRUB image" diff <(mfile 0 EFI/BOOT/BOOTX64.EFI) "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
@@ -183,18 +185,18 @@ json=$after
 case $board in
 raspberrypi4)
 	check "provisioned: p1-p7, types c c c f 83 83 83" \
-		test "$(jq "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83 83 83"
+		test "$(ptable "' '.join(p['type'] for p in t['partitions'])")" = "c c c f 83 83 83"
 	;;
 qemu-x86_64)
 	check "provisioned: esp system-a system-b data" \
-		test "$(jq "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a system-b data"
+		test "$(ptable "' '.join(p['name'] for p in t['partitions'])")" = "esp system-a system-b data"
 	check "board.cfg: system-a is partition 2, system-b 3" \
 		bash -c "grep -qx 'set ota_part_a=2' '$bdir/grub-board.cfg' && grep -qx 'set ota_part_b=3' '$bdir/grub-board.cfg'"
 	;;
 esac
-n=$(jq "len(t['partitions'])")
+n=$(ptable "len(t['partitions'])")
 check "data partition has an ext4 labelled data" \
-	test "$(blkid -p -O "$(( $(jq "t['partitions'][$n-1]['start']") * 512 ))" -s LABEL -o value "$work/disk")" = data
+	test "$(blkid -p -O "$(( $(ptable "t['partitions'][$n-1]['start']") * 512 ))" -s LABEL -o value "$work/disk")" = data
 plan2=$("$ota_part" --layout "$bdir/layout.conf" --json plan "$work/disk" 2>&1) || true
 check "second plan has nothing to create" bash -c "! grep -q '\"create\"' <<< '$plan2'"
 

@@ -10,6 +10,8 @@
 #  - every target dependency is selected in the package's Config.in;
 #  - external.desc names the tree OTAROOT and Config.in sources each package.
 set -uo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need make openssl zstd
 repo=$(cd "$1" && pwd)
 tree=$repo/kconfig
 fails=0

@@ -13,6 +13,8 @@
 # Environment: OTA_DEBIAN_MIRROR (default http://deb.debian.org/debian),
 # OTA_DEBIAN_KEEP=1 keeps the work directory.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need dpkg-buildpackage dh lintian debootstrap
 
 SRC=$(cd "$1" && pwd -P)
 BUILD=$(cd "$2" && pwd -P)
@@ -23,9 +25,6 @@ mkdir -p "$CACHE"
 say() { printf 'debian: %s\n' "$*"; }
 fail() { printf 'debian: FAIL: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "debian: needs root (chroot); skipped"; exit 77; }
-for t in dpkg-buildpackage dh lintian debootstrap; do
-	command -v "$t" >/dev/null || fail "$t missing (tools/deps.sh installs it)"
-done
 
 WORK=$(mktemp -d "$CACHE/work.XXXXXX")
 ROOT=$WORK/root

@@ -3,6 +3,8 @@
 # and runs each for RUNS inputs (default 20000) from the seed corpus. A crash,
 # sanitizer report or leak fails. For a long session: OUTDIR/fuzz-config -max_total_time=600 corpus/config
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=${1:?usage: run.sh OUTDIR [RUNS]}

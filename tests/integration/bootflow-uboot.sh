@@ -8,12 +8,11 @@
 # down a trial) is played by fw_setenv / a file write, and the booted group
 # by a fake /proc/cmdline (`[bootflow] proc`).
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need mkimage dumpimage mkenvimage fw_printenv fw_setenv
 U=$(realpath "${1:?usage: bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE}")
 HERE=$(dirname "$(realpath "$0")")
-for tool in mkenvimage fw_printenv fw_setenv mkimage; do
-	command -v $tool >/dev/null || { echo "missing $tool (tools/deps.sh: u-boot-tools, libubootenv-tool)"; exit 1; }
-done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cd "$W"

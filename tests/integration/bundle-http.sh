@@ -3,6 +3,8 @@
 # server on 127.0.0.1 (http-server.py: Range, multi-range, If-Range, ETag and
 # faults on demand). Checks bytes and messages, not just exit codes.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl
 B=$(realpath "${1:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
 F=$(realpath "${2:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
 HERE=$(dirname "$(realpath "$0")")

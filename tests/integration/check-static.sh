@@ -2,6 +2,8 @@
 # ota-init runs as PID 1 before anything else is mounted: it must not need a
 # dynamic loader or shared libraries. Fails if readelf finds either.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need readelf
 bin=${1:?usage: check-static.sh BINARY}
 [ -x "$bin" ] || { echo "FAIL: $bin is not an executable"; exit 1; }
 interp=$(readelf -lW "$bin" | grep -c 'INTERP' || true)

@@ -2,21 +2,14 @@
 # loop-devices.sh TEST_BINARY: sets up a GPT and an MBR disk on loop devices
 # (root needed), runs the device-discovery tests against them, tears down.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need sfdisk mkfs.ext4
 bin=${1:?usage: loop-devices.sh TEST_BINARY}
 [ "$(id -u)" = 0 ] || { echo "FAIL: loop devices need root"; exit 1; }
 
 work=$(mktemp -d /tmp/ota-it-loop.XXXXXX)
-gpt= mbr=
-detach() { # BLKPG-added partitions outlive losetup -d: delete them first
-	partx --delete "$1" 2>/dev/null || true
-	losetup -d "$1" 2>/dev/null || true
-}
-cleanup() {
-	[ -n "$gpt" ] && detach "$gpt"
-	[ -n "$mbr" ] && detach "$mbr"
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
+trap 'release_workdir "$work"' EXIT
 
 tag=$(basename "$work" | cut -d. -f2)
 p1_uuid=$(cat /proc/sys/kernel/random/uuid)

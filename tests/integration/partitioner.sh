@@ -3,16 +3,14 @@
 # MBR with extended/logical partitions, 512- and 4096-byte sectors) and on
 # image files. Root needed.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need sfdisk genimage
 bin=$(readlink -f "${1:?usage: partitioner.sh OTA_PART}")
 [ "$(id -u)" = 0 ] || { echo "FAIL: needs root (loop devices)"; exit 1; }
 
 work=$(mktemp -d /var/tmp/ota-it-part.XXXXXX)
-loops=()
-cleanup() {
-	for l in "${loops[@]}"; do partx --delete "$l" 2>/dev/null || true; losetup -d "$l" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
+trap 'release_workdir "$work"' EXIT
 
 passed=0 failed=0
 ok() { echo "ok   $*"; passed=$((passed + 1)); }
@@ -31,7 +29,7 @@ refuse() { # refuse NAME MESSAGE ARGS...: ota-part must fail naming the problem
 # loop FILE SIZE SECTOR: a fresh loop device over a new file
 loop() {
 	rm -f "$1"; truncate -s "$2" "$1"
-	local l; l=$(losetup --show -f -b "$3" "$1"); loops+=("$l"); echo "$l"
+	losetup --show -f -b "$3" "$1"
 }
 # table DEV SFDISK-SCRIPT: write a table and tell the kernel (partx: this
 # machine's kernel may lack partition-table parsers)
@@ -85,7 +83,7 @@ size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
 	mkdir -p "$work/mnt"
 	mount "${d}p4" "$work/mnt" && echo precious > "$work/mnt/keep" && umount "$work/mnt"
 	partx --delete "$d"; losetup -d "$d"; truncate -s 512M "$work/a$ss.img"
-	d=$(loop_again() { local l; l=$(losetup --show -f -b $ss "$work/a$ss.img"); loops+=("$l"); echo "$l"; }; loop_again)
+	d=$(losetup --show -f -b $ss "$work/a$ss.img")
 	partx --add "$d" 2>/dev/null || true
 	check "[$ss] grow: plan says grow and backup header moves" sh -c "'$bin' $G --json plan $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"relocate_backup_header\"]; assert [p[\"action\"] for p in d[\"partitions\"]] == [\"keep\",\"keep\",\"keep\",\"grow\"], d'"
 	check "[$ss] grow: apply" "$bin" $G apply "$d"
@@ -185,7 +183,7 @@ size=32MiB, type=83
 size=32MiB, type=83
 size=8MiB, type=83"
 partx --delete "$d"; losetup -d "$d"; truncate -s 400M "$work/mg.img"
-d=$(losetup --show -f "$work/mg.img"); loops+=("$d"); partx --add "$d" 2>/dev/null || true
+d=$(losetup --show -f "$work/mg.img"); partx --add "$d" 2>/dev/null || true
 check "MBR grow: extended then logical grow" sh -c "'$bin' $M --json apply $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][-1][\"action\"] == \"grow\", d; assert d[\"partitions\"][-1][\"size\"] > 250 << 20, d'"
 check "MBR grow: the table is valid" sfdisk -V "$d"
 

@@ -3,20 +3,22 @@
 # a loop device, mounted at /run/ota/data inside a private mount namespace
 # (so nothing leaks into the host). Root needed.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need mkfs.ext4
 bin=$(readlink -f "${1:?usage: state.sh OTA_STATE}")
 [ "$(id -u)" = 0 ] || { echo "FAIL: needs root (loop devices, mount namespaces)"; exit 1; }
 if [ "${OTA_IT_INNER:-}" != 1 ]; then
 	exec env OTA_IT_INNER=1 unshare --mount --propagation private "$0" "$@"
 fi
 
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
 work=$(mktemp -d /var/tmp/ota-it-state.XXXXXX)
 loop=
 cleanup() {
 	# The binds ota-state made live under $work; undo them deepest first.
 	awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l
 	umount -R /run 2>/dev/null || true
-	[ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
-	rm -rf "$work"
+	release_workdir "$work"
 }
 trap cleanup EXIT
 

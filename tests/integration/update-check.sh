@@ -7,6 +7,8 @@
 # the channel announced (disarmed), a malformed channel and a dead server
 # fail with a message and arm nothing.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl
 U=$(realpath "${1:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
 HERE=$(dirname "$(realpath "$0")")

@@ -8,9 +8,12 @@
 # slot too small; two installs at once. Every failure must name what failed,
 # arm nothing and leave the booted group's slots bit-identical.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl mke2fs strip
 U=$(realpath "${1:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
 HERE=$(dirname "$(realpath "$0")")
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
 W=$(mktemp -d)
 LOOPS=()
 NGINX=
@@ -18,8 +21,7 @@ INSTALL=
 cleanup() {
 	[ -n "$INSTALL" ] && kill "$INSTALL" 2>/dev/null || true
 	[ -n "$NGINX" ] && kill "$NGINX" 2>/dev/null && wait "$NGINX" 2>/dev/null || true
-	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
-	rm -rf "$W"
+	release_workdir "$W"
 }
 trap cleanup EXIT
 cd "$W"

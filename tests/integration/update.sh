@@ -5,16 +5,18 @@
 # with a specific message, leave the booted group's slots bit-identical and
 # arm nothing.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl strip
 U=$(realpath "${1:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
 B=$(realpath "${2:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
 HERE=$(dirname "$(realpath "$0")")
 MUT=$HERE/bundle-mutate.py
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
 W=$(mktemp -d)
 LOOPS=()
 cleanup() {
 	[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true
-	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
-	rm -rf "$W"
+	release_workdir "$W"
 }
 trap cleanup EXIT
 cd "$W"

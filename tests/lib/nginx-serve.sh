@@ -12,8 +12,9 @@ W=$(realpath "${1:?usage: nginx-serve.sh WORKDIR SRVDIR PORT [SERVER-LINES]}")
 SRV=$(realpath "${2:?usage: nginx-serve.sh WORKDIR SRVDIR PORT [SERVER-LINES]}")
 PORT=${3:?usage: nginx-serve.sh WORKDIR SRVDIR PORT [SERVER-LINES]}
 EXTRA=${4:-}
-NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX_BIN" ] || { echo "nginx-serve: nginx not installed (tools/deps.sh installs nginx-light)" >&2; exit 1; }
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need nginx
+NGINX_BIN=$(PATH=$PATH:/usr/sbin command -v nginx)
 mkdir -p "$W/tmp"
 cat >"$W/nginx.conf" <<CONF
 daemon off;

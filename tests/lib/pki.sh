@@ -12,6 +12,9 @@
 # Keys are EC P-256. Validity: 2020-01-01 to 2099-12-31 unless given, so
 # signatures verify whatever the test machine's clock says.
 
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need openssl
+
 pki_init() {
 	cat >ca.cnf <<'CNF'
 [ca]

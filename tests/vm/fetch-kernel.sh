@@ -31,7 +31,8 @@
 #     default 15 s; on timeout the VM powers off with an "initramfs: FATAL: ..." line)
 #   quiet (no "initramfs:" progress line)   initramfs.debug (verbose module loading)
 #
-# Needs root (apt-get). Installs its own Debian packages when missing.
+# Needs root (apt-get download). The host tools it uses come from
+# tools/deps.sh; a missing one stops it with the package to install.
 set -euo pipefail
 
 META_PKG=linux-image-amd64
@@ -59,30 +60,11 @@ apt_update() {
 	apt_updated=1
 }
 
-# install_pkgs PKG... : apt-get install, with an apt-get update first if needed.
-install_pkgs() {
-	log "installing: $*"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2; then
-		apt_update || die "apt-get update failed"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 ||
-			die "cannot install $*"
-	fi
-}
-
-pkg_installed() {
-	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
 # Tool dependencies. busybox must be the *static* one: it runs in the initramfs
 # without any libc.
-missing=()
-command -v depmod >/dev/null || missing+=(kmod)
-command -v cpio >/dev/null || missing+=(cpio)
-command -v gzip >/dev/null || missing+=(gzip)
-pkg_installed busybox-static || missing+=(busybox-static)
-[ ${#missing[@]} -eq 0 ] || install_pkgs "${missing[@]}"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need depmod cpio gzip hexdump /bin/busybox
 BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] || die "$BUSYBOX missing although busybox-static is installed"
 if ldd "$BUSYBOX" >/dev/null 2>&1; then
 	die "$BUSYBOX is dynamically linked; need the one from busybox-static"
 fi
@@ -281,11 +263,11 @@ for n in "${ORDER[@]}"; do
 	*.ko) cp "$src" "$dst" ;;
 	*.ko.gz) gzip -dc "$src" >"$dst" ;;
 	*.ko.xz)
-		command -v xz >/dev/null || install_pkgs xz-utils
+		need xz
 		xz -dc "$src" >"$dst"
 		;;
 	*.ko.zst)
-		command -v zstd >/dev/null || install_pkgs zstd
+		need zstd
 		zstd -q -dc "$src" >"$dst"
 		;;
 	*) die "unknown module format: $rel" ;;

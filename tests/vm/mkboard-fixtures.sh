@@ -20,6 +20,8 @@
 #   disk.img     version 1, the board's genimage disk (esp + system-a)
 #   update.otab  version 2, the board's signed bundle (system = rootfs.ext4)
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need genimage grub-mkimage mke2fs mkimage make
 ME=mkboard-fixtures
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +30,6 @@ build=$(cd "${1:?usage: mkboard-fixtures.sh BUILD_DIR}" && pwd)
 bdir=$repo/board/qemu-x86_64
 defconfig=$repo/kconfig/configs/otaroot_qemu_x86_64_defconfig
 d=$build/vm/board-qemu-x86_64
-command -v genimage >/dev/null || die "genimage missing: apt-get install genimage"
 br2() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" "$defconfig"; }
 rootfs_size=$(br2 BR2_TARGET_ROOTFS_EXT2_SIZE)
 grub_modules=$(br2 BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI)

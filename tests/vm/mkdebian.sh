@@ -19,6 +19,8 @@
 # BUILDDIR/vm/debian-root-<key>.tar (the network is needed the first time).
 # These are the steps of docs/debian.md.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need debootstrap sfdisk mkfs.ext4 cpio
 BUILD=$(cd "${1:?usage: mkdebian.sh BUILDDIR}" && pwd -P)
 here=$(cd "$(dirname "$0")" && pwd)
 MIRROR=${OTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -14,6 +14,8 @@
 #   degraded.otab          (grub) version 2 whose data partition cannot be found
 #                          (ota-init's set-up degrades: a trial reboots)
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need mkimage
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}" && pwd)
 flow=${2:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}

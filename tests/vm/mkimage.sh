@@ -27,6 +27,8 @@
 # and ota.env/ota.env.bak; kernel and initramfs go into each system's /boot
 # as with --grub, and system.conf's [bootflow] says uboot.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need /bin/busybox sfdisk mkfs.ext4 mkfs.fat cpio readelf
 
 ME=mkimage
 say() { printf '%s: %s\n' "$ME" "$*"; }
@@ -56,7 +58,6 @@ done
 [ -n "$root_dir" ] && [ -z "$out" ] && out=$root_dir
 [ -n "$bin_dir" ] && [ -n "$out" ] || die "usage: mkimage.sh --bin-dir DIR --out IMAGE [--no-data]"
 [ -x "$bin_dir/ota-init" ] || die "$bin_dir/ota-init missing: build first"
-[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
 busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
 [ "$busybox_static" = 0 ] || die "/bin/busybox is not static: apt-get install busybox-static"
 
@@ -64,8 +65,7 @@ busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
 [ $uboot = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--uboot needs --kernel-dir with vmlinuz"
 [ $grub = 0 ] || [ $uboot = 0 ] || die "--grub and --uboot exclude each other"
 if [ $uboot = 1 ]; then
-	command -v mkimage >/dev/null || die "mkimage missing: apt-get install u-boot-tools"
-	command -v mcopy >/dev/null || die "mcopy missing: apt-get install mtools"
+	need mkimage mcopy
 fi
 
 # Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots,

@@ -26,18 +26,8 @@ die() { echo "smoke-initramfs: error: $*" >&2; exit 1; }
 log() { echo "smoke-initramfs: $*" >&2; }
 
 # ---------------------------------------------------------------- dependencies
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v sfdisk >/dev/null || need+=(fdisk)
-command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
-[ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null)" = installed ] || need+=(busybox-static)
-if [ ${#need[@]} -gt 0 ]; then
-	log "installing: ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q --no-install-recommends "${need[@]}" >&2 ||
-		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${need[@]}" >&2; } ||
-		die "cannot install ${need[*]}"
-fi
+. "$HERE/../../tools/need.sh"
+need qemu-system-x86_64 sfdisk mkfs.ext4 /bin/busybox
 
 "$HERE/fetch-kernel.sh" "$CACHEDIR"
 KERNEL="$CACHEDIR/vmlinuz"

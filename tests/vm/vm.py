@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from need import MissingHostDependency, need
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 READY = b"@@AGENT-READY"
@@ -32,6 +34,7 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 # 32-bit entry from long mode: triple fault), while the 32-bit one boots the
 # 64-bit bzImage through its 64-bit entry.
 UBOOT_ROM = "/usr/lib/u-boot/qemu-x86/u-boot.rom"
+FIRMWARE_FILES = {"uboot": [UBOOT_ROM], "ovmf": [OVMF_CODE, OVMF_VARS]}
 
 
 class VMError(Exception):
@@ -74,6 +77,7 @@ class Machine:
         self.console_logs = []
         self.extra_drives = list(extra_drives)  # read-only raw disks: /dev/vdb, ...
         os.makedirs(workdir, exist_ok=True)
+        need("qemu-system-x86_64", *FIRMWARE_FILES.get(self.firmware, []))
 
     # ---- lifecycle -------------------------------------------------------
     def boot(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init",
@@ -144,7 +148,14 @@ class Machine:
                 raise VMError("QEMU did not create the agent socket")
             time.sleep(0.05)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(agent_sock)
+        try:
+            self.sock.connect(agent_sock)
+        except ConnectionRefusedError:
+            # QEMU made the socket and died (e.g. it could not load its
+            # firmware): say why rather than how the connect failed.
+            self.proc.wait(timeout=10)
+            self._check_alive()
+            raise
         self.buf = b""
         self._read_until(READY, deadline)
         self.boot_seconds = time.monotonic() - self.started
@@ -294,6 +305,11 @@ def run_cases(cases, argv, **testcase_args):
     """Runs the named cases (all if none named); prints one line per case and
     the 'N passed, N failed' summary; exits non-zero on failure."""
     names = argv[1:] or list(cases)
+    try:
+        need("qemu-system-x86_64", *FIRMWARE_FILES.get(testcase_args.get("firmware"), []))
+    except MissingHostDependency as e:
+        print("FAIL %s: %s" % (" ".join(names), e))
+        sys.exit(1)
     passed = failed = 0
     for name in names:
         if name not in cases:
