@@ -259,7 +259,7 @@ int ota_spawn(const char *const *argv, const struct ota_spawn_opts *o, struct ot
 	bool overflow = r == 0 && s[0].overflow, timed_out = r == 0 && !overflow;
 	if (r == 0)
 		r = stop_group(pid, s, grace_ms);
-	else
+	else if (r > 0)
 		(void)kill(-pid, SIGKILL); /* what the child left running */
 	drain(s);
 	if (r == 0)

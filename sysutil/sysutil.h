@@ -236,7 +236,8 @@ struct ota_spawn_opts {
  *
  * No signal handler is installed and nothing but the child is waited for,
  * so this is safe in PID 1 (ota-init). Orphans of the group are reparented
- * to PID 1 or a subreaper, which reaps them. */
+ * to PID 1 or a subreaper, which reaps them. SIGCHLD must not be ignored
+ * (SIG_IGN makes the kernel reap the child before its status is read). */
 int ota_spawn(const char *const *argv, const struct ota_spawn_opts *opts, struct ota_error *err) _must_check_;
 
 #endif
