@@ -263,8 +263,9 @@ int ota_spawn(const char *const *argv, const struct ota_spawn_opts *o, struct ot
 		(void)kill(-pid, SIGKILL); /* what the child left running */
 	drain(s);
 	if (r == 0)
-		return ota_error_set(err, -ETIMEDOUT, "'%s' did not exit %u ms after SIGKILL; left behind", argv[0],
-				     SPAWN_REAP_MS);
+		return ota_error_set(err, -ETIMEDOUT,
+				     "'%s' did not finish within %u ms and was still there %u ms after SIGKILL (left behind)",
+				     argv[0], o->timeout_ms, SPAWN_REAP_MS);
 	if (r < 0)
 		return ota_error_errno(err, r, "wait for '%s'", argv[0]);
 
