@@ -19,7 +19,8 @@
  *
  * The same code plans and applies: a plan is the edit done on libfdisk's
  * in-memory label without writing it. Safe for PID 1: nothing exits; mkfs
- * runs with a clean argv and its status is checked.
+ * runs through ota_spawn() with a clean argv and environment, at most 10
+ * minutes, and its status is checked.
  */
 #ifndef OTA_PARTITIONER_H
 #define OTA_PARTITIONER_H

@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "partitioner/partitioner.h"
@@ -397,35 +396,32 @@ static int plan_edits(struct job *j)
 
 /* ---- applying ------------------------------------------------------------------ */
 
-static int run_program(char *const argv[], struct ota_error *err)
+/* mkfs may discard the whole partition first, which takes minutes on a large
+ * SD card or eMMC; past this bound something is stuck, and ota-init carries
+ * on degraded instead of hanging the boot. */
+#define MKFS_TIMEOUT_MS (10u * 60u * 1000u)
+
+/* Runs argv[0], a program name, found in the usual sbin and bin directories
+ * (argv[0] is replaced by its path), with a clean environment, stdout
+ * discarded and stderr inherited (the console under ota-init). */
+static int run_program(const char **argv, struct ota_error *err)
 {
 	static const char *const dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
-	pid_t pid = fork();
-	if (pid < 0)
-		return ota_error_errno(err, -errno, "fork for %s", argv[0]);
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			(void)dup2(null, STDIN_FILENO);
-			(void)dup2(null, STDOUT_FILENO);
-		}
-		char path[256];
-		char *envp[] = { (char *)"PATH=/sbin:/usr/sbin:/bin:/usr/bin", NULL };
-		for (size_t i = 0; i < OTA_ELEMENTSOF(dirs); i++)
-			if (ota_format(path, sizeof(path), "%s/%s", dirs[i], argv[0]) == 0)
-				execve(path, argv, envp);
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return ota_error_errno(err, -errno, "wait for %s", argv[0]);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+	static const char *const env[] = { "PATH=/sbin:/usr/sbin:/bin:/usr/bin" };
+	char path[256] = "";
+	for (size_t i = 0; i < OTA_ELEMENTSOF(dirs) && !path[0]; i++)
+		if (ota_format(path, sizeof(path), "%s/%s", dirs[i], argv[0]) < 0 || access(path, X_OK) < 0)
+			path[0] = '\0';
+	if (!path[0])
 		return ota_error_set(err, -ENOENT, "%s not found in /sbin, /usr/sbin, /bin, /usr/bin", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return ota_error_set(err, -EIO, "%s failed (status %d)", argv[0],
-				     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	return 0;
+	argv[0] = path;
+	struct ota_spawn_opts o = { .env = env, .n_env = OTA_ELEMENTSOF(env), .clean_env = true,
+				    .discard_stdout = true, .timeout_ms = MKFS_TIMEOUT_MS };
+	int r = ota_spawn(argv, &o, err);
+	if (r > 0)
+		r = ota_error_set(err, -EIO, "%s failed (status %d)", path, r);
+	argv[0] = NULL; /* path goes out of scope */
+	return r;
 }
 
 /* The kernel's node for partition partno of the disk, waited for with a
@@ -452,7 +448,7 @@ static int partition_node(struct job *j, unsigned partno, char *buf, size_t size
 static int make_fs(struct job *j, const struct ota_part_action *a)
 {
 	const struct ota_layout_part *p = &j->l->parts[a->index];
-	char *argv[48];
+	const char *argv[48];
 	size_t n = 0;
 	char target[PATH_MAX], offset[64], size_k[32], opts[sizeof(p->mkfs_options)];
 	bool image = j->image;
@@ -465,25 +461,25 @@ static int make_fs(struct job *j, const struct ota_part_action *a)
 			return r;
 	}
 	if (p->fs == OTA_FS_EXT4) {
-		argv[n++] = (char *)"mkfs.ext4";
-		argv[n++] = (char *)"-F";
-		argv[n++] = (char *)"-q";
+		argv[n++] = "mkfs.ext4";
+		argv[n++] = "-F";
+		argv[n++] = "-q";
 		if (image) {
 			(void)!ota_format(offset, sizeof(offset), "offset=%llu", (unsigned long long)a->start);
-			argv[n++] = (char *)"-E";
+			argv[n++] = "-E";
 			argv[n++] = offset;
 		}
 	} else {
-		argv[n++] = (char *)"mkfs.vfat";
+		argv[n++] = "mkfs.vfat";
 		if (image) {
 			(void)!ota_format(offset, sizeof(offset), "%llu", (unsigned long long)(a->start / 512));
-			argv[n++] = (char *)"--offset";
+			argv[n++] = "--offset";
 			argv[n++] = offset;
 		}
 	}
 	if (p->label[0]) {
-		argv[n++] = (char *)(p->fs == OTA_FS_EXT4 ? "-L" : "-n");
-		argv[n++] = (char *)p->label;
+		argv[n++] = (p->fs == OTA_FS_EXT4 ? "-L" : "-n");
+		argv[n++] = p->label;
 	}
 	(void)!ota_format(opts, sizeof(opts), "%s", p->mkfs_options);
 	for (char *save = NULL, *tok = strtok_r(opts, " \t", &save); tok && n < OTA_ELEMENTSOF(argv) - 4;

@@ -189,29 +189,55 @@ int ota_blockdev_probe_fs(const char *devpath, char *fstype, size_t fstype_size,
 
 /* ---- processes -------------------------------------------------------------- */
 
+/* Grace between SIGTERM and SIGKILL when a child's time is up. */
+#define OTA_SPAWN_KILL_GRACE_MS 2000u
+
 /* What ota_spawn() gives a child and collects from it. */
 struct ota_spawn_opts {
 	/* Extra "KEY=value" entries added to (and overriding) the environment. */
 	const char *const *env;
 	size_t n_env;
+	/* The child's environment is env alone, not ours plus env. */
+	bool clean_env;
 	/* Capture stdout into out (at most out_size - 1 bytes, NUL-terminated);
-	 * NULL: the child's stdout goes to our stderr (keeps our stdout clean). */
+	 * NULL: the child's stdout goes to our stderr (keeps our stdout clean),
+	 * or to /dev/null with discard_stdout. */
 	char *out;
 	size_t out_size;
-	/* Capture the first errbuf_size - 1 bytes of stderr for messages; NULL:
-	 * the child inherits our stderr. */
+	bool discard_stdout;
+	/* Capture the first errbuf_size - 1 bytes of stderr for messages (the
+	 * rest is read and dropped); NULL: the child inherits our stderr. */
 	char *errbuf;
 	size_t errbuf_size;
-	unsigned timeout_ms;  /* 0: no limit; past it the child is killed (SIGKILL) */
+	/* Required, > 0: how long the child may run. */
+	unsigned timeout_ms;
+	/* SIGTERM to SIGKILL; 0: OTA_SPAWN_KILL_GRACE_MS. */
+	unsigned kill_grace_ms;
 };
 
 /* Runs argv[0] (an absolute path, executed directly: no shell, no PATH
- * search) with argv, stdin from /dev/null, and waits for it. Returns the exit
- * status (0..255) as a non-negative value, or a negative errno: -ETIMEDOUT
- * (killed after timeout_ms), -EMSGSIZE (stdout longer than out_size - 1; the
- * child is killed), -EINTR for a child killed by a signal, and fork/pipe
- * failures. A child that cannot exec exits 127 (not found) or 126. err
- * names argv[0]. The child starts with an empty signal mask. */
+ * search) with argv, stdin from /dev/null, default signal handling and an
+ * empty signal mask, in a process group of its own, and waits for it.
+ *
+ * The deadline holds whether or not output is captured and whatever the
+ * child does with its file descriptors: when timeout_ms has passed, the whole
+ * process group gets SIGTERM, and SIGKILL once the child has exited or
+ * kill_grace_ms has passed. When the child exits in time, whatever it left
+ * running in its group is killed (SIGKILL): a program run here is done when
+ * it exits. A process that moved to another group or session escapes.
+ *
+ * Returns the exit status (0..255) as a non-negative value, or a negative
+ * errno with err naming argv[0]: -ETIMEDOUT (the deadline passed, or the
+ * child did not exit even after SIGKILL: it is then left unreaped), -EMSGSIZE
+ * (stdout longer than out_size - 1; the group is killed as on a timeout),
+ * -EINTR (the child was killed by a signal), -EINVAL (no timeout, relative
+ * path), and fork/pipe/wait failures. A child that cannot exec exits 127 (not
+ * found) or 126.
+ *
+ * No signal handler is installed and nothing but the child is waited for,
+ * so this is safe in PID 1 (ota-init). Orphans of the group are reparented
+ * to PID 1 or a subreaper, which reaps them. SIGCHLD must not be ignored
+ * (SIG_IGN makes the kernel reap the child before its status is read). */
 int ota_spawn(const char *const *argv, const struct ota_spawn_opts *opts, struct ota_error *err) _must_check_;
 
 #endif

@@ -17,8 +17,9 @@ int ota_hook_env_add(struct ota_hook_env *e, const char *key, const char *fmt, .
 void ota_hook_env_done(struct ota_hook_env *e);
 /* Runs every executable regular file in <hooks_dir>/<stage>.d/ in strcmp
  * order (names starting with '.' or ending in '~' are skipped) with argv
- * [path, stage] and the environment plus OTA_HOOK_STAGE. The first failing
- * hook stops the run; its name and status are in err. A missing directory
+ * [path, stage] and the environment plus OTA_HOOK_STAGE, each for at most
+ * c->hook_timeout_s (ota_spawn(): its process group is killed then). The
+ * first failing hook stops the run; its name and status are in err. A missing directory
  * is no hooks. *ret_count: hooks run (may be NULL). */
 int ota_hooks_run(const struct ota_update_config *c, const char *stage, const struct ota_hook_env *env,
 		  unsigned *ret_count, struct ota_error *err) _must_check_;

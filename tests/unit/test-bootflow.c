@@ -2,6 +2,7 @@
  * custom backend against a shell-script controller; sysutil's ota_spawn. */
 #include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "bootflow/bootflow.h"
 #include "test.h"
@@ -168,6 +169,18 @@ TEST(custom_backend_failures)
 	ASSERT_CONTAINS(err.msg, "did not finish within 200 ms");
 	bf = ota_bootflow_free(bf);
 
+	/* stdout closed at once: the end of the output is not the end of the call */
+	exe = write_script("mute.sh", "exec >&- 2>&-; sleep 4; echo booted=a");
+	bf = custom(exe, 300);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_INT_EQ(ota_bootflow_mark_bad(bf, "a", &err), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT_CONTAINS(err.msg, "boot flow custom: mark-bad group a: ");
+	ASSERT_CONTAINS(err.msg, "mute.sh' did not finish within 300 ms");
+	ASSERT_TRUE((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 300 + 1500);
+	bf = ota_bootflow_free(bf);
+
 	exe = write_script("chatty.sh", "yes booted=a");
 	bf = custom(exe, 30000); /* the output limit, not the clock, must end it */
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), -EMSGSIZE);
@@ -188,14 +201,15 @@ TEST(spawn_basics)
 	char out[64];
 	const char *env[] = { "OTA_X=42" };
 	const char *argv[] = { "/bin/sh", "-c", "echo $OTA_X; read x && echo got-stdin; exit 7", NULL };
-	struct ota_spawn_opts o = { .env = env, .n_env = 1, .out = out, .out_size = sizeof(out) };
+	struct ota_spawn_opts o = { .env = env, .n_env = 1, .out = out, .out_size = sizeof(out), .timeout_ms = 5000 };
 	ASSERT_INT_EQ(ota_spawn(argv, &o, &err), 7);
 	ASSERT_STR_EQ(out, "42\n");
+	struct ota_spawn_opts bounded = { .timeout_ms = 5000 };
 	const char *rel[] = { "sh", NULL };
-	ASSERT_INT_EQ(ota_spawn(rel, NULL, &err), -EINVAL);
+	ASSERT_INT_EQ(ota_spawn(rel, &bounded, &err), -EINVAL);
 	const char *missing[] = { "/nonexistent/x", NULL };
-	ASSERT_INT_EQ(ota_spawn(missing, NULL, &err), 127);
+	ASSERT_INT_EQ(ota_spawn(missing, &bounded, &err), 127);
 	const char *killed[] = { "/bin/sh", "-c", "kill -9 $$", NULL };
-	ASSERT_INT_EQ(ota_spawn(killed, NULL, &err), -EINTR);
+	ASSERT_INT_EQ(ota_spawn(killed, &bounded, &err), -EINTR);
 	ASSERT_CONTAINS(err.msg, "killed by signal 9");
 }

@@ -1,6 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "stateman/stateman.h"
 #include "sysutil/sysutil.h"
@@ -149,4 +153,187 @@ TEST(discard_moves_previous_upper_to_trash)
 	ASSERT_INT_EQ(ota_remove_contents_at(fd), 0);
 	close(fd);
 	rmdir(dir);
+}
+
+/* ---- ota_spawn: the deadline holds for the whole process group ------------ */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+struct spawn_run {
+	int r;
+	uint64_t ms;      /* how long ota_spawn() took */
+	char out[64];     /* the child's stdout, when captured */
+	char dir[40];     /* $1 of the script: where it writes its pids */
+	struct ota_error err;
+};
+
+/* Runs `sh -c body sh DIR` through ota_spawn(). The test process becomes a
+ * subreaper, so what the killed group leaves behind is reparented to us and
+ * gone() can tell a reaped process from a live one. */
+static void spawn_sh(const char *body, unsigned timeout_ms, unsigned grace_ms, bool capture, struct spawn_run *run)
+{
+	*run = (struct spawn_run){ .r = 1 };
+	snprintf(run->dir, sizeof(run->dir), "/tmp/ota-test-spawn-XXXXXX");
+	ASSERT_INT_EQ(make_tmpdir(run->dir), 0);
+	ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	const char *argv[] = { "/bin/sh", "-c", body, "sh", run->dir, NULL };
+	char errbuf[64];
+	struct ota_spawn_opts o = { .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms };
+	if (capture) {
+		o.out = run->out;
+		o.out_size = sizeof(run->out);
+		o.errbuf = errbuf;
+		o.errbuf_size = sizeof(errbuf);
+	}
+	int fds = count_fds();
+	uint64_t t0 = mono_ms();
+	run->r = ota_spawn(argv, &o, &run->err);
+	run->ms = mono_ms() - t0;
+	ASSERT_INT_EQ(count_fds(), fds); /* no pipe end left open */
+}
+
+/* A pid the script wrote to DIR/name, 0 if none. */
+static pid_t script_pid(const struct spawn_run *run, const char *name)
+{
+	char path[64], *text = NULL;
+	size_t size = 0;
+	uint64_t v = 0;
+	snprintf(path, sizeof(path), "%s/%s", run->dir, name);
+	if (ota_read_file(path, 64, &text, &size, NULL) < 0)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	int r = ota_parse_u64(text, &v);
+	free(text);
+	return r < 0 || v < 2 || v > INT32_MAX ? 0 : (pid_t)v;
+}
+
+/* True once kill(target, 0) finds nothing (target < 0: a process group).
+ * Killed orphans are reaped first, for up to 1 s, since a zombie still
+ * answers kill(). */
+static bool gone(pid_t target)
+{
+	for (int i = 0; i < 100; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (kill(target, 0) < 0 && errno == ESRCH)
+			return true;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	return false;
+}
+
+static void cleanup_run(struct spawn_run *run)
+{
+	int fd = open(run->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!ota_remove_contents_at(fd);
+		close(fd);
+	}
+	rmdir(run->dir);
+}
+
+/* The script's leader, the grandchild it recorded (if it was to fork one)
+ * and the leader's whole process group are gone. */
+static void expect_nothing_left(struct spawn_run *run, bool forked)
+{
+	pid_t leader = script_pid(run, "leader"), grandchild = script_pid(run, "grandchild");
+	cleanup_run(run);
+	ASSERT_TRUE(leader > 0);
+	ASSERT_TRUE(forked == (grandchild > 0));
+	ASSERT_TRUE(!forked || gone(grandchild));
+	ASSERT_TRUE(gone(-leader));
+}
+
+TEST(spawn_deadline_holds_when_the_child_closes_its_fds)
+{
+	/* Pipes see EOF at once; only the clock can end this child. */
+	const char *body = "echo $$ >\"$1/leader\"; exec 0<&- 1>&- 2>&-; sleep 4; exit 9";
+	for (int capture = 0; capture < 2; capture++) {
+		struct spawn_run run;
+		spawn_sh(body, 400, 300, capture, &run);
+		ASSERT_INT_EQ(run.r, -ETIMEDOUT);
+		ASSERT_CONTAINS(run.err.msg, "'/bin/sh' did not finish within 400 ms");
+		ASSERT_TRUE(run.ms >= 400 && run.ms < 400 + 300 + 1500);
+		expect_nothing_left(&run, false); /* the sleep too */
+	}
+}
+
+TEST(spawn_deadline_kills_a_group_that_ignores_sigterm)
+{
+	const char *body = "trap '' TERM; echo $$ >\"$1/leader\"; sleep 4 & echo $! >\"$1/grandchild\"; wait; sleep 4";
+	struct spawn_run run;
+	spawn_sh(body, 300, 500, false, &run);
+	ASSERT_INT_EQ(run.r, -ETIMEDOUT);
+	ASSERT_CONTAINS(run.err.msg, "did not finish within 300 ms");
+	/* SIGKILL only after the grace */
+	ASSERT_TRUE(run.ms >= 300 + 500 && run.ms < 300 + 500 + 1500);
+	expect_nothing_left(&run, true);
+}
+
+TEST(spawn_deadline_kills_a_grandchild_holding_the_pipe)
+{
+	/* The grandchild keeps stdout open and shrugs off SIGTERM; the leader
+	 * dies of SIGTERM at once, so the group is SIGKILLed right after it. */
+	const char *body = "echo $$ >\"$1/leader\"; (trap '' TERM; exec sleep 4) & echo $! >\"$1/grandchild\"; "
+			   "echo started; exec sleep 4";
+	struct spawn_run run;
+	spawn_sh(body, 500, 2000, true, &run);
+	ASSERT_INT_EQ(run.r, -ETIMEDOUT);
+	ASSERT_TRUE(run.ms >= 500 && run.ms < 500 + 1500);
+	ASSERT_STR_EQ(run.out, "started\n");
+	expect_nothing_left(&run, true);
+}
+
+TEST(spawn_exit_ends_what_the_child_left_running)
+{
+	/* The child is done when it exits, even with a background job still
+	 * holding its stdout: its status counts and the job is killed. */
+	const char *body = "echo $$ >\"$1/leader\"; sleep 4 & echo $! >\"$1/grandchild\"; echo done; exit 3";
+	struct spawn_run run;
+	spawn_sh(body, 3000, 0, true, &run);
+	ASSERT_INT_EQ(run.r, 3);
+	ASSERT_STR_EQ(run.out, "done\n");
+	ASSERT_TRUE(run.ms < 1500);
+	expect_nothing_left(&run, true);
+}
+
+TEST(spawn_reports_signal_overflow_and_missing_timeout)
+{
+	struct ota_error err = { 0 };
+	char out[16];
+	const char *killed[] = { "/bin/sh", "-c", "kill -USR1 $$", NULL };
+	struct ota_spawn_opts o = { .timeout_ms = 5000 };
+	ASSERT_INT_EQ(ota_spawn(killed, &o, &err), -EINTR);
+	ASSERT_CONTAINS(err.msg, "'/bin/sh' was killed by signal 10");
+	const char *chatty[] = { "/bin/sh", "-c", "while :; do echo 0123456789; done", NULL };
+	o.out = out;
+	o.out_size = sizeof(out);
+	ASSERT_INT_EQ(ota_spawn(chatty, &o, &err), -EMSGSIZE);
+	ASSERT_CONTAINS(err.msg, "'/bin/sh' printed more than 15 bytes");
+	const char *env[] = { "PATH=/nowhere" };
+	const char *printenv[] = { "/bin/sh", "-c", "echo \"$PATH:$HOME\"", NULL };
+	struct ota_spawn_opts clean = { .env = env, .n_env = 1, .clean_env = true, .out = out,
+					.out_size = sizeof(out), .timeout_ms = 5000 };
+	ASSERT_INT_EQ(ota_spawn(printenv, &clean, &err), 0);
+	ASSERT_STR_EQ(out, "/nowhere:\n");
+	struct ota_spawn_opts unbounded = { 0 };
+	ASSERT_INT_EQ(ota_spawn(printenv, &unbounded, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "no timeout for '/bin/sh'");
+	ASSERT_INT_EQ(ota_spawn(printenv, NULL, &err), -EINVAL);
 }
