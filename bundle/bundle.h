@@ -169,13 +169,31 @@ const struct ota_manifest_payload *ota_manifest_find(const struct ota_manifest *
  * may travel in the CMS. The signer needs digitalSignature if it has a key
  * usage extension and codeSigning if it has an extended key usage. Validity
  * periods are checked only when the caller says the clock can be trusted
- * (check_time), because many devices boot in 1970. */
+ * (check_time), because many devices boot in 1970.
+ *
+ * Algorithm policy (docs/bundle-format.md "Algorithms"): the signature's
+ * digest, the digest of every certificate signature in the chain and every
+ * key of the chain, the keyring anchor's included, must be at least as
+ * strong as the floor below; a caller may raise it, never lower it (a value
+ * below the floor, 0 included, means the floor). Ed25519 and Ed448 keys pass;
+ * other key types (DSA, ...) are refused. */
+
+#define OTA_BUNDLE_MIN_RSA_BITS 2048u    /* RSA modulus */
+#define OTA_BUNDLE_MIN_EC_BITS 256u      /* EC group order: P-256 and up */
+#define OTA_BUNDLE_MIN_DIGEST_BITS 256u  /* SHA-256 and up */
+
+struct ota_bundle_algorithms {
+	unsigned min_rsa_bits;
+	unsigned min_ec_bits;
+	unsigned min_digest_bits;
+};
 
 struct ota_bundle_trust {
 	const char *keyring;     /* PEM file of trusted CA certificates */
 	bool allow_unsigned;     /* accept bundles without a signature */
 	bool check_time;         /* the clock is trustworthy: check validity at `now` */
 	time_t now;              /* 0 = time(NULL) when check_time */
+	struct ota_bundle_algorithms algorithms;
 };
 
 struct ota_bundle_signer_info {
@@ -184,7 +202,8 @@ struct ota_bundle_signer_info {
 };
 
 /* Signs data with a key and certificate (PEM files); chain (may be NULL) adds
- * intermediates to the CMS. *ret is DER, malloc'd. */
+ * intermediates to the CMS. *ret is DER, malloc'd. Refuses a key below the
+ * default algorithm policy: no device would accept what it signs. */
 int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, const char *key,
 			 const char *chain, uint8_t **ret, size_t *ret_size, struct ota_error *err) _must_check_;
 /* Verifies a detached DER CMS over data. ret_info may be NULL. */

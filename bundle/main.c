@@ -13,6 +13,7 @@
 static const char *arg_key, *arg_cert, *arg_chain, *arg_keyring, *arg_compatible;
 static bool arg_json, arg_allow_unsigned, arg_check_time;
 static struct ota_bundle_http_opts arg_http;
+static struct ota_bundle_algorithms arg_algorithms;
 static unsigned arg_threads;
 static int arg_level;
 
@@ -26,6 +27,7 @@ static int usage(void)
 		"       ota-bundle inspect [--json] BUNDLE|URL\n"
 		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|URL|-\n"
 		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|URL|- SLOT-CLASS OUT\n"
+		"verify options: --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n"
 		"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n");
 	return 2;
 }
@@ -355,11 +357,17 @@ static int cmd_inspect(int argc, char **argv)
 
 /* ---- verify and extract ----------------------------------------------------- */
 
+/* extract writes a file output through a temporary that is renamed over it
+ * only when the whole bundle verified; a device (or a pipe) given as the
+ * output is written in place and never removed. */
 struct extract {
 	const char *slot_class;
 	const char *out_path;
 	int fd;
+	bool in_place;               /* out_path is a device or a FIFO */
+	struct ota_atomic_file file; /* otherwise */
 	bool found;
+	char resolved[PATH_MAX];
 	struct ota_error *err;
 };
 
@@ -373,39 +381,63 @@ static int extract_begin(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct extract *x = userdata;
 	x->found = true;
-	x->fd = open(x->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	return x->fd < 0 ? ota_error_errno(x->err, -errno, "create '%s'", x->out_path) : 0;
+	/* A symlink names where the user wants the data: publish it there, not
+	 * by replacing the link with a file. */
+	if (realpath(x->out_path, x->resolved))
+		x->out_path = x->resolved;
+	struct stat st;
+	if (stat(x->out_path, &st) == 0 && S_ISDIR(st.st_mode))
+		return ota_error_set(x->err, -EISDIR, "output '%s' is a directory", x->out_path);
+	x->in_place = stat(x->out_path, &st) == 0 && !S_ISREG(st.st_mode);
+	if (!x->in_place) {
+		int r = ota_atomic_file_open(&x->file, x->out_path, 0644, x->err);
+		x->fd = x->file.fd;
+		return r;
+	}
+	x->fd = open(x->out_path, O_WRONLY | O_CLOEXEC);
+	return x->fd < 0 ? ota_error_errno(x->err, -errno, "open '%s'", x->out_path) : 0;
 }
 
 static int extract_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
 			 size_t size)
 {
 	struct extract *x = userdata;
-	const uint8_t *q = data;
-	while (size > 0) {
-		ssize_t n = write(x->fd, q, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ota_error_errno(x->err, -errno, "write '%s'", x->out_path);
-		q += n;
-		size -= (size_t)n;
-	}
+	int r = ota_write_all(x->fd, data, size);
+	return r < 0 ? ota_error_errno(x->err, r, "write '%s'", x->in_place ? x->out_path : x->file.tmp) : 0;
+}
+
+/* The payload is complete; the output is published in finish_output()
+ * once the rest of the bundle has verified too. */
+static int extract_end(void *userdata, const struct ota_manifest_payload *p)
+{
 	return 0;
 }
 
-static int extract_end(void *userdata, const struct ota_manifest_payload *p)
+static int finish_output(struct extract *x, int r, struct ota_error *err)
 {
-	struct extract *x = userdata;
-	int r = fsync(x->fd) < 0 || close(x->fd) < 0 ? ota_error_errno(x->err, -errno, "close '%s'", x->out_path) : 0;
+	if (x->fd < 0)
+		return r;
+	if (!x->in_place) {
+		x->fd = -1;
+		if (r == 0)
+			return ota_atomic_file_commit(&x->file, x->out_path, err);
+		ota_atomic_file_abort(&x->file);
+		return r;
+	}
+	if (r == 0 && fsync(x->fd) < 0 && errno != EINVAL && errno != EROFS)
+		r = ota_error_errno(err, -errno, "fsync '%s'", x->out_path);
+	if (close(x->fd) < 0 && r == 0)
+		r = ota_error_errno(err, -errno, "close '%s'", x->out_path);
 	x->fd = -1;
+	if (r < 0)
+		ota_error_prefix(err, "'%s' was written in place and holds partial data: ", x->out_path);
 	return r;
 }
 
 static int open_and_check(const struct ota_bundle_source *src, struct ota_bundle_reader **ret, struct ota_error *err)
 {
 	struct ota_bundle_trust trust = { .keyring = arg_keyring, .allow_unsigned = arg_allow_unsigned,
-					  .check_time = arg_check_time };
+					  .check_time = arg_check_time, .algorithms = arg_algorithms };
 	int r = ota_bundle_reader_open(src, &trust, NULL, ret, err);
 	if (r < 0)
 		return r;
@@ -443,10 +475,7 @@ static int read_bundle(const char *path, struct extract *x)
 	int ret = open_and_check(&src, &r, &err);
 	if (ret == 0)
 		ret = ota_bundle_reader_run(r, &c, extract_want, &err);
-	if (x->fd >= 0) {
-		(void)close(x->fd);
-		(void)unlink(x->out_path); /* never leave a partial, unverified image */
-	}
+	ret = finish_output(x, ret, &err);
 	struct ota_bundle_signer_info info;
 	bool is_signed = r && ota_bundle_reader_signed(r, &info);
 	r = ota_bundle_reader_free(r);
@@ -483,6 +512,19 @@ static int cmd_extract(int argc, char **argv)
 
 /* ---- main ------------------------------------------------------------------- */
 
+/* An algorithm policy option: it can raise the floor, never lower it. */
+static int parse_floor(const char *value, const char *option, unsigned floor, unsigned max, unsigned *ret)
+{
+	uint64_t v;
+	if (ota_parse_u64(value, &v) < 0 || v < floor || v > max) {
+		log_error("%s: '%s' is not a number in %u..%u (the policy can be raised, not lowered)", option, value,
+			  floor, max);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -494,6 +536,8 @@ static int parse_options(int argc, char **argv)
 		{ "ca-file", required_argument, NULL, 'A' },   { "ca-path", required_argument, NULL, 'P' },
 		{ "attempts", required_argument, NULL, 'a' },  { "retry-delay", required_argument, NULL, 'D' },
 		{ "connect-timeout", required_argument, NULL, 'O' },
+		{ "min-rsa-bits", required_argument, NULL, 'R' }, { "min-ec-bits", required_argument, NULL, 'E' },
+		{ "min-digest-bits", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },            {},
 	};
 	int c;
@@ -534,6 +578,20 @@ static int parse_options(int argc, char **argv)
 			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 3600)
 				return -EINVAL;
 			arg_http.connect_timeout_s = (unsigned)v;
+			break;
+		case 'R':
+			if (parse_floor(optarg, "--min-rsa-bits", OTA_BUNDLE_MIN_RSA_BITS, 16384,
+					&arg_algorithms.min_rsa_bits) < 0)
+				return -EINVAL;
+			break;
+		case 'E':
+			if (parse_floor(optarg, "--min-ec-bits", OTA_BUNDLE_MIN_EC_BITS, 521, &arg_algorithms.min_ec_bits) < 0)
+				return -EINVAL;
+			break;
+		case 'G':
+			if (parse_floor(optarg, "--min-digest-bits", OTA_BUNDLE_MIN_DIGEST_BITS, 512,
+					&arg_algorithms.min_digest_bits) < 0)
+				return -EINVAL;
 			break;
 		default: return -EINVAL;
 		}

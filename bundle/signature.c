@@ -52,6 +52,111 @@ static const char *ssl_reason(char *buf, size_t size)
 	return buf;
 }
 
+/* ---- algorithm policy ---------------------------------------------------- */
+
+static unsigned at_least(unsigned wanted, unsigned floor)
+{
+	return wanted > floor ? wanted : floor;
+}
+
+static struct ota_bundle_algorithms effective_policy(const struct ota_bundle_algorithms *a)
+{
+	struct ota_bundle_algorithms p = {
+		.min_rsa_bits = at_least(a ? a->min_rsa_bits : 0, OTA_BUNDLE_MIN_RSA_BITS),
+		.min_ec_bits = at_least(a ? a->min_ec_bits : 0, OTA_BUNDLE_MIN_EC_BITS),
+		.min_digest_bits = at_least(a ? a->min_digest_bits : 0, OTA_BUNDLE_MIN_DIGEST_BITS),
+	};
+	return p;
+}
+
+/* A digest by NID, for the message digest of the CMS and of certificate
+ * signatures. NID_undef (Ed25519 signs without a separate digest) passes. */
+static int check_digest(int nid, const struct ota_bundle_algorithms *p, const char *what, struct ota_error *err)
+{
+	if (nid == NID_undef)
+		return 0;
+	const EVP_MD *md = EVP_get_digestbynid(nid);
+	unsigned bits = md ? (unsigned)EVP_MD_get_size(md) * 8 : 0;
+	/* SHA-512/224 and SHA-512/256 have their output size; MD5-SHA1 is a TLS
+	 * construction, never a signature digest. */
+	if (!md || nid == NID_md5_sha1 || bits < p->min_digest_bits)
+		return ota_error_set(err, -EKEYREJECTED, "%s uses the digest %s (%u bits); the policy needs at least %u bits",
+				     what, OBJ_nid2sn(nid), bits, p->min_digest_bits);
+	return 0;
+}
+
+static int check_key(EVP_PKEY *key, const struct ota_bundle_algorithms *p, const char *what, struct ota_error *err)
+{
+	if (!key)
+		return ota_error_set(err, -EKEYREJECTED, "%s: cannot read its public key", what);
+	int id = EVP_PKEY_get_base_id(key);
+	unsigned bits = (unsigned)EVP_PKEY_get_bits(key);
+	switch (id) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		if (bits >= p->min_rsa_bits)
+			return 0;
+		return ota_error_set(err, -EKEYREJECTED, "%s has an RSA-%u key; the policy needs at least RSA-%u", what,
+				     bits, p->min_rsa_bits);
+	case EVP_PKEY_EC:
+		if (bits >= p->min_ec_bits)
+			return 0;
+		return ota_error_set(err, -EKEYREJECTED, "%s has a %u-bit EC key; the policy needs at least %u bits", what,
+				     bits, p->min_ec_bits);
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		return 0;
+	default:
+		return ota_error_set(err, -EKEYREJECTED, "%s has a %s key, which the policy does not accept", what,
+				     OBJ_nid2sn(id));
+	}
+}
+
+/* The digest of a certificate's own signature (by its issuer). */
+static int check_cert_signature(X509 *x, const struct ota_bundle_algorithms *p, const char *what,
+				struct ota_error *err)
+{
+	int md = NID_undef, pk = NID_undef;
+	if (!OBJ_find_sigid_algs(X509_get_signature_nid(x), &md, &pk))
+		return ota_error_set(err, -EKEYREJECTED, "%s is signed with the unknown algorithm %s", what,
+				     OBJ_nid2sn(X509_get_signature_nid(x)));
+	return check_digest(md, p, what, err);
+}
+
+/* Every key of the verified chain (signer ... anchor) and every certificate
+ * signature made by a key of the chain; the anchor's signature on itself
+ * proves nothing and is not checked. */
+static int check_chain_algorithms(STACK_OF(X509) *chain, const struct ota_bundle_algorithms *p, struct ota_error *err)
+{
+	int n = sk_X509_num(chain);
+	for (int i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(chain, i);
+		char what[300];
+		char name[256];
+		X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+		snprintf(what, sizeof(what), "certificate '%s'", name);
+		int r = check_key(X509_get0_pubkey(x), p, what, err);
+		if (r == 0 && i + 1 < n)
+			r = check_cert_signature(x, p, what, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The SignerInfo: its message digest and, where the signature algorithm
+ * names a digest of its own (sha1WithRSAEncryption, ...), that one too. */
+static int check_signer_info(CMS_SignerInfo *si, const struct ota_bundle_algorithms *p, struct ota_error *err)
+{
+	X509_ALGOR *dig = NULL, *sig = NULL;
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+	int r = check_digest(dig ? OBJ_obj2nid(dig->algorithm) : NID_undef, p, "the signature", err);
+	int md = NID_undef, pk = NID_undef;
+	if (r == 0 && sig && OBJ_find_sigid_algs(OBJ_obj2nid(sig->algorithm), &md, &pk))
+		r = check_digest(md, p, "the signature algorithm", err);
+	return r;
+}
+
 static int load_certs(const char *path, STACK_OF(X509) **ret, struct ota_error *err)
 {
 	_cleanup_(bio_freep) BIO *in = BIO_new_file(path, "r");
@@ -92,6 +197,11 @@ int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, con
 				     ssl_reason(why, sizeof(why)));
 	if (!X509_check_private_key(sk_X509_value(signer, 0), pkey))
 		return ota_error_set(err, -EINVAL, "key '%s' does not belong to certificate '%s'", key, cert);
+	struct ota_bundle_algorithms floor = effective_policy(NULL);
+	char what[PATH_MAX + 16];
+	snprintf(what, sizeof(what), "key '%s'", key);
+	if ((r = check_key(pkey, &floor, what, err)) < 0)
+		return r;
 	_cleanup_(bio_freep) BIO *in = BIO_new_mem_buf(data, (int)size);
 	if (!in || size > INT_MAX)
 		return ota_error_set(err, -ENOMEM, "out of memory");
@@ -201,7 +311,7 @@ static int load_keyring(const struct ota_bundle_trust *t, X509_STORE **ret, stru
 }
 
 static int check_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) *untrusted, const char *who,
-		       struct ota_error *err)
+		       const struct ota_bundle_algorithms *policy, struct ota_error *err)
 {
 	_cleanup_(store_ctx_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, store, signer, untrusted))
@@ -212,7 +322,10 @@ static int check_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) *untruste
 		return ota_error_set(err, -EKEYREJECTED, "signer '%s' is not trusted: %s (at depth %d)", who,
 				     X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
 	}
-	return 0;
+	int r = check_chain_algorithms(X509_STORE_CTX_get0_chain(ctx), policy, err);
+	if (r < 0)
+		ota_error_prefix(err, "signer '%s' is not trusted: ", who);
+	return r;
 }
 
 static int check_usage(X509 *signer, const char *who, struct ota_error *err)
@@ -253,7 +366,10 @@ int ota_bundle_verify_data(const uint8_t *data, size_t size, const uint8_t *sig,
 	X509 *signer = sk_X509_value(signers, 0);
 	struct ota_bundle_signer_info info = { 0 };
 	describe_cert(signer, &info);
-	r = check_chain(store, signer, carried, info.subject, err);
+	struct ota_bundle_algorithms policy = effective_policy(&trust->algorithms);
+	r = check_signer_info(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0), &policy, err);
+	if (r == 0)
+		r = check_chain(store, signer, carried, info.subject, &policy, err);
 	if (r == 0)
 		r = check_usage(signer, info.subject, err);
 	if (r < 0)

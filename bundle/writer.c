@@ -288,33 +288,6 @@ static int write_head(int fd, const uint8_t *manifest, size_t msize, const uint8
 	return r < 0 ? ota_error_errno(err, r, "write") : 0;
 }
 
-struct out_file {
-	char tmp[4096];
-	int fd;
-};
-
-static int out_open(struct out_file *f, const char *path, struct ota_error *err)
-{
-	if (ota_format(f->tmp, sizeof(f->tmp), "%s.tmp", path) < 0)
-		return ota_error_set(err, -ENAMETOOLONG, "output path '%s' too long", path);
-	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (f->fd < 0)
-		return ota_error_errno(err, -errno, "create '%s'", f->tmp);
-	return 0;
-}
-
-static int out_commit(struct out_file *f, const char *path, int r, struct ota_error *err)
-{
-	if (r == 0 && fsync(f->fd) < 0)
-		r = ota_error_errno(err, -errno, "fsync '%s'", f->tmp);
-	(void)close(f->fd);
-	if (r == 0 && rename(f->tmp, path) < 0)
-		r = ota_error_errno(err, -errno, "rename '%s' to '%s'", f->tmp, path);
-	if (r < 0)
-		(void)unlink(f->tmp);
-	return r;
-}
-
 static int fill_manifest(struct ota_manifest *m, const struct ota_bundle_create_opts *o, struct image_job *jobs,
 			 uint8_t **tables, struct ota_error *err)
 {
@@ -354,14 +327,14 @@ static int assemble(const struct ota_bundle_create_opts *o, struct image_job *jo
 	uint8_t *tables[OTA_BUNDLE_MAX_PAYLOADS] = { 0 };
 	_cleanup_free_ uint8_t *raw = NULL, *sig = NULL;
 	size_t raw_size = 0, sig_size = 0;
-	struct out_file f = { .fd = -1 };
+	struct ota_atomic_file f = { .fd = -1 };
 	int r = fill_manifest(&m, o, jobs, tables, err);
 	if (r == 0)
 		r = ota_manifest_serialize(&m, &raw, &raw_size, err);
 	if (r == 0 && o->key)
 		r = ota_bundle_sign_data(raw, raw_size, o->cert, o->key, o->chain, &sig, &sig_size, err);
 	if (r == 0)
-		r = out_open(&f, out_path, err);
+		r = ota_atomic_file_open(&f, out_path, 0644, err);
 	if (r == 0) {
 		r = write_head(f.fd, raw, raw_size, sig, sig_size, err);
 		for (size_t i = 0; r == 0 && i < o->n_images; i++) {
@@ -371,7 +344,10 @@ static int assemble(const struct ota_bundle_create_opts *o, struct image_job *jo
 			else
 				r = copy_fd(jobs[i].data_fd, 0, jobs[i].data_size, f.fd, err);
 		}
-		r = out_commit(&f, out_path, r, err);
+		if (r == 0)
+			r = ota_atomic_file_commit(&f, out_path, err);
+		else
+			ota_atomic_file_abort(&f);
 	}
 	for (size_t i = 0; i < o->n_images; i++)
 		free(tables[i]);
@@ -485,11 +461,15 @@ int ota_bundle_attach(const char *bundle_path, const uint8_t *sig, size_t sig_si
 		return ota_error_errno(err, -errno, "open bundle '%s'", bundle_path);
 	if ((uint64_t)st.st_size < data_off)
 		return ota_error_set(err, -EBADMSG, "bundle '%s' is truncated", bundle_path);
-	struct out_file f = { .fd = -1 };
-	if ((r = out_open(&f, out_path, err)) < 0)
+	struct ota_atomic_file f;
+	if ((r = ota_atomic_file_open(&f, out_path, 0644, err)) < 0)
 		return r;
 	r = write_head(f.fd, man, h.manifest_size, sig, sig_size, err);
 	if (r == 0)
 		r = copy_fd(in, data_off, (uint64_t)st.st_size - data_off, f.fd, err);
-	return out_commit(&f, out_path, r, err);
+	if (r < 0) {
+		ota_atomic_file_abort(&f);
+		return r;
+	}
+	return ota_atomic_file_commit(&f, out_path, err);
 }

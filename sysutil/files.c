@@ -85,7 +85,7 @@ int ota_read_line(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t size)
+int ota_write_all(int fd, const void *data, size_t size)
 {
 	const char *p = data;
 	while (size > 0) {
@@ -122,7 +122,7 @@ int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "create '%s'", tmp);
-	int r = write_all(fd, data, size);
+	int r = ota_write_all(fd, data, size);
 	if (r < 0)
 		goto fail;
 	if (fsync(fd) < 0) {
@@ -142,6 +142,52 @@ int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_
 fail:
 	(void)unlink(tmp);
 	return ota_error_errno(err, r, "write '%s'", tmp);
+}
+
+int ota_atomic_file_open(struct ota_atomic_file *f, const char *path, mode_t mode, struct ota_error *err)
+{
+	f->fd = -1;
+	if (ota_format(f->tmp, sizeof(f->tmp), "%s.tmp-XXXXXX", path) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "output path '%s' too long", path);
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0)
+		return ota_error_errno(err, -errno, "create a temporary file beside '%s'", path);
+	/* mkostemp makes 0600; give the file the mode open(2) would have. */
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(f->fd, mode & ~mask) < 0) {
+		int r = ota_error_errno(err, -errno, "chmod '%s'", f->tmp);
+		ota_atomic_file_abort(f);
+		return r;
+	}
+	return 0;
+}
+
+int ota_atomic_file_commit(struct ota_atomic_file *f, const char *path, struct ota_error *err)
+{
+	int r = 0;
+	if (fsync(f->fd) < 0)
+		r = ota_error_errno(err, -errno, "fsync '%s'", f->tmp);
+	else if (close(TAKE_FD(f->fd)) < 0)
+		r = ota_error_errno(err, -errno, "close '%s'", f->tmp);
+	else if (rename(f->tmp, path) < 0)
+		r = ota_error_errno(err, -errno, "rename '%s' to '%s'", f->tmp, path);
+	if (r < 0) {
+		ota_atomic_file_abort(f);
+		return r;
+	}
+	f->tmp[0] = '\0';
+	r = fsync_parent_dir(path);
+	return r < 0 ? ota_error_errno(err, r, "fsync directory of '%s'", path) : 0;
+}
+
+void ota_atomic_file_abort(struct ota_atomic_file *f)
+{
+	if (f->fd >= 0)
+		(void)close(TAKE_FD(f->fd));
+	if (f->tmp[0])
+		(void)unlink(f->tmp);
+	f->tmp[0] = '\0';
 }
 
 int ota_mkdir_p(const char *path, mode_t mode)

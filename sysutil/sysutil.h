@@ -144,6 +144,24 @@ int ota_read_line(const char *path, char *buf, size_t size) _must_check_;
  * the new content, never a mix. */
 int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
 			  struct ota_error *err) _must_check_;
+/* Writes all of data, retrying short writes and EINTR. 0 or -errno. */
+int ota_write_all(int fd, const void *data, size_t size) _must_check_;
+
+/* A file written in pieces and published whole, for outputs a user names
+ * (ota-bundle create and extract): open creates a new temporary file beside
+ * path under a unique name (never an existing file); commit fsyncs it,
+ * renames it over path and fsyncs the directory, so path holds either what
+ * was there before or the complete new file; abort closes and removes the
+ * temporary. path itself is not touched before commit. */
+struct ota_atomic_file {
+	int fd;
+	char tmp[4096];
+};
+int ota_atomic_file_open(struct ota_atomic_file *f, const char *path, mode_t mode,
+			 struct ota_error *err) _must_check_;
+int ota_atomic_file_commit(struct ota_atomic_file *f, const char *path, struct ota_error *err) _must_check_;
+void ota_atomic_file_abort(struct ota_atomic_file *f);
+
 /* mkdir -p; existing directories are fine. */
 int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
 /* Removes everything inside the directory dirfd refers to, without following

@@ -2,7 +2,8 @@
  *
  *   [system]   compatible, version
  *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, channel, hook-timeout,
- *              http-connect-timeout, http-attempts
+ *              http-connect-timeout, http-attempts, check-time, min-rsa-bits,
+ *              min-ec-bits, min-digest-bits
  *   [bootflow] type, executable, timeout, tries (all types); device,
  *              directory, kernel-cmdline (grub);
  *              env-mode, env, env-offset, env-size, env-redundant,
@@ -95,6 +96,26 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 		return set_uint(&c->http_connect_timeout_s, "update", key, value, 1, 3600, s->err);
 	if (strcmp(key, "http-attempts") == 0)
 		return set_uint(&c->http_attempts, "update", key, value, 1, 100, s->err);
+	/* The algorithm floor can only be raised (bundle.h); the upper bounds
+	 * are the largest that exist. */
+	if (strcmp(key, "min-rsa-bits") == 0)
+		return set_uint(&c->algorithms.min_rsa_bits, "update", key, value, OTA_BUNDLE_MIN_RSA_BITS, 16384, s->err);
+	if (strcmp(key, "min-ec-bits") == 0)
+		return set_uint(&c->algorithms.min_ec_bits, "update", key, value, OTA_BUNDLE_MIN_EC_BITS, 521, s->err);
+	if (strcmp(key, "min-digest-bits") == 0)
+		return set_uint(&c->algorithms.min_digest_bits, "update", key, value, OTA_BUNDLE_MIN_DIGEST_BITS, 512,
+				s->err);
+	if (strcmp(key, "check-time") == 0) {
+		if (strcmp(value, "auto") == 0)
+			c->check_time = OTA_CHECK_TIME_AUTO;
+		else if (strcmp(value, "yes") == 0)
+			c->check_time = OTA_CHECK_TIME_YES;
+		else if (strcmp(value, "no") == 0)
+			c->check_time = OTA_CHECK_TIME_NO;
+		else
+			return ota_error_set(s->err, -EINVAL, "[update] check-time: '%s' is not auto, yes or no", value);
+		return 0;
+	}
 	if (strcmp(key, "downgrade") == 0) {
 		if (strcmp(value, "refuse") == 0)
 			c->downgrade = OTA_DOWNGRADE_REFUSE;

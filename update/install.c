@@ -1068,7 +1068,8 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	}
 
 	/* Signature (inside open), then compatible and version: before anything is written. */
-	struct ota_bundle_trust trust = { .keyring = c->keyring };
+	struct ota_bundle_trust trust;
+	ota_update_trust(c, &trust);
 	_cleanup_reader_ struct ota_bundle_reader *reader = NULL;
 	r = ota_bundle_reader_open(delta ? &head_src : &src, &trust, NULL, &reader, err);
 	if (r == -EOPNOTSUPP && delta) {

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "bootflow/bootflow.h"
+#include "bundle/bundle.h"
 #include "sysutil/sysutil.h"
 
 #define OTA_UPDATE_CONF "/etc/ota/system.conf"
@@ -53,6 +54,21 @@ enum ota_downgrade_policy {
 	OTA_DOWNGRADE_STRICT,     /* only strictly newer versions */
 	OTA_DOWNGRADE_ALLOW,      /* any version */
 };
+
+/* Whether certificate validity periods are checked against the clock. auto:
+ * when the kernel says the clock is synchronized (an NTP client such as
+ * systemd-timesyncd or chrony cleared STA_UNSYNC); a device without an RTC
+ * boots in 1970 and must still install. */
+enum ota_check_time {
+	OTA_CHECK_TIME_AUTO = 0,
+	OTA_CHECK_TIME_YES,
+	OTA_CHECK_TIME_NO,
+};
+
+/* The decision for a setting, given whether the clock is synchronized. */
+bool ota_check_time_wanted(enum ota_check_time setting, bool clock_synchronized);
+/* Whether the kernel says the system clock is synchronized (adjtimex). */
+bool ota_clock_synchronized(void);
 
 struct ota_slot_config {
 	char *name;        /* [slot.<name>] */
@@ -75,6 +91,8 @@ struct ota_update_config {
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
 	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
 	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
+	enum ota_check_time check_time;  /* [update] check-time = auto|yes|no */
+	struct ota_bundle_algorithms algorithms;  /* [update] min-rsa-bits, min-ec-bits, min-digest-bits */
 	char *bootflow_type;           /* [bootflow] type (required) */
 	char *bootflow_executable;     /* [bootflow] executable (custom) */
 	char *bootflow_device;         /* [bootflow] device (grub: the ESP) */
@@ -113,6 +131,9 @@ const struct ota_slot_config *ota_update_config_slot(const struct ota_update_con
 const char *ota_update_config_other_group(const struct ota_update_config *c, const char *group);
 int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_bootflow **ret,
 			       struct ota_error *err) _must_check_;
+/* The trust settings bundles are verified with: keyring, algorithm policy,
+ * and the clock check as [update] check-time decides it now. */
+void ota_update_trust(const struct ota_update_config *c, struct ota_bundle_trust *ret);
 
 /* ---- versions ----------------------------------------------------------------- */
 

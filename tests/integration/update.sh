@@ -37,6 +37,7 @@ pki_root root
 pki_root other-root
 pki_cert signer root signer
 pki_cert stranger other-root signer
+pki_cert expired root signer 20200101000000Z 20210101000000Z
 
 head -c 3000000 /dev/urandom >system.img
 head -c 1000000 /dev/zero >>system.img
@@ -58,6 +59,7 @@ bundle good test-board 2.0.1 signer
 bundle wrongcompat other-board 2.0.1 signer
 bundle older test-board 0.9 signer
 bundle stranger test-board 2.0.1 stranger
+bundle expired test-board 2.0.1 expired
 cp good.otab corrupt.otab
 size=$(stat -c %s corrupt.otab)
 python3 "$MUT" flip corrupt.otab $((size - 50)) >/dev/null 2>&1 || \
@@ -168,6 +170,20 @@ state a a
 expect_refused wrong-compatible "compatible check: bundle 'wrongcompat.otab' is for 'other-board', this device is 'test-board'" no install wrongcompat.otab
 state a a
 expect_refused downgrade "version check: bundle version 0.9 is older than the running version 1.0 (downgrade policy refuse)" no install older.otab
+# [update] check-time and the algorithm policy (issue 15, class 12).
+sed 's/^hook-timeout = 20$/&\ncheck-time = yes/' system.conf >check-time.conf
+C=(--config "$W/check-time.conf")
+state a a
+expect_refused check-time-yes-expired-signer "certificate has expired" no install expired.otab
+sed 's/^hook-timeout = 20$/&\nmin-ec-bits = 384/' system.conf >policy.conf
+C=(--config "$W/policy.conf")
+state a a
+expect_refused policy-raised-in-config "256-bit EC key; the policy needs at least 384" no install good.otab
+sed 's/^hook-timeout = 20$/&\nmin-digest-bits = 160/' system.conf >lowered.conf
+C=(--config "$W/lowered.conf")
+state a a
+expect_refused policy-not-lowered-by-config "min-digest-bits: '160' is not a number in 256..512" no install good.otab
+C=(--config "$W/system.conf")
 state a a
 expect_refused missing-file "open bundle '$W/nope.otab'" no install "$W/nope.otab"
 [ "$(sha256sum slots/system-b | cut -d' ' -f1)" = "$SPARE_BEFORE" ] && ok "checks before writing: spare untouched" || bad spare-untouched "spare written"

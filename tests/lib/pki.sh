@@ -52,9 +52,10 @@ CNF
 	echo 01 >serial
 }
 
-# pki_key NAME: NAME.key
+# pki_key NAME: NAME.key, EC P-256, unless NAME.key exists (make a key of
+# another kind with openssl genpkey first to get a certificate for it)
 pki_key() {
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+	[ -f "$1.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
 }
 
 # pki_root NAME [SUBJECT]: a self-signed CA, NAME.key and NAME.pem
@@ -66,10 +67,11 @@ pki_root() {
 
 # pki_cert NAME ISSUER EXTENSION [START END [SUBJECT]]: NAME.key and NAME.pem
 # issued by ISSUER (ISSUER.key, ISSUER.pem); START/END as YYYYMMDDHHMMSSZ.
+# PKI_MD (default sha256) is the digest of the issuer's signature.
 pki_cert() {
 	pki_key "$1"
 	openssl req -new -key "$1.key" -subj "${6:-/CN=$1}" -out "$1.csr" 2>/dev/null
-	openssl ca -batch -config ca.cnf -notext -cert "$2.pem" -keyfile "$2.key" -extensions "$3" \
+	openssl ca -batch -config ca.cnf -notext -md "${PKI_MD:-sha256}" -cert "$2.pem" -keyfile "$2.key" -extensions "$3" \
 		-extfile ca.cnf -startdate "${4:-20200101000000Z}" -enddate "${5:-20991231000000Z}" \
 		-in "$1.csr" -out "$1.pem" 2>/dev/null
 }

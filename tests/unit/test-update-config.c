@@ -121,6 +121,48 @@ TEST(update_config_errors)
 	expect_error(BASE SLOTS "[group.c]\nsystem = system-a\n", "[group.c]: more than two boot groups");
 }
 
+/* [update] check-time and the algorithm policy keys (issue 15, class 12). */
+TEST(update_config_trust)
+{
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE "[update]\ncheck-time = no\nmin-rsa-bits = 3072\n"
+						 "min-ec-bits = 384\nmin-digest-bits = 512\n" SLOTS, "t.conf", &err), 0);
+	ASSERT_INT_EQ(c.check_time, OTA_CHECK_TIME_NO);
+	struct ota_bundle_trust t;
+	ota_update_trust(&c, &t);
+	ASSERT_STR_EQ(t.keyring, "/etc/ota/keyring.pem");
+	ASSERT_TRUE(!(t.check_time));
+	ASSERT_INT_EQ(t.algorithms.min_rsa_bits, 3072);
+	ASSERT_INT_EQ(t.algorithms.min_ec_bits, 384);
+	ASSERT_INT_EQ(t.algorithms.min_digest_bits, 512);
+	ota_update_config_done(&c);
+
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE "[update]\ncheck-time = yes\n" SLOTS, "t.conf", &err), 0);
+	ota_update_trust(&c, &t);
+	ASSERT_TRUE(t.check_time);
+	ota_update_config_done(&c);
+
+	/* auto follows the kernel's clock state; the default is auto */
+	ASSERT_TRUE(ota_check_time_wanted(OTA_CHECK_TIME_AUTO, true));
+	ASSERT_TRUE(!(ota_check_time_wanted(OTA_CHECK_TIME_AUTO, false)));
+	ASSERT_TRUE(ota_check_time_wanted(OTA_CHECK_TIME_YES, false));
+	ASSERT_TRUE(!(ota_check_time_wanted(OTA_CHECK_TIME_NO, true)));
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE SLOTS, "t.conf", &err), 0);
+	ASSERT_INT_EQ(c.check_time, OTA_CHECK_TIME_AUTO);
+	ota_update_trust(&c, &t);
+	ASSERT_TRUE(t.check_time == ota_clock_synchronized());
+	ota_update_config_done(&c);
+
+	expect_error(BASE "[update]\ncheck-time = sometimes\n", "[update] check-time: 'sometimes' is not auto, yes or no");
+	expect_error(BASE "[update]\nmin-rsa-bits = 1024\n", "[update] min-rsa-bits: '1024' is not a number in 2048..16384");
+	expect_error(BASE "[update]\nmin-ec-bits = 224\n", "[update] min-ec-bits: '224' is not a number in 256..521");
+	expect_error(BASE "[update]\nmin-digest-bits = 160\n", "[update] min-digest-bits: '160' is not a number in 256..512");
+}
+
 TEST(version_compare)
 {
 	ASSERT_TRUE(ota_version_compare("1.0", "1.0") == 0);
