@@ -23,20 +23,28 @@ bool ota_path_is_inside(const char *a, const char *b)
  * would garble the console, the kernel log and /run/ota/status), no ']'
  * (it ends a [persist PATH] section for inih), and a length that leaves
  * room for the store's prefix under PATH_MAX. */
+/* Messages show at most 200 bytes of a path, so the rule they name is never
+ * cut off by the fixed message buffer. */
+static const char *cut(const char *path)
+{
+	return strlen(path) > 200 ? "..." : "";
+}
+
 static int check_syntax(const char *path, char *out, size_t size, struct ota_error *err)
 {
 	size_t used = 0;
 	if (!path || !*path)
 		return ota_error_set(err, -EINVAL, "empty path: persisted paths must be absolute");
 	if (path[0] != '/')
-		return ota_error_set(err, -EINVAL, "'%s' is relative: persisted paths must be absolute", path);
+		return ota_error_set(err, -EINVAL, "'%.200s%s' is relative: persisted paths must be absolute", path, cut(path));
 	for (const char *c = path; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			return ota_error_set(err, -EINVAL,
 					     "'%.*s...' contains control character 0x%02x, which persisted paths cannot hold",
-					     (int)(c - path), path, (unsigned)(unsigned char)*c);
+					     (int)(c - path > 200 ? 200 : c - path), path, (unsigned)(unsigned char)*c);
 		else if (*c == ']')
-			return ota_error_set(err, -EINVAL, "'%s' contains ']', which the state files cannot hold", path);
+			return ota_error_set(err, -EINVAL, "'%.200s%s' contains ']', which the state files cannot hold", path,
+					     cut(path));
 	for (const char *p = path; *p;) {
 		while (*p == '/')
 			p++;
@@ -44,10 +52,10 @@ static int check_syntax(const char *path, char *out, size_t size, struct ota_err
 		if (len == 0)
 			break;
 		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return ota_error_set(err, -EINVAL, "'%s' contains '.' or '..': persisted paths must be canonical",
-					     path);
+			return ota_error_set(err, -EINVAL, "'%.200s%s' contains '.' or '..': persisted paths must be canonical",
+					     path, cut(path));
 		if (used + len + 1 > OTA_PERSIST_PATH_MAX || used + len + 2 > size)
-			return ota_error_set(err, -ENAMETOOLONG, "'%.64s...' is longer than %d bytes, the limit for "
+			return ota_error_set(err, -ENAMETOOLONG, "'%.200s...' is longer than %d bytes, the limit for "
 					     "persisted paths", path, OTA_PERSIST_PATH_MAX);
 		out[used++] = '/';
 		memcpy(out + used, p, len);
@@ -64,12 +72,13 @@ static int check_syntax(const char *path, char *out, size_t size, struct ota_err
 static int check_policy(const char *norm, struct ota_error *err)
 {
 	if (ota_path_is_inside(norm, OTA_DATA_DIR))
-		return ota_error_set(err, -EINVAL, "'%s' is inside the state store (%s)", norm, OTA_DATA_DIR);
+		return ota_error_set(err, -EINVAL, "'%.200s%s' is inside the state store (%s)", norm, cut(norm),
+				     OTA_DATA_DIR);
 	for (size_t i = 0; i < OTA_ELEMENTSOF(api_dirs); i++)
 		if (ota_path_is_inside(norm, api_dirs[i]))
 			return ota_error_set(err, -EINVAL,
-					     "'%s' is under %s: /proc, /sys, /dev and /run are never persisted", norm,
-					     api_dirs[i]);
+					     "'%.200s%s' is under %s: /proc, /sys, /dev and /run are never persisted",
+					     norm, cut(norm), api_dirs[i]);
 	return 0;
 }
 
@@ -95,7 +104,7 @@ int ota_state_resolve_path(const char *root, const char *path, char *buf, size_t
 	/* The rules apply to where the path leads, not to how it is spelt. */
 	r = ota_state_normalize_path(resolved, buf, size, err);
 	if (r < 0)
-		ota_error_prefix(err, "'%s' resolves through a symlink to '%s': ", norm, resolved);
+		ota_error_prefix(err, "'%.200s%s' resolves through a symlink: ", norm, cut(norm));
 	return r;
 }
 /* ---- entries and errors ------------------------------------------------- */
@@ -165,6 +174,7 @@ static int put_entry(struct ota_state_config *c, struct ota_persist_entry *e)
 
 struct parse_state {
 	struct ota_state_config *c;   /* this file's settings alone */
+	const char *text;             /* the whole file, for full section names */
 	const char *source;
 	struct ota_error *err;
 	int r;
@@ -247,12 +257,40 @@ static struct ota_persist_entry *entry_for_section(struct parse_state *s, const 
 	return &s->c->entries[s->c->n_entries - 1];
 }
 
+/* inih cuts section names to 49 bytes (MAX_SECTION in its ini.c); a
+ * [persist PATH] section can be longer. Finds the section line in effect at
+ * line and copies its full name to buf; false if there is none. */
+static bool full_section(const char *text, int line, char *buf, size_t size)
+{
+	const char *found = NULL;
+	int n = 1;
+	for (const char *p = text; *p && n <= line; n++) {
+		const char *t = p + strspn(p, " \t");
+		if (*t == '[')
+			found = t + 1;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	size_t len = found ? strcspn(found, "]\n") : 0;
+	if (!found || found[len] != ']' || len >= size)
+		return false;
+	memcpy(buf, found, len);
+	buf[len] = '\0';
+	return true;
+}
+
+#define INIH_SECTION_MAX 50
+
 static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
+	char full[PATH_MAX + 16];
 	int r = 0;
 	if (s->r < 0)
 		return 0;
+	if (strlen(section) == INIH_SECTION_MAX - 1 && full_section(s->text, line, full, sizeof(full)) &&
+	    ota_startswith(full, section))
+		section = full;
 	if (strcmp(section, "overlay") == 0) {
 		enum ota_overlay_mode m = ota_overlay_mode_from_string(value);
 		if (strcmp(key, "mode") != 0)
@@ -344,7 +382,7 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 {
 	struct ota_state_config file;
 	ota_state_config_init(&file);
-	struct parse_state s = { .c = &file, .source = source, .err = err };
+	struct parse_state s = { .c = &file, .text = text, .source = source, .err = err };
 
 	int line = ota_ini_parse_text(text, on_entry, &s);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
