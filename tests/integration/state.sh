@@ -170,7 +170,8 @@ cp "$work/runtime.good" "$D/ota/state/runtime.conf"
 # Class 5: no depth of the tree crashes the copy; a failed copy leaves nothing.
 python3 - "$T/deep900" 900 "$T/deep2600" 2600 <<'PY'
 import os, sys
-for top, depth in zip(sys.argv[1::2], sys.argv[2::2]):
+for i in range(1, len(sys.argv), 2):
+    top, depth = sys.argv[i], sys.argv[i + 1]
     os.mkdir(top)
     fd = os.open(top, os.O_RDONLY)
     for i in range(int(depth)):
