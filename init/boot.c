@@ -113,7 +113,9 @@ static void load_state_config(struct ota_boot *b)
 	ota_state_config_done(&b->state);
 	if (ota_state_config_load(&b->state, b->state_root, &err) < 0)
 		log_error("%s; no paths are persisted", err.msg);
-	if (b->data_mounted && ota_state_config_load_runtime(&b->state, OTA_DATA_DIR, &err) < 0)
+	/* A runtime.conf that does not parse is in state_errors (logged below)
+	 * and kept as it is; the boot goes on without its entries. */
+	if (b->data_mounted && ota_state_config_load_runtime(&b->state, OTA_DATA_DIR, &err) == -ENOMEM)
 		log_error("%s; runtime entries are not applied", err.msg);
 	record_state_errors(b);
 }
@@ -399,7 +401,6 @@ int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 void ota_boot_prepare_state(struct ota_boot *b)
 {
 	struct ota_error err = { 0 };
-	char staging[PATH_MAX];
 	if (!b->data_mounted)
 		return;
 	load_state_config(b); /* now with the runtime entries */
@@ -412,14 +413,8 @@ void ota_boot_prepare_state(struct ota_boot *b)
 		load_state_config(b);
 	}
 	/* Copies interrupted by a power cut: never committed, so never used. */
-	(void)!ota_format(staging, sizeof(staging), "%s/ota/state/staging", OTA_DATA_DIR);
-	struct stat st;
-	if (lstat(staging, &st) == 0) {
-		char trash[PATH_MAX];
-		(void)!ota_format(trash, sizeof(trash), "%s/ota/trash/staging-%s", OTA_DATA_DIR, b->boot_id);
-		if (ota_mkdir_p(OTA_DATA_DIR "/ota/trash", 0755) < 0 || rename(staging, trash) < 0)
-			log_warning("cannot move '%s' to the trash: %s", staging, strerror(errno));
-	}
+	if (ota_state_clean_staging(OTA_DATA_DIR, "staging", &err) < 0)
+		log_warning("%s", err.msg);
 }
 
 /* ---- step 5: the new root ------------------------------------------------ */

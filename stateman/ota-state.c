@@ -73,6 +73,8 @@ static int lock_store(struct ota_error *err)
 	return fd; /* held until exit */
 }
 
+/* A runtime.conf that does not parse fails this (-EINVAL, file and line in
+ * err) with c still holding everything else, for list and status. */
 static int load_config(struct ota_state_config *c, bool with_runtime, struct ota_error *err)
 {
 	int r = ota_state_config_load(c, arg_root, err);
@@ -89,15 +91,25 @@ static int cmd_persist(int argc, char **argv, bool persist)
 		log_error("%s needs at least one PATH", persist ? "persist" : "unpersist");
 		return 2;
 	}
-	/* Bad paths are refused before anything else is looked at. */
+	/* Bad paths are refused before anything else is looked at; persist
+	 * checks where a path leads, unpersist also takes an entry's path as
+	 * recorded, which may no longer resolve to itself. */
 	for (int i = 0; i < argc; i++) {
 		char norm[PATH_MAX];
-		if (ota_state_normalize_path(argv[i], norm, sizeof(norm), &err) < 0)
+		if ((persist ? ota_state_resolve_path("/", argv[i], norm, sizeof(norm), &err)
+			     : ota_state_normalize_path(argv[i], norm, sizeof(norm), &err)) < 0)
 			return fail(&err, 1);
 	}
 	if (check_data_dir(&err) < 0 || lock_store(&err) < 0)
 		return fail(&err, 1);
+	/* We hold the lock: whatever is in staging/ is from a run that died. */
+	if (persist && ota_state_clean_staging(arg_data_dir, "staging", &err) < 0)
+		return fail(&err, 1);
 	for (int i = 0; i < argc; i++) {
+		char resolved[PATH_MAX];
+		const char *shown = argv[i];
+		if (persist && ota_state_resolve_path("/", argv[i], resolved, sizeof(resolved), NULL) == 0)
+			shown = resolved;
 		struct ota_state_config c;
 		ota_state_config_init(&c);
 		int r = load_config(&c, true, &err);
@@ -109,9 +121,9 @@ static int cmd_persist(int argc, char **argv, bool persist)
 			log_error("%s", err.msg);
 			failed = 1;
 		} else if (r == 1) {
-			printf("%s is persisted already\n", argv[i]);
+			printf("%s is persisted already\n", shown);
 		} else {
-			printf("%s %s\n", argv[i], persist ? "persisted" : "no longer persisted");
+			printf("%s %s\n", shown, persist ? "persisted" : "no longer persisted");
 		}
 	}
 	return failed;
@@ -127,14 +139,20 @@ static int cmd_list(void)
 	struct ota_error err = { 0 };
 	struct ota_state_config c;
 	ota_state_config_init(&c);
-	if (load_config(&c, true, &err) < 0)
+	/* A broken runtime.conf is reported and fails the command, after the
+	 * entries that could be read are shown. */
+	int failed = load_config(&c, true, &err) < 0;
+	if (failed && err.code == -ENOMEM)
 		return fail(&err, 1);
 	json_object *arr = json_object_new_array();
 	if (!arg_json)
 		printf("%-40s %-10s %-6s %-6s %s\n", "PATH", "TYPE", "ACTIVE", "KEEP", "SOURCE");
 	for (size_t i = 0; i < c.n_entries; i++) {
 		const struct ota_persist_entry *e = &c.entries[i];
-		bool active = ota_is_mount_point(e->path) == 1;
+		char at[PATH_MAX]; /* bound where the path leads (state.md) */
+		if (ota_path_resolve_in_root("/", e->path, at, sizeof(at), NULL) < 0)
+			(void)!ota_format(at, sizeof(at), "%s", e->path);
+		bool active = ota_is_mount_point(at) == 1;
 		if (arg_json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "path", json_object_new_string(e->path));
@@ -152,7 +170,7 @@ static int cmd_list(void)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
 	json_object_put(arr);
 	ota_state_config_done(&c);
-	return 0;
+	return failed ? fail(&err, 1) : 0;
 }
 
 /* ota-init's status file: key='value' lines. */
@@ -189,7 +207,10 @@ static int cmd_status(void)
 	struct ota_error err = { 0 };
 	struct ota_state_config c;
 	ota_state_config_init(&c);
-	if (load_config(&c, true, &err) < 0)
+	/* A broken runtime.conf is listed with the config errors and fails
+	 * the command. */
+	int failed = load_config(&c, true, &err) < 0;
+	if (failed && err.code == -ENOMEM)
 		return fail(&err, 1);
 	json_object *boot = read_boot_status();
 	json_object *out = json_object_new_object();
@@ -238,14 +259,21 @@ static int cmd_status(void)
 	json_object_put(out);
 	json_object_put(boot);
 	ota_state_config_done(&c);
-	return 0;
+	return failed ? fail(&err, 1) : 0;
 }
 
 static int cmd_reset(void)
 {
 	struct ota_error err = { 0 };
-	if (check_data_dir(&err) < 0 || lock_store(&err) < 0 ||
-	    ota_state_request_reset(arg_data_dir, arg_backup, &err) < 0)
+	struct ota_state_config c;
+	ota_state_config_init(&c);
+	if (check_data_dir(&err) < 0 || lock_store(&err) < 0)
+		return fail(&err, 1);
+	/* ota-init refuses a reset while runtime.conf does not parse (its
+	 * entries kept on reset would be lost): say so now. */
+	int r = ota_state_config_load_runtime(&c, arg_data_dir, &err);
+	ota_state_config_done(&c);
+	if (r < 0 || ota_state_request_reset(arg_data_dir, arg_backup, &err) < 0)
 		return fail(&err, 1);
 	printf("factory reset at the next boot%s%s%s\n", arg_backup ? " (old state kept as backup '" : "",
 	       arg_backup ? arg_backup : "", arg_backup ? "')" : "");

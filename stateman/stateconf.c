@@ -18,29 +18,45 @@ bool ota_path_is_inside(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
 }
 
-int ota_state_normalize_path(const char *path, char *buf, size_t size, struct ota_error *err)
+/* The syntax every state file can carry: absolute, canonical, no control
+ * character (a newline ends a line; the rest has no business in a path and
+ * would garble the console, the kernel log and /run/ota/status), no ']'
+ * (it ends a [persist PATH] section for inih), and a length that leaves
+ * room for the store's prefix under PATH_MAX. */
+/* Messages show at most 200 bytes of a path, so the rule they name is never
+ * cut off by the fixed message buffer. */
+static const char *cut(const char *path)
 {
-	char out[PATH_MAX] = "";
-	size_t used = 0;
+	return strlen(path) > 200 ? "..." : "";
+}
 
+static int check_syntax(const char *path, char *out, size_t size, struct ota_error *err)
+{
+	size_t used = 0;
 	if (!path || !*path)
 		return ota_error_set(err, -EINVAL, "empty path: persisted paths must be absolute");
 	if (path[0] != '/')
-		return ota_error_set(err, -EINVAL, "'%s' is relative: persisted paths must be absolute", path);
+		return ota_error_set(err, -EINVAL, "'%.200s%s' is relative: persisted paths must be absolute", path, cut(path));
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return ota_error_set(err, -EINVAL,
+					     "'%.*s...' contains control character 0x%02x, which persisted paths cannot hold",
+					     (int)(c - path > 200 ? 200 : c - path), path, (unsigned)(unsigned char)*c);
+		else if (*c == ']')
+			return ota_error_set(err, -EINVAL, "'%.200s%s' contains ']', which the state files cannot hold", path,
+					     cut(path));
 	for (const char *p = path; *p;) {
 		while (*p == '/')
 			p++;
 		size_t len = strcspn(p, "/");
 		if (len == 0)
 			break;
-		if (memchr(p, '\n', len) || memchr(p, ']', len))
-			return ota_error_set(err, -EINVAL, "'%s' contains a newline or ']', which the state files cannot hold",
-					     path);
 		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return ota_error_set(err, -EINVAL, "'%s' contains '.' or '..': persisted paths must be canonical",
-					     path);
-		if (used + len + 2 > sizeof(out))
-			return ota_error_set(err, -ENAMETOOLONG, "'%s' is too long", path);
+			return ota_error_set(err, -EINVAL, "'%.200s%s' contains '.' or '..': persisted paths must be canonical",
+					     path, cut(path));
+		if (used + len + 1 > OTA_PERSIST_PATH_MAX || used + len + 2 > size)
+			return ota_error_set(err, -ENAMETOOLONG, "'%.200s...' is longer than %d bytes, the limit for "
+					     "persisted paths", path, OTA_PERSIST_PATH_MAX);
 		out[used++] = '/';
 		memcpy(out + used, p, len);
 		used += len;
@@ -49,18 +65,48 @@ int ota_state_normalize_path(const char *path, char *buf, size_t size, struct ot
 	}
 	if (!used)
 		return ota_error_set(err, -EINVAL, "'/' itself cannot be persisted; use overlay mode persist");
-	if (ota_path_is_inside(out, OTA_DATA_DIR))
-		return ota_error_set(err, -EINVAL, "'%s' is inside the state store (%s)", path, OTA_DATA_DIR);
-	for (size_t i = 0; i < OTA_ELEMENTSOF(api_dirs); i++)
-		if (ota_path_is_inside(out, api_dirs[i]))
-			return ota_error_set(err, -EINVAL,
-					     "'%s' is under %s: /proc, /sys, /dev and /run are never persisted", path,
-					     api_dirs[i]);
-	if (ota_format(buf, size, "%s", out) < 0)
-		return ota_error_set(err, -ENAMETOOLONG, "'%s' is too long", path);
 	return 0;
 }
 
+/* The areas never persisted, checked on a canonical path. */
+static int check_policy(const char *norm, struct ota_error *err)
+{
+	if (ota_path_is_inside(norm, OTA_DATA_DIR))
+		return ota_error_set(err, -EINVAL, "'%.200s%s' is inside the state store (%s)", norm, cut(norm),
+				     OTA_DATA_DIR);
+	for (size_t i = 0; i < OTA_ELEMENTSOF(api_dirs); i++)
+		if (ota_path_is_inside(norm, api_dirs[i]))
+			return ota_error_set(err, -EINVAL,
+					     "'%.200s%s' is under %s: /proc, /sys, /dev and /run are never persisted",
+					     norm, cut(norm), api_dirs[i]);
+	return 0;
+}
+
+int ota_state_normalize_path(const char *path, char *buf, size_t size, struct ota_error *err)
+{
+	char out[PATH_MAX] = "";
+	int r = check_syntax(path, out, sizeof(out), err);
+	if (r == 0)
+		r = check_policy(out, err);
+	if (r == 0 && ota_format(buf, size, "%s", out) < 0)
+		r = ota_error_set(err, -ENAMETOOLONG, "'%s' is too long", path);
+	return r;
+}
+
+int ota_state_resolve_path(const char *root, const char *path, char *buf, size_t size, struct ota_error *err)
+{
+	char norm[PATH_MAX], resolved[PATH_MAX];
+	int r = ota_state_normalize_path(path, norm, sizeof(norm), err);
+	if (r == 0)
+		r = ota_path_resolve_in_root(root, norm, resolved, sizeof(resolved), err);
+	if (r < 0 || strcmp(norm, resolved) == 0)
+		return r < 0 ? r : ota_format(buf, size, "%s", norm) < 0 ? -ENAMETOOLONG : 0;
+	/* The rules apply to where the path leads, not to how it is spelt. */
+	r = ota_state_normalize_path(resolved, buf, size, err);
+	if (r < 0)
+		ota_error_prefix(err, "'%.200s%s' resolves through a symlink: ", norm, cut(norm));
+	return r;
+}
 /* ---- entries and errors ------------------------------------------------- */
 
 static void entry_done(struct ota_persist_entry *e)
@@ -128,6 +174,7 @@ static int put_entry(struct ota_state_config *c, struct ota_persist_entry *e)
 
 struct parse_state {
 	struct ota_state_config *c;   /* this file's settings alone */
+	const char *text;             /* the whole file, for full section names */
 	const char *source;
 	struct ota_error *err;
 	int r;
@@ -210,12 +257,40 @@ static struct ota_persist_entry *entry_for_section(struct parse_state *s, const 
 	return &s->c->entries[s->c->n_entries - 1];
 }
 
+/* inih cuts section names to 49 bytes (MAX_SECTION in its ini.c); a
+ * [persist PATH] section can be longer. Finds the section line in effect at
+ * line and copies its full name to buf; false if there is none. */
+static bool full_section(const char *text, int line, char *buf, size_t size)
+{
+	const char *found = NULL;
+	int n = 1;
+	for (const char *p = text; *p && n <= line; n++) {
+		const char *t = p + strspn(p, " \t");
+		if (*t == '[')
+			found = t + 1;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	size_t len = found ? strcspn(found, "]\n") : 0;
+	if (!found || found[len] != ']' || len >= size)
+		return false;
+	memcpy(buf, found, len);
+	buf[len] = '\0';
+	return true;
+}
+
+#define INIH_SECTION_MAX 50
+
 static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
+	char full[PATH_MAX + 16];
 	int r = 0;
 	if (s->r < 0)
 		return 0;
+	if (strlen(section) == INIH_SECTION_MAX - 1 && full_section(s->text, line, full, sizeof(full)) &&
+	    ota_startswith(full, section))
+		section = full;
 	if (strcmp(section, "overlay") == 0) {
 		enum ota_overlay_mode m = ota_overlay_mode_from_string(value);
 		if (strcmp(key, "mode") != 0)
@@ -307,7 +382,7 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 {
 	struct ota_state_config file;
 	ota_state_config_init(&file);
-	struct parse_state s = { .c = &file, .source = source, .err = err };
+	struct parse_state s = { .c = &file, .text = text, .source = source, .err = err };
 
 	int line = ota_ini_parse_text(text, on_entry, &s);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
@@ -428,29 +503,163 @@ int ota_state_config_load(struct ota_state_config *c, const char *root, struct o
 	return 0;
 }
 
+/* ---- runtime.conf --------------------------------------------------------
+ * Written and read by otaroot alone, so it has a reader of its own instead of
+ * inih, whose default build cuts lines at 200 bytes and section names at 50:
+ * every path check_syntax() accepts is written verbatim between "[persist "
+ * and the line's closing ']' (it holds no newline and no ']'), with no
+ * trimming, so ';', '#' and blanks round-trip. The shape is the INI of older
+ * versions, which therefore still parse. */
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (!*buf && *cap)
+		return; /* an earlier allocation failed */
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*len + n + 1) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (!nb) {
+			free(*buf);
+			*buf = NULL;
+			*cap = 1;
+			return;
+		}
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+}
+
+int ota_state_runtime_format(const struct ota_state_config *rt, const struct ota_persist_entry *add, const char *skip,
+			     bool only_kept, char **ret_text, size_t *ret_size, struct ota_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0, count = 0;
+	char norm[PATH_MAX];
+	append(&buf, &len, &cap, "# Written by ota-state; edit with ota-state persist/unpersist.\n");
+	for (size_t i = 0; i <= rt->n_entries; i++) {
+		const struct ota_persist_entry *e = i < rt->n_entries ? &rt->entries[i] : add;
+		if (!e || strcmp(e->source, "runtime") != 0 || (skip && strcmp(e->path, skip) == 0) ||
+		    (only_kept && !e->keep_on_reset))
+			continue;
+		/* Only what the reader takes back is written. */
+		if (check_syntax(e->path, norm, sizeof(norm), err) < 0 || strcmp(norm, e->path) != 0)
+			return ota_error_set(err, -EINVAL, "'%s' cannot be recorded: not a canonical persisted path",
+					     e->path);
+		if (++count > OTA_STATE_ENTRIES_MAX)
+			return ota_error_set(err, -E2BIG, "at most %d paths can be persisted", OTA_STATE_ENTRIES_MAX);
+		append(&buf, &len, &cap, "\n[persist ");
+		append(&buf, &len, &cap, e->path);
+		append(&buf, &len, &cap, e->type == OTA_PERSIST_FILE ? "]\ntype = file\n" : "]\ntype = directory\n");
+		if (e->keep_on_reset)
+			append(&buf, &len, &cap, "keep-on-reset = yes\n");
+	}
+	if (!buf)
+		return ota_error_set(err, -ENOMEM, "out of memory writing the runtime entries");
+	*ret_size = len;
+	*ret_text = TAKE_PTR(buf);
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+static int runtime_line(struct parse_state *s, char *line, struct ota_persist_entry **e)
+{
+	size_t len = strlen(line);
+	char *t = line + strspn(line, " \t");
+	int r = 0;
+	if (!*t || *t == '#' || *t == ';')
+		return 0;
+	if (ota_startswith(line, "[persist ") && len > strlen("[persist ]") && line[len - 1] == ']') {
+		line[len - 1] = '\0';
+		*e = entry_for_section(s, line + strlen("[persist "), &r);
+		return r;
+	}
+	char *eq = strchr(line, '=');
+	if (!eq)
+		return ota_error_set(s->err, -EINVAL, "expected [persist PATH] or key = value");
+	if (!*e)
+		return ota_error_set(s->err, -EINVAL, "key outside of a [persist PATH] section");
+	*eq = '\0';
+	r = handle_persist_key(s, *e, trim(line), trim(eq + 1));
+	if (r == 0 && strcmp(trim(line), "type") != 0 && strcmp(trim(line), "keep-on-reset") != 0)
+		r = ota_error_set(s->err, -EINVAL, "key '%s' is not one ota-state writes", trim(line));
+	return r;
+}
+
+int ota_state_runtime_parse(struct ota_state_config *c, const char *text, const char *where, struct ota_error *err)
+{
+	struct parse_state s = { .c = c, .source = "runtime", .err = err };
+	struct ota_persist_entry *e = NULL;
+	int line = 0, r = 0;
+	for (const char *p = text; *p && r == 0;) {
+		size_t len = strcspn(p, "\n");
+		char *copy = strndup(p, len);
+		line++;
+		r = copy ? runtime_line(&s, copy, &e) : ota_error_set(err, -ENOMEM, "out of memory");
+		free(copy);
+		p += len + (p[len] == '\n');
+	}
+	if (r == 0)
+		r = check_entries(&s);
+	else
+		ota_error_prefix(err, "%s:%d: ", where, line);
+	return r;
+}
+
+int ota_state_runtime_read(const char *path, struct ota_state_config *c, struct ota_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = ota_read_text_file(path, OTA_STATE_RUNTIME_MAX, &text, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		r = ota_state_runtime_parse(c, text, path, err);
+	if (r < 0 && r != -ENOMEM)
+		ota_error_prefix(err, "a file of ota-state does not parse; fix or remove it: ");
+	return r;
+}
+
 int ota_state_config_load_runtime(struct ota_state_config *c, const char *data_dir, struct ota_error *err)
 {
+	struct ota_error local = { 0 };
 	char path[PATH_MAX];
+	if (!err)
+		err = &local;
 	if (ota_format(path, sizeof(path), "%s/ota/state/runtime.conf", data_dir) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long under '%s'", data_dir);
 	struct ota_state_config runtime;
 	ota_state_config_init(&runtime);
-	int r = merge_file(&runtime, path, "runtime");
+	int r = ota_state_runtime_read(path, &runtime, err);
 	if (r < 0) {
 		ota_state_config_done(&runtime);
-		return ota_error_set(err, r, "out of memory reading '%s'", path);
+		if (r != -ENOMEM)
+			add_error(c, err->msg);
+		return r;
 	}
-	for (size_t i = 0; i < runtime.n_errors; i++)
-		add_error(c, runtime.errors[i]);
 	for (size_t i = 0; i < runtime.n_entries; i++) {
 		if (ota_state_config_find(c, runtime.entries[i].path))
 			continue; /* the configuration declares it: that wins */
-		if (put_entry(c, &runtime.entries[i]) < 0)
-			add_error(c, "too many persisted paths; runtime entries skipped");
+		if (put_entry(c, &runtime.entries[i]) < 0) {
+			r = ota_error_set(err, -E2BIG, "more than %d persisted paths; runtime entries skipped",
+					  OTA_STATE_ENTRIES_MAX);
+			add_error(c, err->msg);
+			break;
+		}
 	}
 	ota_state_config_done(&runtime);
 	ota_state_config_drop_nested(c);
-	return 0;
+	return r;
 }
 
 void ota_state_config_drop_nested(struct ota_state_config *c)

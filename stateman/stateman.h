@@ -40,6 +40,12 @@
 #define OTA_STATE_FILE_MAX (64 * 1024)
 #define OTA_STATE_ENTRIES_MAX 1024
 #define OTA_STATE_ERRORS_MAX 32
+/* The longest persisted path: PATH_MAX less room for the store's own
+ * prefix (<data>/ota/state/unpersisted), so every accepted path has a
+ * stored copy. */
+#define OTA_PERSIST_PATH_MAX (PATH_MAX - 256)
+/* runtime.conf holds at most every entry at the longest path. */
+#define OTA_STATE_RUNTIME_MAX (OTA_STATE_ENTRIES_MAX * (OTA_PERSIST_PATH_MAX + 64))
 
 enum ota_overlay_mode {
 	OTA_OVERLAY_DISCARD,   /* upper on the data partition, discarded at each boot */
@@ -102,17 +108,39 @@ int ota_state_config_load(struct ota_state_config *c, const char *root, struct o
 int ota_state_config_merge_text(struct ota_state_config *c, const char *text, const char *source,
 				struct ota_error *err) _must_check_;
 /* Adds the runtime entries recorded on the data partition (source
- * "runtime"); entries the configuration declares take precedence. */
+ * "runtime"); entries the configuration declares take precedence. A
+ * runtime.conf that does not parse (or does not fit) gives -EINVAL (-E2BIG)
+ * with the file and line in err and in c->errors; c keeps the rest, the
+ * file is left as it is, and callers must not rewrite it. */
 int ota_state_config_load_runtime(struct ota_state_config *c, const char *data_dir,
 				  struct ota_error *err) _must_check_;
+
+/* runtime.conf, the runtime entries: written and read by otaroot alone
+ * (see stateconf.c for the format). Every entry a config can hold whose
+ * path ota_state_normalize_path() accepts round-trips through format and
+ * parse. parse adds to c (source "runtime"); errors name where:line.
+ * read: a missing file is no entries. format writes the runtime entries of
+ * rt plus add (may be NULL), minus skip (may be NULL), only those kept on
+ * reset if only_kept; *ret_text is malloc'd. */
+int ota_state_runtime_parse(struct ota_state_config *c, const char *text, const char *where,
+			    struct ota_error *err) _must_check_;
+int ota_state_runtime_read(const char *path, struct ota_state_config *c, struct ota_error *err) _must_check_;
+int ota_state_runtime_format(const struct ota_state_config *rt, const struct ota_persist_entry *add, const char *skip,
+			     bool only_kept, char **ret_text, size_t *ret_size, struct ota_error *err) _must_check_;
 /* Drops entries inside another entry's path, recording why. */
 void ota_state_config_drop_nested(struct ota_state_config *c);
 const struct ota_persist_entry *ota_state_config_find(const struct ota_state_config *c, const char *path);
 
-/* Validates and normalises a path to persist: absolute, no "." or "..",
- * not /, not under /proc, /sys, /dev or /run (nor the state store, which
- * lives under /run/ota/data). Messages name the rule. */
+/* Validates and normalises a path to persist as written: absolute, no "."
+ * or "..", no control character or ']', at most OTA_PERSIST_PATH_MAX
+ * bytes, not /, not under /proc, /sys, /dev or /run (nor the state store,
+ * which lives under /run/ota/data). Messages name the rule. */
 int ota_state_normalize_path(const char *path, char *buf, size_t size, struct ota_error *err) _must_check_;
+/* ota_state_normalize_path(), then resolves the symlinks on the way inside
+ * root (see ota_path_resolve_in_root()) and applies the same rules to where
+ * the path leads: buf gets the resolved path, the one to persist and bind. */
+int ota_state_resolve_path(const char *root, const char *path, char *buf, size_t size,
+			   struct ota_error *err) _must_check_;
 /* True if a is b or inside b ("/etc/ssh" is inside "/etc"). */
 bool ota_path_is_inside(const char *a, const char *b);
 
@@ -125,13 +153,20 @@ bool ota_path_is_inside(const char *a, const char *b);
  * <data>/ota/reset-request asks for a factory reset at the next boot.
  */
 
-/* Makes sure e's stored content exists: copied from image_root + path the
- * first time (or made from the default/empty). Atomic: copied to a staging
- * name, then renamed into place. */
+/* Moves what an interrupted copy left in <data>/ota/state/staging into the
+ * trash; callers hold the store (ota-state's lock, or ota-init at boot). */
+int ota_state_clean_staging(const char *data_dir, const char *why, struct ota_error *err) _must_check_;
+
+/* Makes sure e's stored content exists: copied from image_root + path (the
+ * path resolved inside image_root) the first time, or made from the
+ * default/empty. Atomic: copied to a staging name, then renamed into place;
+ * a failed copy leaves no staging behind. */
 int ota_state_seed(const char *data_dir, const char *image_root, const struct ota_persist_entry *e,
 		   struct ota_error *err) _must_check_;
-/* Bind-mounts e's stored content on new_root + path, creating the target
- * (on the overlay) when it is missing. */
+/* Bind-mounts e's stored content on new_root + path, the path resolved
+ * inside new_root (a symlink in the image cannot lead the bind elsewhere,
+ * nor into a refused area), creating the target (on the overlay) when it is
+ * missing. */
 int ota_state_bind(const char *data_dir, const char *new_root, const struct ota_persist_entry *e,
 		   struct ota_error *err) _must_check_;
 /* Generates the machine id once (stored at <data>/ota/state/machine-id, or
@@ -139,9 +174,12 @@ int ota_state_bind(const char *data_dir, const char *new_root, const struct ota_
  * new_root/etc/machine-id. */
 int ota_state_setup_machine_id(const char *data_dir, const char *new_root, struct ota_error *err) _must_check_;
 
-/* Runtime persist of a path of the running system: copies its content into
+/* Runtime persist of a path of the running system: resolves it (symlinks
+ * followed, see ota_state_resolve_path(); the resolved path is what is
+ * recorded), refuses it inside or around data_dir, copies its content into
  * the store, records the entry (the commit point: a power cut before it
  * leaves the path not persisted, after it fully persisted), bind-mounts it.
+ * runtime.conf is reread and must parse: it is never rewritten with less.
  * Returns 1 if it was already persisted (nothing done). */
 int ota_state_persist(const char *data_dir, const struct ota_state_config *c, const char *path,
 		      bool keep_on_reset, struct ota_error *err) _must_check_;

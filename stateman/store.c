@@ -96,6 +96,13 @@ static void drop_staging(const char *staging)
 	(void)rmdir(staging);
 }
 
+int ota_state_clean_staging(const char *data_dir, const char *why, struct ota_error *err)
+{
+	char staging[PATH_MAX];
+	int r = state_path(staging, sizeof(staging), data_dir, "/staging", NULL, err);
+	return r < 0 ? r : move_to_trash(data_dir, staging, why, err);
+}
+
 /* Syncs the staged copy, renames it to store and makes the rename durable. */
 static int commit_staged(const char *data_dir, const char *staging, const char *store, struct ota_error *err)
 {
@@ -160,14 +167,17 @@ static int make_first_content(const struct ota_persist_entry *e, const char *ima
 int ota_state_seed(const char *data_dir, const char *image_root, const struct ota_persist_entry *e,
 		   struct ota_error *err)
 {
-	char store[PATH_MAX], staging[PATH_MAX], staged[PATH_MAX], image_path[PATH_MAX];
+	char store[PATH_MAX], staging[PATH_MAX], staged[PATH_MAX], image_path[PATH_MAX], resolved[PATH_MAX];
 	struct stat st;
 	int r = state_path(store, sizeof(store), data_dir, "/persist", e->path, err);
 	if (r < 0)
 		return r;
 	if (lstat(store, &st) == 0)
 		return 0; /* seeded before: the store, not the image, has the content now */
-	if (ota_format(image_path, sizeof(image_path), "%s%s", image_root, e->path) < 0)
+	r = ota_state_resolve_path(*image_root ? image_root : "/", e->path, resolved, sizeof(resolved), err);
+	if (r < 0)
+		return r;
+	if (ota_format(image_path, sizeof(image_path), "%s%s", image_root, resolved) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", e->path);
 	r = make_staging(data_dir, staging, sizeof(staging), err);
 	if (r < 0)
@@ -220,11 +230,13 @@ static int bind_store(const char *store, const char *target, struct ota_error *e
 int ota_state_bind(const char *data_dir, const char *new_root, const struct ota_persist_entry *e,
 		   struct ota_error *err)
 {
-	char store[PATH_MAX], target[PATH_MAX];
+	char store[PATH_MAX], target[PATH_MAX], resolved[PATH_MAX];
 	int r = state_path(store, sizeof(store), data_dir, "/persist", e->path, err);
+	if (r == 0)
+		r = ota_state_resolve_path(*new_root ? new_root : "/", e->path, resolved, sizeof(resolved), err);
 	if (r < 0)
 		return r;
-	if (ota_format(target, sizeof(target), "%s%s", new_root, e->path) < 0)
+	if (ota_format(target, sizeof(target), "%s%s", new_root, resolved) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", e->path);
 	return bind_store(store, target, err);
 }
@@ -277,61 +289,25 @@ int ota_state_setup_machine_id(const char *data_dir, const char *new_root, struc
 
 /* ---- runtime entries ------------------------------------------------------ */
 
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
+static int runtime_conf(char *buf, size_t size, const char *data_dir, struct ota_error *err)
 {
-	size_t n = strlen(s);
-	if (!*buf && *cap)
-		return; /* an earlier allocation failed */
-	if (*len + n + 1 > *cap) {
-		size_t ncap = (*len + n + 1) * 2;
-		char *nb = realloc(*buf, ncap);
-		if (!nb) {
-			free(*buf);
-			*buf = NULL;
-			*cap = 1;
-			return;
-		}
-		*buf = nb;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, s, n + 1);
-	*len += n;
+	return state_path(buf, size, data_dir, "/runtime.conf", NULL, err);
 }
 
-/* Rewrites runtime.conf with the runtime entries of c, plus add (may be
- * NULL), minus skip (may be NULL). Atomic: this is the commit point of
- * persist and unpersist. */
-static int write_runtime_to(const char *path, const struct ota_state_config *c,
+/* Rewrites path with the runtime entries of rt (as read from the file
+ * itself, never from a merged view that may lack some), plus add, minus
+ * skip. Atomic (write new, fsync, rename, fsync directory): this is the
+ * commit point of persist and unpersist. */
+static int write_runtime_to(const char *path, const struct ota_state_config *rt,
 			    const struct ota_persist_entry *add, const char *skip, bool only_kept,
 			    struct ota_error *err)
 {
-	char line[PATH_MAX + 64];
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	append(&buf, &len, &cap, "# Written by ota-state; edit with ota-state persist/unpersist.\n");
-	for (size_t i = 0; i <= c->n_entries; i++) {
-		const struct ota_persist_entry *e = i < c->n_entries ? &c->entries[i] : add;
-		if (!e || strcmp(e->source, "runtime") != 0 || (skip && strcmp(e->path, skip) == 0) ||
-		    (only_kept && !e->keep_on_reset))
-			continue;
-		(void)snprintf(line, sizeof(line), "\n[persist %s]\ntype = %s\n", e->path,
-			       e->type == OTA_PERSIST_FILE ? "file" : "directory");
-		append(&buf, &len, &cap, line);
-		if (e->keep_on_reset)
-			append(&buf, &len, &cap, "keep-on-reset = yes\n");
-	}
-	if (!buf)
-		return ota_error_set(err, -ENOMEM, "out of memory writing '%s'", path);
-	int r = mkdir_parent(path, err);
-	return r < 0 ? r : ota_write_file_atomic(path, buf, len, 0644, err);
-}
-
-static int write_runtime(const char *data_dir, const struct ota_state_config *c, const struct ota_persist_entry *add,
-			 const char *skip, struct ota_error *err)
-{
-	char path[PATH_MAX];
-	int r = state_path(path, sizeof(path), data_dir, "/runtime.conf", NULL, err);
-	return r < 0 ? r : write_runtime_to(path, c, add, skip, false, err);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = ota_state_runtime_format(rt, add, skip, only_kept, &text, &len, err);
+	if (r == 0)
+		r = mkdir_parent(path, err);
+	return r < 0 ? r : ota_write_file_atomic(path, text, len, 0644, err);
 }
 
 static int check_overlaps(const struct ota_state_config *c, const char *path, struct ota_error *err)
@@ -348,32 +324,49 @@ static int check_overlaps(const struct ota_state_config *c, const char *path, st
 	return 0;
 }
 
-int ota_state_persist(const char *data_dir, const struct ota_state_config *c, const char *path, bool keep_on_reset,
-		      struct ota_error *err)
-{
-	char norm[PATH_MAX], store[PATH_MAX], staging[PATH_MAX], staged[PATH_MAX];
-	struct stat st;
-	int r = ota_state_normalize_path(path, norm, sizeof(norm), err);
-	if (r < 0)
-		return r;
-	if (ota_state_config_find(c, norm))
-		return 1;
-	r = check_overlaps(c, norm, err);
-	if (r < 0)
-		return r;
-	if (lstat(norm, &st) < 0)
-		return ota_error_errno(err, -errno, "'%s'", norm);
-	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return ota_error_set(err, -EINVAL, "'%s' is neither a directory nor a regular file", norm);
+/* A runtime.conf read for a rewrite, and where it lives. */
+struct runtime_file {
+	char path[PATH_MAX];
+	struct ota_state_config entries;
+};
 
-	r = state_path(store, sizeof(store), data_dir, "/persist", norm, err);
+static void runtime_file_done(struct runtime_file *rf)
+{
+	ota_state_config_done(&rf->entries);
+}
+
+/* Reads runtime.conf for a rewrite; rf needs runtime_file_done() after,
+ * whatever the result. */
+static int open_runtime(const char *data_dir, struct runtime_file *rf, struct ota_error *err)
+{
+	int r = runtime_conf(rf->path, sizeof(rf->path), data_dir, err);
+	return r < 0 ? r : ota_state_runtime_read(rf->path, &rf->entries, err);
+}
+
+/* The store must never be copied into itself, nor be part of a copy. */
+static int check_store(const char *data_dir, const char *path, struct ota_error *err)
+{
+	char store[PATH_MAX];
+	int r = ota_path_resolve_in_root("/", data_dir, store, sizeof(store), err);
 	if (r < 0)
 		return r;
-	r = make_staging(data_dir, staging, sizeof(staging), err);
+	if (ota_path_is_inside(path, store))
+		return ota_error_set(err, -EINVAL, "'%s' is inside the state store (%s)", path, store);
+	if (ota_path_is_inside(store, path))
+		return ota_error_set(err, -EINVAL, "'%s' contains the state store (%s)", path, store);
+	return 0;
+}
+
+/* Copies path (of the running system) into store through a staging copy
+ * that is removed again if anything fails. */
+static int store_copy(const char *data_dir, const char *path, const char *store, struct ota_error *err)
+{
+	char staging[PATH_MAX], staged[PATH_MAX];
+	int r = make_staging(data_dir, staging, sizeof(staging), err);
 	if (r < 0)
 		return r;
 	(void)!ota_format(staged, sizeof(staged), "%s/c", staging);
-	r = ota_copy_tree(norm, staged, err);
+	r = ota_copy_tree(path, staged, err);
 	if (r == -ENOSPC || r == -EDQUOT)
 		ota_error_prefix(err, "the data partition is full; nothing was persisted: ");
 	/* A stored copy without an entry is left over from an unpersist or
@@ -382,18 +375,47 @@ int ota_state_persist(const char *data_dir, const struct ota_state_config *c, co
 		r = move_to_trash(data_dir, store, "replaced", err);
 	if (r == 0)
 		r = commit_staged(data_dir, staging, store, err);
-	if (r < 0) {
+	if (r < 0)
 		drop_staging(staging);
-		return r;
-	}
+	return r;
+}
 
+int ota_state_persist(const char *data_dir, const struct ota_state_config *c, const char *path, bool keep_on_reset,
+		      struct ota_error *err)
+{
+	char norm[PATH_MAX], store[PATH_MAX];
+	_cleanup_(runtime_file_done) struct runtime_file rf;
+	struct stat st;
+	ota_state_config_init(&rf.entries);
+	int r = ota_state_resolve_path("/", path, norm, sizeof(norm), err);
+	if (r < 0)
+		return r;
+	if (ota_state_config_find(c, norm))
+		return 1;
+	r = check_store(data_dir, norm, err);
+	if (r == 0)
+		r = check_overlaps(c, norm, err);
+	if (r < 0)
+		return r;
+	if (lstat(norm, &st) < 0)
+		return ota_error_errno(err, -errno, "'%s'", norm);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return ota_error_set(err, -EINVAL, "'%s' is neither a directory nor a regular file", norm);
+	r = state_path(store, sizeof(store), data_dir, "/persist", norm, err);
+	if (r < 0)
+		return r;
+	/* Read before the copy: a file that does not parse stops us here. */
+	r = open_runtime(data_dir, &rf, err);
+	if (r == 0)
+		r = store_copy(data_dir, norm, store, err);
 	struct ota_persist_entry e = {
 		.path = norm,
 		.type = S_ISDIR(st.st_mode) ? OTA_PERSIST_DIRECTORY : OTA_PERSIST_FILE,
 		.keep_on_reset = keep_on_reset,
 		.source = (char *)"runtime",
 	};
-	r = write_runtime(data_dir, c, &e, NULL, err);
+	if (r == 0)
+		r = write_runtime_to(rf.path, &rf.entries, &e, NULL, false, err);
 	if (r < 0)
 		return r;
 	/* Committed: from here the path is persisted, whatever happens. */
@@ -407,15 +429,21 @@ int ota_state_unpersist(const char *data_dir, const struct ota_state_config *c, 
 			struct ota_error *err)
 {
 	char norm[PATH_MAX], store[PATH_MAX], aside[PATH_MAX];
-	int r = ota_state_normalize_path(path, norm, sizeof(norm), err);
-	if (r < 0)
-		return r;
-	const struct ota_persist_entry *e = ota_state_config_find(c, norm);
+	_cleanup_(runtime_file_done) struct runtime_file rf;
+	ota_state_config_init(&rf.entries);
+	/* As recorded (resolved at persist), else as written: an entry whose
+	 * path resolves elsewhere today can still be forgotten. */
+	int r = ota_state_resolve_path("/", path, norm, sizeof(norm), err);
+	const struct ota_persist_entry *e = r == 0 ? ota_state_config_find(c, norm) : NULL;
+	if (!e && ota_state_normalize_path(path, norm, sizeof(norm), NULL) == 0)
+		e = ota_state_config_find(c, norm);
 	if (!e)
-		return ota_error_set(err, -ENOENT, "'%s' is not persisted", norm);
+		return r < 0 ? r : ota_error_set(err, -ENOENT, "'%s' is not persisted", norm);
 	if (strcmp(e->source, "runtime") != 0)
 		return ota_error_set(err, -EPERM, "'%s' is declared in %s; remove it there", norm, e->source);
-	r = write_runtime(data_dir, c, NULL, norm, err);
+	r = open_runtime(data_dir, &rf, err);
+	if (r == 0)
+		r = write_runtime_to(rf.path, &rf.entries, NULL, norm, false, err);
 	if (r < 0)
 		return r;
 	if (umount2(norm, MNT_DETACH) < 0 && errno != EINVAL)
@@ -482,12 +510,19 @@ static int rename_if_exists(const char *from, const char *to, struct ota_error *
 	return 0;
 }
 
-/* Moves the stored content of entries that survive a reset into new_state. */
+/* Moves the stored content of entries that survive a reset into new_state.
+ * runtime.conf is read first: if it does not parse, nothing moves (its
+ * entries kept on reset would be lost) and the reset waits for a fix. */
 static int keep_survivors(const char *data_dir, const struct ota_state_config *c, const char *new_state,
 			  struct ota_error *err)
 {
 	char from[PATH_MAX], to[PATH_MAX];
-	int r = ota_mkdir_p(new_state, 0755);
+	_cleanup_(runtime_file_done) struct runtime_file rf;
+	ota_state_config_init(&rf.entries);
+	int r = open_runtime(data_dir, &rf, err);
+	if (r < 0)
+		return r;
+	r = ota_mkdir_p(new_state, 0755);
 	if (r < 0)
 		return ota_error_errno(err, r, "create '%s'", new_state);
 	for (size_t i = 0; i < c->n_entries; i++) {
@@ -504,7 +539,7 @@ static int keep_survivors(const char *data_dir, const struct ota_state_config *c
 	/* Runtime entries that survive keep their record. */
 	if (ota_format(to, sizeof(to), "%s/runtime.conf", new_state) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", new_state);
-	return write_runtime_to(to, c, NULL, NULL, true, err);
+	return write_runtime_to(to, &rf.entries, NULL, NULL, true, err);
 }
 
 int ota_state_apply_reset(const char *data_dir, const struct ota_state_config *c, const char *boot_id,

@@ -2,6 +2,7 @@
  * with owner, mode, timestamps and extended attributes. Hard links are copied
  * as separate files; sockets are skipped (they are meaningless on disk). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -108,33 +109,73 @@ static int copy_file(const char *src, const char *dst, struct ota_error *err)
 	return 0;
 }
 
-static int copy_entry(const char *src, const char *dst, struct ota_error *err);
+/* Directories still to copy, or whose own metadata is still to set. The walk
+ * is iterative, so no depth of the tree on disk can exhaust the stack (the
+ * copy runs in PID 1 when seeding); paths are bounded by PATH_MAX, which
+ * bounds the depth as well. */
+struct pending {
+	char *rel;        /* below the top: "" or "/a/b" */
+	bool finish;      /* set the directory's metadata, after its content */
+	struct stat st;   /* for finish */
+};
 
-static int copy_dir(const char *src, const char *dst, struct ota_error *err)
+struct worklist {
+	struct pending *items;
+	size_t n, cap;
+};
+
+static int push(struct worklist *w, const char *rel, const char *name, const struct stat *finish)
+{
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct pending *n = reallocarray(w->items, ncap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		w->items = n;
+		w->cap = ncap;
+	}
+	struct pending *p = &w->items[w->n];
+	size_t len = strlen(rel), nlen = name ? strlen(name) : 0;
+	p->rel = malloc(len + nlen + 2);
+	if (!p->rel)
+		return -ENOMEM;
+	memcpy(p->rel, rel, len);
+	if (name) {
+		p->rel[len] = '/';
+		memcpy(p->rel + len + 1, name, nlen + 1);
+	} else {
+		p->rel[len] = '\0';
+	}
+	p->finish = finish != NULL;
+	if (finish)
+		p->st = *finish;
+	w->n++;
+	return 0;
+}
+
+static int queue_dir(struct worklist *w, const char *src, const char *dst, const char *rel, const struct stat *st,
+		     struct ota_error *err)
 {
 	if (mkdir(dst, 0700) < 0)
 		return ota_error_errno(err, -errno, "create directory '%s'", dst);
+	if (push(w, rel, NULL, st) < 0)
+		return ota_error_set(err, -ENOMEM, "out of memory copying '%s'", src);
 	_cleanup_closedir_ DIR *dir = opendir(src);
 	if (!dir)
 		return ota_error_errno(err, -errno, "open directory '%s'", src);
 	struct dirent *de;
-	char s[PATH_MAX], d[PATH_MAX];
 	while ((errno = 0, de = readdir(dir))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (ota_format(s, sizeof(s), "%s/%s", src, de->d_name) < 0 ||
-		    ota_format(d, sizeof(d), "%s/%s", dst, de->d_name) < 0)
-			return ota_error_set(err, -ENAMETOOLONG, "path too long under '%s'", src);
-		int r = copy_entry(s, d, err);
-		if (r < 0)
-			return r;
+		if (push(w, rel, de->d_name, NULL) < 0)
+			return ota_error_set(err, -ENOMEM, "out of memory copying '%s'", src);
 	}
 	if (errno)
 		return ota_error_errno(err, -errno, "read directory '%s'", src);
 	return 0;
 }
 
-static int copy_entry(const char *src, const char *dst, struct ota_error *err)
+static int copy_entry(struct worklist *w, const char *src, const char *dst, const char *rel, struct ota_error *err)
 {
 	struct stat st;
 	int r;
@@ -142,8 +183,7 @@ static int copy_entry(const char *src, const char *dst, struct ota_error *err)
 		return ota_error_errno(err, -errno, "stat '%s'", src);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR:
-		r = copy_dir(src, dst, err);
-		break;
+		return queue_dir(w, src, dst, rel, &st, err); /* metadata once the content is in */
 	case S_IFREG:
 		r = copy_file(src, dst, err);
 		break;
@@ -167,10 +207,37 @@ static int copy_entry(const char *src, const char *dst, struct ota_error *err)
 	return r < 0 ? r : copy_metadata(src, dst, &st, err);
 }
 
+static size_t depth_of(const char *rel)
+{
+	size_t n = 0;
+	for (; *rel; rel++)
+		n += *rel == '/';
+	return n;
+}
+
 int ota_copy_tree(const char *src, const char *dst, struct ota_error *err)
 {
 	struct stat st;
+	struct worklist w = { 0 };
+	char s[PATH_MAX], d[PATH_MAX];
 	if (lstat(dst, &st) == 0)
 		return ota_error_set(err, -EEXIST, "copy destination '%s' exists", dst);
-	return copy_entry(src, dst, err);
+	int r = push(&w, "", NULL, NULL) < 0 ? ota_error_set(err, -ENOMEM, "out of memory copying '%s'", src) : 0;
+	while (r == 0 && w.n) {
+		struct pending p = w.items[--w.n];
+		if (ota_format(s, sizeof(s), "%s%s", src, p.rel) < 0 || ota_format(d, sizeof(d), "%s%s", dst, p.rel) < 0)
+			r = ota_error_set(err, -ENAMETOOLONG,
+					  "'%s' is too deep to copy: at depth %zu a path (of the original or the copy) "
+					  "is longer than %d bytes",
+					  src, depth_of(p.rel), PATH_MAX - 1);
+		else if (p.finish)
+			r = copy_metadata(s, d, &p.st, err);
+		else
+			r = copy_entry(&w, s, d, p.rel, err);
+		free(p.rel);
+	}
+	while (w.n)
+		free(w.items[--w.n].rel);
+	free(w.items);
+	return r;
 }

@@ -211,48 +211,149 @@ int ota_mkdir_p(const char *path, mode_t mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-int ota_remove_contents_at(int dirfd)
+/* One directory on the way down: its identity (to check ".." leads back to
+ * it) and the subdirectories still to empty. */
+struct rm_level {
+	char *name; /* in the parent; NULL for the top */
+	dev_t dev;
+	ino_t ino;
+	char **subdirs;
+	size_t n, cap;
+};
+
+static void rm_level_done(struct rm_level *l)
 {
-	struct stat dst;
-	if (fstat(dirfd, &dst) < 0)
-		return -errno;
+	free(l->name);
+	while (l->n)
+		free(l->subdirs[--l->n]);
+	free(l->subdirs);
+}
+
+static void keep_first(int *first_error, int r)
+{
+	if (r < 0 && !*first_error)
+		*first_error = r;
+}
+
+/* Unlinks what dirfd holds except directories of the same filesystem, which
+ * are listed in l->subdirs for a visit. */
+static void rm_scan(int dirfd, dev_t top_dev, struct rm_level *l, int *first_error)
+{
 	int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (dup_fd < 0)
-		return -errno;
-	_cleanup_closedir_ DIR *dir = fdopendir(dup_fd);
+	DIR *dir = dup_fd < 0 ? NULL : fdopendir(dup_fd);
 	if (!dir) {
-		int r = -errno;
-		(void)close(dup_fd);
-		return r;
+		keep_first(first_error, -errno);
+		if (dup_fd >= 0)
+			(void)close(dup_fd);
+		return;
 	}
-	int first_error = 0;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(dir))) {
+		struct stat st;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		struct stat st;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (!first_error && errno != ENOENT)
-				first_error = -errno;
+			keep_first(first_error, errno == ENOENT ? 0 : -errno);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			/* Never descend into another filesystem (a mount inside). */
-			if (st.st_dev != dst.st_dev)
-				continue;
-			_cleanup_close_ int sub = openat(dirfd, de->d_name,
-							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			int r = sub < 0 ? -errno : ota_remove_contents_at(sub);
-			if (r < 0 && !first_error)
-				first_error = r;
-			if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && !first_error)
-				first_error = -errno;
-		} else if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT && !first_error) {
-			first_error = -errno;
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT)
+				keep_first(first_error, -errno);
+			continue;
 		}
+		if (st.st_dev != top_dev)
+			continue; /* never descend into another filesystem (a mount inside) */
+		char *name = strdup(de->d_name);
+		char **n = l->n < l->cap ? l->subdirs : reallocarray(l->subdirs, l->cap ? l->cap * 2 : 16, sizeof(*n));
+		if (!name || !n) {
+			free(name);
+			keep_first(first_error, -ENOMEM);
+			break;
+		}
+		if (n != l->subdirs) {
+			l->subdirs = n;
+			l->cap = l->cap ? l->cap * 2 : 16;
+		}
+		l->subdirs[l->n++] = name;
 	}
-	if (errno && !first_error)
-		first_error = -errno;
+	keep_first(first_error, errno ? -errno : 0);
+	(void)closedir(dir);
+}
+
+/* Iterative, holding one directory open at a time: neither the stack nor
+ * the file descriptors limit the depth of what it removes (the trash holds
+ * whatever was in an overlay upper). It climbs back with "..", checked
+ * against the device and inode it came from. */
+int ota_remove_contents_at(int dirfd)
+{
+	struct stat st;
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	_cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return -errno;
+	_cleanup_free_ struct rm_level *levels = malloc(16 * sizeof(*levels));
+	size_t depth = 1, cap = 16;
+	int first_error = 0;
+	if (!levels)
+		return -ENOMEM;
+	levels[0] = (struct rm_level){ .dev = st.st_dev, .ino = st.st_ino };
+	rm_scan(cur, st.st_dev, &levels[0], &first_error);
+	while (depth > 0) {
+		struct rm_level *l = &levels[depth - 1];
+		if (l->n) {
+			char *name = l->subdirs[--l->n];
+			struct stat sst;
+			int sub = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r = sub < 0 || fstat(sub, &sst) < 0 ? -errno : 0;
+			if (r < 0 || sst.st_dev != levels[0].dev) {
+				keep_first(&first_error, r);
+				if (sub >= 0)
+					(void)close(sub);
+				free(name);
+				continue;
+			}
+			if (depth == cap) {
+				struct rm_level *n = reallocarray(levels, cap * 2, sizeof(*n));
+				if (!n) {
+					(void)close(sub);
+					free(name);
+					keep_first(&first_error, -ENOMEM);
+					continue;
+				}
+				levels = n;
+				cap *= 2;
+			}
+			(void)close(cur);
+			cur = sub;
+			levels[depth] = (struct rm_level){ .name = name, .dev = sst.st_dev, .ino = sst.st_ino };
+			rm_scan(cur, levels[0].dev, &levels[depth++], &first_error);
+			continue;
+		}
+		if (depth == 1) {
+			rm_level_done(l);
+			break;
+		}
+		struct stat pst;
+		int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0 || fstat(parent, &pst) < 0 || pst.st_dev != levels[depth - 2].dev ||
+		    pst.st_ino != levels[depth - 2].ino) {
+			/* Moved away while we were inside: stop rather than
+			 * remove in a place we did not come from. */
+			keep_first(&first_error, parent < 0 ? -errno : -ESTALE);
+			if (parent >= 0)
+				(void)close(parent);
+			while (depth)
+				rm_level_done(&levels[--depth]);
+			break;
+		}
+		(void)close(cur);
+		cur = parent;
+		if (unlinkat(cur, l->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			keep_first(&first_error, -errno);
+		rm_level_done(l);
+		depth--;
+	}
 	return first_error;
 }
 

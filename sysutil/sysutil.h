@@ -165,13 +165,24 @@ void ota_atomic_file_abort(struct ota_atomic_file *f);
 /* mkdir -p; existing directories are fine. */
 int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
 /* Removes everything inside the directory dirfd refers to, without following
- * symlinks or crossing into other mounts. Keeps going after errors and
- * returns the first one. */
+ * symlinks or crossing into other mounts. Any depth: iterative, one
+ * directory open at a time. Keeps going after errors and returns the first
+ * one. */
 int ota_remove_contents_at(int dirfd) _must_check_;
 /* cp -a: copies src (file, directory tree, symlink, node) to dst, which must
  * not exist, keeping owner, mode, timestamps and xattrs. Not atomic: copy to
- * a staging name and rename. Hard links become separate files. */
+ * a staging name and rename; on failure dst is left half made for the caller
+ * to remove. Hard links become separate files. Iterative: the depth of the
+ * tree is bounded only by PATH_MAX for src and dst paths (-ENAMETOOLONG with
+ * a message naming the depth). */
 int ota_copy_tree(const char *src, const char *dst, struct ota_error *err) _must_check_;
+/* Resolves path (absolute) as if root were "/": symlinks are followed, and
+ * absolute targets and ".." stay inside root (openat2's RESOLVE_IN_ROOT);
+ * root "" or "/" is the real root. Components that do not exist are kept as
+ * written. buf gets the canonical result, absolute and relative to root.
+ * -ELOOP after 40 symlinks, -ENOTDIR, -ENAMETOOLONG, or lstat's error. */
+int ota_path_resolve_in_root(const char *root, const char *path, char *buf, size_t size,
+			     struct ota_error *err) _must_check_;
 /* True if path is a mount point according to /proc/self/mountinfo. Returns
  * 1, 0 or -errno. */
 int ota_is_mount_point(const char *path) _must_check_;

@@ -12,7 +12,7 @@ out=${1:?usage: build.sh OUTDIR}
 mkdir -p "$out"
 
 sources=("$repo"/init/cmdline.c "$repo"/init/config.c "$repo"/stateman/overlay.c
-	"$repo"/sysutil/{error,log,strings,files,blockdev,copy,ini}.c "$repo"/stateman/stateconf.c
+	"$repo"/sysutil/{error,log,strings,files,path,blockdev,copy,ini}.c "$repo"/stateman/stateconf.c
 	"$repo"/partitioner/layout.c "$repo"/bootflow/grubenv.c
 	"$repo"/bundle/{chunker,format,manifest,signature,reader,writer,ranges}.c
 	"$repo"/update/{config,channel,trust}.c "$repo"/sysutil/spawn.c "$repo"/bootflow/{bootflow,custom,grub,uboot-env,uboot,rpi-tryboot,proc}.c)

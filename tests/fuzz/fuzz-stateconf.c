@@ -27,6 +27,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	ota_state_config_done(&c);
+
+	/* runtime.conf: whatever its reader takes, its writer gives back. */
+	struct ota_state_config rt, back;
+	ota_state_config_init(&rt);
+	ota_state_config_init(&back);
+	if (ota_state_runtime_parse(&rt, text, "runtime.conf", &err) < 0 && !err.msg[0])
+		__builtin_trap();
+	char *out = NULL;
+	size_t len = 0;
+	if (ota_state_runtime_format(&rt, NULL, NULL, false, &out, &len, &err) == 0) {
+		if (ota_state_runtime_parse(&back, out, "again", &err) < 0 || back.n_entries != rt.n_entries)
+			__builtin_trap();
+		for (size_t i = 0; i < rt.n_entries; i++) {
+			const struct ota_persist_entry *b = ota_state_config_find(&back, rt.entries[i].path);
+			if (!b || b->keep_on_reset != rt.entries[i].keep_on_reset)
+				__builtin_trap();
+		}
+	}
+	free(out);
+	ota_state_config_done(&rt);
+	ota_state_config_done(&back);
 	free(text);
 	return 0;
 }

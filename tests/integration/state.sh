@@ -16,7 +16,11 @@ work=$(mktemp -d /var/tmp/ota-it-state.XXXXXX)
 loop=
 cleanup() {
 	# The binds ota-state made live under $work; undo them deepest first.
-	awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l
+	# (mount points with blanks are octal-escaped in /proc/self/mounts)
+	python3 -c 'import re
+for l in open("/proc/self/mounts"):
+    print(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), l.split()[1]))' |
+		grep -F "$work" | sort -r | xargs -d '\n' -r -n1 umount -l
 	umount -R /run 2>/dev/null || true
 	release_workdir "$work"
 }
@@ -126,6 +130,88 @@ check "runtime.conf unchanged" cmp "$D/ota/state/runtime.conf" "$work/runtime.be
 check "no staging leftovers" sh -c "[ -z \"\$(ls -A '$D/ota/state/staging' 2>/dev/null)\" ]"
 check "no half copy in the store" test ! -e "$D/ota/state/persist$T/big"
 check "not mounted" sh -c "! mountpoint -q '$T/big'"
+
+# Issue #15 class 4: every accepted path round-trips through runtime.conf.
+odd=("$T/semi;colon" "$T/hash #sign" "$T/ trailing blank " "$T/eq = sign" "$T/$(printf 'l%.0s' $(seq 1 200))/$(printf 'm%.0s' $(seq 1 200))/$(printf 'n%.0s' $(seq 1 200))")
+for p in "${odd[@]}"; do mkdir -p "$p"; echo "$p" > "$p/who"; done
+check "persist paths with ';', '#', '=', blanks, 600+ bytes" ost persist "${odd[@]}"
+check "list shows every one of them" python3 -c "
+import json, subprocess, sys
+paths = {e['path']: e for e in json.loads(subprocess.check_output(['$bin', '--root', '$work/root', 'list', '--json']))}
+for p in sys.argv[1:]:
+    assert p in paths and paths[p]['active'] and paths[p]['source'] == 'runtime', (p, sorted(paths))
+assert '$T/app' in paths, sorted(paths)
+" "${odd[@]}"
+check "unpersist one of them keeps the others" ost unpersist --drop "$T/hash #sign"
+check "the others are still recorded" python3 -c "
+import json, subprocess, sys
+paths = [e['path'] for e in json.loads(subprocess.check_output(['$bin', '--root', '$work/root', 'list', '--json']))]
+assert sorted(paths) == sorted(sys.argv[1:]), paths
+" "$T/app" "$T/declared" "${odd[0]}" "${odd[2]}" "${odd[3]}" "${odd[4]}"
+refuse "control character refused" "control character 0x01" persist "$T/ctl$(printf '\001')x"
+refuse "tab refused" "control character 0x09" persist "$T/tab$(printf '\t')x"
+refuse "path over the limit refused" "is longer than 3840 bytes" persist "/$(printf 'p%.0s' $(seq 1 3900))"
+
+# A runtime.conf that does not parse is reported, kept, never rewritten.
+cp "$D/ota/state/runtime.conf" "$work/runtime.good"
+printf 'garbage without equals\n' >> "$D/ota/state/runtime.conf"
+lines=$(wc -l < "$D/ota/state/runtime.conf")
+cp "$D/ota/state/runtime.conf" "$work/runtime.broken"
+mkdir -p "$T/later"
+refuse "persist refused on a broken runtime.conf" "runtime.conf:$lines:" persist "$T/later"
+refuse "unpersist refused on a broken runtime.conf" "runtime.conf:$lines:" unpersist "$T/app"
+refuse "reset refused on a broken runtime.conf" "runtime.conf:$lines:" reset
+refuse "list fails naming the file and line" "runtime.conf:$lines:" list
+refuse "status fails naming the file and line" "runtime.conf:$lines:" status
+check "the broken file is kept as it was" cmp "$D/ota/state/runtime.conf" "$work/runtime.broken"
+check "nothing was copied for the refused persist" test ! -e "$D/ota/state/persist$T/later"
+cp "$work/runtime.good" "$D/ota/state/runtime.conf"
+
+# Class 5: no depth of the tree crashes the copy; a failed copy leaves nothing.
+python3 - "$T/deep900" 900 "$T/deep2600" 2600 <<'PY'
+import os, sys
+for i in range(1, len(sys.argv), 2):
+    top, depth = sys.argv[i], sys.argv[i + 1]
+    os.mkdir(top)
+    fd = os.open(top, os.O_RDONLY)
+    for i in range(int(depth)):
+        os.mkdir("d", dir_fd=fd)
+        if i % 50 == 0:
+            os.close(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+        sub = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = sub
+    os.close(fd)
+PY
+check "persist a tree 900 levels deep" ost persist "$T/deep900"
+check "its deepest level is stored" test -d "$D/ota/state/persist$T/deep900$(printf '/d%.0s' $(seq 1 900))"
+cp "$D/ota/state/runtime.conf" "$work/runtime.before"
+refuse "a tree deeper than PATH_MAX allows is refused" "too deep to copy" persist "$T/deep2600"
+check "runtime.conf unchanged after the deep failure" cmp "$D/ota/state/runtime.conf" "$work/runtime.before"
+check "no staging left after the deep failure" sh -c "[ -z \"\$(ls -A '$D/ota/state/staging' 2>/dev/null)\" ]"
+check "no stored copy of the deep tree" test ! -e "$D/ota/state/persist$T/deep2600"
+mkdir -p "$D/ota/state/staging/crashed/c/x"
+mkdir -p "$T/after-crash"
+check "persist after a crashed copy" ost persist "$T/after-crash"
+check "the crashed copy's staging is cleaned" sh -c "[ -z \"\$(ls -A '$D/ota/state/staging' 2>/dev/null)\" ]"
+
+# Class 6: the rules apply to where a path leads.
+ln -s /proc "$T/to-proc"
+ln -s "$(realpath --relative-to="$T" /)/dev" "$T/to-dev"
+ln -s /run/ota/data "$T/to-store"
+ln -s /sys/kernel "$T/to-sys"
+ln -s loop-b "$T/loop-a"; ln -s loop-a "$T/loop-b"
+refuse "/proc through an absolute symlink" "is under /proc" persist "$T/to-proc/sys"
+refuse "/dev through a relative symlink" "is under /dev" persist "$T/to-dev/shm"
+refuse "/sys through a symlink to a subdirectory" "is under /sys" persist "$T/to-sys/mm"
+refuse "the store through a middle component" "inside the state store" persist "$T/to-store/ota/state"
+refuse "a symlink loop" "more than 40 symlinks" persist "$T/loop-a/x"
+mkdir -p "$T/real/conf"
+ln -s real "$T/alias"
+check "persist through a symlinked middle component" ost persist "$T/alias/conf"
+check "the resolved path is recorded" grep -qxF "[persist $T/real/conf]" "$D/ota/state/runtime.conf"
+check "list shows it active" sh -c "'$bin' --root '$work/root' list | grep -E '^$T/real/conf +directory +yes'"
+check "the bind is on the resolved path" mountpoint -q "$T/real/conf"
 
 refuse "bad backup name refused" "backup name '../x'" reset --backup ../x
 check "reset request" ost reset --backup before-reset

@@ -291,3 +291,254 @@ TEST(factory_reset_converges_after_power_cuts)
 		rm_rf(data);
 	}
 }
+
+/* ---- issue #15: round trip, resolution, depth -------------------------- */
+
+static unsigned rnd_state = 12345;
+static unsigned rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) & 0xffffff;
+}
+
+/* A random absolute path of up to max bytes from an alphabet with what INI
+ * treats specially (";", "#", "=", "[", blanks at either end of a name),
+ * quotes, backslashes and bytes above 0x7f. */
+static void random_path(char *buf, size_t max)
+{
+	static const char alphabet[] = "ab/;#= [\\\"'.\x80\xc3\xa9-_~x$";
+	size_t len = 1 + rnd() % (max - 1);
+	buf[0] = '/';
+	for (size_t i = 1; i < len; i++)
+		buf[i] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+	buf[len] = '\0';
+}
+
+TEST(runtime_file_round_trips_every_accepted_path)
+{
+	static char path[OTA_PERSIST_PATH_MAX + 64];
+	int accepted = 0;
+	for (int round = 0; round < 200; round++) {
+		struct ota_state_config rt, back;
+		ota_state_config_init(&rt);
+		ota_state_config_init(&back);
+		int n = 1 + (int)(rnd() % 8);
+		for (int i = 0; i < n; i++) {
+			char norm[PATH_MAX];
+			/* Now and then one at the length limit and past it. */
+			size_t max = rnd() % 10 == 0 ? OTA_PERSIST_PATH_MAX + 40 : 120;
+			random_path(path, max);
+			struct ota_error err = { 0 };
+			int r = ota_state_normalize_path(path, norm, sizeof(norm), &err);
+			if (r < 0) {
+				/* Refusals are the documented ones, by name. */
+				if (!strstr(err.msg, "'.' or '..'") && !strstr(err.msg, "longer than") &&
+				    !strstr(err.msg, "'/' itself"))
+					FAIL_AT("unexpected refusal (%d, %zu bytes): %.300s", err.code, strlen(path), err.msg);
+				continue;
+			}
+			struct ota_persist_entry e = { .path = strdup(norm), .source = strdup("runtime"),
+						       .type = rnd() % 2 ? OTA_PERSIST_FILE : OTA_PERSIST_DIRECTORY,
+						       .keep_on_reset = rnd() % 2 };
+			if (ota_state_config_find(&rt, norm)) {
+				free(e.path);
+				free(e.source);
+				continue;
+			}
+			rt.entries = reallocarray(rt.entries, rt.n_entries + 1, sizeof(e));
+			rt.entries[rt.n_entries++] = e;
+			accepted++;
+		}
+		char *text = NULL;
+		size_t len = 0;
+		struct ota_error err = { 0 };
+		ASSERT_INT_EQ(ota_state_runtime_format(&rt, NULL, NULL, false, &text, &len, &err), 0);
+		int r = ota_state_runtime_parse(&back, text, "runtime.conf", &err);
+		if (r < 0)
+			FAIL_AT("%s\n%s", err.msg, text);
+		ASSERT_INT_EQ(back.n_entries, rt.n_entries);
+		for (size_t i = 0; i < rt.n_entries; i++) {
+			const struct ota_persist_entry *b = ota_state_config_find(&back, rt.entries[i].path);
+			if (!b)
+				FAIL_AT("'%s' did not come back", rt.entries[i].path);
+			ASSERT_INT_EQ(b->type, rt.entries[i].type);
+			ASSERT_INT_EQ(b->keep_on_reset, rt.entries[i].keep_on_reset);
+			ASSERT_STR_EQ(b->source, "runtime");
+		}
+		free(text);
+		ota_state_config_done(&rt);
+		ota_state_config_done(&back);
+	}
+	ASSERT_TRUE(accepted > 300);
+}
+
+TEST(runtime_file_refuses_what_it_cannot_carry)
+{
+	char norm[PATH_MAX], long_path[OTA_PERSIST_PATH_MAX + 2];
+	struct ota_error err = { 0 };
+	ASSERT_TRUE(ota_state_normalize_path("/srv/a\rb", norm, sizeof(norm), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "control character 0x0d") != NULL);
+	ASSERT_TRUE(ota_state_normalize_path("/srv/\x1b[31m", norm, sizeof(norm), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "control character 0x1b") != NULL);
+	memset(long_path, 'q', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	ASSERT_TRUE(ota_state_normalize_path(long_path, norm, sizeof(norm), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "longer than 3840 bytes") != NULL);
+	long_path[OTA_PERSIST_PATH_MAX] = '\0';
+	ASSERT_INT_EQ(ota_state_normalize_path(long_path, norm, sizeof(norm), &err), 0);
+
+	/* A broken file names its line; the parse adds nothing. */
+	struct ota_state_config c;
+	ota_state_config_init(&c);
+	ASSERT_TRUE(ota_state_runtime_parse(&c, "# x\n\n[persist /ok]\ntype = file\n[persist /b\n", "rt", &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "rt:5: ") == err.msg);
+	ota_state_config_done(&c);
+	/* What older versions wrote still parses. */
+	ASSERT_INT_EQ(ota_state_runtime_parse(&c, "# Written by ota-state\n\n[persist /var/lib/x y]\ntype = directory\n"
+						  "keep-on-reset = yes\n", "rt", &err), 0);
+	ASSERT_INT_EQ(c.n_entries, 1);
+	ASSERT_STR_EQ(c.entries[0].path, "/var/lib/x y");
+	ASSERT_TRUE(c.entries[0].keep_on_reset);
+	ota_state_config_done(&c);
+}
+
+TEST(broken_runtime_file_is_kept_and_refused)
+{
+	char dir[] = "/tmp/ota-test-rt.XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	const char *broken = "[persist /srv/a]\ntype = directory\nthis line is not INI\n";
+	put(dir, "ota/state/runtime.conf", broken);
+	struct ota_state_config c;
+	struct ota_error err = { 0 };
+	ota_state_config_init(&c);
+	ASSERT_INT_EQ(ota_state_config_load_runtime(&c, dir, &err), -EINVAL);
+	ASSERT_TRUE(strstr(err.msg, "runtime.conf:3: ") != NULL);
+	ASSERT_INT_EQ(c.n_errors, 1);
+	/* A mutating call fails before it copies or writes anything. */
+	ASSERT_TRUE(ota_state_persist(dir, &c, "/etc", false, &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "runtime.conf:3: ") != NULL);
+	ASSERT_STR_EQ(slurp(dir, "ota/state/runtime.conf"), broken);
+	ASSERT_TRUE(!exists(dir, "ota/state/persist/etc"));
+	ota_state_config_done(&c);
+	rm_rf(dir);
+}
+
+static void symlink_at(const char *dir, const char *rel, const char *target)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (symlink(target, path) < 0)
+		perror(path);
+}
+
+TEST(paths_resolve_inside_the_root)
+{
+	char root[] = "/tmp/ota-test-root.XXXXXX", out[PATH_MAX];
+	struct ota_error err = { 0 };
+	ASSERT_TRUE(mkdtemp(root) != NULL);
+	put(root, "etc/app/conf", "x");
+	put(root, "srv/data/keep", "x");
+	symlink_at(root, "etc/proc-link", "/proc");
+	symlink_at(root, "etc/dev-rel", "../../../../dev");
+	symlink_at(root, "etc/escape", "../../../../../srv");
+	symlink_at(root, "etc/mid", "/srv/data");
+	symlink_at(root, "etc/loop-a", "loop-b");
+	symlink_at(root, "etc/loop-b", "loop-a");
+	symlink_at(root, "etc/store", "/run/ota/data/ota");
+
+	/* Absolute and relative targets and ".." never leave the root. */
+	ASSERT_INT_EQ(ota_path_resolve_in_root(root, "/etc/escape/data", out, sizeof(out), &err), 0);
+	ASSERT_STR_EQ(out, "/srv/data");
+	ASSERT_INT_EQ(ota_path_resolve_in_root(root, "/etc/mid/keep", out, sizeof(out), &err), 0);
+	ASSERT_STR_EQ(out, "/srv/data/keep");
+	ASSERT_INT_EQ(ota_path_resolve_in_root(root, "/etc/mid/new/deeper", out, sizeof(out), &err), 0);
+	ASSERT_STR_EQ(out, "/srv/data/new/deeper");
+	ASSERT_INT_EQ(ota_path_resolve_in_root(root, "/etc/app/conf/x", out, sizeof(out), &err), -ENOTDIR);
+
+	/* Each refused area, reached through a symlink, is refused by name. */
+	ASSERT_TRUE(ota_state_resolve_path(root, "/etc/proc-link/sys", out, sizeof(out), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "is under /proc") != NULL);
+	ASSERT_TRUE(ota_state_resolve_path(root, "/etc/dev-rel/shm", out, sizeof(out), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "is under /dev") != NULL);
+	ASSERT_TRUE(ota_state_resolve_path(root, "/etc/store/state", out, sizeof(out), &err) < 0);
+	ASSERT_TRUE(strstr(err.msg, "inside the state store") != NULL);
+	ASSERT_TRUE(ota_state_resolve_path(root, "/etc/loop-a/x", out, sizeof(out), &err) < 0);
+	ASSERT_INT_EQ(err.code, -ELOOP);
+	ASSERT_TRUE(strstr(err.msg, "symlinks") != NULL);
+	ASSERT_INT_EQ(ota_state_resolve_path(root, "/etc/mid", out, sizeof(out), &err), 0);
+	ASSERT_STR_EQ(out, "/srv/data");
+	rm_rf(root);
+}
+
+/* Builds depth nested directories "d" below dir, by fd (the whole path
+ * would pass PATH_MAX). */
+static void make_deep(const char *dir, int depth)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; fd >= 0 && i < depth; i++) {
+		if (mkdirat(fd, "d", 0755) < 0)
+			break;
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		if (i % 7 == 0)
+			(void)close(openat(fd, "f", O_WRONLY | O_CREAT, 0644));
+		close(fd);
+		fd = sub;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST(deep_trees_copy_or_fail_cleanly_and_are_removed)
+{
+	/* tmpfs when there is one: thousands of mkdirs on a busy disk are slow. */
+	char dir[64] = "/dev/shm/ota-test-deep.XXXXXX", src[PATH_MAX], dst[PATH_MAX];
+	struct ota_error err = { 0 };
+	if (!mkdtemp(dir))
+		snprintf(dir, sizeof(dir), "/tmp/ota-test-deep.XXXXXX");
+	ASSERT_TRUE(dir[strlen(dir) - 1] != 'X' || mkdtemp(dir) != NULL);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	mkdir(src, 0755);
+	/* Deeper than the recursive copy's stack took (about 12 KiB a level),
+	 * within PATH_MAX. */
+	make_deep(src, 1000);
+	ASSERT_INT_EQ(ota_copy_tree(src, dst, &err), 0);
+	char probe[PATH_MAX] = "";
+	size_t used = (size_t)snprintf(probe, sizeof(probe), "%s", dst);
+	for (int i = 0; i < 1000; i++)
+		used += (size_t)snprintf(probe + used, sizeof(probe) - used, "/d");
+	struct stat st;
+	ASSERT_INT_EQ(lstat(probe, &st), 0);
+
+	/* Past PATH_MAX: a clear error naming the depth. */
+	char deeper[PATH_MAX];
+	snprintf(deeper, sizeof(deeper), "%s/deeper", dir);
+	mkdir(deeper, 0755);
+	make_deep(deeper, 2100);
+	snprintf(dst, sizeof(dst), "%s/dst2", dir);
+	ASSERT_INT_EQ(ota_copy_tree(deeper, dst, &err), -ENAMETOOLONG);
+	ASSERT_TRUE(strstr(err.msg, "too deep to copy") != NULL);
+
+	/* Removal of any depth, with one directory open at a time. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ASSERT_INT_EQ(ota_remove_contents_at(fd), 0);
+	close(fd);
+	ASSERT_INT_EQ(rmdir(dir), 0);
+}
+
+/* inih cuts section names to 49 bytes; a declared path is kept whole. */
+TEST(long_declared_paths_keep_their_keys)
+{
+	struct ota_state_config c;
+	struct ota_error err = { 0 };
+	ota_state_config_init(&c);
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, "[persist /opt/vendor-application/configuration-store/keys]\n"
+						      "keep-on-reset = yes\n# comment\ntype = directory\n",
+						  "x.conf", &err), 0);
+	ASSERT_INT_EQ(c.n_entries, 1);
+	ASSERT_STR_EQ(c.entries[0].path, "/opt/vendor-application/configuration-store/keys");
+	ASSERT_TRUE(c.entries[0].keep_on_reset);
+	ASSERT_INT_EQ(c.entries[0].type, OTA_PERSIST_DIRECTORY);
+	ota_state_config_done(&c);
+}
