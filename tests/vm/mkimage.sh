@@ -211,7 +211,7 @@ if [ $uboot = 1 ]; then
 	# 2 and 3 the groups' roots with the kernel in /boot.
 	setenv ota_env_dev virtio
 	setenv ota_env_part 0:1
-	setenv ota_cmdline "console=ttyS0 panic=-1"
+	setenv ota_cmdline "console=ttyS0 panic=-1 no_timer_check"
 	setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
 	setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
 	BOARD

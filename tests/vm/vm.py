@@ -105,7 +105,7 @@ class Machine:
         agent_sock = os.path.join(self.workdir, "agent.sock")
         if os.path.exists(agent_sock):
             os.unlink(agent_sock)
-        append = "console=ttyS0 root=%s ro init=%s panic=-1 %s" % (root, init, cmdline_extra)
+        append = "console=ttyS0 root=%s ro init=%s panic=-1 no_timer_check %s" % (root, init, cmdline_extra)
         accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
         machine = "pc" if self.firmware == "uboot" else "q35"
         cmd = ["qemu-system-x86_64", *accel, "-machine", machine, "-m", str(self.memory),
