@@ -142,6 +142,7 @@ done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().stri
 # the deadline ends it. The spare was marked bad and checkpointed by then.
 fresh
 conf 10
+CKPT=none
 ctl "reset=1&hostile=drip&rate=3000&after=$((40 << 20))"
 if bounded install-deadline 60 1 "'$URL/v2.otab': download timeout of 10 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
 	read -r STATE CKPT < <(record system-b)
