@@ -49,22 +49,10 @@ printf '{"version":"2.0","bundle":"v2.otab"}\n' >srv/channel.json
 mkdir -p slots data hooks
 head -c $((48 << 20)) /dev/urandom >slots/system-a
 head -c 300000 /dev/urandom >slots/boot-a
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-chmod +x bootflow.sh
-fresh() { printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' >bf.state; : >calls; rm -f data/slots.json slots/system-b slots/boot-b; }
-count() { grep -c "^$1" calls || true; }
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
+fresh() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+count() { fake_calls "$1"; }
 conf() { # conf DOWNLOAD-TIMEOUT
 	cat >system.conf <<CONF
 [system]
@@ -80,27 +68,7 @@ http-attempts = 2
 http-min-rate = 1000
 http-stall-time = 2
 download-timeout = $1
-[bootflow]
-type = custom
-executable = $W/bootflow.sh
-[slot.system-a]
-class = system
-file = $W/slots/system-a
-[slot.system-b]
-class = system
-file = $W/slots/system-b
-[slot.boot-a]
-class = boot
-file = $W/slots/boot-a
-[slot.boot-b]
-class = boot
-file = $W/slots/boot-b
-[group.a]
-system = system-a
-boot = boot-a
-[group.b]
-system = system-b
-boot = boot-b
+$(fake_file_slots "$W")
 CONF
 }
 C=(--config "$W/system.conf")
@@ -152,8 +120,7 @@ if bounded install-deadline 60 1 "'$URL/v2.otab': download timeout of 10 s expir
 fi
 ctl reset=1
 conf 120
-printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' >bf.state
-: >calls
+fake_boot a
 if bounded install-resumed 120 0 "" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
 	DL=$(done_field downloaded)
 	cmp -s -n "$(stat -c %s system.img)" slots/system-b system.img && [ "$(count arm)" = 1 ] &&
