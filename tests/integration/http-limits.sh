@@ -10,6 +10,8 @@
 # middle of the download the checkpoint kept, so that an install from a good
 # server resumes there.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl python3
 U=$(realpath "${1:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
 B=$(realpath "${2:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
 F=$(realpath "${3:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
