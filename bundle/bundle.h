@@ -258,9 +258,10 @@ void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem 
  * - Retries: connection failures, resets, timeouts, stalls, HTTP
  *   408/429/5xx and truncated bodies are retried with exponential backoff,
  *   resuming where the data stopped. `max_attempts` bounds the attempts in a
- *   row that make no progress; an attempt makes progress only if it brought
- *   at least one stall window's worth at the minimum rate (low_speed_bytes *
- *   low_speed_time_s), so a drip cannot keep retrying forever. Then the last
+ *   row that make no progress; failed attempts count as progress only once
+ *   they brought one stall window's worth at the minimum rate together
+ *   (low_speed_bytes * low_speed_time_s), so a drip cannot keep retrying
+ *   forever. Then the last
  *   error is returned, naming the URL and the attempt count. HTTP 4xx, TLS
  *   and certificate errors fail at once (404/410: -ENOENT, 401/403: -EACCES,
  *   connection refused after the retries: -ECONNREFUSED, timeout or stall:
