@@ -255,13 +255,27 @@ void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem 
  *   file that changed on the server fails with -ESTALE ("changed on the
  *   server") instead of mixing two versions. A server that sends neither
  *   validator is checked by size alone.
- * - Retries: connection failures, resets, timeouts, HTTP 408/429/5xx and
- *   truncated bodies are retried with exponential backoff, resuming where
- *   the data stopped. `max_attempts` bounds the attempts in a row that make
- *   no progress; then the last error is returned, naming the URL and the
- *   attempt count. HTTP 4xx, TLS and certificate errors fail at once
- *   (404/410: -ENOENT, 401/403: -EACCES, connection refused after the
- *   retries: -ECONNREFUSED, timeout: -ETIMEDOUT, TLS: -EKEYREJECTED).
+ * - Retries: connection failures, resets, timeouts, stalls, HTTP
+ *   408/429/5xx and truncated bodies are retried with exponential backoff,
+ *   resuming where the data stopped. `max_attempts` bounds the attempts in a
+ *   row that make no progress; failed attempts count as progress only once
+ *   they brought one stall window's worth at the minimum rate together
+ *   (low_speed_bytes * low_speed_time_s), so a drip cannot keep retrying
+ *   forever. Then the last
+ *   error is returned, naming the URL and the attempt count. HTTP 4xx, TLS
+ *   and certificate errors fail at once (404/410: -ENOENT, 401/403: -EACCES,
+ *   connection refused after the retries: -ECONNREFUSED, timeout or stall:
+ *   -ETIMEDOUT, TLS: -EKEYREJECTED).
+ * - Bounds: every transfer is aborted below low_speed_bytes/s for
+ *   low_speed_time_s (a stall). All requests of one object share one
+ *   deadline, timeout_s from its first request: each transfer gets only what
+ *   is left of it, no retry starts after it, and its expiry is -ETIMEDOUT
+ *   ("download timeout of N s expired"), never retried. No response is read
+ *   past what was asked for: a range response past the requested bytes
+ *   (plus, for multipart/byteranges, a bounded allowance for part headers
+ *   and boundaries), a whole-file response past the file's size (-EPROTO,
+ *   naming the URL and the range), or response headers past
+ *   OTA_BUNDLE_HTTP_MAX_HEADERS bytes (-EMSGSIZE) fail.
  * - Ranges: requests are sorted and those at most merge_gap apart are fetched
  *   as one; up to max_ranges go in one multi-range request
  *   (multipart/byteranges). A server that answers a multi-range request with
@@ -274,6 +288,15 @@ void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem 
 
 struct ota_bundle_http;
 
+/* Defaults of the bounds above, shared with ota-update's configuration
+ * (docs/configuration.md says why these values). */
+#define OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S 3600u
+#define OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE 1024u
+#define OTA_BUNDLE_HTTP_DEFAULT_STALL_S 60u
+/* Response headers (all lines of one response) beyond this are refused;
+ * libcurl's own limit is 100 KiB per line. */
+#define OTA_BUNDLE_HTTP_MAX_HEADERS (64u << 10)
+
 struct ota_bundle_http_opts {
 	const char *ca_file;            /* PEM file of CAs for https; NULL: system default */
 	const char *ca_path;            /* directory of hashed CA files; NULL: system default */
@@ -281,7 +304,8 @@ struct ota_bundle_http_opts {
 	unsigned retry_delay_ms;        /* first backoff, doubled per retry up to 30 s; 0: 500 */
 	unsigned connect_timeout_s;     /* 0: 30 */
 	unsigned low_speed_time_s;      /* abort a transfer slower than low_speed_bytes/s */
-	unsigned low_speed_bytes;       /*   for this long; 0: 60 s, 1 byte/s */
+	unsigned low_speed_bytes;       /*   for this long; 0: OTA_BUNDLE_HTTP_DEFAULT_STALL_S, _MIN_RATE */
+	unsigned timeout_s;             /* all requests, from the first; 0: OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S */
 	uint64_t merge_gap;             /* 0: 4096 bytes (UINT64_MAX: everything in one span) */
 	unsigned max_ranges;            /* per request; 0: 32; 1: never multi-range */
 };

@@ -28,6 +28,19 @@ void ota_ranges_deliver(const struct ota_bundle_range *r, const size_t *order, s
  * returns how many it used, or -ENAMETOOLONG if buf is too small. */
 int ota_ranges_format(const struct ota_span *spans, size_t nspans, size_t max, char *buf, size_t size) _must_check_;
 
+/* Bytes still wanted from the first `max` incomplete spans: what the spec
+ * ota_ranges_format() writes for the same arguments asks for. */
+uint64_t ota_ranges_pending(const struct ota_span *spans, size_t nspans, size_t max);
+/* The most body bytes a response to a request for `nranges` ranges of
+ * `pending` bytes may carry: exactly those, or for a multipart/byteranges
+ * body those plus OTA_MULTIPART_FRAMING(nranges) for part headers and
+ * boundaries (a part's framing is about 100 bytes; the allowance matches
+ * what the parser accepts between parts). A server that coalesces ranges
+ * sends fewer parts, and the gaps it fills must be smaller than the framing
+ * they save (RFC 9110 14.2), so it stays below too. */
+#define OTA_MULTIPART_FRAMING(n) (4096u + 1024u * (uint64_t)(n))
+uint64_t ota_ranges_body_limit(uint64_t pending, size_t nranges, bool multipart);
+
 /* "bytes FIRST-LAST/TOTAL", or with an unknown total ("/ *"): total = UINT64_MAX. */
 int ota_http_parse_content_range(const char *v, uint64_t *ret_first, uint64_t *ret_last,
 				 uint64_t *ret_total) _must_check_;

@@ -10,9 +10,15 @@
  * requests are planned and bytes routed by the pure code in ranges.c.
  *
  * Every response is checked against the file's identity (ETag or
- * Last-Modified, and size) fixed by the first one, see bundle.h. */
+ * Last-Modified, and size) fixed by the first one, see bundle.h.
+ *
+ * Bounds: libcurl enforces the minimum rate (LOW_SPEED_*) and, per transfer,
+ * what is left of the object's deadline (TIMEOUT_MS); the write callbacks
+ * refuse bytes past what was asked for, the header callback headers past
+ * OTA_BUNDLE_HTTP_MAX_HEADERS. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -29,6 +35,8 @@ static inline void ota_curl_slist_free_allp(struct curl_slist **l)
 }
 
 struct resp {
+	uint64_t header_bytes; /* of this response, status line included */
+	bool headers_done, headers_too_big;
 	long status;
 	char reason[64];
 	char etag[128];
@@ -49,6 +57,9 @@ struct ota_bundle_http {
 	struct ota_bundle_http_stats stats;
 	struct ota_error err; /* the source's last_error */
 	char curl_err[CURL_ERROR_SIZE];
+	bool deadline_set;
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC, fixed by the first request */
+	uint64_t min_progress; /* bytes an attempt must bring to count as progress */
 
 	/* streaming */
 	CURLM *multi;
@@ -60,7 +71,7 @@ struct ota_bundle_http {
 	uint64_t pos;      /* next byte handed to read() */
 	uint64_t recv_pos; /* next byte of the file to arrive */
 	uint64_t skip;     /* bytes to drop: a resume answered with the whole file */
-	uint64_t fail_pos;
+	uint64_t fail_pos; /* recv_pos when fails was last reset */
 	unsigned fails;
 	uint8_t *spill;
 	size_t spill_cap, spill_len, spill_off;
@@ -95,15 +106,22 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct resp *r = userdata;
 	size_t n = size * nitems;
+	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+		*r = (struct resp){ 0 }; /* a new response (after a redirect or a 100): forget the last one */
+	r->header_bytes += n;
+	if (r->header_bytes > OTA_BUNDLE_HTTP_MAX_HEADERS) {
+		r->headers_too_big = true;
+		return 0; /* aborts the transfer */
+	}
 	char line[512];
 	size_t k = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
 	memcpy(line, buf, k);
 	while (k && (line[k - 1] == '\r' || line[k - 1] == '\n'))
 		k--;
 	line[k] = '\0';
-	if (strncmp(line, "HTTP/", 5) == 0) {
-		/* A new response (after a redirect or a 100): forget the last one. */
-		*r = (struct resp){ 0 };
+	if (k == 0) {
+		r->headers_done = true;
+	} else if (strncmp(line, "HTTP/", 5) == 0) {
 		const char *p = strchr(line, ' ');
 		long st = 0;
 		for (int i = 1; p && i <= 3 && p[i] >= '0' && p[i] <= '9'; i++)
@@ -171,10 +189,64 @@ static int check_identity(struct ota_bundle_http *h, const struct resp *r, uint6
 	return 0;
 }
 
-static int curl_error(struct ota_bundle_http *h, CURLcode cc, bool *ret_transient, struct ota_error *err)
+/* ---- bounds -------------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What is left of the deadline, which the first call fixes. */
+static uint64_t remaining_ms(struct ota_bundle_http *h)
+{
+	uint64_t now = now_ms();
+	if (!h->deadline_set) {
+		h->deadline_set = true;
+		h->deadline_ms = now + (uint64_t)h->o.timeout_s * 1000u;
+	}
+	return h->deadline_ms > now ? h->deadline_ms - now : 0;
+}
+
+static int deadline_error(struct ota_bundle_http *h, struct ota_error *err)
+{
+	return ota_error_set(err, -ETIMEDOUT, "'%s': download timeout of %u s expired (%llu bytes received)", h->url,
+			     h->o.timeout_s, (unsigned long long)h->stats.downloaded);
+}
+
+/* libcurl's transfer timeout fired: ours if (nearly) nothing is left. */
+static bool deadline_passed(struct ota_bundle_http *h)
+{
+	return remaining_ms(h) <= 10;
+}
+
+static int curl_error(struct ota_bundle_http *h, CURLcode cc, const struct resp *r, bool *ret_transient,
+		      struct ota_error *err)
 {
 	int code;
 	bool transient = false;
+	*ret_transient = false;
+	if (r->headers_too_big)
+		return ota_error_set(err, -EMSGSIZE, "'%s': response headers larger than %u bytes", h->url,
+				     OTA_BUNDLE_HTTP_MAX_HEADERS);
+	/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER before the
+	 * header callback sees it: as CURLE_TOO_LARGE since 8.6, before that
+	 * as CURLE_OUT_OF_MEMORY without a message. */
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (!r->headers_done && cc == CURLE_TOO_LARGE)
+		return ota_error_set(err, -EMSGSIZE, "'%s': a response header line is longer than libcurl accepts (%d bytes)",
+				     h->url, CURL_MAX_HTTP_HEADER);
+#endif
+	if (!r->headers_done && cc == CURLE_OUT_OF_MEMORY)
+		return ota_error_set(err, -EMSGSIZE,
+				     "'%s': a response header line is longer than libcurl accepts (%d bytes), or libcurl ran out of memory",
+				     h->url, CURL_MAX_HTTP_HEADER);
+	if (cc == CURLE_OPERATION_TIMEDOUT && deadline_passed(h))
+		return deadline_error(h, err);
+	if (cc == CURLE_FILESIZE_EXCEEDED)
+		return ota_error_set(err, -EPROTO, "'%s': the server announced more than the %llu bytes of the file", h->url,
+				     (unsigned long long)h->size);
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT: code = -ECONNREFUSED; transient = true; break;
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -200,11 +272,15 @@ static int curl_error(struct ota_bundle_http *h, CURLcode cc, bool *ret_transien
 	return ota_error_set(err, code, "'%s': %s", h->url, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
 }
 
-static void backoff(const struct ota_bundle_http *h, unsigned fails)
+/* Never past the deadline: the next attempt then fails with it. */
+static void backoff(struct ota_bundle_http *h, unsigned fails)
 {
 	uint64_t ms = (uint64_t)h->o.retry_delay_ms << (fails > 16 ? 16 : fails - 1);
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
+	uint64_t left = remaining_ms(h);
+	if (ms > left)
+		ms = left;
 	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -218,7 +294,8 @@ static int give_up(struct ota_error *err, unsigned attempts)
 	return ota_error_set(err, err->code, "%s (gave up after %u attempts)", msg, attempts);
 }
 
-static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp)
+/* budget_ms: what is left of the deadline (> 0). */
+static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp, uint64_t budget_ms)
 {
 	h->curl_err[0] = '\0';
 	CURLcode cc = CURLE_OK;
@@ -234,6 +311,7 @@ static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp)
 	SET(CURLOPT_CONNECTTIMEOUT, (long)h->o.connect_timeout_s);
 	SET(CURLOPT_LOW_SPEED_LIMIT, (long)h->o.low_speed_bytes);
 	SET(CURLOPT_LOW_SPEED_TIME, (long)h->o.low_speed_time_s);
+	SET(CURLOPT_TIMEOUT_MS, (long)(budget_ms < LONG_MAX ? budget_ms : LONG_MAX));
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->o.ca_file)
@@ -282,7 +360,7 @@ int ota_bundle_http_new(const char *url, const struct ota_bundle_http_opts *opts
 	if (!h || !(h->url = strdup(url))) {
 		free(h);
 		curl_global_cleanup();
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "'%s': out of memory", url);
 	}
 	h->o = opts ? *opts : (struct ota_bundle_http_opts){ 0 };
 	if (!h->o.max_attempts)
@@ -292,9 +370,14 @@ int ota_bundle_http_new(const char *url, const struct ota_bundle_http_opts *opts
 	if (!h->o.connect_timeout_s)
 		h->o.connect_timeout_s = 30;
 	if (!h->o.low_speed_time_s)
-		h->o.low_speed_time_s = 60;
+		h->o.low_speed_time_s = OTA_BUNDLE_HTTP_DEFAULT_STALL_S;
 	if (!h->o.low_speed_bytes)
-		h->o.low_speed_bytes = 1;
+		h->o.low_speed_bytes = OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE;
+	if (!h->o.timeout_s)
+		h->o.timeout_s = OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S;
+	/* An attempt that did not bring one stall window's worth at the
+	 * minimum rate made no progress: a drip then uses up the attempts. */
+	h->min_progress = (uint64_t)h->o.low_speed_bytes * h->o.low_speed_time_s;
 	if (!h->o.merge_gap)
 		h->o.merge_gap = 4096;
 	if (!h->o.max_ranges)
@@ -340,6 +423,9 @@ struct rx {
 	struct ota_span *spans;
 	size_t nspans;
 	int nreq; /* ranges in this request */
+	const char *spec;
+	uint64_t pending; /* bytes this request asks for */
+	uint64_t body, body_max; /* body bytes received, allowed (set by the check) */
 	struct resp resp;
 	bool checked, multipart, transient;
 	struct ota_multipart mp;
@@ -347,6 +433,12 @@ struct rx {
 	int code;
 	struct ota_error *err;
 };
+
+static int too_much(const struct rx *x)
+{
+	return ota_error_set(x->err, -EPROTO, "'%s': the server sent more than the %llu bytes asked for (Range: bytes=%s)",
+			     x->h->url, (unsigned long long)x->body_max, x->spec);
+}
 
 #define FALLBACK_SINGLE 1 /* internal: retry with single ranges */
 
@@ -371,12 +463,19 @@ static int check_range_response(struct rx *x)
 			return ret;
 		x->cursor = r->cr_first;
 		x->end = r->cr_last + 1;
+		/* No more than asked for (several ranges may come coalesced into
+		 * one, within their framing), and no more than the part it says. */
+		x->body_max = ota_ranges_body_limit(x->pending, (size_t)x->nreq, x->nreq > 1);
+		if (x->end - x->cursor > x->body_max)
+			return too_much(x);
+		x->body_max = x->end - x->cursor;
 		return 0;
 	}
 	if (ota_multipart_init(&x->mp, r->content_type) < 0)
 		return ota_error_set(x->err, -EPROTO, "'%s': HTTP 206 without Content-Range or multipart body (%s)",
 				     h->url, r->content_type[0] ? r->content_type : "no Content-Type");
 	x->multipart = true;
+	x->body_max = ota_ranges_body_limit(x->pending, (size_t)x->nreq, true);
 	return check_identity(h, r, UINT64_MAX, x->err);
 }
 
@@ -403,6 +502,11 @@ static size_t range_write_cb(char *p, size_t size, size_t nmemb, void *userdata)
 			return 0; /* aborts the transfer */
 		}
 	}
+	if (n > x->body_max - x->body) {
+		x->code = too_much(x);
+		return 0;
+	}
+	x->body += n;
 	if (x->multipart) {
 		int ret = ota_multipart_feed(&x->mp, (const uint8_t *)p, n, mp_emit, x);
 		if (ret < 0) {
@@ -413,21 +517,23 @@ static size_t range_write_cb(char *p, size_t size, size_t nmemb, void *userdata)
 		}
 		return n;
 	}
-	size_t k = x->end - x->cursor < n ? (size_t)(x->end - x->cursor) : n;
-	ota_ranges_deliver(x->r, x->order, x->spans, x->nspans, x->cursor, (const uint8_t *)p, k);
-	x->cursor += k;
+	ota_ranges_deliver(x->r, x->order, x->spans, x->nspans, x->cursor, (const uint8_t *)p, n);
+	x->cursor += n; /* <= end: body_max is the part's length */
 	return n;
 }
 
-static int range_request(struct rx *x, const char *spec, struct ota_error *err)
+static int range_request(struct rx *x, struct ota_error *err)
 {
 	struct ota_bundle_http *h = x->h;
+	uint64_t budget = remaining_ms(h);
+	if (budget == 0)
+		return deadline_error(h, err);
 	if (!h->easy && !(h->easy = curl_easy_init()))
 		return ota_error_set(err, -ENOMEM, "'%s': cannot create a libcurl handle", h->url);
 	_cleanup_(ota_curl_slist_free_allp) struct curl_slist *hdrs = NULL;
 	if (if_range_header(h, &hdrs) < 0)
-		return ota_error_set(err, -ENOMEM, "out of memory");
-	if (setup_easy(h, h->easy, &x->resp) < 0 || curl_easy_setopt(h->easy, CURLOPT_RANGE, spec) != CURLE_OK ||
+		return ota_error_set(err, -ENOMEM, "'%s': out of memory for the If-Range header", h->url);
+	if (setup_easy(h, h->easy, &x->resp, budget) < 0 || curl_easy_setopt(h->easy, CURLOPT_RANGE, x->spec) != CURLE_OK ||
 	    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, range_write_cb) != CURLE_OK ||
 	    curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, x) != CURLE_OK)
@@ -438,7 +544,7 @@ static int range_request(struct rx *x, const char *spec, struct ota_error *err)
 	if (x->code)
 		return x->code;
 	if (cc != CURLE_OK)
-		return curl_error(h, cc, &x->transient, err);
+		return curl_error(h, cc, &x->resp, &x->transient, err);
 	if (!x->checked) { /* no body at all */
 		x->checked = true;
 		return check_range_response(x);
@@ -474,7 +580,7 @@ int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_ran
 	_cleanup_free_ size_t *order = calloc(n, sizeof(*order));
 	_cleanup_free_ struct ota_span *spans = calloc(n, sizeof(*spans));
 	if (!order || !spans)
-		return ota_error_set(err, -ENOMEM, "out of memory for %zu ranges", n);
+		return ota_error_set(err, -ENOMEM, "'%s': out of memory for %zu ranges", h->url, n);
 	size_t ns;
 	if (ota_ranges_plan(ranges, n, h->o.merge_gap, order, spans, &ns) < 0)
 		return ota_error_set(err, -EOVERFLOW, "'%s': a range wraps around 64 bits", h->url);
@@ -487,8 +593,9 @@ int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_ran
 	size_t spec_size = 44 * (size_t)h->o.max_ranges + 1;
 	_cleanup_free_ char *spec = malloc(spec_size);
 	if (!spec)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "'%s': out of memory for a range request", h->url);
 	unsigned fails = 0;
+	uint64_t progress_since_fail = 0;
 	for (;;) {
 		uint64_t before = spans_got(spans, ns);
 		if (before == total)
@@ -497,8 +604,9 @@ int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_ran
 		int k = ota_ranges_format(spans, ns, max, spec, spec_size);
 		if (k <= 0)
 			return ota_error_set(err, -EINVAL, "'%s': cannot format the range request", h->url);
-		struct rx x = { .h = h, .r = ranges, .order = order, .spans = spans, .nspans = ns, .nreq = k, .err = err };
-		ret = range_request(&x, spec, err);
+		struct rx x = { .h = h, .r = ranges, .order = order, .spans = spans, .nspans = ns, .nreq = k, .err = err,
+				.spec = spec, .pending = ota_ranges_pending(spans, ns, max) };
+		ret = range_request(&x, err);
 		uint64_t progress = spans_got(spans, ns) - before;
 		if (ret == FALLBACK_SINGLE) {
 			h->stats.multirange = false; /* the server sent the whole file instead */
@@ -511,12 +619,16 @@ int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_ran
 					     spec);
 		if (ret == 0) {
 			fails = 0;
+			progress_since_fail = 0;
 			continue;
 		}
 		if (!x.transient)
 			return ret;
-		if (progress)
+		progress_since_fail += progress;
+		if (progress_since_fail >= h->min_progress) {
 			fails = 0;
+			progress_since_fail = 0;
+		}
 		if (++fails >= h->o.max_attempts)
 			return give_up(err, fails);
 		h->stats.retries++;
@@ -599,6 +711,11 @@ static size_t stream_write_cb(char *p, size_t size, size_t nmemb, void *userdata
 	h->skip -= k;
 	p += k;
 	n -= k;
+	if (h->size_known && n > h->size - h->recv_pos) {
+		h->s_code = ota_error_set(&h->err, -EPROTO, "'%s': the server sent more than the %llu bytes of the file",
+					  h->url, (unsigned long long)h->size);
+		return 0;
+	}
 	h->recv_pos += n;
 	size_t room = h->dst ? h->dst_len - h->dst_got : 0;
 	size_t c = room < n ? room : n;
@@ -615,7 +732,8 @@ static size_t stream_write_cb(char *p, size_t size, size_t nmemb, void *userdata
 			}
 			uint8_t *s = realloc(h->spill, rest);
 			if (!s) {
-				h->s_code = ota_error_set(&h->err, -ENOMEM, "out of memory");
+				h->s_code = ota_error_set(&h->err, -ENOMEM, "'%s': out of memory for %zu bytes received", h->url,
+							  rest);
 				return 0;
 			}
 			h->spill = s;
@@ -638,12 +756,18 @@ static int stream_start(struct ota_bundle_http *h)
 	h->s_checked = h->s_done = h->s_paused = h->s_transient = false;
 	h->s_code = 0;
 	h->skip = 0;
+	uint64_t budget = remaining_ms(h);
+	if (budget == 0)
+		return deadline_error(h, &h->err);
 	char range[32];
 	struct curl_slist *hdrs = NULL; /* kept until the transfer ends: see stream_end */
 	if (h->recv_pos > 0 && (ota_format(range, sizeof(range), "%llu-", (unsigned long long)h->recv_pos) < 0 ||
 				if_range_header(h, &hdrs) < 0))
-		return ota_error_set(&h->err, -ENOMEM, "out of memory");
-	if (setup_easy(h, h->stream, &h->s_resp) < 0 ||
+		return ota_error_set(&h->err, -ENOMEM, "'%s': out of memory for the resume headers", h->url);
+	/* Once the size is known libcurl refuses a longer Content-Length at once
+	 * (the write callback catches a body without one). */
+	if (setup_easy(h, h->stream, &h->s_resp, budget) < 0 ||
+	    curl_easy_setopt(h->stream, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(h->size_known ? h->size : 0)) != CURLE_OK ||
 	    curl_easy_setopt(h->stream, CURLOPT_RANGE, h->recv_pos > 0 ? range : NULL) != CURLE_OK ||
 	    curl_easy_setopt(h->stream, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(h->stream, CURLOPT_PRIVATE, hdrs) != CURLE_OK ||
@@ -704,7 +828,7 @@ static int stream_finish(struct ota_bundle_http *h)
 	bool transient = h->s_transient;
 	stream_end(h);
 	if (code == 0 && cc != CURLE_OK)
-		code = curl_error(h, cc, &transient, &h->err);
+		code = curl_error(h, cc, &h->s_resp, &transient, &h->err);
 	if (code == 0 && !h->s_checked) {
 		h->s_checked = true;
 		code = check_stream_response(h);
@@ -721,7 +845,7 @@ static int stream_finish(struct ota_bundle_http *h)
 	}
 	if (!transient)
 		return code;
-	if (h->recv_pos != h->fail_pos) {
+	if (h->recv_pos - h->fail_pos >= h->min_progress) {
 		h->fails = 0;
 		h->fail_pos = h->recv_pos;
 	}

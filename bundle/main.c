@@ -28,7 +28,8 @@ static int usage(void)
 		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|URL|-\n"
 		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|URL|- SLOT-CLASS OUT\n"
 		"verify options: --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n"
-		"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n");
+		"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n"
+		"             --timeout S  --min-rate BYTES  --stall-time S\n");
 	return 2;
 }
 
@@ -535,7 +536,8 @@ static int parse_options(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'T' },   { "level", required_argument, NULL, 'L' },
 		{ "ca-file", required_argument, NULL, 'A' },   { "ca-path", required_argument, NULL, 'P' },
 		{ "attempts", required_argument, NULL, 'a' },  { "retry-delay", required_argument, NULL, 'D' },
-		{ "connect-timeout", required_argument, NULL, 'O' },
+		{ "connect-timeout", required_argument, NULL, 'O' }, { "timeout", required_argument, NULL, 'W' },
+		{ "min-rate", required_argument, NULL, 'M' },  { "stall-time", required_argument, NULL, 'S' },
 		{ "min-rsa-bits", required_argument, NULL, 'R' }, { "min-ec-bits", required_argument, NULL, 'E' },
 		{ "min-digest-bits", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },            {},
@@ -592,6 +594,21 @@ static int parse_options(int argc, char **argv)
 			if (parse_floor(optarg, "--min-digest-bits", OTA_BUNDLE_MIN_DIGEST_BITS, 512,
 					&arg_algorithms.min_digest_bits) < 0)
 				return -EINVAL;
+			break;
+		case 'W': /* the same range as [update] download-timeout */
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 7 * 86400)
+				return -EINVAL;
+			arg_http.timeout_s = (unsigned)v;
+			break;
+		case 'M':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > (1u << 30))
+				return -EINVAL;
+			arg_http.low_speed_bytes = (unsigned)v;
+			break;
+		case 'S':
+			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 3600)
+				return -EINVAL;
+			arg_http.low_speed_time_s = (unsigned)v;
 			break;
 		default: return -EINVAL;
 		}

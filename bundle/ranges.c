@@ -106,6 +106,28 @@ int ota_ranges_format(const struct ota_span *spans, size_t nspans, size_t max, c
 	return (int)used;
 }
 
+uint64_t ota_ranges_pending(const struct ota_span *spans, size_t nspans, size_t max)
+{
+	uint64_t pending = 0;
+	size_t used = 0;
+	for (size_t i = 0; i < nspans && used < max; i++) {
+		const struct ota_span *s = &spans[i];
+		if (s->start + s->got >= s->end)
+			continue;
+		pending += s->end - (s->start + s->got); /* spans are disjoint in 64 bits: no overflow */
+		used++;
+	}
+	return pending;
+}
+
+uint64_t ota_ranges_body_limit(uint64_t pending, size_t nranges, bool multipart)
+{
+	if (!multipart)
+		return pending;
+	uint64_t framing = OTA_MULTIPART_FRAMING(nranges);
+	return pending > UINT64_MAX - framing ? UINT64_MAX : pending + framing;
+}
+
 /* ---- parsing --------------------------------------------------------------- */
 
 static const char *parse_u64_prefix(const char *p, uint64_t *ret)

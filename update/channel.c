@@ -7,8 +7,14 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "bundle/bundle.h"
 #include "update/update.h"
+
+/* The channel is one small document: however long download-timeout is,
+ * reading it never takes longer than this. */
+#define CHANNEL_TIMEOUT_MAX_S 120u
 
 void ota_channel_done(struct ota_channel *ch)
 {
@@ -175,7 +181,60 @@ struct body {
 	char *buf;
 	size_t len;
 	bool too_big;
+	uint64_t header_bytes; /* of the current response */
+	bool headers_done, headers_too_big;
 };
+
+/* Bounds the response headers as the bundle HTTP source does, and notes
+ * their end: libcurl reports a header line over its own limit as out of
+ * memory (before 8.6), which before that point means just that. */
+static size_t header_cb(char *p, size_t size, size_t n, void *userdata)
+{
+	struct body *b = userdata;
+	size_t len = size * n;
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		b->header_bytes = 0;
+		b->headers_done = false;
+	}
+	b->header_bytes += len;
+	if (b->header_bytes > OTA_BUNDLE_HTTP_MAX_HEADERS) {
+		b->headers_too_big = true;
+		return 0;
+	}
+	if ((len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n'))
+		b->headers_done = true;
+	return len;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int fetch_error(const char *url, CURLcode cc, const struct body *b, const char *curl_err, unsigned timeout_s,
+		       uint64_t elapsed_ms, struct ota_error *err)
+{
+	if (b->too_big || cc == CURLE_FILESIZE_EXCEEDED)
+		return ota_error_set(err, -EFBIG, "channel '%s': larger than %u bytes", url, OTA_CHANNEL_MAX);
+	if (b->headers_too_big)
+		return ota_error_set(err, -EMSGSIZE, "channel '%s': response headers larger than %u bytes", url,
+				     OTA_BUNDLE_HTTP_MAX_HEADERS);
+	if (!b->headers_done && cc == CURLE_OUT_OF_MEMORY)
+		return ota_error_set(err, -EMSGSIZE,
+				     "channel '%s': a response header line is longer than libcurl accepts (%d bytes), or libcurl ran out of memory",
+				     url, CURL_MAX_HTTP_HEADER);
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (!b->headers_done && cc == CURLE_TOO_LARGE)
+		return ota_error_set(err, -EMSGSIZE, "channel '%s': a response header line is longer than libcurl accepts (%d bytes)",
+				     url, CURL_MAX_HTTP_HEADER);
+#endif
+	if (cc == CURLE_OPERATION_TIMEDOUT && elapsed_ms + 10 >= (uint64_t)timeout_s * 1000u)
+		return ota_error_set(err, -ETIMEDOUT, "channel '%s': download timeout of %u s expired", url, timeout_s);
+	return ota_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "channel '%s': %s", url,
+			     curl_err[0] ? curl_err : curl_easy_strerror(cc));
+}
 
 static size_t body_cb(char *p, size_t size, size_t n, void *userdata)
 {
@@ -201,13 +260,16 @@ int ota_channel_fetch(const struct ota_update_config *c, const char *url, struct
 	if (!is_http_url(url))
 		return ota_error_set(err, -EINVAL, "channel '%s' is not an http(s) URL", url);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return ota_error_set(err, -ENOMEM, "libcurl initialisation failed");
+		return ota_error_set(err, -ENOMEM, "channel '%s': libcurl initialisation failed", url);
 	CURL *h = curl_easy_init();
 	if (!h)
-		return ota_error_set(err, -ENOMEM, "libcurl: out of memory");
+		return ota_error_set(err, -ENOMEM, "channel '%s': cannot create a libcurl handle", url);
 	char curl_err[CURL_ERROR_SIZE] = "";
 	struct body b = { 0 };
 	CURLcode cc = CURLE_OK;
+	unsigned timeout_s = c->download_timeout_s ? c->download_timeout_s : OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S;
+	if (timeout_s > CHANNEL_TIMEOUT_MAX_S)
+		timeout_s = CHANNEL_TIMEOUT_MAX_S;
 #define SET(opt, val) \
 	if (cc == CURLE_OK) \
 		cc = curl_easy_setopt(h, opt, val)
@@ -218,7 +280,11 @@ int ota_channel_fetch(const struct ota_update_config *c, const char *url, struct
 	SET(CURLOPT_MAXREDIRS, 5L);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, (long)(c->http_connect_timeout_s ? c->http_connect_timeout_s : 30));
-	SET(CURLOPT_TIMEOUT, 120L);
+	SET(CURLOPT_TIMEOUT, (long)timeout_s);
+	SET(CURLOPT_LOW_SPEED_LIMIT, (long)(c->http_min_rate ? c->http_min_rate : OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE));
+	SET(CURLOPT_LOW_SPEED_TIME,
+	    (long)(c->http_stall_time_s ? c->http_stall_time_s : OTA_BUNDLE_HTTP_DEFAULT_STALL_S));
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OTA_CHANNEL_MAX); /* a longer Content-Length: refused at once */
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->ca_file)
@@ -229,17 +295,15 @@ int ota_channel_fetch(const struct ota_update_config *c, const char *url, struct
 	SET(CURLOPT_ERRORBUFFER, curl_err);
 	SET(CURLOPT_WRITEFUNCTION, body_cb);
 	SET(CURLOPT_WRITEDATA, &b);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, &b);
 #undef SET
 	int r = 0;
+	uint64_t start = now_ms();
 	if (cc != CURLE_OK)
-		r = ota_error_set(err, -EINVAL, "libcurl: %s", curl_easy_strerror(cc));
-	else if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		if (b.too_big)
-			r = ota_error_set(err, -EFBIG, "channel '%s': larger than %u bytes", url, OTA_CHANNEL_MAX);
-		else
-			r = ota_error_set(err, -EIO, "channel '%s': %s", url,
-					  curl_err[0] ? curl_err : curl_easy_strerror(cc));
-	}
+		r = ota_error_set(err, -EINVAL, "channel '%s': libcurl: %s", url, curl_easy_strerror(cc));
+	else if ((cc = curl_easy_perform(h)) != CURLE_OK)
+		r = fetch_error(url, cc, &b, curl_err, timeout_s, now_ms() - start, err);
 	char *effective = NULL;
 	if (r == 0 && curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) != CURLE_OK)
 		effective = NULL;

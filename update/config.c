@@ -2,7 +2,8 @@
  *
  *   [system]   compatible, version
  *   [update]   keyring, downgrade, status-file, hooks-dir, lock-file, ca-file, channel, hook-timeout,
- *              http-connect-timeout, http-attempts, check-time, min-rsa-bits,
+ *              http-connect-timeout, http-attempts, http-min-rate, http-stall-time,
+ *              download-timeout, check-time, min-rsa-bits,
  *              min-ec-bits, min-digest-bits
  *   [bootflow] type, executable, timeout, tries (all types); device,
  *              directory, kernel-cmdline (grub);
@@ -96,6 +97,12 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 		return set_uint(&c->http_connect_timeout_s, "update", key, value, 1, 3600, s->err);
 	if (strcmp(key, "http-attempts") == 0)
 		return set_uint(&c->http_attempts, "update", key, value, 1, 100, s->err);
+	if (strcmp(key, "http-min-rate") == 0)
+		return set_uint(&c->http_min_rate, "update", key, value, 1, 1u << 30, s->err);
+	if (strcmp(key, "http-stall-time") == 0)
+		return set_uint(&c->http_stall_time_s, "update", key, value, 1, 3600, s->err);
+	if (strcmp(key, "download-timeout") == 0)
+		return set_uint(&c->download_timeout_s, "update", key, value, 1, 7 * 86400, s->err);
 	/* The algorithm floor can only be raised (bundle.h); the upper bounds
 	 * are the largest that exist. */
 	if (strcmp(key, "min-rsa-bits") == 0)
@@ -439,6 +446,12 @@ static int set_defaults(struct ota_update_config *c)
 		c->tries = OTA_UPDATE_DEFAULT_TRIES;
 	if (!c->hook_timeout_s)
 		c->hook_timeout_s = OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S;
+	if (!c->http_min_rate)
+		c->http_min_rate = OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE;
+	if (!c->http_stall_time_s)
+		c->http_stall_time_s = OTA_BUNDLE_HTTP_DEFAULT_STALL_S;
+	if (!c->download_timeout_s)
+		c->download_timeout_s = OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S;
 	return 0;
 }
 

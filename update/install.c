@@ -1046,8 +1046,12 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
+		/* One deadline for the whole install: the lock is never held longer
+		 * than download-timeout for the network's sake. */
 		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file, .connect_timeout_s = c->http_connect_timeout_s,
-						   .max_attempts = c->http_attempts };
+						   .max_attempts = c->http_attempts, .low_speed_bytes = c->http_min_rate,
+						   .low_speed_time_s = c->http_stall_time_s,
+						   .timeout_s = c->download_timeout_s };
 		r = ota_bundle_http_new(o->source, &ho, &web, err);
 		if (r < 0)
 			return r;

@@ -91,6 +91,9 @@ struct ota_update_config {
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
 	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
 	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
+	unsigned http_min_rate;        /* [update] http-min-rate: bytes/s (default OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE) */
+	unsigned http_stall_time_s;    /* [update] http-stall-time: below that rate this long is a stall */
+	unsigned download_timeout_s;   /* [update] download-timeout: all requests of one install, or one check */
 	enum ota_check_time check_time;  /* [update] check-time = auto|yes|no */
 	struct ota_bundle_algorithms algorithms;  /* [update] min-rsa-bits, min-ec-bits, min-digest-bits */
 	char *bootflow_type;           /* [bootflow] type (required) */

@@ -14,6 +14,15 @@ GET /_ctl?key=value&... changes behaviour:
   etag=0|1         0: send Last-Modified only
   drop=N,COUNT     the next COUNT responses (-1: all) close after N body bytes
   status=CODE,COUNT the next COUNT responses are CODE with an empty body
+  hostile=MODE     a misbehaving server, for the transfer bounds (all responses but /_ctl):
+                   stall      send `after` body bytes in total, then hold every
+                              connection open without sending more
+                   drip       send `after` body bytes in total, then `rate` bytes per second
+                   long       a single-range 206 carries its range twice (Content-Length
+                              says so, Content-Range names the range once)
+                   extrapart  a multipart/byteranges body gets one more, unrequested part
+                   bighdr     every response has a header line of `hdr` bytes
+  after=N, rate=N, hdr=N   parameters of hostile (defaults 0, 4, 200000)
   reset=1          back to defaults
 Every request is logged to LOG as 'GET PATH range=... if-range=... -> STATUS bytes=N'
 (N: body bytes sent).
@@ -25,11 +34,14 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 ROOT, PORT_FILE, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 lock = threading.Lock()
-DEFAULTS = {"multirange": 1, "ranges": 1, "etag": 1, "drop": None, "status": None}
+DEFAULTS = {"multirange": 1, "ranges": 1, "etag": 1, "drop": None, "status": None,
+            "hostile": None, "after": 0, "rate": 4, "hdr": 200000}
+HOLD_S = 120  # how long a stalled response keeps its connection
 cfg = dict(DEFAULTS)
 
 
@@ -80,12 +92,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up on a body: expected
 
+    def allowance(self, n):
+        """How many of the next n body bytes go out before a stall or drip starts."""
+        with lock:
+            k = max(0, min(n, cfg["after"]))
+            cfg["after"] -= k
+            return k
+
+    def send_hostile(self, body):
+        """stall or drip: the body up to the allowance, then hold or trickle."""
+        k = self.allowance(len(body))
+        self.wfile.write(body[:k])
+        self.wfile.flush()
+        if k == len(body):
+            return
+        if cfg["hostile"] == "stall":
+            time.sleep(HOLD_S)
+        else:
+            for i in range(k, len(body), cfg["rate"]):
+                self.wfile.write(body[i:i + cfg["rate"]])
+                self.wfile.flush()
+                time.sleep(1)
+        self.close_connection = True
+
     def send_body(self, status, headers, body, faults=True):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
+        hostile = cfg["hostile"] if faults else None
+        if hostile == "bighdr":
+            self.send_header("X-Padding", "a" * cfg["hdr"])
         self.end_headers()
+        if hostile in ("stall", "drip") and self.command == "GET":
+            self.log(status, len(body))
+            return self.send_hostile(body)
         drop = take("drop") if faults else None
         sent = 0 if self.command != "GET" else len(body) if drop is None else min(drop, len(body))
         self.log(status, sent)
@@ -111,6 +152,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     elif k in ("drop", "status"):
                         a, b = v.split(",")
                         cfg[k] = (int(a), int(b))
+                    elif k == "hostile":
+                        cfg[k] = v
                     else:
                         cfg[k] = int(v)
             return self.send_body(200, [], b"ok\n", faults=False)
@@ -141,10 +184,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_body(416, [("Content-Range", "bytes */%d" % len(data))], b"")
         if len(ranges) == 1:
             a, b = ranges[0]
-            return self.send_body(206, hdrs + [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))],
-                                  data[a:b + 1])
+            body = data[a:b + 1] * (2 if cfg["hostile"] == "long" else 1)
+            return self.send_body(206, hdrs + [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))], body)
         boundary = "otaroot%08x" % (st.st_ino & 0xffffffff)
         body = b""
+        if cfg["hostile"] == "extrapart":
+            ranges.append((0, min(len(data), 65536) - 1))
         for a, b in ranges:
             body += ("\r\n--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
                      % (boundary, a, b, len(data))).encode() + data[a:b + 1]

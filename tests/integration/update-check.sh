@@ -51,22 +51,10 @@ bundle srv/bundles/board-2.1.otab 2.1
 mkdir -p slots data hooks
 head -c $((4 << 20)) /dev/urandom >slots/system-a
 head -c 300000 /dev/urandom >slots/boot-a
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-chmod +x bootflow.sh
-state() { printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' >bf.state; : >calls; rm -f data/slots.json slots/system-b slots/boot-b; }
-count() { grep -c "^$1" calls || true; }
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
+state() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+count() { fake_calls "$1"; }
 cat >system.conf <<CONF
 [system]
 compatible = test-board
@@ -79,27 +67,7 @@ hooks-dir = $W/hooks
 lock-file = $W/update.lock
 http-connect-timeout = 3
 http-attempts = 2
-[bootflow]
-type = custom
-executable = $W/bootflow.sh
-[slot.system-a]
-class = system
-file = $W/slots/system-a
-[slot.system-b]
-class = system
-file = $W/slots/system-b
-[slot.boot-a]
-class = boot
-file = $W/slots/boot-a
-[slot.boot-b]
-class = boot
-file = $W/slots/boot-b
-[group.a]
-system = system-a
-boot = boot-a
-[group.b]
-system = system-b
-boot = boot-b
+$(fake_file_slots "$W")
 CONF
 C=(--config "$W/system.conf")
 run() { rc=0; "$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?; }

@@ -93,22 +93,10 @@ head -c $((80 << 20)) /dev/urandom | dd of="${LOOPS[0]}" bs=1M oflag=direct stat
 head -c $((80 << 20)) /dev/urandom | dd of="${LOOPS[1]}" bs=1M oflag=direct status=none
 mkdir -p slots data tiny
 head -c 1000000 /dev/urandom >slots/boot-a
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-chmod +x bootflow.sh
-state() { printf 'booted=%s\ndefault=%s\ntrial=\ntries=0\n' "$1" "$1" >bf.state; : >calls; }
-count() { grep -c "^$1" calls || true; }
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
+state() { fake_boot "$1"; }
+count() { fake_calls "$1"; }
 conf() { # conf FILE SYSTEM-B-DEVICE BOOT-B-FILE
 	cat >"$1" <<CONF
 [system]

@@ -98,6 +98,39 @@ TEST(deliver_counts_only_contiguous_progress_and_format_resumes)
 	ASSERT_STR_EQ(buf, "1000-1009");
 }
 
+TEST(pending_counts_what_the_spec_asks_for)
+{
+	uint8_t a[100], b[40], c[10];
+	struct ota_bundle_range r[] = { { 0, sizeof(a), a }, { 5000, sizeof(b), b }, { 90000, sizeof(c), c } };
+	size_t order[3];
+	struct ota_span s[3];
+	size_t ns;
+	ASSERT_INT_EQ(ota_ranges_plan(r, 3, 0, order, s, &ns), 0);
+	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 8), 150);
+	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 2), 140);
+	uint8_t file[100] = { 0 };
+	ota_ranges_deliver(r, order, s, ns, 0, file, 100); /* the first span is complete */
+	ota_ranges_deliver(r, order, s, ns, 5000, file, 15);
+	char buf[128];
+	/* the same spans as the spec names: 5015-5039 and 90000-90009 */
+	ASSERT_INT_EQ(ota_ranges_format(s, ns, 1, buf, sizeof(buf)), 1);
+	ASSERT_STR_EQ(buf, "5015-5039");
+	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 1), 25);
+	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 8), 35);
+	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 0), 0);
+}
+
+TEST(body_limit_single_exact_multipart_bounded_framing)
+{
+	/* A single part: not one byte more than asked for. */
+	ASSERT_INT_EQ(ota_ranges_body_limit(64, 1, false), 64);
+	/* multipart: the bytes plus 4 KiB and 1 KiB per range of framing */
+	ASSERT_INT_EQ(ota_ranges_body_limit(200, 2, true), 200 + 4096 + 2048);
+	ASSERT_INT_EQ(ota_ranges_body_limit(0, 32, true), 4096 + 32 * 1024);
+	/* no wrap-around */
+	ASSERT_TRUE(ota_ranges_body_limit(UINT64_MAX - 10, 3, true) == UINT64_MAX);
+}
+
 TEST(content_range)
 {
 	uint64_t f, l, t;

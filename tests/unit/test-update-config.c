@@ -25,7 +25,8 @@ TEST(update_config_full)
 	int r = ota_update_config_parse(&c,
 					"[data]\ndevice = auto\n[init]\npath = /sbin/init\n" BASE
 					"[update]\ndowngrade = strict\nstatus-file = /tmp/s.json\nhook-timeout = 5\n"
-					"http-connect-timeout = 4\nhttp-attempts = 9\n[bootflow]\n"
+					"http-connect-timeout = 4\nhttp-attempts = 9\nhttp-min-rate = 2048\n"
+					"http-stall-time = 45\ndownload-timeout = 604800\n[bootflow]\n"
 					"tries = 2\ntimeout = 7\n" SLOTS,
 					"t.conf", &err);
 	ASSERT_INT_EQ(r, 0);
@@ -39,6 +40,9 @@ TEST(update_config_full)
 	ASSERT_INT_EQ(c.hook_timeout_s, 5);
 	ASSERT_INT_EQ(c.http_connect_timeout_s, 4);
 	ASSERT_INT_EQ(c.http_attempts, 9);
+	ASSERT_INT_EQ(c.http_min_rate, 2048);
+	ASSERT_INT_EQ(c.http_stall_time_s, 45);
+	ASSERT_INT_EQ(c.download_timeout_s, 604800);
 	ASSERT_INT_EQ(c.tries, 2);
 	ASSERT_INT_EQ(c.bootflow_timeout_s, 7);
 	ASSERT_STR_EQ(c.bootflow_type, "custom");
@@ -68,6 +72,10 @@ TEST(update_config_defaults)
 	ASSERT_INT_EQ(c.downgrade, OTA_DOWNGRADE_REFUSE);
 	ASSERT_INT_EQ(c.tries, OTA_UPDATE_DEFAULT_TRIES);
 	ASSERT_STR_EQ(c.status_file, OTA_UPDATE_STATUS_FILE);
+	/* Every transfer bounded even without a word in the file. */
+	ASSERT_INT_EQ(c.http_min_rate, 1024);
+	ASSERT_INT_EQ(c.http_stall_time_s, 60);
+	ASSERT_INT_EQ(c.download_timeout_s, 3600);
 	ota_update_config_done(&c);
 }
 
@@ -119,6 +127,12 @@ TEST(update_config_errors)
 			  "[group.a]\ns = x\n[group.b]\ns = y\n",
 		     "[slot.z]: not in any group");
 	expect_error(BASE SLOTS "[group.c]\nsystem = system-a\n", "[group.c]: more than two boot groups");
+	/* No way to switch a bound off: 0 and "forever" are refused. */
+	expect_error(BASE "[update]\ndownload-timeout = 0\n", "[update] download-timeout: '0' is not a number in 1..604800");
+	expect_error(BASE "[update]\ndownload-timeout = 604801\n", "'604801' is not a number in 1..604800");
+	expect_error(BASE "[update]\ndownload-timeout = 1h\n", "'1h' is not a number");
+	expect_error(BASE "[update]\nhttp-min-rate = 0\n", "[update] http-min-rate: '0' is not a number in 1..1073741824");
+	expect_error(BASE "[update]\nhttp-stall-time = 3601\n", "[update] http-stall-time: '3601' is not a number in 1..3600");
 }
 
 /* [update] check-time and the algorithm policy keys (issue 15, class 12). */

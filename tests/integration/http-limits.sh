@@ -1,0 +1,188 @@
+#!/bin/bash
+# http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH: the bounds on every
+# HTTP transfer (docs/update.md "Network bounds") against a misbehaving server
+# (http-server.py's hostile modes) on 127.0.0.1, with short configured limits
+# (minimum rate 1000 bytes/s over 2 s, download timeout 10 s or 4 s).
+#
+# Each case must end within a bound (`timeout` turns a hang into a failure),
+# with its own message and exit status. For ota-update install also: nothing
+# armed, the lock free for the next command, and after a deadline in the
+# middle of the download the checkpoint kept, so that an install from a good
+# server resumes there.
+set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+need curl python3
+U=$(realpath "${1:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
+B=$(realpath "${2:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
+F=$(realpath "${3:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
+HERE=$(dirname "$(realpath "$0")")
+W=$(mktemp -d)
+SERVER=
+cleanup() {
+	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+mkdir srv
+python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/server.log" 2>server.err &
+SERVER=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+[ -s port ] || { echo "server did not start: $(cat server.err)"; exit 1; }
+URL=http://127.0.0.1:$(cat port)
+ctl() { curl -sf "$URL/_ctl?$1" >/dev/null; }
+
+# ---- a bundle (48 MiB of new data: every chunk is fetched) and a device ----------------
+. "$HERE/../lib/pki.sh"
+pki_init
+pki_root root
+pki_cert signer root signer
+head -c $((48 << 20)) /dev/urandom >system.img
+head -c 300000 /dev/urandom >boot.img
+printf '[bundle]\ncompatible = test-board\nversion = 2.0\n[image.system]\nfile = system.img\n[image.boot]\nfile = boot.img\n' >b.ini
+"$B" create --key signer.key --cert signer.pem b.ini srv/v2.otab >/dev/null
+SIZE=$(stat -c %s srv/v2.otab)
+printf '{"version":"2.0","bundle":"v2.otab"}\n' >srv/channel.json
+mkdir -p slots data hooks
+head -c $((48 << 20)) /dev/urandom >slots/system-a
+head -c 300000 /dev/urandom >slots/boot-a
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
+fresh() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+count() { fake_calls "$1"; }
+conf() { # conf DOWNLOAD-TIMEOUT
+	cat >system.conf <<CONF
+[system]
+compatible = test-board
+version = 1.0
+[update]
+keyring = $W/root.pem
+status-file = $W/data/slots.json
+hooks-dir = $W/hooks
+lock-file = $W/update.lock
+http-connect-timeout = 3
+http-attempts = 2
+http-min-rate = 1000
+http-stall-time = 2
+download-timeout = $1
+$(fake_file_slots "$W")
+CONF
+}
+C=(--config "$W/system.conf")
+
+# bounded NAME MAX-SECONDS WANT-RC PATTERN CMD...: CMD ends within MAX-SECONDS
+# (else it is killed and the case fails), with WANT-RC and PATTERN on stderr.
+# Sets ELAPSED. Returns 1 after reporting a failure.
+bounded() {
+	local name=$1 max=$2 want=$3 pattern=$4 rc=0 t0
+	shift 4
+	t0=$(date +%s%N)
+	timeout "$max" "$@" >out.txt 2>err.txt || rc=$?
+	ELAPSED=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$rc" = 124 ]; then bad "$name" "still running after $max s (killed): $(tail -c 300 err.txt)"; return 1; fi
+	if [ "$rc" != "$want" ]; then bad "$name" "exit $rc, expected $want: $(tail -c 400 err.txt)"; return 1; fi
+	if [ -n "$pattern" ] && ! grep -q -- "$pattern" err.txt; then bad "$name" "stderr lacks '$pattern': $(tail -c 400 err.txt)"; return 1; fi
+	# libcurl's own text for an oversized header (issue 15) must not come through bare.
+	if grep -q "': Out of memory" err.txt; then bad "$name" "says out of memory: $(tail -c 400 err.txt)"; return 1; fi
+	return 0
+}
+# The lock is free once the command ended: a second one can take it.
+lock_free() { flock -n "$W/update.lock" true; }
+# after_install NAME MARKED: nothing armed, the spare marked bad MARKED (0|1) times, the lock free.
+after_install() {
+	if [ "$(count arm)" != 0 ]; then bad "$1" "armed: $(cat calls)"; return; fi
+	if [ "$(count mark-bad)" != "$2" ]; then bad "$1" "mark-bad $(count mark-bad) times, expected $2"; return; fi
+	if ! lock_free; then bad "$1" "the lock is still held"; return; fi
+	ok "$1 (${ELAPSED} ms): $(grep error: err.txt | head -c 260)"
+}
+record() { # record SLOT: "STATE CHECKPOINT_BYTES" from the status file
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["slots"][sys.argv[2]]
+print(r["state"], r.get("checkpoint_bytes", 0))' data/slots.json "$1"
+}
+done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
+
+# ---- install: the download timeout expires mid-download; then a good server resumes --------
+# Past 40 MiB the server drips 3000 bytes/s: above the minimum rate, so only
+# the deadline ends it. The spare was marked bad and checkpointed by then.
+fresh
+conf 10
+CKPT=none
+ctl "reset=1&hostile=drip&rate=3000&after=$((40 << 20))"
+if bounded install-deadline 60 1 "'$URL/v2.otab': download timeout of 10 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
+	read -r STATE CKPT < <(record system-b)
+	grep -q "left marked bad" err.txt && [ "$STATE" = installing ] && [ "$CKPT" -gt 0 ] && [ "$ELAPSED" -lt 20000 ] &&
+		after_install "install: download timeout mid-download, checkpoint at $CKPT kept" 1 ||
+		bad install-deadline "record $STATE $CKPT, ${ELAPSED} ms: $(cat err.txt)"
+fi
+ctl reset=1
+conf 120
+fake_boot a
+if bounded install-resumed 120 0 "" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
+	DL=$(done_field downloaded)
+	cmp -s -n "$(stat -c %s system.img)" slots/system-b system.img && [ "$(count arm)" = 1 ] &&
+		[ "$(done_field resumed_at)" = "$CKPT" ] && [ $((DL * 2)) -lt "$SIZE" ] &&
+		ok "install from a good server resumed at the checkpoint $CKPT: downloaded $DL of $SIZE bytes, armed" ||
+		bad install-resumed "$(tail -1 out.txt) $(cat calls)"
+fi
+
+# ---- install: the server stops sending mid-download ----------------------------------------
+fresh
+conf 60
+ctl "reset=1&hostile=stall&after=$((8 << 20))"
+bounded install-stall 30 1 "'$URL/v2.otab': Operation too slow. Less than 1000 bytes/sec transferred the last 2 seconds (gave up after 2 attempts)" \
+	"$U" "${C[@]}" install "$URL/v2.otab" &&
+	{ grep -q "left marked bad" err.txt && after_install "install: server stalls after 8 MiB" 1 || bad install-stall "$(cat err.txt)"; }
+
+# ---- install: a drip below the minimum rate from the first byte --------------------------------
+fresh
+ctl "reset=1&hostile=drip&rate=4"
+bounded install-drip 30 1 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$U" "${C[@]}" install "$URL/v2.otab" &&
+	after_install "install: 4 bytes/s (below 1000 bytes/s) is a stall, not progress" 0
+
+# ---- install: a 206 twice as long as its Content-Range ----------------------------------------
+# (the install's first request asks for byte 0, to learn the size)
+fresh
+ctl "reset=1&hostile=long"
+bounded install-long-206 30 1 "'$URL/v2.otab': the server sent more than the 1 bytes asked for (Range: bytes=0-0)" \
+	"$U" "${C[@]}" install "$URL/v2.otab" && after_install "install: HTTP 206 body twice its range" 0
+
+# ---- ranges: a multipart response with an unrequested part -------------------------------------
+ctl "reset=1&hostile=extrapart"
+bounded multipart-extra-part 30 1 "'$URL/v2.otab': the server sent more than the 6344 bytes asked for (Range: bytes=0-99,1000000-1000099)" \
+	"$F" "$URL/v2.otab" 0:100 1000000:100 && ok "multipart with an extra, unrequested part: $(head -c 200 err.txt)"
+
+# ---- headers: one line over libcurl's limit, or all of them over ours ----------------------------
+ctl "reset=1&hostile=bighdr&hdr=200000"
+bounded header-line-too-long 30 1 "'$URL/v2.otab': a response header line is longer than libcurl accepts (102400 bytes)" \
+	"$B" inspect "$URL/v2.otab" && ok "a 200 KB header line: $(head -c 200 err.txt)"
+bounded check-header-line-too-long 30 1 "channel '$URL/channel.json': a response header line is longer than libcurl accepts" \
+	"$U" "${C[@]}" check --channel "$URL/channel.json" && ok "check, a 200 KB header line: $(head -c 200 err.txt)"
+ctl "reset=1&hostile=bighdr&hdr=80000"
+bounded headers-too-big 30 1 "'$URL/v2.otab': response headers larger than 65536 bytes" "$B" inspect "$URL/v2.otab" &&
+	ok "an 80 KB header (under libcurl's limit): $(head -c 200 err.txt)"
+
+# ---- ota-update check: the channel server stalls -------------------------------------------
+ctl "reset=1&hostile=stall"
+bounded check-stall 30 1 "channel '$URL/channel.json': Operation too slow" "$U" "${C[@]}" check --channel "$URL/channel.json" &&
+	{ lock_free && ok "check: channel stalls (${ELAPSED} ms): $(head -c 200 err.txt)" || bad check-stall "lock held"; }
+
+# ---- ota-bundle: its own --timeout, --min-rate and --stall-time ----------------------------
+L=(--keyring root.pem --min-rate 1000 --stall-time 2 --attempts 2 --retry-delay 100)
+ctl "reset=1&hostile=drip&rate=3000&after=$((1 << 20))"
+bounded bundle-verify-deadline 30 1 "'$URL/v2.otab': download timeout of 4 s expired" "$B" verify "${L[@]}" --timeout 4 "$URL/v2.otab" &&
+	{ [ "$ELAPSED" -lt 10000 ] && ok "ota-bundle verify --timeout 4 (${ELAPSED} ms): $(grep error: err.txt | head -c 200)" ||
+		bad bundle-verify-deadline "${ELAPSED} ms"; }
+ctl "reset=1&hostile=stall&after=$((1 << 20))"
+bounded bundle-verify-stall 30 1 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$B" verify "${L[@]}" "$URL/v2.otab" &&
+	ok "ota-bundle verify, server stalls after 1 MiB (${ELAPSED} ms): $(grep error: err.txt | head -c 200)"
+ctl reset=1
+bounded bundle-verify-good 60 0 "" "$B" verify "${L[@]}" --timeout 60 "$URL/v2.otab" && ok "ota-bundle verify with the limits, good server"
+
+echo "http-limits: $passed passed, $failed failed"
+[ "$failed" = 0 ]
