@@ -149,9 +149,18 @@ int ota_update_check_version(enum ota_downgrade_policy p, const char *running, c
 
 /* ---- slot status (the status file, JSON, replaced atomically) ------------ */
 
+/* Recorded states of a slot (docs/update.md, "Status file"). A group is
+ * armed only if every slot of it is verified: written and read back by this
+ * install, or recorded "installed" and still hashing to its record, or
+ * "good". "installing", "unknown" and no record never count. */
+#define OTA_SLOT_INSTALLING "installing" /* being written: torn until read back */
+#define OTA_SLOT_INSTALLED "installed"   /* written and read back: sha256 of size bytes */
+#define OTA_SLOT_GOOD "good"             /* not written by ota-update since its group ran committed */
+#define OTA_SLOT_UNKNOWN "unknown"       /* the status file was rebuilt: nothing known */
+
 struct ota_slot_record {
 	char name[64];
-	char state[16];       /* "installing", "installed", "" = no record */
+	char state[16];       /* OTA_SLOT_*, "" = no record */
 	char version[128];
 	char compatible[128];
 	char sha256[65];
@@ -165,17 +174,26 @@ struct ota_slot_record {
 	uint64_t checkpoint_bytes;
 };
 
-/* Reads the record of one slot; a missing file or slot gives an empty record. */
+/* Reads the record of one slot; a missing file or slot gives an empty record.
+ * A status file that does not load fails (-EBADMSG if corrupt), naming it. */
 int ota_update_status_read(const char *status_file, const char *slot, struct ota_slot_record *ret,
 			   struct ota_error *err) _must_check_;
-/* Sets the records of n slots in one atomic replace of the file. */
+/* Sets the records of n slots in one atomic replace of the file (errors name
+ * it). A file that does not load is never rewritten: repair it first. */
 int ota_update_status_write(const char *status_file, const struct ota_slot_record *recs, size_t n,
 			    struct ota_error *err) _must_check_;
+/* If the status file cannot be read or is not one ota-update could have
+ * written (not JSON, truncated, wrong types, unknown states or fields), moves
+ * it to <file>.corrupt-<seconds> (kept) and writes a new one with every
+ * configured slot "unknown"; returns 1 and a message naming both files in
+ * *ret_warning. 0: the file is fine (or missing). */
+int ota_update_status_repair(const struct ota_update_config *c, struct ota_error *ret_warning,
+			     struct ota_error *err) _must_check_;
 
 /* ---- operations ---------------------------------------------------------------- */
 
 struct ota_update_progress {
-	const char *stage;       /* "verified", "pre-install", "index", "resume" (done: the
+	const char *stage;       /* "warning" (see message), "verified", "pre-install", "index", "resume" (done: the
 				  * checkpoint of an interrupted install of this bundle), "write", "installed",
 				  * "post-install", "armed"; "full-download" (no delta:
 				  * the server ignores ranges) */
@@ -184,6 +202,7 @@ struct ota_update_progress {
 	unsigned payload;        /* 1-based index and count of the payloads written */
 	unsigned n_payloads;
 	uint64_t done, total;    /* bytes of this payload */
+	const char *message;     /* "warning": what happened; the install goes on */
 };
 
 struct ota_update_install_opts {
@@ -227,6 +246,7 @@ struct ota_update_slot_status {
 
 struct ota_update_status {
 	struct ota_bootflow_state boot;
+	struct ota_error warning;  /* code 0, or why the status file was not used (slots shown "unknown") */
 	struct ota_update_slot_status *slots;
 	size_t n_slots;
 };

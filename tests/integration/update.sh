@@ -257,7 +257,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["booted"] == "b" and s["default"] == "a" and s["trial_state"] == "running" and s["tries_left"] == 3, s
 sl = {x["name"]: x for x in s["slots"]}
-assert sl["system-b"]["version"] == "2.0.1" and sl["system-b"]["booted"] and sl["system-a"]["state"] == "", sl
+assert sl["system-b"]["version"] == "2.0.1" and sl["system-b"]["booted"] and sl["system-a"]["state"] == "good", sl
 PY
 "$U" "${C[@]}" status >status.txt && grep -q "trial:   running (group b, 3 tries left)" status.txt \
 	&& ok "status: text" || bad status-text "$(cat status.txt)"
@@ -300,7 +300,7 @@ ln -s "$W/slots/system-a" slots/alias
 conf alias.conf "$W/slots/system-a" "$W/slots/alias" file
 C=(--config "$W/alias.conf")
 state a a
-expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') is the same as slot system-a of the booted group a" no install good.otab
+expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') shares storage with slot system-a ('$W/slots/system-a') of the booted group a" no install good.otab
 
 # ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
 
