@@ -125,10 +125,14 @@ static int check_shared_storage(const struct ota_update_config *c, const char *b
 		if (o == t->slot || slot_path(o, other, sizeof(other), NULL) < 0 ||
 		    ota_storage_extent_of(other, &theirs, NULL) < 0 || !ota_storage_extents_overlap(&mine, &theirs))
 			continue;
+		/* Name each slot as configured and, for a tag, what it resolved to. */
+		const char *ospec = o->device ? o->device : o->file, *tspec = t->slot->device ? t->slot->device : t->slot->file;
+		bool oalias = !ota_streq(ospec, other), talias = !ota_streq(tspec, t->path);
 		return ota_error_set(err, -EINVAL,
-				     "slot check: slot %s ('%s') shares storage with slot %s ('%s') of %sgroup %s: %s; %s",
-				     t->slot->name, t->path, o->name, other, ota_streq(o->group, booted) ? "the booted " : "",
-				     o->group, mine.via, theirs.via);
+				     "slot check: slot %s ('%s'%s%s%s) shares storage with slot %s ('%s'%s%s%s) of %sgroup %s: %s; %s",
+				     t->slot->name, tspec, talias ? " = '" : "", talias ? t->path : "", talias ? "'" : "",
+				     o->name, ospec, oalias ? " = '" : "", oalias ? other : "", oalias ? "'" : "",
+				     ota_streq(o->group, booted) ? "the booted " : "", o->group, mine.via, theirs.via);
 	}
 	return 0;
 }

@@ -73,25 +73,8 @@ head -c 200000 /dev/urandom >slots/boot-a
 head -c 123456 /dev/urandom >slots/system-b
 head -c 4567 /dev/urandom >slots/boot-b
 
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-# A custom boot flow kept in bf.state; every call is appended to calls.
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-[ -e "$D/bf.fail-$1" ] && { echo "simulated $1 failure" >&2; exit 1; }
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-commit) default=$2 trial= tries=0 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-reboot) exit 0 ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-chmod +x bootflow.sh
-state() { printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$1" "$2" "${3:-}" "${4:-0}" >bf.state; : >calls; }
+. "$HERE/../lib/custom-bootflow.sh"
+custom_bootflow
 
 conf() { # conf FILE SYSTEM-A SYSTEM-B KEY(device|file)
 	cat >"$1" <<CONF
