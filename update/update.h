@@ -8,13 +8,16 @@
  * spare, the only one ota-update ever writes.
  *
  * Install order (each step only after the previous one succeeded):
- *   lock -> refuse an uncommitted trial -> open the bundle (signature) ->
- *   compatible, version, slot classes and sizes -> pre-install hooks ->
+ *   lock -> refuse an uncommitted trial -> repair a corrupt status file ->
+ *   open the bundle (signature) -> compatible, version, slot classes and
+ *   sizes, no target sharing storage with another slot, every spare slot the
+ *   bundle does not carry verified; record the booted group's slots "good"
+ *   -> pre-install hooks ->
  *   on the first verified chunk: mark the spare group bad, record the target
  *   slots as "installing" (fsync) -> write each chunk once verified -> per
  *   payload: fsync, read the slot back and check the whole-image SHA-256,
- *   record the slot "installed" -> post-install hooks -> arm a trial of the
- *   spare group. A failure anywhere leaves nothing armed; the running group's
+ *   record the slot "installed" -> post-install hooks -> every slot of the
+ *   spare group verified -> arm a trial of the spare group. A failure anywhere leaves nothing armed; the running group's
  *   slots are never opened for writing.
  *
  * Errors: 0 or a negative errno; struct ota_error, always last, names the
