@@ -437,7 +437,8 @@ static int in_place(struct install *x, struct target *t, uint64_t offset, const 
 	if (size > x->cmp_size) {
 		uint8_t *b = realloc(x->cmp, size);
 		if (!b)
-			return ota_error_set(x->err, -ENOMEM, "out of memory");
+			return ota_error_set(x->err, -ENOMEM, "slot %s: out of memory for a %zu-byte chunk to compare",
+					     t->slot->name, size);
 		x->cmp = b;
 		x->cmp_size = size;
 	}
@@ -671,7 +672,7 @@ static int index_slot(int fd, uint64_t size, const struct ota_manifest_payload *
 	size_t bufsize = DELTA_SCAN_BUF < 2 * max ? (size_t)(2 * max) : DELTA_SCAN_BUF;
 	_cleanup_free_ uint8_t *buf = malloc(bufsize);
 	if (!buf)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "slot %s: out of memory for a %zu-byte scan buffer", slot, bufsize);
 	size_t start = 0, pos = 0, end = 0; /* chunk start, scan position, data end in buf */
 	uint64_t base = 0, rd = 0;           /* device offset of buf[0], of buf[end] */
 	int r;
@@ -921,7 +922,8 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	_cleanup_free_ uint64_t *chunk_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*chunk_of));
 	_cleanup_free_ uint64_t *offset_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*offset_of));
 	if (!ubuf || !cbuf || !ranges || !chunk_of || !offset_of)
-		return ota_error_set(x->err, -ENOMEM, "out of memory for delta buffers");
+		return ota_error_set(x->err, -ENOMEM, "payload '%s' into slot %s: out of memory for delta buffers",
+				     p->slot_class, t->slot->name);
 	d->t = t;
 	d->table = table;
 	d->dec = dec;
@@ -1310,7 +1312,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (!r)
 		r = hook_env_install(&env, &x, o->source);
 	if (r < 0)
-		return ota_error_errno(err, r, "hook environment");
+		return ota_error_errno(err, r, "pre-install hooks: environment");
 	report(&x, "pre-install", NULL, 0);
 	r = ota_hooks_run(c, "pre-install", &env, NULL, err);
 	if (r < 0) {
@@ -1403,7 +1405,7 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
 	r = hook_env_common(&env, c, &st);
 	if (r < 0)
-		return ota_error_errno(err, r, "hook environment");
+		return ota_error_errno(err, r, "pre-commit hooks: environment");
 	r = ota_hooks_run(c, "pre-commit", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "group %s not committed: ", st.booted);

@@ -115,7 +115,7 @@ static int load(const char *path, json_object **ret, struct ota_error *err)
 	if (r == -ENOENT) {
 		json_object *o = json_object_new_object();
 		if (!o)
-			return ota_error_set(err, -ENOMEM, "out of memory");
+			return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", path);
 		ota_error_clear(err);
 		*ret = o;
 		return 0;
@@ -128,7 +128,7 @@ static int load(const char *path, json_object **ret, struct ota_error *err)
 		return ota_error_set(err, -EBADMSG, "status file '%s' contains a NUL byte", path);
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", path);
 	json_object *o = json_tokener_parse_ex(tok, text, (int)size);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	/* Whatever follows the object (but blanks) is corruption too. */
@@ -246,22 +246,22 @@ static int store(const char *status_file, json_object *root, const struct ota_sl
 	if (!slots) {
 		slots = json_object_new_object();
 		if (!slots || json_object_object_add(root, "slots", slots) < 0)
-			return ota_error_set(err, -ENOMEM, "out of memory");
+			return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	}
 	if (add_u64(root, "format", 1) < 0)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = record_to_json(&recs[i]);
 		if (!o || json_object_object_add(slots, recs[i].name, o) < 0)
-			return ota_error_set(err, -ENOMEM, "out of memory");
+			return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	}
 	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 
 	_cleanup_free_ char *dir = strdup(status_file);
 	if (!dir)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
@@ -272,7 +272,7 @@ static int store(const char *status_file, json_object *root, const struct ota_sl
 	size_t len = strlen(text);
 	_cleanup_free_ char *buf = malloc(len + 2);
 	if (!buf)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	memcpy(buf, text, len);
 	buf[len] = '\n';
 	int r = ota_write_file_atomic(status_file, buf, len + 1, 0644, err);
