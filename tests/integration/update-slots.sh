@@ -28,10 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 loop() { local l; l=$(losetup -f --show "$@"); LOOPS+=("$l"); echo "$l"; }
 
 # ---- PKI, images, bundles -------------------------------------------------------
@@ -316,5 +313,4 @@ state a a
 expect_installed "two partitions of one disk are different storage: installed" install full20.otab
 [ "$(sha256sum "${LG}p1" | cut -d' ' -f1)" = "$P1" ] && ok "partitions: the active partition is bit-identical" || bad partitions-active changed
 
-echo "passed $passed, failed $failed"
-[ "$failed" = 0 ]
+tally_end

@@ -20,10 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 check() { # check NAME CONDITION-COMMAND...
 	local name=$1
 	shift
@@ -555,5 +552,4 @@ sed -i "s#${LOOPS[0]}x#${LOOPS[0]}#; s#^device = ${LOOPS[0]}\$#device = ${LOOPS[
 C=(--config "$W/same.conf")
 expect_refused same-device-twice "name the same '${LOOPS[0]}'" no install good.otab
 
-echo "passed $passed, failed $failed"
-[ "$failed" = 0 ]
+tally_end
