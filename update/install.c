@@ -211,7 +211,8 @@ struct install {
 	size_t n_targets;
 	struct target *cur;
 	unsigned index;
-	bool started;       /* the spare group is marked bad, records say installing */
+	bool marked_bad;    /* the spare group is marked bad */
+	bool started;       /* ... and the records say installing */
 	unsigned last_percent;
 	uint64_t written;
 	uint64_t done;          /* bytes of the current payload in place (written or reused) */
@@ -270,6 +271,7 @@ static int start_writing(struct install *x)
 	int r = ota_bootflow_mark_bad(x->bf, x->spare, x->err);
 	if (r < 0)
 		return r;
+	x->marked_bad = true;
 	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
 	for (size_t i = 0; i < x->n_targets; i++) {
 		/* A checkpoint being resumed stays recorded until a later one
@@ -1338,7 +1340,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
 	if (r < 0) {
-		if (x.started)
+		if (x.marked_bad)
 			ota_error_prefix(err, "install into group %s failed (group left marked bad): ", spare);
 		return r;
 	}

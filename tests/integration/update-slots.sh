@@ -202,6 +202,19 @@ for v in truncated empty nul-bytes array trailing size-is-a-string unknown-state
 	fi
 done
 
+# With --json the warning is an event of its own; every line stays JSON.
+rm -f "$S".corrupt-*
+cp corrupt-trailing "$S"
+state a a
+run install --json full20.otab
+[ "$rc" = 0 ] && python3 - out.txt "$S" <<'PY' && ok "--json: the repair is a warning event naming the status file" || bad json-warning "exit $rc: $(head -3 out.txt)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+w = [e for e in ev if e["event"] == "warning"]
+assert len(w) == 1 and w[0]["message"].startswith("status file '%s' has data after" % sys.argv[2]), w
+assert ev[-1]["event"] == "done", ev[-1]
+PY
+
 # Rebuilt means 'unknown', and unknown is not verified: a partial bundle is
 # refused until a full one was installed; the booted group is known good.
 cp corrupt-truncated "$S"
@@ -237,6 +250,19 @@ grep -q "payload" err.txt && bad status-file-full-blame "blames a payload: $(cat
 rm small/fill
 state a a
 expect_installed "after freeing space the next install works (no file removed by hand)" install full21.otab
+# Full only once the install has begun (a pre-install hook fills it): the
+# spare is marked bad, then recording the slots 'installing' fails, naming
+# the status file; nothing is written, nothing armed, no payload blamed.
+mkdir -p hooks/pre-install.d
+printf '#!/bin/sh\ndd if=/dev/zero of=%s bs=4k status=none 2>/dev/null; exit 0\n' "$W/small/fill" >hooks/pre-install.d/50-fill
+chmod +x hooks/pre-install.d/50-fill
+state a a
+expect_refused status-file-full-after-mark-bad "install into group b failed (group left marked bad): status file '$SS': .*No space left on device" \
+	yes "${ALL_SLOTS[@]}" -- install full21.otab
+grep -q "payload" err.txt && bad status-file-full-after-mark-bad-blame "blames a payload: $(cat err.txt)" || ok "status-file-full-after-mark-bad: no payload blamed"
+rm hooks/pre-install.d/50-fill small/fill
+state a a
+expect_installed "after freeing space the next install works again" install full21.otab
 mount -o remount,ro small
 state a a
 expect_refused status-file-read-only "status file '$SS': .*Read-only file system" no "${ALL_SLOTS[@]}" -- install full20.otab
