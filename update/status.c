@@ -327,7 +327,8 @@ int ota_update_status_repair(const struct ota_update_config *c, struct ota_error
 		return r;
 	}
 	/* Nothing of the old file is trusted: every slot "unknown", which no
-	 * check takes for verified. */
+	 * check takes for verified. A crash between the move and this write
+	 * leaves no file, whose slots have no record: not verified either. */
 	_cleanup_free_ struct ota_slot_record *recs = calloc(c->n_slots ? c->n_slots : 1, sizeof(*recs));
 	root = json_object_new_object();
 	if (!recs || !root)
