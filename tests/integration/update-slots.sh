@@ -29,7 +29,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$W"
 . "$HERE/../lib/tally.sh"
-loop() { local l; l=$(losetup -f --show "$@"); LOOPS+=("$l"); echo "$l"; }
+# loop VAR LOSETUP-ARGS...: attaches a loop device, named in VAR and detached at exit
+# (not in a $(...) subshell, which would lose it from LOOPS).
+loop() { local -n ret=$1; shift; ret=$(losetup -f --show "$@"); LOOPS+=("$ret"); }
 
 # ---- PKI, images, bundles -------------------------------------------------------
 . "$HERE/../lib/pki.sh"
@@ -275,8 +277,8 @@ C=(--config "$W/system.conf")
 # ---- class 7: two names for one storage ----------------------------------------------
 # Each is refused before anything is written, naming both slots and devices.
 head -c $((4 << 20)) /dev/urandom >disk.img
-L1=$(loop disk.img)
-L2=$(loop disk.img)
+loop L1 disk.img
+loop L2 disk.img
 conf two-loops.conf "$W/data/two.json" "system-a=device:$L1" "system-b=device:$L2"
 C=(--config "$W/two-loops.conf")
 state a a
@@ -286,9 +288,9 @@ expect_refused two-loops-one-file "slot check: slot system-b ('$L2') shares stor
 # Loop devices over one file with offsets: [0, 8M) and [4M, 12M) overlap,
 # [0, 8M) and [8M, 12M) do not.
 head -c $((12 << 20)) /dev/urandom >wide.img
-LA=$(loop --sizelimit $((8 << 20)) wide.img)
-LB=$(loop -o $((4 << 20)) wide.img)
-LC=$(loop -o $((8 << 20)) wide.img)
+loop LA --sizelimit $((8 << 20)) wide.img
+loop LB -o $((4 << 20)) wide.img
+loop LC -o $((8 << 20)) wide.img
 conf offsets.conf "$W/data/offsets.json" "system-a=device:$LA" "system-b=device:$LB"
 C=(--config "$W/offsets.conf")
 state a a
@@ -302,7 +304,7 @@ expect_installed "adjacent loop offsets are different storage: installed" instal
 [ "$(head -c $((8 << 20)) wide.img | sha256sum)" = "$FIRST8" ] && ok "adjacent offsets: the active range is bit-identical" || bad adjacent-active changed
 
 # A loop device over the file that is another slot.
-LF=$(loop slots/boot-a)
+loop LF slots/boot-a
 conf file-loop.conf "$W/data/file-loop.json" "boot-b=device:$LF"
 C=(--config "$W/file-loop.conf")
 state a a
@@ -317,7 +319,7 @@ label: gpt
 size=4MiB, type=linux, name=sysa-$tag
 size=4MiB, type=linux, name=sysb-$tag
 EOT
-LG=$(loop gpt.img)
+loop LG gpt.img
 partx --delete "$LG" 2>/dev/null || true
 partx --add "$LG"
 for _ in $(seq 50); do [ -b "${LG}p2" ] && break; sleep 0.1; done
