@@ -367,7 +367,9 @@ const struct ota_chunk_entry *ota_bundle_reader_chunk_table(const struct ota_bun
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info);
 
 /* Called with each verified chunk of a payload, in order; offset is its
- * place in the image. Returning a negative errno stops the read. */
+ * place in the image. Returning a negative errno stops the read; that error
+ * is passed on as the consumer set it (its message names the consumer's own
+ * object, e.g. the slot written; the bundle and payload are not blamed). */
 struct ota_bundle_consumer {
 	int (*begin)(void *userdata, const struct ota_manifest_payload *p);
 	int (*chunk)(void *userdata, const struct ota_manifest_payload *p, uint64_t offset,

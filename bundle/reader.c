@@ -280,18 +280,22 @@ static int read_chunk(struct ota_bundle_reader *r, struct payload_run *x, uint64
 	return 0;
 }
 
+/* *ret_consumer: the error came from the consumer, whose message names its
+ * own objects (a slot, a file): not the bundle's payload. */
 static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const struct ota_bundle_consumer *c,
-		       bool wanted, struct ota_error *err)
+		       bool wanted, bool *ret_consumer, struct ota_error *err)
 {
 	int ret = read_table(r, x, err);
 	if (ret == 0)
 		ret = setup_run(x, err);
 	r->table = x->table;
 	r->table_count = x->p->chunk_count;
-	if (ret == 0 && wanted && c && c->begin)
-		ret = c->begin(c->userdata, x->p);
 	if (ret < 0)
 		return ret;
+	*ret_consumer = true;
+	if (wanted && c && c->begin && (ret = c->begin(c->userdata, x->p)) < 0)
+		return ret;
+	*ret_consumer = false;
 	uint64_t image_off = 0;
 	for (uint64_t i = 0; i < x->p->chunk_count; i++) {
 		ret = read_chunk(r, x, i, err);
@@ -300,8 +304,10 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 					 (unsigned long long)image_off);
 			return ret;
 		}
+		*ret_consumer = true;
 		if (wanted && c && c->chunk && (ret = c->chunk(c->userdata, x->p, image_off, x->ubuf, x->table[i].usize)) < 0)
 			return ret;
+		*ret_consumer = false;
 		image_off += x->table[i].usize;
 	}
 	uint8_t sha[32];
@@ -309,6 +315,7 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 		return ota_error_set(err, -EIO, "SHA-256 failed");
 	if (memcmp(sha, x->p->image_sha256, 32) != 0)
 		return ota_error_set(err, -EBADMSG, "image hash mismatch");
+	*ret_consumer = true;
 	if (wanted && c && c->end)
 		return c->end(c->userdata, x->p);
 	return 0;
@@ -337,10 +344,12 @@ int ota_bundle_reader_run(struct ota_bundle_reader *r, const struct ota_bundle_c
 	r->ran = true;
 	for (size_t i = 0; i < r->m->n_payloads; i++) {
 		struct payload_run x = { .p = &r->m->payloads[i] };
-		bool wanted = !want || want(c ? c->userdata : NULL, x.p);
-		int ret = run_payload(r, &x, c, wanted, err);
+		bool wanted = !want || want(c ? c->userdata : NULL, x.p), consumer = false;
+		int ret = run_payload(r, &x, c, wanted, &consumer, err);
 		r->table = NULL; /* freed with the payload's run */
 		payload_run_done(&x);
+		if (ret < 0 && consumer)
+			return ret;
 		if (ret < 0) {
 			ota_error_prefix(err, "bundle '%s': payload '%s': ", r->src->name, x.p->slot_class);
 			return ret;

@@ -3,9 +3,13 @@
  * ota-init runs before any udev, so /dev/disk/by-* never exists here. */
 #include <blkid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/loop.h>
+#include <linux/major.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -289,4 +293,143 @@ int ota_blockdev_list_partitions(dev_t disk, struct ota_partition **ret, size_t 
 	*ret = TAKE_PTR(parts);
 	*ret_count = count;
 	return 0;
+}
+
+/* ---- storage identity ---------------------------------------------------------
+ *
+ * A slot is named by a path (a file, /dev/...) or a tag (PARTLABEL=...), and
+ * several names can lead to the same bytes. Names are compared by what they
+ * end on: a file by (st_dev, inode), a disk by its device number, each with
+ * the byte range the name covers. A partition is its disk from its start; a
+ * bound loop device is its backing file from its offset. */
+
+/* A description for messages; truncation is acceptable there. */
+_printf_(2, 3) static void describe(struct ota_storage_extent *e, const char *fmt, ...)
+{
+	size_t l = strnlen(e->via, sizeof(e->via));
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(e->via + l, sizeof(e->via) - l, fmt, ap);
+	va_end(ap);
+}
+
+static int sysfs_u64(dev_t devno, const char *attr, uint64_t *ret)
+{
+	char path[96], line[32];
+	if (ota_format(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(devno), minor(devno), attr) < 0)
+		return -ENAMETOOLONG;
+	int r = ota_read_line(path, line, sizeof(line));
+	return r < 0 ? r : ota_parse_u64(line, ret);
+}
+
+/* Sectors of 512 bytes (sysfs "start" and "size", whatever the logical block
+ * size) to bytes, refusing what does not fit 64 bits. */
+static int sysfs_bytes(dev_t devno, const char *attr, uint64_t *ret)
+{
+	uint64_t sectors;
+	int r = sysfs_u64(devno, attr, &sectors);
+	if (r < 0)
+		return r;
+	if (sectors > UINT64_MAX / 512)
+		return -EOVERFLOW;
+	*ret = sectors * 512;
+	return 0;
+}
+
+/* The kernel reports a loop's lo_device as huge_encode_dev(): the low byte
+ * of the minor, then 12 bits of major, then the rest of the minor. */
+static dev_t decode_huge_dev(uint64_t v)
+{
+	return makedev((unsigned)((v & 0xfff00u) >> 8), (unsigned)((v & 0xffu) | ((v >> 12) & 0xfff00u)));
+}
+
+/* A whole disk: itself, unless it is a bound loop device (its backing file). */
+static int disk_extent(dev_t disk, const char *devpath, struct ota_storage_extent *ret, struct ota_error *err)
+{
+	uint64_t size;
+	int r = sysfs_bytes(disk, "size", &size);
+	if (r < 0)
+		return ota_error_errno(err, r, "size of '%s' in sysfs", devpath);
+	*ret = (struct ota_storage_extent){ .dev = disk, .ino = 0, .start = 0, .size = size };
+	if (major(disk) != LOOP_MAJOR) {
+		describe(ret, "disk %s (%u:%u)", devpath, major(disk), minor(disk));
+		return 0;
+	}
+	/* O_NONBLOCK: no media wait; read-only, not exclusive: only asked. */
+	_cleanup_close_ int fd = open(devpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open loop device '%s'", devpath);
+	struct loop_info64 info;
+	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0) {
+		if (errno != ENXIO)
+			return ota_error_errno(err, -errno, "loop status of '%s'", devpath);
+		/* Not bound: no backing file, nothing to share. */
+		describe(ret, "unbound loop device %s", devpath);
+		return 0;
+	}
+	info.lo_file_name[LO_NAME_SIZE - 1] = '\0';
+	ret->dev = decode_huge_dev(info.lo_device);
+	ret->ino = (ino_t)info.lo_inode;
+	ret->start = info.lo_offset;
+	describe(ret, "loop device %s over '%s' (inode %llu on %u:%u) at offset %llu",
+		       devpath, (const char *)info.lo_file_name, (unsigned long long)info.lo_inode, major(ret->dev),
+		       minor(ret->dev), (unsigned long long)info.lo_offset);
+	return 0;
+}
+
+static int blockdev_extent(dev_t devno, struct ota_storage_extent *ret, struct ota_error *err)
+{
+	char devpath[PATH_MAX];
+	int r = ota_blockdev_devpath(devno, devpath, sizeof(devpath), err);
+	if (r < 0)
+		return r;
+	uint64_t start, size;
+	r = sysfs_bytes(devno, "start", &start);
+	if (r == -ENOENT) /* no "start": a whole disk */
+		return disk_extent(devno, devpath, ret, err);
+	if (r < 0 || (r = sysfs_bytes(devno, "size", &size)) < 0)
+		return ota_error_errno(err, r, "start and size of partition '%s' in sysfs", devpath);
+	dev_t disk;
+	char diskpath[PATH_MAX];
+	r = ota_blockdev_whole_disk(devno, &disk, diskpath, sizeof(diskpath), err);
+	if (r < 0)
+		return r;
+	struct ota_storage_extent d;
+	r = disk_extent(disk, diskpath, &d, err);
+	if (r < 0)
+		return r;
+	if (__builtin_add_overflow(d.start, start, &d.start))
+		return ota_error_set(err, -EOVERFLOW, "partition '%s': start out of range", devpath);
+	d.size = size;
+	describe(&d, ", partition %s from byte %llu", devpath, (unsigned long long)start);
+	*ret = d;
+	return 0;
+}
+
+int ota_storage_extent_of(const char *path, struct ota_storage_extent *ret, struct ota_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return ota_error_errno(err, -errno, "stat '%s'", path);
+	if (S_ISBLK(st.st_mode))
+		return blockdev_extent(st.st_rdev, ret, err);
+	if (!S_ISREG(st.st_mode))
+		return ota_error_set(err, -EINVAL, "'%s' is neither a regular file nor a block device", path);
+	*ret = (struct ota_storage_extent){ .dev = st.st_dev, .ino = st.st_ino, .start = 0, .size = UINT64_MAX };
+	describe(ret, "file '%s' (inode %llu on %u:%u)", path,
+		       (unsigned long long)st.st_ino, major(st.st_dev), minor(st.st_dev));
+	return 0;
+}
+
+static uint64_t extent_end(const struct ota_storage_extent *e)
+{
+	uint64_t end;
+	return __builtin_add_overflow(e->start, e->size, &end) ? UINT64_MAX : end;
+}
+
+bool ota_storage_extents_overlap(const struct ota_storage_extent *a, const struct ota_storage_extent *b)
+{
+	if (a->dev != b->dev || a->ino != b->ino || a->size == 0 || b->size == 0)
+		return false;
+	return a->start < extent_end(b) && b->start < extent_end(a);
 }

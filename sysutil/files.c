@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -188,6 +189,23 @@ void ota_atomic_file_abort(struct ota_atomic_file *f)
 	if (f->tmp[0])
 		(void)unlink(f->tmp);
 	f->tmp[0] = '\0';
+}
+
+int ota_rename_noreplace(const char *from, const char *to, struct ota_error *err)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
+		if (errno != EINVAL)
+			return ota_error_errno(err, -errno, "rename '%s' to '%s'", from, to);
+		/* A file system without RENAME_NOREPLACE: link() never replaces. */
+		if (link(from, to) < 0)
+			return ota_error_errno(err, -errno, "rename '%s' to '%s'", from, to);
+		if (unlink(from) < 0)
+			return ota_error_errno(err, -errno, "remove '%s' (now also '%s')", from, to);
+	}
+	int r = fsync_parent_dir(to);
+	if (r < 0)
+		return ota_error_errno(err, r, "fsync directory of '%s'", to);
+	return 0;
 }
 
 int ota_mkdir_p(const char *path, mode_t mode)

@@ -162,6 +162,10 @@ int ota_atomic_file_open(struct ota_atomic_file *f, const char *path, mode_t mod
 int ota_atomic_file_commit(struct ota_atomic_file *f, const char *path, struct ota_error *err) _must_check_;
 void ota_atomic_file_abort(struct ota_atomic_file *f);
 
+/* Renames from to to (same file system), failing with -EEXIST instead of
+ * replacing an existing to, then fsyncs to's directory: after a crash the
+ * file has one of the two names. */
+int ota_rename_noreplace(const char *from, const char *to, struct ota_error *err) _must_check_;
 /* mkdir -p; existing directories are fine. */
 int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
 /* Removes everything inside the directory dirfd refers to, without following
@@ -215,6 +219,30 @@ int ota_blockdev_list_partitions(dev_t disk, struct ota_partition **ret, size_t 
 /* Probes the filesystem type and label of a device ("" when none). */
 int ota_blockdev_probe_fs(const char *devpath, char *fstype, size_t fstype_size, char *label,
 			  size_t label_size, struct ota_error *err) _must_check_;
+
+/* Where a slot's bytes live, so that two names for one storage can be told
+ * apart from two storages: a loop device is followed to its backing file and
+ * offset, a partition to its whole disk and start, so that
+ *   - two loop devices over one file,
+ *   - a loop device and the plain file it is over,
+ *   - a partition found by PARTLABEL= and by its /dev path,
+ *   - a partition and its whole disk (or a loop device with an offset into
+ *     a region another one covers)
+ * all give extents of the same object whose byte ranges overlap. Device
+ * mapper and md stacks are not followed (compared by device number only). */
+struct ota_storage_extent {
+	dev_t dev;        /* a file: st_dev of the file system; a disk: the whole disk's device number */
+	ino_t ino;        /* a file: its inode; 0: a disk */
+	uint64_t start;   /* first byte in that file or disk */
+	uint64_t size;    /* bytes; UINT64_MAX: to the end of a file (files grow) */
+	char via[160];    /* how it was found, for messages: "loop device /dev/loop3 over '/x.img' at 1048576" */
+};
+
+/* Resolves a regular file or block device (following symlinks) to its
+ * extent. -ENOENT if it does not exist; -EINVAL if it is neither. */
+int ota_storage_extent_of(const char *path, struct ota_storage_extent *ret, struct ota_error *err) _must_check_;
+/* True if a and b are bytes of the same file or disk and their ranges meet. */
+bool ota_storage_extents_overlap(const struct ota_storage_extent *a, const struct ota_storage_extent *b);
 
 /* ---- processes -------------------------------------------------------------- */
 

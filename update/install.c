@@ -82,6 +82,12 @@ struct target {
 	uint64_t resume_chunks, resume_bytes;
 	uint64_t checkpoint_chunks; /* the last one recorded (a new one must pass it) */
 	uint64_t chunk_i; /* streamed install: index of the next chunk */
+	/* What the slot check saw at path (st_rdev of a device; st_dev and
+	 * inode of an existing file): the slot opened for writing must be it. */
+	bool checked_id;
+	dev_t id_dev;
+	ino_t id_ino;
+	bool verified; /* written (or found in place) and read back with the image's hash */
 };
 
 static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err)
@@ -95,14 +101,40 @@ static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, st
 	return r;
 }
 
-static bool same_file(const char *a, const char *b)
+/* Refuses a target whose bytes are also another slot's under another name:
+ * two loop devices over one file, a loop device over a file slot's file,
+ * PARTLABEL= and the /dev path of one partition, a partition and its disk,
+ * overlapping loop offsets, a symlink. Writing it would write that slot too
+ * (the booted one, at worst). Checked against every configured slot before
+ * anything is written; slots that do not exist (yet) share nothing. */
+static int check_shared_storage(const struct ota_update_config *c, const char *booted, const struct target *t,
+				struct ota_error *err)
 {
-	struct stat sa, sb;
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
-		return false;
-	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
-		return sa.st_rdev == sb.st_rdev;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	struct ota_storage_extent mine;
+	int r = ota_storage_extent_of(t->path, &mine, err);
+	if (r == -ENOENT && t->is_file)
+		return 0;
+	if (r < 0) {
+		ota_error_prefix(err, "slot check: slot %s: ", t->slot->name);
+		return r;
+	}
+	for (size_t i = 0; i < c->n_slots; i++) {
+		const struct ota_slot_config *o = &c->slots[i];
+		char other[PATH_MAX];
+		struct ota_storage_extent theirs;
+		if (o == t->slot || slot_path(o, other, sizeof(other), NULL) < 0 ||
+		    ota_storage_extent_of(other, &theirs, NULL) < 0 || !ota_storage_extents_overlap(&mine, &theirs))
+			continue;
+		/* Name each slot as configured and, for a tag, what it resolved to. */
+		const char *ospec = o->device ? o->device : o->file, *tspec = t->slot->device ? t->slot->device : t->slot->file;
+		bool oalias = !ota_streq(ospec, other), talias = !ota_streq(tspec, t->path);
+		return ota_error_set(err, -EINVAL,
+				     "slot check: slot %s ('%s'%s%s%s) shares storage with slot %s ('%s'%s%s%s) of %sgroup %s: %s; %s",
+				     t->slot->name, tspec, talias ? " = '" : "", talias ? t->path : "", talias ? "'" : "",
+				     o->name, ospec, oalias ? " = '" : "", oalias ? other : "", oalias ? "'" : "",
+				     ota_streq(o->group, booted) ? "the booted " : "", o->group, mine.via, theirs.via);
+	}
+	return 0;
 }
 
 /* Resolves the target slot of a payload and checks that the image fits. */
@@ -118,25 +150,28 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 	int r = slot_path(t->slot, t->path, sizeof(t->path), err);
 	if (r < 0)
 		return r;
-	/* Never the running system's slots, whatever the config says. */
-	for (size_t i = 0; i < c->n_slots; i++) {
-		char other[PATH_MAX];
-		if (strcmp(c->slots[i].group, booted) != 0 || slot_path(&c->slots[i], other, sizeof(other), NULL) < 0)
-			continue;
-		if (same_file(t->path, other))
-			return ota_error_set(err, -EINVAL, "slot %s ('%s') is the same as slot %s of the booted group %s",
-					     t->slot->name, t->path, c->slots[i].name, booted);
-	}
-	if (t->is_file)
+	/* Never the running system's slots (nor another one), whatever the config says. */
+	r = check_shared_storage(c, booted, t, err);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (t->is_file) {
+		if (stat(t->path, &st) == 0) {
+			t->checked_id = true;
+			t->id_dev = st.st_dev;
+			t->id_ino = st.st_ino;
+		}
 		return 0;
+	}
 	_cleanup_close_ int fd = open(t->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "slot %s: open '%s'", t->slot->name, t->path);
-	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return ota_error_errno(err, -errno, "slot %s: stat '%s'", t->slot->name, t->path);
 	if (!S_ISBLK(st.st_mode))
 		return ota_error_set(err, -ENOTBLK, "slot %s: '%s' is not a block device", t->slot->name, t->path);
+	t->checked_id = true;
+	t->id_dev = st.st_rdev;
 	uint64_t size = 0;
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		return ota_error_errno(err, -errno, "slot %s: size of '%s'", t->slot->name, t->path);
@@ -176,7 +211,8 @@ struct install {
 	size_t n_targets;
 	struct target *cur;
 	unsigned index;
-	bool started;       /* the spare group is marked bad, records say installing */
+	bool marked_bad;    /* the spare group is marked bad */
+	bool started;       /* ... and the records say installing */
 	unsigned last_percent;
 	uint64_t written;
 	uint64_t done;          /* bytes of the current payload in place (written or reused) */
@@ -235,11 +271,12 @@ static int start_writing(struct install *x)
 	int r = ota_bootflow_mark_bad(x->bf, x->spare, x->err);
 	if (r < 0)
 		return r;
+	x->marked_bad = true;
 	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
 	for (size_t i = 0; i < x->n_targets; i++) {
 		/* A checkpoint being resumed stays recorded until a later one
 		 * replaces it: an interruption now must not lose it. */
-		fill_record(&recs[i], x, &x->targets[i], "installing");
+		fill_record(&recs[i], x, &x->targets[i], OTA_SLOT_INSTALLING);
 		recs[i].checkpoint_chunks = x->targets[i].resume_chunks;
 		recs[i].checkpoint_bytes = x->targets[i].resume_bytes;
 	}
@@ -263,6 +300,14 @@ static int open_target(struct install *x, struct target *t)
 	t->fd = open(t->path, flags, 0600);
 	if (t->fd < 0)
 		return ota_error_errno(x->err, -errno, "slot %s: open '%s' for writing", t->slot->name, t->path);
+	/* The storage checked for aliases is the one opened (a device node or
+	 * file replaced in between would not be). */
+	struct stat st;
+	if (fstat(t->fd, &st) < 0)
+		return ota_error_errno(x->err, -errno, "slot %s: stat '%s'", t->slot->name, t->path);
+	if (t->checked_id && (t->is_file ? st.st_dev != t->id_dev || st.st_ino != t->id_ino : st.st_rdev != t->id_dev))
+		return ota_error_set(x->err, -ESTALE, "slot %s: '%s' changed between the slot check and opening it for writing",
+				     t->slot->name, t->path);
 	if (!t->is_file)
 		return 0;
 	if (ftruncate(t->fd, (off_t)t->p->image_size) < 0)
@@ -345,7 +390,7 @@ static void find_checkpoints(struct install *x)
 	for (size_t i = 0; i < x->n_targets; i++) {
 		if (ota_update_status_read(x->c->status_file, x->targets[i].slot->name, &recs[i], NULL) < 0)
 			return;
-		if (ota_streq(recs[i].state, "installing") && record_of_bundle(x, &x->targets[i], &recs[i]))
+		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && record_of_bundle(x, &x->targets[i], &recs[i]))
 			interrupted = true;
 	}
 	/* Every slot "installed": a complete install, asked for again; rewrite it. */
@@ -355,10 +400,10 @@ static void find_checkpoints(struct install *x)
 		struct target *t = &x->targets[i];
 		if (!record_of_bundle(x, t, &recs[i]))
 			continue;
-		if (ota_streq(recs[i].state, "installed")) {
+		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLED)) {
 			t->resume_chunks = t->p->chunk_count;
 			t->resume_bytes = t->p->image_size;
-		} else if (ota_streq(recs[i].state, "installing") && recs[i].checkpoint_chunks <= t->p->chunk_count &&
+		} else if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && recs[i].checkpoint_chunks <= t->p->chunk_count &&
 			   recs[i].checkpoint_bytes <= t->p->image_size) {
 			t->resume_chunks = recs[i].checkpoint_chunks;
 			t->resume_bytes = recs[i].checkpoint_bytes;
@@ -376,7 +421,7 @@ static int maybe_checkpoint(struct install *x, struct target *t, uint64_t chunks
 	if (fdatasync(t->fd) < 0)
 		return ota_error_errno(x->err, -errno, "slot %s: fdatasync '%s'", t->slot->name, t->path);
 	struct ota_slot_record rec;
-	fill_record(&rec, x, t, "installing");
+	fill_record(&rec, x, t, OTA_SLOT_INSTALLING);
 	rec.checkpoint_chunks = chunks;
 	rec.checkpoint_bytes = bytes;
 	x->since_checkpoint = 0;
@@ -394,7 +439,8 @@ static int in_place(struct install *x, struct target *t, uint64_t offset, const 
 	if (size > x->cmp_size) {
 		uint8_t *b = realloc(x->cmp, size);
 		if (!b)
-			return ota_error_set(x->err, -ENOMEM, "out of memory");
+			return ota_error_set(x->err, -ENOMEM, "slot %s: out of memory for a %zu-byte chunk to compare",
+					     t->slot->name, size);
 		x->cmp = b;
 		x->cmp_size = size;
 	}
@@ -463,37 +509,47 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 	return maybe_checkpoint(x, t, i + 1, offset + size);
 }
 
-/* Reads the slot back (past the page cache where the kernel allows) and
- * compares the whole image's SHA-256 with the manifest. */
-static int check_readback(struct install *x, struct target *t)
+/* SHA-256 of bytes [0, size) of a slot, read past the page cache where the
+ * kernel allows. Errors name the slot and its path. */
+static int hash_slot(const struct ota_slot_config *slot, const char *path, uint64_t size, uint8_t ret[32],
+		     struct ota_error *err)
 {
-	_cleanup_close_ int fd = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (slot->file ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return ota_error_errno(x->err, -errno, "slot %s: open '%s' to verify", t->slot->name, t->path);
+		return ota_error_errno(err, -errno, "slot %s: open '%s' to verify", slot->name, path);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	_cleanup_md_ EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
-		return ota_error_set(x->err, -ENOMEM, "SHA-256 setup failed");
+		return ota_error_set(err, -ENOMEM, "slot %s: SHA-256 setup failed", slot->name);
 	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
 	if (!buf)
-		return ota_error_set(x->err, -ENOMEM, "out of memory");
-	uint64_t left = t->p->image_size, off = 0;
+		return ota_error_set(err, -ENOMEM, "slot %s: out of memory", slot->name);
+	uint64_t left = size, off = 0;
 	while (left > 0) {
 		size_t want_n = left < (1u << 20) ? (size_t)left : (1u << 20);
 		ssize_t n = pread(fd, buf, want_n, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return ota_error_errno(x->err, n < 0 ? -errno : -EIO, "slot %s: read back '%s' at offset %llu",
-					       t->slot->name, t->path, (unsigned long long)off);
+			return ota_error_errno(err, n < 0 ? -errno : -EIO, "slot %s: read back '%s' at offset %llu",
+					       slot->name, path, (unsigned long long)off);
 		if (!EVP_DigestUpdate(md, buf, (size_t)n))
-			return ota_error_set(x->err, -EIO, "SHA-256 failed");
+			return ota_error_set(err, -EIO, "slot %s: SHA-256 failed", slot->name);
 		left -= (uint64_t)n;
 		off += (uint64_t)n;
 	}
+	if (!EVP_DigestFinal_ex(md, ret, NULL))
+		return ota_error_set(err, -EIO, "slot %s: SHA-256 failed", slot->name);
+	return 0;
+}
+
+/* Reads the slot back and compares the whole image's SHA-256 with the manifest. */
+static int check_readback(struct install *x, struct target *t)
+{
 	uint8_t sha[32];
-	if (!EVP_DigestFinal_ex(md, sha, NULL))
-		return ota_error_set(x->err, -EIO, "SHA-256 failed");
+	int r = hash_slot(t->slot, t->path, t->p->image_size, sha, x->err);
+	if (r < 0)
+		return r;
 	if (memcmp(sha, t->p->image_sha256, 32) != 0)
 		return ota_error_set(x->err, -EIO, "slot %s: image hash check after writing '%s' failed (read back differs)",
 				     t->slot->name, t->path);
@@ -518,10 +574,11 @@ static int on_end(void *userdata, const struct ota_manifest_payload *p)
 	if (r < 0)
 		return r;
 	struct ota_slot_record rec;
-	fill_record(&rec, x, t, "installed");
+	fill_record(&rec, x, t, OTA_SLOT_INSTALLED);
 	r = ota_update_status_write(x->c->status_file, &rec, 1, x->err);
 	if (r < 0)
 		return r;
+	t->verified = true;
 	report(x, "installed", t, p->image_size);
 	return 0;
 }
@@ -617,7 +674,7 @@ static int index_slot(int fd, uint64_t size, const struct ota_manifest_payload *
 	size_t bufsize = DELTA_SCAN_BUF < 2 * max ? (size_t)(2 * max) : DELTA_SCAN_BUF;
 	_cleanup_free_ uint8_t *buf = malloc(bufsize);
 	if (!buf)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+		return ota_error_set(err, -ENOMEM, "slot %s: out of memory for a %zu-byte scan buffer", slot, bufsize);
 	size_t start = 0, pos = 0, end = 0; /* chunk start, scan position, data end in buf */
 	uint64_t base = 0, rd = 0;           /* device offset of buf[0], of buf[end] */
 	int r;
@@ -678,7 +735,7 @@ static uint64_t active_size(const struct install *x, const struct ota_slot_confi
 		size = 0;
 	}
 	struct ota_slot_record rec;
-	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && ota_streq(rec.state, "installed") &&
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && ota_streq(rec.state, OTA_SLOT_INSTALLED) &&
 	    rec.size > 0 && rec.size < size)
 		size = rec.size;
 	return size;
@@ -761,7 +818,7 @@ static int index_load(const struct install *x, const struct ota_slot_config *s, 
 {
 	struct ota_slot_record rec;
 	char path[PATH_MAX];
-	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) < 0 || !ota_streq(rec.state, "installed") ||
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) < 0 || !ota_streq(rec.state, OTA_SLOT_INSTALLED) ||
 	    index_path(x, s->name, path, sizeof(path)) < 0)
 		return 0;
 	_cleanup_free_ char *raw = NULL;
@@ -867,7 +924,8 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 	_cleanup_free_ uint64_t *chunk_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*chunk_of));
 	_cleanup_free_ uint64_t *offset_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*offset_of));
 	if (!ubuf || !cbuf || !ranges || !chunk_of || !offset_of)
-		return ota_error_set(x->err, -ENOMEM, "out of memory for delta buffers");
+		return ota_error_set(x->err, -ENOMEM, "payload '%s' into slot %s: out of memory for delta buffers",
+				     p->slot_class, t->slot->name);
 	d->t = t;
 	d->table = table;
 	d->dec = dec;
@@ -964,6 +1022,135 @@ static ssize_t cursor_read(void *userdata, void *buf, size_t size)
 	return n;
 }
 
+/* ---- arming a whole group ----------------------------------------------------
+ *
+ * A trial of the spare group is armed only when every slot of the group holds
+ * what it should (docs/update.md, "Status file"):
+ *   - a slot this bundle carries: written (or found in place) and read back
+ *     with the image's hash by this install;
+ *   - any other slot: recorded "installed" and its bytes still hash to that
+ *     record (re-read now), or recorded "good" (ran in a committed group and
+ *     not written by ota-update since).
+ * "installing" (torn by an install that did not finish), "unknown" (the
+ * status file was rebuilt) and no record never count: a bundle that does not
+ * carry such a slot is refused before anything is written. */
+
+static const struct target *target_of_slot(const struct install *x, const struct ota_slot_config *s)
+{
+	for (size_t i = 0; i < x->n_targets; i++)
+		if (x->targets[i].slot == s)
+			return &x->targets[i];
+	return NULL;
+}
+
+static const char *why_unverified(const char *state)
+{
+	if (ota_streq(state, OTA_SLOT_INSTALLING))
+		return "torn: an install into it did not finish";
+	if (ota_streq(state, OTA_SLOT_UNKNOWN))
+		return "the status file was rebuilt, its content is not known";
+	if (!state[0])
+		return "never written by ota-update nor run in a committed group";
+	return "not verified";
+}
+
+/* A slot of the spare group that this bundle does not carry. */
+static int check_untouched_slot(const struct install *x, const struct ota_slot_config *s, struct ota_error *err)
+{
+	struct ota_slot_record rec;
+	int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
+	if (r < 0)
+		return r;
+	if (ota_streq(rec.state, OTA_SLOT_GOOD))
+		return 0;
+	if (!ota_streq(rec.state, OTA_SLOT_INSTALLED))
+		return ota_error_set(err, -EUCLEAN,
+				     "slot check: group %s cannot be armed: slot %s (class %s) is not in this bundle and is "
+				     "recorded '%s' (%s); install a bundle that carries class '%s'",
+				     x->spare, s->name, s->slot_class, rec.state[0] ? rec.state : "no record",
+				     why_unverified(rec.state), s->slot_class);
+	char path[PATH_MAX], hex[65];
+	uint8_t sha[32];
+	r = slot_path(s, path, sizeof(path), err);
+	if (r == 0)
+		r = hash_slot(s, path, rec.size, sha, err);
+	if (r == 0) {
+		ota_bundle_hex(sha, hex);
+		if (!ota_streq(hex, rec.sha256))
+			r = ota_error_set(err, -EUCLEAN, "slot %s ('%s'): its first %llu bytes no longer hash to the image "
+					  "recorded installed (%.16s...)", s->name, path, (unsigned long long)rec.size,
+					  rec.sha256);
+	}
+	if (r < 0)
+		ota_error_prefix(err, "slot check: group %s cannot be armed: slot %s is not in this bundle: ", x->spare,
+				 s->name);
+	return r;
+}
+
+static int check_untouched_slots(const struct install *x, struct ota_error *err)
+{
+	for (size_t i = 0; i < x->c->n_slots; i++) {
+		const struct ota_slot_config *s = &x->c->slots[i];
+		if (!ota_streq(s->group, x->spare) || target_of_slot(x, s))
+			continue;
+		int r = check_untouched_slot(x, s, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The booted group runs committed (no trial), so each of its slots that has
+ * no record, or an "unknown" one, is known good now: recorded "good", so that
+ * a later bundle for this group (when it is the spare) need not carry it.
+ * The status file is written even when nothing changed: a status file that
+ * cannot be written (full, read-only) fails here, naming it, before anything
+ * is marked or written. */
+static int record_booted_good(const struct install *x, const struct ota_bootflow_state *st, struct ota_error *err)
+{
+	struct ota_slot_record recs[OTA_UPDATE_MAX_SLOTS];
+	size_t n = 0;
+	bool committed = st->trial_state != OTA_TRIAL_RUNNING && ota_streq(st->booted, st->default_group);
+	for (size_t i = 0; committed && i < x->c->n_slots && n < OTA_UPDATE_MAX_SLOTS; i++) {
+		const struct ota_slot_config *s = &x->c->slots[i];
+		struct ota_slot_record rec;
+		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
+		if (r < 0)
+			return r;
+		if (!ota_streq(s->group, st->booted) || (rec.state[0] && !ota_streq(rec.state, OTA_SLOT_UNKNOWN)))
+			continue;
+		recs[n] = (struct ota_slot_record){ 0 };
+		(void)snprintf(recs[n].name, sizeof(recs[n].name), "%s", s->name);
+		(void)snprintf(recs[n].state, sizeof(recs[n].state), "%s", OTA_SLOT_GOOD);
+		(void)snprintf(recs[n].version, sizeof(recs[n].version), "%s", x->c->version);
+		(void)snprintf(recs[n].compatible, sizeof(recs[n].compatible), "%s", x->c->compatible);
+		n++;
+	}
+	return ota_update_status_write(x->c->status_file, recs, n, err);
+}
+
+/* Right before arming: every slot of the spare group verified (see above). */
+static int check_group_verified(const struct install *x, struct ota_error *err)
+{
+	for (size_t i = 0; i < x->c->n_slots; i++) {
+		const struct ota_slot_config *s = &x->c->slots[i];
+		if (!ota_streq(s->group, x->spare))
+			continue;
+		const struct target *t = target_of_slot(x, s);
+		struct ota_slot_record rec;
+		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
+		if (r < 0)
+			return r;
+		bool ok = t ? t->verified && ota_streq(rec.state, OTA_SLOT_INSTALLED) && record_of_bundle(x, t, &rec)
+			    : ota_streq(rec.state, OTA_SLOT_INSTALLED) || ota_streq(rec.state, OTA_SLOT_GOOD);
+		if (!ok)
+			return ota_error_set(err, -EUCLEAN, "group %s not armed: slot %s is %s (recorded '%s')", x->spare,
+					     s->name, t && !t->verified ? "not read back by this install" : "not verified",
+					     rec.state[0] ? rec.state : "no record");
+	}
+	return 0;
+}
+
 /* ---- install ---------------------------------------------------------------- */
 
 static int hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
@@ -1036,6 +1223,14 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (!spare)
 		return ota_error_set(err, -EINVAL, "boot flow says group '%s' is booted, which is not configured",
 				     st.booted);
+	/* A status file that does not load would fail every install: kept
+	 * aside and rebuilt (every slot "unknown", which counts for nothing). */
+	struct ota_error warning = { 0 };
+	r = ota_update_status_repair(c, &warning, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && o->progress)
+		o->progress(o->userdata, &(struct ota_update_progress){ .stage = "warning", .message = warning.msg });
 
 	/* The source. */
 	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
@@ -1107,6 +1302,14 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 			return r;
 		x.n_targets++;
 	}
+	r = check_untouched_slots(&x, err);
+	if (r < 0)
+		return r;
+	r = record_booted_good(&x, &st, err);
+	if (r < 0) {
+		ota_error_prefix(err, "install aborted, nothing written: ");
+		return r;
+	}
 	find_checkpoints(&x);
 	report(&x, "verified", NULL, 0);
 
@@ -1115,7 +1318,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (!r)
 		r = hook_env_install(&env, &x, o->source);
 	if (r < 0)
-		return ota_error_errno(err, r, "hook environment");
+		return ota_error_errno(err, r, "pre-install hooks: environment");
 	report(&x, "pre-install", NULL, 0);
 	r = ota_hooks_run(c, "pre-install", &env, NULL, err);
 	if (r < 0) {
@@ -1141,7 +1344,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
 	if (r < 0) {
-		if (x.started)
+		if (x.marked_bad)
 			ota_error_prefix(err, "install into group %s failed (group left marked bad): ", spare);
 		return r;
 	}
@@ -1152,6 +1355,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		ota_error_prefix(err, "install into group %s not armed: ", spare);
 		return r;
 	}
+	r = check_group_verified(&x, err);
+	if (r < 0)
+		return r;
 	r = ota_bootflow_arm(bf, spare, c->tries, err);
 	if (r < 0)
 		return r;
@@ -1205,7 +1411,7 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
 	r = hook_env_common(&env, c, &st);
 	if (r < 0)
-		return ota_error_errno(err, r, "hook environment");
+		return ota_error_errno(err, r, "pre-commit hooks: environment");
 	r = ota_hooks_run(c, "pre-commit", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "group %s not committed: ", st.booted);

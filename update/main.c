@@ -25,21 +25,28 @@ static void usage(FILE *f)
 		   "       ota-update [--config FILE] check [--channel URL] [--install [--reboot]] [--json]\n");
 }
 
+/* A message of ours as a JSON string: quote what JSON needs quoted. */
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
 static int fail(const struct ota_error *err)
 {
 	log_error("%s", err->msg[0] ? err->msg : "failed");
 	if (arg_json) {
-		/* The message is ours; quote what JSON needs quoted. */
-		printf("{\"event\":\"error\",\"code\":%d,\"message\":\"", err->code);
-		for (const char *p = err->msg; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				printf("\\%c", *p);
-			else if ((unsigned char)*p < 0x20)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
-		}
-		printf("\"}\n");
+		printf("{\"event\":\"error\",\"code\":%d,\"message\":", err->code);
+		print_json_string(err->msg);
+		printf("}\n");
 		fflush(stdout);
 	}
 	return 1;
@@ -48,6 +55,16 @@ static int fail(const struct ota_error *err)
 static void progress(void *userdata, const struct ota_update_progress *p)
 {
 	unsigned percent = p->total ? (unsigned)(p->done * 100 / p->total) : 100;
+	if (p->message) {
+		log_warning("%s", p->message);
+		if (arg_json) {
+			printf("{\"event\":\"warning\",\"message\":");
+			print_json_string(p->message);
+			printf("}\n");
+			fflush(stdout);
+		}
+		return;
+	}
 	if (arg_json) {
 		printf("{\"event\":\"progress\",\"stage\":\"%s\"", p->stage);
 		if (p->slot)
@@ -161,6 +178,8 @@ static int cmd_status(const struct ota_update_config *c)
 	struct ota_update_status s;
 	if (ota_update_status_get(c, &s, &err) < 0)
 		return fail(&err);
+	if (s.warning.code)
+		log_warning("%s", s.warning.msg);
 	if (arg_json) {
 		char *text = NULL;
 		int r = ota_update_status_to_json(c, &s, &text);

@@ -8,13 +8,16 @@
  * spare, the only one ota-update ever writes.
  *
  * Install order (each step only after the previous one succeeded):
- *   lock -> refuse an uncommitted trial -> open the bundle (signature) ->
- *   compatible, version, slot classes and sizes -> pre-install hooks ->
+ *   lock -> refuse an uncommitted trial -> repair a corrupt status file ->
+ *   open the bundle (signature) -> compatible, version, slot classes and
+ *   sizes, no target sharing storage with another slot, every spare slot the
+ *   bundle does not carry verified; record the booted group's slots "good"
+ *   -> pre-install hooks ->
  *   on the first verified chunk: mark the spare group bad, record the target
  *   slots as "installing" (fsync) -> write each chunk once verified -> per
  *   payload: fsync, read the slot back and check the whole-image SHA-256,
- *   record the slot "installed" -> post-install hooks -> arm a trial of the
- *   spare group. A failure anywhere leaves nothing armed; the running group's
+ *   record the slot "installed" -> post-install hooks -> every slot of the
+ *   spare group verified -> arm a trial of the spare group. A failure anywhere leaves nothing armed; the running group's
  *   slots are never opened for writing.
  *
  * Errors: 0 or a negative errno; struct ota_error, always last, names the
@@ -152,9 +155,18 @@ int ota_update_check_version(enum ota_downgrade_policy p, const char *running, c
 
 /* ---- slot status (the status file, JSON, replaced atomically) ------------ */
 
+/* Recorded states of a slot (docs/update.md, "Status file"). A group is
+ * armed only if every slot of it is verified: written and read back by this
+ * install, or recorded "installed" and still hashing to its record, or
+ * "good". "installing", "unknown" and no record never count. */
+#define OTA_SLOT_INSTALLING "installing" /* being written: torn until read back */
+#define OTA_SLOT_INSTALLED "installed"   /* written and read back: sha256 of size bytes */
+#define OTA_SLOT_GOOD "good"             /* not written by ota-update since its group ran committed */
+#define OTA_SLOT_UNKNOWN "unknown"       /* the status file was rebuilt: nothing known */
+
 struct ota_slot_record {
 	char name[64];
-	char state[16];       /* "installing", "installed", "" = no record */
+	char state[16];       /* OTA_SLOT_*, "" = no record */
 	char version[128];
 	char compatible[128];
 	char sha256[65];
@@ -168,17 +180,26 @@ struct ota_slot_record {
 	uint64_t checkpoint_bytes;
 };
 
-/* Reads the record of one slot; a missing file or slot gives an empty record. */
+/* Reads the record of one slot; a missing file or slot gives an empty record.
+ * A status file that does not load fails (-EBADMSG if corrupt), naming it. */
 int ota_update_status_read(const char *status_file, const char *slot, struct ota_slot_record *ret,
 			   struct ota_error *err) _must_check_;
-/* Sets the records of n slots in one atomic replace of the file. */
+/* Sets the records of n slots in one atomic replace of the file (errors name
+ * it). A file that does not load is never rewritten: repair it first. */
 int ota_update_status_write(const char *status_file, const struct ota_slot_record *recs, size_t n,
 			    struct ota_error *err) _must_check_;
+/* If the status file cannot be read or is not one ota-update could have
+ * written (not JSON, truncated, wrong types, unknown states or fields), moves
+ * it to <file>.corrupt-<seconds> (kept) and writes a new one with every
+ * configured slot "unknown"; returns 1 and a message naming both files in
+ * *ret_warning. 0: the file is fine (or missing). */
+int ota_update_status_repair(const struct ota_update_config *c, struct ota_error *ret_warning,
+			     struct ota_error *err) _must_check_;
 
 /* ---- operations ---------------------------------------------------------------- */
 
 struct ota_update_progress {
-	const char *stage;       /* "verified", "pre-install", "index", "resume" (done: the
+	const char *stage;       /* "warning" (see message), "verified", "pre-install", "index", "resume" (done: the
 				  * checkpoint of an interrupted install of this bundle), "write", "installed",
 				  * "post-install", "armed"; "full-download" (no delta:
 				  * the server ignores ranges) */
@@ -187,6 +208,7 @@ struct ota_update_progress {
 	unsigned payload;        /* 1-based index and count of the payloads written */
 	unsigned n_payloads;
 	uint64_t done, total;    /* bytes of this payload */
+	const char *message;     /* "warning": what happened; the install goes on */
 };
 
 struct ota_update_install_opts {
@@ -230,6 +252,7 @@ struct ota_update_slot_status {
 
 struct ota_update_status {
 	struct ota_bootflow_state boot;
+	struct ota_error warning;  /* code 0, or why the status file was not used (slots shown "unknown") */
 	struct ota_update_slot_status *slots;
 	size_t n_slots;
 };

@@ -20,10 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 check() { # check NAME CONDITION-COMMAND...
 	local name=$1
 	shift
@@ -73,25 +70,8 @@ head -c 200000 /dev/urandom >slots/boot-a
 head -c 123456 /dev/urandom >slots/system-b
 head -c 4567 /dev/urandom >slots/boot-b
 
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-# A custom boot flow kept in bf.state; every call is appended to calls.
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-[ -e "$D/bf.fail-$1" ] && { echo "simulated $1 failure" >&2; exit 1; }
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-commit) default=$2 trial= tries=0 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-reboot) exit 0 ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-chmod +x bootflow.sh
-state() { printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$1" "$2" "${3:-}" "${4:-0}" >bf.state; : >calls; }
+. "$HERE/../lib/custom-bootflow.sh"
+custom_bootflow
 
 conf() { # conf FILE SYSTEM-A SYSTEM-B KEY(device|file)
 	cat >"$1" <<CONF
@@ -257,7 +237,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["booted"] == "b" and s["default"] == "a" and s["trial_state"] == "running" and s["tries_left"] == 3, s
 sl = {x["name"]: x for x in s["slots"]}
-assert sl["system-b"]["version"] == "2.0.1" and sl["system-b"]["booted"] and sl["system-a"]["state"] == "", sl
+assert sl["system-b"]["version"] == "2.0.1" and sl["system-b"]["booted"] and sl["system-a"]["state"] == "good", sl
 PY
 "$U" "${C[@]}" status >status.txt && grep -q "trial:   running (group b, 3 tries left)" status.txt \
 	&& ok "status: text" || bad status-text "$(cat status.txt)"
@@ -300,7 +280,7 @@ ln -s "$W/slots/system-a" slots/alias
 conf alias.conf "$W/slots/system-a" "$W/slots/alias" file
 C=(--config "$W/alias.conf")
 state a a
-expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') is the same as slot system-a of the booted group a" no install good.otab
+expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') shares storage with slot system-a ('$W/slots/system-a') of the booted group a" no install good.otab
 
 # ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
 
@@ -572,5 +552,4 @@ sed -i "s#${LOOPS[0]}x#${LOOPS[0]}#; s#^device = ${LOOPS[0]}\$#device = ${LOOPS[
 C=(--config "$W/same.conf")
 expect_refused same-device-twice "name the same '${LOOPS[0]}'" no install good.otab
 
-echo "passed $passed, failed $failed"
-[ "$failed" = 0 ]
+tally_end

@@ -1,0 +1,147 @@
+/* update/status.c: the slot status file, its validation and repair. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+
+#include "test.h"
+#include "update/update.h"
+
+struct fixture {
+	char dir[64], path[96];
+	struct ota_update_config c;
+};
+
+static bool setup(struct fixture *f)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ota-status.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return false;
+	snprintf(f->path, sizeof(f->path), "%s/slots.json", f->dir);
+	char conf[1024];
+	snprintf(conf, sizeof(conf),
+		 "[system]\ncompatible = b\nversion = 1\n[update]\nkeyring = /k.pem\nstatus-file = %s\n"
+		 "[bootflow]\ntype = custom\nexecutable = /bf\n"
+		 "[slot.root-a]\nclass = root\nfile = /ra\n[slot.root-b]\nclass = root\nfile = /rb\n"
+		 "[group.a]\nroot = root-a\n[group.b]\nroot = root-b\n",
+		 f->path);
+	ota_update_config_init(&f->c);
+	return ota_update_config_parse(&f->c, conf, "t.conf", NULL) == 0;
+}
+
+static void teardown(struct fixture *f)
+{
+	glob_t g;
+	char pattern[128];
+	snprintf(pattern, sizeof(pattern), "%s/*", f->dir);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
+	rmdir(f->dir);
+	ota_update_config_done(&f->c);
+}
+
+static void put(const char *path, const char *text, size_t len)
+{
+	FILE *fp = fopen(path, "we");
+	if (fp) {
+		fwrite(text, 1, len, fp);
+		fclose(fp);
+	}
+}
+
+/* The moved-aside copy: exactly one, with the original bytes. */
+static bool kept_aside(const struct fixture *f, const char *text, size_t len)
+{
+	glob_t g;
+	char pattern[128], *data = NULL;
+	size_t size = 0;
+	snprintf(pattern, sizeof(pattern), "%s.corrupt-*", f->path);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return false;
+	bool ok = g.gl_pathc == 1 && ota_read_file(g.gl_pathv[0], 1 << 20, &data, &size, NULL) == 0 && size == len &&
+		  memcmp(data, text, len) == 0;
+	free(data);
+	globfree(&g);
+	return ok;
+}
+
+TEST(status_round_trip)
+{
+	struct fixture f;
+	ASSERT_TRUE(setup(&f));
+	struct ota_slot_record rec = { .name = "root-b", .state = OTA_SLOT_INSTALLED, .version = "2 \"quoted\"",
+				       .size = 1ull << 40, .installed = 1700000000, .checkpoint_chunks = 0 };
+	memset(rec.sha256, 'a', 64);
+	struct ota_error err = { 0 }, warn = { 0 };
+	ASSERT_INT_EQ(ota_update_status_write(f.path, &rec, 1, &err), 0);
+	struct ota_slot_record back;
+	ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &back, &err), 0);
+	ASSERT_STR_EQ(back.state, OTA_SLOT_INSTALLED);
+	ASSERT_STR_EQ(back.version, rec.version);
+	ASSERT_STR_EQ(back.sha256, rec.sha256);
+	ASSERT_INT_EQ(back.size, 1ull << 40);
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0); /* a file we wrote is fine */
+	teardown(&f);
+}
+
+/* Each: what the tool never writes; repaired, kept, every slot unknown. */
+static const char *const corrupt[] = {
+	"{\"format\":1,\"slots\":{\"root-b\":{\"state\":\"installed\",\"size\":",          /* truncated */
+	"{\"format\":1,\"slots\":{\"root-b\":{\"state\":\"installed\",\"installed\":-5}}}",  /* negative */
+	"{\"format\":1,\"slots\":{\"root-b\":{\"state\":\"good\",\"sha256\":7}}}",           /* wrong type */
+	"{\"format\":1,\"slots\":{\"root-b\":{\"state\":\"verified\"}}}",                   /* no such state */
+	"{\"format\":1,\"slots\":{\"root-b\":{\"state\":\"good\",\"color\":\"red\"}}}",     /* unknown field */
+	"{\"format\":1,\"slots\":[]}",                                                     /* slots not an object */
+	"{\"format\":\"1\",\"slots\":{}}",                                                 /* format a string */
+	"{\"slots\":{},\"extra\":true}",                                                   /* unknown field */
+	"\"installed\"",                                                                   /* not an object */
+	"{} {}",                                                                           /* two objects */
+	"   \n",                                                                           /* blank */
+};
+
+TEST(status_corrupt_files_are_moved_aside_and_rebuilt_unknown)
+{
+	for (size_t i = 0; i < OTA_ELEMENTSOF(corrupt); i++) {
+		struct fixture f;
+		ASSERT_TRUE(setup(&f));
+		put(f.path, corrupt[i], strlen(corrupt[i]));
+		struct ota_error err = { 0 }, warn = { 0 };
+		struct ota_slot_record rec;
+		/* Read and write refuse it, naming the file; nothing rewritten. */
+		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &rec, &err), -EBADMSG);
+		ASSERT_TRUE(strstr(err.msg, f.path) != NULL);
+		ASSERT_INT_EQ(ota_update_status_write(f.path, &rec, 0, &err), -EBADMSG);
+		int r = ota_update_status_repair(&f.c, &warn, &err);
+		if (r != 1)
+			fprintf(stderr, "  case %zu: %s\n", i, err.msg);
+		ASSERT_INT_EQ(r, 1);
+		ASSERT_TRUE(strstr(warn.msg, f.path) != NULL && strstr(warn.msg, ".corrupt-") != NULL);
+		ASSERT_TRUE(kept_aside(&f, corrupt[i], strlen(corrupt[i])));
+		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-a", &rec, &err), 0);
+		ASSERT_STR_EQ(rec.state, OTA_SLOT_UNKNOWN);
+		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &rec, &err), 0);
+		ASSERT_STR_EQ(rec.state, OTA_SLOT_UNKNOWN);
+		ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0);
+		teardown(&f);
+	}
+}
+
+TEST(status_a_second_corrupt_file_does_not_replace_the_first_kept_one)
+{
+	struct fixture f;
+	ASSERT_TRUE(setup(&f));
+	struct ota_error err = { 0 }, warn = { 0 };
+	put(f.path, "first", 5);
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 1);
+	put(f.path, "second", 6);
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 1);
+	glob_t g;
+	char pattern[128];
+	snprintf(pattern, sizeof(pattern), "%s.corrupt-*", f.path);
+	ASSERT_INT_EQ(glob(pattern, 0, NULL, &g), 0);
+	ASSERT_INT_EQ(g.gl_pathc, 2);
+	globfree(&g);
+	teardown(&f);
+}
