@@ -29,6 +29,7 @@ check() { # check NAME CONDITION-COMMAND...
 
 # ---- PKI and bundles ------------------------------------------------------------
 . "$HERE/../lib/pki.sh"
+. "$HERE/../lib/prand.sh"
 pki_init
 pki_root root
 pki_root other-root
@@ -36,9 +37,9 @@ pki_cert signer root signer
 pki_cert stranger other-root signer
 pki_cert expired root signer 20200101000000Z 20210101000000Z
 
-head -c 3000000 /dev/urandom >system.img
+prand L39 3000000 >system.img
 head -c 1000000 /dev/zero >>system.img
-head -c 300000 /dev/urandom >boot.img
+prand L41 300000 >boot.img
 # bundle NAME COMPATIBLE VERSION SIGNER
 bundle() {
 	cat >"$1.ini" <<INI
@@ -65,10 +66,10 @@ cmp -s good.otab corrupt.otab && { echo "corrupt.otab is not corrupt"; exit 1; }
 
 # ---- the device ----------------------------------------------------------------
 mkdir -p slots hooks data
-head -c 2000000 /dev/urandom >slots/system-a
-head -c 200000 /dev/urandom >slots/boot-a
-head -c 123456 /dev/urandom >slots/system-b
-head -c 4567 /dev/urandom >slots/boot-b
+prand L68 2000000 >slots/system-a
+prand L69 200000 >slots/boot-a
+prand L70 123456 >slots/system-b
+prand L71 4567 >slots/boot-b
 
 . "$HERE/../lib/custom-bootflow.sh"
 custom_bootflow
@@ -305,11 +306,12 @@ expect_refused http-404 "404" no install "$URL/missing.otab"
 # v2: v1's system image with 20000 bytes changed at 1 MB and 3000 bytes inserted
 # at 2.5 MB (moves everything after it); boot.img unchanged.
 python3 - <<'PY2'
-import os
+import random
+rnd = random.Random(2)  # the same v2 in every run, like prand
 v1 = open("system.img", "rb").read()
 v2 = bytearray(v1)
-v2[1000000:1020000] = os.urandom(20000)
-v2 = bytes(v2[:2500000]) + os.urandom(3000) + bytes(v2[2500000:])
+v2[1000000:1020000] = rnd.randbytes(20000)
+v2 = bytes(v2[:2500000]) + rnd.randbytes(3000) + bytes(v2[2500000:])
 open("system-v2.img", "wb").write(v2)
 PY2
 cat >v2.ini <<INI
@@ -336,7 +338,7 @@ delta_install() {
 # (Slots of group a are the "active" ones of the checks below: saved, restored after.)
 for f in system-a boot-a boot-b; do cp slots/$f slots/$f.saved; done
 cmp -s slots/system-b system.img || { bad delta-setup "system-b does not hold v1"; }
-head -c 2000000 /dev/urandom >slots/system-a
+prand L339 2000000 >slots/system-a
 state b b
 if delta_install delta-from-active; then
 	[ "$(count arm)" = 1 ] && cmp -s slots/system-a system-v2.img && cmp -s slots/boot-a boot.img \
@@ -376,8 +378,8 @@ fi
 # re-hashed, found wrong and fetched.
 [ -s data/ota/update/index/system-a.idx ] && ok "delta: chunk index of system-a saved" || bad index-saved "$(ls -R data)"
 cp slots/system-b slots/system-b.v1
-head -c 500000 /dev/urandom >slots/system-b
-dd if=/dev/urandom of=slots/system-a bs=1 seek=2600000 count=4096 conv=notrunc status=none  # in moved data
+prand L379 500000 >slots/system-b
+prand L380 4096 | dd of=slots/system-a bs=1 seek=2600000 count=4096 conv=notrunc status=none  # in moved data
 cp slots/system-a slots/system-a.before
 state a a
 : >http.log
@@ -405,7 +407,7 @@ state b b
 
 # A server that ignores Range: one full streamed download.
 curl -sf "$URL/_ctl?ranges=0" >/dev/null
-head -c 2000000 /dev/urandom >slots/system-a
+prand L408 2000000 >slots/system-a
 state b b
 if delta_install delta-no-ranges; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = False ] && [ "$DL" -ge "$V2_SIZE" ] \
@@ -417,7 +419,7 @@ curl -sf "$URL/_ctl?reset=1" >/dev/null
 # A server that refuses multi-range (whole file for several ranges): single
 # ranges from then on, still a delta.
 curl -sf "$URL/_ctl?multirange=0" >/dev/null
-head -c 2000000 /dev/urandom >slots/system-a
+prand L420 2000000 >slots/system-a
 state b b
 if delta_install delta-single-ranges; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = True ] && [ $((DL * 2)) -lt "$V2_SIZE" ] \
@@ -437,8 +439,8 @@ fi
 cp srv/v2.otab srv/v2-bad.otab
 python3 "$MUT" flip srv/v2-bad.otab $((V2_SIZE - 50)) >/dev/null 2>&1 || \
 	printf '\xff' | dd of=srv/v2-bad.otab bs=1 seek=$((V2_SIZE - 50)) conv=notrunc status=none
-head -c 300000 /dev/urandom >slots/boot-a  # nothing reusable: every boot chunk is fetched
-head -c 300000 /dev/urandom >slots/boot-b
+prand L440 300000 >slots/boot-a  # nothing reusable: every boot chunk is fetched
+prand L441 300000 >slots/boot-b
 state b b
 rc=0; "$U" "${C[@]}" install "$URL/v2-bad.otab" >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "payload 'boot': chunk .*: \(hash mismatch\|decompression failed\)" err.txt && [ "$(count arm)" = 0 ] \
@@ -450,7 +452,7 @@ kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 # ---- resume of an interrupted streamed install ---------------------------------------------
 # A 72 MiB image: checkpoints every 32 MiB. The first attempt reads a truncated
 # stdin (as if the network or the machine stopped), the second gets the file.
-head -c $((72 << 20)) /dev/urandom >big.img
+prand big $((72 << 20)) >big.img
 cat >big.ini <<INI
 [bundle]
 compatible = test-board
@@ -512,7 +514,7 @@ rm -f big.img big.otab big31.otab
 # ---- block-device slots on loop devices -------------------------------------------------
 truncate -s 8M disk-a.img disk-b.img
 truncate -s 1M disk-small.img
-head -c 8000000 /dev/urandom | dd of=disk-a.img conv=notrunc status=none
+prand L515 8000000 | dd of=disk-a.img conv=notrunc status=none
 for f in disk-a disk-b disk-small; do
 	l=$(losetup -f --show "$f.img")
 	LOOPS+=("$l")

@@ -9,24 +9,11 @@
 #   fake_file_slots "$PWD"        # [bootflow] and [slot.*]/[group.*] sections for
 #                                 # file slots DIR/slots/{system,boot}-{a,b}
 
-fake_bootflow() {
-	cat >bootflow.sh <<'SH'
-#!/bin/sh
-D=$(dirname "$0")
-echo "$*" >>"$D/calls"
-. "$D/bf.state"
-case "$1" in
-get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
-arm) trial=$2 tries=$3 ;;
-mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
-*) exit 0 ;;
-esac
-printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
-SH
-	chmod +x bootflow.sh
-}
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/custom-bootflow.sh"
 
-fake_boot() { printf 'booted=%s\ndefault=%s\ntrial=\ntries=0\n' "$1" "$1" >bf.state; : >calls; }
+fake_bootflow() { custom_bootflow; }
+
+fake_boot() { state "$1" "$1"; }
 
 fake_calls() { grep -c "^$1" calls || true; }
 
