@@ -226,8 +226,7 @@ static int handle_persist_key(struct parse_state *s, struct ota_persist_entry *e
 	}
 	if (strcmp(key, "mode") == 0) {
 		uint64_t m;
-		char octal[32];
-		if (ota_format(octal, sizeof(octal), "0%s", value) < 0 || ota_parse_u64(octal, &m) < 0 || m > 07777)
+		if (ota_parse_octal(value, &m) < 0 || m > 07777)
 			return ota_error_set(s->err, -EINVAL, "mode: '%s' is not an octal mode like 0755", value);
 		e->mode = (mode_t)m;
 		return 0;
@@ -324,31 +323,19 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	return 0;
 }
 
-/* Sections without keys never reach the handler: "[persist /x]" alone is
- * legal INI and means "persist /x with the defaults". */
-static int add_bare_sections(struct parse_state *s, const char *text)
+/* A section without keys: "[persist /x]" alone means "persist /x with the
+ * defaults". */
+static int on_section(void *user, const char *section, int line)
 {
-	int line = 0;
-	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
-		line++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!ota_startswith(p, "[persist "))
-			continue;
-		size_t len = strcspn(p, "]\n");
-		if (p[len] != ']')
-			continue; /* inih reports the syntax error */
-		char section[PATH_MAX + 16];
-		if (len - 1 >= sizeof(section))
-			continue;
-		memcpy(section, p + 1, len - 1);
-		section[len - 1] = '\0';
-		int r;
-		if (!entry_for_section(s, section + strlen("persist "), &r)) {
-			ota_error_prefix(s->err, "[%s] ", section);
-			s->error_line = line;
-			return r;
-		}
+	struct parse_state *s = user;
+	if (s->r < 0 || !ota_startswith(section, "persist "))
+		return 0;
+	int r;
+	if (!entry_for_section(s, section + strlen("persist "), &r)) {
+		ota_error_prefix(s->err, "[%s] ", section);
+		s->r = r;
+		s->error_line = line;
+		return 1;
 	}
 	return 0;
 }
@@ -384,13 +371,11 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 	ota_state_config_init(&file);
 	struct parse_state s = { .c = &file, .text = text, .source = source, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, on_section, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.r = -EINVAL; /* err holds the reason */
 		s.error_line = line;
 	}
-	if (s.r == 0)
-		s.r = add_bare_sections(&s, text);
 	if (s.r == 0)
 		s.r = check_entries(&s);
 	if (s.r < 0) {
@@ -412,7 +397,7 @@ static int merge_file(struct ota_state_config *c, const char *path, const char *
 {
 	struct ota_error err = { 0 };
 	_cleanup_free_ char *text = NULL;
-	int r = ota_read_text_file(path, OTA_STATE_FILE_MAX, &text, &err);
+	int r = ota_read_config_file(path, &text, &err);
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0)

@@ -67,8 +67,8 @@ TEST(config_malformed_files)
 	expect_error("device = auto\n", "t.conf:1: key 'device' outside of any section");
 	expect_error("[data]\ndevice = sda3\n", "t.conf:2: [data] device: 'sda3' is not auto");
 	expect_error("[init]\npath = sbin/init\n", "t.conf:2: [init] path: 'sbin/init' is not an absolute path");
-	expect_error("[data\ndevice = auto\n", "t.conf:1: syntax error");
-	expect_error("[data]\njust some words\n", "t.conf:2: syntax error");
+	expect_error("[data\ndevice = auto\n", "t.conf:1: section header without ']'");
+	expect_error("[data]\njust some words\n", "t.conf:2: 'just some words' is neither [section] nor key = value");
 	expect_error("# c\n[init]\npath = /x\n\n[data]\nfstype = ext4\nbogus = 1\n",
 		     "t.conf:7: unknown key 'bogus' in section [data]");
 }

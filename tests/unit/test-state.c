@@ -144,7 +144,7 @@ TEST(load_order_vendor_admin_and_nesting)
 	ASSERT_TRUE(ota_state_config_find(&c, "/not-a-conf-file") == NULL);
 	ASSERT_INT_EQ(c.n_entries, 3);
 	ASSERT_INT_EQ(c.n_errors, 2);
-	ASSERT_CONTAINS(c.errors[0], "/etc/ota/state.d/40-broken.conf:1: syntax error");
+	ASSERT_CONTAINS(c.errors[0], "/etc/ota/state.d/40-broken.conf:1: section header without ']'");
 	ASSERT_CONTAINS(c.errors[1], "/etc/ssh/keys (from /etc/ota/state.d/30-nested.conf) is inside persisted /etc/ssh");
 	ota_state_config_done(&c);
 	rm_rf(root);
