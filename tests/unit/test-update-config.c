@@ -244,3 +244,29 @@ TEST(update_config_uboot_and_tryboot_keys)
 		     "partition.c: more than two groups");
 	expect_error(BASE_SYSTEM "[bootflow]\ntype = rpi-tryboot\n" SLOTS, "[bootflow] autoboot is required for type rpi-tryboot");
 }
+
+/* Issue 15, class 9: a repeated key is an error wherever it is, numbers are
+ * decimal unless documented as 0x hex (docs/configuration.md, "Configuration
+ * file syntax"). Instances other than the issue's. */
+TEST(update_config_dialect)
+{
+	expect_error(BASE_SYSTEM "channel = https://a/c.json\nhook-timeout = 5\nchannel = https://b/c.json\n"
+				 "[bootflow]\ntype = custom\nexecutable = /x\n" SLOTS,
+		     "t.conf:8: key 'channel' given again in [update] (first on line 6)");
+	expect_error(BASE "[slot.system-a]\nclass = system\ndevice = PARTLABEL=system-a\ndevice = /dev/sda2\n",
+		     "t.conf:12: key 'device' given again in [slot.system-a] (first on line 11)");
+	expect_error(BASE "[slot.system-a]\nclass = system\n[group.a]\nsystem = system-a\n[slot.system-a]\nclass = boot\n",
+		     "t.conf:14: key 'class' given again in [slot.system-a] (first on line 10)");
+	expect_error(BASE "[slot.system-a]\nclass = system\n    device = /dev/sda2\n",
+		     "t.conf:11: indented line: continuation lines are not supported");
+
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE_SYSTEM "[bootflow]\ntype = custom\nexecutable = /x\ntries = 011\n" SLOTS,
+					      "t.conf", &err),
+		      0);
+	ASSERT_INT_EQ(c.tries, 11); /* not octal 9 */
+	ota_update_config_done(&c);
+	expect_error(BASE "[bootflow]\ntries = 0x5\n", "[bootflow] tries: '0x5' is not a number in 1..100");
+}
