@@ -21,7 +21,7 @@ bool ota_path_is_inside(const char *a, const char *b)
 /* The syntax every state file can carry: absolute, canonical, no control
  * character (a newline ends a line; the rest has no business in a path and
  * would garble the console, the kernel log and /run/ota/status), no ']'
- * (it ends a [persist PATH] section for inih), and a length that leaves
+ * (it ends a [persist PATH] section), and a length that leaves
  * room for the store's prefix under PATH_MAX. */
 /* Messages show at most 200 bytes of a path, so the rule they name is never
  * cut off by the fixed message buffer. */
@@ -174,7 +174,6 @@ static int put_entry(struct ota_state_config *c, struct ota_persist_entry *e)
 
 struct parse_state {
 	struct ota_state_config *c;   /* this file's settings alone */
-	const char *text;             /* the whole file, for full section names */
 	const char *source;
 	struct ota_error *err;
 	int r;
@@ -256,40 +255,12 @@ static struct ota_persist_entry *entry_for_section(struct parse_state *s, const 
 	return &s->c->entries[s->c->n_entries - 1];
 }
 
-/* inih cuts section names to 49 bytes (MAX_SECTION in its ini.c); a
- * [persist PATH] section can be longer. Finds the section line in effect at
- * line and copies its full name to buf; false if there is none. */
-static bool full_section(const char *text, int line, char *buf, size_t size)
-{
-	const char *found = NULL;
-	int n = 1;
-	for (const char *p = text; *p && n <= line; n++) {
-		const char *t = p + strspn(p, " \t");
-		if (*t == '[')
-			found = t + 1;
-		p += strcspn(p, "\n");
-		p += *p == '\n';
-	}
-	size_t len = found ? strcspn(found, "]\n") : 0;
-	if (!found || found[len] != ']' || len >= size)
-		return false;
-	memcpy(buf, found, len);
-	buf[len] = '\0';
-	return true;
-}
-
-#define INIH_SECTION_MAX 50
-
 static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
-	char full[PATH_MAX + 16];
 	int r = 0;
 	if (s->r < 0)
 		return 0;
-	if (strlen(section) == INIH_SECTION_MAX - 1 && full_section(s->text, line, full, sizeof(full)) &&
-	    ota_startswith(full, section))
-		section = full;
 	if (strcmp(section, "overlay") == 0) {
 		enum ota_overlay_mode m = ota_overlay_mode_from_string(value);
 		if (strcmp(key, "mode") != 0)
@@ -369,7 +340,7 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 {
 	struct ota_state_config file;
 	ota_state_config_init(&file);
-	struct parse_state s = { .c = &file, .text = text, .source = source, .err = err };
+	struct parse_state s = { .c = &file, .source = source, .err = err };
 
 	int line = ota_ini_parse_text(text, on_entry, on_section, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
@@ -490,7 +461,7 @@ int ota_state_config_load(struct ota_state_config *c, const char *root, struct o
 
 /* ---- runtime.conf --------------------------------------------------------
  * Written and read by otaroot alone, so it has a reader of its own instead of
- * inih, whose default build cuts lines at 200 bytes and section names at 50:
+ * the INI one (sysutil/ini.c), which trims blanks and ends a value at " ;":
  * every path check_syntax() accepts is written verbatim between "[persist "
  * and the line's closing ']' (it holds no newline and no ']'), with no
  * trimming, so ';', '#' and blanks round-trip. The shape is the INI of older

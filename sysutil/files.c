@@ -83,14 +83,6 @@ static int read_text_fd(int fd, const char *path, size_t max_size, char **ret_te
 	return 0;
 }
 
-int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return ota_error_errno(err, -errno, "open '%s'", path);
-	return read_text_fd(fd, path, max_size, ret_text, err);
-}
-
 static int check_regular(const char *path, mode_t mode, struct ota_error *err)
 {
 	if (S_ISREG(mode))
@@ -100,7 +92,7 @@ static int check_regular(const char *path, mode_t mode, struct ota_error *err)
 	return ota_error_set(err, -EINVAL, "'%s' is %s, not a regular file", path, kind);
 }
 
-int ota_read_config_file(const char *path, char **ret_text, struct ota_error *err)
+int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err)
 {
 	/* stat first so that a device is never opened (opening some has side
 	 * effects); then O_NONBLOCK and fstat for whatever was swapped in
@@ -119,9 +111,14 @@ int ota_read_config_file(const char *path, char **ret_text, struct ota_error *er
 	r = check_regular(path, st.st_mode, err);
 	if (r < 0)
 		return r;
-	if (st.st_size > OTA_CONFIG_FILE_MAX)
-		return ota_error_set(err, -EFBIG, "'%s' is larger than %d bytes (1 MiB)", path, OTA_CONFIG_FILE_MAX);
-	return read_text_fd(fd, path, OTA_CONFIG_FILE_MAX, ret_text, err);
+	if ((uint64_t)st.st_size > max_size)
+		return ota_error_set(err, -EFBIG, "'%s' is larger than %zu bytes", path, max_size);
+	return read_text_fd(fd, path, max_size, ret_text, err);
+}
+
+int ota_read_config_file(const char *path, char **ret_text, struct ota_error *err)
+{
+	return ota_read_text_file(path, OTA_CONFIG_FILE_MAX, ret_text, err);
 }
 
 int ota_read_line(const char *path, char *buf, size_t size)

@@ -155,13 +155,13 @@ int ota_ini_parse_text(const char *text, ota_ini_handler handler, ota_ini_sectio
 /* Reads a whole file of at most max_size bytes into a NUL-terminated buffer. */
 int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
 		  struct ota_error *err) _must_check_;
-/* ota_read_file() for text: also refuses a file with a NUL byte (naming its
- * line), so parsers see all of it as one C string. */
+/* ota_read_file() for text: follows symlinks, but reads only a regular file
+ * (a FIFO, directory or device is refused without being opened or waited
+ * on) and refuses a NUL byte (naming its line), so parsers see all of it as
+ * one C string. */
 int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err) _must_check_;
-/* ota_read_text_file() for a configuration file (docs/configuration.md):
- * follows symlinks, but reads only a regular file (a FIFO, directory or
- * device is refused without waiting on it) of at most OTA_CONFIG_FILE_MAX
- * bytes. */
+/* ota_read_text_file() for a configuration file (docs/configuration.md),
+ * with the one size limit of them all. */
 #define OTA_CONFIG_FILE_MAX (1024 * 1024)
 int ota_read_config_file(const char *path, char **ret_text, struct ota_error *err) _must_check_;
 /* Reads the first line of a small file (sysfs attributes), newline stripped. */

@@ -527,7 +527,7 @@ TEST(deep_trees_copy_or_fail_cleanly_and_are_removed)
 	ASSERT_INT_EQ(rmdir(dir), 0);
 }
 
-/* inih cuts section names to 49 bytes; a declared path is kept whole. */
+/* A declared path longer than inih's 49-byte section names is kept whole. */
 TEST(long_declared_paths_keep_their_keys)
 {
 	struct ota_state_config c;
