@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ini.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,12 +66,12 @@ static void input_done(struct input *in)
 	}
 }
 
-/* Returns 0, which makes inih stop and report the line. */
+/* Returns 1, which makes the parser stop and report the line. */
 static int set_error(struct input *in, const char *what, const char *value)
 {
 	if (!in->error[0])
 		(void)snprintf(in->error, sizeof(in->error), "%s '%s'", what, value);
-	return 0;
+	return 1;
 }
 
 static int input_image(struct input *in, const char *class, const char *name, const char *value)
@@ -85,7 +84,7 @@ static int input_image(struct input *in, const char *class, const char *name, co
 		if (i == MAX_IMAGES)
 			return set_error(in, "too many images at", class);
 		if (!(in->classes[i] = strdup(class)))
-			return 0;
+			return set_error(in, "out of memory at", class);
 		in->n_images++;
 	}
 	if (!ota_streq(name, "file"))
@@ -95,7 +94,7 @@ static int input_image(struct input *in, const char *class, const char *name, co
 				: ota_format(buf, sizeof(buf), "%s/%s", in->dir, value);
 	if (r < 0 || ota_strdup_to(&in->paths[i], buf) < 0)
 		return set_error(in, "bad path", value);
-	return 1;
+	return 0;
 }
 
 static int input_bundle(struct input *in, const char *name, const char *value)
@@ -105,20 +104,21 @@ static int input_bundle(struct input *in, const char *name, const char *value)
 		     : ota_streq(name, "build") ? &in->build
 		     : ota_streq(name, "description") ? &in->description : NULL;
 	if (dst)
-		return ota_strdup_to(dst, value) < 0 ? set_error(in, "out of memory at", name) : 1;
+		return ota_strdup_to(dst, value) < 0 ? set_error(in, "out of memory at", name) : 0;
 	if (ota_streq(name, "chunker")) {
 		in->chunker = ota_streq(value, "buzhash") ? OTA_CHUNKER_BUZHASH
 			      : ota_streq(value, "fixed") ? OTA_CHUNKER_FIXED : 0;
-		return in->chunker ? 1 : set_error(in, "chunker must be buzhash or fixed, not", value);
+		return in->chunker ? 0 : set_error(in, "chunker must be buzhash or fixed, not", value);
 	}
 	if (ota_streq(name, "chunk-size"))
 		return ota_parse_u64(value, &in->chunk_size) < 0 || in->chunk_size > UINT32_MAX
-			       ? set_error(in, "bad chunk-size", value) : 1;
+			       ? set_error(in, "bad chunk-size", value) : 0;
 	return set_error(in, "unknown key", name);
 }
 
-static int input_handler(void *user, const char *section, const char *name, const char *value)
+static int input_handler(void *user, const char *section, const char *name, const char *value, int line)
 {
+	(void)line;
 	struct input *in = user;
 	if (ota_streq(section, "bundle"))
 		return input_bundle(in, name, value);
@@ -135,13 +135,16 @@ static int read_input(struct input *in, const char *path)
 		log_error("manifest input '%s': path too long", path);
 		return -ENAMETOOLONG;
 	}
-	int r = ini_parse(path, input_handler, in);
+	struct ota_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+	int r = ota_read_config_file(path, &text, &err);
 	if (r < 0) {
-		log_error("manifest input '%s': cannot open: %m", path);
-		return -ENOENT;
+		log_error("manifest input: %s", err.msg);
+		return r;
 	}
-	if (in->error[0] || r > 0) {
-		log_error("manifest input '%s', line %d: %s", path, r, in->error[0] ? in->error : "syntax error");
+	r = ota_ini_parse_text(text, input_handler, NULL, in, &err);
+	if (r > 0) {
+		log_error("manifest input '%s', line %d: %s", path, r, in->error[0] ? in->error : err.msg);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < in->n_images; i++) {

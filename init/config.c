@@ -1,4 +1,4 @@
-/* /etc/ota/system.conf, read with inih. See docs/configuration.md.
+/* /etc/ota/system.conf. See docs/configuration.md.
  *
  * Unknown sections and keys are errors: a typo in a key would otherwise be a
  * setting silently not applied. The sections of ota-update ([system],
@@ -111,10 +111,9 @@ int ota_system_config_parse(struct ota_system_config *c, const char *text, const
 	ota_system_config_init(&parsed);
 	struct parse_state s = { .c = &parsed, .err = err };
 
-	/* inih returns the line of the first error, the handler's or its own. */
-	int line = ota_ini_parse_text(text, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, NULL, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.r = -EINVAL; /* err holds the reason */
 		s.error_line = line;
 	}
 	if (s.r < 0)
@@ -131,7 +130,7 @@ int ota_system_config_parse(struct ota_system_config *c, const char *text, const
 int ota_system_config_load(struct ota_system_config *c, const char *path, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ota_read_text_file(path, OTA_SYSTEM_CONF_MAX, &text, err);
+	int r = ota_read_config_file(path, &text, err);
 	if (r < 0)
 		return r;
 	return ota_system_config_parse(c, text, path, err);

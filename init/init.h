@@ -33,7 +33,6 @@
 #define OTA_SYSTEM_CONF "/etc/ota/system.conf"
 #define OTA_DEFAULT_INIT "/sbin/init"
 #define OTA_CMDLINE_MAX 4096
-#define OTA_SYSTEM_CONF_MAX (64 * 1024)
 
 /* ---- kernel command line ------------------------------------------------- */
 

@@ -193,7 +193,7 @@ static int resolve_type(struct ota_layout *l, struct ota_layout_part *p, const c
 	uint64_t v;
 	char hex[16];
 	if (ota_format(hex, sizeof(hex), "%s%s", ota_startswith(raw, "0x") ? "" : "0x", raw) < 0 ||
-	    ota_parse_u64(hex, &v) < 0 || v == 0 || v > 0xff || v == 0x05 || v == 0x0f || v == 0x85)
+	    ota_parse_u64_or_hex(hex, &v) < 0 || v == 0 || v > 0xff || v == 0x05 || v == 0x0f || v == 0x85)
 		return ota_error_set(err, -EINVAL,
 				     "[partition %s] type: '%s' is not an MBR type byte (hex, not extended) or an alias",
 				     p->name, raw);
@@ -231,9 +231,9 @@ int ota_layout_parse(struct ota_layout *l, const char *text, const char *source,
 	struct parse_state s = { .err = err };
 	struct ota_layout parsed = { .table = OTA_TABLE_GPT };
 	s.l = &parsed;
-	int line = ota_ini_parse_text(text, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, NULL, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.r = -EINVAL; /* err holds the reason */
 		s.error_line = line;
 	}
 	if (s.r < 0) {
@@ -252,7 +252,7 @@ int ota_layout_parse(struct ota_layout *l, const char *text, const char *source,
 int ota_layout_load(struct ota_layout *l, const char *path, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ota_read_text_file(path, 64 * 1024, &text, err);
+	int r = ota_read_config_file(path, &text, err);
 	if (r < 0)
 		return r;
 	return ota_layout_parse(l, text, path, err);

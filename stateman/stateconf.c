@@ -21,7 +21,7 @@ bool ota_path_is_inside(const char *a, const char *b)
 /* The syntax every state file can carry: absolute, canonical, no control
  * character (a newline ends a line; the rest has no business in a path and
  * would garble the console, the kernel log and /run/ota/status), no ']'
- * (it ends a [persist PATH] section for inih), and a length that leaves
+ * (it ends a [persist PATH] section), and a length that leaves
  * room for the store's prefix under PATH_MAX. */
 /* Messages show at most 200 bytes of a path, so the rule they name is never
  * cut off by the fixed message buffer. */
@@ -174,7 +174,6 @@ static int put_entry(struct ota_state_config *c, struct ota_persist_entry *e)
 
 struct parse_state {
 	struct ota_state_config *c;   /* this file's settings alone */
-	const char *text;             /* the whole file, for full section names */
 	const char *source;
 	struct ota_error *err;
 	int r;
@@ -226,8 +225,7 @@ static int handle_persist_key(struct parse_state *s, struct ota_persist_entry *e
 	}
 	if (strcmp(key, "mode") == 0) {
 		uint64_t m;
-		char octal[32];
-		if (ota_format(octal, sizeof(octal), "0%s", value) < 0 || ota_parse_u64(octal, &m) < 0 || m > 07777)
+		if (ota_parse_octal(value, &m) < 0 || m > 07777)
 			return ota_error_set(s->err, -EINVAL, "mode: '%s' is not an octal mode like 0755", value);
 		e->mode = (mode_t)m;
 		return 0;
@@ -257,40 +255,12 @@ static struct ota_persist_entry *entry_for_section(struct parse_state *s, const 
 	return &s->c->entries[s->c->n_entries - 1];
 }
 
-/* inih cuts section names to 49 bytes (MAX_SECTION in its ini.c); a
- * [persist PATH] section can be longer. Finds the section line in effect at
- * line and copies its full name to buf; false if there is none. */
-static bool full_section(const char *text, int line, char *buf, size_t size)
-{
-	const char *found = NULL;
-	int n = 1;
-	for (const char *p = text; *p && n <= line; n++) {
-		const char *t = p + strspn(p, " \t");
-		if (*t == '[')
-			found = t + 1;
-		p += strcspn(p, "\n");
-		p += *p == '\n';
-	}
-	size_t len = found ? strcspn(found, "]\n") : 0;
-	if (!found || found[len] != ']' || len >= size)
-		return false;
-	memcpy(buf, found, len);
-	buf[len] = '\0';
-	return true;
-}
-
-#define INIH_SECTION_MAX 50
-
 static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct parse_state *s = user;
-	char full[PATH_MAX + 16];
 	int r = 0;
 	if (s->r < 0)
 		return 0;
-	if (strlen(section) == INIH_SECTION_MAX - 1 && full_section(s->text, line, full, sizeof(full)) &&
-	    ota_startswith(full, section))
-		section = full;
 	if (strcmp(section, "overlay") == 0) {
 		enum ota_overlay_mode m = ota_overlay_mode_from_string(value);
 		if (strcmp(key, "mode") != 0)
@@ -324,31 +294,19 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	return 0;
 }
 
-/* Sections without keys never reach the handler: "[persist /x]" alone is
- * legal INI and means "persist /x with the defaults". */
-static int add_bare_sections(struct parse_state *s, const char *text)
+/* A section without keys: "[persist /x]" alone means "persist /x with the
+ * defaults". */
+static int on_section(void *user, const char *section, int line)
 {
-	int line = 0;
-	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
-		line++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!ota_startswith(p, "[persist "))
-			continue;
-		size_t len = strcspn(p, "]\n");
-		if (p[len] != ']')
-			continue; /* inih reports the syntax error */
-		char section[PATH_MAX + 16];
-		if (len - 1 >= sizeof(section))
-			continue;
-		memcpy(section, p + 1, len - 1);
-		section[len - 1] = '\0';
-		int r;
-		if (!entry_for_section(s, section + strlen("persist "), &r)) {
-			ota_error_prefix(s->err, "[%s] ", section);
-			s->error_line = line;
-			return r;
-		}
+	struct parse_state *s = user;
+	if (s->r < 0 || !ota_startswith(section, "persist "))
+		return 0;
+	int r;
+	if (!entry_for_section(s, section + strlen("persist "), &r)) {
+		ota_error_prefix(s->err, "[%s] ", section);
+		s->r = r;
+		s->error_line = line;
+		return 1;
 	}
 	return 0;
 }
@@ -382,15 +340,13 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 {
 	struct ota_state_config file;
 	ota_state_config_init(&file);
-	struct parse_state s = { .c = &file, .text = text, .source = source, .err = err };
+	struct parse_state s = { .c = &file, .source = source, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, on_section, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.r = -EINVAL; /* err holds the reason */
 		s.error_line = line;
 	}
-	if (s.r == 0)
-		s.r = add_bare_sections(&s, text);
 	if (s.r == 0)
 		s.r = check_entries(&s);
 	if (s.r < 0) {
@@ -412,7 +368,7 @@ static int merge_file(struct ota_state_config *c, const char *path, const char *
 {
 	struct ota_error err = { 0 };
 	_cleanup_free_ char *text = NULL;
-	int r = ota_read_text_file(path, OTA_STATE_FILE_MAX, &text, &err);
+	int r = ota_read_config_file(path, &text, &err);
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0)
@@ -505,7 +461,7 @@ int ota_state_config_load(struct ota_state_config *c, const char *root, struct o
 
 /* ---- runtime.conf --------------------------------------------------------
  * Written and read by otaroot alone, so it has a reader of its own instead of
- * inih, whose default build cuts lines at 200 bytes and section names at 50:
+ * the INI one (sysutil/ini.c), which trims blanks and ends a value at " ;":
  * every path check_syntax() accepts is written verbatim between "[persist "
  * and the line's closing ']' (it holds no newline and no ']'), with no
  * trimming, so ';', '#' and blanks round-trip. The shape is the INI of older

@@ -37,7 +37,6 @@
 #define OTA_STATE_CONF "/etc/ota/state.conf"
 #define OTA_STATE_VENDOR_DIR "/usr/lib/ota/state.d"
 #define OTA_STATE_ADMIN_DIR "/etc/ota/state.d"
-#define OTA_STATE_FILE_MAX (64 * 1024)
 #define OTA_STATE_ENTRIES_MAX 1024
 #define OTA_STATE_ERRORS_MAX 32
 /* The longest persisted path: PATH_MAX less room for the store's own

@@ -9,13 +9,10 @@
 
 #include "sysutil/sysutil.h"
 
-int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
-		  struct ota_error *err)
+/* Reads all of fd (at most max_size bytes) into a NUL-terminated buffer. */
+static int read_fd(int fd, const char *path, size_t max_size, char **ret_data, size_t *ret_size,
+		   struct ota_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return ota_error_errno(err, -errno, "open '%s'", path);
-
 	size_t cap = max_size < 4096 ? max_size : 4096, len = 0;
 	_cleanup_free_ char *buf = malloc(cap + 1);
 	if (!buf)
@@ -58,17 +55,70 @@ int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *re
 	return 0;
 }
 
-int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err)
+int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
+		  struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open '%s'", path);
+	return read_fd(fd, path, max_size, ret_data, ret_size, err);
+}
+
+/* read_fd() for text: refuses a NUL byte, naming its line. */
+static int read_text_fd(int fd, const char *path, size_t max_size, char **ret_text, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t size = 0;
-	int r = ota_read_file(path, max_size, &text, &size, err);
+	int r = read_fd(fd, path, max_size, &text, &size, err);
 	if (r < 0)
 		return r;
-	if (strlen(text) != size)
-		return ota_error_set(err, -EINVAL, "%s: not a text file", path);
+	size_t len = strlen(text);
+	if (len != size) {
+		int line = 1;
+		for (const char *p = text; p < text + len; p++)
+			line += *p == '\n';
+		return ota_error_set(err, -EINVAL, "'%s': line %d: NUL byte: not a text file", path, line);
+	}
 	*ret_text = TAKE_PTR(text);
 	return 0;
+}
+
+static int check_regular(const char *path, mode_t mode, struct ota_error *err)
+{
+	if (S_ISREG(mode))
+		return 0;
+	const char *kind = S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
+			   : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "a special file";
+	return ota_error_set(err, -EINVAL, "'%s' is %s, not a regular file", path, kind);
+}
+
+int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err)
+{
+	/* stat first so that a device is never opened (opening some has side
+	 * effects); then O_NONBLOCK and fstat for whatever was swapped in
+	 * between: opening a FIFO without O_NONBLOCK waits for a writer. */
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return ota_error_errno(err, -errno, "open '%s'", path);
+	int r = check_regular(path, st.st_mode, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "open '%s'", path);
+	if (fstat(fd, &st) < 0)
+		return ota_error_errno(err, -errno, "stat '%s'", path);
+	r = check_regular(path, st.st_mode, err);
+	if (r < 0)
+		return r;
+	if ((uint64_t)st.st_size > max_size)
+		return ota_error_set(err, -EFBIG, "'%s' is larger than %zu bytes", path, max_size);
+	return read_text_fd(fd, path, max_size, ret_text, err);
+}
+
+int ota_read_config_file(const char *path, char **ret_text, struct ota_error *err)
+{
+	return ota_read_text_file(path, OTA_CONFIG_FILE_MAX, ret_text, err);
 }
 
 int ota_read_line(const char *path, char *buf, size_t size)

@@ -18,19 +18,40 @@ int ota_format(char *buf, size_t size, const char *fmt, ...)
 	return 0;
 }
 
-int ota_parse_u64(const char *s, uint64_t *ret)
+/* Digits of base only: no sign, white space or prefix, which strtoull
+ * would take (and base 0 would read "010" as octal 8). */
+static int parse_digits(const char *s, int base, uint64_t *ret)
 {
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	static const char digits[] = "0123456789abcdefABCDEF";
+	size_t n_digits = base == 16 ? sizeof(digits) - 1 : (size_t)base;
+	if (!s || !*s)
 		return -EINVAL;
-	char *end = NULL;
+	for (const char *p = s; *p; p++)
+		if (!memchr(digits, *p, n_digits))
+			return -EINVAL;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (errno || end == s || *end)
-		return -EINVAL;
+	unsigned long long v = strtoull(s, NULL, base);
+	if (errno)
+		return -errno;
 	*ret = (uint64_t)v;
 	return 0;
+}
+
+int ota_parse_u64(const char *s, uint64_t *ret)
+{
+	return parse_digits(s, 10, ret);
+}
+
+int ota_parse_u64_or_hex(const char *s, uint64_t *ret)
+{
+	if (ota_startswith(s, "0x") || ota_startswith(s, "0X"))
+		return parse_digits(s + 2, 16, ret);
+	return parse_digits(s, 10, ret);
+}
+
+int ota_parse_octal(const char *s, uint64_t *ret)
+{
+	return parse_digits(s, 8, ret);
 }
 
 int ota_parse_bool(const char *s, bool *ret)

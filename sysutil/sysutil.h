@@ -111,8 +111,14 @@ void ota_logv(enum ota_log_level level, const char *fmt, va_list ap) _printf_(2,
 
 /* snprintf that reports truncation as -ENAMETOOLONG instead of hiding it. */
 int ota_format(char *buf, size_t size, const char *fmt, ...) _must_check_ _printf_(3, 4);
-/* Decimal (or 0x hex) unsigned 64-bit number, whole string, no sign. */
+/* Unsigned 64-bit numbers, whole string, digits only (no sign or white
+ * space); -EINVAL or -ERANGE. Decimal unless the name says otherwise: a
+ * leading zero does not make a number octal ("010" is ten). */
 int ota_parse_u64(const char *s, uint64_t *ret) _must_check_;
+/* Decimal, or hex with a 0x prefix: for offsets and sizes documented so. */
+int ota_parse_u64_or_hex(const char *s, uint64_t *ret) _must_check_;
+/* Octal digits, with or without a leading 0: for file modes. */
+int ota_parse_octal(const char *s, uint64_t *ret) _must_check_;
 /* yes/no, true/false, on/off, 1/0 (case-insensitive). */
 int ota_parse_bool(const char *s, bool *ret) _must_check_;
 /* Replaces *dst by a copy of src (NULL allowed). */
@@ -122,21 +128,42 @@ bool ota_startswith(const char *s, const char *prefix);
 
 /* ---- INI ---------------------------------------------------------------- */
 
+/* The one syntax of every configuration file otaroot reads, documented in
+ * docs/configuration.md ("Configuration file syntax"): [section] and
+ * key = value lines, '#' and ';' comment lines, a ';' after white space
+ * starts a comment, white space around keys and values is dropped. Refused,
+ * with the line and the reason: a line longer than OTA_INI_MAX_LINE bytes,
+ * an indented line that is not a comment (no continuation lines), a line
+ * that is neither a section nor key = value, text after a section's ']' and
+ * a key given twice in one section (a section given again adds keys). A
+ * UTF-8 BOM at the start is skipped. */
+#define OTA_INI_MAX_LINE 8192 /* bytes, without the line break: holds "[persist " + PATH_MAX */
+
 /* Called per key; returns 0 to go on, non-zero to flag an error on line. */
 typedef int (*ota_ini_handler)(void *user, const char *section, const char *key, const char *value, int line);
-/* Parses INI text (inih rules: '#'/';' comments, [section], key = value).
- * Returns 0, or the line of the first error (the handler's or a syntax
- * error); the handler is called for every entry even after an error. */
-int ota_ini_parse_text(const char *text, ota_ini_handler handler, void *user) _must_check_;
+/* Called per section header (a section may have no keys). */
+typedef int (*ota_ini_section_handler)(void *user, const char *section, int line);
+/* Parses INI text, calling section_handler (may be NULL) and handler in file
+ * order. Returns 0, or the line of the first error, after which no handler
+ * is called: a handler's (which records its own message) or the dialect's,
+ * whose reason is then in err. */
+int ota_ini_parse_text(const char *text, ota_ini_handler handler, ota_ini_section_handler section_handler,
+		       void *user, struct ota_error *err) _must_check_;
 
 /* ---- files ----------------------------------------------------------------- */
 
 /* Reads a whole file of at most max_size bytes into a NUL-terminated buffer. */
 int ota_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size,
 		  struct ota_error *err) _must_check_;
-/* ota_read_file() for configuration: also refuses a file with a NUL byte
- * ("not a text file"), so parsers see all of it as one C string. */
+/* ota_read_file() for text: follows symlinks, but reads only a regular file
+ * (a FIFO, directory or device is refused without being opened or waited
+ * on) and refuses a NUL byte (naming its line), so parsers see all of it as
+ * one C string. */
 int ota_read_text_file(const char *path, size_t max_size, char **ret_text, struct ota_error *err) _must_check_;
+/* ota_read_text_file() for a configuration file (docs/configuration.md),
+ * with the one size limit of them all. */
+#define OTA_CONFIG_FILE_MAX (1024 * 1024)
+int ota_read_config_file(const char *path, char **ret_text, struct ota_error *err) _must_check_;
 /* Reads the first line of a small file (sysfs attributes), newline stripped. */
 int ota_read_line(const char *path, char *buf, size_t size) _must_check_;
 /* Power-fail safe replace: writes <path>.tmp, fsyncs it, renames it over

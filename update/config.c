@@ -143,7 +143,7 @@ static int handle_update(struct parse_state *s, const char *key, const char *val
 static int set_u64(uint64_t *field, const char *key, const char *value, struct ota_error *err)
 {
 	uint64_t n;
-	if (ota_parse_u64(value, &n) < 0 || n > (UINT64_C(1) << 62))
+	if (ota_parse_u64_or_hex(value, &n) < 0 || n > (UINT64_C(1) << 62))
 		return ota_error_set(err, -EINVAL, "[bootflow] %s: '%s' is not a number in 0..2^62 (decimal or 0x hex)",
 				     key, value);
 	*field = n;
@@ -502,9 +502,9 @@ int ota_update_config_parse(struct ota_update_config *c, const char *text, const
 	ota_update_config_init(&parsed);
 	struct parse_state s = { .c = &parsed, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, &s);
+	int line = ota_ini_parse_text(text, on_entry, NULL, &s, err);
 	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = ota_error_set(err, -EINVAL, "syntax error (expected [section] or key = value)");
+		s.r = -EINVAL; /* err holds the reason */
 		s.error_line = line;
 	}
 	if (s.r == 0)
@@ -535,7 +535,7 @@ int ota_update_config_parse(struct ota_update_config *c, const char *text, const
 int ota_update_config_load(struct ota_update_config *c, const char *path, struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = ota_read_text_file(path, 64 * 1024, &text, err);
+	int r = ota_read_config_file(path, &text, err);
 	if (r < 0)
 		return r;
 	return ota_update_config_parse(c, text, path, err);

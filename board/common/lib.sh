@@ -21,7 +21,8 @@ br2_option() {
 		sed "s|\$(BR2_EXTERNAL_OTAROOT_PATH)|${BR2_EXTERNAL_OTAROOT_PATH:-}|g"
 }
 
-# ini_get FILE SECTION KEY: a value from an INI file (inih rules: '#' and ';'
+# ini_get FILE SECTION KEY: a value from a configuration file (docs/configuration.md,
+# "Configuration file syntax": '#' and ';'
 # start comment lines, ' ;' an inline comment).
 ini_get() {
 	awk -v want_sec="$2" -v want_key="$3" '

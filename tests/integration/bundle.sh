@@ -80,6 +80,16 @@ grep -q '"compatible":"test-board"' out.txt && ok "inspect --json names compatib
 expect_ok keyring-pins-intermediate verify --keyring inter.pem good.otab
 
 expect_ok create-unsigned create m.ini unsigned.otab
+
+# Issue 15, class 9: the manifest input is in the one INI dialect and read
+# only as a regular file (a FIFO must not hang create).
+printf '[bundle]\ncompatible = test-board\nversion = 2.0.1\nversion = 2.0.2\n[image.boot]\nfile = boot.img\n' >dup.ini
+expect_fail manifest-input-repeated-key "dup.ini', line 4: key 'version' given again in \[bundle\]" create dup.ini x.otab
+printf '[bundle]\ncompatible = test-board\nversion = 2.0.1\n[image.boot]\nfile = boot.img\n  file = rootfs.img\n' >ind.ini
+expect_fail manifest-input-indented "ind.ini', line 6: indented line" create ind.ini x.otab
+mkfifo fifo.ini
+expect_sh manifest-input-fifo "timeout 20 \"\$B\" create fifo.ini x.otab 2>&1 | grep -q \"fifo.ini' is a FIFO, not a regular file\""
+rm fifo.ini
 expect_fail unsigned-refused "not signed" "${V[@]}" unsigned.otab
 expect_ok unsigned-allowed verify --allow-unsigned unsigned.otab
 

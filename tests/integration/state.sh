@@ -113,6 +113,18 @@ assert s['persisted_paths'] == 3, s
 assert any('20-broken.conf' in e for e in s['config_errors']), s
 "
 
+# Issue 15, class 9: a FIFO or a directory named *.conf in state.d is
+# reported as not a regular file, never waited on (timeout: a hang fails).
+mkfifo "$work/root/etc/ota/state.d/30-pipe.conf"
+mkdir "$work/root/usr/lib/ota/state.d/31-dir.conf"
+check "FIFO and directory in state.d reported, no hang" sh -c "
+	timeout 20 '$bin' --root '$work/root' status >'$work/status' &&
+	grep -qF \"30-pipe.conf' is a FIFO, not a regular file; file skipped\" '$work/status' &&
+	grep -qF \"31-dir.conf' is a directory, not a regular file; file skipped\" '$work/status' &&
+	grep -qF 'persisted paths:  3' '$work/status'"
+rm "$work/root/etc/ota/state.d/30-pipe.conf"
+rmdir "$work/root/usr/lib/ota/state.d/31-dir.conf"
+
 check "unpersist" ost unpersist "$T/app"
 check "no longer mounted" sh -c "! mountpoint -q '$T/app'"
 check "copy set aside" test -f "$D/ota/state/unpersisted$T/app/new"

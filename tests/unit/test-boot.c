@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "init/init.h"
 #include "test.h"
@@ -100,6 +101,19 @@ TEST(settings_cmdline_overrides_config)
 	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
 	ASSERT_CONTAINS(b.config_error, "'relative' is not an absolute path");
 	ASSERT_CONTAINS(b.state_errors, "/etc/ota/state.conf:2: [overlay] mode: 'nope' is not one of");
+	ota_boot_done(&b);
+
+	/* The dialect's errors and a FIFO take the same path: defaults, recorded
+	 * (issue 15, class 9). */
+	write_text(sysconf, "[init]\npath = /sbin/realinit\npath = /sbin/other\n");
+	unlink(stateconf);
+	ASSERT_INT_EQ(mkfifo(stateconf, 0644), 0);
+	ota_boot_init(&b);
+	ota_boot_load_settings(&b, "", sysconf, root);
+	ASSERT_NULL(b.config.init);
+	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
+	ASSERT_CONTAINS(b.config_error, "system.conf:3: key 'path' given again in [init] (first on line 2)");
+	ASSERT_CONTAINS(b.state_errors, "state.conf' is a FIFO, not a regular file; file skipped");
 	ota_boot_done(&b);
 	unlink(sysconf);
 	unlink(stateconf);

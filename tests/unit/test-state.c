@@ -144,7 +144,7 @@ TEST(load_order_vendor_admin_and_nesting)
 	ASSERT_TRUE(ota_state_config_find(&c, "/not-a-conf-file") == NULL);
 	ASSERT_INT_EQ(c.n_entries, 3);
 	ASSERT_INT_EQ(c.n_errors, 2);
-	ASSERT_CONTAINS(c.errors[0], "/etc/ota/state.d/40-broken.conf:1: syntax error");
+	ASSERT_CONTAINS(c.errors[0], "/etc/ota/state.d/40-broken.conf:1: section header without ']'");
 	ASSERT_CONTAINS(c.errors[1], "/etc/ssh/keys (from /etc/ota/state.d/30-nested.conf) is inside persisted /etc/ssh");
 	ota_state_config_done(&c);
 	rm_rf(root);
@@ -527,7 +527,7 @@ TEST(deep_trees_copy_or_fail_cleanly_and_are_removed)
 	ASSERT_INT_EQ(rmdir(dir), 0);
 }
 
-/* inih cuts section names to 49 bytes; a declared path is kept whole. */
+/* A declared path longer than inih's 49-byte section names is kept whole. */
 TEST(long_declared_paths_keep_their_keys)
 {
 	struct ota_state_config c;
@@ -540,5 +540,40 @@ TEST(long_declared_paths_keep_their_keys)
 	ASSERT_STR_EQ(c.entries[0].path, "/opt/vendor-application/configuration-store/keys");
 	ASSERT_TRUE(c.entries[0].keep_on_reset);
 	ASSERT_INT_EQ(c.entries[0].type, OTA_PERSIST_DIRECTORY);
+	ota_state_config_done(&c);
+}
+
+/* Issue 15, class 9: state files in the one INI dialect (docs/configuration.md,
+ * "Configuration file syntax"). Instances other than the issue's. */
+TEST(state_dialect)
+{
+	struct ota_state_config c;
+	struct ota_error err = { 0 };
+	ota_state_config_init(&c);
+	/* A BOM before a section without keys. */
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, "\xEF\xBB\xBF[persist /var/lib/app]\n", "bom.conf", &err), 0);
+	ASSERT_TRUE(ota_state_config_find(&c, "/var/lib/app") != NULL);
+	/* A path longer than 49 characters, with keys: persisted whole. */
+	const char *long_path = "/var/lib/an-application-with-a-long-name/and/a/deep/state/dir";
+	char text[256];
+	snprintf(text, sizeof(text), "[persist %s]\ntype = directory\nmode = 0750\n", long_path);
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, text, "long.conf", &err), 0);
+	const struct ota_persist_entry *e = ota_state_config_find(&c, long_path);
+	ASSERT_TRUE(e != NULL);
+	ASSERT_INT_EQ(e->mode, 0750);
+	ASSERT_INT_EQ(c.n_entries, 2);
+	/* An indented section is neither a value nor a section. */
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, "[persist /etc/app]\ndefault = hello\n  [persist /root/.ssh]\n",
+						  "indent.conf", &err),
+		      -EINVAL);
+	ASSERT_CONTAINS(err.msg, "indent.conf:3: indented line: continuation lines are not supported");
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, "[persist /srv/x]\nkeep-on-reset = yes\nkeep-on-reset = no\n",
+						  "twice.conf", &err),
+		      -EINVAL);
+	ASSERT_CONTAINS(err.msg, "twice.conf:3: key 'keep-on-reset' given again in [persist /srv/x] (first on line 2)");
+	ASSERT_INT_EQ(ota_state_config_merge_text(&c, "[persist /srv/y]\nmode = 0x1ff\n", "hex.conf", &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "not an octal mode");
+	ASSERT_INT_EQ(c.n_entries, 2);
+	ASSERT_TRUE(ota_state_config_find(&c, "/root/.ssh") == NULL);
 	ota_state_config_done(&c);
 }

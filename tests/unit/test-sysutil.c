@@ -17,13 +17,153 @@ TEST(parse_u64)
 	ASSERT_INT_EQ(v, 0);
 	ASSERT_INT_EQ(ota_parse_u64("18446744073709551615", &v), 0);
 	ASSERT_TRUE(v == UINT64_MAX);
-	ASSERT_INT_EQ(ota_parse_u64("0x10", &v), 0);
-	ASSERT_INT_EQ(v, 16);
 	ASSERT_INT_EQ(ota_parse_u64("18446744073709551616", &v), -ERANGE);
 	ASSERT_INT_EQ(ota_parse_u64("-1", &v), -EINVAL);
 	ASSERT_INT_EQ(ota_parse_u64("12a", &v), -EINVAL);
 	ASSERT_INT_EQ(ota_parse_u64("", &v), -EINVAL);
 	ASSERT_INT_EQ(ota_parse_u64(" 1", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_u64("+1", &v), -EINVAL);
+}
+
+/* Decimal unless said otherwise: a leading zero is not octal, 0x only where
+ * a key takes hex, octal only for modes (issue 15, class 9). */
+TEST(parse_numbers_have_one_base)
+{
+	uint64_t v = 7;
+	ASSERT_INT_EQ(ota_parse_u64("0017", &v), 0);
+	ASSERT_INT_EQ(v, 17);
+	ASSERT_INT_EQ(ota_parse_u64("09", &v), 0);
+	ASSERT_INT_EQ(v, 9);
+	ASSERT_INT_EQ(ota_parse_u64("0x1f", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("0x1f", &v), 0);
+	ASSERT_INT_EQ(v, 31);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("0X3F8000", &v), 0);
+	ASSERT_INT_EQ(v, 0x3f8000);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("0021", &v), 0);
+	ASSERT_INT_EQ(v, 21);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("0x", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("0x-1", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_u64_or_hex("1f", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_octal("0640", &v), 0);
+	ASSERT_INT_EQ(v, 0640);
+	ASSERT_INT_EQ(ota_parse_octal("751", &v), 0);
+	ASSERT_INT_EQ(v, 0751);
+	ASSERT_INT_EQ(ota_parse_octal("0698", &v), -EINVAL);
+	ASSERT_INT_EQ(ota_parse_octal("0x1ff", &v), -EINVAL);
+}
+
+/* ---- the INI dialect ------------------------------------------------------ */
+
+struct ini_record {
+	char out[16384];
+	int fail_line; /* the handler refuses this line */
+};
+
+static int record_key(void *user, const char *section, const char *key, const char *value, int line)
+{
+	struct ini_record *r = user;
+	size_t n = strlen(r->out);
+	snprintf(r->out + n, sizeof(r->out) - n, "%d [%s] %s=%s\n", line, section, key, value);
+	return line == r->fail_line;
+}
+
+static int record_section(void *user, const char *section, int line)
+{
+	struct ini_record *r = user;
+	size_t n = strlen(r->out);
+	snprintf(r->out + n, sizeof(r->out) - n, "%d [%s]\n", line, section);
+	return 0;
+}
+
+/* Returns the line the parser stops at; rec->out has what reached the
+ * handlers, err the dialect's reason. */
+static int parse(const char *text, struct ini_record *rec, struct ota_error *err)
+{
+	rec->out[0] = '\0';
+	ota_error_clear(err);
+	return ota_ini_parse_text(text, record_key, record_section, rec, err);
+}
+
+TEST(ini_dialect_accepts)
+{
+	struct ini_record rec = { .fail_line = -1 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(parse("\xEF\xBB\xBF[data]\r\n"
+			    "# comment\n"
+			    "  ; indented comment\n"
+			    "\n"
+			    "options = noatime ; a comment\n"
+			    "url=http://x/a;b#c\n"
+			    "empty =\n"
+			    "[persist /a b ;c]   ; after the header\n"
+			    "[data]\n"
+			    "device = auto\n",
+			    &rec, &err),
+		      0);
+	ASSERT_STR_EQ(rec.out, "1 [data]\n5 [data] options=noatime\n6 [data] url=http://x/a;b#c\n7 [data] empty=\n"
+			       "8 [persist /a b ;c]\n9 [data]\n10 [data] device=auto\n");
+}
+
+static void expect_refused(const char *text, int line, const char *reason)
+{
+	struct ini_record rec = { .fail_line = -1 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(parse(text, &rec, &err), line);
+	ASSERT_INT_EQ(err.code, -EINVAL);
+	ASSERT_CONTAINS(err.msg, reason);
+}
+
+TEST(ini_dialect_refuses)
+{
+	expect_refused("[update]\ntimeout = 5\nchannel = /c\ntimeout = 7\n", 4,
+		       "key 'timeout' given again in [update] (first on line 2)");
+	expect_refused("[slot.x]\nclass = a\n[slot.y]\nclass = b\n[slot.x]\nclass = c\n", 6,
+		       "key 'class' given again in [slot.x] (first on line 2)");
+	expect_refused("[init]\ntrial-watchdog = 5\n  path = /x\n", 3,
+		       "indented line: continuation lines are not supported");
+	expect_refused("[a]\nk = v\n\t[persist /root/.ssh]\n", 3, "indented line");
+	expect_refused("[a]\nk: v\n", 2, "'k: v' is neither [section] nor key = value");
+	expect_refused("[a] k = v\n", 1, "text after the section header's ']'");
+	expect_refused("[a\n", 1, "section header without ']'");
+	expect_refused("[]\n", 1, "empty section name");
+	expect_refused("[a]\n= v\n", 2, "no key before '='");
+}
+
+TEST(ini_dialect_long_lines)
+{
+	struct ini_record rec = { .fail_line = -1 };
+	struct ota_error err = { 0 };
+	static char text[3 * OTA_INI_MAX_LINE];
+	/* 300 and 5000 bytes: held whole (inih split them at 200). */
+	int n = snprintf(text, sizeof(text), "[data]\noptions = %0290d\n", 7);
+	ASSERT_INT_EQ(parse(text, &rec, &err), 0);
+	ASSERT_INT_EQ(strlen(rec.out), strlen("1 [data]\n2 [data] options=\n") + 290);
+	snprintf(text + n, sizeof(text) - (size_t)n, "[persist /%04990d]\ntype = file\n", 1);
+	ASSERT_INT_EQ(parse(text, &rec, &err), 0);
+	ASSERT_CONTAINS(rec.out, "4 [persist /0000");
+	ASSERT_TRUE(strstr(rec.out, "01] type=file\n") != NULL);
+	/* One byte over the limit: refused by line, nothing after it read. */
+	snprintf(text, sizeof(text), "[data]\nfstype = ext4\noptions = %0*d\ndevice = auto\n",
+		 OTA_INI_MAX_LINE - 9, 1);
+	ASSERT_INT_EQ(parse(text, &rec, &err), 3);
+	ASSERT_CONTAINS(err.msg, "line longer than 8192 bytes");
+	ASSERT_STR_EQ(rec.out, "1 [data]\n2 [data] fstype=ext4\n");
+	snprintf(text, sizeof(text), "[data]\noptions = %0*d\n", OTA_INI_MAX_LINE - 10, 1);
+	ASSERT_INT_EQ(parse(text, &rec, &err), 0);
+}
+
+/* The first error stops the parse, whoever finds it; the dialect's reason
+ * is kept only when it is first. */
+TEST(ini_first_error_wins)
+{
+	struct ini_record rec = { .fail_line = 2 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(parse("[a]\nk = 1\nk = 2\n", &rec, &err), 2);
+	ASSERT_INT_EQ(err.code, 0);
+	rec.fail_line = 4;
+	ASSERT_INT_EQ(parse("[a]\nk = 1\n  x\nj = 2\n", &rec, &err), 3);
+	ASSERT_CONTAINS(err.msg, "indented line");
+	ASSERT_STR_EQ(rec.out, "1 [a]\n2 [a] k=1\n");
 }
 
 TEST(parse_bool)
@@ -89,6 +229,51 @@ TEST(read_file_enforces_limit)
 	ASSERT_CONTAINS(err.msg, "larger than 16 bytes");
 	ASSERT_INT_EQ(ota_read_file("/nonexistent", 16, &data, NULL, &err), -ENOENT);
 	ASSERT_CONTAINS(err.msg, "open '/nonexistent'");
+}
+
+/* Configuration files: regular files only (following symlinks), never
+ * waiting on a FIFO, at most 1 MiB, NUL bytes named by line. */
+TEST(read_config_file_only_regular_and_bounded)
+{
+	char dir[] = "/tmp/ota-test-XXXXXX", path[128], link[128], *text = NULL;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(make_tmpdir(dir), 0);
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	ASSERT_INT_EQ(mkfifo(path, 0644), 0);
+	ASSERT_INT_EQ(ota_read_config_file(path, &text, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "fifo.conf' is a FIFO, not a regular file");
+	unlink(path);
+	ASSERT_INT_EQ(ota_read_config_file(dir, &text, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "is a directory, not a regular file");
+	ASSERT_INT_EQ(ota_read_config_file("/dev/null", &text, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "'/dev/null' is a device");
+
+	snprintf(path, sizeof(path), "%s/big.conf", dir);
+	static char big[OTA_CONFIG_FILE_MAX + 1];
+	memset(big, '#', sizeof(big));
+	for (size_t i = 63; i < sizeof(big); i += 64)
+		big[i] = '\n';
+	ASSERT_INT_EQ(ota_write_file_atomic(path, big, OTA_CONFIG_FILE_MAX, 0644, NULL), 0);
+	ASSERT_INT_EQ(ota_read_config_file(path, &text, &err), 0);
+	ASSERT_INT_EQ(strlen(text), OTA_CONFIG_FILE_MAX);
+	free(text);
+	ASSERT_INT_EQ(ota_write_file_atomic(path, big, sizeof(big), 0644, NULL), 0);
+	ASSERT_INT_EQ(ota_read_config_file(path, &text, &err), -EFBIG);
+	ASSERT_CONTAINS(err.msg, "big.conf' is larger than 1048576 bytes");
+
+	ASSERT_INT_EQ(ota_write_file_atomic(path, "[a]\nk = 1\n\0\n", 13, 0644, NULL), 0);
+	ASSERT_INT_EQ(ota_read_config_file(path, &text, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "big.conf': line 3: NUL byte");
+
+	ASSERT_INT_EQ(ota_write_file_atomic(path, "[a]\n", 4, 0644, NULL), 0);
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	ASSERT_INT_EQ(symlink("big.conf", link), 0);
+	ASSERT_INT_EQ(ota_read_config_file(link, &text, &err), 0);
+	ASSERT_STR_EQ(text, "[a]\n");
+	free(text);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
 }
 
 TEST(remove_contents_keeps_dir_and_skips_symlink_targets)

@@ -4,10 +4,12 @@
 #include "test.h"
 #include "update/update.h"
 
-#define BASE                                                            \
+/* A key may be given once per section: BASE_SYSTEM for cases with their
+ * own [bootflow] type. */
+#define BASE_SYSTEM                                                     \
 	"[system]\ncompatible = board-x\nversion = 1.2.0\n"             \
-	"[update]\nkeyring = /etc/ota/keyring.pem\n"                    \
-	"[bootflow]\ntype = custom\nexecutable = /usr/lib/ota/bf\n"
+	"[update]\nkeyring = /etc/ota/keyring.pem\n"
+#define BASE BASE_SYSTEM "[bootflow]\ntype = custom\nexecutable = /usr/lib/ota/bf\n"
 
 #define SLOTS                                                           \
 	"[slot.system-a]\nclass = system\ndevice = PARTLABEL=system-a\n" \
@@ -102,7 +104,7 @@ TEST(update_config_errors)
 		     "two boot groups are required");
 	expect_error(BASE "[update]\ndowngrade = sometimes\n" SLOTS,
 		     "t.conf:10: [update] downgrade: 'sometimes' is not refuse, strict or allow");
-	expect_error(BASE "[update]\nkeyring = relative.pem\n", "'relative.pem' is not an absolute path");
+	expect_error("[update]\nkeyring = relative.pem\n", "'relative.pem' is not an absolute path");
 	expect_error(BASE "[update]\nbogus = 1\n", "t.conf:10: unknown key 'bogus' in section [update]");
 	expect_error(BASE "[slots.a]\nclass = x\n", "t.conf:10: unknown section [slots.a]");
 	expect_error(BASE "[slot.a]\ndevice = sda3\n", "[slot.a] device: 'sda3' is not /dev/..., PARTLABEL= or PARTUUID=");
@@ -209,7 +211,7 @@ TEST(update_config_uboot_and_tryboot_keys)
 	struct ota_error err = { 0 };
 	ota_update_config_init(&c);
 	ASSERT_INT_EQ(ota_update_config_parse(&c,
-					      BASE "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\nenv-offset = 0x3f8000\n"
+					      BASE_SYSTEM "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\nenv-offset = 0x3f8000\n"
 						   "env-redundant-offset = 4169728\nenv-size = 0x4000\n" SLOTS,
 					      "t.conf", &err),
 		      0);
@@ -220,25 +222,51 @@ TEST(update_config_uboot_and_tryboot_keys)
 	ASSERT_TRUE(c.bootflow_env_has_redundant);
 	ASSERT_TRUE(c.bootflow_env_size == 0x4000);
 	ASSERT_INT_EQ(ota_update_config_parse(&c,
-					      BASE "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/firmware/autoboot.txt\n"
+					      BASE_SYSTEM "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/firmware/autoboot.txt\n"
 						   "partition.a = 2\npartition.b = 3\n" SLOTS,
 					      "t.conf", &err),
 		      0);
 	ASSERT_STR_EQ(c.bootflow_partition_group[0], "a");
 	ASSERT_INT_EQ(c.bootflow_partition[1], 3);
 	ota_update_config_done(&c);
-	expect_error(BASE "[bootflow]\ntype = uboot\n" SLOTS, "[bootflow] env is required for type uboot");
-	expect_error(BASE "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\n" SLOTS,
+	expect_error(BASE_SYSTEM "[bootflow]\ntype = uboot\n" SLOTS, "[bootflow] env is required for type uboot");
+	expect_error(BASE_SYSTEM "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\n" SLOTS,
 		     "[bootflow] env-size (U-Boot's CONFIG_ENV_SIZE) is required for env-mode native");
-	expect_error(BASE "[bootflow]\ntype = uboot\nenv-mode = file\nenv = /boot/ota.env\nenv-size = 0x4000\n" SLOTS,
+	expect_error(BASE_SYSTEM "[bootflow]\ntype = uboot\nenv-mode = file\nenv = /boot/ota.env\nenv-size = 0x4000\n" SLOTS,
 		     "env-mode file takes no env-size");
 	expect_error(BASE "[bootflow]\nenv-mode = fat\n", "[bootflow] env-mode: 'fat' is not native or file");
 	expect_error(BASE "[bootflow]\nenv-offset = 0x4000000000000001\n", "env-offset: '0x4000000000000001' is not a number");
 	expect_error(BASE "[bootflow]\nenv-size = -1\n", "env-size: '-1' is not a number");
-	expect_error(BASE "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/autoboot.txt\npartition.a = 2\n" SLOTS,
+	expect_error(BASE_SYSTEM "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/autoboot.txt\npartition.a = 2\n" SLOTS,
 		     "[bootflow] partition.b (its boot partition number) is required for type rpi-tryboot");
 	expect_error(BASE "[bootflow]\npartition.a = 0\n", "[bootflow] partition: '0' is not a number in 1..255");
 	expect_error(BASE "[bootflow]\npartition.a = 2\npartition.b = 3\npartition.c = 4\n",
 		     "partition.c: more than two groups");
-	expect_error(BASE "[bootflow]\ntype = rpi-tryboot\n" SLOTS, "[bootflow] autoboot is required for type rpi-tryboot");
+	expect_error(BASE_SYSTEM "[bootflow]\ntype = rpi-tryboot\n" SLOTS, "[bootflow] autoboot is required for type rpi-tryboot");
+}
+
+/* Issue 15, class 9: a repeated key is an error wherever it is, numbers are
+ * decimal unless documented as 0x hex (docs/configuration.md, "Configuration
+ * file syntax"). Instances other than the issue's. */
+TEST(update_config_dialect)
+{
+	expect_error(BASE_SYSTEM "channel = https://a/c.json\nhook-timeout = 5\nchannel = https://b/c.json\n"
+				 "[bootflow]\ntype = custom\nexecutable = /x\n" SLOTS,
+		     "t.conf:8: key 'channel' given again in [update] (first on line 6)");
+	expect_error(BASE "[slot.system-a]\nclass = system\ndevice = PARTLABEL=system-a\ndevice = /dev/sda2\n",
+		     "t.conf:12: key 'device' given again in [slot.system-a] (first on line 11)");
+	expect_error(BASE "[slot.system-a]\nclass = system\n[group.a]\nsystem = system-a\n[slot.system-a]\nclass = boot\n",
+		     "t.conf:14: key 'class' given again in [slot.system-a] (first on line 10)");
+	expect_error(BASE "[slot.system-a]\nclass = system\n    device = /dev/sda2\n",
+		     "t.conf:11: indented line: continuation lines are not supported");
+
+	struct ota_update_config c;
+	struct ota_error err = { 0 };
+	ota_update_config_init(&c);
+	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE_SYSTEM "[bootflow]\ntype = custom\nexecutable = /x\ntries = 011\n" SLOTS,
+					      "t.conf", &err),
+		      0);
+	ASSERT_INT_EQ(c.tries, 11); /* not octal 9 */
+	ota_update_config_done(&c);
+	expect_error(BASE "[bootflow]\ntries = 0x5\n", "[bootflow] tries: '0x5' is not a number in 1..100");
 }
