@@ -101,6 +101,8 @@ struct ota_part_action {
 struct ota_part_plan {
 	enum ota_table_type table;
 	uint64_t disk_size;      /* bytes */
+	uint64_t unreachable;    /* bytes at the disk's end no partition can use
+				  * (MBR addresses only 2^32 sectors) */
 	unsigned sector_size;
 	bool table_changes;      /* the partition table is written */
 	bool relocate_backup;    /* GPT backup header moves to the disk's end */
