@@ -135,6 +135,12 @@ check "too small: bit-identical" test "$(sha256sum < "$work/small.img")" = "$bef
 # Plan-time limits: what depends on the disk (its size, sector size, table)
 # is refused with the partition, the limit and how much is missing, and the
 # disk stays bit-identical.
+boot_only() { # boot_only FILE SIZE SECTOR: a loop device whose GPT holds only boot
+	local dev; dev=$(loop "$1" "$2" "$3")
+	table "$dev" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot" >&2
+	echo "$dev"
+}
 limit() { # NAME MESSAGE LAYOUT DEV IMG
 	local before; before=$(sha256sum < "$5")
 	refuse "limit: $1" "$2" --layout "$3" apply "$4"
@@ -142,18 +148,14 @@ limit() { # NAME MESSAGE LAYOUT DEV IMG
 }
 # A little too small: the layout needs 96 MiB and the backup GPT, the disk
 # has 96 MiB.
-d=$(loop "$work/little.img" 96M 512)
-table "$d" "label: gpt
-size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot"
+d=$(boot_only "$work/little.img" 96M 512)
 sed 's/^size = rest$/size = 15M/' "$work/gpt.conf" > "$work/fixed.conf"
 limit "a little too small, missing amount named" \
 	"too small: partition 4 ('data') needs at least 15 MiB from 81 MiB on, 14.98 MiB are free there: 16896 bytes missing" \
 	"$work/fixed.conf" "$d" "$work/little.img"
 # size = rest leaving less than ext4's minimum: refused, not a journal-less
 # filesystem (or a failing mkfs) at first boot.
-d=$(loop "$work/rest.img" 86M 512)
-table "$d" "label: gpt
-size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot"
+d=$(boot_only "$work/rest.img" 86M 512)
 limit "size = rest below ext4's minimum" \
 	"partition 4 ('data', size = rest) would get 4 MiB, ext4 (mkfs.ext4 makes no journal below 2048 blocks) needs at least 8 MiB: 4 MiB missing" \
 	"$work/gpt.conf" "$d" "$work/rest.img"
@@ -161,15 +163,11 @@ limit "size = rest below ext4's minimum" \
 # 4096-byte ones was rounded up without a word; now refused on this disk
 # only (the same layout plans on a 512-byte-sector disk).
 sed 's/^size = 32M$/size = 33554944/' "$work/gpt.conf" > "$work/odd.conf"
-d=$(loop "$work/s4k.img" 256M 4096)
-table "$d" "label: gpt
-size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot"
+d=$(boot_only "$work/s4k.img" 256M 4096)
 limit "[4096] size not whole sectors" \
 	"[partition system-a] size: 33554944 bytes is not a whole number of the disk's 4096-byte sectors" \
 	"$work/odd.conf" "$d" "$work/s4k.img"
-d=$(loop "$work/s512.img" 256M 512)
-table "$d" "label: gpt
-size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot"
+d=$(boot_only "$work/s512.img" 256M 512)
 check "[512] the same size is whole sectors here" sh -c "'$bin' --layout $work/odd.conf --json plan $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][1][\"size\"] == 33554944, d'"
 # A GPT with fewer entries than the layout has partitions.
 d=$(loop "$work/entries.img" 256M 512)
