@@ -114,8 +114,11 @@ struct ota_part_plan {
 /* Plans (apply false: nothing is written) or carries out the provisioning of
  * device, a block device or an image file. On a block device in use the
  * kernel learns of the changes via BLKPG, under an exclusive flock. Returns 0
- * and the plan; -EUCLEAN when the disk does not match the layout's prefix and
- * -ENOSPC when the layout does not fit (both leave the disk untouched). */
+ * and the plan; -EUCLEAN when the disk does not match the layout's prefix,
+ * -EINVAL/-E2BIG when a declared value does not fit this disk's table or
+ * sector size, and -ENOSPC, naming how much is missing, when the layout does
+ * not fit (all leave the disk untouched). Sizes are never rounded and what
+ * libfdisk plans is checked against the layout before it is written. */
 int ota_part_provision(const char *device, const struct ota_layout *l, bool apply, struct ota_part_plan *ret,
 		       struct ota_error *err) _must_check_;
 
