@@ -161,13 +161,18 @@ static int match_one(struct job *j, struct fdisk_partition *pa)
 				type_text(pa, tbuf, sizeof(tbuf)), want, p->name);
 	}
 	const char *name = fdisk_partition_get_name(pa);
-	if (l->table == OTA_TABLE_GPT && strcmp(name ? name : "", p->name) != 0)
+	name = name ? name : "";
+	if (l->table == OTA_TABLE_GPT && strcmp(name, p->name) != 0) {
 		/* Older ota-part versions wrote a long name cut to 36 units and a
 		 * name above U+FFFF as none; the layout now refuses both, so say
 		 * how to bring either side in line. */
+		char other[OTA_PART_NAME_SIZE + 64] = "";
+		if (*name)
+			(void)!ota_format(other, sizeof(other), ", or change the layout's name to '%s'", name);
 		return mismatch(j, "partition %u is named '%s', the layout declares '%s' (rename the partition with "
-				"'sfdisk --part-label %s %u \"%s\"', or change the layout's name to '%s')",
-				partno0 + 1, name ? name : "", p->name, j->device, partno0 + 1, p->name, name ? name : "");
+				"'sfdisk --part-label %s %u \"%s\"'%s)",
+				partno0 + 1, name, p->name, j->device, partno0 + 1, p->name, other);
+	}
 	j->ex[i] = (struct existing){ .present = true,
 				      .partno0 = partno0,
 				      .start = fdisk_partition_get_start(pa),

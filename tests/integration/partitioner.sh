@@ -190,6 +190,14 @@ check "cut name: the 36-character name matches" sh -c "'$bin' --layout $work/cut
 printf '[partition boot]\nsize = 16M\ntype = esp\n[partition other]\nsize = 16M\ntype = linux\n' > "$work/other.conf"
 limit "other name: says how to rename" "sfdisk --part-label $d 2 \"other\"', or change the layout's name to '${long:0:36}'" \
 	"$work/other.conf" "$d" "$work/cut.img"
+# A name above U+FFFF, which an older ota-part wrote as none: only renaming
+# the partition helps, and that is what the message says.
+d=$(loop "$work/unnamed.img" 256M 512)
+table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+limit "no name: says how to rename" "is named '', the layout declares 'other' (rename the partition with 'sfdisk --part-label $d 2 \"other\"')" \
+	"$work/other.conf" "$d" "$work/unnamed.img"
 
 # MBR: 32-bit sectors. On a 3 TiB image a partition past 2 TiB is refused
 # naming MBR's reach; size = rest stops there and the plan says so.
