@@ -6,8 +6,8 @@
 
 #include "partitioner/partitioner.h"
 
-/* inih (MAX_SECTION) cuts a section name to this many bytes without a
- * word; a name that reaches it cannot be told from a cut one. */
+/* inih (MAX_SECTION) cuts a longer section name to this many bytes without
+ * a word; a name of this length cannot be told from a cut one. */
 #define INI_SECTION_KEPT 49
 
 struct type_alias {
@@ -42,7 +42,6 @@ struct raw_part {
 struct parse_state {
 	struct ota_layout *l;
 	struct raw_part raw[OTA_LAYOUT_MAX_PARTS];
-	size_t current; /* the partition of the last entry; SIZE_MAX after [table] */
 	bool has_table_type;
 	struct ota_error *err;
 	int r;
@@ -248,19 +247,13 @@ static bool is_guid(const char *s)
 	return true;
 }
 
-/* The partition a [partition NAME] section declares: a new one, or the
- * current one for its next key. A section that comes back after another
- * is refused: its keys would silently override the first one's. */
+/* The partition a [partition NAME] section declares; its place on the
+ * disk is where the section first appears. */
 static struct ota_layout_part *part_for(struct parse_state *s, const char *name, size_t *ret_index)
 {
 	struct ota_layout *l = s->l;
 	for (size_t i = 0; i < l->n_parts; i++)
 		if (strcmp(l->parts[i].name, name) == 0) {
-			if (i != s->current) {
-				ota_error_set(s->err, -EINVAL, "[partition %s] appears twice; declare each partition once",
-					      name);
-				return NULL;
-			}
 			*ret_index = i;
 			return &l->parts[i];
 		}
@@ -272,7 +265,6 @@ static struct ota_layout_part *part_for(struct parse_state *s, const char *name,
 	if (check_name(name, s->err) < 0)
 		return NULL;
 	(void)!ota_format(p->name, sizeof(p->name), "%s", name); /* fits: check_name bounds it */
-	s->current = l->n_parts;
 	*ret_index = l->n_parts++;
 	return p;
 }
@@ -334,7 +326,6 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	if (s->r < 0)
 		return 0;
 	if (strcmp(section, "table") == 0) {
-		s->current = SIZE_MAX;
 		if (strcmp(key, "type") != 0)
 			r = ota_error_set(s->err, -EINVAL, "unknown key '%s' in [table]", key);
 		else if (s->has_table_type)
@@ -346,7 +337,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		else
 			r = ota_error_set(s->err, -EINVAL, "[table] type: '%s' is not gpt or mbr", value);
 		s->has_table_type = s->has_table_type || r == 0;
-	} else if (ota_startswith(section, "partition ") && strlen(section) >= INI_SECTION_KEPT) {
+	} else if (ota_startswith(section, "partition ") && strlen(section) == INI_SECTION_KEPT) {
 		r = ota_error_set(s->err, -ENAMETOOLONG,
 				  "[%s] may have been cut: the INI reader keeps %d bytes of a section name, so a "
 				  "partition name can have at most %zu bytes", section, INI_SECTION_KEPT,
@@ -367,6 +358,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	return 0;
 }
 
+/* A partition declared with the pending type would be formatted again at
+ * every boot. */
+static int pending_type(const struct ota_layout_part *p, const char *raw, bool pending, struct ota_error *err)
+{
+	return pending ? ota_error_set(err, -EINVAL,
+				       "[partition %s] type: '%s' is ota-part's own mark for a partition not yet formatted",
+				       p->name, raw)
+		       : 0;
+}
+
 static int resolve_type(struct ota_layout *l, struct ota_layout_part *p, const char *raw, struct ota_error *err)
 {
 	for (size_t i = 0; i < OTA_ELEMENTSOF(aliases); i++) {
@@ -379,32 +380,28 @@ static int resolve_type(struct ota_layout *l, struct ota_layout_part *p, const c
 	}
 	if (l->table == OTA_TABLE_GPT) {
 		if (!is_guid(raw))
-			return ota_error_set(err, -EINVAL, "type: '%s' is not a GPT type GUID or an alias", raw);
+			return ota_error_set(err, -EINVAL, "[partition %s] type: '%s' is not a GPT type GUID or an alias",
+					     p->name, raw);
 		(void)!ota_format(p->gpt_type, sizeof(p->gpt_type), "%s", raw);
 		for (char *c = p->gpt_type; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		if (strcmp(p->gpt_type, "00000000-0000-0000-0000-000000000000") == 0)
-			return ota_error_set(err, -EINVAL, "type: '%s' marks an unused GPT entry", raw);
-		if (strcmp(p->gpt_type, OTA_PART_PENDING_GUID) == 0)
-			return ota_error_set(err, -EINVAL,
-					     "type: '%s' is ota-part's own mark for a partition not yet formatted", raw);
-		return 0;
+			return ota_error_set(err, -EINVAL, "[partition %s] type: '%s' marks an unused GPT entry", p->name,
+					     raw);
+		return pending_type(p, raw, strcmp(p->gpt_type, OTA_PART_PENDING_GUID) == 0, err);
 	}
 	uint64_t v;
 	char hex[16];
 	if (ota_format(hex, sizeof(hex), "%s%s", ota_startswith(raw, "0x") ? "" : "0x", raw) < 0 ||
-	    ota_parse_u64(hex, &v) < 0 || v == 0 || v > 0xff)
-		return ota_error_set(err, -EINVAL, "type: '%s' is not an MBR type byte (hex 01 to ff) or an alias", raw);
-	if (v == 0x05 || v == 0x0f || v == 0x85)
+	    ota_parse_u64(hex, &v) < 0 || v == 0 || v > 0xff || v == 0x05 || v == 0x0f || v == 0x85)
 		return ota_error_set(err, -EINVAL,
-				     "type: '%s' is an extended partition; ota-part makes the one it needs itself", raw);
+				     "[partition %s] type: '%s' is not an MBR type byte (hex, not extended) or an alias",
+				     p->name, raw);
 	if (v == 0xee)
-		return ota_error_set(err, -EINVAL, "type: '%s' is the GPT protective type; use [table] type = gpt", raw);
-	if (v == OTA_PART_PENDING_MBR)
-		return ota_error_set(err, -EINVAL,
-				     "type: '%s' is ota-part's own mark for a partition not yet formatted", raw);
+		return ota_error_set(err, -EINVAL, "[partition %s] type: '%s' is the GPT protective type; use [table] "
+				     "type = gpt", p->name, raw);
 	p->mbr_type = (unsigned)v;
-	return 0;
+	return pending_type(p, raw, v == OTA_PART_PENDING_MBR, err);
 }
 
 static int check_part(struct parse_state *s, size_t i)
@@ -432,11 +429,7 @@ static int check_part(struct parse_state *s, size_t i)
 				     "with 512-byte sectors, 16 TiB with 4096-byte ones); use [table] type = gpt",
 				     (unsigned long long)(p->size >> 30));
 	int r = check_label(p, s->err);
-	if (r == 0)
-		r = check_mkfs_options(p, s->err);
-	if (r == 0)
-		r = resolve_type(l, p, s->raw[i].type, s->err);
-	return r;
+	return r < 0 ? r : check_mkfs_options(p, s->err);
 }
 
 static int validate(struct parse_state *s)
@@ -451,6 +444,9 @@ static int validate(struct parse_state *s)
 			ota_error_prefix(s->err, "[partition %s] ", l->parts[i].name);
 			return r;
 		}
+		r = resolve_type(l, &l->parts[i], s->raw[i].type, s->err);
+		if (r < 0)
+			return r;
 		if (total > UINT64_MAX - l->parts[i].size)
 			return ota_error_set(s->err, -ERANGE, "the sizes add up to more than 2^64 - 1 bytes (16 EiB)");
 		total += l->parts[i].size;

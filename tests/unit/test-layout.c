@@ -57,7 +57,7 @@ TEST(layout_errors)
 	expect_error("[partition a]\nsize = rest\ntype = linux\n[partition b]\nsize = 1M\ntype = linux\n",
 		     "size = rest is only allowed for the last partition");
 	expect_error("[partition a]\nsize = 1M\ntype = nonsense\n", "'nonsense' is not a GPT type GUID or an alias");
-	expect_error("[table]\ntype = mbr\n[partition a]\nsize = 1M\ntype = 5\n", "is an extended partition");
+	expect_error("[table]\ntype = mbr\n[partition a]\nsize = 1M\ntype = 5\n", "not an MBR type byte");
 	expect_error("[partition a]\nsize = 1M\ntype = linux\ngrow = yes\n", "grow = yes needs filesystem = ext4");
 	expect_error("[partition a]\nsize = 1M\ntype = linux\nfilesystem = xfs\n", "'xfs' is not ext4, vfat or none");
 	expect_error("[partition a]\nsize = 1M\ntype = linux\ncolour = red\n", "unknown key 'colour'");
@@ -174,9 +174,9 @@ TEST(layout_types_the_table_cannot_mean)
 	expect_one_error("gpt", "a", "size = 1M\ntype = 4F544150-454E-4449-4E47-0000000A4F4B",
 			 "ota-part's own mark for a partition not yet formatted");
 	expect_one_error("mbr", "a", "size = 1M\ntype = da", "ota-part's own mark");
-	expect_one_error("mbr", "a", "size = 1M\ntype = 0x85", "is an extended partition");
+	expect_one_error("mbr", "a", "size = 1M\ntype = 0x85", "not an MBR type byte (hex, not extended)");
 	expect_one_error("mbr", "a", "size = 1M\ntype = ee", "GPT protective type");
-	expect_one_error("mbr", "a", "size = 1M\ntype = 100", "not an MBR type byte (hex 01 to ff)");
+	expect_one_error("mbr", "a", "size = 1M\ntype = 100", "not an MBR type byte");
 	expect_one_error("gpt", "a", "size = 1M\ntype = 0fc63daf-8483-4772-8e79-3d69d8477de", "not a GPT type GUID");
 	expect_one_ok("mbr", "a", "size = 1M\ntype = 0x8e");
 }
@@ -200,10 +200,11 @@ TEST(layout_labels_and_mkfs_options)
 	expect_one_error("gpt", "a", keys, "mkfs-options: 33 words, at most 32");
 }
 
-TEST(layout_sections_once)
+TEST(layout_keys_once)
 {
+	/* A section given again adds keys, but none overrides one given. */
 	expect_error("[partition a]\nsize = 1M\ntype = linux\n[partition b]\nsize = 1M\ntype = linux\n"
-		     "[partition a]\nlabel = x\n", "[partition a] appears twice");
+		     "[partition a]\nsize = 2M\n", "[partition a] size is given twice");
 	expect_error("[table]\ntype = gpt\n[partition a]\nsize = 1M\ntype = linux\n[table]\ntype = mbr\n",
 		     "[table] type is given twice");
 }
