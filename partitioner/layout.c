@@ -42,7 +42,7 @@ struct raw_part {
 struct parse_state {
 	struct ota_layout *l;
 	struct raw_part raw[OTA_LAYOUT_MAX_PARTS];
-	bool has_table_type;
+	bool has_table;
 	struct ota_error *err;
 	int r;
 	int error_line;
@@ -280,8 +280,6 @@ static int handle_part(struct parse_state *s, const char *name, const char *key,
 		k++;
 	if (k == OTA_ELEMENTSOF(part_keys))
 		return ota_error_set(s->err, -EINVAL, "unknown key '%s' in [partition %s]", key, name);
-	if (s->raw[i].seen & (1u << k))
-		return ota_error_set(s->err, -EINVAL, "%s is given twice", key);
 	s->raw[i].seen |= 1u << k;
 	switch ((enum part_key)k) {
 	case KEY_SIZE:
@@ -326,17 +324,15 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	if (s->r < 0)
 		return 0;
 	if (strcmp(section, "table") == 0) {
+		s->has_table = true;
 		if (strcmp(key, "type") != 0)
 			r = ota_error_set(s->err, -EINVAL, "unknown key '%s' in [table]", key);
-		else if (s->has_table_type)
-			r = ota_error_set(s->err, -EINVAL, "[table] type is given twice");
 		else if (strcmp(value, "gpt") == 0)
 			r = (s->l->table = OTA_TABLE_GPT, 0);
 		else if (strcmp(value, "mbr") == 0 || strcmp(value, "dos") == 0)
 			r = (s->l->table = OTA_TABLE_MBR, 0);
 		else
 			r = ota_error_set(s->err, -EINVAL, "[table] type: '%s' is not gpt or mbr", value);
-		s->has_table_type = s->has_table_type || r == 0;
 	} else if (ota_startswith(section, "partition ") && strlen(section) == INI_SECTION_KEPT) {
 		r = ota_error_set(s->err, -ENAMETOOLONG,
 				  "[%s] may have been cut: the INI reader keeps %d bytes of a section name, so a "

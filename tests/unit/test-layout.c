@@ -163,7 +163,6 @@ TEST(layout_size_limits)
 	expect_one_ok("gpt", "a", "size = 16777215T\ntype = linux");
 	expect_one_error("mbr", "a", "size = 17T\ntype = 83", "more than an MBR partition can hold");
 	expect_one_ok("mbr", "a", "size = 15T\ntype = 83");
-	expect_one_error("gpt", "a", "size = 1M\nsize = 2M\ntype = linux", "size is given twice");
 	expect_error("[partition a]\nsize = 16000000T\ntype = linux\n[partition b]\nsize = 1000000T\ntype = linux\n",
 		     "the sizes add up to more than 2^64 - 1 bytes");
 }
@@ -198,13 +197,4 @@ TEST(layout_labels_and_mkfs_options)
 	for (int i = 0; i < 33; i++)
 		strcat(keys, " -q");
 	expect_one_error("gpt", "a", keys, "mkfs-options: 33 words, at most 32");
-}
-
-TEST(layout_keys_once)
-{
-	/* A section given again adds keys, but none overrides one given. */
-	expect_error("[partition a]\nsize = 1M\ntype = linux\n[partition b]\nsize = 1M\ntype = linux\n"
-		     "[partition a]\nsize = 2M\n", "[partition a] size is given twice");
-	expect_error("[table]\ntype = gpt\n[partition a]\nsize = 1M\ntype = linux\n[table]\ntype = mbr\n",
-		     "[table] type is given twice");
 }
