@@ -275,6 +275,10 @@ void ota_boot_provision(struct ota_boot *b, const char *layout_path)
 		return;
 	}
 	summarize_plan(b);
+	if (b->plan.unreachable)
+		log_warning("%s: MBR reaches only the first %llu MiB; the last %llu MiB stay unused (a GPT layout uses them)",
+			    b->disk_dev, (unsigned long long)((b->plan.disk_size - b->plan.unreachable) >> 20),
+			    (unsigned long long)(b->plan.unreachable >> 20));
 	if (strcmp(b->provision, "provisioned") != 0)
 		log_notice("provisioned %s: %s", b->disk_dev, b->provision);
 }

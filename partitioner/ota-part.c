@@ -34,6 +34,7 @@ static void print_plan(const struct ota_layout *l, const struct ota_part_plan *p
 		json_object *o = json_object_new_object(), *arr = json_object_new_array();
 		json_object_object_add(o, "table", json_object_new_string(p->table == OTA_TABLE_GPT ? "gpt" : "mbr"));
 		json_object_object_add(o, "disk_bytes", json_object_new_uint64(p->disk_size));
+		json_object_object_add(o, "unreachable_bytes", json_object_new_uint64(p->unreachable));
 		json_object_object_add(o, "sector_size", json_object_new_int((int)p->sector_size));
 		json_object_object_add(o, "table_changes", json_object_new_boolean(p->table_changes));
 		json_object_object_add(o, "relocate_backup_header", json_object_new_boolean(p->relocate_backup));
@@ -59,6 +60,10 @@ static void print_plan(const struct ota_layout *l, const struct ota_part_plan *p
 	printf("%s disk, %llu MiB, %u-byte sectors%s\n", p->table == OTA_TABLE_GPT ? "GPT" : "MBR",
 	       (unsigned long long)(p->disk_size >> 20), p->sector_size,
 	       p->relocate_backup ? "; backup GPT header moves to the end of the disk" : "");
+	if (p->unreachable)
+		printf("MBR reaches only the first %llu MiB: the last %llu MiB of the disk stay unused (GPT reaches all)\n",
+		       (unsigned long long)((p->disk_size - p->unreachable) >> 20),
+		       (unsigned long long)(p->unreachable >> 20));
 	printf("%-4s %-16s %-7s %12s %12s %12s  %s\n", "NR", "NAME", "ACTION", "START(MiB)", "OLD(MiB)", "SIZE(MiB)",
 	       "FILESYSTEM");
 	for (size_t i = 0; i < p->n_actions; i++) {

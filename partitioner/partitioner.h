@@ -34,12 +34,26 @@
 #define OTA_PART_PENDING_GUID "4f544150-454e-4449-4e47-0000000a4f4b"
 #define OTA_PART_PENDING_MBR 0xda
 
+/* What the tables, libfdisk and mkfs can hold; layout.conf values beyond
+ * these are refused with the limit in the message (docs/provisioning.md). */
+#define OTA_GPT_NAME_UNITS 36     /* UTF-16 code units in a GPT entry's name */
+/* Its UTF-8 and NUL: libfdisk writes only U+0000..U+FFFF, 3 bytes at most. */
+#define OTA_PART_NAME_SIZE (OTA_GPT_NAME_UNITS * 3 + 1)
+#define OTA_PART_MIN_SIZE (1ull << 20) /* libfdisk's alignment grain */
+/* mkfs.ext4 makes a filesystem without a journal below 2048 blocks, which
+ * is 8 MiB with the largest (4 KiB) block size. */
+#define OTA_EXT4_MIN_SIZE (8ull << 20)
+#define OTA_EXT4_LABEL_MAX 16     /* bytes; mkfs.ext4 truncates a longer one */
+#define OTA_VFAT_LABEL_MAX 11     /* characters, ASCII; mkfs.vfat refuses more */
+#define OTA_MKFS_MAX_OPTIONS 32   /* words in mkfs-options */
+#define OTA_MBR_MAX_SECTORS 0xffffffffull /* MBR starts and sizes are 32-bit */
+
 enum ota_table_type { OTA_TABLE_GPT, OTA_TABLE_MBR };
 enum ota_fs_type { OTA_FS_NONE, OTA_FS_EXT4, OTA_FS_VFAT };
 
 struct ota_layout_part {
-	char name[72];         /* GPT partition name; on MBR only for messages */
-	uint64_t size;         /* bytes; 0 with rest */
+	char name[OTA_PART_NAME_SIZE]; /* GPT partition name; on MBR only for messages */
+	uint64_t size;         /* bytes, a multiple of 512, at least the minimum; 0 with rest */
 	bool rest;             /* takes the rest of the disk (last entry only) */
 	char gpt_type[40];     /* lower-case type GUID (GPT) */
 	unsigned mbr_type;     /* type byte (MBR) */
@@ -55,10 +69,16 @@ struct ota_layout {
 	size_t n_parts;
 };
 
-/* Parses layout.conf text; messages name source:line. */
+/* Parses layout.conf text and checks every value against what the table
+ * type and the filesystem's mkfs can hold; messages name source:line, the
+ * partition, the key and the limit. What depends on the disk (its sector
+ * size and size) is checked by ota_part_provision(). */
 int ota_layout_parse(struct ota_layout *l, const char *text, const char *source,
 		     struct ota_error *err) _must_check_;
 int ota_layout_load(struct ota_layout *l, const char *path, struct ota_error *err) _must_check_;
+/* The smallest size partition p may have: OTA_PART_MIN_SIZE, or what its
+ * filesystem needs; why names the reason. */
+uint64_t ota_layout_min_size(const struct ota_layout_part *p, const char **why);
 
 enum ota_part_action_kind {
 	OTA_PART_KEEP,    /* exists as declared */
@@ -81,6 +101,8 @@ struct ota_part_action {
 struct ota_part_plan {
 	enum ota_table_type table;
 	uint64_t disk_size;      /* bytes */
+	uint64_t unreachable;    /* bytes at the disk's end no partition can use
+				  * (MBR addresses only 2^32 sectors) */
 	unsigned sector_size;
 	bool table_changes;      /* the partition table is written */
 	bool relocate_backup;    /* GPT backup header moves to the disk's end */
@@ -92,8 +114,11 @@ struct ota_part_plan {
 /* Plans (apply false: nothing is written) or carries out the provisioning of
  * device, a block device or an image file. On a block device in use the
  * kernel learns of the changes via BLKPG, under an exclusive flock. Returns 0
- * and the plan; -EUCLEAN when the disk does not match the layout's prefix and
- * -ENOSPC when the layout does not fit (both leave the disk untouched). */
+ * and the plan; -EUCLEAN when the disk does not match the layout's prefix,
+ * -EINVAL/-E2BIG when a declared value does not fit this disk's table or
+ * sector size, and -ENOSPC, naming how much is missing, when the layout does
+ * not fit (all leave the disk untouched). Sizes are never rounded and what
+ * libfdisk plans is checked against the layout before it is written. */
 int ota_part_provision(const char *device, const struct ota_layout *l, bool apply, struct ota_part_plan *ret,
 		       struct ota_error *err) _must_check_;
 
@@ -101,7 +126,7 @@ struct ota_part_entry {
 	unsigned partno;         /* 1-based */
 	uint64_t start, size;    /* bytes */
 	char type[40];           /* GUID (GPT) or "0x83" (MBR) */
-	char name[72];           /* GPT name */
+	char name[OTA_PART_NAME_SIZE]; /* GPT name */
 	bool container;          /* MBR extended partition */
 	bool pending;            /* created by provisioning, not yet formatted */
 };

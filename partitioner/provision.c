@@ -161,9 +161,18 @@ static int match_one(struct job *j, struct fdisk_partition *pa)
 				type_text(pa, tbuf, sizeof(tbuf)), want, p->name);
 	}
 	const char *name = fdisk_partition_get_name(pa);
-	if (l->table == OTA_TABLE_GPT && strcmp(name ? name : "", p->name) != 0)
-		return mismatch(j, "partition %u is named '%s', the layout declares '%s'", partno0 + 1, name ? name : "",
-				p->name);
+	name = name ? name : "";
+	if (l->table == OTA_TABLE_GPT && strcmp(name, p->name) != 0) {
+		/* Older ota-part versions wrote a long name cut to 36 units and a
+		 * name above U+FFFF as none; the layout now refuses both, so say
+		 * how to bring either side in line. */
+		char other[OTA_PART_NAME_SIZE + 64] = "";
+		if (*name)
+			(void)!ota_format(other, sizeof(other), ", or change the layout's name to '%s'", name);
+		return mismatch(j, "partition %u is named '%s', the layout declares '%s' (rename the partition with "
+				"'sfdisk --part-label %s %u \"%s\"'%s)",
+				partno0 + 1, name, p->name, j->device, partno0 + 1, p->name, other);
+	}
 	j->ex[i] = (struct existing){ .present = true,
 				      .partno0 = partno0,
 				      .start = fdisk_partition_get_start(pa),
@@ -204,9 +213,96 @@ static int match_disk(struct job *j)
 
 /* ---- edits ---------------------------------------------------------------- */
 
-static uint64_t sectors_of(struct job *j, uint64_t bytes)
+/* Declared sizes are whole sectors of this disk (checked by check_disk). */
+static uint64_t sectors_of(struct job *j, const struct ota_layout_part *p)
 {
-	return (bytes + j->ss - 1) / j->ss;
+	return p->size / j->ss;
+}
+
+/* "2 TiB", "12 MiB", "1536 KiB", "20.98 MiB" or "512 bytes", for messages. */
+static const char *human(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+	while (bytes && u + 1 < OTA_ELEMENTSOF(units) && bytes % (1ull << (10 * (u + 1))) == 0)
+		u++;
+	if (u < 2 && bytes >= (1u << 20))
+		(void)!ota_format(buf, size, "%.2f MiB", (double)bytes / (1u << 20));
+	else
+		(void)!ota_format(buf, size, "%llu %s", (unsigned long long)(bytes >> (10 * u)), units[u]);
+	return buf;
+}
+
+/* The last sector a partition may use: MBR's starts and sizes are 32-bit,
+ * and libfdisk ends MBR partitions below 2^32 sectors. */
+static uint64_t last_lba(struct job *j)
+{
+	uint64_t last = fdisk_get_last_lba(j->cxt);
+	return j->l->table == OTA_TABLE_MBR && last > OTA_MBR_MAX_SECTORS ? OTA_MBR_MAX_SECTORS : last;
+}
+
+/* What the layout declares that this disk's label and sector size cannot
+ * hold: before anything is planned, so nothing is rounded or cut. */
+static int check_disk(struct job *j)
+{
+	const struct ota_layout *l = j->l;
+	for (size_t i = 0; i < l->n_parts; i++) {
+		const struct ota_layout_part *p = &l->parts[i];
+		if (!p->rest && p->size % j->ss)
+			return ota_error_set(j->err, -EINVAL,
+					     "%s: [partition %s] size: %llu bytes is not a whole number of the disk's %lu-byte "
+					     "sectors; the disk is left as it is",
+					     j->device, p->name, (unsigned long long)p->size, j->ss);
+	}
+	size_t entries = fdisk_get_npartitions(j->cxt);
+	if (l->table == OTA_TABLE_GPT && entries < l->n_parts)
+		return ota_error_set(j->err, -E2BIG,
+				     "%s: its GPT has room for %zu partition entries, the layout declares %zu; the disk "
+				     "is left as it is", j->device, entries, l->n_parts);
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t grain)
+{
+	return grain > 1 && v % grain ? v + grain - v % grain : v;
+}
+
+/* The error when partitions i.. of the layout do not fit from sector start
+ * on: how much they need at least (declared sizes, starts aligned to the
+ * grain, an EBR before each logical partition, size = rest at its
+ * minimum), how much is free, how much is missing. */
+static int no_room(struct job *j, size_t i, uint64_t start)
+{
+	const struct ota_layout *l = j->l;
+	uint64_t grain = fdisk_get_grain_size(j->cxt) / j->ss, last = last_lba(j);
+	uint64_t need = 0;
+	for (size_t k = i; k < l->n_parts; k++) {
+		const char *why;
+		const struct ota_layout_part *p = &l->parts[k];
+		if (k > i)
+			need = align_up(need, grain) + (uses_extended(l) && k >= 3 ? grain : 0);
+		need += p->rest ? ota_layout_min_size(p, &why) / j->ss : sectors_of(j, p);
+	}
+	uint64_t free = last >= start ? last - start + 1 : 0;
+	char what[OTA_PART_NAME_SIZE + 64], needs[32], frees[32], at[32], missing[32], reach[96] = "";
+	if (i + 1 == l->n_parts)
+		(void)!ota_format(what, sizeof(what), "partition %u ('%s')", partno_of_index(l, i) + 1, l->parts[i].name);
+	else
+		(void)!ota_format(what, sizeof(what), "partitions %u to %u ('%s' to '%s')", partno_of_index(l, i) + 1,
+				  partno_of_index(l, l->n_parts - 1) + 1, l->parts[i].name, l->parts[l->n_parts - 1].name);
+	if (j->plan->unreachable)
+		(void)!ota_format(reach, sizeof(reach), " (MBR reaches only the first %s of this disk)",
+				  human((OTA_MBR_MAX_SECTORS + 1) * j->ss, frees, sizeof(frees)));
+	if (need <= free) /* libfdisk refused for another reason */
+		return ota_error_set(j->err, -ENOSPC, "%s: no room for %s from %s on%s; the disk is left as it is", j->device,
+				     what, human(start * j->ss, at, sizeof(at)), reach);
+	return ota_error_set(j->err, -ENOSPC,
+			     "%s: too small: %s need%s at least %s from %s on, %s %s free there: %s missing%s; the "
+			     "disk is left as it is",
+			     j->device, what, i + 1 == l->n_parts ? "s" : "", human(need * j->ss, needs, sizeof(needs)), human(start * j->ss, at, sizeof(at)),
+			     human(free * j->ss, frees, sizeof(frees)), free ? "are" : "is",
+			     human((need - free) * j->ss, missing, sizeof(missing)),
+			     reach);
 }
 
 static int set_size(struct job *j, unsigned partno0, uint64_t sectors)
@@ -304,13 +400,9 @@ static int grow_last(struct job *j)
 	if (max_size(j, e->partno0, &max) < 0)
 		return ota_error_set(j->err, -EIO, "%s: cannot find the room after partition %u", j->device,
 				     e->partno0 + 1);
-	uint64_t want = p->rest ? max : sectors_of(j, p->size);
-	if (want > max && i + 1 == j->l->n_parts)
-		return ota_error_set(j->err, -ENOSPC, "%s: too small: partition %u ('%s') needs %llu MiB, %llu MiB are free",
-				     j->device, e->partno0 + 1, p->name, (unsigned long long)(want * j->ss >> 20),
-				     (unsigned long long)(max * j->ss >> 20));
+	uint64_t want = p->rest ? max : sectors_of(j, p);
 	if (want > max)
-		want = max;
+		return no_room(j, i, e->start);
 	/* Alignment can leave a partition a little below its nominal size;
 	 * growing by less than a grain is not worth a table write. */
 	if (want <= e->size + fdisk_get_grain_size(j->cxt) / j->ss)
@@ -319,6 +411,49 @@ static int grow_last(struct job *j)
 	if (r < 0)
 		return ota_error_set(j->err, r, "%s: cannot grow partition %u", j->device, e->partno0 + 1);
 	return 1;
+}
+
+/* Where libfdisk puts partition i when it is appended: the first grain
+ * boundary after the partition before it (and after the EBR in front of a
+ * logical one). For messages only. */
+static uint64_t next_start(struct job *j, size_t i)
+{
+	uint64_t grain = fdisk_get_grain_size(j->cxt) / j->ss, start = fdisk_get_first_lba(j->cxt);
+	_cleanup_(fdisk_unref_partitionp) struct fdisk_partition *prev = NULL;
+	if (i > 0 && fdisk_get_partition(j->cxt, partno_of_index(j->l, i - 1), &prev) == 0)
+		start = fdisk_partition_get_start(prev) + fdisk_partition_get_size(prev);
+	return align_up(start, grain) + (uses_extended(j->l) && i >= 3 ? grain : 0);
+}
+
+/* What libfdisk made must be what the layout declares: libfdisk cuts a
+ * name it cannot store and takes what is left for size = rest, both
+ * without a word. */
+static int check_created(struct job *j, size_t i)
+{
+	const struct ota_layout_part *p = &j->l->parts[i];
+	unsigned partno0 = partno_of_index(j->l, i);
+	_cleanup_(fdisk_unref_partitionp) struct fdisk_partition *pa = NULL;
+	char got[32], want[32], missing[32];
+	if (fdisk_get_partition(j->cxt, partno0, &pa) < 0)
+		return ota_error_set(j->err, -EIO, "%s: partition %u ('%s') is not in the planned table", j->device,
+				     partno0 + 1, p->name);
+	uint64_t size = fdisk_partition_get_size(pa);
+	const char *why, *name = fdisk_partition_get_name(pa);
+	uint64_t min = ota_layout_min_size(p, &why) / j->ss;
+	if (p->rest && size < min)
+		return ota_error_set(j->err, -ENOSPC,
+				     "%s: too small: partition %u ('%s', size = rest) would get %s, %s needs at least %s: "
+				     "%s missing; the disk is left as it is",
+				     j->device, partno0 + 1, p->name, human(size * j->ss, got, sizeof(got)), why,
+				     human(min * j->ss, want, sizeof(want)), human((min - size) * j->ss, missing, sizeof(missing)));
+	if (!p->rest && size != sectors_of(j, p))
+		return ota_error_set(j->err, -EIO, "%s: libfdisk planned partition %u ('%s') with %s instead of %s",
+				     j->device, partno0 + 1, p->name, human(size * j->ss, got, sizeof(got)),
+				     human(p->size, want, sizeof(want)));
+	if (j->l->table == OTA_TABLE_GPT && strcmp(name ? name : "", p->name) != 0)
+		return ota_error_set(j->err, -EIO, "%s: libfdisk would name partition %u '%s' instead of '%s'", j->device,
+				     partno0 + 1, name ? name : "", p->name);
+	return 0;
 }
 
 static int create(struct job *j, size_t i)
@@ -339,7 +474,7 @@ static int create(struct job *j, size_t i)
 		fdisk_partition_end_follow_default(pa, 1);
 	} else {
 		fdisk_partition_size_explicit(pa, 1);
-		fdisk_partition_set_size(pa, sectors_of(j, p->size));
+		fdisk_partition_set_size(pa, sectors_of(j, p));
 	}
 	fdisk_partition_set_type(pa, t);
 	fdisk_unref_parttype(t);
@@ -347,10 +482,8 @@ static int create(struct job *j, size_t i)
 		fdisk_partition_set_name(pa, p->name);
 	int r = fdisk_add_partition(j->cxt, pa, NULL);
 	if (r < 0)
-		return ota_error_set(j->err, -ENOSPC, "%s: too small: no room for partition %u ('%s', %s)", j->device,
-				     partno_of_index(j->l, i) + 1, p->name,
-				     p->rest ? "rest of the disk" : "declared size");
-	return 0;
+		return no_room(j, i, next_start(j, i));
+	return check_created(j, i);
 }
 
 static void record(struct job *j, size_t i, enum ota_part_action_kind kind)
@@ -372,7 +505,9 @@ static void record(struct job *j, size_t i, enum ota_part_action_kind kind)
 
 static int plan_edits(struct job *j)
 {
-	int r = match_disk(j);
+	int r = check_disk(j);
+	if (r == 0)
+		r = match_disk(j);
 	if (r < 0)
 		return r;
 	int grown = 0;
@@ -595,6 +730,8 @@ int ota_part_provision(const char *device, const struct ota_layout *l, bool do_a
 	j.image = fdisk_is_regfile(cxt);
 	plan.sector_size = (unsigned)j.ss;
 	plan.disk_size = (uint64_t)fdisk_get_nsectors(cxt) * j.ss;
+	if (dos && fdisk_get_nsectors(cxt) > OTA_MBR_MAX_SECTORS + 1)
+		plan.unreachable = (fdisk_get_nsectors(cxt) - OTA_MBR_MAX_SECTORS - 1) * j.ss;
 	/* libfdisk marks a GPT changed on reading when its backup header is not
 	 * at the end of the (grown) disk: the write relocates it. */
 	plan.relocate_backup = gpt && fdisk_label_is_changed(fdisk_get_label(cxt, NULL));

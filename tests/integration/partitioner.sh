@@ -129,8 +129,89 @@ table "$d" "label: gpt
 size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
 size=32MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=system-a"
 before=$(sha256sum < "$work/small.img")
-refuse "too small: clear error" "too small: no room for partition 3 ('system-b', declared size)" $G apply "$d"
+refuse "too small: clear error" "too small: partitions 3 to 4 ('system-b' to 'data') need at least 40 MiB from 49 MiB on, 14.98 MiB are free there: 25.02 MiB missing" $G apply "$d"
 check "too small: bit-identical" test "$(sha256sum < "$work/small.img")" = "$before"
+
+# Plan-time limits: what depends on the disk (its size, sector size, table)
+# is refused with the partition, the limit and how much is missing, and the
+# disk stays bit-identical.
+boot_only() { # boot_only FILE SIZE SECTOR: a loop device whose GPT holds only boot
+	local dev; dev=$(loop "$1" "$2" "$3")
+	table "$dev" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot" >&2
+	echo "$dev"
+}
+limit() { # NAME MESSAGE LAYOUT DEV IMG
+	local before; before=$(sha256sum < "$5")
+	refuse "limit: $1" "$2" --layout "$3" apply "$4"
+	check "limit: $1: bit-identical" test "$(sha256sum < "$5")" = "$before"
+}
+# A little too small: the layout needs 96 MiB and the backup GPT, the disk
+# has 96 MiB.
+d=$(boot_only "$work/little.img" 96M 512)
+sed 's/^size = rest$/size = 15M/' "$work/gpt.conf" > "$work/fixed.conf"
+limit "a little too small, missing amount named" \
+	"too small: partition 4 ('data') needs at least 15 MiB from 81 MiB on, 14.98 MiB are free there: 16896 bytes missing" \
+	"$work/fixed.conf" "$d" "$work/little.img"
+# size = rest leaving less than ext4's minimum: refused, not a journal-less
+# filesystem (or a failing mkfs) at first boot.
+d=$(boot_only "$work/rest.img" 86M 512)
+limit "size = rest below ext4's minimum" \
+	"partition 4 ('data', size = rest) would get 4 MiB, ext4 (mkfs.ext4 makes no journal below 2048 blocks) needs at least 8 MiB: 4 MiB missing" \
+	"$work/gpt.conf" "$d" "$work/rest.img"
+# 4096-byte sectors: a size that is whole 512-byte sectors but not whole
+# 4096-byte ones was rounded up without a word; now refused on this disk
+# only (the same layout plans on a 512-byte-sector disk).
+sed 's/^size = 32M$/size = 33554944/' "$work/gpt.conf" > "$work/odd.conf"
+d=$(boot_only "$work/s4k.img" 256M 4096)
+limit "[4096] size not whole sectors" \
+	"[partition system-a] size: 33554944 bytes is not a whole number of the disk's 4096-byte sectors" \
+	"$work/odd.conf" "$d" "$work/s4k.img"
+d=$(boot_only "$work/s512.img" 256M 512)
+check "[512] the same size is whole sectors here" sh -c "'$bin' --layout $work/odd.conf --json plan $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][1][\"size\"] == 33554944, d'"
+# A GPT with fewer entries than the layout has partitions.
+d=$(loop "$work/entries.img" 256M 512)
+table "$d" "label: gpt
+table-length: 2
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot"
+limit "GPT entries" "its GPT has room for 2 partition entries, the layout declares 4" "$work/gpt.conf" "$d" "$work/entries.img"
+# A name an older ota-part cut to 36 characters: the layout's long name is
+# refused saying which name matches the disk, and that name plans.
+long=provisioned-by-an-old-ota-part-data-x
+d=$(loop "$work/cut.img" 256M 512)
+table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=${long:0:36}"
+printf '[partition boot]\nsize = 16M\ntype = esp\n[partition %s]\nsize = 16M\ntype = linux\n' "$long" > "$work/cut.conf"
+limit "cut name: the layout says what to use" "use that name to keep such disks matching" "$work/cut.conf" "$d" "$work/cut.img"
+refuse "cut name: names the disk's name" "cut to '${long:0:36}'" --layout "$work/cut.conf" plan "$d"
+sed "s/$long/${long:0:36}/" "$work/cut.conf" > "$work/cut36.conf"
+check "cut name: the 36-character name matches" sh -c "'$bin' --layout $work/cut36.conf plan $d | grep -q 'nothing to do'"
+printf '[partition boot]\nsize = 16M\ntype = esp\n[partition other]\nsize = 16M\ntype = linux\n' > "$work/other.conf"
+limit "other name: says how to rename" "sfdisk --part-label $d 2 \"other\"', or change the layout's name to '${long:0:36}'" \
+	"$work/other.conf" "$d" "$work/cut.img"
+# A name above U+FFFF, which an older ota-part wrote as none: only renaming
+# the partition helps, and that is what the message says.
+d=$(loop "$work/unnamed.img" 256M 512)
+table "$d" "label: gpt
+size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=boot
+size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+limit "no name: says how to rename" "is named '', the layout declares 'other' (rename the partition with 'sfdisk --part-label $d 2 \"other\"')" \
+	"$work/other.conf" "$d" "$work/unnamed.img"
+
+# MBR: 32-bit sectors. On a 3 TiB image a partition past 2 TiB is refused
+# naming MBR's reach; size = rest stops there and the plan says so.
+rm -f "$work/3t.img"; truncate -s 3T "$work/3t.img"
+echo "label: dos
+size=16MiB, type=c" | sfdisk -q "$work/3t.img" 2>/dev/null
+printf '[table]\ntype = mbr\n[partition boot]\nsize = 16M\ntype = fat32\n[partition data]\nsize = 2100G\ntype = linux\n' > "$work/mbr-big.conf"
+before=$(sfdisk -d "$work/3t.img" 2>/dev/null)
+refuse "MBR: past 2^32 sectors" "needs at least 2100 GiB from 17 MiB on, 2097135 MiB are free there: 53265 MiB missing (MBR reaches only the first 2 TiB of this disk)" \
+	--layout "$work/mbr-big.conf" apply "$work/3t.img"
+check "MBR: past 2^32 sectors: table unchanged" test "$(sfdisk -d "$work/3t.img" 2>/dev/null)" = "$before"
+sed 's/^size = 2100G$/size = rest/' "$work/mbr-big.conf" > "$work/mbr-rest.conf"
+check "MBR: rest stops at 2 TiB and the plan says so" sh -c "'$bin' --layout $work/mbr-rest.conf --json plan $work/3t.img | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"unreachable_bytes\"] == 1 << 40, d; assert d[\"partitions\"][1][\"start\"] + d[\"partitions\"][1][\"size\"] <= 1 << 41, d'"
+rm -f "$work/3t.img"
 
 # MBR with extended and logical partitions, as genimage lays them out.
 cat > "$work/mbr.conf" <<'EOT'
