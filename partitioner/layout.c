@@ -6,10 +6,6 @@
 
 #include "partitioner/partitioner.h"
 
-/* inih (MAX_SECTION) cuts a longer section name to this many bytes without
- * a word; a name of this length cannot be told from a cut one. */
-#define INI_SECTION_KEPT 49
-
 struct type_alias {
 	const char *name;
 	const char *gpt;  /* NULL: no GPT meaning */
@@ -333,11 +329,6 @@ static int on_entry(void *user, const char *section, const char *key, const char
 			r = (s->l->table = OTA_TABLE_MBR, 0);
 		else
 			r = ota_error_set(s->err, -EINVAL, "[table] type: '%s' is not gpt or mbr", value);
-	} else if (ota_startswith(section, "partition ") && strlen(section) == INI_SECTION_KEPT) {
-		r = ota_error_set(s->err, -ENAMETOOLONG,
-				  "[%s] may have been cut: the INI reader keeps %d bytes of a section name, so a "
-				  "partition name can have at most %zu bytes", section, INI_SECTION_KEPT,
-				  INI_SECTION_KEPT - 1 - strlen("partition "));
 	} else if (ota_startswith(section, "partition ")) {
 		r = handle_part(s, section + strlen("partition "), key, value);
 		if (r < 0)

@@ -224,7 +224,7 @@ struct ota_partition {
 	char devpath[64];   /* /dev node, e.g. /dev/vda3 */
 	dev_t devno;
 	unsigned partno;    /* 1-based, as the kernel numbers it */
-	char name[80];      /* GPT partition name (PARTLABEL), "" on MBR */
+	char name[128];     /* GPT partition name (PARTLABEL), "" on MBR: 36 UTF-16 units are at most 108 bytes of UTF-8 */
 	char partuuid[40];  /* as in root=PARTUUID= */
 	char fstype[32];    /* "" if no filesystem was recognised */
 	char label[80];     /* filesystem label, "" if none */

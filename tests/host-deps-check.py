@@ -8,6 +8,8 @@ on every machine, from the scripts' text:
 
 - absolute host paths (/usr/lib/..., /usr/share/..., /bin/busybox, ...) must
   be listed, or lie under a listed directory;
+- every name a script passes to need (tools/need.sh, tests/vm/need.py) must
+  be listed by that name, or need fails at run time;
 - words that name a program on this machine must come from a package of
   Debian's "required" or "important" priority (on every Debian system) or
   from a listed package. Words that are English in our scripts' text and
@@ -47,6 +49,21 @@ PROSE = {
 
 HOST_PATH = re.compile(r"(?<![\w$}/.-])(/(?:usr/(?:lib|share|libexec|bin|sbin)|bin|sbin|lib)/[\w.+-]+(?:/[\w.+-]+)*)")
 WORD = re.compile(r"(?<![\w./$-])([A-Za-z][\w.+-]*)")
+
+
+NEED_SH = re.compile(r"^\s*need\s+(.+)$")
+NEED_PY = re.compile(r"\bneed\(([^)]*)\)")
+
+
+def needed_names(line):
+    """The literal names a line passes to need (shell or Python)."""
+    m = NEED_SH.match(line)
+    if m:
+        return [w for w in m.group(1).split() if not w.startswith("$") and not w.startswith('"$')]
+    names = []
+    for args in NEED_PY.findall(line):
+        names += re.findall(r'(?:^|,)\s*"([^"]+)"', args)  # literal arguments only
+    return names
 
 
 def listed(repo):
@@ -111,10 +128,12 @@ def main():
     entries = listed(repo)
     listed_paths = [p for items in entries.values() for p in items if p.startswith("/")]
     search_path = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin"
-    words, paths = {}, {}
+    words, paths, needed = {}, {}, {}
     for f in scanned_files(repo):
         rel = os.path.relpath(f, repo)
         for line in code_lines(f):
+            for name in needed_names(line):
+                needed.setdefault(name, set()).add(rel)
             for p in HOST_PATH.findall(line):
                 paths.setdefault(p, set()).add(rel)
             for w in WORD.findall(line):
@@ -137,6 +156,10 @@ def main():
         return any(prio.get(k) in BASELINE_PRIORITIES or k in entries for k in pkgs)
 
     problems = []
+    listed_items = {i for items in entries.values() for i in items}
+    for name, where in sorted(needed.items()):
+        if name not in listed_items:
+            problems.append("need %s in %s: tools/deps.list does not list %s" % (name, ", ".join(sorted(where)), name))
     for p, where in sorted(host_paths.items()):
         pkgs = owned.get(p)
         if pkgs and not baseline_or_listed(pkgs):

@@ -124,10 +124,12 @@ TEST(layout_name_utf16_units)
 	/* MBR stores no name; the same rule keeps one layout valid for both. */
 	repeat(name, sizeof(name), "m", 38);
 	expect_one_error("mbr", name, "size = 1M\ntype = 83", "38 UTF-16 code units");
-	/* inih cuts section names at 49 bytes: a name reaching that is refused
-	 * rather than provisioned under a shorter name. */
-	repeat(name, sizeof(name), "\xe2\x82\xac", 13);
-	expect_one_error("gpt", name, "size = 1M\ntype = linux", "a partition name can have at most 38 bytes");
+	/* Units count, not bytes: 36 three-byte characters fit (108 bytes in
+	 * the section name, which the INI reader keeps whole), 37 do not. */
+	repeat(name, sizeof(name), "\xe2\x82\xac", 36);
+	expect_one_ok("gpt", name, "size = 1M\ntype = linux");
+	repeat(name, sizeof(name), "\xe2\x82\xac", 37);
+	expect_one_error("gpt", name, "size = 1M\ntype = linux", "37 UTF-16 code units, a GPT entry holds 36");
 }
 
 TEST(layout_name_encoding)
