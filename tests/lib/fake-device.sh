@@ -13,7 +13,7 @@
 
 fake_bootflow() { custom_bootflow; }
 
-fake_boot() { state "$1" "$1"; }
+fake_boot() { printf 'booted=%s\ndefault=%s\ntrial=\ntries=0\n' "$1" "$1" >bf.state; : >calls; }
 
 fake_calls() { grep -c "^$1" calls || true; }
 
