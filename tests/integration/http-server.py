@@ -201,6 +201,18 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+def die_with_parent():
+    """A test killed by its timeout (SIGKILL: no EXIT trap) must not leave
+    its server running: ask the kernel for SIGTERM when the parent dies."""
+    import ctypes
+    import signal
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before we asked
+        sys.exit(1)
+
+
+die_with_parent()
 srv = Server(("127.0.0.1", 0), Handler)
 if len(sys.argv) > 4 and sys.argv[4] == "--tls":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -28,7 +28,8 @@ bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 # ---- server ------------------------------------------------------------------------
 mkdir -p srv/stable srv/bundles
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory srv "$PORT" >server.log 2>&1 &
+# --pdeathsig: gone with this script even when a timeout SIGKILLs it
+setpriv --pdeathsig TERM python3 -m http.server --bind 127.0.0.1 --directory srv "$PORT" >server.log 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 URL=http://127.0.0.1:$PORT

@@ -40,4 +40,6 @@ http {
 	}
 }
 CONF
-exec "$NGINX_BIN" -c "$W/nginx.conf" -p "$W"
+# SIGTERM when the caller dies: a test killed by its timeout (no EXIT trap
+# runs) must not leave nginx behind holding the port.
+exec setpriv --pdeathsig TERM "$NGINX_BIN" -c "$W/nginx.conf" -p "$W"
