@@ -2,6 +2,7 @@
  * libblkid, read-only; no root needed). Loop-device cases with partition
  * names and labels are in tests/integration. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -128,8 +129,8 @@ TEST(extents_to_the_end_and_empty_ones)
 
 TEST(extent_of_a_file_and_a_symlink_to_it)
 {
-	char dir[] = "/tmp/ota-extent.XXXXXX", file[64], link[64];
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char dir[TEST_DIR_MAX], file[PATH_MAX], link[PATH_MAX], missing[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "extent"), 0);
 	snprintf(file, sizeof(file), "%s/slot", dir);
 	snprintf(link, sizeof(link), "%s/alias", dir);
 	FILE *f = fopen(file, "we");
@@ -140,7 +141,8 @@ TEST(extent_of_a_file_and_a_symlink_to_it)
 	struct ota_storage_extent a, b;
 	struct ota_error err = { 0 };
 	int ra = ota_storage_extent_of(file, &a, NULL), rb = ota_storage_extent_of(link, &b, NULL);
-	int rmissing = ota_storage_extent_of("/tmp/ota-extent-missing/x", &b, &err);
+	snprintf(missing, sizeof(missing), "%s/missing/x", dir);
+	int rmissing = ota_storage_extent_of(missing, &b, &err);
 	int rdir = ota_storage_extent_of(dir, &b, NULL);
 	unlink(link);
 	unlink(file);
@@ -150,7 +152,7 @@ TEST(extent_of_a_file_and_a_symlink_to_it)
 	ASSERT_TRUE(a.ino != 0 && a.size == UINT64_MAX);
 	ASSERT_TRUE(ota_storage_extents_overlap(&a, &b));
 	ASSERT_INT_EQ(rmissing, -ENOENT);
-	ASSERT_TRUE(strstr(err.msg, "/tmp/ota-extent-missing/x") != NULL);
+	ASSERT_TRUE(strstr(err.msg, missing) != NULL);
 	ASSERT_INT_EQ(rdir, -EINVAL);
 }
 

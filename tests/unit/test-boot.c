@@ -70,8 +70,8 @@ static void write_text(const char *path, const char *text)
 
 TEST(settings_cmdline_overrides_config)
 {
-	char root[] = "/tmp/ota-test-root-XXXXXX", sysconf[PATH_MAX + 32], stateconf[PATH_MAX + 32], dir[PATH_MAX];
-	ASSERT_TRUE(mkdtemp(root) != NULL);
+	char root[TEST_DIR_MAX], sysconf[PATH_MAX + 32], stateconf[PATH_MAX + 32], dir[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(root, sizeof(root), "root"), 0);
 	snprintf(dir, sizeof(dir), "%s/etc/ota", root);
 	ASSERT_INT_EQ(ota_mkdir_p(dir, 0755), 0);
 	snprintf(sysconf, sizeof(sysconf), "%s/system.conf", dir);

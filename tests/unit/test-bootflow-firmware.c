@@ -10,6 +10,7 @@
  * tests/integration/bootflow-uboot.sh. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/reboot.h>
 #include <sys/stat.h>
 
@@ -19,23 +20,21 @@
 
 #define ENV_SIZE 0x2000u
 
-static char tmp[] = "/tmp/ota-test-bf-fw-XXXXXX";
-
+/* Files of the faked firmware and the real code, in the program's scratch
+ * directory. */
 static const char *path_in(const char *name)
 {
-	static char buf[8][512];
+	static char buf[8][PATH_MAX];
 	static int i;
-	if (tmp[strlen(tmp) - 1] == 'X' && !mkdtemp(tmp))
-		return NULL;
 	i = (i + 1) % 8;
-	(void)snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, name);
+	(void)snprintf(buf[i], sizeof(buf[i]), "%s/%s", test_tmpdir(), name);
 	return buf[i];
 }
 
 static void put_file(const char *name, const void *data, size_t size)
 {
 	const char *p = path_in(name);
-	char dir[512];
+	char dir[PATH_MAX];
 	(void)snprintf(dir, sizeof(dir), "%s", p);
 	*strrchr(dir, '/') = '\0';
 	ASSERT_INT_EQ(ota_mkdir_p(dir, 0755), 0);

@@ -1,6 +1,7 @@
 /* bootflow: the custom protocol's get-state parser, trial states, and the
  * custom backend against a shell-script controller; sysutil's ota_spawn. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -90,14 +91,11 @@ TEST(group_names)
 
 /* ---- against a controller script ---------------------------------------- */
 
-static char dir[] = "/tmp/ota-test-bootflow-XXXXXX";
-
+/* Scripts (and what they record) go to the program's scratch directory. */
 static const char *write_script(const char *name, const char *body)
 {
-	static char path[256];
-	if (!mkdtemp(dir) && dir[strlen(dir) - 1] == 'X')
-		return NULL;
-	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	static char path[PATH_MAX];
+	(void)snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return NULL;
@@ -137,8 +135,8 @@ TEST(custom_backend_calls)
 	ASSERT_INT_EQ(ota_bootflow_arm(bf, "b;reboot", 1, &err), -EINVAL);
 	ASSERT_CONTAINS(err.msg, "invalid group name 'b;reboot'");
 	bf = ota_bootflow_free(bf);
-	char calls[256], *text = NULL;
-	(void)snprintf(calls, sizeof(calls), "%s/calls", dir);
+	char calls[PATH_MAX], *text = NULL;
+	(void)snprintf(calls, sizeof(calls), "%s/calls", test_tmpdir());
 	size_t size;
 	ASSERT_INT_EQ(ota_read_file(calls, 4096, &text, &size, NULL), 0);
 	ASSERT_STR_EQ(text, "get-state proto=1\narm b 3 proto=1\ncommit b proto=1\nmark-bad a proto=1\n");

@@ -2,6 +2,7 @@
  * manifest encoding, limits, and the streaming reader over memory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "bundle/bundle.h"
@@ -329,8 +330,8 @@ static int read_file_all(const char *path, uint8_t **ret, size_t *ret_size)
 
 TEST(reader_round_trip_and_refusals)
 {
-	char dir[] = "/tmp/test-bundle-XXXXXX", img[64], out[64];
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
 	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
 	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
 	const size_t n = 1000000;
@@ -393,8 +394,8 @@ TEST(reader_round_trip_and_refusals)
 
 TEST(fetch_table_and_chunks_by_offset)
 {
-	char dir[] = "/tmp/test-bundle-XXXXXX", img[64], out[64];
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
 	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
 	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
 	const size_t n = 300000;

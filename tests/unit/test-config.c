@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "init/init.h"
@@ -86,7 +87,8 @@ TEST(config_missing_file_is_enoent)
 
 TEST(config_load_rejects_binary)
 {
-	char path[] = "/tmp/ota-test-conf-XXXXXX";
+	char path[PATH_MAX];
+	ASSERT_INT_EQ(ota_format(path, sizeof(path), "%s/conf-XXXXXX", test_tmpdir()), 0);
 	int fd = mkstemp(path);
 	ASSERT_TRUE(fd >= 0);
 	ASSERT_INT_EQ(write(fd, "[init]\0path=/sbin/x\n", 20), 20);
@@ -166,8 +168,8 @@ static int write_file(const char *path, const char *data, size_t size)
  * 1 MiB for every configuration file. */
 TEST(config_load_only_regular_files_up_to_1mib)
 {
-	char dir[] = "/tmp/ota-test-conf-XXXXXX", path[128];
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char dir[TEST_DIR_MAX], path[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "conf"), 0);
 	snprintf(path, sizeof(path), "%s/system.conf", dir);
 	struct ota_system_config c;
 	struct ota_error err = { 0 };

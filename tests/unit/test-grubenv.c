@@ -5,6 +5,7 @@
  * directory. The real GRUB reading the same bytes: tests/vm/test_grub.py. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,12 +172,12 @@ TEST(grubenv_torn_writes_decide_old_or_new)
 
 /* ---- the backend on a directory ---------------------------------------------- */
 
-static char dir[] = "/tmp/ota-test-grubenv-XXXXXX";
-
+/* The grub directory and the faked /proc/cmdline are in the program's
+ * scratch directory. */
 static void set_booted(const char *group)
 {
-	char path[256];
-	(void)snprintf(path, sizeof(path), "%s/cmdline", dir);
+	char path[PATH_MAX];
+	(void)snprintf(path, sizeof(path), "%s/cmdline", test_tmpdir());
 	FILE *f = fopen(path, "w");
 	if (f) {
 		fprintf(f, "root=PARTLABEL=system-%s ro ota.slot=%s quiet\n", group, group);
@@ -186,9 +187,9 @@ static void set_booted(const char *group)
 
 static struct ota_bootflow *grub_flow(void)
 {
-	char path[256], env[256];
-	(void)snprintf(path, sizeof(path), "%s/cmdline", dir);
-	(void)snprintf(env, sizeof(env), "%s/otaroot", dir);
+	char path[PATH_MAX], env[PATH_MAX];
+	(void)snprintf(path, sizeof(path), "%s/cmdline", test_tmpdir());
+	(void)snprintf(env, sizeof(env), "%s/otaroot", test_tmpdir());
 	struct ota_bootflow_config c = {
 		.type = "grub", .groups = { "a", "b" }, .directory = env, .cmdline = path,
 	};
@@ -201,9 +202,9 @@ static struct ota_bootflow *grub_flow(void)
 
 static bool copies_equal_and_sized(void)
 {
-	char p1[256], p2[256], b1[OTA_GRUBENV_SIZE + 1], b2[OTA_GRUBENV_SIZE + 1];
-	(void)snprintf(p1, sizeof(p1), "%s/otaroot/env1", dir);
-	(void)snprintf(p2, sizeof(p2), "%s/otaroot/env2", dir);
+	char p1[PATH_MAX], p2[PATH_MAX], b1[OTA_GRUBENV_SIZE + 1], b2[OTA_GRUBENV_SIZE + 1];
+	(void)snprintf(p1, sizeof(p1), "%s/otaroot/env1", test_tmpdir());
+	(void)snprintf(p2, sizeof(p2), "%s/otaroot/env2", test_tmpdir());
 	FILE *f1 = fopen(p1, "r"), *f2 = fopen(p2, "r");
 	size_t n1 = f1 ? fread(b1, 1, sizeof(b1), f1) : 0, n2 = f2 ? fread(b2, 1, sizeof(b2), f2) : 0;
 	if (f1)
@@ -215,7 +216,6 @@ static bool copies_equal_and_sized(void)
 
 TEST(grub_backend_cycle)
 {
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
 	set_booted("a");
 	struct ota_bootflow *bf = grub_flow();
 	ASSERT_TRUE(bf != NULL);
@@ -234,8 +234,8 @@ TEST(grub_backend_cycle)
 	ASSERT_INT_EQ(ota_bootflow_arm(bf, "a", 2, &err), -EINVAL); /* the default */
 
 	/* GRUB's side: boots b and counts a try (as save_env would write). */
-	char tries[OTA_GRUBENV_SIZE], path[256];
-	(void)snprintf(path, sizeof(path), "%s/otaroot/tries", dir);
+	char tries[OTA_GRUBENV_SIZE], path[PATH_MAX];
+	(void)snprintf(path, sizeof(path), "%s/otaroot/tries", test_tmpdir());
 	set_booted("b");
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
@@ -272,7 +272,7 @@ TEST(grub_backend_cycle)
 
 	/* A torn env1 (as a power cut leaves it): env2 rules, and the next
 	 * write repairs both. */
-	(void)snprintf(path, sizeof(path), "%s/otaroot/env1", dir);
+	(void)snprintf(path, sizeof(path), "%s/otaroot/env1", test_tmpdir());
 	int fd = open(path, O_WRONLY);
 	ASSERT_TRUE(fd >= 0);
 	ASSERT_INT_EQ((int)pwrite(fd, "ota_seq_end=9999\n", 17, OTA_GRUBENV_SIZE - 17), 17);
@@ -285,14 +285,11 @@ TEST(grub_backend_cycle)
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_ARMED);
 
 	/* Not booted by our grub.cfg: a clear error. */
-	(void)snprintf(path, sizeof(path), "%s/cmdline", dir);
+	(void)snprintf(path, sizeof(path), "%s/cmdline", test_tmpdir());
 	f = fopen(path, "w");
 	fputs("root=/dev/vda2 ro\n", f);
 	fclose(f);
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), -ENOENT);
 	ASSERT_CONTAINS(err.msg, "no ota.slot=");
 	ota_bootflow_free(bf);
-	char cmd[300];
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_INT_EQ(system(cmd), 0);
 }

@@ -1,14 +1,124 @@
 /* Runner for the TEST() cases linked into one test program. An optional
- * argument runs only the cases whose name contains it. */
+ * argument runs only the cases whose name contains it. Owns the program's
+ * scratch directory (test.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sysutil/sysutil.h"
 #include "test.h"
 
 struct test_case test_cases[TEST_MAX];
 int test_count;
 int test_failed_now;
 
+static char scratch[TEST_DIR_MAX / 2];
+/* Forked children that exit() must not remove their parent's directory. */
+static pid_t scratch_owner;
+
+const char *test_tmpdir(void)
+{
+	return scratch;
+}
+
+int test_mkdtemp(char *buf, size_t size, const char *name)
+{
+	int r = ota_format(buf, size, "%s/%s-XXXXXX", scratch, name);
+	if (r < 0)
+		return r;
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+static int make_scratch(const char *program)
+{
+	const char *base = strrchr(program, '/'), *parent = getenv("TMPDIR");
+	if (ota_format(scratch, sizeof(scratch), "%s/ota-unit-%s-XXXXXX", parent && parent[0] == '/' ? parent : "/tmp",
+		       base ? base + 1 : program) < 0)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(scratch))
+		return -errno;
+	scratch_owner = getpid();
+	/* Whatever the cases spawn (scripts, mktemp) writes here too. */
+	if (setenv("TMPDIR", scratch, 1) < 0) {
+		int r = -errno;
+		(void)rmdir(scratch);
+		return r;
+	}
+	return 0;
+}
+
+/* A failed ASSERT returns before the case's own cleanup, so the case may
+ * have left a mount or a directory it took permissions from. */
+static void detach_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], point[4096];
+	size_t len = strlen(scratch);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, scratch, len) == 0 &&
+		    point[len] == '/' && umount2(point, MNT_DETACH) == 0)
+			fprintf(stderr, "detached %s, left mounted by the tests\n", point);
+	if (f)
+		(void)fclose(f);
+}
+
+static bool opened_one;
+
+static int give_owner_rwx(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if ((type == FTW_D || type == FTW_DNR) && (st->st_mode & S_IRWXU) != S_IRWXU &&
+	    chmod(path, (st->st_mode & 07777) | S_IRWXU) == 0)
+		opened_one |= type == FTW_DNR;
+	return 0;
+}
+
+/* nftw does not enter a directory it cannot read: one pass per level. */
+static void give_back_permissions(void)
+{
+	do {
+		opened_one = false;
+		(void)nftw(scratch, give_owner_rwx, 16, FTW_PHYS | FTW_MOUNT);
+	} while (opened_one);
+}
+
+/* Removal never follows symlinks nor crosses into a mount that could not
+ * be detached (it fails on it instead). */
+static int remove_scratch(void)
+{
+	if (!scratch[0] || getpid() != scratch_owner)
+		return 0;
+	detach_mounts();
+	give_back_permissions();
+	int fd = open(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 ? -errno : ota_remove_contents_at(fd);
+	if (fd >= 0)
+		(void)close(fd);
+	if (r == 0 && rmdir(scratch) < 0)
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "scratch directory %s not removed: %s\n", scratch, strerror(-r));
+	scratch[0] = '\0';
+	return r;
+}
+
+static void remove_scratch_at_exit(void)
+{
+	(void)remove_scratch();
+}
+
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
+	int r = make_scratch(argv[0]);
+	if (r < 0) {
+		fprintf(stderr, "cannot make a scratch directory '%s': %s\n", scratch, strerror(-r));
+		return 1;
+	}
+	atexit(remove_scratch_at_exit);
 	for (int i = 0; i < test_count; i++) {
 		if (argc > 1 && !strstr(test_cases[i].name, argv[1]))
 			continue;
@@ -21,5 +131,7 @@ int main(int argc, char **argv)
 			passed++;
 	}
 	printf("%d passed, %d failed\n", passed, failed);
+	if (remove_scratch() < 0)
+		return 1;
 	return failed ? 1 : (passed ? 0 : 1);
 }

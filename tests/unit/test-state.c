@@ -124,8 +124,8 @@ TEST(malformed_files_change_nothing)
 
 TEST(load_order_vendor_admin_and_nesting)
 {
-	char root[] = "/tmp/ota-test-state-XXXXXX";
-	ASSERT_TRUE(mkdtemp(root) != NULL);
+	char root[TEST_DIR_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(root, sizeof(root), "state"), 0);
 	put(root, "etc/ota/state.conf", "[overlay]\nmode = persist\n");
 	put(root, "usr/lib/ota/state.d/10-vendor.conf", "[persist /opt/vendor]\n[persist /etc/ssh]\n");
 	put(root, "usr/lib/ota/state.d/20-same.conf", "[persist /vendor-only]\n");
@@ -152,8 +152,9 @@ TEST(load_order_vendor_admin_and_nesting)
 
 TEST(seed_copies_once_or_makes_defaults)
 {
-	char image[] = "/tmp/ota-test-image-XXXXXX", data[] = "/tmp/ota-test-data-XXXXXX";
-	ASSERT_TRUE(mkdtemp(image) && mkdtemp(data));
+	char image[TEST_DIR_MAX], data[TEST_DIR_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(image, sizeof(image), "image"), 0);
+	ASSERT_INT_EQ(test_mkdtemp(data, sizeof(data), "data"), 0);
 	put(image, "etc/app/conf", "from image\n");
 	struct ota_persist_entry dir = { .path = (char *)"/etc/app", .source = (char *)"t" };
 	struct ota_persist_entry file = { .path = (char *)"/etc/new.conf", .type = OTA_PERSIST_FILE,
@@ -228,10 +229,10 @@ static void expect_reset_result(const char *data, const char *old)
 
 TEST(factory_reset_with_backup)
 {
-	char data[] = "/tmp/ota-test-data-XXXXXX";
+	char data[TEST_DIR_MAX];
 	struct ota_state_config c;
 	struct ota_error err = { 0 };
-	ASSERT_TRUE(mkdtemp(data) != NULL);
+	ASSERT_INT_EQ(test_mkdtemp(data, sizeof(data), "data"), 0);
 	make_store(data);
 	ASSERT_INT_EQ(ota_state_request_reset(data, "../evil", &err), -EINVAL);
 	ASSERT_INT_EQ(ota_state_request_reset(data, "b1", NULL), 0);
@@ -252,9 +253,9 @@ TEST(factory_reset_converges_after_power_cuts)
 	 * 1: survivors partly moved; 2: state moved away; 3: all moved but the
 	 * request still there. Each must converge to the same result. */
 	for (int cut = 1; cut <= 3; cut++) {
-		char data[] = "/tmp/ota-test-data-XXXXXX";
+		char data[TEST_DIR_MAX];
 		struct ota_state_config c;
-		ASSERT_TRUE(mkdtemp(data) != NULL);
+		ASSERT_INT_EQ(test_mkdtemp(data, sizeof(data), "data"), 0);
 		make_store(data);
 		ASSERT_INT_EQ(ota_state_request_reset(data, NULL, NULL), 0);
 		char a[PATH_MAX * 2], b[PATH_MAX * 2];
@@ -405,8 +406,8 @@ TEST(runtime_file_refuses_what_it_cannot_carry)
 
 TEST(broken_runtime_file_is_kept_and_refused)
 {
-	char dir[] = "/tmp/ota-test-rt.XXXXXX";
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char dir[TEST_DIR_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "rt"), 0);
 	const char *broken = "[persist /srv/a]\ntype = directory\nthis line is not INI\n";
 	put(dir, "ota/state/runtime.conf", broken);
 	struct ota_state_config c;
@@ -434,9 +435,9 @@ static void symlink_at(const char *dir, const char *rel, const char *target)
 
 TEST(paths_resolve_inside_the_root)
 {
-	char root[] = "/tmp/ota-test-root.XXXXXX", out[PATH_MAX];
+	char root[TEST_DIR_MAX], out[PATH_MAX];
 	struct ota_error err = { 0 };
-	ASSERT_TRUE(mkdtemp(root) != NULL);
+	ASSERT_INT_EQ(test_mkdtemp(root, sizeof(root), "root"), 0);
 	put(root, "etc/app/conf", "x");
 	put(root, "srv/data/keep", "x");
 	symlink_at(root, "etc/proc-link", "/proc");
@@ -491,12 +492,9 @@ static void make_deep(const char *dir, int depth)
 
 TEST(deep_trees_copy_or_fail_cleanly_and_are_removed)
 {
-	/* tmpfs when there is one: thousands of mkdirs on a busy disk are slow. */
-	char dir[64] = "/dev/shm/ota-test-deep.XXXXXX", src[PATH_MAX], dst[PATH_MAX];
+	char dir[TEST_DIR_MAX], src[PATH_MAX], dst[PATH_MAX];
 	struct ota_error err = { 0 };
-	if (!mkdtemp(dir))
-		snprintf(dir, sizeof(dir), "/tmp/ota-test-deep.XXXXXX");
-	ASSERT_TRUE(dir[strlen(dir) - 1] != 'X' || mkdtemp(dir) != NULL);
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "deep"), 0);
 	snprintf(src, sizeof(src), "%s/src", dir);
 	snprintf(dst, sizeof(dst), "%s/dst", dir);
 	mkdir(src, 0755);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -194,16 +195,11 @@ TEST(error_set_and_prefix)
 	ASSERT_INT_EQ(ota_error_set(NULL, -EIO, "ignored"), -EIO);
 }
 
-static int make_tmpdir(char *tmpl)
-{
-	return mkdtemp(tmpl) ? 0 : -errno;
-}
-
 TEST(write_file_atomic_replaces_whole_file)
 {
-	char dir[] = "/tmp/ota-test-XXXXXX", path[128], *data = NULL;
+	char dir[TEST_DIR_MAX], path[PATH_MAX], *data = NULL;
 	size_t size = 0;
-	ASSERT_INT_EQ(make_tmpdir(dir), 0);
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "atomic"), 0);
 	snprintf(path, sizeof(path), "%s/f", dir);
 	ASSERT_INT_EQ(ota_write_file_atomic(path, "first version\n", 14, 0600, NULL), 0);
 	ASSERT_INT_EQ(ota_write_file_atomic(path, "v2\n", 3, 0600, NULL), 0);
@@ -212,7 +208,7 @@ TEST(write_file_atomic_replaces_whole_file)
 	ASSERT_INT_EQ(size, 3);
 	free(data);
 	struct stat st;
-	char tmp[160];
+	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	ASSERT_INT_EQ(stat(tmp, &st), -1); /* no leftover temporary */
 	ASSERT_INT_EQ(stat(path, &st), 0);
@@ -235,9 +231,9 @@ TEST(read_file_enforces_limit)
  * waiting on a FIFO, at most 1 MiB, NUL bytes named by line. */
 TEST(read_config_file_only_regular_and_bounded)
 {
-	char dir[] = "/tmp/ota-test-XXXXXX", path[128], link[128], *text = NULL;
+	char dir[TEST_DIR_MAX], path[PATH_MAX], link[PATH_MAX], *text = NULL;
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(make_tmpdir(dir), 0);
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "config"), 0);
 	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
 	ASSERT_INT_EQ(mkfifo(path, 0644), 0);
 	ASSERT_INT_EQ(ota_read_config_file(path, &text, &err), -EINVAL);
@@ -278,9 +274,9 @@ TEST(read_config_file_only_regular_and_bounded)
 
 TEST(remove_contents_keeps_dir_and_skips_symlink_targets)
 {
-	char dir[] = "/tmp/ota-test-XXXXXX", outside[] = "/tmp/ota-test-out-XXXXXX", p[256];
-	ASSERT_INT_EQ(make_tmpdir(dir), 0);
-	ASSERT_INT_EQ(make_tmpdir(outside), 0);
+	char dir[TEST_DIR_MAX], outside[TEST_DIR_MAX], p[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "remove"), 0);
+	ASSERT_INT_EQ(test_mkdtemp(outside, sizeof(outside), "outside"), 0);
 	snprintf(p, sizeof(p), "%s/a/b/c", dir);
 	ASSERT_INT_EQ(ota_mkdir_p(p, 0755), 0);
 	snprintf(p, sizeof(p), "%s/a/b/c/file", dir);
@@ -311,10 +307,10 @@ TEST(mount_point_detection)
 
 TEST(discard_moves_previous_upper_to_trash)
 {
-	char dir[] = "/tmp/ota-test-XXXXXX", p[PATH_MAX + 64];
+	char dir[TEST_DIR_MAX], p[PATH_MAX + 64];
 	struct ota_overlay_dirs dirs;
 	struct stat st;
-	ASSERT_INT_EQ(make_tmpdir(dir), 0);
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "overlay"), 0);
 	ASSERT_INT_EQ(ota_state_prepare_overlay(OTA_OVERLAY_DISCARD, dir, "a", "boot1", &dirs, NULL), 0);
 	snprintf(p, sizeof(p), "%s/ota/overlay/discard/upper", dir);
 	ASSERT_STR_EQ(dirs.upper, p);
@@ -364,7 +360,7 @@ struct spawn_run {
 	int r;
 	uint64_t ms;      /* how long ota_spawn() took */
 	char out[64];     /* the child's stdout, when captured */
-	char dir[40];     /* $1 of the script: where it writes its pids */
+	char dir[TEST_DIR_MAX]; /* $1 of the script: where it writes its pids */
 	struct ota_error err;
 };
 
@@ -374,8 +370,7 @@ struct spawn_run {
 static void spawn_sh(const char *body, unsigned timeout_ms, unsigned grace_ms, bool capture, struct spawn_run *run)
 {
 	*run = (struct spawn_run){ .r = 1 };
-	snprintf(run->dir, sizeof(run->dir), "/tmp/ota-test-spawn-XXXXXX");
-	ASSERT_INT_EQ(make_tmpdir(run->dir), 0);
+	ASSERT_INT_EQ(test_mkdtemp(run->dir, sizeof(run->dir), "spawn"), 0);
 	ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	const char *argv[] = { "/bin/sh", "-c", body, "sh", run->dir, NULL };
 	char errbuf[64];
@@ -396,7 +391,7 @@ static void spawn_sh(const char *body, unsigned timeout_ms, unsigned grace_ms, b
 /* A pid the script wrote to DIR/name, 0 if none. */
 static pid_t script_pid(const struct spawn_run *run, const char *name)
 {
-	char path[64], *text = NULL;
+	char path[PATH_MAX], *text = NULL;
 	size_t size = 0;
 	uint64_t v = 0;
 	snprintf(path, sizeof(path), "%s/%s", run->dir, name);

@@ -2,6 +2,7 @@
  * for a hook whose output is not captured. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -9,19 +10,14 @@
 #include "update/update-private.h"
 #include "test.h"
 
-static char root[] = "/tmp/ota-test-hooks-XXXXXX";
-
-static bool make_root(void)
-{
-	return root[strlen(root) - 1] != 'X' || mkdtemp(root);
-}
-
+/* The hooks directory is the program's scratch directory: hooks write what
+ * they saw next to their <stage>.d. */
 static void write_hook(const char *stage, const char *name, const char *body)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s.d", root, stage);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s.d", test_tmpdir(), stage);
 	(void)mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s.d/%s", root, stage, name);
+	snprintf(path, sizeof(path), "%s/%s.d/%s", test_tmpdir(), stage, name);
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return;
@@ -32,16 +28,15 @@ static void write_hook(const char *stage, const char *name, const char *body)
 
 static char *read_back(const char *name)
 {
-	char path[256], *text = NULL;
+	char path[PATH_MAX], *text = NULL;
 	size_t size;
-	snprintf(path, sizeof(path), "%s/%s", root, name);
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
 	return ota_read_file(path, 4096, &text, &size, NULL) == 0 ? text : NULL;
 }
 
 TEST(hooks_run_in_order_with_their_environment)
 {
-	ASSERT_TRUE(make_root());
-	struct ota_update_config c = { .hooks_dir = root, .hook_timeout_s = 5 };
+	struct ota_update_config c = { .hooks_dir = (char *)test_tmpdir(), .hook_timeout_s = 5 };
 	write_hook("post-commit", "20-second", "echo \"$(basename \"$0\") $1 $OTA_HOOK_STAGE $OTA_X\" >>\"${0%/*}/../log\"");
 	write_hook("post-commit", "10-first", "echo \"$(basename \"$0\") $1 $OTA_HOOK_STAGE $OTA_X\" >>\"${0%/*}/../log\"");
 	struct ota_hook_env env = { 0 };
@@ -60,8 +55,7 @@ TEST(hook_timeout_holds_for_an_uncaptured_hook)
 {
 	/* A hook's stdout is not captured: only the clock can stop this one,
 	 * and its background job must go with it. */
-	ASSERT_TRUE(make_root());
-	struct ota_update_config c = { .hooks_dir = root, .hook_timeout_s = 1 };
+	struct ota_update_config c = { .hooks_dir = (char *)test_tmpdir(), .hook_timeout_s = 1 };
 	write_hook("pre-install", "50-hang",
 		   "sleep 6 & echo $! >\"${0%/*}/../background\"; exec >&-; sleep 6");
 	write_hook("pre-install", "60-never", "touch \"${0%/*}/../ran-after-timeout\"");

@@ -2,22 +2,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 
 #include "test.h"
 #include "update/update.h"
 
 struct fixture {
-	char dir[64], path[96];
+	char dir[TEST_DIR_MAX], path[PATH_MAX];
 	struct ota_update_config c;
 };
 
 static bool setup(struct fixture *f)
 {
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ota-status.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (test_mkdtemp(f->dir, sizeof(f->dir), "status") < 0)
 		return false;
 	snprintf(f->path, sizeof(f->path), "%s/slots.json", f->dir);
-	char conf[1024];
+	char conf[PATH_MAX + 512];
 	snprintf(conf, sizeof(conf),
 		 "[system]\ncompatible = b\nversion = 1\n[update]\nkeyring = /k.pem\nstatus-file = %s\n"
 		 "[bootflow]\ntype = custom\nexecutable = /bf\n"
@@ -31,7 +31,7 @@ static bool setup(struct fixture *f)
 static void teardown(struct fixture *f)
 {
 	glob_t g;
-	char pattern[128];
+	char pattern[PATH_MAX + 32];
 	snprintf(pattern, sizeof(pattern), "%s/*", f->dir);
 	if (glob(pattern, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++)
@@ -55,7 +55,7 @@ static void put(const char *path, const char *text, size_t len)
 static bool kept_aside(const struct fixture *f, const char *text, size_t len)
 {
 	glob_t g;
-	char pattern[128], *data = NULL;
+	char pattern[PATH_MAX + 32], *data = NULL;
 	size_t size = 0;
 	snprintf(pattern, sizeof(pattern), "%s.corrupt-*", f->path);
 	if (glob(pattern, 0, NULL, &g) != 0)
@@ -138,7 +138,7 @@ TEST(status_a_second_corrupt_file_does_not_replace_the_first_kept_one)
 	put(f.path, "second", 6);
 	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 1);
 	glob_t g;
-	char pattern[128];
+	char pattern[PATH_MAX + 32];
 	snprintf(pattern, sizeof(pattern), "%s.corrupt-*", f.path);
 	ASSERT_INT_EQ(glob(pattern, 0, NULL, &g), 0);
 	ASSERT_INT_EQ(g.gl_pathc, 2);

@@ -1,6 +1,18 @@
 /* A tiny test harness: TEST(name) registers a case, ASSERT_* fail it with
  * file, line and the values compared. Each test program prints one result
- * line per case and exits non-zero if any failed. */
+ * line per case and exits non-zero if any failed.
+ *
+ * Scratch files: each test program run makes one private directory,
+ * $TMPDIR/ota-unit-<program>-XXXXXX (/tmp if TMPDIR is unset or relative),
+ * before its first case and sets TMPDIR to it, so that what the cases spawn
+ * writes there too. Every file a case makes goes there (test_tmpdir(),
+ * test_mkdtemp()). When the program ends, by returning from main or by
+ * exit() (not when a signal kills it), the harness removes the directory
+ * with all it holds, so a case need not clean up, also not when a failed
+ * ASSERT returns early: it first detaches mounts left inside and gives the
+ * owner back rwx on directories a case closed (chmod 000); it follows no
+ * symlink and crosses into no mount. What it cannot remove fails the
+ * program, naming the directory. */
 #ifndef OTA_TEST_H
 #define OTA_TEST_H
 
@@ -12,6 +24,15 @@ struct test_case {
 	const char *name;
 	void (*fn)(void);
 };
+
+/* Room for a directory test_mkdtemp() makes; below it, paths fit in PATH_MAX. */
+#define TEST_DIR_MAX 1024
+
+/* The scratch directory: an absolute path shorter than TEST_DIR_MAX / 2. */
+const char *test_tmpdir(void);
+/* Makes a new directory "<scratch>/<name>-XXXXXX" and puts its path in buf:
+ * 0, or -ENAMETOOLONG if it does not fit in size bytes, or mkdtemp's -errno. */
+int test_mkdtemp(char *buf, size_t size, const char *name);
 
 #define TEST_MAX 256
 extern struct test_case test_cases[TEST_MAX];
