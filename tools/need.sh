@@ -17,7 +17,7 @@ need() {
 			echo "need: $name is used but tools/deps.list does not list it: add it under the Debian package that provides it" >&2
 			exit 1
 		fi
-		local kind=program found
+		local kind=program found=
 		case $name in
 		/*) kind=file; [ -e "$name" ] && found=1 ;;
 		*) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$name" >/dev/null 2>&1 && found=1 ;;
