@@ -4,7 +4,7 @@
 # image files. Root needed.
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
-need sfdisk genimage
+need sfdisk
 bin=$(readlink -f "${1:?usage: partitioner.sh OTA_PART}")
 [ "$(id -u)" = 0 ] || { echo "FAIL: needs root (loop devices)"; exit 1; }
 
