@@ -35,6 +35,10 @@ cleanup() {
 	if [ "${OTA_DEBIAN_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf -- "$WORK"; fi
 }
 trap cleanup EXIT
+# lintian leaves its MLDBM caches (/tmp/mldbm-elf-*) behind; every tool this
+# script runs gets a private TMPDIR inside WORK, which cleanup removes.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 
 # --- 1. build ------------------------------------------------------------------
 # dpkg-buildpackage writes its results next to the source tree, so it builds
