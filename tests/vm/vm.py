@@ -50,8 +50,14 @@ def kvm_usable():
 
 class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
-                 firmware=None, net=False):
+                 firmware=None, net=False, log_writes=None):
         self.workdir = workdir
+        # log_writes=PATH: every write and flush the guest (firmware and
+        # bootloader included) makes to the disk is appended to PATH in the
+        # dm-log-writes format by QEMU's blklogwrites driver, across boots
+        # (tests/crash). The disk then honours flushes (no cache=unsafe):
+        # the guest sees a volatile write cache and issues them.
+        self.log_writes = log_writes
         # network=True: a virtio NIC on QEMU user networking; the guest
         # reaches the host's 127.0.0.1 as 10.0.2.2 (see configure_network).
         self.network = net
@@ -111,7 +117,7 @@ class Machine:
         cmd = ["qemu-system-x86_64", *accel, "-machine", machine, "-m", str(self.memory),
                "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
                *self._boot_args(append.strip()),
-               "-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk,
+               *self._disk_args(),
                "-chardev", "file,id=console,path=%s" % console,
                "-serial", "chardev:console",
                "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % agent_sock,
@@ -127,6 +133,16 @@ class Machine:
         self.started = time.monotonic()
         self.agent_sock = agent_sock
         return console
+
+    def _disk_args(self):
+        if not self.log_writes:
+            return ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk]
+        if not os.path.exists(self.log_writes):
+            open(self.log_writes, "wb").close()  # log-append starts an empty log
+        return ["-blockdev", "driver=file,node-name=disk0,filename=%s" % self.disk,
+                "-blockdev", "driver=file,node-name=log0,filename=%s" % self.log_writes,
+                "-blockdev", "driver=blklogwrites,node-name=logged0,file=disk0,log=log0,log-append=on",
+                "-device", "virtio-blk-pci,drive=logged0"]
 
     def _boot_args(self, append):
         if self.firmware == "uboot":
