@@ -366,6 +366,41 @@ static int parse_mount_options(const char *options, unsigned long *ret_flags, ch
 	return 0;
 }
 
+static bool is_ext_fs(const char *fstype)
+{
+	return strcmp(fstype, "ext4") == 0 || strcmp(fstype, "ext3") == 0 || strcmp(fstype, "ext2") == 0;
+}
+
+/* A power cut can tear a write that ext4 does not journal -- its superblock
+ * (1 KiB over two 512-byte sectors) -- and the kernel then refuses the file
+ * system (bad checksum) although its backups and journal are intact
+ * (tests/crash found this). e2fsck in preen mode repairs only what is safe
+ * without a question: first from the primary superblock, then from the
+ * first backup superblock (its place depends on the block size, so each is
+ * tried; a wrong guess fails at once). Never -y: a file system preen cannot
+ * fix is left as it is for a human, and the boot degrades. Bounded like
+ * mkfs: a stuck check must not hang the boot. */
+#define FSCK_TIMEOUT_MS (10u * 60u * 1000u)
+
+static int repair_ext_fs(const char *dev)
+{
+	static const char *const backups[][2] = { { "1024", "8193" }, { "2048", "16384" }, { "4096", "32768" } };
+	struct ota_error err = { 0 };
+	log_warning("data partition %s does not mount: checking it with e2fsck -p", dev);
+	const char *preen[] = { "e2fsck", "-p", dev, NULL };
+	int r = ota_run_system_program(preen, FSCK_TIMEOUT_MS, &err);
+	for (size_t i = 0; i < OTA_ELEMENTSOF(backups) && r >= 4; i++) {
+		const char *with_backup[] = { "e2fsck", "-p", "-B", backups[i][0], "-b", backups[i][1], dev, NULL };
+		r = ota_run_system_program(with_backup, FSCK_TIMEOUT_MS, &err);
+	}
+	if (r < 0 || r >= 4) {
+		log_error("e2fsck -p %s: %s", dev, r < 0 ? err.msg : "not repairable without a human");
+		return r < 0 ? r : -EUCLEAN;
+	}
+	log_notice("e2fsck repaired data partition %s (status %d)", dev, r);
+	return 0;
+}
+
 int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 {
 	int r = ota_boot_find_data(b, err);
@@ -393,9 +428,14 @@ int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 	r = ota_mkdir_p(OTA_DATA_DIR, 0755);
 	if (r < 0)
 		return ota_error_errno(err, r, "create '%s'", OTA_DATA_DIR);
-	if (mount(b->data_dev, OTA_DATA_DIR, fstype, flags, fs_data) < 0)
-		return ota_error_errno(err, -errno, "mount data partition %s (%s) on '%s'", b->data_dev, fstype,
-				       OTA_DATA_DIR);
+	if (mount(b->data_dev, OTA_DATA_DIR, fstype, flags, fs_data) < 0) {
+		r = -errno;
+		if (!is_ext_fs(fstype) || repair_ext_fs(b->data_dev) < 0 ||
+		    mount(b->data_dev, OTA_DATA_DIR, fstype, flags, fs_data) < 0)
+			return ota_error_errno(err, r, "mount data partition %s (%s) on '%s'", b->data_dev, fstype,
+					       OTA_DATA_DIR);
+		b->data_repaired = true;
+	}
 	b->data_mounted = true;
 	return 0;
 }
@@ -646,6 +686,7 @@ int ota_boot_write_status(const struct ota_boot *b, struct ota_error *err)
 	append_kv(buf, sizeof(buf), "data_device", b->data_dev);
 	append_kv(buf, sizeof(buf), "data_fstype", b->data_fstype);
 	append_kv(buf, sizeof(buf), "data_mounted", b->data_mounted ? "yes" : "no");
+	append_kv(buf, sizeof(buf), "data_repaired", b->data_repaired ? "yes" : "no");
 	append_kv(buf, sizeof(buf), "overlay_requested", ota_overlay_mode_to_string(b->overlay_requested));
 	append_kv(buf, sizeof(buf), "overlay", ota_overlay_mode_to_string(b->overlay));
 	append_kv(buf, sizeof(buf), "api_mounted", b->api_mounted);

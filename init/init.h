@@ -102,6 +102,7 @@ struct ota_boot {
 	char data_dev[64];          /* "" when no data partition was found */
 	char data_fstype[32];
 	bool data_mounted;
+	bool data_repaired; /* e2fsck had to repair it before it mounted */
 
 	enum ota_overlay_mode overlay_requested;
 	enum ota_overlay_mode overlay;  /* what was actually set up */

@@ -536,26 +536,13 @@ static int plan_edits(struct job *j)
  * on degraded instead of hanging the boot. */
 #define MKFS_TIMEOUT_MS (10u * 60u * 1000u)
 
-/* Runs argv[0], a program name, found in the usual sbin and bin directories
- * (argv[0] is replaced by its path), with a clean environment, stdout
- * discarded and stderr inherited (the console under ota-init). */
+/* Runs argv[0], a program name, through ota_run_system_program(); a
+ * non-zero exit is an error. */
 static int run_program(const char **argv, struct ota_error *err)
 {
-	static const char *const dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
-	static const char *const env[] = { "PATH=/sbin:/usr/sbin:/bin:/usr/bin" };
-	char path[256] = "";
-	for (size_t i = 0; i < OTA_ELEMENTSOF(dirs) && !path[0]; i++)
-		if (ota_format(path, sizeof(path), "%s/%s", dirs[i], argv[0]) < 0 || access(path, X_OK) < 0)
-			path[0] = '\0';
-	if (!path[0])
-		return ota_error_set(err, -ENOENT, "%s not found in /sbin, /usr/sbin, /bin, /usr/bin", argv[0]);
-	argv[0] = path;
-	struct ota_spawn_opts o = { .env = env, .n_env = OTA_ELEMENTSOF(env), .clean_env = true,
-				    .discard_stdout = true, .timeout_ms = MKFS_TIMEOUT_MS };
-	int r = ota_spawn(argv, &o, err);
+	int r = ota_run_system_program(argv, MKFS_TIMEOUT_MS, err);
 	if (r > 0)
-		r = ota_error_set(err, -EIO, "%s failed (status %d)", path, r);
-	argv[0] = NULL; /* path goes out of scope */
+		r = ota_error_set(err, -EIO, "%s failed (status %d)", argv[0], r);
 	return r;
 }
 

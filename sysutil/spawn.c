@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sysutil/sysutil.h"
 
@@ -284,4 +285,23 @@ int ota_spawn(const char *const *argv, const struct ota_spawn_opts *o, struct ot
 		return ota_error_set(err, -EINTR, "'%s' was killed by signal %d (%s)", argv[0], WTERMSIG(status),
 				     strsignal(WTERMSIG(status)));
 	return WEXITSTATUS(status);
+}
+
+int ota_run_system_program(const char **argv, unsigned timeout_ms, struct ota_error *err)
+{
+	static const char *const dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
+	static const char *const env[] = { "PATH=/sbin:/usr/sbin:/bin:/usr/bin" };
+	char path[256] = "";
+	for (size_t i = 0; i < OTA_ELEMENTSOF(dirs) && !path[0]; i++)
+		if (ota_format(path, sizeof(path), "%s/%s", dirs[i], argv[0]) < 0 || access(path, X_OK) < 0)
+			path[0] = '\0';
+	if (!path[0])
+		return ota_error_set(err, -ENOENT, "%s not found in /sbin, /usr/sbin, /bin, /usr/bin", argv[0]);
+	const char *name = argv[0];
+	argv[0] = path;
+	struct ota_spawn_opts o = { .env = env, .n_env = OTA_ELEMENTSOF(env), .clean_env = true,
+				    .discard_stdout = true, .timeout_ms = timeout_ms };
+	int r = ota_spawn(argv, &o, err);
+	argv[0] = name; /* path goes out of scope */
+	return r;
 }

@@ -324,4 +324,12 @@ struct ota_spawn_opts {
  * (SIG_IGN makes the kernel reap the child before its status is read). */
 int ota_spawn(const char *const *argv, const struct ota_spawn_opts *opts, struct ota_error *err) _must_check_;
 
+/* Runs a system program (mkfs, e2fsck) by name: argv[0] is looked up in
+ * /sbin, /usr/sbin, /bin, /usr/bin (in that order) and executed through
+ * ota_spawn() with only PATH in the environment, stdout discarded, stderr
+ * inherited (the console under ota-init), under timeout_ms. argv[0] is left
+ * as it was. Returns the exit status (>= 0) or a negative errno (-ENOENT:
+ * not found in those directories). */
+int ota_run_system_program(const char **argv, unsigned timeout_ms, struct ota_error *err) _must_check_;
+
 #endif

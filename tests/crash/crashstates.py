@@ -27,6 +27,7 @@ at most --limit states per class (default 300); the full run checks all.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -85,7 +86,7 @@ def extract(image, start, size, out):
 class Recorder:
     """Boots a copy of IMAGE with every write logged and marks windows."""
 
-    def __init__(self, workdir, image):
+    def __init__(self, workdir, image, firmware=None, extra_drives=()):
         import vm
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -98,7 +99,8 @@ class Recorder:
         subprocess.run(["cp", "--sparse=always", image, self.start_image], check=True)
         subprocess.run(["cp", "--sparse=always", image, self.disk], check=True)
         kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
-        self.machine = vm.Machine(workdir, kernel_dir, self.disk, "crash", log_writes=self.log)
+        self.machine = vm.Machine(workdir, kernel_dir, self.disk, "crash", log_writes=self.log,
+                                  firmware=firmware, extra_drives=extra_drives)
         self.windows = {}
         self.lock = open(vm.QEMU_LOCK, "w")
 
@@ -152,6 +154,13 @@ def record_state(workdir):
         m.run("ota-state unpersist /opt/cfg && ota-state unpersist --drop /srv/app")
         c = rec.mark()
         rec.window("state-unpersist", b, c)
+        # The canary: a stored file rewritten in place, as ota-state never
+        # does. The checker must find states in which it is half written.
+        m.run("dd if=/dev/urandom of=/run/ota/data/ota/state/persist/srv/keep/sub/k39 bs=4096 count=3 "
+              "conv=notrunc 2>/dev/null")
+        c2 = rec.mark()
+        rec.window("state-canary", c, c2)
+        c = c2
         m.run("ota-state reset --backup b1")
         m.reboot()
         m.boot()
@@ -191,16 +200,18 @@ def tree_digest(path):
 
 
 class LoopMount:
-    def __init__(self, image, mountpoint, fstype):
-        self.image, self.mnt, self.fstype = image, mountpoint, fstype
+    def __init__(self, image, mountpoint, fstype, options=None):
+        self.image, self.mnt, self.fstype, self.options = image, mountpoint, fstype, options
         self.dev = None
         self.mounted = False
 
     def __enter__(self):
         self.dev = subprocess.run(["losetup", "--find", "--show", self.image], check=True,
                                   capture_output=True, text=True).stdout.strip()
-        r = subprocess.run(["mount", "-t", self.fstype, self.dev, self.mnt], capture_output=True, text=True)
+        opts = ["-o", self.options] if self.options else []
+        r = subprocess.run(["mount", "-t", self.fstype, *opts, self.dev, self.mnt], capture_output=True, text=True)
         if r.returncode != 0:
+            subprocess.run(["losetup", "-d", self.dev], check=True)  # __exit__ does not run
             raise MountError(r.stderr.strip())
         self.mounted = True
         return self
@@ -216,12 +227,43 @@ class MountError(Exception):
     pass
 
 
+def repair_ext_fs(image):
+    """What ota-init does with a data partition that does not mount
+    (init/boot.c, repair_ext_fs): e2fsck -p, then from each place the first
+    backup superblock can be.
+    True if the file system is then clean."""
+    r = subprocess.run(["e2fsck", "-p", image], capture_output=True, timeout=600)
+    for bs, sb in (("1024", "8193"), ("2048", "16384"), ("4096", "32768")):
+        if r.returncode < 4:
+            break
+        r = subprocess.run(["e2fsck", "-p", "-B", bs, "-b", sb, image], capture_output=True, timeout=600)
+    return r.returncode < 4
+
+
+@contextlib.contextmanager
+def mount_data(image, mnt):
+    """Mounts a replayed data partition as ota-init would: directly, or
+    after its e2fsck repair."""
+    try:
+        lm = LoopMount(image, mnt, "ext4")
+        lm.__enter__()
+    except MountError as e:
+        if not repair_ext_fs(image):
+            raise MountError("%s; e2fsck could not repair it" % e)
+        lm = LoopMount(image, mnt, "ext4")
+        lm.__enter__()
+    try:
+        yield lm
+    finally:
+        lm.__exit__(None, None, None)
+
+
 def recover_state(image, mnt, image_root):
     """Mounts a data partition image, runs the boot's recovery, and returns
     {path: digest of what the next boot binds}, the reset flag and errors.
     None for a path means it is not persisted."""
     tool = os.path.join(BUILD, "tests", "ota-test-state-recover")
-    with LoopMount(image, mnt, "ext4"):
+    with mount_data(image, mnt):
         r = subprocess.run([tool, mnt, image_root], capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             return {"error": "recovery failed: " + (r.stderr.strip() or "exit %d" % r.returncode)}
@@ -238,7 +280,7 @@ def recover_state(image, mnt, image_root):
 
 
 def backup_digests(image, mnt, paths):
-    with LoopMount(image, mnt, "ext4"):
+    with mount_data(image, mnt):
         broot = os.path.join(mnt, "ota", "backup", "b1", "state", "persist")
         return {p: tree_digest(broot + p) for p in paths}
 
@@ -270,14 +312,14 @@ def worker_init(ctx):
     global WCTX
     WCTX = dict(ctx)
     scratch = tempfile.mkdtemp(prefix="w.", dir=ctx["scratch"])
+    WCTX["scratch"] = scratch
     WCTX["img"] = os.path.join(scratch, "state.img")
     WCTX["mnt"] = os.path.join(scratch, "mnt")
     os.mkdir(WCTX["mnt"])
 
 
-def check_one(job):
-    fp, sectors = job
-    c = WCTX
+def write_state_image(c, sectors):
+    """The crash state's partition image: the window's start plus sectors."""
     shutil.copyfile(c["base"], c["img"])
     fd = os.open(c["img"], os.O_WRONLY)
     try:
@@ -285,10 +327,16 @@ def check_one(job):
             os.pwrite(fd, data, s * SECTOR)
     finally:
         os.close(fd)
+
+
+def check_state_store(job):
+    fp, sectors, durable = job
+    c = WCTX
+    write_state_image(c, sectors)
     try:
         got = recover_state(c["img"], c["mnt"], c["image_root"])
     except MountError as e:
-        return fp, "the data file system does not mount: %s" % e
+        return fp, "the data file system does not mount: %s" % e, None
     why = state_violation(c["cls"], got, c["start"], c["end"])
     if not why and c["cls"] == "state-reset" and got["paths"] == c["end"]["paths"]:
         # Once the reset is done, what it replaced must be whole in the backup.
@@ -296,14 +344,31 @@ def check_one(job):
         replaced = [p for p in start if end.get(p) != start[p]]
         for p, d in backup_digests(c["img"], c["mnt"], replaced).items():
             if d != start[p]:
-                return fp, "backup of %s is %s, was %s before the reset" % (p, d or "missing", start[p])
-    return fp, why
+                return fp, "backup of %s is %s, was %s before the reset" % (p, d or "missing", start[p]), None
+    return fp, why, None
+
+
+def state_reference(image, mnt, info, scratch):
+    ref = recover_state(image, mnt, info["image_root"])
+    if "error" in ref or ref["errors"]:
+        return None, str(ref)
+    return ref, None
+
+
+def grub_reference(image, mnt, info, scratch):
+    files = read_esp_files(image, mnt)
+    d = grub_decide(files, scratch)
+    return d, (None if d["copy"] != "0" else "no valid environment copy")
 
 
 def check_class(cls, workdir, info, quick, limit, jobs):
+    """Replays and checks every distinct crash state of the class's window
+    (a sample of `limit` with quick). Returns the class's figures and, for
+    boot-flow classes, {fingerprint: files} of the states checked."""
+    kind = KINDS[cls.split("-")[0]]
     log = logwrites.read(os.path.join(workdir, "disk.log"))
     start, end = json.load(open(os.path.join(workdir, "windows.json")))[cls]
-    first, size = partitions(os.path.join(workdir, "start.img"))[info["data"]]
+    first, size = partitions(os.path.join(workdir, "start.img"))[info[kind["partition"]]]
     scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
     try:
         base = os.path.join(scratch, "base.img")
@@ -311,46 +376,235 @@ def check_class(cls, workdir, info, quick, limit, jobs):
         logwrites.apply_entries(log, base, 0, start, first, size)
         mnt = os.path.join(scratch, "mnt")
         os.mkdir(mnt)
-        ref_end = os.path.join(scratch, "end.img")
-        shutil.copyfile(base, ref_end)
-        logwrites.apply_entries(log, ref_end, start, end, first, size)
-        ref_start = os.path.join(scratch, "start.img")
-        shutil.copyfile(base, ref_start)
-        s_ref = recover_state(ref_start, mnt, info["image_root"])
-        e_ref = recover_state(ref_end, mnt, info["image_root"])
-        for name, ref in (("start", s_ref), ("end", e_ref)):
-            if "error" in ref or ref["errors"]:
-                raise SystemExit("crash-states: %s: the window's %s state itself is broken: %s" % (cls, name, ref))
-        if s_ref["paths"] == e_ref["paths"]:
+        refs = {}
+        for name, upto in (("start", start), ("end", end)):
+            img = os.path.join(scratch, name + ".img")
+            shutil.copyfile(base, img)
+            logwrites.apply_entries(log, img, start, upto, first, size)
+            refs[name], why = kind["reference"](img, mnt, info, scratch)
+            if why:
+                raise SystemExit("crash-states: %s: the window's %s state itself is broken: %s" % (cls, name, why))
+        if refs["start"] == refs["end"]:
             raise SystemExit("crash-states: %s: the operation changed nothing the check can see" % cls)
         states = list(logwrites.distinct_states(log, start, end, first, size))
-        total = len(states)
         chosen = states
-        if quick and total > limit:
+        if quick and len(states) > limit:
             chosen = random.Random(16).sample(states, limit)
-        ctx = {"base": base, "image_root": info["image_root"], "cls": cls, "start": s_ref, "end": e_ref,
-               "scratch": scratch}
-        jobs_list = [(fp, o.sectors) for fp, st, o in chosen]
-        violations = []
+        ctx = dict(info, base=base, cls=cls, start=refs["start"], end=refs["end"], scratch=scratch)
+        if cls in info.get("slots", {}):
+            # The last write of the window to the slot a boot flow arms.
+            slot, ctx["slot_group"] = info["slots"][cls]
+            s_first, s_size = partitions(os.path.join(workdir, "start.img"))[slot]
+            ctx["slot_last_write"] = max([e.index for e in log.entries[start:end] if e.is_write and
+                                          e.sector < s_first + s_size and e.sector + e.nr_sectors > s_first],
+                                         default=-1)
+        violations, seen = [], {}
         with multiprocessing.Pool(jobs, initializer=worker_init, initargs=(ctx,)) as pool:
-            for fp, why in pool.imap_unordered(check_one, jobs_list, chunksize=4):
+            for fp, why, files in pool.imap_unordered(kind["check"], [(fp, o.sectors, st.durable) for fp, st, o in chosen],
+                                                      chunksize=4):
                 if why:
                     violations.append((fp, why))
+                if files is not None:
+                    seen[fp] = files
         by_fp = {fp: st for fp, st, o in chosen}
         for fp, why in violations[:10]:
             st = by_fp[fp]
             say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): %s"
                 % (cls, st.boundary, st.kind, st.durable, len(st.pieces), why))
-        return {"class": cls, "window": [start, end], "distinct": total, "checked": len(chosen),
-                "violations": len(violations)}
+        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": len(chosen),
+                "violations": len(violations)}, seen
     finally:
         log.close()
         subprocess.run(["umount", "-q", os.path.join(scratch, "mnt")], stderr=subprocess.DEVNULL)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+# ---- the GRUB boot flow ----------------------------------------------------
+
+GRUB_FILES = ("env1", "env2", "tries")
+
+
+def record_grub(workdir):
+    """The GRUB flow (tests/vm/mkflow-fixtures.sh BUILD grub): an install
+    that arms group b, the trial boot in which GRUB itself counts a try, and
+    the commit. OVMF starts the real GRUB from the ESP each power-on."""
+    import cycle
+    fixtures = os.path.join(BUILD, "vm", "grub")
+    bundle = os.path.join(fixtures, "good.otab")
+    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
+        m = rec.machine
+        cycle.boot_until_agent(m, 1)
+        a = rec.mark()
+        cycle.install(m, bundle)
+        b = rec.mark()
+        rec.window("grub-arm", a, b)
+        m.reboot()
+        cycle.boot_until_agent(m, 1)
+        if cycle.booted(m) != ("b", True):
+            raise SystemExit("crash-states: grub: the recorded trial boot booted %s" % (cycle.booted(m),))
+        c = rec.mark()
+        rec.window("grub-trial-boot", b, c)
+        m.run("ota-update commit")
+        d = rec.mark()
+        rec.window("grub-commit", c, d)
+        # The canary: group a armed while its slot is still being written
+        # (the writes sit in the page cache until the sync after the arm;
+        # fd 9 keeps dd's close from being the device's last, which would
+        # write them back).
+        m.run("exec 9</dev/vda2; dd if=/dev/zero of=/dev/vda2 bs=65536 count=64 2>/dev/null && "
+              "mkdir -p /tmp/esp && mount -t vfat /dev/vda1 /tmp/esp && "
+              "ota-grubenv arm /tmp/esp/otaroot --groups a,b a 3 && umount /tmp/esp; exec 9<&-")
+        e = rec.mark()
+        rec.window("grub-canary", d, e)
+        m.reboot()
+        rec.save()
+    return {"esp": "esp", "slots": {"grub-arm": ("system-b", "b"), "grub-canary": ("system-a", "a")}}
+
+
+def read_esp_files(image, mnt):
+    """The boot flow's files in a replayed ESP: {name: bytes or None}. Read
+    with mtools (this host's kernel has no FAT driver). The flow's writes are
+    in place -- same clusters, same size -- so every FAT reader finds the
+    same bytes; real GRUB then decides on a sample (confirm_grub_model)."""
+    files = {}
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for name in GRUB_FILES:
+        r = subprocess.run(["mcopy", "-n", "-i", image, "::/otaroot/" + name, "-"], capture_output=True,
+                           env=env, timeout=30)
+        files[name] = r.stdout if r.returncode == 0 else None
+    if all(d is None for d in files.values()):
+        r = subprocess.run(["mdir", "-i", image, "::/"], capture_output=True, env=env, timeout=30)
+        if r.returncode != 0:
+            raise MountError("mtools cannot read the FAT: %s" % r.stderr.decode(errors="replace").strip())
+    return files
+
+
+def grub_decide(files, scratch):
+    """ota_grub_decide (ota-grubenv show), the host model of flow.cfg,
+    which real GRUB checks on a sample (grub_confirm)."""
+    d = tempfile.mkdtemp(dir=scratch)
+    try:
+        for name, data in files.items():
+            if data is not None:
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(data)
+        out = subprocess.run([os.path.join(BUILD, "bin", "ota-grubenv"), "show", d, "--groups", "a,b"],
+                             check=True, capture_output=True, text=True, timeout=30).stdout
+    finally:
+        shutil.rmtree(d)
+    v = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    trial = v.get("boot_trial") == "1"
+    return {"copy": v.get("copy"), "boot": v.get("boot"), "trial": "1" if trial else "",
+            "next": str(int(v["tries"]) - 1) if trial else ""}
+
+
+def decision_key(d):
+    return "boot=%s trial=%s next=%s" % (d["boot"], d["trial"], d["next"])
+
+
+def check_grub_state(job):
+    fp, sectors, durable = job
+    c = WCTX
+    write_state_image(c, sectors)
+    try:
+        files = read_esp_files(c["img"], c["mnt"])
+    except MountError as e:
+        return fp, "the ESP does not mount: %s" % e, None
+    d = grub_decide(files, c["scratch"])
+    if d["trial"] and d["boot"] == c.get("slot_group") and c["slot_last_write"] >= durable:
+        # The disk may still drop a slot write made before this arm.
+        return fp, ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
+                    % (d["boot"], c["slot_last_write"], durable)), files
+    if d["copy"] == "0" and c["start"]["copy"] != "0":
+        return fp, "neither environment copy is valid (%s)" % decision_key(d), files
+    allowed = {decision_key(c["start"]), decision_key(c["end"])}
+    if decision_key(d) not in allowed:
+        return fp, "GRUB would decide %s; only %s allowed" % (decision_key(d), " or ".join(sorted(allowed))), files
+    return fp, None, files
+
+
+def grub_confirm(cases, workdir):
+    """Real GRUB (OVMF boots the fixture disk) decides every case of
+    {name: files} in one boot; returns {name: "copy=.. boot=.. trial=.. next=.."}."""
+    import vm
+    sys.path.insert(0, os.path.join(REPO, "tests", "vm"))
+    from test_grub import GRUB_DECISION_CFG
+    need("mcopy")
+    disk = os.path.join(workdir, "confirm.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(BUILD, "vm", "grub", "disk.img"), disk], check=True)
+    first, _ = partitions(disk)["esp"]
+    casedir = os.path.join(workdir, "cases")
+    shutil.rmtree(casedir, ignore_errors=True)
+    for name, files in cases.items():
+        os.makedirs(os.path.join(casedir, name))
+        for fname, data in files.items():
+            if data is not None:
+                with open(os.path.join(casedir, name, fname), "wb") as f:
+                    f.write(data)
+    with open(os.path.join(workdir, "grub.cfg"), "w") as f:
+        f.write(GRUB_DECISION_CFG % " ".join(cases))
+    esp = "%s@@%d" % (disk, first * SECTOR)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    subprocess.run(["mcopy", "-s", "-i", esp, casedir, "::/otaroot/"], check=True, env=env)
+    subprocess.run(["mcopy", "-o", "-i", esp, os.path.join(workdir, "grub.cfg"), "::/otaroot/grub.cfg"],
+                   check=True, env=env)
+    kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
+    with open(vm.QEMU_LOCK, "w") as lock:
+        import fcntl
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        m = vm.Machine(os.path.join(workdir, "confirm"), kernel_dir, disk, "confirm", firmware="ovmf")
+        try:
+            m.start()
+            m.wait_console("@done", timeout=120 + 2 * len(cases))
+        finally:
+            m.kill()
+    got = {}
+    for line in m.console_text().splitlines():
+        if "@case " in line:
+            n, rest = line[line.index("@case ") + 6:].split(" ", 1)
+            got[n] = rest.strip()
+    shutil.rmtree(os.path.join(workdir, "confirm"), ignore_errors=True)
+    os.unlink(disk)
+    return got
+
+
+def confirm_grub_model(seen, workdir, limit):
+    """The host model decided every GRUB crash state; real GRUB decides a
+    sample of the distinct environment-file contents they held (all of them
+    when there are at most `limit`), and must agree on each."""
+    distinct = {}
+    for files in seen.values():
+        key = hashlib.sha256(b"".join((n.encode() + b"=" + (d if d is not None else b"<none>") + b"\0")
+                                      for n, d in sorted(files.items()))).hexdigest()[:12]
+        distinct.setdefault(key, files)
+    keys = sorted(distinct)
+    if len(keys) > limit:
+        keys = sorted(random.Random(16).sample(keys, limit))
+    cases = {k: distinct[k] for k in keys}
+    scratch = tempfile.mkdtemp(prefix="confirm.", dir=workdir)
+    try:
+        got = grub_confirm(cases, scratch)
+        bad = 0
+        for k, files in cases.items():
+            d = grub_decide(files, scratch)
+            ours = "copy=%s %s" % (d["copy"], decision_key(d))
+            if got.get(k) != ours:
+                bad += 1
+                say("VIOLATION grub-model: case %s: real GRUB: %s, model: %s" % (k, got.get(k), ours))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"class": "grub-model", "window": [0, 0], "distinct": len(distinct), "checked": len(cases),
+            "violations": bad}
+
+
+KINDS = {
+    "state": {"partition": "data", "reference": state_reference, "check": check_state_store},
+    "grub": {"partition": "esp", "reference": grub_reference, "check": check_grub_state},
+}
+
 GROUPS = {
-    "state": (record_state, ["state-persist", "state-unpersist", "state-reset"]),
+    "state": (record_state, ["state-persist", "state-unpersist", "state-canary", "state-reset"]),
+    "grub": (record_grub, ["grub-arm", "grub-trial-boot", "grub-commit", "grub-canary"]),
 }
 
 
@@ -363,7 +617,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep recordings and images")
     ap.add_argument("classes", nargs="*")
     a = ap.parse_args()
-    need("qemu-system-x86_64", "sfdisk")
+    need("qemu-system-x86_64", "sfdisk", "mcopy", "mdir", "e2fsck")
     if os.geteuid() != 0:
         print("crash-states: needs root (loop devices, mounts); skipped")
         return 77
@@ -385,21 +639,34 @@ def main():
         tr = time.monotonic()
         info = record(wd)
         say("%s: recorded in %.0f s" % (group, time.monotonic() - tr))
+        seen = {}
         for cls in classes:
             tc = time.monotonic()
-            r = check_class(cls, wd, info, a.quick, a.limit, a.jobs)
+            r, files = check_class(cls, wd, info, a.quick, a.limit, a.jobs)
+            seen.update(files)
             r["seconds"] = round(time.monotonic() - tc, 1)
             results.append(r)
             say("%-18s window %d..%d: %d distinct crash states, %d checked, %d violations (%.0f s)"
                 % (cls, r["window"][0], r["window"][1], r["distinct"], r["checked"], r["violations"],
                    r["seconds"]))
+        if group == "grub":
+            r = confirm_grub_model(seen, wd, 40 if a.quick else 400)
+            results.append(r)
+            say("%-18s real GRUB decided %d distinct environment states: %d disagree with the model"
+                % (r["class"], r["checked"], r["violations"]))
         if not a.keep:
             shutil.rmtree(wd, ignore_errors=True)
     with open(os.path.join(a.workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    bad = sum(r["violations"] for r in results)
-    say("%d classes, %d crash states checked, %d violations (%.0f s)"
-        % (len(results), sum(r["checked"] for r in results), bad, time.monotonic() - t0))
+    # A canary class records a write that is not crash-safe on purpose: the
+    # checker must find violations there, or it could not find any.
+    deaf = [r["class"] for r in results if r["class"].endswith("-canary") and not r["violations"]]
+    for cls in deaf:
+        say("FAIL %s: the planted unsafe write went unnoticed" % cls)
+    bad = sum(r["violations"] for r in results if not r["class"].endswith("-canary")) + len(deaf)
+    say("%d classes, %d crash states checked, %d violations, %d canaries heard (%.0f s)"
+        % (len(results), sum(r["checked"] for r in results), bad,
+           sum(1 for r in results if r["class"].endswith("-canary") and r["violations"]), time.monotonic() - t0))
     return 1 if bad else 0
 
 

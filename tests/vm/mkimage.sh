@@ -110,8 +110,9 @@ install -m 0755 /bin/busybox "$root/bin/busybox"
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
-# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2).
-for prog in /sbin/mke2fs /sbin/mkfs.fat; do
+# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2),
+# and e2fsck, which ota-init runs on a data partition that does not mount.
+for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
 	rm -f "$root$prog"
 	copy_with_libs "$prog" "$prog"
 done
