@@ -181,10 +181,12 @@ static int parse_hex_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
-/* One file: 1 and the env if it exists, parses and has ota_seq (0, 1 or 2)
- * and ota_default; 0 if not (missing or torn: the other file decides); <0
- * on I/O errors. */
-static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_seq, struct ota_error *err)
+/* One file: 1 and the env if it exists, parses, has ota_seq (0, 1 or 2)
+ * and ota_default, and its ota_valid, where it has one, equals ota_seq; 0
+ * if not (missing or torn: the other file decides); <0 on I/O errors.
+ * *marked says whether it has an ota_valid (see file_load). */
+static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_seq, bool *marked,
+			 struct ota_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t size;
@@ -197,9 +199,13 @@ static int file_load_one(const char *path, struct ota_uenv *ret, uint32_t *ret_s
 	struct ota_uenv env = { 0 };
 	if (ota_uenv_parse_data(text, size, '\n', &env, &ignored) < 0)
 		return 0;
-	/* Usable as the boot script judges it: ota_seq and ota_default set. */
+	/* Usable as the boot script judges it: ota_seq and ota_default set,
+	 * and ota_valid, if there, the same as ota_seq. */
 	const char *seq = ota_uenv_get(&env, "ota_seq"), *def = ota_uenv_get(&env, "ota_default");
-	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || *ret_seq >= SEQ_MOD || !def || !def[0]) {
+	const char *valid = ota_uenv_get(&env, "ota_valid");
+	*marked = valid != NULL;
+	if (!seq || parse_hex_u32(seq, ret_seq) < 0 || *ret_seq >= SEQ_MOD || !def || !def[0] ||
+	    (valid && strcmp(valid, seq) != 0)) {
 		ota_uenv_done(&env);
 		return 0;
 	}
@@ -216,14 +222,24 @@ static int file_load(char *const path[2], struct loaded *ret, struct ota_error *
 {
 	struct ota_uenv env[2] = { { 0 }, { 0 } };
 	uint32_t seq[2] = { 0, 0 };
+	bool marked[2] = { false, false };
 	int ok[2];
 	for (int i = 0; i < 2; i++) {
-		ok[i] = file_load_one(path[i], &env[i], &seq[i], err);
+		ok[i] = file_load_one(path[i], &env[i], &seq[i], &marked[i], err);
 		if (ok[i] < 0) {
 			ota_uenv_done(&env[0]);
 			return ok[i];
 		}
 	}
+	/* U-Boot's fatwrite writes the data before the file's size: a cut can
+	 * leave new data cut to the old size, which parses but has lost its
+	 * last line, ota_valid. Beside a file that has one, a file without it
+	 * is such a file (without either: both from an older ota-update). */
+	for (int i = 0; i < 2; i++)
+		if (ok[i] && !marked[i] && marked[1 - i]) {
+			ota_uenv_done(&env[i]);
+			ok[i] = 0;
+		}
 	if (!ok[0] && !ok[1])
 		return ota_error_set(err, -EBADMSG,
 				     "no valid environment file: neither '%s' nor '%s' exists with ota_seq and ota_default",
@@ -243,14 +259,15 @@ static int cmp_var(const void *a, const void *b)
  * rename, fsync-dir. On FAT a cut during the rename may lose that name or
  * leave the .tmp beside it, but the newer file is never touched, so the
  * previous state survives in it. Lines are sorted by name like U-Boot's
- * `env export`, so a file truncated by a torn FAT write (U-Boot's fatwrite is
- * in place) loses ota_trial/ota_tries before it loses ota_default/ota_seq:
- * at worst a trial is forgotten, and the default boots. */
+ * `env export`, so ota_valid (= ota_seq) is the last of ours: a file that a
+ * torn FAT write of U-Boot's cut short (fatwrite writes the data, then the
+ * size) has lost it and is not used (file_load); the other file decides. */
 static int file_store(char *const path[2], const struct loaded *l, struct ota_uenv *env, struct ota_error *err)
 {
 	int target = 1 - l->current;
 	char seq[16];
-	if (ota_format(seq, sizeof(seq), "%x", (l->seq + 1u) % SEQ_MOD) < 0 || ota_uenv_set(env, "ota_seq", seq) < 0)
+	if (ota_format(seq, sizeof(seq), "%x", (l->seq + 1u) % SEQ_MOD) < 0 || ota_uenv_set(env, "ota_seq", seq) < 0 ||
+	    ota_uenv_set(env, "ota_valid", seq) < 0)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	qsort(env->vars, env->n, sizeof(env->vars[0]), cmp_var);
 	_cleanup_free_ char *text = NULL;

@@ -13,6 +13,12 @@
 #   ota_seq      file mode only: which of the two env files is newer, a
 #                counter modulo 3 (0, 1, 2): a file is newer iff its ota_seq
 #                is the other's + 1 (mod 3)
+#   ota_valid    file mode only: ota_seq again, the file's last line (export
+#                sorts by name). fatwrite writes the data before the file's
+#                size, so a cut can leave new data cut to the old size: such
+#                a file lacks its ota_valid and is not used. A file without
+#                ota_valid (written by an older ota-update) counts only while
+#                the other file has none either.
 # Board variables (set in the default env or before this script):
 #   ota_boot_a, ota_boot_b  commands that load and boot that group's kernel;
 #                           they see ${bootargs} as this script made it and
@@ -43,14 +49,20 @@ if test -n "${ota_env_dev}"; then
 	setenv ota_f2 ${ota_env_file}.bak
 	setenv ota_v1
 	setenv ota_v2
+	setenv ota_m1
+	setenv ota_m2
 	# file 2 first, stashed, then file 1
-	setenv ota_seq; setenv ota_default; setenv ota_trial; setenv ota_tries
+	setenv ota_seq; setenv ota_default; setenv ota_trial; setenv ota_tries; setenv ota_valid
 	if load ${ota_env_dev} ${ota_env_part} ${ota_addr} ${ota_f2}; then
-		if env import -t ${ota_addr} ${filesize} ota_default ota_seq ota_trial ota_tries; then
+		if env import -t ${ota_addr} ${filesize} ota_default ota_seq ota_trial ota_tries ota_valid; then
 			if test -n "${ota_default}"; then
 				for ota_i in 0 1 2; do
 					if test "${ota_seq}" = "${ota_i}"; then setenv ota_v2 1; fi
 				done
+			fi
+			if test -n "${ota_valid}"; then
+				setenv ota_m2 1
+				if test "${ota_valid}" != "${ota_seq}"; then setenv ota_v2; fi
 			fi
 			if test -n "${ota_v2}"; then
 				setenv ota_s2 ${ota_seq}; setenv ota_d2 ${ota_default}
@@ -58,16 +70,23 @@ if test -n "${ota_env_dev}"; then
 			fi
 		fi
 	fi
-	setenv ota_seq; setenv ota_default; setenv ota_trial; setenv ota_tries
+	setenv ota_seq; setenv ota_default; setenv ota_trial; setenv ota_tries; setenv ota_valid
 	if load ${ota_env_dev} ${ota_env_part} ${ota_addr} ${ota_f1}; then
-		if env import -t ${ota_addr} ${filesize} ota_default ota_seq ota_trial ota_tries; then
+		if env import -t ${ota_addr} ${filesize} ota_default ota_seq ota_trial ota_tries ota_valid; then
 			if test -n "${ota_default}"; then
 				for ota_i in 0 1 2; do
 					if test "${ota_seq}" = "${ota_i}"; then setenv ota_v1 1; fi
 				done
 			fi
+			if test -n "${ota_valid}"; then
+				setenv ota_m1 1
+				if test "${ota_valid}" != "${ota_seq}"; then setenv ota_v1; fi
+			fi
 		fi
 	fi
+	# a file without ota_valid beside one with it was cut short
+	if test -n "${ota_m1}" && test -z "${ota_m2}"; then setenv ota_v2; fi
+	if test -n "${ota_m2}" && test -z "${ota_m1}"; then setenv ota_v1; fi
 	# file 2 wins if file 1 is unusable or file 2's seq is file 1's + 1
 	setenv ota_use 1
 	if test -n "${ota_v2}"; then
@@ -111,7 +130,8 @@ if test -n "${ota_trial}" && test "${ota_trial}" != "${ota_default}" && test -n 
 	setenv ota_saved
 	if test -n "${ota_env_dev}"; then
 		if test "${ota_seq}" = 0; then setenv ota_seq 1; elif test "${ota_seq}" = 1; then setenv ota_seq 2; else setenv ota_seq 0; fi
-		if env export -t ${ota_addr} ota_default ota_seq ota_trial ota_tries; then
+		setenv ota_valid ${ota_seq}
+		if env export -t ${ota_addr} ota_default ota_seq ota_trial ota_tries ota_valid; then
 			if fatwrite ${ota_env_dev} ${ota_env_part} ${ota_addr} ${ota_wfile} ${filesize}; then
 				setenv ota_saved 1
 			fi

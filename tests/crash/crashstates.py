@@ -19,11 +19,17 @@ Check: each state goes to the real consumer. For the state store that is the
 kernel (the replayed data partition is loop-mounted: ext4 replays its
 journal) and the recovery ota-init runs at boot (ota-test-state-recover: the
 same library calls); then every persisted path must be as it was at the
-window's start or as at its end, never missing or mixed.
+window's start or as at its end, never missing or mixed. For the GRUB flow
+it is the flow's decision on every state, confirmed by real GRUB on every
+distinct environment; with the data partition, ota-update's status-file
+reader (ota-test-status-read). For the U-Boot flow it is real U-Boot,
+booting each state. The table of classes and invariants is in
+docs/reliability.md.
 
 Prints per class: crash states checked, distinct states in all, violations.
 Exits 1 if any violation was found. --quick checks a deterministic sample of
-at most --limit states per class (default 300); the full run checks all.
+at most --limit states per class (default 150; a tenth of that for
+the U-Boot classes, which boot real U-Boot for each); the full run checks all.
 """
 
 import argparse
@@ -320,7 +326,7 @@ def worker_init(ctx):
 
 def write_state_image(c, sectors):
     """The crash state's partition image: the window's start plus sectors."""
-    shutil.copyfile(c["base"], c["img"])
+    sparse_copy(c["base"], c["img"])
     fd = os.open(c["img"], os.O_WRONLY)
     try:
         for s, data in sectors.items():
@@ -568,6 +574,291 @@ def grub_confirm(cases, workdir):
     return got
 
 
+# ---- an install as a whole: the arm and the status file ----------------------
+
+def read_status(image, mnt, slots):
+    """The slot records ota-update reads from a replayed data partition
+    (mounted as ota-init would), or {"corrupt": message}."""
+    tool = os.path.join(BUILD, "tests", "ota-test-status-read")
+    with mount_data(image, mnt):
+        r = subprocess.run([tool, os.path.join(mnt, "ota", "update", "slots.json"), *slots],
+                           capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise SystemExit("crash-states: %s failed: %s" % (tool, r.stderr))
+    out = {}
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if f[0] == "corrupt":
+            return {"corrupt": f[1]}
+        out[f[1]] = f[2]
+    return out
+
+
+def split_sectors(sectors, ranges):
+    """{absolute sector: data} -> one {relative sector: data} per range."""
+    parts = [{} for _ in ranges]
+    for sct, data in sectors.items():
+        for i, (first, size) in enumerate(ranges):
+            if first <= sct < first + size:
+                parts[i][sct - first] = data
+    return parts
+
+
+def sparse_copy(src, dst):
+    """Copies src to dst, only its data extents (a replayed partition is
+    mostly holes: 64 MiB of which a few are data)."""
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        size = os.fstat(fi.fileno()).st_size
+        fo.truncate(size)
+        pos = 0
+        while pos < size:
+            try:
+                pos = os.lseek(fi.fileno(), pos, os.SEEK_DATA)
+            except OSError:
+                break  # no data after pos
+            hole = os.lseek(fi.fileno(), pos, os.SEEK_HOLE)
+            while pos < hole:
+                n = os.copy_file_range(fi.fileno(), fo.fileno(), hole - pos, pos, pos)
+                if n <= 0:
+                    raise OSError("copy_file_range %s -> %s stopped at %d" % (src, dst, pos))
+                pos += n
+
+
+def write_image(base, img, sectors):
+    sparse_copy(base, img)
+    fd = os.open(img, os.O_WRONLY)
+    try:
+        for sct, data in sectors.items():
+            os.pwrite(fd, data, sct * SECTOR)
+    finally:
+        os.close(fd)
+
+
+def install_verdict(c, esp_img, data_img):
+    files = read_esp_files(esp_img, c["mnt"])
+    d = grub_decide(files, c["scratch"])
+    status = read_status(data_img, c["mnt"], ["system-a", "system-b"])
+    return d, status
+
+
+def check_install_state(job):
+    fp, sectors, durable = job
+    c = WCTX
+    esp, data = split_sectors(sectors, c["ranges"])
+    esp_img, data_img = os.path.join(c["scratch"], "esp.img"), os.path.join(c["scratch"], "data.img")
+    write_image(c["esp_base"], esp_img, esp)
+    write_image(c["data_base"], data_img, data)
+    try:
+        d, status = install_verdict(c, esp_img, data_img)
+    except MountError as e:
+        return fp, "the data file system does not mount: %s" % e, None
+    if "corrupt" in status:
+        return fp, "the status file does not load: %s" % status["corrupt"], None
+    if d["trial"] and d["boot"] == "b" and status.get("system-b") != "installed":
+        return fp, "b armed while the status file says system-b is %r" % status.get("system-b"), None
+    if d["trial"] and d["boot"] == "b" and c["slot_last_write"] >= durable:
+        return fp, "b armed before its slot's writes were durable", None
+    allowed = {decision_key(c["start"][0]), decision_key(c["end"][0])}
+    if decision_key(d) not in allowed:
+        return fp, "GRUB would decide %s; only %s allowed" % (decision_key(d), " or ".join(sorted(allowed))), None
+    return fp, None, None
+
+
+def check_install_class(cls, workdir, info, quick, limit, jobs):
+    """ota-update install as a whole (the grub-arm window): the ESP and the
+    data partition of each crash state together. The status file must load
+    (it is replaced atomically), and b may be armed only with system-b
+    recorded "installed" and its writes durable."""
+    log = logwrites.read(os.path.join(workdir, "disk.log"))
+    start, end = json.load(open(os.path.join(workdir, "windows.json")))["grub-arm"]
+    parts = partitions(os.path.join(workdir, "start.img"))
+    ranges = [parts["esp"], parts["data"]]
+    s_first, s_size = parts["system-b"]
+    scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
+    try:
+        bases = []
+        for name, (first, size) in zip(("esp", "data"), ranges):
+            b = os.path.join(scratch, name + "-base.img")
+            extract(os.path.join(workdir, "start.img"), first, size, b)
+            logwrites.apply_entries(log, b, 0, start, first, size)
+            bases.append(b)
+        ctx = dict(info, cls=cls, ranges=ranges, esp_base=bases[0], data_base=bases[1], scratch=scratch)
+        ctx["mnt"] = os.path.join(scratch, "mnt")
+        os.mkdir(ctx["mnt"])
+        refs = {}
+        for name, upto in (("start", start), ("end", end)):
+            o = logwrites.Overlay(log)
+            o.add_range(start, upto)
+            esp, data = split_sectors(o.sectors, ranges)
+            write_image(bases[0], os.path.join(scratch, "esp.img"), esp)
+            write_image(bases[1], os.path.join(scratch, "data.img"), data)
+            refs[name] = install_verdict(ctx, os.path.join(scratch, "esp.img"), os.path.join(scratch, "data.img"))
+        if refs["end"][1].get("system-b") != "installed" or not refs["end"][0]["trial"]:
+            raise SystemExit("crash-states: %s: the recorded install did not end armed and installed: %s"
+                             % (cls, refs["end"]))
+        ctx["start"], ctx["end"] = refs["start"], refs["end"]
+        ctx["slot_last_write"] = max([e.index for e in log.entries[start:end] if e.is_write and
+                                      e.sector < s_first + s_size and e.sector + e.nr_sectors > s_first],
+                                     default=-1)
+
+        def keep(e):
+            return any(f <= e.sector < f + n for f, n in ranges)
+
+        states = list(logwrites.distinct_states(log, start, end, keep=keep))
+        chosen = states
+        if quick and len(states) > limit:
+            chosen = random.Random(16).sample(states, limit)
+        violations = []
+        with multiprocessing.Pool(jobs, initializer=worker_init, initargs=(ctx,)) as pool:
+            for fp, why, _ in pool.imap_unordered(check_install_state,
+                                                  [(fp, o.sectors, st.durable) for fp, st, o in chosen], chunksize=4):
+                if why:
+                    violations.append((fp, why))
+        by_fp = {fp: st for fp, st, o in chosen}
+        for fp, why in violations[:10]:
+            st = by_fp[fp]
+            say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): %s"
+                % (cls, st.boundary, st.kind, st.durable, len(st.pieces), why))
+        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": len(chosen),
+                "violations": len(violations)}, {}
+    finally:
+        log.close()
+        subprocess.run(["umount", "-q", os.path.join(scratch, "mnt")], stderr=subprocess.DEVNULL)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ---- the U-Boot flow, file mode --------------------------------------------
+
+def record_uboot(workdir):
+    """The uboot flow in file mode (tests/vm/mkflow-fixtures.sh BUILD uboot):
+    Debian's U-Boot runs boot.cmd, which imports the two `env export -t`
+    files from the FAT boot partition and saves the try count with its own
+    fatwrite. Windows: the install that arms b, the trial boot (U-Boot's
+    fatwrite, then Linux), the commit."""
+    import cycle
+    fixtures = os.path.join(BUILD, "vm", "uboot")
+    bundle = os.path.join(fixtures, "good.otab")
+    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="uboot", extra_drives=[bundle]) as rec:
+        m = rec.machine
+        cycle.boot_until_agent(m, 1)
+        a = rec.mark()
+        cycle.install(m, bundle)
+        b = rec.mark()
+        rec.window("uboot-arm", a, b)
+        m.reboot()
+        cycle.boot_until_agent(m, 1)
+        c = rec.mark()
+        rec.window("uboot-trial-boot", b, c)
+        m.run("ota-update commit")
+        d = rec.mark()
+        rec.window("uboot-commit", c, d)
+        # The canary: both env files rewritten in place, one after the
+        # other with no flush between (ota-update replaces only the older
+        # file, by write-new and rename).
+        m.run("mkdir -p /tmp/boot && mount -t vfat /dev/vda1 /tmp/boot && "
+              "for f in ota.env ota.env.bak; do printf 'ota_default=b\\nota_seq=0\\nota_trial=a\\nota_tries=3\\n"
+              "ota_valid=0\\n' > /tmp/boot/$f; done && "
+              "umount /tmp/boot")
+        e = rec.mark()
+        rec.window("uboot-canary", d, e)
+        m.reboot()
+        rec.save()
+    return {"boot": "boot"}
+
+
+def uboot_decide(disk, workdir):
+    """What real U-Boot boots from disk: its boot script's own report on the
+    console (bootflow/uboot/boot.cmd), read as soon as it is printed."""
+    import vm
+    kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
+    m = vm.Machine(workdir, kernel_dir, disk, "uboot-check", firmware="uboot")
+    try:
+        m.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            text = m.console_text()
+            for line in text.splitlines():
+                if "ota: trial of group " in line:
+                    g, rest = line.split("ota: trial of group ", 1)[1].split(", ", 1)
+                    return "trial of %s, %s" % (g, rest.split(" tries")[0] + " tries left")
+                if "ota: booting group " in line:
+                    return "boot %s" % line.split("ota: booting group ", 1)[1].split(" ", 1)[0]
+                if "ota: nothing booted" in line:
+                    return "nothing"
+            if m.proc.poll() is not None:
+                return "QEMU exited"
+            time.sleep(0.05)
+        return "no decision in 120 s"
+    finally:
+        m.kill()
+        for log in m.console_logs:
+            if os.path.exists(log):
+                os.unlink(log)
+
+
+def check_uboot_class(cls, workdir, info, quick, limit):
+    """Every distinct crash state of the boot partition (a sample with
+    quick) is booted by real U-Boot, one QEMU at a time; what it decides
+    must be what it decides at the window's start or at its end."""
+    import fcntl
+    import vm
+    log = logwrites.read(os.path.join(workdir, "disk.log"))
+    start, end = json.load(open(os.path.join(workdir, "windows.json")))[cls]
+    first, size = partitions(os.path.join(workdir, "start.img"))[info["boot"]]
+    scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
+    lock = open(vm.QEMU_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        base = os.path.join(scratch, "base.img")
+        subprocess.run(["cp", "--sparse=always", os.path.join(workdir, "start.img"), base], check=True)
+        logwrites.apply_entries(log, base, 0, start)
+        disk = os.path.join(scratch, "disk.img")
+
+        def decide(overlay_sectors, upto=None):
+            subprocess.run(["cp", "--sparse=always", base, disk], check=True)
+            if upto is not None:
+                logwrites.apply_entries(log, disk, start, upto)
+            fd = os.open(disk, os.O_WRONLY)
+            try:
+                for sct, data in overlay_sectors.items():
+                    os.pwrite(fd, data, (first + sct) * SECTOR)
+            finally:
+                os.close(fd)
+            return uboot_decide(disk, os.path.join(scratch, "vm"))
+
+        refs = {"start": decide({}), "end": decide({}, end)}
+        for name, d in refs.items():
+            if not d.startswith(("boot ", "trial of ")):
+                raise SystemExit("crash-states: %s: U-Boot at the window's %s: %s" % (cls, name, d))
+        states = list(logwrites.distinct_states(log, start, end, first, size))
+        chosen = states
+        canary = cls.endswith("-canary")
+        if canary:
+            # Until the planted fault is found, however many that takes.
+            chosen = random.Random(16).sample(states, len(states))
+        elif quick and len(states) > limit:
+            chosen = random.Random(16).sample(states, limit)
+        violations = []
+        allowed = {refs["start"], refs["end"]}
+        checked = 0
+        for fp, st, o in chosen:
+            if canary and violations:
+                break
+            checked += 1
+            d = decide(o.sectors)
+            if d not in allowed:
+                violations.append(fp)
+                say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): "
+                    "U-Boot: %s; only %s allowed" % (cls, st.boundary, st.kind, st.durable, len(st.pieces), d,
+                                                     " or ".join(sorted(allowed))))
+        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": checked,
+                "violations": len(violations)}, {}
+    finally:
+        lock.close()
+        log.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def confirm_grub_model(seen, workdir, limit):
     """The host model decided every GRUB crash state; real GRUB decides a
     sample of the distinct environment-file contents they held (all of them
@@ -604,14 +895,15 @@ KINDS = {
 
 GROUPS = {
     "state": (record_state, ["state-persist", "state-unpersist", "state-canary", "state-reset"]),
-    "grub": (record_grub, ["grub-arm", "grub-trial-boot", "grub-commit", "grub-canary"]),
+    "grub": (record_grub, ["grub-arm", "grub-install", "grub-trial-boot", "grub-commit", "grub-canary"]),
+    "uboot": (record_uboot, ["uboot-arm", "uboot-trial-boot", "uboot-commit", "uboot-canary"]),
 }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="check a sample of each class (CI)")
-    ap.add_argument("--limit", type=int, default=300, help="states per class with --quick")
+    ap.add_argument("--limit", type=int, default=150, help="states per class with --quick")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--workdir", default=os.path.join(BUILD, "crash"))
     ap.add_argument("--keep", action="store_true", help="keep recordings and images")
@@ -642,7 +934,12 @@ def main():
         seen = {}
         for cls in classes:
             tc = time.monotonic()
-            r, files = check_class(cls, wd, info, a.quick, a.limit, a.jobs)
+            if cls == "grub-install":
+                r, files = check_install_class(cls, wd, info, a.quick, a.limit, a.jobs)
+            elif group == "uboot":  # real U-Boot boots each state: a few seconds each
+                r, files = check_uboot_class(cls, wd, info, a.quick, max(a.limit // 10, 4))
+            else:
+                r, files = check_class(cls, wd, info, a.quick, a.limit, a.jobs)
             seen.update(files)
             r["seconds"] = round(time.monotonic() - tc, 1)
             results.append(r)

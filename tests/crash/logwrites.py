@@ -185,10 +185,12 @@ def window_entries(log, start, end):
     return log.entries[start:end]
 
 
-def enumerate_states(log, start, end, per_boundary=64, seed=1):
+def enumerate_states(log, start, end, per_boundary=64, seed=1, keep=None):
     """Yields CrashStates for power cuts after each entry in [start, end)
     (and right at start). Writes before `start` are taken as durable: the
-    recorder marks a window only after a sync."""
+    recorder marks a window only after a sync. keep(entry), when given,
+    selects the writes that matter to the check (the others are left out of
+    the enumeration, not out of the flushes)."""
     rng = random.Random(seed)
     last_flush = start  # writes before this index are durable
     pending = []  # writes since the last flush, in log order
@@ -199,7 +201,7 @@ def enumerate_states(log, start, end, per_boundary=64, seed=1):
             pending = []
             yield CrashState(e.index + 1, last_flush, [], "flushed")
             continue
-        if not e.is_write:
+        if not e.is_write or (keep and not keep(e)):
             continue
         pending.append(e)
         boundary = e.index + 1
@@ -309,7 +311,7 @@ def state_overlay(log, state, durable_overlay, first_sector=0, nr_sectors=None):
     return o
 
 
-def distinct_states(log, start, end, first_sector=0, nr_sectors=None, per_boundary=64, seed=1):
+def distinct_states(log, start, end, first_sector=0, nr_sectors=None, per_boundary=64, seed=1, keep=None):
     """Yields (fingerprint, CrashState, Overlay) for each distinct crash
     state of the window: two states that put the same bytes on the
     (partition of the) device count once. The overlay is relative to the
@@ -317,10 +319,10 @@ def distinct_states(log, start, end, first_sector=0, nr_sectors=None, per_bounda
     seen = set()
     durable_at = start
     durable = Overlay(log, first_sector, nr_sectors)
-    for st in enumerate_states(log, start, end, per_boundary, seed):
+    for st in enumerate_states(log, start, end, per_boundary, seed, keep):
         if st.durable != durable_at:
             for e in log.entries[durable_at:st.durable]:
-                if e.is_write:
+                if e.is_write and (not keep or keep(e)):
                     durable.add(e)
             durable_at = st.durable
         o = state_overlay(log, st, durable, first_sector, nr_sectors)

@@ -194,20 +194,21 @@ booted a
 : >slots/system-b
 status_is file.conf "file mode: read ota.env (default a)" a a none 0
 run "file mode: install arms b" --config file.conf install good.otab
-[ "$(cat fat/ota.env.bak)" = "$(printf 'ota_default=a\nota_seq=2\nota_trial=b\nota_tries=3')" ] \
+[ "$(cat fat/ota.env.bak)" = "$(printf 'ota_default=a\nota_seq=2\nota_trial=b\nota_tries=3\nota_valid=2')" ] \
 	&& ok "file mode: ota.env.bak written (seq 2, sorted like env export)" || bad file-bak "$(cat fat/ota.env.bak)"
 [ "$(cat fat/ota.env)" = "$(printf 'ota_default=a\nota_seq=1')" ] && ok "file mode: ota.env untouched" || bad file-env "$(cat fat/ota.env)"
 [ ! -e fat/ota.env.bak.tmp ] && ok "file mode: no temporary file left" || bad file-tmp "left"
-# U-Boot's trial boot: env export -t of the four variables into the older file
-# (ota_seq counts modulo 3: 2 + 1 = 0).
-printf 'ota_default=a\nota_seq=0\nota_trial=b\nota_tries=2\n\0' >fat/ota.env
+# U-Boot's trial boot: env export -t of the five variables into the older file
+# (ota_seq and ota_valid count modulo 3: 2 + 1 = 0). ota.env was written by an
+# older ota-update (no ota_valid): it counted while .bak had none either.
+printf 'ota_default=a\nota_seq=0\nota_trial=b\nota_tries=2\nota_valid=0\n\0' >fat/ota.env
 booted b
 status_is file.conf "file mode: U-Boot's write seen (running, 2 tries)" b a running 2
 run "file mode: commit" --config file.conf commit
-[ "$(cat fat/ota.env.bak)" = "$(printf 'ota_default=b\nota_seq=1')" ] && ok "file mode: commit wrote ota.env.bak (seq 1)" || bad file-commit "$(cat fat/ota.env.bak)"
+[ "$(cat fat/ota.env.bak)" = "$(printf 'ota_default=b\nota_seq=1\nota_valid=1')" ] && ok "file mode: commit wrote ota.env.bak (seq 1)" || bad file-commit "$(cat fat/ota.env.bak)"
 status_is file.conf "file mode: after commit none" b b none 0
 run "file mode: install from b arms a" --config file.conf install good.otab
-printf 'ota_default=b\nota_seq=0\nota_trial=a\nota_tries=0\n' >fat/ota.env.bak
+printf 'ota_default=b\nota_seq=0\nota_trial=a\nota_tries=0\nota_valid=0\n' >fat/ota.env.bak
 status_is file.conf "file mode: tries used up: failed" b b failed 0
 run "file mode: rollback" --config file.conf rollback
 status_is file.conf "file mode: after rollback none" b b none 0

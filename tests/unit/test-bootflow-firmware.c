@@ -406,21 +406,36 @@ TEST(uboot_file_mode_alternates_files_by_seq)
 	ASSERT_TRUE(bf != NULL);
 	ASSERT_INT_EQ(ota_bootflow_arm(bf, "b", 3, &err), 0);
 	char *t = get_file("fat/ota.env.bak");
-	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=0\nota_trial=b\nota_tries=3\n"); /* sorted, like env export; 2 + 1 mod 3 */
+	/* sorted, like env export; 2 + 1 mod 3; ota_valid repeats it, last */
+	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=0\nota_trial=b\nota_tries=3\nota_valid=0\n");
 	free(t);
 	t = get_file("fat/ota.env");
 	ASSERT_STR_EQ(t, "ota_default=a\nota_seq=2\n"); /* the newer file is never touched */
 	free(t);
 	/* U-Boot's trial boot: it writes the older file, seq 1, tries 2 */
-	put_file("fat/ota.env", "ota_default=a\nota_seq=1\nota_trial=b\nota_tries=2\n\0", 49);
+	static const char uboot_wrote[] = "ota_default=a\nota_seq=1\nota_trial=b\nota_tries=2\nota_valid=1\n";
+	put_file("fat/ota.env", uboot_wrote, sizeof(uboot_wrote)); /* with the NUL env export ends with */
 	put_file("proc/cmdline", CMDLINE_B, strlen(CMDLINE_B));
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
 	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
 	ASSERT_INT_EQ(s.tries_left, 2);
 	ASSERT_INT_EQ(ota_bootflow_commit(bf, "b", &err), 0);
 	t = get_file("fat/ota.env.bak");
-	ASSERT_STR_EQ(t, "ota_default=b\nota_seq=2\n");
+	ASSERT_STR_EQ(t, "ota_default=b\nota_seq=2\nota_valid=2\n");
 	free(t);
+	/* U-Boot's fatwrite cut short (tests/crash): the new data landed, the
+	 * file's size did not, so the older file's length cuts it before its
+	 * ota_valid. It parses, with a newer seq and without the trial; beside
+	 * a file that has ota_valid it is not used, and the trial goes on. */
+	put_file("fat/ota.env.bak", "ota_default=a\nota_seq=2\nota_trial=b\nota_tries=1\nota_valid=2\n", 26);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "a");
+	ASSERT_INT_EQ(s.trial_state, OTA_TRIAL_RUNNING);
+	ASSERT_INT_EQ(s.tries_left, 2);
+	/* ... and one whose ota_valid is not its seq (a stale tail) is not used either. */
+	put_file("fat/ota.env.bak", "ota_default=b\nota_seq=2\nota_valid=0\n", 36);
+	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);
+	ASSERT_STR_EQ(s.default_group, "a");
 	/* A torn write of the newest file (truncated, seq line lost): the other wins. */
 	put_file("fat/ota.env.bak", "ota_default=b\n", 14);
 	ASSERT_INT_EQ(ota_bootflow_get_state(bf, &s, &err), 0);

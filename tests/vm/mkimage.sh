@@ -218,7 +218,7 @@ if [ $uboot = 1 ]; then
 	BOARD
 	cat "$here/../../bootflow/uboot/boot.cmd" >> "$work/boot.cmd"
 	mkimage -A x86 -O linux -T script -C none -n otaroot -d "$work/boot.cmd" "$work/boot.scr" >/dev/null
-	printf 'ota_default=a\nota_seq=0\n' > "$work/ota.env"
+	printf 'ota_default=a\nota_seq=0\nota_valid=0\n' > "$work/ota.env"
 	mkfs.fat -C -n OTA-BOOT "$work/boot.img" $((ESP_SECTORS / 2)) >/dev/null
 	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/boot.scr" "$work/ota.env" ::/
 	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/ota.env" ::/ota.env.bak
