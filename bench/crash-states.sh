@@ -2,7 +2,7 @@
 # crash-states.sh [--quick] [--build DIR] [CLASS...]: record-and-replay
 # power-cut testing of every on-disk write (issue 16, docs/reliability.md).
 # Makes the VM fixtures it needs when they are missing (the test kernel, the
-# GRUB flow's disk and bundles), then runs tests/crash/crashstates.py: per
+# GRUB and U-Boot flows' disks and bundles), then runs tests/crash/crashstates.py: per
 # operation class it prints the distinct crash states, how many were
 # checked and the violations; exits 1 on any violation (or a canary class
 # that found none). Without --quick every distinct state is checked (about
@@ -24,4 +24,5 @@ done
 	{ echo "crash-states: build first (cmake -S $repo -B $build && cmake --build $build)" >&2; exit 1; }
 [ -f "$build/vm/kernel/vmlinuz" ] || "$repo/tests/vm/fetch-kernel.sh" "$build/vm/kernel"
 [ -f "$build/vm/grub/good.otab" ] || "$repo/tests/vm/mkflow-fixtures.sh" "$build" grub
+[ -f "$build/vm/uboot/good.otab" ] || "$repo/tests/vm/mkflow-fixtures.sh" "$build" uboot
 OTA_BUILD_DIR=$build exec python3 "$repo/tests/crash/crashstates.py" "${args[@]}"
