@@ -367,6 +367,18 @@ def grub_reference(image, mnt, info, scratch):
     return d, (None if d["copy"] != "0" else "no valid environment copy")
 
 
+def report(cls, start, end, states, chosen, violations):
+    """Says the first violations (with where in the log the power was cut)
+    and returns the class's figures."""
+    by_fp = {fp: st for fp, st, o in chosen}
+    for fp, why in violations[:10]:
+        st = by_fp[fp]
+        say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): %s"
+            % (cls, st.boundary, st.kind, st.durable, len(st.pieces), why))
+    return {"class": cls, "window": [start, end], "distinct": len(states), "checked": len(chosen),
+            "violations": len(violations)}
+
+
 def check_class(cls, workdir, info, quick, limit, jobs):
     """Replays and checks every distinct crash state of the class's window
     (a sample of `limit` with quick). Returns the class's figures and, for
@@ -412,13 +424,7 @@ def check_class(cls, workdir, info, quick, limit, jobs):
                     violations.append((fp, why))
                 if files is not None:
                     seen[fp] = files
-        by_fp = {fp: st for fp, st, o in chosen}
-        for fp, why in violations[:10]:
-            st = by_fp[fp]
-            say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): %s"
-                % (cls, st.boundary, st.kind, st.durable, len(st.pieces), why))
-        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": len(chosen),
-                "violations": len(violations)}, seen
+        return report(cls, start, end, states, chosen, violations), seen
     finally:
         log.close()
         subprocess.run(["umount", "-q", os.path.join(scratch, "mnt")], stderr=subprocess.DEVNULL)
@@ -430,40 +436,47 @@ def check_class(cls, workdir, info, quick, limit, jobs):
 GRUB_FILES = ("env1", "env2", "tries")
 
 
-def record_grub(workdir):
-    """The GRUB flow (tests/vm/mkflow-fixtures.sh BUILD grub): an install
-    that arms group b, the trial boot in which GRUB itself counts a try, and
-    the commit. OVMF starts the real GRUB from the ESP each power-on."""
+def record_update_cycle(workdir, flow, firmware, canary):
+    """One A/B cycle of a boot flow's VM fixture (tests/vm/mkflow-fixtures.sh
+    BUILD FLOW): windows FLOW-arm (ota-update install of the good bundle,
+    which arms group b), FLOW-trial-boot (the power-on in which the
+    bootloader counts the try itself, then Linux), FLOW-commit, and
+    FLOW-canary (the shell command `canary`, an unsafe write on purpose)."""
     import cycle
-    fixtures = os.path.join(BUILD, "vm", "grub")
+    fixtures = os.path.join(BUILD, "vm", flow)
     bundle = os.path.join(fixtures, "good.otab")
-    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
+    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware=firmware, extra_drives=[bundle]) as rec:
         m = rec.machine
         cycle.boot_until_agent(m, 1)
         a = rec.mark()
         cycle.install(m, bundle)
         b = rec.mark()
-        rec.window("grub-arm", a, b)
+        rec.window(flow + "-arm", a, b)
         m.reboot()
         cycle.boot_until_agent(m, 1)
         if cycle.booted(m) != ("b", True):
-            raise SystemExit("crash-states: grub: the recorded trial boot booted %s" % (cycle.booted(m),))
+            raise SystemExit("crash-states: %s: the recorded trial boot booted %s" % (flow, cycle.booted(m),))
         c = rec.mark()
-        rec.window("grub-trial-boot", b, c)
+        rec.window(flow + "-trial-boot", b, c)
         m.run("ota-update commit")
         d = rec.mark()
-        rec.window("grub-commit", c, d)
-        # The canary: group a armed while its slot is still being written
-        # (the writes sit in the page cache until the sync after the arm;
-        # fd 9 keeps dd's close from being the device's last, which would
-        # write them back).
-        m.run("exec 9</dev/vda2; dd if=/dev/zero of=/dev/vda2 bs=65536 count=64 2>/dev/null && "
-              "mkdir -p /tmp/esp && mount -t vfat /dev/vda1 /tmp/esp && "
-              "ota-grubenv arm /tmp/esp/otaroot --groups a,b a 3 && umount /tmp/esp; exec 9<&-")
+        rec.window(flow + "-commit", c, d)
+        m.run(canary)
         e = rec.mark()
-        rec.window("grub-canary", d, e)
+        rec.window(flow + "-canary", d, e)
         m.reboot()
         rec.save()
+
+
+def record_grub(workdir):
+    """The GRUB flow: OVMF starts the real GRUB from the ESP each power-on.
+    The canary arms group a while its slot is still being written (the
+    writes sit in the page cache until the sync after the arm; fd 9 keeps
+    dd's close from being the device's last, which would write them back)."""
+    record_update_cycle(workdir, "grub", "ovmf",
+                        "exec 9</dev/vda2; dd if=/dev/zero of=/dev/vda2 bs=65536 count=64 2>/dev/null && "
+                        "mkdir -p /tmp/esp && mount -t vfat /dev/vda1 /tmp/esp && "
+                        "ota-grubenv arm /tmp/esp/otaroot --groups a,b a 3 && umount /tmp/esp; exec 9<&-")
     return {"esp": "esp", "slots": {"grub-arm": ("system-b", "b"), "grub-canary": ("system-a", "a")}}
 
 
@@ -714,13 +727,7 @@ def check_install_class(cls, workdir, info, quick, limit, jobs):
                                                   [(fp, o.sectors, st.durable) for fp, st, o in chosen], chunksize=4):
                 if why:
                     violations.append((fp, why))
-        by_fp = {fp: st for fp, st, o in chosen}
-        for fp, why in violations[:10]:
-            st = by_fp[fp]
-            say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): %s"
-                % (cls, st.boundary, st.kind, st.durable, len(st.pieces), why))
-        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": len(chosen),
-                "violations": len(violations)}, {}
+        return report(cls, start, end, states, chosen, violations), {}
     finally:
         log.close()
         subprocess.run(["umount", "-q", os.path.join(scratch, "mnt")], stderr=subprocess.DEVNULL)
@@ -730,39 +737,15 @@ def check_install_class(cls, workdir, info, quick, limit, jobs):
 # ---- the U-Boot flow, file mode --------------------------------------------
 
 def record_uboot(workdir):
-    """The uboot flow in file mode (tests/vm/mkflow-fixtures.sh BUILD uboot):
-    Debian's U-Boot runs boot.cmd, which imports the two `env export -t`
-    files from the FAT boot partition and saves the try count with its own
-    fatwrite. Windows: the install that arms b, the trial boot (U-Boot's
-    fatwrite, then Linux), the commit."""
-    import cycle
-    fixtures = os.path.join(BUILD, "vm", "uboot")
-    bundle = os.path.join(fixtures, "good.otab")
-    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="uboot", extra_drives=[bundle]) as rec:
-        m = rec.machine
-        cycle.boot_until_agent(m, 1)
-        a = rec.mark()
-        cycle.install(m, bundle)
-        b = rec.mark()
-        rec.window("uboot-arm", a, b)
-        m.reboot()
-        cycle.boot_until_agent(m, 1)
-        c = rec.mark()
-        rec.window("uboot-trial-boot", b, c)
-        m.run("ota-update commit")
-        d = rec.mark()
-        rec.window("uboot-commit", c, d)
-        # The canary: both env files rewritten in place, one after the
-        # other with no flush between (ota-update replaces only the older
-        # file, by write-new and rename).
-        m.run("mkdir -p /tmp/boot && mount -t vfat /dev/vda1 /tmp/boot && "
-              "for f in ota.env ota.env.bak; do printf 'ota_default=b\\nota_seq=0\\nota_trial=a\\nota_tries=3\\n"
-              "ota_valid=0\\n' > /tmp/boot/$f; done && "
-              "umount /tmp/boot")
-        e = rec.mark()
-        rec.window("uboot-canary", d, e)
-        m.reboot()
-        rec.save()
+    """The uboot flow in file mode: Debian's U-Boot runs boot.cmd, which
+    imports the two `env export -t` files from the FAT boot partition and
+    saves the try count with its own fatwrite. The canary rewrites both env
+    files in place, one after the other with no flush between (ota-update
+    replaces only the older file, by write-new and rename)."""
+    record_update_cycle(workdir, "uboot", "uboot",
+                        "mkdir -p /tmp/boot && mount -t vfat /dev/vda1 /tmp/boot && "
+                        "for f in ota.env ota.env.bak; do printf 'ota_default=b\\nota_seq=0\\nota_trial=a\\n"
+                        "ota_tries=3\\nota_valid=0\\n' > /tmp/boot/$f; done && umount /tmp/boot")
     return {"boot": "boot"}
 
 
