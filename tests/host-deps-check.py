@@ -136,8 +136,12 @@ def main():
                 needed.setdefault(name, set()).add(rel)
             for p in HOST_PATH.findall(line):
                 paths.setdefault(p, set()).add(rel)
-            for w in WORD.findall(line):
-                words.setdefault(w, set()).add(rel)
+            for m in WORD.finditer(line):
+                # In Python, name( is a function call (zip(), open(), ...);
+                # a program would be a string in a subprocess argv.
+                if f.endswith(".py") and line[m.end():].lstrip().startswith("("):
+                    continue
+                words.setdefault(m.group(1), set()).add(rel)
 
     host_paths = {p: where for p, where in paths.items()
                   if not OWN_PATH.match(p) and os.path.exists(p)
