@@ -190,10 +190,16 @@ state a
 : >ngx/access.log
 "$U" "${C[@]}" install --json "$URL/slow/v3.otab" >out.txt 2>err.txt &
 INSTALL=$!
-for _ in $(seq 300); do
-	grep -q '"stage":"write","payload":1,.*"percent":6[0-9]' out.txt && break
+# Bounded, and generous for a loaded machine; if the first install is not
+# under way by then (or already gone), the cases below would test nothing:
+# say so with its own output instead.
+reached=0
+for _ in $(seq 1200); do
+	grep -q '"stage":"write","payload":1,.*"percent":6[0-9]' out.txt && { reached=1; break; }
+	kill -0 "$INSTALL" 2>/dev/null || break
 	sleep 0.1
 done
+[ $reached = 1 ] || bad slow-install "the first install did not reach 60 % within 120 s: $(tail -c 300 err.txt) $(tail -1 out.txt)"
 # Meanwhile, a second install is refused by the lock.
 rc=0; "$U" "${C[@]}" install "$URL/v1.otab" >out2.txt 2>err2.txt || rc=$?
 [ $rc = 1 ] && grep -q "another ota-update is running (lock '$W/update.lock' is held)" err2.txt \
