@@ -6,7 +6,7 @@
 # operation class it prints the distinct crash states, how many were
 # checked and the violations; exits 1 on any violation (or a canary class
 # that found none). Without --quick every distinct state is checked (about
-# 40 minutes on 2 cores); --quick checks a sample of 150 per class, as the
+# 20 minutes on 2 cores); --quick checks a sample of 150 per class, as the
 # ctest crash.quick does. Needs root (loop devices, mounts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
