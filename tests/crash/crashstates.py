@@ -55,6 +55,7 @@ import logwrites  # noqa: E402
 from need import need  # noqa: E402
 
 BUILD = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
+KERNEL_DIR = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
 SECTOR = 512
 
 
@@ -104,15 +105,14 @@ class Recorder:
                 os.unlink(p)
         subprocess.run(["cp", "--sparse=always", image, self.start_image], check=True)
         subprocess.run(["cp", "--sparse=always", image, self.disk], check=True)
-        kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
-        self.machine = vm.Machine(workdir, kernel_dir, self.disk, "crash", log_writes=self.log,
+        self.machine = vm.Machine(workdir, KERNEL_DIR, self.disk, "crash", log_writes=self.log,
                                   firmware=firmware, extra_drives=extra_drives)
         self.windows = {}
-        self.lock = open(vm.QEMU_LOCK, "w")
+        self.lock = None
 
     def __enter__(self):
-        import fcntl
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        import vm
+        self.lock = vm.qemu_lock()
         return self
 
     def __exit__(self, *exc):
@@ -324,21 +324,10 @@ def worker_init(ctx):
     os.mkdir(WCTX["mnt"])
 
 
-def write_state_image(c, sectors):
-    """The crash state's partition image: the window's start plus sectors."""
-    sparse_copy(c["base"], c["img"])
-    fd = os.open(c["img"], os.O_WRONLY)
-    try:
-        for s, data in sectors.items():
-            os.pwrite(fd, data, s * SECTOR)
-    finally:
-        os.close(fd)
-
-
 def check_state_store(job):
     fp, sectors, durable = job
     c = WCTX
-    write_state_image(c, sectors)
+    write_image(c["base"], c["img"], sectors)
     try:
         got = recover_state(c["img"], c["mnt"], c["image_root"])
     except MountError as e:
@@ -365,6 +354,15 @@ def grub_reference(image, mnt, info, scratch):
     files = read_esp_files(image, mnt)
     d = grub_decide(files, scratch)
     return d, (None if d["copy"] != "0" else "no valid environment copy")
+
+
+def last_write_to(log, start, end, extent):
+    """The index of the window's last write that touches extent (first
+    sector, sectors), or -1: a slot a boot flow arms is complete only once
+    that write was durable."""
+    first, size = extent
+    return max([e.index for e in log.entries[start:end]
+                if e.is_write and e.sector < first + size and e.sector + e.nr_sectors > first], default=-1)
 
 
 def report(cls, start, end, states, chosen, violations):
@@ -397,7 +395,7 @@ def check_class(cls, workdir, info, quick, limit, jobs):
         refs = {}
         for name, upto in (("start", start), ("end", end)):
             img = os.path.join(scratch, name + ".img")
-            shutil.copyfile(base, img)
+            sparse_copy(base, img)
             logwrites.apply_entries(log, img, start, upto, first, size)
             refs[name], why = kind["reference"](img, mnt, info, scratch)
             if why:
@@ -412,10 +410,7 @@ def check_class(cls, workdir, info, quick, limit, jobs):
         if cls in info.get("slots", {}):
             # The last write of the window to the slot a boot flow arms.
             slot, ctx["slot_group"] = info["slots"][cls]
-            s_first, s_size = partitions(os.path.join(workdir, "start.img"))[slot]
-            ctx["slot_last_write"] = max([e.index for e in log.entries[start:end] if e.is_write and
-                                          e.sector < s_first + s_size and e.sector + e.nr_sectors > s_first],
-                                         default=-1)
+            ctx["slot_last_write"] = last_write_to(log, start, end, partitions(os.path.join(workdir, "start.img"))[slot])
         violations, seen = [], {}
         with multiprocessing.Pool(jobs, initializer=worker_init, initargs=(ctx,)) as pool:
             for fp, why, files in pool.imap_unordered(kind["check"], [(fp, o.sectors, st.durable) for fp, st, o in chosen],
@@ -524,7 +519,7 @@ def decision_key(d):
 def check_grub_state(job):
     fp, sectors, durable = job
     c = WCTX
-    write_state_image(c, sectors)
+    write_image(c["base"], c["img"], sectors)
     try:
         files = read_esp_files(c["img"], c["mnt"])
     except MountError as e:
@@ -546,7 +541,6 @@ def grub_confirm(cases, workdir):
     """Real GRUB (OVMF boots the fixture disk) decides every case of
     {name: files} in one boot; returns {name: "copy=.. boot=.. trial=.. next=.."}."""
     import vm
-    sys.path.insert(0, os.path.join(REPO, "tests", "vm"))
     from test_grub import GRUB_DECISION_CFG
     need("mcopy")
     disk = os.path.join(workdir, "confirm.img")
@@ -567,11 +561,8 @@ def grub_confirm(cases, workdir):
     subprocess.run(["mcopy", "-s", "-i", esp, casedir, "::/otaroot/"], check=True, env=env)
     subprocess.run(["mcopy", "-o", "-i", esp, os.path.join(workdir, "grub.cfg"), "::/otaroot/grub.cfg"],
                    check=True, env=env)
-    kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
-    with open(vm.QEMU_LOCK, "w") as lock:
-        import fcntl
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        m = vm.Machine(os.path.join(workdir, "confirm"), kernel_dir, disk, "confirm", firmware="ovmf")
+    with vm.qemu_lock():
+        m = vm.Machine(os.path.join(workdir, "confirm"), KERNEL_DIR, disk, "confirm", firmware="ovmf")
         try:
             m.start()
             m.wait_console("@done", timeout=120 + 2 * len(cases))
@@ -637,14 +628,20 @@ def sparse_copy(src, dst):
                 pos += n
 
 
-def write_image(base, img, sectors):
-    sparse_copy(base, img)
+def pwrite_sectors(img, sectors, first=0):
+    """Writes {sector: data} into img, sectors counted from `first`."""
     fd = os.open(img, os.O_WRONLY)
     try:
         for sct, data in sectors.items():
-            os.pwrite(fd, data, sct * SECTOR)
+            os.pwrite(fd, data, (first + sct) * SECTOR)
     finally:
         os.close(fd)
+
+
+def write_image(base, img, sectors):
+    """A crash state's image: base (the window's start) plus sectors."""
+    sparse_copy(base, img)
+    pwrite_sectors(img, sectors)
 
 
 def install_verdict(c, esp_img, data_img):
@@ -686,7 +683,6 @@ def check_install_class(cls, workdir, info, quick, limit, jobs):
     start, end = json.load(open(os.path.join(workdir, "windows.json")))["grub-arm"]
     parts = partitions(os.path.join(workdir, "start.img"))
     ranges = [parts["esp"], parts["data"]]
-    s_first, s_size = parts["system-b"]
     scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
     try:
         bases = []
@@ -710,9 +706,7 @@ def check_install_class(cls, workdir, info, quick, limit, jobs):
             raise SystemExit("crash-states: %s: the recorded install did not end armed and installed: %s"
                              % (cls, refs["end"]))
         ctx["start"], ctx["end"] = refs["start"], refs["end"]
-        ctx["slot_last_write"] = max([e.index for e in log.entries[start:end] if e.is_write and
-                                      e.sector < s_first + s_size and e.sector + e.nr_sectors > s_first],
-                                     default=-1)
+        ctx["slot_last_write"] = last_write_to(log, start, end, parts["system-b"])
 
         def keep(e):
             return any(f <= e.sector < f + n for f, n in ranges)
@@ -753,8 +747,7 @@ def uboot_decide(disk, workdir):
     """What real U-Boot boots from disk: its boot script's own report on the
     console (bootflow/uboot/boot.cmd), read as soon as it is printed."""
     import vm
-    kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(BUILD, "vm", "kernel"))
-    m = vm.Machine(workdir, kernel_dir, disk, "uboot-check", firmware="uboot")
+    m = vm.Machine(workdir, KERNEL_DIR, disk, "uboot-check", firmware="uboot")
     try:
         m.start()
         deadline = time.monotonic() + 120
@@ -783,30 +776,23 @@ def check_uboot_class(cls, workdir, info, quick, limit):
     """Every distinct crash state of the boot partition (a sample with
     quick) is booted by real U-Boot, one QEMU at a time; what it decides
     must be what it decides at the window's start or at its end."""
-    import fcntl
     import vm
     log = logwrites.read(os.path.join(workdir, "disk.log"))
     start, end = json.load(open(os.path.join(workdir, "windows.json")))[cls]
     first, size = partitions(os.path.join(workdir, "start.img"))[info["boot"]]
     scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
-    lock = open(vm.QEMU_LOCK, "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = vm.qemu_lock()
     try:
         base = os.path.join(scratch, "base.img")
-        subprocess.run(["cp", "--sparse=always", os.path.join(workdir, "start.img"), base], check=True)
+        sparse_copy(os.path.join(workdir, "start.img"), base)
         logwrites.apply_entries(log, base, 0, start)
         disk = os.path.join(scratch, "disk.img")
 
         def decide(overlay_sectors, upto=None):
-            subprocess.run(["cp", "--sparse=always", base, disk], check=True)
+            sparse_copy(base, disk)
             if upto is not None:
                 logwrites.apply_entries(log, disk, start, upto)
-            fd = os.open(disk, os.O_WRONLY)
-            try:
-                for sct, data in overlay_sectors.items():
-                    os.pwrite(fd, data, (first + sct) * SECTOR)
-            finally:
-                os.close(fd)
+            pwrite_sectors(disk, overlay_sectors, first)
             return uboot_decide(disk, os.path.join(scratch, "vm"))
 
         refs = {"start": decide({}), "end": decide({}, end)}
@@ -830,12 +816,8 @@ def check_uboot_class(cls, workdir, info, quick, limit):
             checked += 1
             d = decide(o.sectors)
             if d not in allowed:
-                violations.append(fp)
-                say("VIOLATION %s: crash after log entry %d (%s, durable up to %d, %d later writes landed): "
-                    "U-Boot: %s; only %s allowed" % (cls, st.boundary, st.kind, st.durable, len(st.pieces), d,
-                                                     " or ".join(sorted(allowed))))
-        return {"class": cls, "window": [start, end], "distinct": len(states), "checked": checked,
-                "violations": len(violations)}, {}
+                violations.append((fp, "U-Boot: %s; only %s allowed" % (d, " or ".join(sorted(allowed)))))
+        return report(cls, start, end, states, chosen[:checked], violations), {}
     finally:
         lock.close()
         log.close()

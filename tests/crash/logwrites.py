@@ -301,7 +301,7 @@ class Overlay:
             os.close(fd)
 
 
-def state_overlay(log, state, durable_overlay, first_sector=0, nr_sectors=None):
+def state_overlay(state, durable_overlay):
     """The overlay of a crash state on top of the window's start: the durable
     writes (given as an overlay of [window start, state.durable), which the
     caller caches) plus the pieces that landed."""
@@ -325,7 +325,7 @@ def distinct_states(log, start, end, first_sector=0, nr_sectors=None, per_bounda
                 if e.is_write and (not keep or keep(e)):
                     durable.add(e)
             durable_at = st.durable
-        o = state_overlay(log, st, durable, first_sector, nr_sectors)
+        o = state_overlay(st, durable)
         fp = o.fingerprint()
         if fp in seen:
             continue

@@ -41,6 +41,17 @@ class VMError(Exception):
     pass
 
 
+def qemu_lock():
+    """Takes the machine-wide QEMU lock (one QEMU at a time on this machine,
+    across checkouts too: a second guest would starve the first one's
+    timing: watchdog, timeouts); returns the open lock file, closing it
+    releases the lock. Waits as long as the holder runs: ctest's timeout
+    bounds the wait."""
+    lock = open(QEMU_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 def kvm_usable():
     """TCG by default: it works on every machine (on this project's build
     machines /dev/kvm exists but a guest under it stalls in early boot).
@@ -272,10 +283,7 @@ class TestCase:
     directory (console logs included) is kept when the test fails."""
 
     def __init__(self, name, image="base.img", firmware=None):
-        # One QEMU at a time on this machine, across checkouts too: a second
-        # guest would starve the first one's timing (watchdog, timeouts).
-        self.lock = open(QEMU_LOCK, "w")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.lock = qemu_lock()
         build = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
         self.build = build
         self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", "kernel"))
