@@ -191,8 +191,11 @@ struct ota_bundle_algorithms {
 struct ota_bundle_trust {
 	const char *keyring;     /* PEM file of trusted CA certificates */
 	bool allow_unsigned;     /* accept bundles without a signature */
-	bool check_time;         /* the clock is trustworthy: check validity at `now` */
-	time_t now;              /* 0 = time(NULL) when check_time */
+	/* The clock is trustworthy: check validity now. libcrypto reads the
+	 * clock itself: a time_t handed to it would cross its ABI, which on
+	 * 32-bit targets may have another time_t than ours (Debian 12 armhf:
+	 * 32 bits, we build with 64). */
+	bool check_time;
 	struct ota_bundle_algorithms algorithms;
 };
 

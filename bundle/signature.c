@@ -304,8 +304,6 @@ static int load_keyring(const struct ota_bundle_trust *t, X509_STORE **ret, stru
 		flags |= X509_V_FLAG_NO_CHECK_TIME;
 	X509_VERIFY_PARAM *param = X509_STORE_get0_param(store);
 	X509_VERIFY_PARAM_set_flags(param, flags);
-	if (t->check_time)
-		X509_VERIFY_PARAM_set_time(param, t->now ? t->now : time(NULL));
 	*ret = TAKE_PTR(store);
 	return 0;
 }
