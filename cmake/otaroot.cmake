@@ -44,9 +44,19 @@ else()
   # tools/build-util-linux-static.sh. See docs/building.md.
   set(UL ${OTA_UTIL_LINUX_STATIC_DIR})
   set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
+  set(OTA_UL_BUILD ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh)
+  if(CMAKE_CROSSCOMPILING)
+    # For the target: its compiler, flags and sysroot; the verification
+    # program runs under the emulator.
+    string(REPLACE ";" " " OTA_UL_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}")
+    set(OTA_UL_BUILD ${CMAKE_COMMAND} -E env CC=${CMAKE_C_COMPILER}
+        "UL_STATIC_CFLAGS=-O2 -g -ffunction-sections -fdata-sections ${CMAKE_C_FLAGS} --sysroot=${CMAKE_SYSROOT}"
+        "UL_STATIC_EMULATOR=${OTA_UL_EMULATOR}"
+        ${OTA_UL_BUILD} --host ${OTA_TARGET_TRIPLET})
+  endif()
   add_custom_command(
     OUTPUT ${OTA_UL_ARCHIVES}
-    COMMAND ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh ${UL}
+    COMMAND ${OTA_UL_BUILD} ${UL}
     COMMENT "Building static util-linux libraries (cached in ${UL})"
     VERBATIM)
   add_custom_target(util-linux-static DEPENDS ${OTA_UL_ARCHIVES})

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-util-linux-static.sh OUTDIR
+# build-util-linux-static.sh [--host TRIPLET] OUTDIR
 #
 # Builds static libuuid/libblkid/libmount/libfdisk from Debian's own
 # util-linux *source* package (deb-src) and installs them into OUTDIR:
@@ -7,6 +7,12 @@
 #   OUTDIR/lib/{libuuid,libblkid,libmount,libfdisk}.a
 #   OUTDIR/include/{uuid,blkid,libmount,libfdisk}/*.h
 #   OUTDIR/lib/pkgconfig/{uuid,blkid,mount,fdisk}.pc
+#
+# --host TRIPLET cross-builds them for another machine (e.g.
+# aarch64-linux-gnu, arm-linux-gnueabihf; configure --host), with
+# TRIPLET-gcc unless CC says otherwise. UL_STATIC_CFLAGS then carries the
+# target's --sysroot (libc headers and libc.a) and flags such as
+# -D_TIME_BITS=64; the verification program runs under UL_STATIC_EMULATOR.
 #
 # Use:  PKG_CONFIG_PATH=OUTDIR/lib/pkgconfig pkg-config --static --libs fdisk mount blkid
 # (PKG_CONFIG_LIBDIR=OUTDIR/lib/pkgconfig is stricter: it cannot fall back to
@@ -20,10 +26,14 @@
 # interrupted build is redone. Delete OUTDIR/.stamp to force a rebuild.
 #
 # Environment (all optional):
-#   CC                   compiler (default gcc)
-#   UL_STATIC_CFLAGS     CFLAGS for the libraries
+#   CC                   compiler (default gcc, with --host TRIPLET-gcc)
+#   UL_STATIC_CFLAGS     CFLAGS for the libraries and the verification program
 #                        (default: -O2 -g -ffunction-sections -fdata-sections,
 #                        so the final link can use -Wl,--gc-sections)
+#   UL_STATIC_EMULATOR   with --host: the command that runs a target program
+#                        (e.g. "qemu-arm-static"); unset, the verification
+#                        program is linked and checked but not run
+#   UL_STATIC_JOBS       make -j (default: the number of CPUs)
 #   UL_STATIC_REGEN      auto|touch|autoreconf: how to deal with Debian patches
 #                        that modify autotools inputs (see prepare_buildsys)
 #
@@ -34,7 +44,13 @@ ME=build-util-linux-static
 say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
-if [ $# -ne 1 ] || [ -z "$1" ]; then echo "usage: $0 OUTDIR" >&2; exit 2; fi
+HOST=""
+if [ "${1:-}" = --host ]; then
+	HOST=${2:-}
+	[ -n "$HOST" ] || { echo "usage: $0 [--host TRIPLET] OUTDIR" >&2; exit 2; }
+	shift 2
+fi
+if [ $# -ne 1 ] || [ -z "$1" ]; then echo "usage: $0 [--host TRIPLET] OUTDIR" >&2; exit 2; fi
 
 SRCPKG=util-linux
 UL_LIBS=(uuid blkid mount fdisk)
@@ -77,7 +93,8 @@ TREE="$DL/$SRCPKG"
 
 # Keep the caller's build environment out of this build.
 unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKELEVEL
-: "${CC:=gcc}"
+: "${CC:=${HOST:+$HOST-}gcc}"
+STRIP=${HOST:+$HOST-}strip
 UL_STATIC_CFLAGS=${UL_STATIC_CFLAGS:--O2 -g -ffunction-sections -fdata-sections}
 UL_STATIC_REGEN=${UL_STATIC_REGEN:-auto}
 case "$UL_STATIC_REGEN" in auto | touch | autoreconf) ;; *) die "UL_STATIC_REGEN must be auto, touch or autoreconf" ;; esac
@@ -105,6 +122,7 @@ CONFIGURE_FLAGS=(
 	--disable-makeinstall-chown --disable-makeinstall-setuid
 	--disable-dependency-tracking --enable-silent-rules
 )
+[ -z "$HOST" ] || CONFIGURE_FLAGS+=(--host="$HOST")
 
 fingerprint() {
 	{
@@ -307,8 +325,14 @@ apt_install() { # apt_install PKG...
 ensure_tools() {
 	PHASE="installing build tools"
 	local -a pkgs=()
-	command -v "$CC" >/dev/null && command -v make >/dev/null &&
-		[ -f "$("$CC" -print-file-name=libc.a 2>/dev/null)" ] || pkgs+=(build-essential)
+	if [ -z "$HOST" ]; then
+		command -v "$CC" >/dev/null && command -v make >/dev/null &&
+			[ -f "$("$CC" -print-file-name=libc.a 2>/dev/null)" ] || pkgs+=(build-essential)
+	else
+		# A cross compiler finds libc in the sysroot of UL_STATIC_CFLAGS.
+		command -v "$CC" >/dev/null || die "cross compiler $CC not found (tools/deps.sh installs it)"
+		command -v make >/dev/null || pkgs+=(make)
+	fi
 	command -v dpkg-source >/dev/null || pkgs+=(dpkg-dev)
 	command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 	command -v xz >/dev/null || pkgs+=(xz-utils)
@@ -398,7 +422,7 @@ if grep -q 'unrecognized options' "$LOG"; then
 fi
 
 PHASE="make"
-JOBS=$(nproc 2>/dev/null || echo 1)
+JOBS=${UL_STATIC_JOBS:-$(nproc 2>/dev/null || echo 1)}
 say "make -j$JOBS (libraries only)"
 # With --disable-all-programs, `make all` builds just the enabled libraries and
 # their .pc files (checked after the install below).
@@ -428,7 +452,7 @@ done
 
 # --- 5. verify: a fully static program using all three libraries ------------------
 PHASE="verification"
-say "verifying: gcc -static with pkg-config --static flags"
+say "verifying: $CC -static with pkg-config --static flags"
 export PKG_CONFIG_PATH="$OUTDIR/lib/pkgconfig"
 for l in "${UL_LIBS[@]}"; do
 	got=$(pkg-config --variable=libdir "$l")
@@ -464,12 +488,20 @@ read -r -a PC_LIBS <<<"$(pkg-config --static --libs fdisk mount blkid)"
 echo "pkg-config --static --cflags --libs fdisk mount blkid: ${PC_CFLAGS[*]} ${PC_LIBS[*]}" >>"$LOG"
 # glibc warns that libmount's getpwnam_r/getgrnam_r/getpwuid_r need NSS
 # modules at run time; expected (see log).
-logrun "$CC" -static -O2 "${PC_CFLAGS[@]}" -o "$WORKTMP/t" "$WORKTMP/t.c" "${PC_LIBS[@]}"
+read -r -a VERIFY_CFLAGS <<<"$UL_STATIC_CFLAGS"
+logrun "$CC" -static "${VERIFY_CFLAGS[@]}" "${PC_CFLAGS[@]}" -o "$WORKTMP/t" "$WORKTMP/t.c" "${PC_LIBS[@]}"
 if readelf -lW "$WORKTMP/t" | grep -q INTERP; then die "test binary has a PT_INTERP"; fi
 if readelf -dW "$WORKTMP/t" | grep -q NEEDED; then die "test binary has DT_NEEDED entries"; fi
 logrun readelf -lW "$WORKTMP/t"
-logrun "$WORKTMP/t"
-logrun strip -o "$WORKTMP/t.stripped" "$WORKTMP/t"
+if [ -z "$HOST" ]; then
+	logrun "$WORKTMP/t"
+elif [ -n "${UL_STATIC_EMULATOR:-}" ]; then
+	read -r -a EMU <<<"$UL_STATIC_EMULATOR"
+	logrun "${EMU[@]}" "$WORKTMP/t"
+else
+	say "not running the $HOST test binary: no UL_STATIC_EMULATOR"
+fi
+logrun "$STRIP" -o "$WORKTMP/t.stripped" "$WORKTMP/t"
 say "test binary: static, no INTERP, no NEEDED, runs; $(stat -c %s "$WORKTMP/t") bytes ($(stat -c %s "$WORKTMP/t.stripped") stripped)"
 
 # --- done -----------------------------------------------------------------------------
