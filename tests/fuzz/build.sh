@@ -11,11 +11,10 @@ repo=$(cd "$here/../.." && pwd)
 out=${1:?usage: build.sh OUTDIR}
 mkdir -p "$out"
 
-sources=("$repo"/init/cmdline.c "$repo"/init/config.c "$repo"/stateman/overlay.c
-	"$repo"/sysutil/{error,log,strings,files,path,blockdev,copy,ini}.c "$repo"/stateman/stateconf.c
-	"$repo"/partitioner/layout.c "$repo"/bootflow/grubenv.c
-	"$repo"/bundle/{chunker,format,manifest,signature,reader,writer,ranges}.c
-	"$repo"/update/{config,channel,trust}.c "$repo"/sysutil/spawn.c "$repo"/bootflow/{bootflow,custom,grub,uboot-env,uboot,rpi-tryboot,proc}.c)
+# sources.list and targets.list: "#" comments and blank lines dropped.
+list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/$1"; }
+sources=()
+while read -r src; do sources+=("$repo/$src"); done < <(list sources.list)
 common=(-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I"$repo" -g -O1 -fno-sanitize-recover=all
 	$(pkg-config --cflags blkid inih libzstd libcrypto json-c libcurl))
 libs=($(pkg-config --libs blkid inih libzstd libcrypto json-c libcurl) -lpthread)
@@ -34,12 +33,10 @@ done
 wait
 for obj in "${objs[@]}"; do [ -f "$obj" ] || { echo "build.sh: compiling $obj failed" >&2; exit 1; }; done
 
-# target:max_len (bundles need room for a header, manifest and some chunks)
 : >"$out/targets.new"
-for spec in cmdline:4096 config:4096 update-config:4096 channel:8192 stateconf:4096 layout:4096 multipart:8192 manifest:8192 bundle:65536 signature:8192 grubenv:4096 uboot-env:8192; do
-	target=${spec%%:*}
+while read -r target max_len; do
 	clang "${common[@]}" -fsanitize=fuzzer,address,undefined -o "$out/fuzz-$target" "$here/fuzz-$target.c" \
 		"${objs[@]}" "${libs[@]}"
-	echo "$target ${spec#*:}" >>"$out/targets.new"
-done
+	echo "$target $max_len" >>"$out/targets.new"
+done < <(list targets.list)
 mv "$out/targets.new" "$out/targets"

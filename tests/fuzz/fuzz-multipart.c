@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t split = blen ? body[0] % (blen + 1) : 0;
 	uint64_t delivered = 0;
 	if (ota_multipart_feed(&mp, body, split, sink, &delivered) == 0)
-		(void)ota_multipart_feed(&mp, body + split, blen - split, sink, &delivered);
+		(void)!ota_multipart_feed(&mp, body + split, blen - split, sink, &delivered);
 	if (delivered > blen)
 		__builtin_trap(); /* never more data out than came in */
 	return 0;

@@ -127,7 +127,19 @@ static void run_child(const char *how, int want_status)
 	snprintf(env_how, sizeof(env_how), "OTA_TEST_HARNESS_CHILD=%s", how);
 	snprintf(env_outside, sizeof(env_outside), "OTA_TEST_HARNESS_OUTSIDE=%s", outside);
 	const char *env[] = { env_tmp, env_how, env_outside };
-	const char *argv[] = { self, "child_", NULL };
+	/* In a cross build the program runs under qemu-user, which the kernel
+	 * does not know to start for it: the child runs under the emulator
+	 * that OTA_TEST_EMULATOR names (tests/CMakeLists.txt), if any. */
+	char emulator[PATH_MAX] = "";
+	const char *argv[12];
+	size_t argc = 0;
+	if (getenv("OTA_TEST_EMULATOR"))
+		snprintf(emulator, sizeof(emulator), "%s", getenv("OTA_TEST_EMULATOR"));
+	for (char *save, *w = strtok_r(emulator, " ", &save); w && argc < 9; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	argv[argc++] = self;
+	argv[argc++] = "child_";
+	argv[argc] = NULL;
 	struct ota_spawn_opts o = { .env = env, .n_env = 3, .out = out, .out_size = sizeof(out), .errbuf = errbuf,
 				    .errbuf_size = sizeof(errbuf), .timeout_ms = 30000 };
 	struct ota_error err = { 0 };

@@ -14,6 +14,7 @@
 struct test_case test_cases[TEST_MAX];
 int test_count;
 int test_failed_now;
+int test_skipped_now;
 
 static char scratch[TEST_DIR_MAX / 2];
 /* Forked children that exit() must not remove their parent's directory. */
@@ -112,7 +113,7 @@ static void remove_scratch_at_exit(void)
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
 	int r = make_scratch(argv[0]);
 	if (r < 0) {
 		fprintf(stderr, "cannot make a scratch directory '%s': %s\n", scratch, strerror(-r));
@@ -123,15 +124,20 @@ int main(int argc, char **argv)
 		if (argc > 1 && !strstr(test_cases[i].name, argv[1]))
 			continue;
 		test_failed_now = 0;
+		test_skipped_now = 0;
 		test_cases[i].fn();
-		printf("%s %s\n", test_failed_now ? "FAIL" : "ok  ", test_cases[i].name);
+		printf("%s %s\n", test_failed_now ? "FAIL" : test_skipped_now ? "skip" : "ok  ", test_cases[i].name);
 		if (test_failed_now)
 			failed++;
+		else if (test_skipped_now)
+			skipped++;
 		else
 			passed++;
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	if (remove_scratch() < 0)
 		return 1;
-	return failed ? 1 : (passed ? 0 : 1);
+	if (failed)
+		return 1;
+	return skipped ? TEST_SKIP_STATUS : (passed ? 0 : 1);
 }

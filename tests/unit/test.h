@@ -38,6 +38,12 @@ int test_mkdtemp(char *buf, size_t size, const char *name);
 extern struct test_case test_cases[TEST_MAX];
 extern int test_count;
 extern int test_failed_now;
+extern int test_skipped_now;
+
+/* A program with skipped cases and no failed one exits with this status;
+ * ctest reports it as skipped (SKIP_RETURN_CODE), with the reasons in the
+ * output ("skip CASE: reason"). */
+#define TEST_SKIP_STATUS 77
 
 #define TEST(name)                                                                   \
 	static void test_##name(void);                                                   \
@@ -54,6 +60,17 @@ extern int test_failed_now;
 		fprintf(stderr, __VA_ARGS__);                          \
 		fprintf(stderr, "\n");                                 \
 		test_failed_now = 1;                                   \
+		return;                                                \
+	} while (0)
+
+/* Ends the case as skipped: what it needs is missing here (e.g. a syscall
+ * qemu-user does not emulate); the reason is printed. */
+#define SKIP(...)                                                      \
+	do {                                                           \
+		fprintf(stderr, "  skipped: ");                        \
+		fprintf(stderr, __VA_ARGS__);                          \
+		fprintf(stderr, "\n");                                 \
+		test_skipped_now = 1;                                  \
 		return;                                                \
 	} while (0)
 
