@@ -152,8 +152,15 @@ done < <(find "$NEW" -type l -print0)
 	echo "$RECIPE"
 	[ -z "$without" ] || echo "made without:$without"
 } >"$NEW/.stamp"
-rm -rf -- "$DIR"
-mv -- "$NEW" "$DIR"
+if [ -f "$DIR/.packages" ] && cmp -s "$DIR/.packages" "$NEW/.packages"; then
+	# The same packages: the files stay as they are (and with their times,
+	# so a build against them is not redone).
+	mv -- "$NEW/.stamp" "$DIR/.stamp"
+	rm -rf -- "$NEW"
+else
+	rm -rf -- "$DIR"
+	mv -- "$NEW" "$DIR"
+fi
 trap - EXIT
 rm -rf -- "$APTDIR"
 echo "$ME: $DIR: ${#debs[@]} packages for $ARCH, $(du -sm "$DIR" | cut -f1) MB"

@@ -13,13 +13,26 @@ passed=0
 failed=0
 
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
+
+# The address-space limit bounds ota-bundle's allocations. Under qemu-user
+# (a cross build's run) it would bound qemu, whose 32-bit guests reserve
+# more than the limit before ota-bundle starts: there the limit is left out,
+# the script says so and exits 77 (skipped) unless something failed.
+VLIMIT=400000
+no_vlimit=""
+if [ -n "${OTA_TEST_EMULATOR:-}" ] && ! (ulimit -v $VLIMIT; "$B" --help) >/dev/null 2>"$W/vlimit.err" &&
+	grep -q 'Unable to reserve' "$W/vlimit.err"; then
+	no_vlimit="under ulimit -v $VLIMIT the emulator cannot start: $(head -c 200 "$W/vlimit.err")"
+	echo "skip the address-space limit: $no_vlimit"
+	VLIMIT=unlimited
+fi
 bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
 # expect_fail NAME PATTERN ARGS...: ota-bundle must exit 1 and say PATTERN.
 expect_fail() {
 	local name=$1 pattern=$2 rc=0
 	shift 2
-	(ulimit -v 400000; "$B" "$@") >out.txt 2>err.txt || rc=$?
+	(ulimit -v $VLIMIT; "$B" "$@") >out.txt 2>err.txt || rc=$?
 	if [ "$rc" != 1 ]; then
 		bad "$name" "exit $rc, expected 1: $(cat err.txt)"
 	elif ! grep -q -- "$pattern" err.txt; then
@@ -31,13 +44,13 @@ expect_fail() {
 expect_ok() {
 	local name=$1 rc=0
 	shift
-	(ulimit -v 400000; "$B" "$@") >out.txt 2>err.txt || rc=$?
+	(ulimit -v $VLIMIT; "$B" "$@") >out.txt 2>err.txt || rc=$?
 	if [ "$rc" = 0 ]; then ok "$name"; else bad "$name" "exit $rc: $(cat err.txt)"; fi
 }
 # expect_sh NAME SCRIPT: a shell pipeline around ota-bundle ($B) must succeed.
 expect_sh() {
 	local name=$1 rc=0
-	(ulimit -v 400000; B=$B sh -c "$2") >out.txt 2>err.txt || rc=$?
+	(ulimit -v $VLIMIT; B=$B sh -c "$2") >out.txt 2>err.txt || rc=$?
 	if [ "$rc" = 0 ]; then ok "$name"; else bad "$name" "exit $rc: $(cat err.txt)"; fi
 }
 
@@ -287,4 +300,5 @@ rc=0; "$B" verify --keyring root.pem --min-rsa-bits 1024 good.otab 2>err.txt || 
 	bad policy-lowered "exit $rc: $(cat err.txt)"
 
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+[ "$failed" = 0 ] || exit 1
+[ -z "$no_vlimit" ] || exit 77
