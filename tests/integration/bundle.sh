@@ -15,15 +15,16 @@ failed=0
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 
 # The address-space limit bounds ota-bundle's allocations. Under qemu-user
-# (a cross build's run) it would bound qemu, whose 32-bit guests reserve
-# more than the limit before ota-bundle starts: there the limit is left out,
-# the script says so and exits 77 (skipped) unless something failed.
+# (a cross build's run, OTA_TEST_EMULATOR set) it would bound the emulator
+# instead: qemu-arm reserves a 32-bit guest's whole address space up front
+# and cannot start under it, and qemu-aarch64 running the threaded 'create'
+# under it hung in 17 of 40 tries (never without it). There the limit is
+# left out, the script says so and exits 77 (skipped) unless something failed.
 VLIMIT=400000
 no_vlimit=""
-if [ -n "${OTA_TEST_EMULATOR:-}" ] && ! (ulimit -v $VLIMIT; "$B" --help) >/dev/null 2>"$W/vlimit.err" &&
-	grep -q 'Unable to reserve' "$W/vlimit.err"; then
-	no_vlimit="under ulimit -v $VLIMIT the emulator cannot start: $(head -c 200 "$W/vlimit.err")"
-	echo "skip the address-space limit: $no_vlimit"
+if [ -n "${OTA_TEST_EMULATOR:-}" ]; then
+	no_vlimit="under qemu-user ulimit -v would bound the emulator, not ota-bundle"
+	echo "skip the address-space limit (ulimit -v $VLIMIT): $no_vlimit"
 	VLIMIT=unlimited
 fi
 bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
