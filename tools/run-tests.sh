@@ -7,10 +7,20 @@
 # tests under qemu-user, labelled arm64 and armhf. Pass ctest arguments to
 # narrow every build's run, e.g. `-L unit`, `-L armhf`, `-LE 'arm64|armhf'`.
 #
+# Slow cases that repeat a path a default case proves carry the ctest label
+# "extended" and are left out unless the first argument is --extended
+# (docs/building.md says what runs where).
+#
 # Afterwards it fails, naming them, if the tests left a loop device, a mount,
 # a process or a file in /tmp or /var/tmp behind (tools/leftovers.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SELECT=(-LE extended)
+if [ "${1:-}" = --extended ]; then
+	SELECT=()
+	shift
+fi
 
 tools/deps.sh
 tools/deps.sh --check
@@ -28,11 +38,11 @@ export OTA_LEFTOVER_TAG
 snapshot=$(mktemp "${TMPDIR:-/tmp}/ota-leftovers.XXXXXX")
 tools/leftovers.py snapshot "$snapshot"
 rc=0
-(cd build && ctest --output-on-failure "$@") || rc=$?
+(cd build && ctest --output-on-failure "${SELECT[@]}" "$@") || rc=$?
 # The emulated tests wait mostly on qemu, timers and servers: two at a time
 # (those holding the loop lock one after the other).
 for arch in "${CROSS[@]}"; do
-	(cd "build-$arch" && ctest --output-on-failure -j2 "$@") || rc=$?
+	(cd "build-$arch" && ctest --output-on-failure -j2 "${SELECT[@]}" "$@") || rc=$?
 	# What was skipped and why (test.h's SKIP, the scripts' "skip" lines).
 	grep -h '^skip \|skipped: ' "build-$arch/Testing/Temporary/LastTest.log" 2>/dev/null |
 		sed "s/^/$arch: /" || true
