@@ -620,6 +620,72 @@ static int make_fs(struct job *j, const struct ota_part_action *a)
 	return r;
 }
 
+/* The partition in the kernel's list with number partno, or NULL. */
+static const struct ota_partition *find_partno(const struct ota_partition *parts, size_t n, unsigned partno)
+{
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].partno == partno)
+			return &parts[i];
+	return NULL;
+}
+
+/* libfdisk's fdisk_reread_changes() only warns when a BLKPG request fails
+ * (EBUSY, EINVAL) and still returns 0, so success is taken from the
+ * kernel's own view: every partition of the written table at its start
+ * and size in sysfs, and no other. Otherwise mkfs or a grown file system
+ * would work on the old extents while we reported success. */
+static int check_kernel_view(struct job *j)
+{
+	struct stat st;
+	if (fstat(fdisk_get_devfd(j->cxt), &st) < 0)
+		return ota_error_errno(j->err, -errno, "stat '%s'", j->device);
+	_cleanup_free_ struct ota_partition *parts = NULL;
+	size_t n = 0;
+	int r = ota_blockdev_list_partitions(st.st_rdev, &parts, &n, j->err);
+	if (r < 0)
+		return r;
+	_cleanup_(fdisk_unref_tablep) struct fdisk_table *tb = NULL;
+	r = fdisk_get_partitions(j->cxt, &tb);
+	if (r < 0)
+		return ota_error_errno(j->err, r, "read back the partition table of %s", j->device);
+	size_t in_table = 0, kernel_extra = n;
+	for (size_t k = 0; k < fdisk_table_get_nents(tb); k++) {
+		struct fdisk_partition *pa = fdisk_table_get_partition(tb, k);
+		if (!pa || !fdisk_partition_has_partno(pa) || !fdisk_partition_has_start(pa))
+			continue;
+		unsigned partno = (unsigned)fdisk_partition_get_partno(pa) + 1;
+		/* An MBR extended container is a marker to the kernel (1-2
+		 * sectors; libfdisk's BLKPG add of it fails on 4096-byte
+		 * sectors): nothing is made on it, its logical partitions are
+		 * what is checked. */
+		if (fdisk_partition_is_container(pa)) {
+			kernel_extra -= find_partno(parts, n, partno) != NULL;
+			continue;
+		}
+		in_table++;
+		uint64_t start = fdisk_partition_get_start(pa) * j->ss;
+		uint64_t size = fdisk_partition_get_size(pa) * j->ss;
+		const struct ota_partition *kp = find_partno(parts, n, partno);
+		if (!kp)
+			return ota_error_set(j->err, -EIO,
+					     "%s: the kernel did not add partition %u (BLKPG); the new table "
+					     "is on the disk and takes effect at the next boot", j->device, partno);
+		if (kp->start != start || kp->size != size)
+			return ota_error_set(j->err, -EIO,
+					     "%s: the kernel still has partition %u at byte %llu, %llu bytes, "
+					     "not %llu, %llu bytes as written (BLKPG refused); the new table "
+					     "is on the disk and takes effect at the next boot", j->device, partno,
+					     (unsigned long long)kp->start, (unsigned long long)kp->size,
+					     (unsigned long long)start, (unsigned long long)size);
+	}
+	if (kernel_extra != in_table)
+		return ota_error_set(j->err, -EIO,
+				     "%s: the kernel has %zu partitions, the written table %zu (BLKPG refused); "
+				     "the new table is on the disk and takes effect at the next boot", j->device,
+				     kernel_extra, in_table);
+	return 0;
+}
+
 static int write_table(struct job *j, struct fdisk_table *before)
 {
 	int r = fdisk_write_disklabel(j->cxt);
@@ -628,9 +694,11 @@ static int write_table(struct job *j, struct fdisk_table *before)
 	if (fsync(fdisk_get_devfd(j->cxt)) < 0)
 		return ota_error_errno(j->err, -errno, "sync %s", j->device);
 	/* BLKPG per partition: BLKRRPART fails with EBUSY on a disk in use. */
-	if (before && !j->image && fdisk_reread_changes(j->cxt, before) < 0)
+	if (!before || j->image)
+		return 0;
+	if (fdisk_reread_changes(j->cxt, before) < 0)
 		return ota_error_set(j->err, -EIO, "%s: the kernel did not take the new partitions (BLKPG)", j->device);
-	return 0;
+	return check_kernel_view(j);
 }
 
 static int apply(struct job *j, struct fdisk_table *before)

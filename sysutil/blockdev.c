@@ -215,6 +215,29 @@ static void fill_from_table(const char *diskpath, struct ota_partition *parts, s
 	blkid_free_probe(pr);
 }
 
+static int sysfs_u64(dev_t devno, const char *attr, uint64_t *ret)
+{
+	char path[96], line[32];
+	if (ota_format(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(devno), minor(devno), attr) < 0)
+		return -ENAMETOOLONG;
+	int r = ota_read_line(path, line, sizeof(line));
+	return r < 0 ? r : ota_parse_u64(line, ret);
+}
+
+/* Sectors of 512 bytes (sysfs "start" and "size", whatever the logical block
+ * size) to bytes, refusing what does not fit 64 bits. */
+static int sysfs_bytes(dev_t devno, const char *attr, uint64_t *ret)
+{
+	uint64_t sectors;
+	int r = sysfs_u64(devno, attr, &sectors);
+	if (r < 0)
+		return r;
+	if (sectors > UINT64_MAX / 512)
+		return -EOVERFLOW;
+	*ret = sectors * 512;
+	return 0;
+}
+
 static int read_sysfs_partition(const char *diskdir, const char *entry, struct ota_partition *p)
 {
 	char path[PATH_MAX], line[64];
@@ -237,6 +260,11 @@ static int read_sysfs_partition(const char *diskdir, const char *entry, struct o
 	memset(p, 0, sizeof(*p));
 	p->partno = (unsigned)partno;
 	p->devno = makedev(ma, mi);
+	r = sysfs_bytes(p->devno, "start", &p->start);
+	if (r == 0)
+		r = sysfs_bytes(p->devno, "size", &p->size);
+	if (r < 0)
+		return r;
 	if (ota_format(p->devpath, sizeof(p->devpath), "/dev/%s", entry) < 0)
 		return -ENAMETOOLONG;
 	/* The kernel's own copy of the GPT name, in case libblkid cannot read
@@ -311,29 +339,6 @@ _printf_(2, 3) static void describe(struct ota_storage_extent *e, const char *fm
 	va_start(ap, fmt);
 	(void)vsnprintf(e->via + l, sizeof(e->via) - l, fmt, ap);
 	va_end(ap);
-}
-
-static int sysfs_u64(dev_t devno, const char *attr, uint64_t *ret)
-{
-	char path[96], line[32];
-	if (ota_format(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(devno), minor(devno), attr) < 0)
-		return -ENAMETOOLONG;
-	int r = ota_read_line(path, line, sizeof(line));
-	return r < 0 ? r : ota_parse_u64(line, ret);
-}
-
-/* Sectors of 512 bytes (sysfs "start" and "size", whatever the logical block
- * size) to bytes, refusing what does not fit 64 bits. */
-static int sysfs_bytes(dev_t devno, const char *attr, uint64_t *ret)
-{
-	uint64_t sectors;
-	int r = sysfs_u64(devno, attr, &sectors);
-	if (r < 0)
-		return r;
-	if (sectors > UINT64_MAX / 512)
-		return -EOVERFLOW;
-	*ret = sectors * 512;
-	return 0;
 }
 
 /* The kernel reports a loop's lo_device as huge_encode_dev(): the low byte

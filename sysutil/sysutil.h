@@ -224,6 +224,8 @@ struct ota_partition {
 	char devpath[64];   /* /dev node, e.g. /dev/vda3 */
 	dev_t devno;
 	unsigned partno;    /* 1-based, as the kernel numbers it */
+	uint64_t start;     /* bytes from the disk's start, the kernel's view (sysfs) */
+	uint64_t size;      /* bytes, the kernel's view (an MBR extended container: 1 or 2 sectors) */
 	char name[128];     /* GPT partition name (PARTLABEL), "" on MBR: 36 UTF-16 units are at most 108 bytes of UTF-8 */
 	char partuuid[40];  /* as in root=PARTUUID= */
 	char fstype[32];    /* "" if no filesystem was recognised */
