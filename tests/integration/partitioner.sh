@@ -305,7 +305,10 @@ size=32MiB, type=83
 size=8MiB, type=83"
 partx --delete "$d"; losetup -d "$d"; truncate -s 400M "$work/mg.img"
 d=$(losetup --show -f "$work/mg.img"); partx --add "$d" 2>/dev/null || true
-check "MBR grow: extended then logical grow" sh -c "'$bin' $M --json apply $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][-1][\"action\"] == \"grow\", d; assert d[\"partitions\"][-1][\"size\"] > 250 << 20, d'"
+if [ -n "$no_resize" ]; then
+	refuse "MBR grow fails: the kernel kept the old size ($no_resize)" "the kernel still has partition 7" $M apply "$d"
+else check "MBR grow: extended then logical grow" sh -c "'$bin' $M --json apply $d | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"partitions\"][-1][\"action\"] == \"grow\", d; assert d[\"partitions\"][-1][\"size\"] > 250 << 20, d'"
+fi
 check "MBR grow: the table is valid" sfdisk -V "$d"
 
 # Image files on a build host (mkfs through offsets, no loop device).
