@@ -435,8 +435,10 @@ def record_update_cycle(workdir, flow, firmware, canary):
     """One A/B cycle of a boot flow's VM fixture (tests/vm/mkflow-fixtures.sh
     BUILD FLOW): windows FLOW-arm (ota-update install of the good bundle,
     which arms group b), FLOW-trial-boot (the power-on in which the
-    bootloader counts the try itself, then Linux), FLOW-commit, and
-    FLOW-canary (the shell command `canary`, an unsafe write on purpose)."""
+    bootloader counts the try itself, then Linux), FLOW-commit,
+    FLOW-canary (the shell command `canary`, an unsafe write on purpose) and
+    FLOW-rollback (a second trial, of group a, marked bad while it runs, as
+    a failed health check does)."""
     import cycle
     fixtures = os.path.join(BUILD, "vm", flow)
     bundle = os.path.join(fixtures, "good.otab")
@@ -459,6 +461,16 @@ def record_update_cycle(workdir, flow, firmware, canary):
         m.run(canary)
         e = rec.mark()
         rec.window(flow + "-canary", d, e)
+        # The install writes slot a anew (over the canary's damage) and arms it.
+        cycle.install(m, bundle)
+        m.reboot()
+        cycle.boot_until_agent(m, 1)
+        if cycle.booted(m) != ("a", True):
+            raise SystemExit("crash-states: %s: the second trial boot booted %s" % (flow, cycle.booted(m),))
+        f = rec.mark()
+        m.run("ota-update rollback")
+        g = rec.mark()
+        rec.window(flow + "-rollback", f, g)
         m.reboot()
         rec.save()
 
@@ -853,6 +865,202 @@ def confirm_grub_model(seen, workdir, limit):
             "violations": bad}
 
 
+# ---- first-boot provisioning of a whole disk -------------------------------
+
+PENDING_GUID = "4F544150-454E-4449-4E47-0000000A4F4B"
+
+
+def record_provision(workdir):
+    """The first boot of an image holding only system-a, written to a disk
+    four times its size (tests/vm/test_provision.py's layout): ota-init
+    creates system-b and data, formats data and mounts it. The whole disk is
+    the checked device. The canary then writes into system-a, which nothing
+    of ours ever does once it is booted."""
+    from test_provision import LAYOUT
+    extra = os.path.join(workdir, "extra")
+    os.makedirs(os.path.join(extra, "etc", "ota"))
+    layout = os.path.join(extra, "etc", "ota", "layout.conf")
+    with open(layout, "w") as f:
+        f.write(LAYOUT)
+    image = os.path.join(workdir, "image.img")
+    subprocess.run([os.path.join(REPO, "tests", "vm", "mkimage.sh"), "--bin-dir", os.path.join(BUILD, "bin"),
+                    "--out", image, "--extra-root", extra, "--system-a-only"], check=True, stdout=subprocess.DEVNULL)
+    os.truncate(image, os.path.getsize(image) * 4)
+    with Recorder(workdir, image) as rec:
+        m = rec.machine
+        m.boot()
+        st = m.output("cat /run/ota/status")
+        if "provision='done:" not in st:
+            raise SystemExit("crash-states: provision: the recorded first boot did not provision: %s" % st)
+        a = rec.mark()
+        rec.window("provision", 0, a)
+        m.run("dd if=/dev/urandom of=/dev/vda1 bs=4096 count=4 seek=2000 conv=notrunc 2>/dev/null")
+        b = rec.mark()
+        rec.window("provision-canary", a, b)
+        m.reboot()
+        rec.save()
+    return {"layout": layout}
+
+
+def gpt_of(path):
+    out = subprocess.run(["sfdisk", "--json", path], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout)["partitiontable"]
+
+
+def probe_uuid(path, offset=0):
+    r = subprocess.run(["blkid", "-p", "-o", "value", "-s", "UUID", "-O", str(offset), path],
+                       capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() or None
+
+
+def region_digest(path, first, size):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(first * SECTOR)
+        left = size * SECTOR
+        while left:
+            b = f.read(min(left, 1 << 20))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+    return h.hexdigest()
+
+
+def provision_verdict(c, img):
+    """What the next boot's provisioning (ota-part: the library ota-init
+    calls) makes of the disk img, and the invariants on its result."""
+    before = gpt_of(img) or {"partitions": []}
+    data = [p for p in before["partitions"] if p.get("name") == "data"]
+    # A data partition with its final type holds a finished file system:
+    # provisioning must never format it again.
+    kept = None
+    if data and data[0]["type"].upper() != PENDING_GUID:
+        kept = probe_uuid(img, data[0]["start"] * SECTOR)
+    dev = subprocess.run(["losetup", "--find", "--show", img], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        # The kernel's view at the next boot: the partitions of the table on
+        # the disk (partx reads it with libblkid; the host kernel may lack
+        # a GPT parser).
+        subprocess.run(["partx", "--add", dev], capture_output=True, timeout=60)
+        r = subprocess.run([os.path.join(BUILD, "bin", "ota-part"), "--layout", c["layout"], "apply", dev],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            return "ota-part apply failed: %s" % (r.stderr.strip() or "exit %d" % r.returncode)
+        t = gpt_of(dev)
+        parts = t["partitions"] if t else []
+        if [p.get("name") for p in parts] != ["system-a", "system-b", "data"]:
+            return "partitions after provisioning: %s" % [p.get("name") for p in parts]
+        if any(p["type"].upper() == PENDING_GUID for p in parts):
+            return "a partition is still pending after provisioning"
+        disk = os.path.getsize(img)
+        if disk - (parts[-1]["start"] + parts[-1]["size"]) * SECTOR >= 2 << 20:
+            return "data does not reach the end of the disk"
+        uuid = probe_uuid(dev + "p3")
+        if kept and uuid != kept:
+            return "the data partition was formatted again (UUID %s, was %s)" % (uuid, kept)
+        mnt = c["mnt"]
+        if subprocess.run(["mount", "-t", "ext4", dev + "p3", mnt], capture_output=True).returncode != 0:
+            if not repair_ext_fs(dev + "p3") or \
+                    subprocess.run(["mount", "-t", "ext4", dev + "p3", mnt], capture_output=True).returncode != 0:
+                return "the data file system does not mount after provisioning and e2fsck"
+        subprocess.run(["umount", mnt], check=True)
+        first, size = c["system_a"]
+        if region_digest(img, first, size) != c["system_a_digest"]:
+            return "system-a changed"
+        return None
+    finally:
+        subprocess.run(["partx", "--delete", dev], capture_output=True, timeout=60)
+        subprocess.run(["losetup", "-d", dev], check=True)
+
+
+def check_provision_state(job):
+    fp, sectors, durable = job
+    c = WCTX
+    write_image(c["base"], c["img"], sectors)
+    return fp, provision_verdict(c, c["img"]), None
+
+
+def overlays_of(log, start, states):
+    """(CrashState, Overlay) for each of states, the durable part built up
+    once in log order (a whole disk's window is too big to keep an overlay
+    per state)."""
+    durable, at = logwrites.Overlay(log), start
+    for st in sorted(states, key=lambda x: x.durable):
+        if st.durable != at:
+            durable.add_range(at, st.durable)
+            at = st.durable
+        yield st, logwrites.state_overlay(st, durable)
+
+
+def batches(items, n):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_provision_class(cls, workdir, info, quick, limit, jobs):
+    """Every distinct crash state of the whole disk goes to the next boot's
+    provisioning: it must converge to the layout, keep a data partition
+    once formatted, and leave system-a as it was. The window holds mkfs's
+    megabytes: states are checked in batches as they are enumerated, and
+    --quick samples `limit` of all enumerated states (not told apart by
+    content first, which takes minutes here)."""
+    log = logwrites.read(os.path.join(workdir, "disk.log"))
+    start, end = json.load(open(os.path.join(workdir, "windows.json")))[cls]
+    scratch = tempfile.mkdtemp(prefix="check.", dir=workdir)
+    try:
+        base = os.path.join(scratch, "base.img")
+        sparse_copy(os.path.join(workdir, "start.img"), base)
+        logwrites.apply_entries(log, base, 0, start)
+        system_a = partitions(base)["system-a"]
+        ctx = dict(info, base=base, scratch=scratch, system_a=system_a,
+                   system_a_digest=region_digest(os.path.join(workdir, "start.img"), *system_a))
+        ctx["mnt"] = os.path.join(scratch, "mnt")
+        os.mkdir(ctx["mnt"])
+        for name, upto in (("start", start), ("end", end)):
+            img = os.path.join(scratch, name + ".img")
+            sparse_copy(base, img)
+            logwrites.apply_entries(log, img, start, upto)
+            why = provision_verdict(ctx, img)
+            if why and not cls.endswith("-canary"):
+                raise SystemExit("crash-states: %s: the window's %s state itself is broken: %s" % (cls, name, why))
+            os.unlink(img)
+        if quick:
+            every = list(logwrites.enumerate_states(log, start, end))
+            sample = random.Random(16).sample(every, min(limit, len(every)))
+            source = ((o.fingerprint(), st, o) for st, o in overlays_of(log, start, sample))
+            total = "<= %d" % len(every)  # enumerated; distinct ones not counted
+        else:
+            source = logwrites.distinct_states(log, start, end)
+        seen, chosen, violations = set(), [], []
+        with multiprocessing.Pool(jobs, initializer=worker_init, initargs=(ctx,)) as pool:
+            for batch in batches(((fp, st, o) for fp, st, o in source if fp not in seen), 4 * jobs):
+                seen.update(fp for fp, _, _ in batch)
+                chosen.extend((fp, st, None) for fp, st, _ in batch)
+                for fp, why, _ in pool.imap_unordered(check_provision_state,
+                                                      [(fp, o.sectors, st.durable) for fp, st, o in batch]):
+                    if why:
+                        violations.append((fp, why))
+                if cls.endswith("-canary") and violations:
+                    break  # heard; the canary's states need not all be checked
+        r = report(cls, start, end, chosen, chosen, violations)
+        if quick:
+            r["distinct"] = total
+        return r, {}
+    finally:
+        log.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 KINDS = {
     "state": {"partition": "data", "reference": state_reference, "check": check_state_store},
     "grub": {"partition": "esp", "reference": grub_reference, "check": check_grub_state},
@@ -860,8 +1068,10 @@ KINDS = {
 
 GROUPS = {
     "state": (record_state, ["state-persist", "state-unpersist", "state-canary", "state-reset"]),
-    "grub": (record_grub, ["grub-arm", "grub-install", "grub-trial-boot", "grub-commit", "grub-canary"]),
-    "uboot": (record_uboot, ["uboot-arm", "uboot-trial-boot", "uboot-commit", "uboot-canary"]),
+    "grub": (record_grub, ["grub-arm", "grub-install", "grub-trial-boot", "grub-commit", "grub-rollback",
+                           "grub-canary"]),
+    "uboot": (record_uboot, ["uboot-arm", "uboot-trial-boot", "uboot-commit", "uboot-rollback", "uboot-canary"]),
+    "provision": (record_provision, ["provision", "provision-canary"]),
 }
 
 
@@ -901,6 +1111,8 @@ def main():
             tc = time.monotonic()
             if cls == "grub-install":
                 r, files = check_install_class(cls, wd, info, a.quick, a.limit, a.jobs)
+            elif group == "provision":
+                r, files = check_provision_class(cls, wd, info, a.quick, max(a.limit // 2, 10), a.jobs)
             elif group == "uboot":  # real U-Boot boots each state: a few seconds each
                 r, files = check_uboot_class(cls, wd, info, a.quick, max(a.limit // 10, 4))
             else:
@@ -908,7 +1120,7 @@ def main():
             seen.update(files)
             r["seconds"] = round(time.monotonic() - tc, 1)
             results.append(r)
-            say("%-18s window %d..%d: %d distinct crash states, %d checked, %d violations (%.0f s)"
+            say("%-18s window %d..%d: %s distinct crash states, %d checked, %d violations (%.0f s)"
                 % (cls, r["window"][0], r["window"][1], r["distinct"], r["checked"], r["violations"],
                    r["seconds"]))
         if group == "grub":
