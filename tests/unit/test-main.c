@@ -114,6 +114,11 @@ static void remove_scratch_at_exit(void)
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0, skipped = 0;
+	if (test_count > TEST_MAX) {
+		fprintf(stderr, "%s: %d cases registered, room for %d: raise TEST_MAX in tests/unit/test.h\n", argv[0],
+			test_count, TEST_MAX);
+		return 1;
+	}
 	int r = make_scratch(argv[0]);
 	if (r < 0) {
 		fprintf(stderr, "cannot make a scratch directory '%s': %s\n", scratch, strerror(-r));

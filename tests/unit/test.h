@@ -50,7 +50,8 @@ extern int test_skipped_now;
 	__attribute__((constructor)) static void register_##name(void)                    \
 	{                                                                                \
 		if (test_count < TEST_MAX)                                                 \
-			test_cases[test_count++] = (struct test_case){ #name, test_##name }; \
+			test_cases[test_count] = (struct test_case){ #name, test_##name };   \
+		test_count++; /* counted past TEST_MAX too: main() refuses to run then */ \
 	}                                                                                \
 	static void test_##name(void)
 
