@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-grubenv: the GRUB boot flow's environment files, for image builders
  * and for debugging (docs/boot-flows.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-bundle: create, sign, inspect, verify and extract update bundles. A
  * thin main over otabundle; every failure is printed once, here. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-init: the PID-1 shim. main is the list of steps; see init.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-part: show, plan and apply a disk layout. A thin main over the
  * partitioner library. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-state: manage persisted state at runtime. A thin main over stateman. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sysutil: the small library every otaroot component stands on.
  *
  * It holds error reporting with context, scope-bound cleanup, logging to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-update: install bundles into the spare boot group, commit, roll back,
  * show status. A thin main over otaupdate (update/update.h); docs/update.md. */
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/debian/debian.sh SRCDIR BUILDDIR
 #
 # Builds the Debian packages from this tree (dpkg-buildpackage -us -uc -b),

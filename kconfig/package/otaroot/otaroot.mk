@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 ################################################################################
 #
 # otaroot
@@ -9,11 +10,8 @@
 OTAROOT_VERSION = 0.1.0
 OTAROOT_SITE = $(BR2_EXTERNAL_OTAROOT_PATH)/..
 OTAROOT_SITE_METHOD = local
-# The project has no LICENSE file yet: the licence is recorded as unknown and
-# README.md stands in, so that legal-info names the sources. Replace both
-# lines when a licence is chosen.
-OTAROOT_LICENSE = unknown
-OTAROOT_LICENSE_FILES = README.md
+OTAROOT_LICENSE = Apache-2.0
+OTAROOT_LICENSE_FILES = LICENSE
 # SITE_METHOD local rsyncs like OVERRIDE_SRCDIR: never copy a developer's
 # build tree into output/build (.git is excluded by Buildroot itself).
 OTAROOT_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude /build
