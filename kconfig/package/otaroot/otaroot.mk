@@ -74,7 +74,8 @@ HOST_OTAROOT_DEPENDENCIES = \
 	host-libinih \
 	host-zstd \
 	host-openssl \
-	host-libcurl
+	host-libcurl \
+	host-json-c
 
 HOST_OTAROOT_CONF_OPTS = \
 	-DOTA_BUILD_INIT=OFF \
