@@ -32,7 +32,8 @@ OTAROOT_CONF_OPTS = \
 	-DOTA_SANITIZE=OFF \
 	-DOTA_WERROR=OFF \
 	-DOTA_STATIC_FROM_SYSROOT=ON \
-	-DOTA_INIT_INSTALL_DIR=/sbin
+	-DOTA_INIT_INSTALL_DIR=/sbin \
+	-DOTA_BUILD_MAN=OFF
 
 ifeq ($(BR2_PACKAGE_OTAROOT_UPDATE),y)
 OTAROOT_DEPENDENCIES += zstd openssl libcurl
@@ -67,7 +68,7 @@ OTAROOT_POST_INSTALL_TARGET_HOOKS += OTAROOT_INSTALL_CONFIG_FILES
 
 # Host: ota-bundle (the board scripts' update bundle) and ota-grubenv (the
 # GRUB boot flow's initial state on the ESP); neither needs libmount nor
-# libfdisk.
+# libfdisk. No man pages on either side (they would need host scdoc).
 HOST_OTAROOT_DEPENDENCIES = \
 	host-pkgconf \
 	host-util-linux \
@@ -83,7 +84,8 @@ HOST_OTAROOT_CONF_OPTS = \
 	-DOTA_BUILD_BUNDLE=ON \
 	-DOTA_BUILD_TESTS=OFF \
 	-DOTA_SANITIZE=OFF \
-	-DOTA_WERROR=OFF
+	-DOTA_WERROR=OFF \
+	-DOTA_BUILD_MAN=OFF
 
 $(eval $(cmake-package))
 $(eval $(host-cmake-package))
