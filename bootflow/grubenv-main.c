@@ -193,19 +193,17 @@ static int cmd_op(const char *op, const char *dir, const char *const groups[2], 
 int main(int argc, char **argv)
 {
 	ota_log_init("ota-grubenv", OTA_LOG_INFO);
-	const struct ota_cli_command *cmd;
-	char **args;
-	int n;
-	int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	const char *groups[2];
 	if (split_groups(arg_groups, groups) < 0)
-		return ota_cli_usage_error(&cli, cmd, "--groups takes two different group names, A,B");
-	switch (cmd - commands) {
-	case CMD_INIT: return cmd_init(args[0], groups, arg_default ? arg_default : groups[0]);
-	case CMD_SHOW: return cmd_show(args[0], groups);
-	case CMD_ARM: return cmd_op("arm", args[0], groups, args[1], args[2]);
-	default: return cmd_op("commit", args[0], groups, args[1], NULL);
+		return ota_cli_usage_error(&cli, a.cmd, "--groups takes two different group names, A,B");
+	switch (a.cmd - commands) {
+	case CMD_INIT: return cmd_init(a.args[0], groups, arg_default ? arg_default : groups[0]);
+	case CMD_SHOW: return cmd_show(a.args[0], groups);
+	case CMD_ARM: return cmd_op("arm", a.args[0], groups, a.args[1], a.args[2]);
+	default: return cmd_op("commit", a.args[0], groups, a.args[1], NULL);
 	}
 }

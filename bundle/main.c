@@ -687,11 +687,9 @@ int main(int argc, char **argv)
 		[CMD_ATTACH] = cmd_attach,   [CMD_INSPECT] = cmd_inspect, [CMD_VERIFY] = cmd_verify,
 		[CMD_EXTRACT] = cmd_extract,
 	};
-	const struct ota_cli_command *cmd;
-	char **args;
-	int n;
-	int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
-	return run[cmd - commands](n, args);
+	return run[a.cmd - commands](a.n, a.args);
 }

@@ -97,10 +97,8 @@ int main(int argc, char **argv, char **envp)
 	/* Everything below rearranges the mount tree of the whole system; run
 	 * from a shell it would pull the root out from under a running system. */
 	if (getpid() != 1) {
-		const struct ota_cli_command *cmd;
-		char **args;
-		int n;
-		int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+		struct ota_cli_args a;
+		int rc = ota_cli_parse(&cli, argc, argv, &a);
 		if (rc != OTA_CLI_CONTINUE)
 			return rc;
 		log_error("must run as PID 1, started by the kernel with init=%s", argv[0]);

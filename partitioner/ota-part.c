@@ -193,13 +193,11 @@ static int cmd_plan(const char *disk, bool apply)
 int main(int argc, char **argv)
 {
 	ota_log_init("ota-part", OTA_LOG_INFO);
-	const struct ota_cli_command *cmd;
-	char **args;
-	int n;
-	int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
-	if (cmd == &commands[CMD_SHOW])
-		return cmd_show(args[0]);
-	return cmd_plan(args[0], cmd == &commands[CMD_APPLY]);
+	if (a.cmd == &commands[CMD_SHOW])
+		return cmd_show(a.args[0]);
+	return cmd_plan(a.args[0], a.cmd == &commands[CMD_APPLY]);
 }

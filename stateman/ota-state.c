@@ -366,15 +366,13 @@ static int cmd_reset(void)
 int main(int argc, char **argv)
 {
 	ota_log_init("ota-state", OTA_LOG_INFO);
-	const struct ota_cli_command *cmd;
-	char **args;
-	int n;
-	int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
-	switch (cmd - commands) {
-	case CMD_PERSIST: return cmd_persist(n, args, true);
-	case CMD_UNPERSIST: return cmd_persist(n, args, false);
+	switch (a.cmd - commands) {
+	case CMD_PERSIST: return cmd_persist(a.n, a.args, true);
+	case CMD_UNPERSIST: return cmd_persist(a.n, a.args, false);
 	case CMD_LIST: return cmd_list();
 	case CMD_STATUS: return cmd_status();
 	default: return cmd_reset();

@@ -112,8 +112,7 @@ static const struct ota_cli_command *find_command(const struct ota_cli *cli, con
 	return NULL;
 }
 
-int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, const struct ota_cli_command **ret_cmd,
-		  char ***ret_args, int *ret_n)
+int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret)
 {
 	int next;
 	int rc = parse_options(cli, cli->self, argc, argv, &next);
@@ -128,8 +127,6 @@ int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, const struct
 	}
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
-	*ret_cmd = cmd;
-	*ret_args = argv + next;
-	*ret_n = argc - next;
+	*ret = (struct ota_cli_args){ .cmd = cmd, .args = argv + next, .n = argc - next };
 	return OTA_CLI_CONTINUE;
 }

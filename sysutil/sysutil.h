@@ -166,17 +166,23 @@ struct ota_cli {
 	int (*set)(int opt, const char *arg);
 };
 
+/* What ota_cli_parse found: the command (cli->self for a tool without
+ * commands) and its arguments, their number checked. */
+struct ota_cli_args {
+	const struct ota_cli_command *cmd;
+	char **args;
+	int n;
+};
+
 /* Parses a command line: the tool's options (cli->self) and, for a tool
  * with commands, the command's name, then that command's options (which may
- * follow its arguments). On OTA_CLI_CONTINUE *ret_cmd is the command
- * (cli->self without commands) and *ret_args its *ret_n arguments, their
- * number checked. Otherwise returns the exit status to end with:
- * OTA_EXIT_OK after --help (the command's usage on stdout) or --version
- * ("<tool> <version>" on stdout); OTA_EXIT_USAGE after an unknown option or
- * command, a missing option argument, an option of another command, a value
- * set() refused or a wrong number of arguments, each named on stderr. */
-int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, const struct ota_cli_command **ret_cmd,
-		  char ***ret_args, int *ret_n) _must_check_;
+ * follow its arguments). Returns OTA_CLI_CONTINUE with *ret filled in, or
+ * the exit status to end with: OTA_EXIT_OK after --help (the command's
+ * usage on stdout) or --version ("<tool> <version>" on stdout);
+ * OTA_EXIT_USAGE after an unknown option or command, a missing option
+ * argument, an option of another command, a value set() refused or a wrong
+ * number of arguments, each named on stderr. */
+int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
 /* Names a usage error of cmd (NULL: of the tool) on stderr with a pointer
  * to --help; returns OTA_EXIT_USAGE. */
 int ota_cli_usage_error(const struct ota_cli *cli, const struct ota_cli_command *cmd, const char *fmt, ...)

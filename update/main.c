@@ -446,10 +446,8 @@ static int cmd_check(const struct ota_update_config *c)
 int main(int argc, char **argv)
 {
 	ota_log_init("ota-update", OTA_LOG_INFO);
-	const struct ota_cli_command *cmd;
-	char **args;
-	int n;
-	int rc = ota_cli_parse(&cli, argc, argv, &cmd, &args, &n);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	arg_tty = isatty(STDERR_FILENO);
@@ -460,8 +458,8 @@ int main(int argc, char **argv)
 	if (ota_update_config_load(&c, arg_config, &err) < 0)
 		return fail(&err);
 
-	switch (cmd - commands) {
-	case CMD_INSTALL: rc = cmd_install(&c, args[0]); break;
+	switch (a.cmd - commands) {
+	case CMD_INSTALL: rc = cmd_install(&c, a.args[0]); break;
 	case CMD_COMMIT: rc = cmd_commit(&c); break;
 	case CMD_ROLLBACK: rc = cmd_rollback(&c); break;
 	case CMD_STATUS: rc = cmd_status(&c); break;
