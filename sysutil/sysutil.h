@@ -3,7 +3,8 @@
  *
  * It holds error reporting with context, scope-bound cleanup, logging to the
  * console and the kernel log, checked number and string handling, crash-safe
- * file writes, and block-device discovery (libblkid, sysfs).
+ * file writes, block-device discovery (libblkid, sysfs), and the command-line
+ * conventions of every tool (ota_cli_*, docs/cli.md).
  *
  * Contract:
  * - Fallible functions return 0 (or a documented non-negative value) on
@@ -14,7 +15,10 @@
  * - Nothing here exits, aborts, spawns threads or uses NSS: it is linked into
  *   ota-init, which runs as PID 1, where exiting panics the kernel.
  * - Library code does not print. Only ota_log() prints, and only programs
- *   call it for errors (library code may log at debug level).
+ *   call it for errors (library code may log at debug level). The one
+ *   exception is ota_cli_*: called from a program's main only, it prints the
+ *   usage, the version and usage errors for it, and returns exit statuses
+ *   (OTA_EXIT_*), not errnos.
  */
 #ifndef OTA_SYSUTIL_H
 #define OTA_SYSUTIL_H
