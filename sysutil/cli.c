@@ -98,6 +98,8 @@ static int parse_options(const struct ota_cli *cli, const struct ota_cli_command
 			return ota_cli_usage_error(cli, cmd, "%s%sunexpected argument '%s'", command_label(cmd),
 						   cmd->name ? ": " : "", argv[optind + (int)cmd->max_args]);
 	} else if (n == 0) {
+		/* A tool run bare shows what it can do, as it always did. */
+		fputs(cmd->usage, stderr);
 		return ota_cli_usage_error(cli, cmd, "no command given");
 	}
 	*ret_next = optind;
