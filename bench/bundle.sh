@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/bundle.sh BUILD_DIR [IMAGE]: throughput of `ota-bundle create` against
 # `casync make`, and of `ota-bundle extract` (verify + decompress + write)
 # against `zstd -dc | sha256sum`, on the same image, measured in one run and

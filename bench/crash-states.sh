@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # crash-states.sh [--quick] [--build DIR] [CLASS...]: record-and-replay
 # power-cut testing of every on-disk write (issue 16, docs/reliability.md).
 # Makes the VM fixtures it needs when they are missing (the test kernel, the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # fuzz-campaign.sh [--runs N] [--out DIR] [TARGET...]: runs every fuzz target
 # (or the named ones) for N executions each (default 10,000,000), one after
 # the other on one core, starting from tests/fuzz/corpus/TARGET. Inputs that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Stress: power cuts at random moments while the GRUB boot state is being
 rewritten, then a normal power-on: does GRUB always boot a valid group?
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Stress: the first-boot power-cut test repeated at random moments. Each run
 writes the system-a-only image to a 4x disk, kills QEMU at a random moment of
 the first boot, boots again and checks that the disk ended fully provisioned

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Boot-time cost of persisted paths: how much longer ota-init takes (from its
 start to exec'ing the real init, as it reports in /run/ota/status init_usec)
 with 20 more persisted paths than without. Runs in the VM harness (TCG).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/update.sh BUILD_DIR [IMAGE]: ota-update against its peers, one run
 # each, printed as ratios (method: ../../shared/notes/benchmarking.md):
 #   a) full install of a local bundle into a loop-device slot vs

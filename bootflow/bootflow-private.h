@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Layout of struct ota_bootflow, shared by the backends. */
 #ifndef OTA_BOOTFLOW_PRIVATE_H
 #define OTA_BOOTFLOW_PRIVATE_H

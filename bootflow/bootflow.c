@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The boot-flow interface: backend lookup, argument checks, state parsing.
  * See bootflow.h. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bootflow: how userspace talks to the bootloader about A/B boot groups.
  *
  * Job: one interface over every boot flow (GRUB, U-Boot, Raspberry Pi

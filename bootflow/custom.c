@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The custom boot flow: an executable speaking the protocol of
  * docs/boot-flows.md. Each operation is one run of
  *   <executable> get-state | arm <group> <tries> | commit <group> |

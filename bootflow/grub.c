@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The GRUB boot flow: state in three 1024-byte GRUB environment files on the
  * ESP (bootflow/grubenv.c has their format and the decision GRUB makes from
  * them; bootflow/grub/flow.cfg is GRUB's side; docs/boot-flows.md the rules).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-grubenv: the GRUB boot flow's environment files, for image builders
  * and for debugging (docs/boot-flows.md).
  *
@@ -11,20 +12,83 @@
  *       this in normal use).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bootflow/bootflow.h"
 
-static void usage(FILE *f)
+static char *arg_groups;
+static const char *arg_default;
+
+#define OPT_GROUPS 'g'
+#define OPT_DEFAULT 'd'
+
+static const struct option options[] = {
+	{ "groups", required_argument, NULL, OPT_GROUPS },
+	{ "default", required_argument, NULL, OPT_DEFAULT },
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+#define GROUPS_HELP "  --groups A,B     the two boot groups ([group.NAME] of system.conf)\n"
+
+static const struct ota_cli_command self = {
+	.usage = "Usage: ota-grubenv init DIR --groups A,B [--default GROUP]\n"
+		 "       ota-grubenv show DIR --groups A,B\n"
+		 "       ota-grubenv arm DIR --groups A,B GROUP TRIES\n"
+		 "       ota-grubenv commit DIR --groups A,B GROUP\n"
+		 "\n"
+		 "The GRUB boot flow's environment files in DIR (env1, env2, tries; docs/boot-flows.md).\n"
+		 "\n" GROUPS_HELP
+		 "  -h, --help       this help; COMMAND --help: the command's\n"
+		 "  -V, --version    the version of otaroot\n"
+		 "\n"
+		 "Exit status: 0 done, 1 failed, 2 usage error.\n",
+};
+
+enum { CMD_INIT, CMD_SHOW, CMD_ARM, CMD_COMMIT };
+
+static const struct ota_cli_command commands[] = {
+	[CMD_INIT] = { "init", "gd", 1, 1,
+		       "Usage: ota-grubenv init DIR --groups A,B [--default GROUP]\n"
+		       "\n"
+		       "Writes DIR/env1, env2 and tries for a fresh image.\n"
+		       "\n" GROUPS_HELP "  --default GROUP  the group that boots (default: A)\n" },
+	[CMD_SHOW] = { "show", "g", 1, 1,
+		       "Usage: ota-grubenv show DIR --groups A,B\n"
+		       "\n"
+		       "Prints what GRUB decides from the files in DIR, as key=value lines.\n"
+		       "\n" GROUPS_HELP },
+	[CMD_ARM] = { "arm", "g", 3, 3,
+		      "Usage: ota-grubenv arm DIR --groups A,B GROUP TRIES\n"
+		      "\n"
+		      "Arms a trial boot of GROUP with TRIES tries, as ota-update does.\n"
+		      "\n" GROUPS_HELP },
+	[CMD_COMMIT] = { "commit", "g", 2, 2,
+			 "Usage: ota-grubenv commit DIR --groups A,B GROUP\n"
+			 "\n"
+			 "Makes GROUP the default, as ota-update commit does.\n"
+			 "\n" GROUPS_HELP },
+};
+
+static int set_option(int opt, const char *arg)
 {
-	fprintf(f, "usage: ota-grubenv init DIR --groups A,B [--default GROUP]\n"
-		   "       ota-grubenv show DIR --groups A,B\n"
-		   "       ota-grubenv arm DIR --groups A,B GROUP TRIES\n"
-		   "       ota-grubenv commit DIR --groups A,B GROUP\n");
+	if (opt == OPT_GROUPS)
+		arg_groups = (char *)arg; /* split in place: it is argv's */
+	else
+		arg_default = arg;
+	return 0;
 }
+
+static const struct ota_cli cli = {
+	.tool = "ota-grubenv",
+	.options = options,
+	.self = &self,
+	.commands = commands,
+	.n_commands = OTA_ELEMENTSOF(commands),
+	.set = set_option,
+};
 
 static int split_groups(char *arg, const char *groups[2])
 {
@@ -128,46 +192,18 @@ static int cmd_op(const char *op, const char *dir, const char *const groups[2], 
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "groups", required_argument, NULL, 'g' },
-		{ "default", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char *groups_arg = NULL;
-	const char *def = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (c) {
-		case 'g':
-			groups_arg = optarg;
-			break;
-		case 'd':
-			def = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	ota_log_init("ota-grubenv", OTA_LOG_INFO);
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	if (rc != OTA_CLI_CONTINUE)
+		return rc;
 	const char *groups[2];
-	int nargs = argc - optind;
-	const char *cmd = nargs > 0 ? argv[optind] : "";
-	int want = strcmp(cmd, "arm") == 0 ? 4 : strcmp(cmd, "commit") == 0 ? 3 : 2;
-	if (nargs != want || split_groups(groups_arg, groups) < 0) {
-		usage(stderr);
-		return 2;
+	if (split_groups(arg_groups, groups) < 0)
+		return ota_cli_usage_error(&cli, a.cmd, "--groups takes two different group names, A,B");
+	switch (a.cmd - commands) {
+	case CMD_INIT: return cmd_init(a.args[0], groups, arg_default ? arg_default : groups[0]);
+	case CMD_SHOW: return cmd_show(a.args[0], groups);
+	case CMD_ARM: return cmd_op("arm", a.args[0], groups, a.args[1], a.args[2]);
+	default: return cmd_op("commit", a.args[0], groups, a.args[1], NULL);
 	}
-	const char *dir = argv[optind + 1];
-	if (want > 2)
-		return cmd_op(cmd, dir, groups, argv[optind + 2], want == 4 ? argv[optind + 3] : NULL);
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(dir, groups, def ? def : groups[0]);
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(dir, groups);
-	usage(stderr);
-	return 2;
 }

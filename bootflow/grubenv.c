@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GRUB environment blocks as otaroot's GRUB boot flow uses them: a parser
  * that reads a block exactly as GRUB's `load_env --file F NAME...` does, the
  * writers of our three files, and the boot decision of bootflow/grub/flow.cfg

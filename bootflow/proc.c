@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the backends share: paths under the kernel's /proc (relocatable for
  * tests that fake the firmware), reboot(2), and a private mount of the FAT
  * boot partition (grub: the ESP; uboot file mode: the boot partition). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The rpi-tryboot boot flow: Raspberry Pi firmware A/B with autoboot.txt and
  * the one-shot tryboot flag (docs/boot-flows.md has the state diagram).
  *

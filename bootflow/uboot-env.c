@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The U-Boot environment codec; see uboot-env.h. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* uboot-env: the U-Boot environment as bytes, a pure codec (no I/O).
  *
  * Job: parse and build the two forms the uboot boot flow uses:

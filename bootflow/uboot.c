@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The uboot boot flow: the A/B state as U-Boot environment variables,
  * counted down by bootflow/uboot/boot.cmd. docs/boot-flows.md has the state
  * diagram; in short:

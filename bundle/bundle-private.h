@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by the bundle sources: byte order, field tags, buffers. */
 #ifndef OTA_BUNDLE_PRIVATE_H
 #define OTA_BUNDLE_PRIVATE_H

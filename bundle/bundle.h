@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bundle: signed update bundles (format: docs/bundle-format.md).
  *
  * Job: cut images into content-defined chunks, describe them in a manifest,

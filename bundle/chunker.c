@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Content-defined chunking: buzhash over a 48-byte window with casync's size
  * parameters, as a pure function over buffers (no allocation, no I/O). The
  * table is our own (splitmix64, see docs/bundle-format.md), so cut points are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pieces of the reader for clients that fetch a bundle by range (adaptive
  * delta, docs/bundle-format.md "Fetching chunks by range"): the data area's
  * offset, a chunk table fetched at an offset and checked against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The fixed header and chunk tables: pure encoders and checked decoders. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pure cores of the HTTP source (bundle/ranges.c): range planning and
  * delivery, Content-Range and multipart/byteranges parsing. No libcurl here,
  * so unit tests and fuzzers use them directly. */

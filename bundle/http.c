@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP(S) source: libcurl under the bundle source abstraction.
  *
  * Streaming: one GET driven through a curl multi handle, pulled by read().

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-bundle: create, sign, inspect, verify and extract update bundles. A
  * thin main over otabundle; every failure is printed once, here. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <json-c/json.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,21 +17,103 @@ static struct ota_bundle_algorithms arg_algorithms;
 static unsigned arg_threads;
 static int arg_level;
 
-static int usage(void)
-{
-	fprintf(stderr,
-		"usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
-		"       ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
-		"       ota-bundle prepare BUNDLE OUT          (write the bytes to sign)\n"
-		"       ota-bundle attach BUNDLE SIG.der [OUT] (add a detached DER CMS)\n"
-		"       ota-bundle inspect [--json] BUNDLE|URL\n"
-		"       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|URL|-\n"
-		"       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|URL|- SLOT-CLASS OUT\n"
-		"verify options: --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n"
-		"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n"
-		"             --timeout S  --min-rate BYTES  --stall-time S\n");
-	return 2;
-}
+/* Option values; each command's table lists the ones it takes. */
+#define URL_OPTS "APaDOWM" "S"	 /* reading a bundle over http(s) */
+#define POLICY_OPTS "KptuREG"	 /* what a verified bundle must meet */
+
+static const struct option options[] = {
+	{ "key", required_argument, NULL, 'k' },	{ "cert", required_argument, NULL, 'c' },
+	{ "chain", required_argument, NULL, 'C' },	{ "keyring", required_argument, NULL, 'K' },
+	{ "compatible", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
+	{ "allow-unsigned", no_argument, NULL, 'u' },	{ "check-time", no_argument, NULL, 't' },
+	{ "threads", required_argument, NULL, 'T' },	{ "level", required_argument, NULL, 'L' },
+	{ "ca-file", required_argument, NULL, 'A' },	{ "ca-path", required_argument, NULL, 'P' },
+	{ "attempts", required_argument, NULL, 'a' },	{ "retry-delay", required_argument, NULL, 'D' },
+	{ "connect-timeout", required_argument, NULL, 'O' }, { "timeout", required_argument, NULL, 'W' },
+	{ "min-rate", required_argument, NULL, 'M' },	{ "stall-time", required_argument, NULL, 'S' },
+	{ "min-rsa-bits", required_argument, NULL, 'R' }, { "min-ec-bits", required_argument, NULL, 'E' },
+	{ "min-digest-bits", required_argument, NULL, 'G' },
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+#define URL_HELP                                                                                 \
+	"URL options: --ca-file PEM  --ca-path DIR  --attempts N  --retry-delay MS  --connect-timeout S\n" \
+	"             --timeout S  --min-rate BYTES  --stall-time S\n"
+#define POLICY_HELP                                                                               \
+	"  --keyring CA.pem    trusted signers (or --allow-unsigned: accept a bundle without signature)\n" \
+	"  --check-time        check the certificates' validity period against the clock\n"          \
+	"  --compatible C      refuse a bundle for another compatible\n"                             \
+	"  --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n"
+
+static const struct ota_cli_command self = {
+	.usage = "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
+		 "       ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
+		 "       ota-bundle prepare BUNDLE OUT          (write the bytes to sign)\n"
+		 "       ota-bundle attach BUNDLE SIG.der [OUT] (add a detached DER CMS)\n"
+		 "       ota-bundle inspect [--json] BUNDLE|URL\n"
+		 "       ota-bundle verify --keyring CA.pem [--check-time] [--allow-unsigned] [--compatible C] BUNDLE|URL|-\n"
+		 "       ota-bundle extract --keyring CA.pem [...verify options] BUNDLE|URL|- SLOT-CLASS OUT\n"
+		 "verify options: --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n" URL_HELP
+		 "\n"
+		 "  -h, --help     this help; COMMAND --help: the command's\n"
+		 "  -V, --version  the version of otaroot\n"
+		 "\n"
+		 "Exit status: 0 done, 1 failed (a bundle that does not verify), 2 usage error.\n",
+};
+
+enum { CMD_CREATE, CMD_SIGN, CMD_PREPARE, CMD_ATTACH, CMD_INSPECT, CMD_VERIFY, CMD_EXTRACT };
+
+static const struct ota_cli_command commands[] = {
+	[CMD_CREATE] = { "create", "kcCTL", 2, 2,
+			 "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
+			 "\n"
+			 "Builds a bundle from MANIFEST.ini (docs/bundle-format.md), signed with --key and --cert.\n"
+			 "\n"
+			 "  --key K, --cert C   the signer's private key and certificate (PEM)\n"
+			 "  --chain P           intermediate certificates to embed (PEM)\n"
+			 "  --threads N         compression threads (default: one per CPU)\n"
+			 "  --level L           zstd level 1..19\n" },
+	[CMD_SIGN] = { "sign", "kcC", 1, 2,
+		       "Usage: ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
+		       "\n"
+		       "Signs BUNDLE (replacing a signature) into OUT, else in place.\n" },
+	[CMD_PREPARE] = { "prepare", "", 2, 2,
+			  "Usage: ota-bundle prepare BUNDLE OUT\n"
+			  "\n"
+			  "Writes the bytes to sign (the manifest) to OUT, for a signer elsewhere (an HSM).\n" },
+	[CMD_ATTACH] = { "attach", "", 2, 3,
+			 "Usage: ota-bundle attach BUNDLE SIG.der [OUT]\n"
+			 "\n"
+			 "Adds a detached DER CMS signature made over prepare's output.\n" },
+	[CMD_INSPECT] = { "inspect", "j" URL_OPTS, 1, 1,
+			  "Usage: ota-bundle inspect [--json] BUNDLE|URL\n"
+			  "\n"
+			  "Prints the header and manifest; verifies nothing.\n"
+			  "\n"
+			  "  --json   one JSON object (docs/bundle-format.md)\n" URL_HELP },
+	[CMD_VERIFY] = { "verify", POLICY_OPTS URL_OPTS, 1, 1,
+			 "Usage: ota-bundle verify --keyring CA.pem [OPTIONS] BUNDLE|URL|-\n"
+			 "\n"
+			 "Checks the signature and every chunk of every payload.\n"
+			 "\n" POLICY_HELP URL_HELP },
+	[CMD_EXTRACT] = { "extract", POLICY_OPTS URL_OPTS, 3, 3,
+			  "Usage: ota-bundle extract --keyring CA.pem [OPTIONS] BUNDLE|URL|- SLOT-CLASS OUT\n"
+			  "\n"
+			  "Verifies the bundle and writes the image of SLOT-CLASS to OUT.\n"
+			  "\n" POLICY_HELP URL_HELP },
+};
+
+static int set_option(int opt, const char *arg);
+
+static const struct ota_cli cli = {
+	.tool = "ota-bundle",
+	.options = options,
+	.self = &self,
+	.commands = commands,
+	.n_commands = OTA_ELEMENTSOF(commands),
+	.set = set_option,
+};
 
 static int fail(const struct ota_error *err)
 {
@@ -163,8 +246,6 @@ static int read_input(struct input *in, const char *path)
 
 static int cmd_create(int argc, char **argv)
 {
-	if (argc != 2)
-		return usage();
 	struct input in = { 0 };
 	int ret = 1;
 	if (read_input(&in, argv[0]) == 0) {
@@ -185,8 +266,8 @@ static int cmd_create(int argc, char **argv)
 
 static int cmd_sign(int argc, char **argv)
 {
-	if (argc < 1 || argc > 2 || !arg_key || !arg_cert)
-		return usage();
+	if (!arg_key || !arg_cert)
+		return ota_cli_usage_error(&cli, &commands[CMD_SIGN], "sign needs --key and --cert");
 	struct ota_error err = { 0 };
 	struct ota_bundle_header h;
 	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
@@ -200,16 +281,12 @@ static int cmd_sign(int argc, char **argv)
 
 static int cmd_prepare(int argc, char **argv)
 {
-	if (argc != 2)
-		return usage();
 	struct ota_error err = { 0 };
 	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? fail(&err) : 0;
 }
 
 static int cmd_attach(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3)
-		return usage();
 	struct ota_error err = { 0 };
 	_cleanup_free_ char *sig = NULL;
 	size_t size;
@@ -221,49 +298,52 @@ static int cmd_attach(int argc, char **argv)
 
 /* ---- inspect ---------------------------------------------------------------- */
 
-static void json_str(const char *key, const char *v, bool comma)
+static void add_str(json_object *o, const char *key, const char *v)
 {
-	printf("\"%s\":", key);
-	if (!v) {
-		printf("null");
-	} else {
-		putchar('"');
-		for (const char *p = v; *p; p++) /* manifest strings are printable ASCII */
-			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-		putchar('"');
-	}
-	if (comma)
-		putchar(',');
+	json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
 }
 
 static void print_json(const struct ota_manifest *m, const struct ota_bundle_header *h, const char *signer)
 {
 	char hex[65];
-	putchar('{');
-	printf("\"format\":%u,\"manifest_size\":%llu,\"signature_size\":%llu,", h->version,
-	       (unsigned long long)h->manifest_size, (unsigned long long)h->signature_size);
-	json_str("signer", signer, true);
-	json_str("compatible", m->compatible, true);
-	json_str("version", m->version, true);
-	json_str("build", m->build, true);
-	json_str("description", m->description, true);
-	printf("\"created\":%llu,\"data_size\":%llu,\"payloads\":[", (unsigned long long)m->created,
-	       (unsigned long long)m->data_size);
+	json_object *o = json_object_new_object(), *payloads = json_object_new_array();
+	add_u64(o, "format", h->version);
+	add_u64(o, "manifest_size", h->manifest_size);
+	add_u64(o, "signature_size", h->signature_size);
+	add_str(o, "signer", signer);
+	add_str(o, "compatible", m->compatible);
+	add_str(o, "version", m->version);
+	add_str(o, "build", m->build);
+	add_str(o, "description", m->description);
+	add_u64(o, "created", m->created);
+	add_u64(o, "data_size", m->data_size);
 	for (size_t i = 0; i < m->n_payloads; i++) {
 		const struct ota_manifest_payload *p = &m->payloads[i];
-		printf("%s{", i ? "," : "");
-		json_str("slot_class", p->slot_class, true);
-		json_str("name", p->name, true);
+		json_object *e = json_object_new_object();
+		add_str(e, "slot_class", p->slot_class);
+		add_str(e, "name", p->name);
+		add_u64(e, "image_size", p->image_size);
 		ota_bundle_hex(p->image_sha256, hex);
-		printf("\"image_size\":%llu,\"image_sha256\":\"%s\",", (unsigned long long)p->image_size, hex);
+		add_str(e, "image_sha256", hex);
+		add_u64(e, "chunk_count", p->chunk_count);
 		ota_bundle_hex(p->table_sha256, hex);
-		printf("\"chunk_count\":%llu,\"chunk_table_sha256\":\"%s\",\"table_offset\":%llu,\"data_offset\":%llu,"
-		       "\"data_size\":%llu,\"chunker\":\"%s\",\"chunk_avg\":%u,\"compression\":\"zstd\"}",
-		       (unsigned long long)p->chunk_count, hex, (unsigned long long)p->table_offset,
-		       (unsigned long long)p->data_offset, (unsigned long long)p->data_size,
-		       p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash", p->chunk_avg);
+		add_str(e, "chunk_table_sha256", hex);
+		add_u64(e, "table_offset", p->table_offset);
+		add_u64(e, "data_offset", p->data_offset);
+		add_u64(e, "data_size", p->data_size);
+		add_str(e, "chunker", p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash");
+		add_u64(e, "chunk_avg", p->chunk_avg);
+		add_str(e, "compression", "zstd");
+		json_object_array_add(payloads, e);
 	}
-	printf("]}\n");
+	json_object_object_add(o, "payloads", payloads);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
 
 static void print_human(const struct ota_manifest *m, const struct ota_bundle_header *h, const char *signer)
@@ -335,8 +415,6 @@ static int read_head_url(const char *url, struct ota_bundle_header *ret_h, uint8
 
 static int cmd_inspect(int argc, char **argv)
 {
-	if (argc != 1)
-		return usage();
 	struct ota_error err = { 0 };
 	struct ota_bundle_header h;
 	_cleanup_free_ uint8_t *man = NULL, *sig = NULL;
@@ -500,16 +578,16 @@ static int read_bundle(const char *path, struct extract *x)
 
 static int cmd_verify(int argc, char **argv)
 {
-	if (argc != 1 || (!arg_keyring && !arg_allow_unsigned))
-		return usage();
+	if (!arg_keyring && !arg_allow_unsigned)
+		return ota_cli_usage_error(&cli, &commands[CMD_VERIFY], "verify needs --keyring (or --allow-unsigned)");
 	struct extract x = { .fd = -1 };
 	return read_bundle(argv[0], &x);
 }
 
 static int cmd_extract(int argc, char **argv)
 {
-	if (argc != 3 || (!arg_keyring && !arg_allow_unsigned))
-		return usage();
+	if (!arg_keyring && !arg_allow_unsigned)
+		return ota_cli_usage_error(&cli, &commands[CMD_EXTRACT], "extract needs --keyring (or --allow-unsigned)");
 	struct extract x = { .slot_class = argv[1], .out_path = argv[2], .fd = -1 };
 	return read_bundle(argv[0], &x);
 }
@@ -529,92 +607,74 @@ static int parse_floor(const char *value, const char *option, unsigned floor, un
 	return 0;
 }
 
-static int parse_options(int argc, char **argv)
+static int set_option(int c, const char *arg)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },       { "cert", required_argument, NULL, 'c' },
-		{ "chain", required_argument, NULL, 'C' },     { "keyring", required_argument, NULL, 'K' },
-		{ "compatible", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
-		{ "allow-unsigned", no_argument, NULL, 'u' },  { "check-time", no_argument, NULL, 't' },
-		{ "threads", required_argument, NULL, 'T' },   { "level", required_argument, NULL, 'L' },
-		{ "ca-file", required_argument, NULL, 'A' },   { "ca-path", required_argument, NULL, 'P' },
-		{ "attempts", required_argument, NULL, 'a' },  { "retry-delay", required_argument, NULL, 'D' },
-		{ "connect-timeout", required_argument, NULL, 'O' }, { "timeout", required_argument, NULL, 'W' },
-		{ "min-rate", required_argument, NULL, 'M' },  { "stall-time", required_argument, NULL, 'S' },
-		{ "min-rsa-bits", required_argument, NULL, 'R' }, { "min-ec-bits", required_argument, NULL, 'E' },
-		{ "min-digest-bits", required_argument, NULL, 'G' },
-		{ "help", no_argument, NULL, 'h' },            {},
-	};
-	int c;
 	uint64_t v;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
-		switch (c) {
-		case 'k': arg_key = optarg; break;
-		case 'c': arg_cert = optarg; break;
-		case 'C': arg_chain = optarg; break;
-		case 'K': arg_keyring = optarg; break;
-		case 'p': arg_compatible = optarg; break;
-		case 'j': arg_json = true; break;
-		case 'u': arg_allow_unsigned = true; break;
-		case 't': arg_check_time = true; break;
-		case 'T':
-			if (ota_parse_u64(optarg, &v) < 0 || v > 256)
-				return -EINVAL;
-			arg_threads = (unsigned)v;
-			break;
-		case 'L':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 19)
-				return -EINVAL;
-			arg_level = (int)v;
-			break;
-		case 'A': arg_http.ca_file = optarg; break;
-		case 'P': arg_http.ca_path = optarg; break;
-		case 'a':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 100)
-				return -EINVAL;
-			arg_http.max_attempts = (unsigned)v;
-			break;
-		case 'D':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 600000)
-				return -EINVAL;
-			arg_http.retry_delay_ms = (unsigned)v;
-			break;
-		case 'O':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 3600)
-				return -EINVAL;
-			arg_http.connect_timeout_s = (unsigned)v;
-			break;
-		case 'R':
-			if (parse_floor(optarg, "--min-rsa-bits", OTA_BUNDLE_MIN_RSA_BITS, 16384,
-					&arg_algorithms.min_rsa_bits) < 0)
-				return -EINVAL;
-			break;
-		case 'E':
-			if (parse_floor(optarg, "--min-ec-bits", OTA_BUNDLE_MIN_EC_BITS, 521, &arg_algorithms.min_ec_bits) < 0)
-				return -EINVAL;
-			break;
-		case 'G':
-			if (parse_floor(optarg, "--min-digest-bits", OTA_BUNDLE_MIN_DIGEST_BITS, 512,
-					&arg_algorithms.min_digest_bits) < 0)
-				return -EINVAL;
-			break;
-		case 'W': /* the same range as [update] download-timeout */
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 7 * 86400)
-				return -EINVAL;
-			arg_http.timeout_s = (unsigned)v;
-			break;
-		case 'M':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > (1u << 30))
-				return -EINVAL;
-			arg_http.low_speed_bytes = (unsigned)v;
-			break;
-		case 'S':
-			if (ota_parse_u64(optarg, &v) < 0 || v < 1 || v > 3600)
-				return -EINVAL;
-			arg_http.low_speed_time_s = (unsigned)v;
-			break;
-		default: return -EINVAL;
-		}
+	switch (c) {
+	case 'k': arg_key = arg; break;
+	case 'c': arg_cert = arg; break;
+	case 'C': arg_chain = arg; break;
+	case 'K': arg_keyring = arg; break;
+	case 'p': arg_compatible = arg; break;
+	case 'j': arg_json = true; break;
+	case 'u': arg_allow_unsigned = true; break;
+	case 't': arg_check_time = true; break;
+	case 'T':
+		if (ota_parse_u64(arg, &v) < 0 || v > 256)
+			return -EINVAL;
+		arg_threads = (unsigned)v;
+		break;
+	case 'L':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 19)
+			return -EINVAL;
+		arg_level = (int)v;
+		break;
+	case 'A': arg_http.ca_file = arg; break;
+	case 'P': arg_http.ca_path = arg; break;
+	case 'a':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 100)
+			return -EINVAL;
+		arg_http.max_attempts = (unsigned)v;
+		break;
+	case 'D':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 600000)
+			return -EINVAL;
+		arg_http.retry_delay_ms = (unsigned)v;
+		break;
+	case 'O':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
+			return -EINVAL;
+		arg_http.connect_timeout_s = (unsigned)v;
+		break;
+	case 'R':
+		if (parse_floor(arg, "--min-rsa-bits", OTA_BUNDLE_MIN_RSA_BITS, 16384,
+				&arg_algorithms.min_rsa_bits) < 0)
+			return -EINVAL;
+		break;
+	case 'E':
+		if (parse_floor(arg, "--min-ec-bits", OTA_BUNDLE_MIN_EC_BITS, 521, &arg_algorithms.min_ec_bits) < 0)
+			return -EINVAL;
+		break;
+	case 'G':
+		if (parse_floor(arg, "--min-digest-bits", OTA_BUNDLE_MIN_DIGEST_BITS, 512,
+				&arg_algorithms.min_digest_bits) < 0)
+			return -EINVAL;
+		break;
+	case 'W': /* the same range as [update] download-timeout */
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 7 * 86400)
+			return -EINVAL;
+		arg_http.timeout_s = (unsigned)v;
+		break;
+	case 'M':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > (1u << 30))
+			return -EINVAL;
+		arg_http.low_speed_bytes = (unsigned)v;
+		break;
+	case 'S':
+		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
+			return -EINVAL;
+		arg_http.low_speed_time_s = (unsigned)v;
+		break;
 	}
 	return 0;
 }
@@ -622,23 +682,14 @@ static int parse_options(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	ota_log_init("ota-bundle", OTA_LOG_INFO);
-	if (argc < 2)
-		return usage();
-	const char *verb = argv[1];
-	if (parse_options(argc - 1, argv + 1) < 0)
-		return usage();
-	int n = argc - 1 - optind;
-	char **rest = argv + 1 + optind;
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} verbs[] = {
-		{ "create", cmd_create },   { "sign", cmd_sign },       { "prepare", cmd_prepare },
-		{ "attach", cmd_attach },   { "inspect", cmd_inspect }, { "verify", cmd_verify },
-		{ "extract", cmd_extract },
+	static int (*const run[])(int, char **) = {
+		[CMD_CREATE] = cmd_create,   [CMD_SIGN] = cmd_sign,	  [CMD_PREPARE] = cmd_prepare,
+		[CMD_ATTACH] = cmd_attach,   [CMD_INSPECT] = cmd_inspect, [CMD_VERIFY] = cmd_verify,
+		[CMD_EXTRACT] = cmd_extract,
 	};
-	for (size_t i = 0; i < OTA_ELEMENTSOF(verbs); i++)
-		if (ota_streq(verb, verbs[i].name))
-			return verbs[i].fn(n, rest);
-	return usage();
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	if (rc != OTA_CLI_CONTINUE)
+		return rc;
+	return run[a.cmd - commands](a.n, a.args);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The manifest: a TLV encoding (docs/bundle-format.md) parsed from a buffer
  * with every length checked before use. Pure: no I/O. */
 #include <errno.h>

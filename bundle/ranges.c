@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pure cores of the HTTP source: which byte ranges to ask for, where the
  * bytes that come back belong, and how to parse what the server says about
  * them. No I/O, no libcurl (see bundle/http-private.h). */

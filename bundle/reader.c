@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The streaming reader: header -> manifest -> signature (verified before the
  * manifest is interpreted) -> per payload, chunk table (hash pinned by the
  * manifest) -> chunks (each hashed before a consumer sees it). Reads only

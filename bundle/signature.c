@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CMS signatures over the manifest: signing on the build host, verification
  * against a keyring with chain, key-usage and (optionally) time checks. */
 #include <errno.h>

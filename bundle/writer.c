@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing bundles on the build host: chunk each image (sequential, it is a
  * rolling hash), then hash and compress the chunks on every core in batches
  * (memory stays bounded by one batch), then lay out tables, manifest and

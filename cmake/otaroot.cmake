@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Build helpers shared by every component.
 #
 # Each component is one library, built three ways from the same sources:

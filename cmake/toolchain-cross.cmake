@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared part of the cross toolchain files (toolchain-arm64.cmake,
 # toolchain-armhf.cmake), which set OTA_TARGET_ARCH, OTA_TARGET_TRIPLET and
 # OTA_TARGET_EMULATOR before including it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The boot steps of ota-init; see init.h for the sequence and invariants. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Kernel command line parsing. The quoting rules follow the kernel's own
  * next_arg() (lib/cmdline.c): whitespace separates parameters, double quotes
  * group and are dropped, and "--" hands the rest to init. */

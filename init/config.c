@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /etc/ota/system.conf. See docs/configuration.md.
  *
  * Unknown sections and keys are errors: a typo in a key would otherwise be a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* init: the building blocks of ota-init, the PID-1 shim started by the kernel
  * with init=/sbin/ota-init.
  *

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-init: the PID-1 shim. main is the list of steps; see init.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <time.h>
@@ -41,6 +43,42 @@ static void no_init_left(void)
 		pause();
 }
 
+/* Run by hand (not PID 1), ota-init answers --help and --version and
+ * refuses everything else; as PID 1 its arguments are the real init's. */
+static const struct option options[] = {
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+static const struct ota_cli_command self = {
+	.max_args = UINT_MAX,
+	.usage = "Usage: ota-init (as PID 1, started by the kernel with init=/sbin/ota-init)\n"
+		 "       ota-init --help | --version\n"
+		 "\n"
+		 "The PID-1 shim of otaroot: mounts the A/B system slot read-only with an overlay\n"
+		 "and the persisted state, then execs the real init (docs/architecture.md).\n"
+		 "Configured by the kernel command line (ota.*), /etc/ota/system.conf,\n"
+		 "/etc/ota/state.conf and /etc/ota/layout.conf; writes /run/ota/status.\n"
+		 "\n"
+		 "  -h, --help     this help\n"
+		 "  -V, --version  the version of otaroot\n"
+		 "\n"
+		 "Exit status (not PID 1 only; as PID 1 it never exits): 0 help or version,\n"
+		 "2 anything else (usage, or not PID 1).\n",
+};
+
+static int no_option(int opt, const char *arg)
+{
+	return -EINVAL;
+}
+
+static const struct ota_cli cli = {
+	.tool = "ota-init",
+	.options = options,
+	.self = &self,
+	.set = no_option,
+};
+
 static uint64_t monotonic_usec(void)
 {
 	struct timespec ts;
@@ -54,12 +92,15 @@ int main(int argc, char **argv, char **envp)
 	struct ota_boot boot;
 	struct ota_error err = { 0 };
 	char cmdline[OTA_CMDLINE_MAX];
-	(void)argc;
 
 	ota_log_init("ota-init", OTA_LOG_INFO);
 	/* Everything below rearranges the mount tree of the whole system; run
 	 * from a shell it would pull the root out from under a running system. */
 	if (getpid() != 1) {
+		struct ota_cli_args a;
+		int rc = ota_cli_parse(&cli, argc, argv, &a);
+		if (rc != OTA_CLI_CONTINUE)
+			return rc;
 		log_error("must run as PID 1, started by the kernel with init=%s", argv[0]);
 		return 2;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Trial boots (ota.trial on the command line, set by the boot flow): make
  * sure a trial that cannot work ends in the bootloader's fallback instead of
  * a device limping on in degraded mode or hanging forever. */

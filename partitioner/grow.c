@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Online growth of a mounted ext4 filesystem to its partition's size. */
 #include <errno.h>
 #include <fcntl.h>

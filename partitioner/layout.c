@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /etc/ota/layout.conf: the declared disk layout. See docs/provisioning.md. */
 #include <ctype.h>
 #include <errno.h>

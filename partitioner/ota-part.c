@@ -1,7 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-part: show, plan and apply a disk layout. A thin main over the
  * partitioner library. */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -10,17 +10,74 @@
 static const char *arg_layout = OTA_LAYOUT_CONF;
 static bool arg_json;
 
-static void usage(FILE *f)
+#define OPT_LAYOUT 'l'
+#define OPT_JSON 'j'
+
+static const struct option options[] = {
+	{ "layout", required_argument, NULL, OPT_LAYOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+#define OPTIONS_HELP                                                      \
+	"  -l, --layout FILE  the layout (default " OTA_LAYOUT_CONF ")\n" \
+	"  -j, --json         machine-readable output (docs/provisioning.md)\n"
+
+/* Before the command as the synopsis has always shown them. */
+static const struct ota_cli_command self = {
+	.accepts = "lj",
+	.usage = "Usage: ota-part [--layout FILE] [--json] COMMAND DISK\n"
+		 "\n"
+		 "  show DISK    the partitions of DISK (block device or image file); needs no layout\n"
+		 "  plan DISK    what provisioning DISK to the layout would do; changes nothing\n"
+		 "  apply DISK   do it: grow, create, format\n"
+		 "\n" OPTIONS_HELP
+		 "  -h, --help         this help; COMMAND --help: the command's\n"
+		 "  -V, --version      the version of otaroot\n"
+		 "\n"
+		 "Exit status: 0 done (also: nothing to do), 1 failed, 2 usage error.\n",
+};
+
+enum { CMD_SHOW, CMD_PLAN, CMD_APPLY };
+
+static const struct ota_cli_command commands[] = {
+	[CMD_SHOW] = { "show", "j", 1, 1,
+		       "Usage: ota-part show [--json] DISK\n"
+		       "\n"
+		       "The partitions of DISK (a block device or an image file); needs no layout.\n"
+		       "\n"
+		       "  -j, --json         machine-readable output (docs/provisioning.md)\n" },
+	[CMD_PLAN] = { "plan", "lj", 1, 1,
+		       "Usage: ota-part plan [--layout FILE] [--json] DISK\n"
+		       "\n"
+		       "What provisioning DISK to the layout would do; changes nothing.\n"
+		       "\n" OPTIONS_HELP },
+	[CMD_APPLY] = { "apply", "lj", 1, 1,
+			"Usage: ota-part apply [--layout FILE] [--json] DISK\n"
+			"\n"
+			"Provisions DISK to the layout: grow, create, format (docs/provisioning.md).\n"
+			"\n" OPTIONS_HELP },
+};
+
+static int set_option(int opt, const char *arg)
 {
-	fprintf(f, "Usage: ota-part [--layout FILE] [--json] COMMAND DISK\n"
-		   "\n"
-		   "  show DISK    the partitions of DISK (block device or image file); needs no layout\n"
-		   "  plan DISK    what provisioning DISK to the layout would do; changes nothing\n"
-		   "  apply DISK   do it: grow, create, format\n"
-		   "\n"
-		   "  --layout FILE  the layout (default " OTA_LAYOUT_CONF ")\n"
-		   "  --json         machine-readable output\n");
+	if (opt == OPT_LAYOUT)
+		arg_layout = arg;
+	else
+		arg_json = true;
+	return 0;
 }
+
+static const struct ota_cli cli = {
+	.tool = "ota-part",
+	.options = options,
+	.shortopts = "l:j",
+	.self = &self,
+	.commands = commands,
+	.n_commands = OTA_ELEMENTSOF(commands),
+	.set = set_option,
+};
 
 static const char *kind_name(enum ota_part_action_kind k)
 {
@@ -135,42 +192,12 @@ static int cmd_plan(const char *disk, bool apply)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "layout", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 },
-	};
 	ota_log_init("ota-part", OTA_LOG_INFO);
-	int opt;
-	while ((opt = getopt_long(argc, argv, "hl:j", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'l':
-			arg_layout = optarg;
-			break;
-		case 'j':
-			arg_json = true;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind], *disk = argv[optind + 1];
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(disk);
-	if (strcmp(cmd, "plan") == 0)
-		return cmd_plan(disk, false);
-	if (strcmp(cmd, "apply") == 0)
-		return cmd_plan(disk, true);
-	log_error("unknown command '%s'", cmd);
-	usage(stderr);
-	return 2;
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	if (rc != OTA_CLI_CONTINUE)
+		return rc;
+	if (a.cmd == &commands[CMD_SHOW])
+		return cmd_show(a.args[0]);
+	return cmd_plan(a.args[0], a.cmd == &commands[CMD_APPLY]);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* partitioner: first-boot provisioning of a disk from a declared layout
  * (/etc/ota/layout.conf), in-process with libfdisk and libblkid.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Planning and applying a layout with libfdisk; see partitioner.h for the
  * rules and the crash-safety argument. */
 #include <errno.h>

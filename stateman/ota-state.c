@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-state: manage persisted state at runtime. A thin main over stateman. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,22 +19,108 @@ static bool arg_keep_on_reset;
 static bool arg_drop;
 static const char *arg_backup;
 
-static void usage(FILE *f)
+#define OPT_DATA_DIR 'd'
+#define OPT_ROOT 'r'
+#define OPT_STATUS_FILE 's'
+#define OPT_KEEP 'k'
+#define OPT_DROP 'x'
+#define OPT_BACKUP 'b'
+#define OPT_JSON 'j'
+/* Every command takes these (they say where the store and configuration are). */
+#define GLOBAL_OPTS "drs"
+
+static const struct option options[] = {
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
+	{ "keep-on-reset", no_argument, NULL, OPT_KEEP },
+	{ "drop", no_argument, NULL, OPT_DROP },
+	{ "backup", required_argument, NULL, OPT_BACKUP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+#define GLOBAL_HELP                                                                           \
+	"Options (for recovery and tests):\n"                                                  \
+	"  --data-dir DIR     the mounted data partition (default " OTA_DATA_DIR ")\n"        \
+	"  --root DIR         read the configuration below DIR (default /)\n"                  \
+	"  --status-file FILE ota-init's status (default " OTA_STATUS_FILE ")\n"
+
+static const struct ota_cli_command self = {
+	.accepts = GLOBAL_OPTS,
+	.usage = "Usage: ota-state [OPTIONS] COMMAND [ARGS]\n"
+		 "\n"
+		 "Commands:\n"
+		 "  persist [--keep-on-reset] PATH...  keep PATH across reboots and updates, from now on\n"
+		 "  unpersist [--drop] PATH...         stop persisting PATH (its copy is set aside, or dropped)\n"
+		 "  list [--json]                      every persisted path and where it is declared\n"
+		 "  status [--json]                    overlay mode, data partition, space, degraded state\n"
+		 "  reset [--backup NAME]              factory reset at the next boot\n"
+		 "\n" GLOBAL_HELP
+		 "  -h, --help         this help; COMMAND --help: the command's\n"
+		 "  -V, --version      the version of otaroot\n"
+		 "\n"
+		 "Exit status: 0 done (also: persisted already), 1 failed, 2 usage error.\n",
+};
+
+enum { CMD_PERSIST, CMD_UNPERSIST, CMD_LIST, CMD_STATUS, CMD_RESET };
+
+static const struct ota_cli_command commands[] = {
+	[CMD_PERSIST] = { "persist", GLOBAL_OPTS "k", 1, UINT_MAX,
+			  "Usage: ota-state persist [--keep-on-reset] PATH...\n"
+			  "\n"
+			  "Keeps each PATH across reboots and updates, from now on (state.md).\n"
+			  "\n"
+			  "  --keep-on-reset    survive a factory reset too\n" GLOBAL_HELP },
+	[CMD_UNPERSIST] = { "unpersist", GLOBAL_OPTS "x", 1, UINT_MAX,
+			    "Usage: ota-state unpersist [--drop] PATH...\n"
+			    "\n"
+			    "Stops persisting each PATH; its copy is set aside in the store.\n"
+			    "\n"
+			    "  --drop             delete the copy instead\n" GLOBAL_HELP },
+	[CMD_LIST] = { "list", GLOBAL_OPTS "j", 0, 0,
+		       "Usage: ota-state list [--json]\n"
+		       "\n"
+		       "Every persisted path and where it is declared.\n"
+		       "\n"
+		       "  --json             a JSON array (docs/state.md)\n" GLOBAL_HELP },
+	[CMD_STATUS] = { "status", GLOBAL_OPTS "j", 0, 0,
+			 "Usage: ota-state status [--json]\n"
+			 "\n"
+			 "Overlay mode, data partition and its space, degraded state, configuration errors.\n"
+			 "\n"
+			 "  --json             a JSON object (docs/state.md)\n" GLOBAL_HELP },
+	[CMD_RESET] = { "reset", GLOBAL_OPTS "b", 0, 0,
+			"Usage: ota-state reset [--backup NAME]\n"
+			"\n"
+			"Requests a factory reset at the next boot.\n"
+			"\n"
+			"  --backup NAME      keep the old state as backup NAME\n" GLOBAL_HELP },
+};
+
+static int set_option(int opt, const char *arg)
 {
-	fprintf(f, "Usage: ota-state [OPTIONS] COMMAND [ARGS]\n"
-		   "\n"
-		   "Commands:\n"
-		   "  persist [--keep-on-reset] PATH...  keep PATH across reboots and updates, from now on\n"
-		   "  unpersist [--drop] PATH...         stop persisting PATH (its copy is set aside, or dropped)\n"
-		   "  list [--json]                      every persisted path and where it is declared\n"
-		   "  status [--json]                    overlay mode, data partition, space, degraded state\n"
-		   "  reset [--backup NAME]              factory reset at the next boot\n"
-		   "\n"
-		   "Options (for recovery and tests):\n"
-		   "  --data-dir DIR     the mounted data partition (default " OTA_DATA_DIR ")\n"
-		   "  --root DIR         read the configuration below DIR (default /)\n"
-		   "  --status-file FILE ota-init's status (default " OTA_STATUS_FILE ")\n");
+	switch (opt) {
+	case OPT_DATA_DIR: arg_data_dir = arg; break;
+	case OPT_ROOT: arg_root = arg; break;
+	case OPT_STATUS_FILE: arg_status_file = arg; break;
+	case OPT_KEEP: arg_keep_on_reset = true; break;
+	case OPT_DROP: arg_drop = true; break;
+	case OPT_BACKUP: arg_backup = arg; break;
+	case OPT_JSON: arg_json = true; break;
+	}
+	return 0;
 }
+
+static const struct ota_cli cli = {
+	.tool = "ota-state",
+	.options = options,
+	.self = &self,
+	.commands = commands,
+	.n_commands = OTA_ELEMENTSOF(commands),
+	.set = set_option,
+};
 
 static int fail(const struct ota_error *err, int code)
 {
@@ -87,10 +174,6 @@ static int cmd_persist(int argc, char **argv, bool persist)
 {
 	struct ota_error err = { 0 };
 	int failed = 0;
-	if (argc < 1) {
-		log_error("%s needs at least one PATH", persist ? "persist" : "unpersist");
-		return 2;
-	}
 	/* Bad paths are refused before anything else is looked at; persist
 	 * checks where a path leads, unpersist also takes an entry's path as
 	 * recorded, which may no longer resolve to itself. */
@@ -282,59 +365,16 @@ static int cmd_reset(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DATA_DIR = 256, OPT_ROOT, OPT_STATUS_FILE, OPT_KEEP, OPT_DROP, OPT_BACKUP, OPT_JSON };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
-		{ "keep-on-reset", no_argument, NULL, OPT_KEEP },
-		{ "drop", no_argument, NULL, OPT_DROP },
-		{ "backup", required_argument, NULL, OPT_BACKUP },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ 0 },
-	};
 	ota_log_init("ota-state", OTA_LOG_INFO);
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return 0;
-		case OPT_DATA_DIR: arg_data_dir = optarg; break;
-		case OPT_ROOT: arg_root = optarg; break;
-		case OPT_STATUS_FILE: arg_status_file = optarg; break;
-		case OPT_KEEP: arg_keep_on_reset = true; break;
-		case OPT_DROP: arg_drop = true; break;
-		case OPT_BACKUP: arg_backup = optarg; break;
-		case OPT_JSON: arg_json = true; break;
-		default:
-			usage(stderr);
-			return 2;
-		}
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	if (rc != OTA_CLI_CONTINUE)
+		return rc;
+	switch (a.cmd - commands) {
+	case CMD_PERSIST: return cmd_persist(a.n, a.args, true);
+	case CMD_UNPERSIST: return cmd_persist(a.n, a.args, false);
+	case CMD_LIST: return cmd_list();
+	case CMD_STATUS: return cmd_status();
+	default: return cmd_reset();
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind];
-	int rest = argc - optind - 1;
-	char **args = argv + optind + 1;
-	if (strcmp(cmd, "persist") == 0)
-		return cmd_persist(rest, args, true);
-	if (strcmp(cmd, "unpersist") == 0)
-		return cmd_persist(rest, args, false);
-	if (rest > 0) {
-		log_error("'%s' takes no arguments", cmd);
-		return 2;
-	}
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list();
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status();
-	if (strcmp(cmd, "reset") == 0)
-		return cmd_reset();
-	log_error("unknown command '%s'", cmd);
-	usage(stderr);
-	return 2;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Overlay root: upper/work preparation and the overlayfs mount. */
 #include <errno.h>
 #include <fcntl.h>

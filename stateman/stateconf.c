@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* State configuration: /etc/ota/state.conf, the state.d drop-ins and the
  * runtime entries on the data partition. See docs/state.md for the format
  * and merge rules. */

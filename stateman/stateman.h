@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stateman: where a device's state lives and how the root filesystem is
  * layered over the read-only system slot.
  *

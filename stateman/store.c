@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state store on the data partition: seeding, binding, runtime persist
  * and unpersist, machine id, factory reset. See stateman.h for the layout.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Block-device discovery without udev: sysfs for the kernel's view of disks
  * and partitions, libblkid for partition-table and filesystem metadata.
  * ota-init runs before any udev, so /dev/disk/by-* never exists here. */

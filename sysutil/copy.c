@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cp -a in-process: files, directories, symlinks, device nodes and FIFOs
  * with owner, mode, timestamps and extended attributes. Hard links are copied
  * as separate files; sockets are skipped (they are meaningless on disk). */

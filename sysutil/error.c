@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error records with context; see sysutil.h. */
 #include <errno.h>
 #include <string.h>

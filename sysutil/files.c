@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* File helpers: bounded reads, crash-safe writes, recursive removal. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otaroot's INI dialect (docs/configuration.md, "Configuration file syntax"),
  * the one syntax of every configuration file the project reads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging to stderr (the console, for ota-init) and /dev/kmsg.
  *
  * Each kmsg record is one writev() so lines from different processes never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Path resolution confined to a root directory. */
 #include <errno.h>
 #include <limits.h>

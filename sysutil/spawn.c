@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running helper programs without a shell, under a deadline; see sysutil.h.
  *
  * The child is watched with waitid(WNOWAIT) between short polls of its

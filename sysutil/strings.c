@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Checked string and number handling. */
 #include <errno.h>
 #include <string.h>

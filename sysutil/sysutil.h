@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sysutil: the small library every otaroot component stands on.
  *
  * It holds error reporting with context, scope-bound cleanup, logging to the
  * console and the kernel log, checked number and string handling, crash-safe
- * file writes, and block-device discovery (libblkid, sysfs).
+ * file writes, block-device discovery (libblkid, sysfs), and the command-line
+ * conventions of every tool (ota_cli_*, docs/cli.md).
  *
  * Contract:
  * - Fallible functions return 0 (or a documented non-negative value) on
@@ -13,12 +15,16 @@
  * - Nothing here exits, aborts, spawns threads or uses NSS: it is linked into
  *   ota-init, which runs as PID 1, where exiting panics the kernel.
  * - Library code does not print. Only ota_log() prints, and only programs
- *   call it for errors (library code may log at debug level).
+ *   call it for errors (library code may log at debug level). The one
+ *   exception is ota_cli_*: called from a program's main only, it prints the
+ *   usage, the version and usage errors for it, and returns exit statuses
+ *   (OTA_EXIT_*), not errnos.
  */
 #ifndef OTA_SYSUTIL_H
 #define OTA_SYSUTIL_H
 
 #include <dirent.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -125,6 +131,68 @@ int ota_parse_bool(const char *s, bool *ret) _must_check_;
 int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
+
+/* ---- command line ------------------------------------------------------------ */
+
+/* The exit statuses every tool shares (docs/cli.md); tools add their own
+ * from 3 up where a script must tell more apart. */
+enum {
+	OTA_EXIT_OK = 0,
+	OTA_EXIT_FAILURE = 1,
+	OTA_EXIT_USAGE = 2,
+};
+
+/* ota_cli_parse's "go on": not an exit status. */
+#define OTA_CLI_CONTINUE (-1)
+
+/* Every tool's options table holds these two; ota_cli_parse answers them. */
+#define OTA_CLI_STANDARD_OPTIONS \
+	{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }
+
+/* One command of a tool ("install"), or the tool itself (name NULL). */
+struct ota_cli_command {
+	const char *name;
+	const char *accepts;	/* the `val`s of the options it takes (h and V always) */
+	unsigned min_args, max_args; /* its arguments after the options */
+	const char *usage;	/* what --help prints, from "Usage:" on */
+};
+
+/* A tool: one options table for all its commands (each option's `val` a
+ * character, so that a command's `accepts` can list it), one setter. */
+struct ota_cli {
+	const char *tool;
+	const struct option *options; /* ends with { 0 }; has OTA_CLI_STANDARD_OPTIONS */
+	const char *shortopts;	/* getopt letters beyond h and V, e.g. "c:j" */
+	const struct ota_cli_command *self; /* the options before a command */
+	const struct ota_cli_command *commands;
+	size_t n_commands;
+	/* Stores one option; < 0 refuses its value (set prints why). */
+	int (*set)(int opt, const char *arg);
+};
+
+/* What ota_cli_parse found: the command (cli->self for a tool without
+ * commands) and its arguments, their number checked. */
+struct ota_cli_args {
+	const struct ota_cli_command *cmd;
+	char **args;
+	int n;
+};
+
+/* Parses a command line: the tool's options (cli->self) and, for a tool
+ * with commands, the command's name, then that command's options (which may
+ * follow its arguments). Returns OTA_CLI_CONTINUE with *ret filled in, or
+ * the exit status to end with: OTA_EXIT_OK after --help (the command's
+ * usage on stdout) or --version ("<tool> <version>" on stdout);
+ * OTA_EXIT_USAGE after an unknown option or command, a missing option
+ * argument, an option of another command, a value set() refused or a wrong
+ * number of arguments, each named on stderr. */
+int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
+/* Names a usage error of cmd (NULL: of the tool) on stderr with a pointer
+ * to --help; returns OTA_EXIT_USAGE. */
+int ota_cli_usage_error(const struct ota_cli *cli, const struct ota_cli_command *cmd, const char *fmt, ...)
+	_printf_(3, 4);
+/* "<tool> <version>": the project version of CMakeLists.txt. */
+const char *ota_cli_version(void);
 
 /* ---- INI ---------------------------------------------------------------- */
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """host-deps-check.py REPO: fails when a script of the build, the tests or the
 benchmarks uses a host program or file that tools/deps.list does not list.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # need-check.sh REPO: tools/need.sh against a list of its own (a copy of
 # need.sh and deps.sh beside a made-up deps.list): a missing file or program
 # fails naming its package wherever it stands among the names, an unlisted

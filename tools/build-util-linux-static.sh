@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build-util-linux-static.sh [--host TRIPLET] OUTDIR
 #
 # Builds static libuuid/libblkid/libmount/libfdisk from Debian's own

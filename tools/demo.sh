@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh: builds otaroot, makes a disk image and a signed update bundle,
 # boots the image in QEMU through ota-init, installs the update into the spare
 # slot, reboots into it on trial and commits it, showing each step. Run as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # deps.sh [--check | --which NAME | --packages]: the Debian 12 packages of
 # tools/deps.list, which the build, the demo, the tests and the benchmarks use.
 #

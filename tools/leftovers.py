@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """leftovers.py snapshot FILE | compare FILE: what a test run left behind.
 
 `snapshot` records the machine's loop devices, mounts and the entries of

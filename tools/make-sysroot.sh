@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make-sysroot.sh ARCH DIR: a target sysroot for cross-building otaroot for
 # ARCH (arm64 or armhf) and running its tests under qemu-user: the -dev
 # packages otaroot builds against and every library they need at run time,

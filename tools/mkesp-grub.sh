@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkesp-grub.sh --out IMAGE --board BOARD.CFG --groups A,B --grubenv OTA-GRUBENV [--size-mib N]
 #               [--default GROUP]
 #

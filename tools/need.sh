@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # need.sh: sourced by the scripts of the build, tests and benchmarks.
 #
 # need NAME...: call before using a host program or file (an absolute path)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # run-tests.sh [CTEST ARGS...]: installs what is missing (as root, Debian 12),
 # checks that everything tools/deps.list names is present, builds otaroot
 # into build/ and runs the whole test suite: unit, integration and VM tests.

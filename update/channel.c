@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The update channel: a small JSON document on any HTTP(S) server naming the
  * latest version and its bundle (docs/channel.md). Parsing is separate from
  * fetching so that the parser can be unit-tested and fuzzed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-update's part of /etc/ota/system.conf; see update.h and docs/update.md.
  *
  *   [system]   compatible, version

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hooks: executables in <hooks-dir>/<stage>.d/, run in order. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* install, commit, rollback, reboot; see update.h for the order of steps. */
 #include <errno.h>
 #include <fcntl.h>

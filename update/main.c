@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-update: install bundles into the spare boot group, commit, roll back,
  * show status. A thin main over otaupdate (update/update.h); docs/update.md. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,40 +17,152 @@ static bool arg_no_delta;
 static bool arg_install;
 static const char *arg_channel;
 
-static void usage(FILE *f)
+/* Option values: each command's table lists the ones it takes. */
+#define OPT_CONFIG 'c'
+#define OPT_JSON 'j'
+#define OPT_REBOOT 'r'
+#define OPT_NO_DELTA 'D'
+#define OPT_INSTALL 'i'
+#define OPT_CHANNEL 'C'
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "reboot", no_argument, NULL, OPT_REBOOT },
+	{ "no-delta", no_argument, NULL, OPT_NO_DELTA },
+	{ "install", no_argument, NULL, OPT_INSTALL },
+	{ "channel", required_argument, NULL, OPT_CHANNEL },
+	OTA_CLI_STANDARD_OPTIONS,
+	{ 0 },
+};
+
+#define CONFIG_HELP "  -c, --config FILE  the system configuration (default " OTA_UPDATE_CONF ")\n"
+
+static const struct ota_cli_command self = {
+	.accepts = "c",
+	.usage = "Usage: ota-update [--config FILE] COMMAND [OPTIONS] [ARGS]\n"
+		 "\n"
+		 "Commands:\n"
+		 "  install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
+		 "                     install a bundle into the spare boot group and arm a trial boot\n"
+		 "  commit             make the booted group the default (ends a trial boot)\n"
+		 "  rollback [--reboot]\n"
+		 "                     mark the trial (or spare) group bad\n"
+		 "  status [--json]    boot state and every slot\n"
+		 "  check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
+		 "                     ask the update channel for a newer version\n"
+		 "\n"
+		 "Options:\n" CONFIG_HELP
+		 "  -h, --help         this help; COMMAND --help: the command's\n"
+		 "  -V, --version      the version of otaroot\n"
+		 "\n"
+		 "Exit status: 0 done (also: nothing to commit, up to date), 1 failed, 2 usage error.\n",
+};
+
+enum { CMD_INSTALL, CMD_COMMIT, CMD_ROLLBACK, CMD_STATUS, CMD_CHECK };
+
+static const struct ota_cli_command commands[] = {
+	[CMD_INSTALL] = { "install", "cjrD", 1, 1,
+			  "Usage: ota-update install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
+			  "\n"
+			  "Installs a signed bundle (a file, an http(s) URL, or - for stdin) into the spare\n"
+			  "boot group and arms a trial boot of it.\n"
+			  "\n"
+			  "  -j, --json     progress and result as JSON lines on stdout (docs/update.md)\n"
+			  "  -r, --reboot   reboot into the trial when done\n"
+			  "      --no-delta download the whole bundle (no reuse of the active slot's chunks)\n" CONFIG_HELP },
+	[CMD_COMMIT] = { "commit", "c", 0, 0,
+			 "Usage: ota-update commit\n"
+			 "\n"
+			 "Makes the booted group the default: ends a trial boot. Nothing to commit is a\n"
+			 "success (exit 0).\n"
+			 "\n" CONFIG_HELP },
+	[CMD_ROLLBACK] = { "rollback", "cr", 0, 0,
+			   "Usage: ota-update rollback [--reboot]\n"
+			   "\n"
+			   "Marks the trial group (else the spare group) bad, so the default group boots.\n"
+			   "\n"
+			   "  -r, --reboot   reboot when done\n" CONFIG_HELP },
+	[CMD_STATUS] = { "status", "cj", 0, 0,
+			 "Usage: ota-update status [--json]\n"
+			 "\n"
+			 "The boot state (booted, default and trial group) and every slot's status.\n"
+			 "\n"
+			 "  -j, --json     one JSON object (docs/update.md)\n" CONFIG_HELP },
+	[CMD_CHECK] = { "check", "cjriCD", 0, 0,
+			"Usage: ota-update check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
+			"\n"
+			"Asks the update channel (docs/channel.md) for a newer version; with --install\n"
+			"installs it. Up to date and update available both exit 0: scripts read the\n"
+			"\"result\" of --json.\n"
+			"\n"
+			"      --channel URL  the channel (default: [update] channel of the configuration)\n"
+			"      --install      install a newer version\n"
+			"  -r, --reboot       with --install: reboot into it\n"
+			"      --no-delta     with --install: download the whole bundle\n"
+			"  -j, --json         JSON lines on stdout (docs/channel.md)\n" CONFIG_HELP },
+};
+
+static int set_option(int opt, const char *arg)
 {
-	fprintf(f, "usage: ota-update [--config FILE] install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
-		   "       ota-update [--config FILE] commit\n"
-		   "       ota-update [--config FILE] rollback [--reboot]\n"
-		   "       ota-update [--config FILE] status [--json]\n"
-		   "       ota-update [--config FILE] check [--channel URL] [--install [--reboot]] [--json]\n");
+	switch (opt) {
+	case OPT_CONFIG: arg_config = arg; break;
+	case OPT_JSON: arg_json = true; break;
+	case OPT_REBOOT: arg_reboot = true; break;
+	case OPT_NO_DELTA: arg_no_delta = true; break;
+	case OPT_INSTALL: arg_install = true; break;
+	case OPT_CHANNEL: arg_channel = arg; break;
+	}
+	return 0;
 }
 
-/* A message of ours as a JSON string: quote what JSON needs quoted. */
-static void print_json_string(const char *s)
+static const struct ota_cli cli = {
+	.tool = "ota-update",
+	.options = options,
+	.shortopts = "c:jr",
+	.self = &self,
+	.commands = commands,
+	.n_commands = OTA_ELEMENTSOF(commands),
+	.set = set_option,
+};
+
+/* One --json event: a line of JSON on stdout, flushed so that a reader
+ * sees progress as it happens. Takes o. */
+static void emit(json_object *o)
 {
-	putchar('"');
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+/* A new event object {"event": name}. */
+static json_object *event(const char *name)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string(name));
+	return o;
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v ? v : ""));
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
 }
 
 static int fail(const struct ota_error *err)
 {
 	log_error("%s", err->msg[0] ? err->msg : "failed");
 	if (arg_json) {
-		printf("{\"event\":\"error\",\"code\":%d,\"message\":", err->code);
-		print_json_string(err->msg);
-		printf("}\n");
-		fflush(stdout);
+		json_object *o = event("error");
+		json_object_object_add(o, "code", json_object_new_int(err->code));
+		add_str(o, "message", err->msg);
+		emit(o);
 	}
-	return 1;
+	return OTA_EXIT_FAILURE;
 }
 
 static void progress(void *userdata, const struct ota_update_progress *p)
@@ -58,21 +171,25 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 	if (p->message) {
 		log_warning("%s", p->message);
 		if (arg_json) {
-			printf("{\"event\":\"warning\",\"message\":");
-			print_json_string(p->message);
-			printf("}\n");
-			fflush(stdout);
+			json_object *o = event("warning");
+			add_str(o, "message", p->message);
+			emit(o);
 		}
 		return;
 	}
 	if (arg_json) {
-		printf("{\"event\":\"progress\",\"stage\":\"%s\"", p->stage);
-		if (p->slot)
-			printf(",\"payload\":%u,\"payloads\":%u,\"class\":\"%s\",\"slot\":\"%s\",\"done\":%" PRIu64
-			       ",\"total\":%" PRIu64 ",\"percent\":%u",
-			       p->payload, p->n_payloads, p->slot_class, p->slot, p->done, p->total, percent);
-		printf("}\n");
-		fflush(stdout);
+		json_object *o = event("progress");
+		add_str(o, "stage", p->stage);
+		if (p->slot) {
+			add_u64(o, "payload", p->payload);
+			add_u64(o, "payloads", p->n_payloads);
+			add_str(o, "class", p->slot_class);
+			add_str(o, "slot", p->slot);
+			add_u64(o, "done", p->done);
+			add_u64(o, "total", p->total);
+			add_u64(o, "percent", percent);
+		}
+		emit(o);
 		return;
 	}
 	if (!p->slot) {
@@ -117,17 +234,24 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 	struct ota_update_result res;
 	if (ota_update_install(c, &o, &res, &err) < 0)
 		return fail(&err);
-	if (arg_json)
-		printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"image_bytes\":%" PRIu64
-		       ",\"bundle_bytes\":%" PRIu64 ",\"downloaded\":%" PRIu64 ",\"delta\":%s,\"reused_spare\":%" PRIu64
-		       ",\"reused_active\":%" PRIu64 ",\"reused_from\":\"%s\",\"resumed_at\":%" PRIu64
-		       ",\"resumed\":%" PRIu64 "}\n",
-		       res.group, res.version, res.image_bytes, res.bundle_bytes, res.downloaded,
-		       res.delta ? "true" : "false", res.reused_spare, res.reused_active, res.reused_from,
-		       res.resumed_at, res.resumed);
-	else
+	if (arg_json) {
+		json_object *ev = event("done");
+		add_str(ev, "group", res.group);
+		add_str(ev, "version", res.version);
+		add_u64(ev, "image_bytes", res.image_bytes);
+		add_u64(ev, "bundle_bytes", res.bundle_bytes);
+		add_u64(ev, "downloaded", res.downloaded);
+		json_object_object_add(ev, "delta", json_object_new_boolean(res.delta));
+		add_u64(ev, "reused_spare", res.reused_spare);
+		add_u64(ev, "reused_active", res.reused_active);
+		add_str(ev, "reused_from", res.reused_from);
+		add_u64(ev, "resumed_at", res.resumed_at);
+		add_u64(ev, "resumed", res.resumed);
+		emit(ev);
+	} else {
 		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
 		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");
+	}
 	if (res.resumed_at && !arg_json)
 		printf("resumed an interrupted install: %" PRIu64 " of %" PRIu64 " checkpointed bytes were already in place\n",
 		       res.resumed, res.resumed_at);
@@ -240,10 +364,14 @@ static bool already_armed(const struct ota_update_config *c, const char *version
 
 static void print_check(const char *result, const struct ota_update_config *c, const struct ota_channel *ch)
 {
-	if (arg_json)
-		printf("{\"event\":\"check\",\"result\":\"%s\",\"running\":\"%s\",\"latest\":\"%s\",\"bundle\":\"%s\"}\n",
-		       result, c->version, ch->version, ch->bundle);
-	else if (strcmp(result, "up-to-date") == 0)
+	if (arg_json) {
+		json_object *o = event("check");
+		add_str(o, "result", result);
+		add_str(o, "running", c->version);
+		add_str(o, "latest", ch->version);
+		add_str(o, "bundle", ch->bundle);
+		emit(o);
+	} else if (strcmp(result, "up-to-date") == 0)
 		printf("up to date: running %s, the channel offers %s\n", c->version, ch->version);
 	else if (strcmp(result, "available") == 0)
 		printf("update available: %s -> %s (%s)\n", c->version, ch->version, ch->bundle);
@@ -297,11 +425,15 @@ static int cmd_check(const struct ota_update_config *c)
 				ota_error_prefix(&err, "%s; and disarming failed: ", e2.msg);
 			rc = fail(&err);
 		} else {
-			if (arg_json)
-				printf("{\"event\":\"done\",\"group\":\"%s\",\"version\":\"%s\",\"downloaded\":%" PRIu64
-				       "}\n", res.group, res.version, res.downloaded);
-			else
+			if (arg_json) {
+				json_object *ev = event("done");
+				add_str(ev, "group", res.group);
+				add_str(ev, "version", res.version);
+				add_u64(ev, "downloaded", res.downloaded);
+				emit(ev);
+			} else {
 				printf("installed %s into group %s and armed a trial boot\n", res.version, res.group);
+			}
 			fflush(stdout);
 			if (arg_reboot && ota_update_reboot(c, &err) < 0)
 				rc = fail(&err);
@@ -313,71 +445,11 @@ static int cmd_check(const struct ota_update_config *c)
 
 int main(int argc, char **argv)
 {
-	enum { ARG_CONFIG = 0x100 };
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "reboot", no_argument, NULL, 'r' },
-		{ "no-delta", no_argument, NULL, 'D' },
-		{ "install", no_argument, NULL, 'i' },
-		{ "channel", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	ota_log_init("ota-update", OTA_LOG_INFO);
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+c:jrh", options, NULL)) >= 0) {
-		switch (ch) {
-		case 'c':
-			arg_config = optarg;
-			break;
-		case 'j':
-			arg_json = true;
-			break;
-		case 'r':
-			arg_reboot = true;
-			break;
-		case 'D':
-			arg_no_delta = true;
-			break;
-		case 'i':
-			arg_install = true;
-			break;
-		case 'C':
-			arg_channel = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind++];
-	/* Options may also follow the command. */
-	while ((ch = getopt_long(argc, argv, "+c:jrh", options, NULL)) >= 0) {
-		if (ch == 'c')
-			arg_config = optarg;
-		else if (ch == 'j')
-			arg_json = true;
-		else if (ch == 'r')
-			arg_reboot = true;
-		else if (ch == 'D')
-			arg_no_delta = true;
-		else if (ch == 'i')
-			arg_install = true;
-		else if (ch == 'C')
-			arg_channel = optarg;
-		else {
-			usage(ch == 'h' ? stdout : stderr);
-			return ch == 'h' ? 0 : 2;
-		}
-	}
+	struct ota_cli_args a;
+	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	if (rc != OTA_CLI_CONTINUE)
+		return rc;
 	arg_tty = isatty(STDERR_FILENO);
 
 	struct ota_update_config c;
@@ -386,20 +458,12 @@ int main(int argc, char **argv)
 	if (ota_update_config_load(&c, arg_config, &err) < 0)
 		return fail(&err);
 
-	int rc;
-	if (strcmp(cmd, "install") == 0 && optind + 1 == argc)
-		rc = cmd_install(&c, argv[optind]);
-	else if (strcmp(cmd, "commit") == 0 && optind == argc)
-		rc = cmd_commit(&c);
-	else if (strcmp(cmd, "rollback") == 0 && optind == argc)
-		rc = cmd_rollback(&c);
-	else if (strcmp(cmd, "status") == 0 && optind == argc)
-		rc = cmd_status(&c);
-	else if (strcmp(cmd, "check") == 0 && optind == argc)
-		rc = cmd_check(&c);
-	else {
-		usage(stderr);
-		rc = 2;
+	switch (a.cmd - commands) {
+	case CMD_INSTALL: rc = cmd_install(&c, a.args[0]); break;
+	case CMD_COMMIT: rc = cmd_commit(&c); break;
+	case CMD_ROLLBACK: rc = cmd_rollback(&c); break;
+	case CMD_STATUS: rc = cmd_status(&c); break;
+	default: rc = cmd_check(&c); break;
 	}
 	ota_update_config_done(&c);
 	return rc;

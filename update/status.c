@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The slot status file (JSON, replaced atomically) and `status`; see
  * update.h and docs/update.md. A file that does not load (unreadable, not
  * JSON, wrong types, unknown states or fields) is never rewritten:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How ota-update trusts a bundle: the keyring, the algorithm policy and
  * whether the clock is good enough to check certificate validity periods. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by the files of update/. */
 #ifndef OTA_UPDATE_PRIVATE_H
 #define OTA_UPDATE_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* update: install signed bundles into the spare boot group, commit, roll
  * back, report status (ota-update; docs/update.md).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shell functions shared by the otaroot board scripts (sourced, POSIX sh).
 # Buildroot runs post-build and post-image scripts with BR2_CONFIG, HOST_DIR,
 # TARGET_DIR, BINARIES_DIR, BUILD_DIR and BR2_EXTERNAL_OTAROOT_PATH set.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # post-build.sh TARGET_DIR: what every otaroot board needs in its root
 # filesystem. Board post-build scripts run this first.
 #  - fills in the system version (@VERSION@ in /etc/ota/system.conf) from

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # QEMU x86_64 post-build (BR2_ROOTFS_POST_BUILD_SCRIPT): the common steps,
 # then /boot/vmlinuz, where grub.cfg loads the kernel from the system slot
 # (Buildroot installs it as /boot/bzImage with BR2_LINUX_KERNEL_INSTALL_TARGET).

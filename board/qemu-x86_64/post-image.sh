@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # QEMU x86_64 post-image (BR2_ROOTFS_POST_IMAGE_SCRIPT): disk.img with the
 # GRUB EFI A/B layout (genimage.cfg), update.otab (rootfs.ext4 as class
 # system, signed) and start-qemu.sh.

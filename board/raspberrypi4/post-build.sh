@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Raspberry Pi 4 post-build (BR2_ROOTFS_POST_BUILD_SCRIPT): the common steps,
 # then a check that the image's system.conf uses the tryboot boot flow and
 # names the same disk signature as genimage.cfg.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Raspberry Pi 4 post-image (BR2_ROOTFS_POST_IMAGE_SCRIPT): sdcard.img with
 # the tryboot A/B layout (genimage.cfg), then update.otab, a signed bundle
 # of boot.vfat (class boot) and rootfs.ext4 (class system).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV: runs a board's post-build.sh and
 # post-image.sh (board/BOARD/) the way Buildroot does, on stand-in inputs:
 # a tiny root filesystem (mke2fs -d), stand-in kernel, DTBs and firmware,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """kconfig-check.py REPO: checks the BR2_EXTERNAL tree in REPO/kconfig with
 kconfiglib (Debian's python3-kconfiglib) on top of stub-Config.in:
 

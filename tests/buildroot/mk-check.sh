@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mk-check.sh REPO: every package .mk of the BR2_EXTERNAL tree (kconfig/)
 # defines what a Buildroot package must, and evaluates in GNU make:
 #  - <PKG>_VERSION, _SITE (+ _SITE_METHOD), _LICENSE, _LICENSE_FILES (files

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Record-and-replay power-cut testing (issue 16; docs/reliability.md).
 
     crashstates.py [--quick] [--limit N] [--jobs J] [--workdir DIR] [--keep] [CLASS ...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Write logs in the dm-log-writes format, and the crash states they imply.
 
 The log format is the one of Linux's dm-log-writes target

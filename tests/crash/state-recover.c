@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-test-state-recover DATA_DIR IMAGE_ROOT: runs on a mounted data file
  * system the recovery ota-init runs at boot (init/boot.c:
  * ota_boot_prepare_state, then the seeding of ota_boot_bind_state) -- the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ota-test-status-read STATUS_FILE SLOT...: reads the slot records of the
  * status file with ota-update's own reader (ota_update_status_read) and
  * prints one line per slot, "slot<TAB>NAME<TAB>STATE<TAB>SHA256" (STATE

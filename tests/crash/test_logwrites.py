@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Unit test of logwrites.py: made-up logs in the dm-log-writes format are
 parsed, malformed ones refused, and the crash states of a window are exactly
 the ones a disk may be left in."""

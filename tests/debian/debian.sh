@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/debian/debian.sh SRCDIR BUILDDIR
 #
 # Builds the Debian packages from this tree (dpkg-buildpackage -us -uc -b),
@@ -68,10 +69,14 @@ for f in /sbin/ota-init /usr/bin/ota-state /usr/bin/ota-update /usr/sbin/ota-par
 	/lib/systemd/system/ota-update-check.service /usr/libexec/otaroot/ota-commit \
 	/lib/systemd/system/systemd-machine-id-commit.service.d/otaroot.conf \
 	/lib/systemd/system/ota-update-reboot.timer /usr/libexec/otaroot/ota-trial-armed \
-	/usr/lib/ota/state.d/10-systemd.conf /etc/default/otaroot /usr/share/doc/otaroot/debian.md.gz; do
+	/usr/lib/ota/state.d/10-systemd.conf /etc/default/otaroot /usr/share/doc/otaroot/debian.md.gz \
+	/usr/share/man/man8/ota-init.8.gz /usr/share/man/man8/ota-update.8.gz /usr/share/man/man8/ota-state.8.gz \
+	/usr/share/man/man8/ota-part.8.gz /usr/share/man/man5/system.conf.5.gz /usr/share/man/man5/state.conf.5.gz \
+	/usr/share/man/man5/layout.conf.5.gz /usr/share/bash-completion/completions/ota-update; do
 	contents "$DEB_MAIN" | grep -qx "$f" || fail "otaroot lacks $f"
 done
-for f in /usr/bin/ota-bundle /usr/bin/ota-grubenv; do
+for f in /usr/bin/ota-bundle /usr/bin/ota-grubenv /usr/share/man/man1/ota-bundle.1.gz \
+	/usr/share/man/man8/ota-grubenv.8.gz /usr/share/bash-completion/completions/ota-bundle; do
 	contents "$DEB_BUNDLER" | grep -qx "$f" || fail "otaroot-bundler lacks $f"
 done
 dpkg-deb -I "$DEB_MAIN" conffiles | grep -qx /etc/default/otaroot || fail "/etc/default/otaroot is not a conffile"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # build.sh OUTDIR: builds the libFuzzer targets with clang (ASan+UBSan) into
 # OUTDIR/fuzz-TARGET and lists them, one "TARGET MAX_LEN" a line, in
 # OUTDIR/targets. Used by run.sh (the smoke run in the tests) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a whole bundle through the streaming reader (header,
  * manifest, chunk tables, zstd, hashes), unsigned bundles allowed so the
  * fuzzer gets past the signature. The consumer checks that chunks arrive in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the update channel document (update/channel.c), input
  * of any bytes, resolved against a fixed channel URL. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the kernel command line parser (input of any bytes). */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: the GRUB boot flow's decision over hostile environment files
  * (bootflow/grubenv.c). The input is cut into env1, env2 and tries; whatever
  * the bytes, the decision names a configured group, and a decided state

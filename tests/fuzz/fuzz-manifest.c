@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the bundle manifest (TLV) parser and, when it parses,
  * the re-encoder (which must reproduce a manifest that parses again). */
 #include "bundle/bundle.h"

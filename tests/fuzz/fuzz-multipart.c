@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the HTTP Content-Range and multipart/byteranges parsers
  * (server responses are untrusted input). The first line of the input is
  * the Content-Type header; the rest is fed as the body in two pieces split

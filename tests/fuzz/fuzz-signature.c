@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the CMS signature decoder (DER), as used by inspect and
  * attach, and the fixed header and chunk-table decoders. */
 #include "bundle/bundle.h"

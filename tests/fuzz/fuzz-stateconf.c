@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the state.conf / state.d / runtime.conf parser. */
 #include <stdint.h>
 #include <string.h>

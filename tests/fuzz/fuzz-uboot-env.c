@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the U-Boot env codec (native single and redundant
  * images, `env export -t` text) and the autoboot.txt parser of the
  * rpi-tryboot boot flow. The first byte picks the parser. Properties: every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: ota-update's sections of /etc/ota/system.conf
  * (update/config.c), input of any bytes. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The fuzz smoke run where libFuzzer is not available: the cross builds,
  * whose targets run under qemu-user (docs/building.md).
  *

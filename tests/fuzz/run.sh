@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh OUTDIR [RUNS]: builds the libFuzzer targets (build.sh) and runs each
 # for RUNS inputs (default 20000) from the seed corpus, which it does not
 # change. A crash, sanitizer report or leak fails. Long runs that grow the

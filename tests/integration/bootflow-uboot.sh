@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE: the uboot boot flow end to end.
 # The real ota-update installs, commits and rolls back against a U-Boot
 # environment (native redundant copies in a file, and file mode), and the

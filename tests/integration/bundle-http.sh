@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH: bundles over HTTP(S) from a local
 # server on 127.0.0.1 (http-server.py: Range, multi-range, If-Range, ETag and
 # faults on demand). Checks bytes and messages, not just exit codes.

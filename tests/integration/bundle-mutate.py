@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bundle-mutate.py: rewrites parts of an otaroot bundle for the bad-input
 corpus (tests/integration/bundle.sh). Knows the format of
 docs/bundle-format.md well enough to edit the header, manifest fields,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bundle.sh OTA_BUNDLE: end-to-end tests of signed bundles with a throwaway CA
 # made here with the openssl CLI, then a generated corpus of broken bundles.
 # Each broken bundle must be rejected with a specific message, exit 1 (not a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ota-init runs as PID 1 before anything else is mounted: it must not need a
 # dynamic loader or shared libraries. Fails if readelf finds either.
 set -euo pipefail

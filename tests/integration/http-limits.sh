@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH: the bounds on every
 # HTTP transfer (docs/update.md "Network bounds") against a misbehaving server
 # (http-server.py's hostile modes) on 127.0.0.1, with short configured limits

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """http-server.py ROOT PORT_FILE LOG [--tls CERT KEY]: a static file server on
 127.0.0.1 (a free port, written to PORT_FILE) for the HTTP bundle tests.
 

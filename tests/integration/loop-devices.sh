@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # loop-devices.sh TEST_BINARY: sets up a GPT and an MBR disk on loop devices
 # (root needed), runs the device-discovery tests against them, tears down.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ota-commit.sh SCRIPT: the decisions of systemd/ota-commit (ota-commit.service)
 # with a fake ota-update and systemctl that record their calls: not a trial
 # boot; healthy -> commit; a failed hook or an inactive boot-complete.target

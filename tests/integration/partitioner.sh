@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # partitioner.sh OTA_PART [PROBE_BLKPG]: ota-part plan/apply on real loop
 # devices (GPT and MBR with extended/logical partitions, 512- and 4096-byte
 # sectors) and on image files. Root needed.

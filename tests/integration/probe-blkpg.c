@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* probe-blkpg: does BLKPG_RESIZE_PARTITION reach the kernel from here?
  * Under qemu-user (the cross builds' tests) the answer can be no: qemu 7.2
  * passes BLKPG's add and delete on and refuses resize with EINVAL before

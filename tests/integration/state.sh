@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # state.sh OTA_STATE_BINARY: ota-state against a real ext4 data partition on
 # a loop device, mounted at /run/ota/data inside a private mount namespace
 # (so nothing leaks into the host). Root needed.

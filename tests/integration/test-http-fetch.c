@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-http-fetch [--ca-file F] [--max-ranges N] [--gap N] [--attempts N] URL OFFSET:LENGTH...|run:CMD...
  * Fetches the ranges with ota_bundle_http_fetch, writes their bytes to stdout
  * in argument order and prints the counters to stderr. Ranges between two

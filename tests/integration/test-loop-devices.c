@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device discovery on real loop devices with real partition tables, set up
  * by loop-devices.sh: a GPT disk (system-a, system-b, "userdata" whose ext4 is
  * labelled data, and a partition named data) and an MBR disk (no names; one

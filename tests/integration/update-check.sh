@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # update-check.sh OTA_UPDATE OTA_BUNDLE: `ota-update check` against a channel
 # document served by python's http.server on 127.0.0.1 (docs/channel.md).
 # Cases: a newer version is reported, then installed and armed (once: a

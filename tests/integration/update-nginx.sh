@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # update-nginx.sh OTA_UPDATE OTA_BUNDLE: ota-update against a real nginx on
 # 127.0.0.1, started by this script (its own config, prefix and port, killed
 # at the end), serving signed bundles made here, into loop-device slots.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # update-slots.sh OTA_UPDATE OTA_BUNDLE: what ota-update refuses about slots
 # (issue #15), end to end with real signed bundles, file slots, loop devices
 # and a custom boot flow:

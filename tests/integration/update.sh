@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # update.sh OTA_UPDATE OTA_BUNDLE: ota-update end to end with real signed
 # bundles from a throwaway CA, file slots and loop-device slots, and a custom
 # boot-flow script that records every call. Each bad input must be refused

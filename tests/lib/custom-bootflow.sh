@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # custom-bootflow.sh: a custom boot flow for ota-update tests (docs/boot-flows.md,
 # "custom"). Source it, then in the test's working directory:
 #

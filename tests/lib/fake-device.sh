@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fake-device.sh: a device for ota-update tests without a real boot loader.
 # Source it, then call the functions in the test's working directory:
 #

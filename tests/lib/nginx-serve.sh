@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # nginx-serve.sh WORKDIR SRVDIR PORT [SERVER-LINES]: runs a real nginx in the
 # foreground (no daemon, root's own, nothing outside WORKDIR touched) serving
 # SRVDIR as static files on 127.0.0.1:PORT, with byte ranges. SERVER-LINES

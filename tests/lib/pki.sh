@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pki.sh: a throwaway X.509 PKI for tests and the demo, made with the openssl
 # CLI. Source it, then call the functions in an empty working directory:
 #

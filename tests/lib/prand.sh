@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # prand.sh: sourced by tests that need incompressible data.
 #
 #   prand SEED SIZE   writes SIZE pseudo-random bytes, the same for the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tally.sh: pass/fail counting for the integration scripts. Source it, then
 #   ok NAME            # one check passed
 #   bad NAME WHY       # one check failed (the script goes on)

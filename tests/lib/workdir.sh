@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # workdir.sh: sourced by tests and benchmarks that attach loop devices or
 # mount things below a scratch directory.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device resolution against this machine's real block devices (sysfs and
  * libblkid, read-only; no root needed). Loop-device cases with partition
  * names and labels are in tests/integration. */

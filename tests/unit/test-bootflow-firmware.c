@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bootflow: the U-Boot env codec, the uboot backend (native redundant and
  * file mode) on files, and the rpi-tryboot backend against a faked firmware.
  *

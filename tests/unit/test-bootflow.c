@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bootflow: the custom protocol's get-state parser, trial states, and the
  * custom backend against a shell-script controller; sysutil's ota_spawn. */
 #include <errno.h>

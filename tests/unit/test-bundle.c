@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the bundle's pure cores: chunker invariants, header and
  * manifest encoding, limits, and the streaming reader over memory. */
 #include <errno.h>

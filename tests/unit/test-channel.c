@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* update/channel.c: the update channel document (docs/channel.md). */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The GRUB boot flow's environment files: GRUB's load_env parsing rules, the
  * state copies' torn-write detection (every prefix and suffix tear of a
  * write, at byte granularity, decides the old or the new state, never a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The harness itself (test.h, test-main.c): the scratch directory is private
  * and exported, and nothing a test program made is left once it ends,
  * whether its cases pass, fail an ASSERT or call exit(). The cases run this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the pure cores of the HTTP source (bundle/ranges.c): range
  * planning and merging, routing of received bytes, the Range header, and the
  * Content-Range and multipart/byteranges parsers. */

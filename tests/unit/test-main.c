@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runner for the TEST() cases linked into one test program. An optional
  * argument runs only the cases whose name contains it. Owns the program's
  * scratch directory (test.h). */

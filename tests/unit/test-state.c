@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state configuration and the parts of the state store that need no
  * mounts: path rules, merge rules, seeding, factory reset and its recovery
  * from every intermediate state a power cut can leave. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* update/config.c: ota-update's sections of system.conf, and versions. */
 #include <errno.h>
 

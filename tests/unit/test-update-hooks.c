@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* update: hooks run in order with their environment, and hook-timeout holds
  * for a hook whose output is not captured. */
 #include <errno.h>

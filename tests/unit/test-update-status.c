@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* update/status.c: the slot status file, its validation and repair. */
 #include <errno.h>
 #include <fcntl.h>

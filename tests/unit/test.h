@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A tiny test harness: TEST(name) registers a case, ASSERT_* fail it with
  * file, line and the values compared. Each test program prints one result
  * line per case and exits non-zero if any failed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the A/B-cycle VM tests (test_grub.py, test_uboot.py, demo.py):
 power the machine on until the agent answers, read what booted and the
 update status, install a bundle attached as /dev/vdb."""

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # demo-pki.sh DIR: a throwaway CA (DIR/keyring.pem, trusted by the demo
 # image) and a code-signing key and certificate it issued (DIR/signer.key,
 # DIR/signer.pem) for signing the demo's update bundle. Made anew each run.

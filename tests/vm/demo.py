@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The demo: boot the image through ota-init, install a signed update into the
 spare slot, reboot into it on trial, commit it — showing each step.
 

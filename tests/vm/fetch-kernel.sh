@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # fetch-kernel.sh CACHEDIR
 #
 # Fetch Debian's current amd64 kernel (the package the metapackage

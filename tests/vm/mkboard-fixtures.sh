@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkboard-fixtures.sh BUILD_DIR: fixtures of the QEMU board's VM tests
 # (tests/vm/test_board.py), in BUILD_DIR/vm/board-qemu-x86_64. The board's
 # own post-build.sh, post-image.sh and genimage.cfg (board/qemu-x86_64/)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkdebian.sh BUILDDIR: the Debian VM image (tests/vm/test_debian.py).
 #
 # A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv,

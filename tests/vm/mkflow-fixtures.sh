@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkflow-fixtures.sh BUILD_DIR grub|uboot: fixtures of a boot flow's VM tests
 # (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>:
 #   disk.img               grub: UEFI disk (ESP + system-a v1 + empty

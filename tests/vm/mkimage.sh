@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
 #            [--data-device SPEC]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """need(): the Python harness's check of host programs and files, the same as
 tools/need.sh's: before a test uses something that is not part of otaroot
 (QEMU, firmware images, ...) it calls need(); a missing one ends the test with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # run-demo.sh BUILD_DIR: the demo's VM part (tools/demo.sh builds first):
 # a throwaway signing CA, a version-1 disk image trusting it, a signed
 # version-2 update bundle, then tests/vm/demo.py boots, updates and commits.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # smoke-initramfs.sh [CACHEDIR]
 #
 # Proves that the kernel + initramfs from fetch-kernel.sh hand init= the same

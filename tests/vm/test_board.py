@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The QEMU x86_64 Buildroot board, booted: board/qemu-x86_64's post-build.sh,
 post-image.sh and genimage.cfg made the disk and the update bundle
 (tests/vm/mkboard-fixtures.sh, BUILD/vm/board-qemu-x86_64) from the VM test

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """VM tests of ota-init: a real kernel boots the test image through
 init=/sbin/ota-init, and the test agent reports what the guest sees.
 

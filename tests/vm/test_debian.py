@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """VM tests: a debootstrapped Debian 12 root (tests/vm/mkdebian.sh) booted by
 OVMF and GRUB through init=/sbin/ota-init, with systemd as the real init. The
 disk holds only the ESP and system-a, as a device ships; the first boot

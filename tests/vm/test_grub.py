@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The GRUB boot flow end to end: OVMF (Debian's ovmf) starts the real GRUB
 from the disk's ESP, GRUB's script (bootflow/grub/) picks the group from the
 environment files that ota-update writes, the kernel boots through ota-init.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """VM tests of first-boot provisioning: an image holding only system-a is
 written to a virtual disk four times larger; ota-init's first boot creates
 system-b and data, formats data, and state persists on it. Power cuts (QEMU

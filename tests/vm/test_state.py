@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """VM tests of persisted state: ota-init binds the state store into the root
 at boot, ota-state changes it at runtime, a factory reset wipes it, and a
 power cut (QEMU killed) never leaves a path half persisted.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The uboot boot flow end to end: Debian's U-Boot (u-boot-qemu, the 32-bit
 qemu-x86 build, as QEMU's BIOS) finds boot.scr on the disk's FAT boot
 partition by its distro boot, the script (the board's settings +

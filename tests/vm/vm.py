@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drive an otaroot test machine in QEMU.
 
 One Machine owns a disk image and boots it as often as a test needs; each boot

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # check-bootflow.sh SYSTEM_CONF TYPE: fails unless the [bootflow] section of
 # SYSTEM_CONF has "type = TYPE" (BR2_PACKAGE_OTAROOT_BOOTFLOW_* and the
 # installed system.conf must agree). A file without [bootflow] passes: it

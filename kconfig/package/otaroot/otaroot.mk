@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 ################################################################################
 #
 # otaroot
@@ -9,11 +10,8 @@
 OTAROOT_VERSION = 0.1.0
 OTAROOT_SITE = $(BR2_EXTERNAL_OTAROOT_PATH)/..
 OTAROOT_SITE_METHOD = local
-# The project has no LICENSE file yet: the licence is recorded as unknown and
-# README.md stands in, so that legal-info names the sources. Replace both
-# lines when a licence is chosen.
-OTAROOT_LICENSE = unknown
-OTAROOT_LICENSE_FILES = README.md
+OTAROOT_LICENSE = Apache-2.0
+OTAROOT_LICENSE_FILES = LICENSE
 # SITE_METHOD local rsyncs like OVERRIDE_SRCDIR: never copy a developer's
 # build tree into output/build (.git is excluded by Buildroot itself).
 OTAROOT_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude /build
@@ -34,7 +32,8 @@ OTAROOT_CONF_OPTS = \
 	-DOTA_SANITIZE=OFF \
 	-DOTA_WERROR=OFF \
 	-DOTA_STATIC_FROM_SYSROOT=ON \
-	-DOTA_INIT_INSTALL_DIR=/sbin
+	-DOTA_INIT_INSTALL_DIR=/sbin \
+	-DOTA_BUILD_MAN=OFF
 
 ifeq ($(BR2_PACKAGE_OTAROOT_UPDATE),y)
 OTAROOT_DEPENDENCIES += zstd openssl libcurl
@@ -69,14 +68,15 @@ OTAROOT_POST_INSTALL_TARGET_HOOKS += OTAROOT_INSTALL_CONFIG_FILES
 
 # Host: ota-bundle (the board scripts' update bundle) and ota-grubenv (the
 # GRUB boot flow's initial state on the ESP); neither needs libmount nor
-# libfdisk.
+# libfdisk. No man pages on either side (they would need host scdoc).
 HOST_OTAROOT_DEPENDENCIES = \
 	host-pkgconf \
 	host-util-linux \
 	host-libinih \
 	host-zstd \
 	host-openssl \
-	host-libcurl
+	host-libcurl \
+	host-json-c
 
 HOST_OTAROOT_CONF_OPTS = \
 	-DOTA_BUILD_INIT=OFF \
@@ -84,7 +84,8 @@ HOST_OTAROOT_CONF_OPTS = \
 	-DOTA_BUILD_BUNDLE=ON \
 	-DOTA_BUILD_TESTS=OFF \
 	-DOTA_SANITIZE=OFF \
-	-DOTA_WERROR=OFF
+	-DOTA_WERROR=OFF \
+	-DOTA_BUILD_MAN=OFF
 
 $(eval $(cmake-package))
 $(eval $(host-cmake-package))
