@@ -51,29 +51,11 @@ APTDIR=$DIR.apt
 NEW=$DIR.new
 LOG=$APTDIR/log
 rm -rf -- "$NEW" "$APTDIR"
-mkdir -p "$APTDIR"/{lists/partial,archives/partial,etc/preferences.d,etc/sources.list.d} "$NEW"
-: >"$APTDIR/status"
+mkdir -p "$NEW"
 trap 'rm -rf -- "$NEW"' EXIT
-
-# deb lines for ARCH from the archives that serve the host's libc6, e.g.
-# "500 http://deb.debian.org/debian bookworm/main amd64 Packages".
-apt-cache policy libc6 |
-	awk -v arch="$ARCH" '$1 ~ /^[0-9]+$/ && $2 ~ /:\/\// && $3 ~ /\// && $5 == "Packages" {
-		split($3, sc, "/"); print "deb [arch=" arch "] " $2 " " sc[1] " " sc[2] }' |
-	sort -u >"$APTDIR/etc/sources.list"
-[ -s "$APTDIR/etc/sources.list" ] || die "apt-cache policy libc6 names no archive to take $ARCH packages from"
-
-APT=(apt-get -q
-	-o Dir::State="$APTDIR" -o Dir::State::Lists="$APTDIR/lists"
-	-o Dir::State::status="$APTDIR/status" -o Dir::Cache="$APTDIR"
-	-o Dir::Cache::archives="$APTDIR/archives"
-	-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
-	-o Dir::Etc::sourcelist="$APTDIR/etc/sources.list"
-	-o Dir::Etc::sourceparts="$APTDIR/etc/sources.list.d"
-	-o Dir::Etc::preferencesparts="$APTDIR/etc/preferences.d"
-	-o APT::Architecture="$ARCH" -o APT::Architectures::="$ARCH"
-	-o APT::Sandbox::User=root -o Acquire::Retries=3
-	-o APT::Install-Recommends=false -o Debug::NoLocking=true)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/foreign-apt.sh"
+foreign_apt_setup "$ARCH" "$APTDIR" || die "apt-cache policy libc6 names no archive to take $ARCH packages from"
+APT=(apt-get "${FOREIGN_APT_OPTS[@]}")
 
 # tries CMD...: runs CMD up to three times, a pause between tries.
 tries() {

@@ -1,9 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# fetch-kernel.sh CACHEDIR
+# fetch-kernel.sh [--arch amd64|arm64] CACHEDIR
 #
-# Fetch Debian's current amd64 kernel (the package the metapackage
-# linux-image-amd64 depends on) and build a tiny initramfs for the VM tests.
+# Fetch Debian's current kernel for ARCH (default amd64; the package the
+# metapackage linux-image-ARCH depends on) and build a tiny initramfs for the
+# VM tests.
+#
+# amd64 comes from the host's apt (its index, its download). Any other
+# architecture comes from apt with a private state in CACHEDIR/apt
+# (tools/foreign-apt.sh, as tools/make-sysroot.sh does: the host's dpkg is
+# not touched), and so does that architecture's static busybox (Debian's
+# busybox-static), which the initramfs needs and which is published as
+# CACHEDIR/busybox for the test image (tests/vm/mkimage.sh --arch).
 #
 # Debian's kernel has its storage/filesystem drivers as modules, but our PID-1
 # shim (ota-init, started with init=/sbin/ota-init) must find the environment a
@@ -21,6 +29,7 @@
 #   CACHEDIR/modules.list       modules in the initramfs, in load order
 #   CACHEDIR/kernel.config      the kernel's config (for reference)
 #   CACHEDIR/kernel.stamp       cache key: package, version, recipe hash
+#   CACHEDIR/busybox            (not amd64) the static busybox of ARCH
 #
 # Kernel command line understood by the initramfs /init:
 #   root=/dev/NAME | PARTLABEL=NAME | PARTUUID=UUID | UUID=UUID | LABEL=LABEL | MAJ:MIN
@@ -36,13 +45,19 @@
 # tools/deps.sh; a missing one stops it with the package to install.
 set -euo pipefail
 
-META_PKG=linux-image-amd64
 ROOT_WAIT_DEFAULT=15
 
 die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
 log() { echo "fetch-kernel: $*" >&2; }
 
-if [ $# -ne 1 ] || [ -z "$1" ]; then die "usage: $0 CACHEDIR"; fi
+ARCH=amd64
+if [ "${1:-}" = --arch ]; then
+	ARCH=${2:-}
+	shift 2 || die "usage: $0 [--arch amd64|arm64] CACHEDIR"
+fi
+case $ARCH in amd64 | arm64) ;; *) die "unknown architecture '$ARCH' (amd64 or arm64)" ;; esac
+META_PKG=linux-image-$ARCH
+if [ $# -ne 1 ] || [ -z "$1" ]; then die "usage: $0 [--arch amd64|arm64] CACHEDIR"; fi
 mkdir -p "$1"
 CACHEDIR=$(cd "$1" && pwd)
 
@@ -53,25 +68,36 @@ flock 9
 # Anything that changes what gets built must invalidate the cache: hash this script.
 RECIPE=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
 
+# APT_OPTS: the host's apt for amd64, a private one for another architecture.
+APT_OPTS=()
+if [ "$ARCH" != amd64 ]; then
+	. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/foreign-apt.sh"
+	foreign_apt_setup "$ARCH" "$CACHEDIR/apt" || die "apt-cache policy libc6 names no archive to take $ARCH packages from"
+	APT_OPTS=("${FOREIGN_APT_OPTS[@]}")
+fi
 apt_updated=
 apt_update() {
 	[ -z "$apt_updated" ] || return 0
-	log "running apt-get update"
-	apt-get update -q >&2 || return 1
+	log "running apt-get update${APT_OPTS:+ (private $ARCH index in $CACHEDIR/apt)}"
+	apt-get "${APT_OPTS[@]}" update -q >&2 || return 1
 	apt_updated=1
 }
 
 # Tool dependencies. busybox must be the *static* one: it runs in the initramfs
 # without any libc.
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
-need depmod cpio gzip hexdump /bin/busybox
-BUSYBOX=/bin/busybox
-if ldd "$BUSYBOX" >/dev/null 2>&1; then
-	die "$BUSYBOX is dynamically linked; need the one from busybox-static"
+need depmod cpio gzip hexdump readelf
+if [ "$ARCH" = amd64 ]; then
+	need /bin/busybox
+	BUSYBOX=/bin/busybox
+	if ldd "$BUSYBOX" >/dev/null 2>&1; then
+		die "$BUSYBOX is dynamically linked; need the one from busybox-static"
+	fi
 fi
 
 # ---------------------------------------------------------------- cache check
 result_files=(vmlinuz initramfs.cpio.gz kernel.version modules.list kernel.stamp)
+[ "$ARCH" = amd64 ] || result_files+=(busybox)
 have_result() {
 	local f
 	for f in "${result_files[@]}"; do [ -s "$CACHEDIR/$f" ] || return 1; done
@@ -79,11 +105,11 @@ have_result() {
 
 # resolve_kernel: sets KPKG (concrete kernel package) and KPKG_VER (its candidate version).
 resolve_kernel() {
-	KPKG=$(apt-cache depends "$META_PKG" 2>/dev/null |
+	KPKG=$(apt-cache "${APT_OPTS[@]}" depends "$META_PKG" 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }') || true
 	KPKG_VER=
 	[ -n "$KPKG" ] || return 1
-	KPKG_VER=$(apt-cache policy "$KPKG" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
+	KPKG_VER=$(apt-cache "${APT_OPTS[@]}" policy "$KPKG" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
 	[ -n "$KPKG_VER" ] && [ "$KPKG_VER" != "(none)" ]
 }
 
@@ -98,7 +124,15 @@ if ! resolve_kernel; then
 	fi
 fi
 
-stamp() { echo "package=$KPKG version=$KPKG_VER recipe=$RECIPE"; }
+# The busybox of another architecture is part of the result: its version too.
+BB_VER=
+resolve_busybox() {
+	[ "$ARCH" != amd64 ] || return 0
+	BB_VER=$(apt-cache "${APT_OPTS[@]}" policy busybox-static 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
+	[ -n "$BB_VER" ] && [ "$BB_VER" != "(none)" ] || die "no busybox-static in the $ARCH index"
+}
+resolve_busybox
+stamp() { echo "package=$KPKG version=$KPKG_VER${BB_VER:+ busybox-static=$BB_VER} recipe=$RECIPE"; }
 if have_result && [ "$(cat "$CACHEDIR/kernel.stamp")" = "$(stamp)" ]; then
 	log "cached: $(stamp) kernel $(cat "$CACHEDIR/kernel.version")"
 	exit 0
@@ -126,7 +160,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 download() {
-	(cd "$BUILD/dl" && apt-get download -q "${apt_dl_opts[@]}" "$KPKG=$KPKG_VER") >&2
+	(cd "$BUILD/dl" && apt-get "${APT_OPTS[@]}" download -q "${apt_dl_opts[@]}" "$KPKG=$KPKG_VER") >&2
 }
 
 log "downloading $KPKG=$KPKG_VER"
@@ -135,6 +169,7 @@ if ! download; then
 	[ -z "$apt_updated" ] || die "apt-get download $KPKG=$KPKG_VER failed"
 	apt_update || die "apt-get update failed"
 	resolve_kernel || die "cannot find the kernel package $META_PKG depends on"
+	resolve_busybox
 	if have_result && [ "$(cat "$CACHEDIR/kernel.stamp")" = "$(stamp)" ]; then
 		log "cached: $(stamp)"
 		exit 0
@@ -149,6 +184,17 @@ X="$BUILD/x"
 dpkg-deb -x "${debs[0]}" "$X"
 rm -f "${debs[0]}"
 
+if [ "$ARCH" != amd64 ]; then
+	log "downloading busybox-static=$BB_VER ($ARCH)"
+	mkdir -p "$BUILD/bb"
+	(cd "$BUILD/dl" && apt-get "${APT_OPTS[@]}" download -q "${apt_dl_opts[@]}" "busybox-static=$BB_VER") >&2 ||
+		die "apt-get download busybox-static=$BB_VER ($ARCH) failed"
+	dpkg-deb -x "$BUILD"/dl/busybox-static_*.deb "$BUILD/bb"
+	BUSYBOX=$BUILD/bb/bin/busybox
+	[ -f "$BUSYBOX" ] || die "no /bin/busybox in busybox-static ($ARCH)"
+	! readelf -lW "$BUSYBOX" | grep -q INTERP || die "busybox-static ($ARCH) is dynamically linked"
+fi
+
 # ---------------------------------------------------------------- kernel
 KVERS=()
 for d in "$X"/lib/modules/*/; do [ -d "$d" ] && KVERS+=("$(basename "$d")"); done
@@ -158,6 +204,67 @@ MODDIR="$X/lib/modules/$KVER"
 [ -f "$X/boot/vmlinuz-$KVER" ] || die "no /boot/vmlinuz-$KVER in $KPKG"
 KCONFIG="$X/boot/config-$KVER"
 [ -f "$KCONFIG" ] || die "no /boot/config-$KVER in $KPKG"
+
+# ---------------------------------------------------------------- arm64: NOR flash drivers
+# Debian's arm64 kernel has MTD and mtdchar (/dev/mtdN) but none of the
+# drivers of the NOR flash on QEMU's virt machine, where U-Boot keeps its
+# environment (CONFIG_MTD_PHYSMAP and CONFIG_MTD_CFI are not set). They are
+# built here as out-of-tree modules from Debian's own source of the same
+# kernel (linux-source-6.1, its drivers/mtd/chips and physmap), against the
+# kernel's headers (linux-headers-KVER, -common) with Debian's kbuild tools
+# for the build machine (linux-kbuild-6.1) and the cross compiler, and
+# installed under updates/otaroot, so depmod resolves them like the kernel's
+# own. Unsigned: they taint the kernel (Debian does not enforce module
+# signatures without Secure Boot). What each one is:
+#   physmap          maps the cfi-flash device-tree node (CONFIG_MTD_PHYSMAP_OF)
+#   cfi_probe, gen_probe, cfi_util   the CFI probe
+#   cfi_cmdset_0001  the Intel/Sharp command set QEMU's pflash speaks
+if [ "$ARCH" = arm64 ]; then
+	need make xz aarch64-linux-gnu-gcc-12
+	src_ver=$(apt-cache policy linux-source-6.1 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
+	[ "$src_ver" = "$KPKG_VER" ] ||
+		die "linux-source-6.1 is at '${src_ver:-none}' in the host's index, the kernel at $KPKG_VER: the flash drivers must be built from the kernel's own source (apt-get update?)"
+	log "downloading linux-source-6.1, linux-kbuild-6.1, linux-headers-$KVER(-common) $KPKG_VER to build the flash drivers"
+	mkdir -p "$BUILD/mtd-dl" "$BUILD/mtd"
+	[ ${#apt_dl_opts[@]} -gt 0 ] || chown _apt "$BUILD/mtd-dl" 2>/dev/null || true
+	(cd "$BUILD/mtd-dl" &&
+		apt-get download -q "${apt_dl_opts[@]}" "linux-source-6.1=$KPKG_VER" "linux-kbuild-6.1=$KPKG_VER" \
+			"linux-headers-${KVER%-*}-common=$KPKG_VER" &&
+		apt-get "${APT_OPTS[@]}" download -q "${apt_dl_opts[@]}" "linux-headers-$KVER=$KPKG_VER") >&2 ||
+		die "downloading the kernel source and headers for the flash drivers failed"
+	H="$BUILD/mtd/x"
+	for deb in "$BUILD"/mtd-dl/*.deb; do dpkg-deb -x "$deb" "$H"; done
+	rm -rf "$BUILD/mtd-dl"
+	tar -xJf "$H/usr/src/linux-source-6.1.tar.xz" -C "$BUILD/mtd" \
+		linux-source-6.1/drivers/mtd/chips linux-source-6.1/drivers/mtd/maps ||
+		die "linux-source-6.1.tar.xz has no drivers/mtd/chips or maps"
+	rm -f "$H/usr/src/linux-source-6.1.tar.xz"
+	HDR="$H/usr/src/linux-headers-$KVER"
+	# Its Makefile includes the -common one by its installed, absolute path.
+	echo "include $H/usr/src/linux-headers-${KVER%-*}-common/Makefile" >"$HDR/Makefile"
+	M="$BUILD/mtd/mod"
+	mkdir -p "$M"
+	cp "$BUILD"/mtd/linux-source-6.1/drivers/mtd/chips/{cfi_probe.c,cfi_cmdset_0001.c,cfi_util.c,gen_probe.c,fwh_lock.h} \
+		"$BUILD"/mtd/linux-source-6.1/drivers/mtd/maps/physmap-core.c \
+		"$BUILD"/mtd/linux-source-6.1/drivers/mtd/maps/physmap-*.h "$M/"
+	cat >"$M/Kbuild" <<-'KBUILD'
+	# The options of the drivers that are not set in Debian's config.
+	ccflags-y := -DCONFIG_MTD_PHYSMAP_OF=1 -DCONFIG_MTD_CFI_INTELEXT=1
+	obj-m := physmap.o cfi_probe.o cfi_cmdset_0001.o cfi_util.o gen_probe.o
+	physmap-objs := physmap-core.o
+	KBUILD
+	make -s -C "$HDR" M="$M" ARCH=arm64 DEB_BUILD_ARCH=amd64 DEB_HOST_ARCH=arm64 \
+		DEB_HOST_GNU_TYPE=aarch64-linux-gnu -j2 modules >"$BUILD/mtd/build.log" 2>&1 ||
+		{ tail -n 20 "$BUILD/mtd/build.log" >&2; die "building the flash drivers failed"; }
+	mkdir -p "$MODDIR/updates/otaroot"
+	for m in physmap cfi_probe cfi_cmdset_0001 cfi_util gen_probe; do
+		[ "$(modinfo -F vermagic "$M/$m.ko" | cut -d' ' -f1)" = "$KVER" ] || die "$m.ko was not built for $KVER"
+		cp "$M/$m.ko" "$MODDIR/updates/otaroot/"
+	done
+	rm -rf "$BUILD/mtd"
+	# The kernel's modules.dep would not name them: make it anew.
+	rm -f "$MODDIR/modules.dep"
+fi
 
 # Debian's package does not ship modules.dep (its postinst runs depmod).
 if [ ! -s "$MODDIR/modules.dep" ]; then
@@ -175,6 +282,13 @@ fat_io=$(kconfig CONFIG_FAT_DEFAULT_IOCHARSET)
 REQUIRED=(virtio_pci virtio_blk ext4 overlay vfat "nls_cp${fat_cp:-437}" "nls_${fat_io:-iso8859-1}" i6300esb
 	virtio_net)  # virtio_net: installs over HTTP from the host (QEMU user networking)
 OPTIONAL=(virtio_console nls_ascii nls_iso8859_1 nls_utf8)
+if [ "$ARCH" = arm64 ]; then
+	# QEMU's virt machine: the test agent's port is a virtio console (virt
+	# has one UART); U-Boot's environment is on the second bank of the
+	# cfi-flash node, which physmap (of_flash) maps, the CFI Intel/Sharp
+	# command set writes, and mtdchar gives userspace as /dev/mtdN.
+	REQUIRED+=(virtio_console physmap cfi_probe cfi_cmdset_0001)
+fi
 
 declare -A PATH_OF=() DEPS=() BUILTIN=() SOFT=() STATE=() OPT=()
 while IFS= read -r line; do
@@ -248,7 +362,10 @@ for m in "${OPTIONAL[@]}"; do visit "$(norm "$m")" 1; done
 S="$BUILD/initramfs"
 mkdir -p "$S"/{bin,dev,proc,sys,newroot,lib/modules}
 cp "$BUSYBOX" "$S/bin/busybox"
-for a in $("$BUSYBOX" --list); do
+# Another architecture's busybox lists its applets under qemu-user.
+BB_RUN=()
+[ "$ARCH" != arm64 ] || { need qemu-aarch64-static; BB_RUN=(qemu-aarch64-static); }
+for a in $("${BB_RUN[@]}" "$BUSYBOX" --list); do
 	[ "$a" = busybox ] || ln -s busybox "$S/bin/$a"
 done
 mkdir -p "$S/lib/modules/$KVER"
@@ -503,6 +620,7 @@ rm -f "$CACHEDIR/kernel.stamp"
 mv "$X/boot/vmlinuz-$KVER" "$CACHEDIR/vmlinuz"
 mv "$BUILD/initramfs.cpio.gz" "$CACHEDIR/initramfs.cpio.gz"
 mv "$BUILD/modules.list" "$CACHEDIR/modules.list"
+[ "$ARCH" = amd64 ] || install -m 0755 "$BUSYBOX" "$CACHEDIR/busybox"
 cp "$KCONFIG" "$CACHEDIR/kernel.config"
 echo "$KVER" >"$CACHEDIR/kernel.version"
 stamp >"$CACHEDIR/kernel.stamp"

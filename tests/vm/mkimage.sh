@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
-#            [--data-device SPEC]
+#            [--data-device SPEC] [--arch arm64 --busybox FILE]
 # mkimage.sh --bin-dir DIR --root-dir DIR [--extra-root DIR] [--version V] [--grub --kernel-dir DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
@@ -27,16 +27,25 @@
 # scans it) with boot.scr (the board's settings + bootflow/uboot/boot.cmd)
 # and ota.env/ota.env.bak; kernel and initramfs go into each system's /boot
 # as with --grub, and system.conf's [bootflow] says uboot.
+# --arch arm64 makes the image of the arm64 VM (vm.py, arch "arm64"): the
+# programs of --bin-dir (build-arm64/bin) with their libraries from the cross
+# build's sysroot (BIN_DIR/../sysroot, tools/make-sysroot.sh), the arm64
+# static busybox of --busybox (fetch-kernel.sh --arch arm64 publishes it),
+# the console on ttyAMA0 and the test agent on the virtio console hvc0.
+# mke2fs, mkfs.fat and e2fsck are not in the arm64 image: they would come
+# from the arm64 .debs of e2fsprogs and dosfstools, which no arm64 VM test
+# needs yet (first-boot provisioning and the torn-superblock repair are
+# tested on x86_64).
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
-need /bin/busybox sfdisk mkfs.ext4 mkfs.fat cpio readelf
+need sfdisk mkfs.ext4 mkfs.fat cpio readelf
 
 ME=mkimage
 say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device=
+bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device= arch=amd64 busybox=/bin/busybox
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -53,14 +62,33 @@ while [ $# -gt 0 ]; do
 	--kernel-dir) kernel_dir=$2; shift 2 ;;
 	--trial-watchdog) trial_watchdog=$2; shift 2 ;;
 	--data-device) data_device=$2; shift 2 ;;
+	--arch) arch=$2; shift 2 ;;
+	--busybox) busybox=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
 [ -n "$root_dir" ] && [ -z "$out" ] && out=$root_dir
 [ -n "$bin_dir" ] && [ -n "$out" ] || die "usage: mkimage.sh --bin-dir DIR --out IMAGE [--no-data]"
 [ -x "$bin_dir/ota-init" ] || die "$bin_dir/ota-init missing: build first"
-busybox_static=$(readelf -lW /bin/busybox | grep -c INTERP || true)
-[ "$busybox_static" = 0 ] || die "/bin/busybox is not static: apt-get install busybox-static"
+case $arch in
+amd64)
+	need /bin/busybox
+	[ "$busybox" = /bin/busybox ] || die "--busybox is for --arch arm64"
+	BB_RUN=() ;;
+arm64)
+	need qemu-aarch64-static
+	if [ "$busybox" = /bin/busybox ] || [ ! -f "$busybox" ]; then
+		die "--arch arm64 needs --busybox FILE (the arm64 busybox-static)"
+	fi
+	BB_RUN=(qemu-aarch64-static)
+	sysroot=$(cd "$bin_dir/.." && pwd)/sysroot
+	[ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || die "no arm64 sysroot at $sysroot (tools/make-sysroot.sh makes it)"
+	readelf -hW "$bin_dir/ota-init" | grep -q AArch64 || die "$bin_dir/ota-init is not an arm64 program"
+	;;
+*) die "unknown architecture '$arch' (amd64 or arm64)" ;;
+esac
+busybox_static=$(readelf -lW "$busybox" | grep -c INTERP || true)
+[ "$busybox_static" = 0 ] || die "$busybox is not static: apt-get install busybox-static"
 
 [ $grub = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--grub needs --kernel-dir with vmlinuz"
 [ $uboot = 0 ] || [ -f "$kernel_dir/vmlinuz" ] || die "--uboot needs --kernel-dir with vmlinuz"
@@ -94,11 +122,35 @@ fi
 copy_with_libs() { # copy a dynamically linked binary and the libraries it needs
 	local bin=$1 dest=$2
 	install -D -m 0755 "$bin" "$root$dest"
-	if readelf -lW "$bin" | grep -q INTERP; then
+	if ! readelf -lW "$bin" | grep -q INTERP; then
+		return 0
+	elif [ "$arch" = amd64 ]; then
 		ldd "$bin" | grep -o '/[^ ]*' | while read -r lib; do
 			[ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib"
 		done
+	else
+		copy_sysroot_libs "$bin"
 	fi
+}
+
+# copy_sysroot_libs ELF: the interpreter and the DT_NEEDED libraries of a
+# foreign program, recursively, from the sysroot (no ldd: it cannot run it).
+copy_sysroot_libs() {
+	local elf=$1 interp lib dir found
+	interp=$(readelf -lW "$elf" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
+		install -D -m 0755 "$(readlink -f "$sysroot$interp")" "$root$interp"
+	fi
+	for lib in $(readelf -dW "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		[ -e "$root/lib/aarch64-linux-gnu/$lib" ] && continue
+		found=
+		for dir in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu; do
+			if [ -e "$sysroot/$dir/$lib" ]; then found=$sysroot/$dir/$lib; break; fi
+		done
+		[ -n "$found" ] || die "$lib (needed by $elf) is not in the sysroot $sysroot"
+		install -D -m 0755 "$(readlink -f "$found")" "$root/lib/aarch64-linux-gnu/$lib"
+		copy_sysroot_libs "$found"
+	done
 }
 
 say "assembling the root filesystem"
@@ -106,19 +158,29 @@ mkdir -p "$root"
 cp -a "$here/rootfs/." "$root/"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,root,var,mnt}
 chmod 1777 "$root/tmp"
-install -m 0755 /bin/busybox "$root/bin/busybox"
-/bin/busybox --list-full | while read -r applet; do
+install -m 0755 "$busybox" "$root/bin/busybox"
+"${BB_RUN[@]}" "$busybox" --list-full | while read -r applet; do
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
-install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
-# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2),
-# and e2fsck, which ota-init runs on a data partition that does not mount.
-for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
-	rm -f "$root$prog"
-	copy_with_libs "$prog" "$prog"
-done
-ln -sf mke2fs "$root/sbin/mkfs.ext4"
-ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+if [ "$arch" = amd64 ]; then
+	install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
+	# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2),
+	# and e2fsck, which ota-init runs on a data partition that does not mount.
+	for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
+		rm -f "$root$prog"
+		copy_with_libs "$prog" "$prog"
+	done
+	ln -sf mke2fs "$root/sbin/mkfs.ext4"
+	ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+else
+	need aarch64-linux-gnu-strip
+	aarch64-linux-gnu-strip -o "$root/sbin/ota-init" "$bin_dir/ota-init"
+	chmod 0755 "$root/sbin/ota-init"
+	# virt has one UART (the console); the agent talks over a virtio console.
+	sed -i -e 's|^::respawn:/usr/libexec/ota-test-agent /dev/ttyS1$|::respawn:/usr/libexec/ota-test-agent /dev/hvc0|' \
+		-e 's|^ttyS0::|ttyAMA0::|' "$root/etc/inittab"
+	grep -q 'ota-test-agent /dev/hvc0' "$root/etc/inittab" || die "the agent line of etc/inittab was not found"
+fi
 install -m 0644 /etc/mke2fs.conf "$root/etc/mke2fs.conf"
 for b in "$bin_dir"/*; do
 	name=$(basename "$b")
@@ -183,6 +245,8 @@ fi
 [ $with_data = 1 ] && mkfs.ext4 -q -F -L data "$work/data.ext4" $((DATA_SECTORS / 2))k
 
 say "writing the GPT to $out (${IMAGE_MIB} MiB)"
+ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
+[ "$arch" = amd64 ] || ROOT_TYPE=B921B045-1DF0-41C3-AF44-4C6F280D3FAE
 rm -f "$out"
 truncate -s "${IMAGE_MIB}M" "$out"
 {
@@ -192,9 +256,9 @@ truncate -s "${IMAGE_MIB}M" "$out"
 	echo "first-lba: 2048"
 	[ $uboot = 1 ] && echo "start=$ESP_START, size=$ESP_SECTORS, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=0FA7C0DE-0000-4000-8000-0000000000B0, name=boot, attrs=LegacyBIOSBootable"
 	[ $grub = 1 ] && echo "start=$ESP_START, size=$ESP_SECTORS, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=0FA7C0DE-0000-4000-8000-0000000000EF, name=esp"
-	# root-x86-64 (Discoverable Partitions) for the slots, Linux data for data.
-	echo "start=$A_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
-	[ $with_b = 1 ] && echo "start=$B_START, size=$SLOT_SECTORS, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
+	# root-x86-64 or root-arm64 (Discoverable Partitions) for the slots, Linux data for data.
+	echo "start=$A_START, size=$SLOT_SECTORS, type=$ROOT_TYPE, uuid=0FA7C0DE-0000-4000-8000-00000000000A, name=system-a"
+	[ $with_b = 1 ] && echo "start=$B_START, size=$SLOT_SECTORS, type=$ROOT_TYPE, uuid=0FA7C0DE-0000-4000-8000-00000000000B, name=system-b"
 	[ $with_data = 1 ] && echo "start=$DATA_START, size=$DATA_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=0FA7C0DE-0000-4000-8000-0000000000DA, name=data"
 	true
 } | sfdisk --quiet --no-reread --no-tell-kernel "$out" >/dev/null

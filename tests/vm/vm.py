@@ -36,6 +36,32 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 # 64-bit bzImage through its 64-bit entry.
 UBOOT_ROM = "/usr/lib/u-boot/qemu-x86/u-boot.rom"
 FIRMWARE_FILES = {"uboot": [UBOOT_ROM], "ovmf": [OVMF_CODE, OVMF_VARS]}
+# Debian's u-boot-qemu for QEMU's arm64 virt machine (U-Boot 2023.01,
+# qemu_arm64_defconfig): started as the firmware from flash bank 0 (-bios);
+# its environment is in flash bank 1 (CONFIG_ENV_IS_IN_FLASH,
+# CONFIG_ENV_ADDR=0x4000000, one copy of CONFIG_ENV_SIZE=0x40000 in one
+# 256 KiB sector), which the harness gives it as a 64 MiB file that lives
+# as long as the machine's disk.
+UBOOT_ARM64 = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
+ARM64_FIRMWARE_FILES = {"uboot": [UBOOT_ARM64]}
+VIRT_FLASH_BYTES = 64 * 1024 * 1024
+
+# What differs between the architectures' machines. arm64 is QEMU's virt
+# machine: one PL011 UART (the console, ttyAMA0), so the agent talks over a
+# virtio console (hvc0 in the guest), and everything else is on PCI as on
+# x86_64 (virtio disks, the i6300esb watchdog, virtio-net).
+ARCHES = {
+    "amd64": {"qemu": "qemu-system-x86_64", "console": "ttyS0", "firmware": FIRMWARE_FILES,
+              "kernel": "kernel", "image": "base.img"},
+    "arm64": {"qemu": "qemu-system-aarch64", "console": "ttyAMA0", "firmware": ARM64_FIRMWARE_FILES,
+              "kernel": "kernel-arm64", "image": "base-arm64.img"},
+}
+
+
+def host_files(arch, firmware):
+    """The QEMU program and firmware files a machine of arch and firmware needs."""
+    a = ARCHES[arch]
+    return [a["qemu"], *a["firmware"].get(firmware, [])]
 
 
 class VMError(Exception):
@@ -62,8 +88,11 @@ def kvm_usable():
 
 class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
-                 firmware=None, net=False, log_writes=None):
+                 firmware=None, net=False, log_writes=None, arch="amd64"):
         self.workdir = workdir
+        if arch not in ARCHES:
+            raise ValueError("unknown architecture %r" % arch)
+        self.arch = arch
         # log_writes=PATH: every write and flush the guest (firmware and
         # bootloader included) makes to the disk is appended to PATH in the
         # dm-log-writes format by QEMU's blklogwrites driver, across boots
@@ -95,7 +124,7 @@ class Machine:
         self.console_logs = []
         self.extra_drives = list(extra_drives)  # read-only raw disks: /dev/vdb, ...
         os.makedirs(workdir, exist_ok=True)
-        need("qemu-system-x86_64", *FIRMWARE_FILES.get(self.firmware, []))
+        need(*host_files(arch, firmware))
 
     # ---- lifecycle -------------------------------------------------------
     def boot(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init",
@@ -123,17 +152,16 @@ class Machine:
         agent_sock = os.path.join(self.workdir, "agent.sock")
         if os.path.exists(agent_sock):
             os.unlink(agent_sock)
-        append = "console=ttyS0 root=%s ro init=%s panic=-1 no_timer_check %s" % (root, init, cmdline_extra)
-        accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
-        machine = "pc" if self.firmware == "uboot" else "q35"
-        cmd = ["qemu-system-x86_64", *accel, "-machine", machine, "-m", str(self.memory),
+        append = "console=%s root=%s ro init=%s panic=-1 no_timer_check %s" % (
+            ARCHES[self.arch]["console"], root, init, cmdline_extra)
+        cmd = [*self._machine_args(), "-m", str(self.memory),
                "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
                *self._boot_args(append.strip()),
                *self._disk_args(),
                "-chardev", "file,id=console,path=%s" % console,
                "-serial", "chardev:console",
                "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % agent_sock,
-               "-serial", "chardev:agent",
+               *self._agent_args(),
                *[arg for d in self.extra_drives
                  for arg in ("-drive", "file=%s,if=virtio,format=raw,readonly=on" % d)],
                "-device", "i6300esb",
@@ -146,6 +174,20 @@ class Machine:
         self.agent_sock = agent_sock
         return console
 
+    def _machine_args(self):
+        if self.arch == "arm64":
+            # TCG: this build machine is x86_64. cortex-a57: a plain ARMv8.0
+            # core, as the boards we target; "max" would add features no board has.
+            return ["qemu-system-aarch64", "-accel", "tcg", "-machine", "virt", "-cpu", "cortex-a57"]
+        accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
+        machine = "pc" if self.firmware == "uboot" else "q35"
+        return ["qemu-system-x86_64", *accel, "-machine", machine]
+
+    def _agent_args(self):
+        if self.arch == "arm64":
+            return ["-device", "virtio-serial-pci", "-device", "virtconsole,chardev=agent"]
+        return ["-serial", "chardev:agent"]
+
     def _disk_args(self):
         if not self.log_writes:
             return ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % self.disk]
@@ -157,6 +199,17 @@ class Machine:
                 "-device", "virtio-blk-pci,drive=logged0"]
 
     def _boot_args(self, append):
+        if self.arch == "arm64" and self.firmware == "uboot":
+            env_flash = os.path.join(self.workdir, "uboot-env-flash.img")
+            if not os.path.exists(env_flash):
+                # Erased NOR flash reads as 0xff: U-Boot finds no valid env
+                # and uses its default one until the first saveenv.
+                with open(env_flash, "wb") as f:
+                    f.write(b"\xff" * VIRT_FLASH_BYTES)
+            return ["-bios", UBOOT_ARM64,
+                    "-drive", "if=pflash,unit=1,format=raw,file=%s" % env_flash]
+        if self.arch == "arm64" and self.firmware:
+            raise VMError("firmware %r is not available for arm64" % self.firmware)
         if self.firmware == "uboot":
             return ["-bios", UBOOT_ROM]
         if self.firmware != "ovmf":
@@ -283,19 +336,20 @@ class TestCase:
     """Per-test scratch directory with its own copy of the base image. The
     directory (console logs included) is kept when the test fails."""
 
-    def __init__(self, name, image="base.img", firmware=None):
+    def __init__(self, name, image=None, firmware=None, arch="amd64"):
         self.lock = qemu_lock()
         build = os.environ.get("OTA_BUILD_DIR", os.path.join(REPO, "build"))
         self.build = build
-        self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", "kernel"))
-        self.base_image = os.environ.get("OTA_VM_IMAGE", os.path.join(build, "vm", image))
+        self.arch = arch
+        self.kernel_dir = os.environ.get("OTA_VM_KERNEL_DIR", os.path.join(build, "vm", ARCHES[arch]["kernel"]))
+        self.base_image = os.environ.get("OTA_VM_IMAGE", os.path.join(build, "vm", image or ARCHES[arch]["image"]))
         self.workdir = os.path.join(build, "vm", "work", name)
         self.name = name
         shutil.rmtree(self.workdir, ignore_errors=True)
         os.makedirs(self.workdir)
         self.disk = os.path.join(self.workdir, "disk.img")
         subprocess.run(["cp", "--sparse=always", self.base_image, self.disk], check=True)
-        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name, firmware=firmware)
+        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name, firmware=firmware, arch=arch)
 
     def finish(self, ok):
         self.machine.kill()
@@ -328,10 +382,17 @@ def parse_status(text):
 
 def run_cases(cases, argv, **testcase_args):
     """Runs the named cases (all if none named); prints one line per case and
-    the 'N passed, N failed' summary; exits non-zero on failure."""
+    the 'N passed, N failed' summary; exits non-zero on failure. A leading
+    `--arch arm64` runs them on that architecture's machine (its kernel and
+    image: ARCHES)."""
+    argv = list(argv)
+    if len(argv) > 2 and argv[1] == "--arch":
+        testcase_args["arch"] = argv[2]
+        del argv[1:3]
     names = argv[1:] or list(cases)
     try:
-        need("qemu-system-x86_64", *FIRMWARE_FILES.get(testcase_args.get("firmware"), []))
+        files = host_files(testcase_args.get("arch") or "amd64", testcase_args.get("firmware"))
+        need(*files)
     except MissingHostDependency as e:
         print("FAIL %s: %s" % (" ".join(names), e))
         sys.exit(1)
