@@ -19,7 +19,9 @@
  * Storage (env-mode):
  * - native: U-Boot's own env (CONFIG_ENV_IS_IN_MMC etc.), one or two copies
  *   of env-size bytes at env-offset (and env-redundant-offset) of a device or
- *   file. Every change is one write of the non-current copy (flag + 1).
+ *   file. Every change is one write of the non-current copy (flag + 1). On
+ *   an MTD character device (/dev/mtdN: NOR flash, CONFIG_ENV_IS_IN_FLASH)
+ *   the copy's erase blocks are erased before the write (mtd_write_copy).
  * - file: two `env export -t` text files on the boot FAT partition, `env`
  *   and `env-redundant` (default <env>.bak); the boot script imports both
  *   and takes the newer by ota_seq. Every change replaces the older file.
@@ -31,7 +33,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
+#include <mtd/mtd-user.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "bootflow/bootflow-private.h"
 #include "bootflow/uboot-env.h"
@@ -127,6 +132,98 @@ static int native_load(const struct uboot *u, struct loaded *ret, struct ota_err
 	return 0;
 }
 
+static int write_all(int fd, const uint8_t *buf, size_t size, uint64_t offset, const char *path,
+		     struct ota_error *err)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pwrite(fd, buf + done, size - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(err, n < 0 ? -errno : -EIO, "write '%s' at offset %llu", path,
+					       (unsigned long long)(offset + done));
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, uint8_t *buf, size_t size, uint64_t offset, const char *path, struct ota_error *err)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pread(fd, buf + done, size - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ota_error_errno(err, n < 0 ? -errno : -EIO, "read '%s' at offset %llu", path,
+					       (unsigned long long)(offset + done));
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* fd is an MTD character device (the kernel's /dev/mtdN): NOR or NAND
+ * flash, where a write can only clear bits and an erase block must be
+ * erased first. Sets *info. */
+static bool is_mtd(int fd, struct mtd_info_user *info)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && ioctl(fd, MEMGETINFO, info) == 0;
+}
+
+/* Writes img (one env copy) at offset of an MTD character device: the erase
+ * blocks the copy covers are read, the copy patched in, erased (MEMERASE),
+ * written and read back. U-Boot's saveenv for CONFIG_ENV_IS_IN_FLASH does
+ * the same (it keeps the rest of the sector too).
+ * Power-fail property: none beyond U-Boot's own: between the erase and the
+ * end of the write the copy has no valid CRC, so a cut there leaves U-Boot
+ * with its built-in default env (and, if the copy shares its erase blocks
+ * with other data, that data is lost too: keep the env in blocks of its
+ * own, as U-Boot's CONFIG_ENV_SECT_SIZE does). Only a redundant env makes a
+ * change atomic, and on NOR flash U-Boot marks redundant copies with its
+ * active/obsolete flags, which we do not write (refused in native_store). */
+static int mtd_write_copy(int fd, const struct mtd_info_user *info, const uint8_t *img, size_t size,
+			  uint64_t offset, const char *path, struct ota_error *err)
+{
+	if (info->type == MTD_ABSENT || !(info->flags & MTD_WRITEABLE) || info->erasesize == 0)
+		return ota_error_set(err, -EROFS, "'%s' is a flash device that cannot be written", path);
+	if (info->type != MTD_NORFLASH)
+		return ota_error_set(err, -EOPNOTSUPP,
+				     "'%s' is not NOR flash (MTD type %u): an env on NAND needs bad-block handling "
+				     "(U-Boot's CONFIG_ENV_IS_IN_NAND), which ota-update does not do",
+				     path, (unsigned)info->type);
+	uint64_t start = offset - offset % info->erasesize;
+	uint64_t end = offset + size;
+	if (end % info->erasesize)
+		end += info->erasesize - end % info->erasesize;
+	/* info->size is 32-bit: past this check start and len fit erase_info_user. */
+	if (end > info->size)
+		return ota_error_set(err, -ERANGE, "env at %llu (%zu bytes) is beyond the end of '%s' (%u bytes)",
+				     (unsigned long long)offset, size, path, (unsigned)info->size);
+	size_t len = (size_t)(end - start);
+	_cleanup_free_ uint8_t *blocks = malloc(len);
+	_cleanup_free_ uint8_t *back = malloc(len);
+	if (!blocks || !back)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	int r = read_all(fd, blocks, len, start, path, err);
+	if (r < 0)
+		return r;
+	memcpy(blocks + (offset - start), img, size);
+	struct erase_info_user erase = { .start = (uint32_t)start, .length = (uint32_t)len };
+	if (ioctl(fd, MEMERASE, &erase) < 0)
+		return ota_error_errno(err, -errno, "erase '%s' at %llu (%zu bytes)", path,
+				       (unsigned long long)start, len);
+	r = write_all(fd, blocks, len, start, path, err);
+	if (r < 0)
+		return r;
+	r = read_all(fd, back, len, start, path, err);
+	if (r < 0)
+		return r;
+	if (memcmp(blocks, back, len) != 0)
+		return ota_error_set(err, -EIO, "'%s' at %llu: the flash does not read back what was written",
+				     path, (unsigned long long)start);
+	return 0;
+}
+
 /* Power-fail property: with two copies we overwrite only the one U-Boot is
  * not using, and its new flag (current + 1) makes it win only once its CRC
  * is complete: a cut mid-write leaves a copy with a bad CRC, and both U-Boot
@@ -143,19 +240,26 @@ static int native_store(const struct uboot *u, const struct loaded *l, const str
 	int r = ota_uenv_image_encode(env, u->redundant, (uint8_t)(l->flag + 1), img, u->size, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = open(u->path[target], O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(u->path[target], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "open '%s' for writing", u->path[target]);
-	for (size_t done = 0; done < u->size;) {
-		ssize_t n = pwrite(fd, img + done, u->size - done, (off_t)(u->offset[target] + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ota_error_errno(err, n < 0 ? -errno : -EIO, "write '%s' at offset %llu",
-					       u->path[target], (unsigned long long)u->offset[target]);
-		done += (size_t)n;
+	struct mtd_info_user info;
+	bool mtd = is_mtd(fd, &info);
+	if (mtd) {
+		if (u->redundant)
+			return ota_error_set(err, -EOPNOTSUPP,
+					     "'%s' is flash (MTD): U-Boot's redundant env on flash uses active/obsolete "
+					     "flags, which ota-update does not write; use a single copy",
+					     u->path[target]);
+		r = mtd_write_copy(fd, &info, img, u->size, u->offset[target], u->path[target], err);
+	} else {
+		r = write_all(fd, img, u->size, u->offset[target], u->path[target], err);
 	}
-	if (fsync(fd) < 0)
+	if (r < 0)
+		return r;
+	/* mtdchar has no fsync (EINVAL) and needs none: it has no cache, its
+	 * write returns once the flash is programmed, and we read it back. */
+	if (!mtd && fsync(fd) < 0)
 		return ota_error_errno(err, -errno, "fsync '%s'", u->path[target]);
 	if (close(TAKE_FD(fd)) < 0)
 		return ota_error_errno(err, -errno, "close '%s'", u->path[target]);

@@ -287,7 +287,8 @@ if [ "$ARCH" = arm64 ]; then
 	# has one UART); U-Boot's environment is on the second bank of the
 	# cfi-flash node, which physmap (of_flash) maps, the CFI Intel/Sharp
 	# command set writes, and mtdchar gives userspace as /dev/mtdN.
-	REQUIRED+=(virtio_console physmap cfi_probe cfi_cmdset_0001)
+	# The chip drivers before physmap, whose probe looks them up (no modprobe here).
+	REQUIRED+=(virtio_console cfi_cmdset_0001 cfi_probe physmap)
 fi
 
 declare -A PATH_OF=() DEPS=() BUILTIN=() SOFT=() STATE=() OPT=()

@@ -1,7 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# mkflow-fixtures.sh BUILD_DIR grub|uboot: fixtures of a boot flow's VM tests
-# (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>:
+# mkflow-fixtures.sh BUILD_DIR grub|uboot [--arch arm64]: fixtures of a boot
+# flow's VM tests (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>.
+# --arch arm64 (BUILD_DIR: the arm64 cross build): the arm64 VM's disk
+# (mkimage.sh --arch arm64; uboot: native env mode in the flash), with the
+# kernel of BUILD_DIR/vm/kernel-arm64, bundles made by ota-bundle under
+# qemu-user.
 #   disk.img               grub: UEFI disk (ESP + system-a v1 + empty
 #                          system-b + data); uboot: FAT boot partition (file
 #                          mode) instead of the ESP; trusting pki/keyring.pem
@@ -23,11 +27,19 @@ flow=${2:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}
 case $flow in grub | uboot) ;; *) echo "mkflow-fixtures: unknown boot flow '$flow'" >&2; exit 2 ;; esac
 d=$build/vm/$flow
 kernel=$build/vm/kernel
+arch_args=()
+ota_bundle=$build/bin/ota-bundle
+if [ "${3:-}" = --arch ]; then
+	[ "${4:-}" = arm64 ] || { echo "mkflow-fixtures: unknown architecture '${4:-}' (arm64)" >&2; exit 2; }
+	kernel=$build/vm/kernel-arm64
+	arch_args=(--arch arm64 --busybox "$kernel/busybox")
+	ota_bundle=$build/emulated/ota-bundle
+fi
 rm -rf "$d"; mkdir -p "$d/extra/etc/ota"
 "$here/demo-pki.sh" "$d/pki" >/dev/null
 cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 # A 30 s trial watchdog: the hang case waits for it.
-mk() { "$here/mkimage.sh" --bin-dir "$build/bin" --"$flow" --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
+mk() { "$here/mkimage.sh" --bin-dir "$build/bin" "${arch_args[@]}" --"$flow" --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
 mk --out "$d/disk.img" --extra-root "$d/extra" --version 1
 
 bundle() { # name, extra root dir, more mkimage arguments
@@ -36,7 +48,7 @@ bundle() { # name, extra root dir, more mkimage arguments
 	mk --out "$d/$name.ext4" --extra-root "$extra" --version 2 --rootfs-only "$@"
 	printf '[bundle]\ncompatible = otaroot-qemu-demo\nversion = 2\n[image.system]\nfile = %s.ext4\n' "$name" \
 		>"$d/$name.ini"
-	"$build/bin/ota-bundle" create --key "$d/pki/signer.key" --cert "$d/pki/signer.pem" "$d/$name.ini" \
+	"$ota_bundle" create --key "$d/pki/signer.key" --cert "$d/pki/signer.pem" "$d/$name.ini" \
 		"$d/$name.otab" >/dev/null
 	rm -f "$d/$name.ext4"
 }

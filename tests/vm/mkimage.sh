@@ -95,6 +95,7 @@ busybox_static=$(readelf -lW "$busybox" | grep -c INTERP || true)
 [ $grub = 0 ] || [ $uboot = 0 ] || die "--grub and --uboot exclude each other"
 if [ $uboot = 1 ]; then
 	need mkimage mcopy
+	[ "$arch" = amd64 ] || need mkenvimage
 fi
 
 # Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots,
@@ -189,7 +190,14 @@ for b in "$bin_dir"/*; do
 done
 
 if [ $grub = 1 ] || [ $uboot = 1 ]; then
-	install -D -m 0644 "$kernel_dir/vmlinuz" "$root/boot/vmlinuz"
+	if [ "$arch" = arm64 ]; then
+		# Debian's arm64 vmlinuz is an uncompressed Image (33 MB): gzipped it
+		# leaves room in the 64 MiB slot; U-Boot unzips it before booti.
+		mkdir -p "$root/boot"
+		gzip -9 -n -c "$kernel_dir/vmlinuz" > "$root/boot/vmlinuz"
+	else
+		install -D -m 0644 "$kernel_dir/vmlinuz" "$root/boot/vmlinuz"
+	fi
 	install -D -m 0644 "$kernel_dir/initramfs.cpio.gz" "$root/boot/initrd.img"
 	# The [bootflow] section becomes the machine's, and a trial watchdog is set.
 	awk '/^\[/ { skip = ($0 == "[bootflow]") } !skip' "$root/etc/ota/system.conf" > "$work/system.conf"
@@ -200,6 +208,20 @@ if [ $grub = 1 ] || [ $uboot = 1 ]; then
 		type = grub
 		# The ESP, mounted privately while the boot state is read or written.
 		device = PARTLABEL=esp
+		CONF
+	elif [ "$arch" = arm64 ]; then
+		cat >> "$work/system.conf" <<-'CONF'
+
+		[bootflow]
+		type = uboot
+		# Native mode: U-Boot's own environment (qemu_arm64: CONFIG_ENV_IS_IN_FLASH,
+		# one copy of CONFIG_ENV_SIZE at CONFIG_ENV_ADDR 0x4000000, the start of
+		# the virt machine's second flash bank), written through the kernel's
+		# MTD device of the flash (both banks: 128 MiB, 256 KiB erase blocks).
+		env-mode = native
+		env = /dev/mtd0
+		env-offset = 0x4000000
+		env-size = 0x40000
 		CONF
 	else
 		cat >> "$work/system.conf" <<-'CONF'
@@ -269,7 +291,39 @@ if [ $grub = 1 ]; then
 		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
 	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
 fi
-if [ $uboot = 1 ]; then
+if [ $uboot = 1 ] && [ "$arch" = arm64 ]; then
+	# The board's settings, then the generic script, as one boot.scr; native
+	# env mode: no env files, U-Boot's env is in flash.
+	cat > "$work/boot.cmd" <<-'BOARD'
+	# The QEMU arm64 test machine (tests/vm/mkimage.sh --uboot --arch arm64):
+	# Debian's qemu_arm64 U-Boot, its env in the second flash bank, one
+	# virtio disk; partition 1 FAT (this script), 2 and 3 the groups' roots
+	# with the kernel (a gzipped arm64 Image) in /boot.
+	setenv ota_cmdline "console=ttyAMA0 panic=-1 no_timer_check"
+	setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${ramdisk_addr_r} /boot/vmlinuz && unzip ${ramdisk_addr_r} ${kernel_addr_r} && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}'
+	setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${ramdisk_addr_r} /boot/vmlinuz && unzip ${ramdisk_addr_r} ${kernel_addr_r} && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}'
+	BOARD
+	cat "$here/../../bootflow/uboot/boot.cmd" >> "$work/boot.cmd"
+	mkimage -A arm64 -O linux -T script -C none -n otaroot -d "$work/boot.cmd" "$work/boot.scr" >/dev/null
+	# The env the board is provisioned with, as a factory writes it to the
+	# flash (vm.py puts it at the start of the second bank): what U-Boot's
+	# default env would do here (PCI and virtio up, boot.scr from
+	# partition 1), the load addresses of qemu_arm64's default env, and
+	# ota_default, which ota-update requires. mkenvimage: CRC + data, one
+	# copy of CONFIG_ENV_SIZE.
+	cat > "$work/uboot-env.txt" <<-'ENV'
+	bootcmd=pci enum; virtio scan; load virtio 0:1 ${scriptaddr} /boot.scr && source ${scriptaddr}
+	bootdelay=0
+	scriptaddr=0x40200000
+	kernel_addr_r=0x40400000
+	ramdisk_addr_r=0x44000000
+	ota_default=a
+	ENV
+	mkenvimage -s 0x40000 -o "$out.uboot-env" "$work/uboot-env.txt"
+	mkfs.fat -C -n OTA-BOOT "$work/boot.img" $((ESP_SECTORS / 2)) >/dev/null
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/boot.scr" ::/
+	dd if="$work/boot.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
+elif [ $uboot = 1 ]; then
 	# The board's settings, then the generic script, as one boot.scr.
 	cat > "$work/boot.cmd" <<-'BOARD'
 	# The QEMU test machine (tests/vm/mkimage.sh --uboot): Debian's qemu-x86

@@ -14,6 +14,7 @@ is a power cycle. Nothing here chooses what boots: U-Boot does."""
 
 import os
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vm import run_cases  # noqa: E402
@@ -92,6 +93,80 @@ def fallback(tc, name, tries, sign):
     expect_failed_trial_cleared(m)
 
 
+def flash_env(tc):
+    """The variables of U-Boot's env in the arm64 machine's flash (bank 1
+    from its start: CRC32 + NUL-separated name=value, CONFIG_ENV_SIZE
+    0x40000), read while QEMU is not running; None if the CRC is wrong."""
+    with open(os.path.join(tc.workdir, "uboot-env-flash.img"), "rb") as f:
+        blob = f.read(0x40000)
+    if int.from_bytes(blob[:4], "little") != zlib.crc32(blob[4:]):
+        return None
+    data = blob[4:blob.index(b"\0\0", 4)]
+    return dict(v.decode().split("=", 1) for v in data.split(b"\0"))
+
+
+# Debian 12's QEMU (7.2+dfsg-7+deb12u*) has "hw/pflash: implement update
+# buffer for block writes" backported without its fix (QEMU issue 2343):
+# a buffered write whose set-up command is not in the data's write block is
+# dropped, and U-Boot's CFI driver sends it at the sector's start, so its
+# saveenv fails past the sector's first 4 KiB ("Flash buffer write timeout").
+QEMU_PFLASH_BUG = "Flash buffer write timeout"
+
+
+def case_native_env(tc):
+    """arm64, native env mode: ota-update writes U-Boot's own env in NOR
+    flash through the kernel's MTD device (erase, write, read back), U-Boot
+    reads it and acts on it. Where U-Boot can save the env (saveenv in
+    boot.cmd), the trial is counted and committed; where it cannot (QEMU's
+    pflash bug above), the script must boot the default and leave the trial
+    armed (a try it cannot count is not taken)."""
+    attach(tc, bundle(tc, "good"))
+    m = tc.machine
+    boot_until_agent(m, 1)
+    check("Loading Environment from Flash... OK" in m.console_text(), "U-Boot did not load its env from flash")
+    check(booted_as(cmdline(m), "a", False), "first boot: %s" % cmdline(m))
+    check("/dev/mtd0" in m.output("grep '^env = ' /etc/ota/system.conf"), "system.conf does not use the MTD device")
+    before = flash_env(tc)
+    install(m, bundle(tc, "good"))
+    st = status(m)
+    check(st["trial_state"] == "armed" and st["trial"] == "b" and st["tries_left"] == 3, st)
+    m.reboot()
+    env = flash_env(tc)
+    check(env is not None, "the env ota-update wrote has a bad CRC")
+    check(env.get("ota_trial") == "b" and env.get("ota_tries") == "3" and env.get("ota_default") == "a", env)
+    for name, value in before.items():
+        if not name.startswith("ota_"):
+            check(env.get(name) == value, "%s changed: %r -> %r" % (name, value, env.get(name)))
+    boot_until_agent(m, 1)
+    text = m.console_text()
+    check("Loading Environment from Flash... OK" in text, "U-Boot did not load the env ota-update wrote")
+    if QEMU_PFLASH_BUG in text:
+        # U-Boot read our trial (it counted it down in memory) but its
+        # saveenv erased the env's sector and failed to write it: the safe
+        # direction is the default, and the erased env is an error
+        # ota-update names rather than guesses at.
+        check("ota: cannot save the try count; booting the default a" in text
+              and "ota: booting group a (default a, trial b, tries 2)" in text,
+              "U-Boot's saveenv failed but the script did not boot the default")
+        check(booted_as(cmdline(m), "a", False), "after a failed save: %s" % cmdline(m))
+        rc, out = m.run("ota-update status", check=False)
+        check(rc != 0 and "no valid environment" in out and "/dev/mtd0" in out,
+              "ota-update on the env U-Boot's failed saveenv left: %d %s" % (rc, out))
+        print("U-Boot cannot save its env on this QEMU (pflash bug, see test_uboot.py): "
+              "it read the armed trial, booted the default")
+        return
+    check("ota: trial of group b, 2 tries left" in text, "U-Boot did not count the try")
+    check(booted_as(cmdline(m), "b", True), "trial boot: %s" % cmdline(m))
+    m.run("ota-update commit")
+    st = status(m)
+    check(st["trial_state"] == "none" and st["default"] == "b", st)
+    m.reboot()
+    env = flash_env(tc)
+    check(env is not None and "ota_trial" not in env and env.get("ota_default") == "b", "after commit: %s" % env)
+    boot_until_agent(m, 1)
+    check(booted_as(cmdline(m), "b", False), "after commit: %s" % cmdline(m))
+
+
 def case_fallback_panic(tc):
     fallback(tc, "panic", 2, "Kernel panic - not syncing: sysrq triggered crash")
 
@@ -104,6 +179,8 @@ CASES = {
     "update-commit": case_update_commit,
     "fallback-panic": case_fallback_panic,
     "fallback-hang": case_fallback_hang,
+    # arm64 (--arch arm64): the env in NOR flash, native mode
+    "native-env": case_native_env,
 }
 
 if __name__ == "__main__":

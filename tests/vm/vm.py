@@ -88,11 +88,14 @@ def kvm_usable():
 
 class Machine:
     def __init__(self, workdir, kernel_dir, disk, name="vm", memory=512, extra_drives=(),
-                 firmware=None, net=False, log_writes=None, arch="amd64"):
+                 firmware=None, net=False, log_writes=None, arch="amd64", uboot_env=None):
         self.workdir = workdir
         if arch not in ARCHES:
             raise ValueError("unknown architecture %r" % arch)
         self.arch = arch
+        # arm64 with firmware="uboot": the env image (mkenvimage) the flash
+        # starts with, as provisioned; without it the flash is erased.
+        self.uboot_env = uboot_env
         # log_writes=PATH: every write and flush the guest (firmware and
         # bootloader included) makes to the disk is appended to PATH in the
         # dm-log-writes format by QEMU's blklogwrites driver, across boots
@@ -202,10 +205,13 @@ class Machine:
         if self.arch == "arm64" and self.firmware == "uboot":
             env_flash = os.path.join(self.workdir, "uboot-env-flash.img")
             if not os.path.exists(env_flash):
-                # Erased NOR flash reads as 0xff: U-Boot finds no valid env
-                # and uses its default one until the first saveenv.
+                # Erased NOR flash reads as 0xff; the env at its start.
+                env = b""
+                if self.uboot_env:
+                    with open(self.uboot_env, "rb") as f:
+                        env = f.read()
                 with open(env_flash, "wb") as f:
-                    f.write(b"\xff" * VIRT_FLASH_BYTES)
+                    f.write(env + b"\xff" * (VIRT_FLASH_BYTES - len(env)))
             return ["-bios", UBOOT_ARM64,
                     "-drive", "if=pflash,unit=1,format=raw,file=%s" % env_flash]
         if self.arch == "arm64" and self.firmware:
@@ -349,7 +355,9 @@ class TestCase:
         os.makedirs(self.workdir)
         self.disk = os.path.join(self.workdir, "disk.img")
         subprocess.run(["cp", "--sparse=always", self.base_image, self.disk], check=True)
-        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name, firmware=firmware, arch=arch)
+        uboot_env = self.base_image + ".uboot-env"
+        self.machine = Machine(self.workdir, self.kernel_dir, self.disk, name, firmware=firmware, arch=arch,
+                               uboot_env=uboot_env if os.path.exists(uboot_env) else None)
 
     def finish(self, ok):
         self.machine.kill()
