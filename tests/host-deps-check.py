@@ -45,6 +45,7 @@ PROSE = {
     "opt", "node", "GET", "dir", "python",
     "route", "mt", "tc",
     "ssh-keyscan", "systemd-analyze",  # run inside the Debian guest, not on the host
+    "unzip",             # U-Boot's command in the arm64 test board's boot.scr (tests/vm/mkimage.sh)
     "gettext", "autoreconf", "autoconf", "automake", "autopoint",  # build-util-linux-static.sh's opt-in regeneration mode installs these itself
 }
 

@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# mkflow-fixtures.sh BUILD_DIR grub|uboot [--arch arm64]: fixtures of a boot
+# mkflow-fixtures.sh BUILD_DIR grub|uboot|uboot-file [--arch arm64]: fixtures of a boot
 # flow's VM tests (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>.
 # --arch arm64 (BUILD_DIR: the arm64 cross build): the arm64 VM's disk
 # (mkimage.sh --arch arm64; uboot: native env mode in the flash), with the
 # kernel of BUILD_DIR/vm/kernel-arm64, bundles made by ota-bundle under
-# qemu-user.
+# qemu-user. uboot-file (arm64 only; in BUILD_DIR/vm/uboot-file): the uboot
+# flow in file mode, as on x86_64.
 #   disk.img               grub: UEFI disk (ESP + system-a v1 + empty
 #                          system-b + data); uboot: FAT boot partition (file
 #                          mode) instead of the ESP; trusting pki/keyring.pem
@@ -24,7 +25,7 @@ need mkimage
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}" && pwd)
 flow=${2:?usage: mkflow-fixtures.sh BUILD_DIR grub|uboot}
-case $flow in grub | uboot) ;; *) echo "mkflow-fixtures: unknown boot flow '$flow'" >&2; exit 2 ;; esac
+case $flow in grub | uboot | uboot-file) ;; *) echo "mkflow-fixtures: unknown boot flow '$flow'" >&2; exit 2 ;; esac
 d=$build/vm/$flow
 kernel=$build/vm/kernel
 arch_args=()
@@ -35,11 +36,16 @@ if [ "${3:-}" = --arch ]; then
 	arch_args=(--arch arm64 --busybox "$kernel/busybox")
 	ota_bundle=$build/emulated/ota-bundle
 fi
+flow_args=(--"$flow")
+if [ "$flow" = uboot-file ]; then
+	[ ${#arch_args[@]} -gt 0 ] || { echo "mkflow-fixtures: uboot-file is for --arch arm64 (x86_64's uboot is file mode)" >&2; exit 2; }
+	flow_args=(--uboot --uboot-env-mode file)
+fi
 rm -rf "$d"; mkdir -p "$d/extra/etc/ota"
 "$here/demo-pki.sh" "$d/pki" >/dev/null
 cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 # A 30 s trial watchdog: the hang case waits for it.
-mk() { "$here/mkimage.sh" --bin-dir "$build/bin" "${arch_args[@]}" --"$flow" --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
+mk() { "$here/mkimage.sh" --bin-dir "$build/bin" "${arch_args[@]}" "${flow_args[@]}" --kernel-dir "$kernel" --trial-watchdog 30 "$@" >/dev/null; }
 mk --out "$d/disk.img" --extra-root "$d/extra" --version 1
 
 bundle() { # name, extra root dir, more mkimage arguments
@@ -64,5 +70,5 @@ bundle good "$d/extra"
 broken panic /sbin/ota-init 'mount -t proc proc /proc; echo "broken update: panicking the kernel" >/dev/console; echo c >/proc/sysrq-trigger'
 broken init-exits /sbin/init 'echo "broken update: init exits" >/dev/console; exit 1'
 broken hang /sbin/init 'echo "broken update: init hangs" >/dev/console; while :; do sleep 3600; done'
-[ "$flow" = uboot ] || bundle degraded "$d/extra" --data-device PARTLABEL=no-such-partition
+[ "${flow#uboot}" != "$flow" ] || bundle degraded "$d/extra" --data-device PARTLABEL=no-such-partition
 echo "mkflow-fixtures: done: $d"

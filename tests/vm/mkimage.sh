@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
-#            [--data-device SPEC] [--arch arm64 --busybox FILE]
+#            [--data-device SPEC] [--arch arm64 --busybox FILE [--uboot-env-mode native|file]]
 # mkimage.sh --bin-dir DIR --root-dir DIR [--extra-root DIR] [--version V] [--grub --kernel-dir DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
@@ -35,7 +35,10 @@
 # mke2fs, mkfs.fat and e2fsck are not in the arm64 image: they would come
 # from the arm64 .debs of e2fsprogs and dosfstools, which no arm64 VM test
 # needs yet (first-boot provisioning and the torn-superblock repair are
-# tested on x86_64).
+# tested on x86_64). With --uboot, the arm64 machine's boot flow runs in
+# native env mode (U-Boot's env in flash, written by ota-update through the
+# kernel's MTD device; provisioned as IMAGE.uboot-env) unless
+# --uboot-env-mode file says file mode, as on x86_64.
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
 need sfdisk mkfs.ext4 mkfs.fat cpio readelf
@@ -45,7 +48,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device= arch=amd64 busybox=/bin/busybox
+bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device= arch=amd64 busybox=/bin/busybox uboot_env_mode=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--data-device) data_device=$2; shift 2 ;;
 	--arch) arch=$2; shift 2 ;;
 	--busybox) busybox=$2; shift 2 ;;
+	--uboot-env-mode) uboot_env_mode=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -95,7 +99,12 @@ busybox_static=$(readelf -lW "$busybox" | grep -c INTERP || true)
 [ $grub = 0 ] || [ $uboot = 0 ] || die "--grub and --uboot exclude each other"
 if [ $uboot = 1 ]; then
 	need mkimage mcopy
-	[ "$arch" = amd64 ] || need mkenvimage
+	case $arch/${uboot_env_mode:-default} in
+	amd64/default | amd64/file) uboot_env_mode=file ;;
+	arm64/default | arm64/native) uboot_env_mode=native; need mkenvimage ;;
+	arm64/file) ;;
+	*) die "--uboot-env-mode $uboot_env_mode is not available for $arch" ;;
+	esac
 fi
 
 # Partition geometry in 512-byte sectors: 1 MiB alignment, 64 MiB slots,
@@ -209,7 +218,7 @@ if [ $grub = 1 ] || [ $uboot = 1 ]; then
 		# The ESP, mounted privately while the boot state is read or written.
 		device = PARTLABEL=esp
 		CONF
-	elif [ "$arch" = arm64 ]; then
+	elif [ "$uboot_env_mode" = native ]; then
 		cat >> "$work/system.conf" <<-'CONF'
 
 		[bootflow]
@@ -291,7 +300,7 @@ if [ $grub = 1 ]; then
 		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
 	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
 fi
-if [ $uboot = 1 ] && [ "$arch" = arm64 ]; then
+if [ $uboot = 1 ] && [ "$arch" = arm64 ] && [ "$uboot_env_mode" = native ]; then
 	# The board's settings, then the generic script, as one boot.scr; native
 	# env mode: no env files, U-Boot's env is in flash.
 	cat > "$work/boot.cmd" <<-'BOARD'
@@ -325,18 +334,33 @@ if [ $uboot = 1 ] && [ "$arch" = arm64 ]; then
 	dd if="$work/boot.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
 elif [ $uboot = 1 ]; then
 	# The board's settings, then the generic script, as one boot.scr.
-	cat > "$work/boot.cmd" <<-'BOARD'
-	# The QEMU test machine (tests/vm/mkimage.sh --uboot): Debian's qemu-x86
-	# U-Boot, one virtio disk; partition 1 FAT (this script, the env files),
-	# 2 and 3 the groups' roots with the kernel in /boot.
-	setenv ota_env_dev virtio
-	setenv ota_env_part 0:1
-	setenv ota_cmdline "console=ttyS0 panic=-1 no_timer_check"
-	setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
-	setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
-	BOARD
+	if [ "$arch" = arm64 ]; then
+		cat > "$work/boot.cmd" <<-'BOARD'
+		# The QEMU arm64 test machine in file mode (tests/vm/mkimage.sh --uboot
+		# --arch arm64 --uboot-env-mode file): Debian's qemu_arm64 U-Boot, one
+		# virtio disk; partition 1 FAT (this script, the env files), 2 and 3
+		# the groups' roots with the kernel (a gzipped arm64 Image) in /boot.
+		setenv ota_env_dev virtio
+		setenv ota_env_part 0:1
+		setenv ota_cmdline "console=ttyAMA0 panic=-1 no_timer_check"
+		setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${ramdisk_addr_r} /boot/vmlinuz && unzip ${ramdisk_addr_r} ${kernel_addr_r} && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}'
+		setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${ramdisk_addr_r} /boot/vmlinuz && unzip ${ramdisk_addr_r} ${kernel_addr_r} && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}'
+		BOARD
+	else
+		cat > "$work/boot.cmd" <<-'BOARD'
+		# The QEMU test machine (tests/vm/mkimage.sh --uboot): Debian's qemu-x86
+		# U-Boot, one virtio disk; partition 1 FAT (this script, the env files),
+		# 2 and 3 the groups' roots with the kernel in /boot.
+		setenv ota_env_dev virtio
+		setenv ota_env_part 0:1
+		setenv ota_cmdline "console=ttyS0 panic=-1 no_timer_check"
+		setenv ota_boot_a 'setenv bootargs "${bootargs} root=PARTLABEL=system-a"; load virtio 0:2 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:2 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
+		setenv ota_boot_b 'setenv bootargs "${bootargs} root=PARTLABEL=system-b"; load virtio 0:3 ${kernel_addr_r} /boot/vmlinuz && load virtio 0:3 ${ramdisk_addr_r} /boot/initrd.img && zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${filesize}'
+		BOARD
+	fi
 	cat "$here/../../bootflow/uboot/boot.cmd" >> "$work/boot.cmd"
-	mkimage -A x86 -O linux -T script -C none -n otaroot -d "$work/boot.cmd" "$work/boot.scr" >/dev/null
+	mkimage -A "$([ "$arch" = arm64 ] && echo arm64 || echo x86)" -O linux -T script -C none -n otaroot \
+		-d "$work/boot.cmd" "$work/boot.scr" >/dev/null
 	printf 'ota_default=a\nota_seq=0\nota_valid=0\n' > "$work/ota.env"
 	mkfs.fat -C -n OTA-BOOT "$work/boot.img" $((ESP_SECTORS / 2)) >/dev/null
 	MTOOLS_SKIP_CHECK=1 mcopy -i "$work/boot.img" "$work/boot.scr" "$work/ota.env" ::/

@@ -8,7 +8,8 @@ test reboots by letting the guest reboot and calling boot() again.
 The guest's console (ttyS0) goes to a log file per boot. The test agent
 (tests/vm/rootfs/usr/libexec/ota-test-agent) listens on ttyS1, which QEMU
 connects to a Unix socket here: run() sends one shell command line and returns
-its output and exit status.
+its output and exit status. The arm64 machine (arch="arm64", QEMU's virt) has
+its console on ttyAMA0 and the agent on a virtio console (hvc0).
 """
 
 import fcntl
