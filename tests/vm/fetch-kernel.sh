@@ -30,6 +30,9 @@
 #   CACHEDIR/kernel.config      the kernel's config (for reference)
 #   CACHEDIR/kernel.stamp       cache key: package, version, recipe hash
 #   CACHEDIR/busybox            (not amd64) the static busybox of ARCH
+#   CACHEDIR/grub/arm64-efi     (arm64) GRUB's arm64-efi modules (Debian's
+#                               grub-efi-arm64-bin, an arm64-only package the
+#                               host cannot install), for tools/mkesp-grub.sh
 #
 # Kernel command line understood by the initramfs /init:
 #   root=/dev/NAME | PARTLABEL=NAME | PARTUUID=UUID | UUID=UUID | LABEL=LABEL | MAJ:MIN
@@ -98,6 +101,7 @@ fi
 # ---------------------------------------------------------------- cache check
 result_files=(vmlinuz initramfs.cpio.gz kernel.version modules.list kernel.stamp)
 [ "$ARCH" = amd64 ] || result_files+=(busybox)
+[ "$ARCH" != arm64 ] || result_files+=(grub/arm64-efi/moddep.lst)
 have_result() {
 	local f
 	for f in "${result_files[@]}"; do [ -s "$CACHEDIR/$f" ] || return 1; done
@@ -130,9 +134,13 @@ resolve_busybox() {
 	[ "$ARCH" != amd64 ] || return 0
 	BB_VER=$(apt-cache "${APT_OPTS[@]}" policy busybox-static 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
 	[ -n "$BB_VER" ] && [ "$BB_VER" != "(none)" ] || die "no busybox-static in the $ARCH index"
+	[ "$ARCH" = arm64 ] || return 0
+	GRUB_VER=$(apt-cache "${APT_OPTS[@]}" policy grub-efi-arm64-bin 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
+	[ -n "$GRUB_VER" ] && [ "$GRUB_VER" != "(none)" ] || die "no grub-efi-arm64-bin in the $ARCH index"
 }
+GRUB_VER=
 resolve_busybox
-stamp() { echo "package=$KPKG version=$KPKG_VER${BB_VER:+ busybox-static=$BB_VER} recipe=$RECIPE"; }
+stamp() { echo "package=$KPKG version=$KPKG_VER${BB_VER:+ busybox-static=$BB_VER}${GRUB_VER:+ grub-efi-arm64-bin=$GRUB_VER} recipe=$RECIPE"; }
 if have_result && [ "$(cat "$CACHEDIR/kernel.stamp")" = "$(stamp)" ]; then
 	log "cached: $(stamp) kernel $(cat "$CACHEDIR/kernel.version")"
 	exit 0
@@ -193,6 +201,13 @@ if [ "$ARCH" != amd64 ]; then
 	BUSYBOX=$BUILD/bb/bin/busybox
 	[ -f "$BUSYBOX" ] || die "no /bin/busybox in busybox-static ($ARCH)"
 	! readelf -lW "$BUSYBOX" | grep -q INTERP || die "busybox-static ($ARCH) is dynamically linked"
+fi
+if [ "$ARCH" = arm64 ]; then
+	log "downloading grub-efi-arm64-bin=$GRUB_VER"
+	(cd "$BUILD/dl" && apt-get "${APT_OPTS[@]}" download -q "${apt_dl_opts[@]}" "grub-efi-arm64-bin=$GRUB_VER") >&2 ||
+		die "apt-get download grub-efi-arm64-bin=$GRUB_VER failed"
+	dpkg-deb -x "$BUILD"/dl/grub-efi-arm64-bin_*.deb "$BUILD/grub"
+	[ -s "$BUILD/grub/usr/lib/grub/arm64-efi/moddep.lst" ] || die "no usr/lib/grub/arm64-efi in grub-efi-arm64-bin"
 fi
 
 # ---------------------------------------------------------------- kernel
@@ -622,6 +637,11 @@ mv "$X/boot/vmlinuz-$KVER" "$CACHEDIR/vmlinuz"
 mv "$BUILD/initramfs.cpio.gz" "$CACHEDIR/initramfs.cpio.gz"
 mv "$BUILD/modules.list" "$CACHEDIR/modules.list"
 [ "$ARCH" = amd64 ] || install -m 0755 "$BUSYBOX" "$CACHEDIR/busybox"
+if [ "$ARCH" = arm64 ]; then
+	rm -rf "$CACHEDIR/grub"
+	mkdir -p "$CACHEDIR/grub"
+	mv "$BUILD/grub/usr/lib/grub/arm64-efi" "$CACHEDIR/grub/arm64-efi"
+fi
 cp "$KCONFIG" "$CACHEDIR/kernel.config"
 echo "$KVER" >"$CACHEDIR/kernel.version"
 stamp >"$CACHEDIR/kernel.stamp"

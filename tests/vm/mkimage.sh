@@ -295,7 +295,16 @@ truncate -s "${IMAGE_MIB}M" "$out"
 } | sfdisk --quiet --no-reread --no-tell-kernel "$out" >/dev/null
 
 dd if="$work/system-a.ext4" of="$out" bs=512 seek=$A_START conv=notrunc,sparse status=none
-if [ $grub = 1 ]; then
+if [ $grub = 1 ] && [ "$arch" = arm64 ]; then
+	# ota-grubenv of the arm64 build, under qemu-user; GRUB from the modules
+	# fetch-kernel.sh --arch arm64 unpacked beside the kernel.
+	printf '#!/bin/sh\nexec qemu-aarch64-static -L %s %s "$@"\n' "$sysroot" "$bin_dir/ota-grubenv" > "$work/ota-grubenv"
+	chmod 0755 "$work/ota-grubenv"
+	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$here/grub-board-arm64.cfg" --groups a,b \
+		--grubenv "$work/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) \
+		--target arm64-efi --modules "$kernel_dir/grub/arm64-efi" >/dev/null
+	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none
+elif [ $grub = 1 ]; then
 	"$here/../../tools/mkesp-grub.sh" --out "$work/esp.img" --board "$here/grub-board.cfg" --groups a,b \
 		--grubenv "$bin_dir/ota-grubenv" --size-mib $((ESP_SECTORS / 2048)) >/dev/null
 	dd if="$work/esp.img" of="$out" bs=512 seek=$ESP_START conv=notrunc,sparse status=none

@@ -305,4 +305,6 @@ CASES = {
 }
 
 if __name__ == "__main__":
-    run_cases(CASES, sys.argv, image=os.path.join("grub", "disk.img"), firmware="ovmf")
+    # arm64 (--arch arm64): AAVMF, Debian's UEFI for the virt machine
+    firmware = "aavmf" if sys.argv[1:3] == ["--arch", "arm64"] else "ovmf"
+    run_cases(CASES, sys.argv, image=os.path.join("grub", "disk.img"), firmware=firmware)

@@ -44,7 +44,10 @@ FIRMWARE_FILES = {"uboot": [UBOOT_ROM], "ovmf": [OVMF_CODE, OVMF_VARS]}
 # 256 KiB sector), which the harness gives it as a 64 MiB file that lives
 # as long as the machine's disk.
 UBOOT_ARM64 = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
-ARM64_FIRMWARE_FILES = {"uboot": [UBOOT_ARM64]}
+# Debian's qemu-efi-aarch64: UEFI for the virt machine, GRUB's firmware.
+AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
+AAVMF_VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
+ARM64_FIRMWARE_FILES = {"uboot": [UBOOT_ARM64], "aavmf": [AAVMF_CODE, AAVMF_VARS]}
 VIRT_FLASH_BYTES = 64 * 1024 * 1024
 
 # What differs between the architectures' machines. arm64 is QEMU's virt
@@ -215,6 +218,13 @@ class Machine:
                     f.write(env + b"\xff" * (VIRT_FLASH_BYTES - len(env)))
             return ["-bios", UBOOT_ARM64,
                     "-drive", "if=pflash,unit=1,format=raw,file=%s" % env_flash]
+        if self.arch == "arm64" and self.firmware == "aavmf":
+            # As OVMF: the NVRAM in the workdir survives the restarts.
+            vars_fd = os.path.join(self.workdir, "aavmf-vars.fd")
+            if not os.path.exists(vars_fd):
+                shutil.copyfile(AAVMF_VARS, vars_fd)
+            return ["-drive", "if=pflash,unit=0,format=raw,readonly=on,file=%s" % AAVMF_CODE,
+                    "-drive", "if=pflash,unit=1,format=raw,file=%s" % vars_fd]
         if self.arch == "arm64" and self.firmware:
             raise VMError("firmware %r is not available for arm64" % self.firmware)
         if self.firmware == "uboot":
