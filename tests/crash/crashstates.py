@@ -29,8 +29,8 @@ docs/reliability.md.
 
 Prints per class: crash states checked, distinct states in all, violations.
 Exits 1 if any violation was found. --quick checks a deterministic sample of
-at most --limit states per class (default 150; a tenth of that for
-the U-Boot classes, which boot real U-Boot for each); the full run checks all.
+at most --limit states per class (default 150; a twentieth of that for
+the U-Boot classes, which boot real U-Boot for each; half for provision); the full run checks all.
 """
 
 import argparse
@@ -1115,7 +1115,7 @@ def main():
             elif group == "provision":
                 r, files = check_provision_class(cls, wd, info, a.quick, max(a.limit // 2, 10), a.jobs)
             elif group == "uboot":  # real U-Boot boots each state: a few seconds each
-                r, files = check_uboot_class(cls, wd, info, a.quick, max(a.limit // 10, 4))
+                r, files = check_uboot_class(cls, wd, info, a.quick, max(a.limit // 20, 4))
             else:
                 r, files = check_class(cls, wd, info, a.quick, a.limit, a.jobs)
             seen.update(files)

@@ -4,8 +4,11 @@
 # flow's VM tests (tests/vm/test_grub.py, test_uboot.py), in BUILD_DIR/vm/<flow>.
 # --arch arm64 (BUILD_DIR: the arm64 cross build): the arm64 VM's disk
 # (mkimage.sh --arch arm64; uboot: native env mode in the flash), with the
-# kernel of BUILD_DIR/vm/kernel-arm64, bundles made by ota-bundle under
-# qemu-user. uboot-file (arm64 only; in BUILD_DIR/vm/uboot-file): the uboot
+# kernel of BUILD_DIR/vm/kernel-arm64, bundles made by the arm64 ota-bundle
+# under qemu-user, or by OTA_HOST_OTA_BUNDLE when set (tools/run-tests.sh
+# sets the native build's: the bundle format is the same on every
+# architecture, and the emulated create takes minutes; the arm64 ota-bundle
+# has its own tests under qemu-user). uboot-file (arm64 only; in BUILD_DIR/vm/uboot-file): the uboot
 # flow in file mode, as on x86_64.
 #   disk.img               grub: UEFI disk (ESP + system-a v1 + empty
 #                          system-b + data); uboot: FAT boot partition (file
@@ -34,7 +37,7 @@ if [ "${3:-}" = --arch ]; then
 	[ "${4:-}" = arm64 ] || { echo "mkflow-fixtures: unknown architecture '${4:-}' (arm64)" >&2; exit 2; }
 	kernel=$build/vm/kernel-arm64
 	arch_args=(--arch arm64 --busybox "$kernel/busybox")
-	ota_bundle=$build/emulated/ota-bundle
+	ota_bundle=${OTA_HOST_OTA_BUNDLE:-$build/emulated/ota-bundle}
 fi
 flow_args=(--"$flow")
 if [ "$flow" = uboot-file ]; then
