@@ -87,19 +87,11 @@ static int read_copy(const struct uboot *u, int i, uint8_t *buf, struct ota_erro
 	_cleanup_close_ int fd = open(u->path[i], O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "open '%s'", u->path[i]);
-	size_t done = 0;
-	while (done < u->size) {
-		ssize_t n = pread(fd, buf + done, u->size - done, (off_t)(u->offset[i] + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ota_error_errno(err, -errno, "read '%s' at offset %llu", u->path[i],
-					       (unsigned long long)u->offset[i]);
-		if (n == 0)
-			return 0;
-		done += (size_t)n;
-	}
-	return 1;
+	ssize_t n = ota_pread_full(fd, buf, u->size, u->offset[i]);
+	if (n < 0)
+		return ota_error_errno(err, (int)n, "read '%s' at offset %llu", u->path[i],
+				       (unsigned long long)u->offset[i]);
+	return (size_t)n == u->size;
 }
 
 static int native_load(const struct uboot *u, struct loaded *ret, struct ota_error *err)
@@ -135,29 +127,22 @@ static int native_load(const struct uboot *u, struct loaded *ret, struct ota_err
 static int write_all(int fd, const uint8_t *buf, size_t size, uint64_t offset, const char *path,
 		     struct ota_error *err)
 {
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pwrite(fd, buf + done, size - done, (off_t)(offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ota_error_errno(err, n < 0 ? -errno : -EIO, "write '%s' at offset %llu", path,
-					       (unsigned long long)(offset + done));
-		done += (size_t)n;
-	}
+	int r = ota_pwrite_all(fd, buf, size, offset);
+	if (r < 0)
+		return ota_error_errno(err, r, "write '%s' at offset %llu (%zu bytes)", path,
+				       (unsigned long long)offset, size);
 	return 0;
 }
 
+/* All of size bytes at offset: a shorter device is an error here. */
 static int read_all(int fd, uint8_t *buf, size_t size, uint64_t offset, const char *path, struct ota_error *err)
 {
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pread(fd, buf + done, size - done, (off_t)(offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ota_error_errno(err, n < 0 ? -errno : -EIO, "read '%s' at offset %llu", path,
-					       (unsigned long long)(offset + done));
-		done += (size_t)n;
-	}
+	ssize_t n = ota_pread_full(fd, buf, size, offset);
+	if (n >= 0 && (size_t)n != size)
+		n = -EIO;
+	if (n < 0)
+		return ota_error_errno(err, (int)n, "read '%s' at offset %llu (%zu bytes)", path,
+				       (unsigned long long)offset, size);
 	return 0;
 }
 

@@ -153,6 +153,49 @@ int ota_write_all(int fd, const void *data, size_t size)
 	return 0;
 }
 
+/* offset + size fits off_t (both are counted in bytes of one file). */
+static bool fits_off_t(uint64_t offset, size_t size)
+{
+	return offset <= (uint64_t)INT64_MAX && size <= (uint64_t)INT64_MAX - offset;
+}
+
+int ota_pwrite_all(int fd, const void *data, size_t size, uint64_t offset)
+{
+	if (!fits_off_t(offset, size))
+		return -EOVERFLOW;
+	const uint8_t *p = data;
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pwrite(fd, p + done, size - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t ota_pread_full(int fd, void *buf, size_t size, uint64_t offset)
+{
+	if (!fits_off_t(offset, size) || size > (size_t)SSIZE_MAX)
+		return -EOVERFLOW;
+	uint8_t *p = buf;
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = pread(fd, p + done, size - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static int fsync_parent_dir(const char *path)
 {
 	char copy[PATH_MAX];

@@ -186,21 +186,6 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 
 /* ---- the consumer ------------------------------------------------------------ */
 
-static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
-{
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, (uint8_t *)buf + got, size - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 struct install {
 	const struct ota_update_config *c;
@@ -448,7 +433,7 @@ static int in_place(struct install *x, struct target *t, uint64_t offset, const 
 	int r = open_target(x, t);
 	if (r < 0)
 		return r;
-	ssize_t n = pread_full(t->fd, x->cmp, size, offset);
+	ssize_t n = ota_pread_full(t->fd, x->cmp, size, offset);
 	if (n < 0)
 		return ota_error_errno(x->err, (int)n, "slot %s: read '%s' at offset %llu", t->slot->name, t->path,
 				       (unsigned long long)offset);
@@ -472,20 +457,10 @@ static int write_at(struct install *x, struct target *t, uint64_t offset, const 
 	int r = open_target(x, t);
 	if (r < 0)
 		return r;
-	const uint8_t *q = data;
-	uint64_t off = offset;
-	size_t left = size;
-	while (left > 0) {
-		ssize_t n = pwrite(t->fd, q, left, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ota_error_errno(x->err, n < 0 ? -errno : -ENOSPC, "slot %s: write '%s' at offset %llu",
-					       t->slot->name, t->path, (unsigned long long)off);
-		q += n;
-		off += (uint64_t)n;
-		left -= (size_t)n;
-	}
+	r = ota_pwrite_all(t->fd, data, size, offset);
+	if (r < 0)
+		return ota_error_errno(x->err, r, "slot %s: write '%s' at offset %llu (%zu bytes)", t->slot->name,
+				       t->path, (unsigned long long)offset, size);
 	x->written += size;
 	account(x, t, size);
 	return 0;
@@ -693,7 +668,7 @@ static int index_slot(int fd, uint64_t size, const struct ota_manifest_payload *
 			size_t want = bufsize - end;
 			if (want > size - rd)
 				want = (size_t)(size - rd);
-			ssize_t n = pread_full(fd, buf + end, want, rd);
+			ssize_t n = ota_pread_full(fd, buf + end, want, rd);
 			if (n < 0)
 				return ota_error_errno(err, (int)n, "slot %s: read at offset %llu", slot, (unsigned long long)rd);
 			if (n == 0)
@@ -965,7 +940,7 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 		/* 1. already in place in the spare: re-hashed now, left as it is. */
 		if (d->n == 0 && (r = maybe_checkpoint(x, t, i, off)) < 0)
 			return r;
-		if (spare >= 0 && pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
+		if (spare >= 0 && ota_pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
 		    ota_chunk_verify(e, ubuf, e->usize) == 0) {
 			if ((r = open_target(x, t)) < 0)
 				return r;
@@ -976,11 +951,11 @@ static int delta_payload(struct install *x, struct delta *d, struct target *t)
 		}
 		/* 2./3. the active slot, same offset or anywhere its index says; re-hashed. */
 		if (active >= 0) {
-			bool hit = pread_full(active, ubuf, e->usize, off) == (ssize_t)e->usize &&
+			bool hit = ota_pread_full(active, ubuf, e->usize, off) == (ssize_t)e->usize &&
 				   ota_chunk_verify(e, ubuf, e->usize) == 0;
 			const struct local_chunk *lc = hit ? NULL : index_find(&ix, e);
 			if (lc)
-				hit = pread_full(active, ubuf, e->usize, lc->offset) == (ssize_t)e->usize &&
+				hit = ota_pread_full(active, ubuf, e->usize, lc->offset) == (ssize_t)e->usize &&
 				      ota_chunk_verify(e, ubuf, e->usize) == 0;
 			if (hit) {
 				if ((r = write_at(x, t, off, ubuf, e->usize)) < 0)

@@ -218,6 +218,31 @@ TEST(write_file_atomic_replaces_whole_file)
 	rmdir(dir);
 }
 
+/* Positioned I/O at offsets, across a hole, up to the end of the file,
+ * and refused where offset + size would pass off_t. */
+TEST(pwrite_all_and_pread_full)
+{
+	char dir[TEST_DIR_MAX], path[PATH_MAX], buf[64];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "prw"), 0);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_INT_EQ(ota_pwrite_all(fd, "tail", 4, 9000), 0);
+	ASSERT_INT_EQ(ota_pwrite_all(fd, "head", 4, 3), 0);
+	ASSERT_INT_EQ(ota_pread_full(fd, buf, 4, 3), 4);
+	ASSERT_TRUE(memcmp(buf, "head", 4) == 0);
+	ASSERT_INT_EQ(ota_pread_full(fd, buf, 6, 8998), 6); /* hole, then data */
+	ASSERT_TRUE(memcmp(buf, "\0\0tail", 6) == 0);
+	ASSERT_INT_EQ(ota_pread_full(fd, buf, sizeof(buf), 9002), 2); /* end of file */
+	ASSERT_INT_EQ(ota_pread_full(fd, buf, sizeof(buf), 20000), 0);
+	ASSERT_INT_EQ(ota_pwrite_all(fd, "x", 1, UINT64_MAX), -EOVERFLOW);
+	ASSERT_INT_EQ(ota_pread_full(fd, buf, 2, (uint64_t)INT64_MAX), -EOVERFLOW);
+	ASSERT_INT_EQ(ota_pwrite_all(-1, "x", 1, 0), -EBADF);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 TEST(read_file_enforces_limit)
 {
 	char *data = NULL;
