@@ -96,7 +96,5 @@ static inline void ota_manifest_freep(struct ota_manifest **m)
 #define _cleanup_manifest_ _cleanup_(ota_manifest_freep)
 
 /* Full read/write of a fd, EINTR-safe. read returns bytes read (short = EOF). */
-ssize_t ota_bundle_read_full(int fd, void *buf, size_t size);
-int ota_bundle_write_full(int fd, const void *buf, size_t size);
 
 #endif

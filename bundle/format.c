@@ -146,34 +146,3 @@ int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_mani
 	return 0;
 }
 
-ssize_t ota_bundle_read_full(int fd, void *buf, size_t size)
-{
-	uint8_t *p = buf;
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, p + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-int ota_bundle_write_full(int fd, const void *buf, size_t size)
-{
-	const uint8_t *p = buf;
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}

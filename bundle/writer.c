@@ -132,7 +132,7 @@ static int run_batch(struct batch *b, unsigned threads, struct ota_error *err)
 		struct ota_chunk_entry *e = &b->job->entries[b->first + k];
 		e->offset = b->job->data_size;
 		b->job->data_size += b->out_size[k];
-		int r = ota_bundle_write_full(b->job->data_fd, b->out[k], b->out_size[k]);
+		int r = ota_write_all(b->job->data_fd, b->out[k], b->out_size[k]);
 		if (r < 0)
 			return ota_error_errno(err, r, "write temporary data");
 	}
@@ -265,7 +265,7 @@ static int copy_fd(int in, uint64_t offset, uint64_t size, int out, struct ota_e
 			continue;
 		if (n <= 0)
 			return ota_error_errno(err, n < 0 ? -errno : -EIO, "read at offset %llu", (unsigned long long)offset);
-		int r = ota_bundle_write_full(out, buf, (size_t)n);
+		int r = ota_write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return ota_error_errno(err, r, "write");
 		offset += (uint64_t)n;
@@ -281,11 +281,11 @@ static int write_head(int fd, const uint8_t *manifest, size_t msize, const uint8
 				       .signature_size = ssize };
 	uint8_t buf[OTA_BUNDLE_HEADER_SIZE];
 	ota_bundle_header_write(&h, buf);
-	int r = ota_bundle_write_full(fd, buf, sizeof(buf));
+	int r = ota_write_all(fd, buf, sizeof(buf));
 	if (r == 0)
-		r = ota_bundle_write_full(fd, manifest, msize);
+		r = ota_write_all(fd, manifest, msize);
 	if (r == 0 && ssize)
-		r = ota_bundle_write_full(fd, sig, ssize);
+		r = ota_write_all(fd, sig, ssize);
 	return r < 0 ? ota_error_errno(err, r, "write") : 0;
 }
 
@@ -339,7 +339,7 @@ static int assemble(const struct ota_bundle_create_opts *o, struct image_job *jo
 	if (r == 0) {
 		r = write_head(f.fd, raw, raw_size, sig, sig_size, err);
 		for (size_t i = 0; r == 0 && i < o->n_images; i++) {
-			r = ota_bundle_write_full(f.fd, tables[i], jobs[i].n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE);
+			r = ota_write_all(f.fd, tables[i], jobs[i].n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE);
 			if (r < 0)
 				r = ota_error_errno(err, r, "write '%s'", f.tmp);
 			else
@@ -404,7 +404,7 @@ int ota_bundle_read_head(const char *path, struct ota_bundle_header *ret_header,
 		return ota_error_errno(err, -errno, "open bundle '%s'", path);
 	uint8_t h[OTA_BUNDLE_HEADER_SIZE];
 	struct ota_bundle_header hdr;
-	ssize_t n = ota_bundle_read_full(fd, h, sizeof(h));
+	ssize_t n = ota_read_full(fd, h, sizeof(h));
 	if (n < 0)
 		return ota_error_errno(err, (int)n, "read bundle '%s'", path);
 	int r = ota_bundle_header_parse(h, (size_t)n, &hdr, err);
@@ -416,8 +416,8 @@ int ota_bundle_read_head(const char *path, struct ota_bundle_header *ret_header,
 	_cleanup_free_ uint8_t *sig = malloc(hdr.signature_size ? hdr.signature_size : 1);
 	if (!man || !sig)
 		return ota_error_set(err, -ENOMEM, "out of memory");
-	if (ota_bundle_read_full(fd, man, hdr.manifest_size) != (ssize_t)hdr.manifest_size ||
-	    ota_bundle_read_full(fd, sig, hdr.signature_size) != (ssize_t)hdr.signature_size)
+	if (ota_read_full(fd, man, hdr.manifest_size) != (ssize_t)hdr.manifest_size ||
+	    ota_read_full(fd, sig, hdr.signature_size) != (ssize_t)hdr.signature_size)
 		return ota_error_set(err, -EBADMSG, "bundle '%s': truncated in the manifest or signature", path);
 	*ret_header = hdr;
 	*ret_manifest = TAKE_PTR(man);

@@ -153,6 +153,25 @@ int ota_write_all(int fd, const void *data, size_t size)
 	return 0;
 }
 
+ssize_t ota_read_full(int fd, void *buf, size_t size)
+{
+	if (size > (size_t)SSIZE_MAX)
+		return -EOVERFLOW;
+	uint8_t *p = buf;
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = read(fd, p + done, size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 /* offset + size fits off_t (both are counted in bytes of one file). */
 static bool fits_off_t(uint64_t offset, size_t size)
 {

@@ -241,6 +241,9 @@ int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_
 			  struct ota_error *err) _must_check_;
 /* Writes all of data, retrying short writes and EINTR. 0 or -errno. */
 int ota_write_all(int fd, const void *data, size_t size) _must_check_;
+/* Reads size bytes, retrying short reads and EINTR; only the end of the
+ * file stops it early. Returns the bytes read or -errno. */
+ssize_t ota_read_full(int fd, void *buf, size_t size) _must_check_;
 /* Writes all of data at offset, retrying short writes and EINTR: 0, -errno,
  * -ENOSPC when the file or device takes no more, -EOVERFLOW past off_t. */
 int ota_pwrite_all(int fd, const void *data, size_t size, uint64_t offset) _must_check_;
