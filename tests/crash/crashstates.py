@@ -963,12 +963,11 @@ def provision_verdict(c, img):
         uuid = probe_uuid(dev + "p3")
         if kept and uuid != kept:
             return "the data partition was formatted again (UUID %s, was %s)" % (uuid, kept)
-        mnt = c["mnt"]
-        if subprocess.run(["mount", "-t", "ext4", dev + "p3", mnt], capture_output=True).returncode != 0:
-            if not repair_ext_fs(dev + "p3") or \
-                    subprocess.run(["mount", "-t", "ext4", dev + "p3", mnt], capture_output=True).returncode != 0:
-                return "the data file system does not mount after provisioning and e2fsck"
-        subprocess.run(["umount", mnt], check=True)
+        try:
+            with mount_data(dev + "p3", c["mnt"]):
+                pass
+        except MountError as e:
+            return "the data file system does not mount after provisioning: %s" % e
         first, size = c["system_a"]
         if region_digest(img, first, size) != c["system_a_digest"]:
             return "system-a changed"
