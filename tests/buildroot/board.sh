@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV: runs a board's post-build.sh and
-# post-image.sh (board/BOARD/) the way Buildroot does, on stand-in inputs:
+# board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV TARGET_BUILD: runs a board's
+# post-build.sh and post-image.sh (board/BOARD/) the way Buildroot does: the
+# otaroot programs of TARGET_BUILD (a CMake build for the board's
+# architecture: build-arm64 for the Raspberry Pi 4) installed into the target
+# as the Buildroot package installs them, on stand-in inputs otherwise:
 # a tiny root filesystem (mke2fs -d), stand-in kernel, DTBs and firmware,
 # for qemu-x86_64 a real GRUB EFI image (grub-mkimage, the defconfig's
 # modules), Debian's genimage, our ota-bundle and ota-grubenv as the host
@@ -12,11 +15,15 @@
 # bigger disk, and the scripts' errors (no signing key, wrong boot flow).
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
-need genimage grub-mkimage mdir mtype mke2fs sfdisk
-board=${1:?usage: board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV}
-ota_bundle=$(realpath "$2")
-ota_part=$(realpath "$3")
-ota_grubenv=$(realpath "$4")
+need cmake debugfs genimage grub-mkimage mdir mtype mke2fs readelf sfdisk
+usage="usage: board.sh BOARD OTA_BUNDLE OTA_PART OTA_GRUBENV TARGET_BUILD"
+board=${1:?$usage}
+# The host's ota-bundle (Buildroot's host-otaroot) when the caller has one
+# (tools/run-tests.sh), else OTA_BUNDLE, which may be emulated.
+ota_bundle=$(realpath "${OTA_HOST_OTA_BUNDLE:-${2:?$usage}}")
+ota_part=$(realpath "${3:?$usage}")
+ota_grubenv=$(realpath "${4:?$usage}")
+target_build=$(realpath "${5:?$usage}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=$repo/board/$board
 fails=0
@@ -43,7 +50,18 @@ cp "$bdir/layout.conf" "$TARGET_DIR/etc/ota/layout.conf"
 cp "$repo/board/common/state.conf" "$TARGET_DIR/etc/ota/state.conf"
 cp "$work/pki/keyring.pem" "$TARGET_DIR/etc/ota/keyring.pem"
 printf '/dev/root\t/\text2\trw,noauto\t0\t1\nproc\t/proc\tproc\tdefaults\t0\t0\ntmpfs\t/run\ttmpfs\tmode=0755,nosuid,nodev\t0\t0\n' > "$TARGET_DIR/etc/fstab"
-echo stand-in > "$TARGET_DIR/sbin/ota-init"
+# The otaroot package is a CMake package: its install step, with ota-init in
+# /sbin (the package's -DOTA_INIT_INSTALL_DIR=/sbin).
+DESTDIR=$TARGET_DIR cmake --install "$target_build" --prefix /usr >/dev/null
+mv "$TARGET_DIR/usr/sbin/ota-init" "$TARGET_DIR/sbin/ota-init"
+case $board in
+raspberrypi4) machine=AArch64 ;;
+qemu-x86_64) machine="Advanced Micro Devices X86-64" ;;
+*) echo "unknown board $board" >&2; exit 2 ;;
+esac
+check "ota-init of $target_build is built for $machine" \
+	bash -c "readelf -h '$TARGET_DIR/sbin/ota-init' | grep -q 'Machine: *$machine\$'"
+check "... and static (no program interpreter)" bash -c "! readelf -l '$TARGET_DIR/sbin/ota-init' | grep -q INTERP"
 [ "$board" = qemu-x86_64 ] && head -c 64K /dev/urandom > "$TARGET_DIR/boot/bzImage"
 
 export OTAROOT_VERSION=2025.01.1
@@ -57,7 +75,12 @@ qemu-x86_64) check "system.conf: [bootflow] device = PARTLABEL=esp (ota-update m
 	test "$(sed -n '/^\[bootflow\]/,/^\[/s/^device = //p' "$TARGET_DIR/etc/ota/system.conf")" = PARTLABEL=esp ;;
 esac
 [ "$board" = qemu-x86_64 ] && check "post-build: /boot/vmlinuz -> bzImage" test "$(readlink "$TARGET_DIR/boot/vmlinuz")" = bzImage
-mke2fs -q -F -t ext4 -L rootfs -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" 16M
+mke2fs -q -F -t ext4 -L rootfs -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" 32M
+for f in sbin/ota-init usr/bin/ota-update usr/bin/ota-state usr/sbin/ota-part; do
+	rm -f "$work/dumped"
+	debugfs -R "dump /$f $work/dumped" "$BINARIES_DIR/rootfs.ext4" >/dev/null 2>&1 || true
+	check "root filesystem has the target build's /$f" cmp -s "$work/dumped" "$target_build/bin/${f##*/}"
+done
 
 case $board in
 raspberrypi4)
@@ -137,7 +160,7 @@ raspberrypi4)
 		bash -c "mtype -i '$img@@$(part_off 1)' ::cmdline-b.txt | grep 'root=PARTUUID=07a0b007-06 ' | grep -q ' ota.slot=b '"
 	check "boot_b unformatted" bash -c "! blkid -p -O $(part_off 2) '$img' >/dev/null 2>&1"
 	check "rootfs_a is the root filesystem" \
-		cmp -n $((16 * 1024 * 1024)) <(tail -c +$(( $(part_off 4) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
+		cmp -n $((32 * 1024 * 1024)) <(tail -c +$(( $(part_off 4) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
 	check "bundle payloads boot and system" bash -c "grep -qw boot <<< '$inspect' && grep -qw system <<< '$inspect'"
 	;;
 qemu-x86_64)
@@ -167,7 +190,7 @@ qemu-x86_64)
 			grep -qx "set ota_root_$g=$(sed -n "/^\[slot.system-$g\]/,/^\[/s/^device = //p" "$TARGET_DIR/etc/ota/system.conf")" "$bdir/grub-board.cfg"
 	done
 	check "system-a is the root filesystem" \
-		cmp -n $((16 * 1024 * 1024)) <(tail -c +$(( $(part_off 1) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
+		cmp -n $((32 * 1024 * 1024)) <(tail -c +$(( $(part_off 1) + 1 )) "$img") "$BINARIES_DIR/rootfs.ext4"
 	check "bundle payload system" grep -qw system <<< "$inspect"
 	check "start-qemu.sh made" test -x "$BINARIES_DIR/start-qemu.sh"
 	;;
