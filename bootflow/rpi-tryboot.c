@@ -138,18 +138,26 @@ static int read_autoboot(const struct tryboot *t, unsigned *ret_default, unsigne
 	return r;
 }
 
-/* Power-fail property: write-new, fsync, rename, fsync-dir. The firmware
- * then reads either the old or the new autoboot.txt. Caveat: FAT has no
- * atomic rename; Linux vfat replaces the directory entry in place, and a cut
- * in that window can leave the old name missing (the firmware then boots
- * the first FAT partition's own config) with autoboot.txt.tmp beside it.
- * The window is one directory-sector write; nothing better exists on FAT
- * short of the firmware reading two files. */
+/* Power-fail property: after a cut the firmware finds autoboot.txt with the
+ * old or the new text. It must find the file at all: without it, the
+ * firmware boots the first FAT partition itself, which on our boards holds
+ * nothing else (a device that no longer boots). A rename on FAT is not
+ * atomic (vfat rewrites the directory entry in place; a cut can leave the
+ * name missing), so autoboot.txt is overwritten in place whenever the new
+ * text has the old one's length, which is always once we wrote it (the
+ * partition numbers swap, their digits stay): the file is under one sector
+ * and starts a cluster, so that is one sector write, whole or not at all
+ * on a medium that keeps its sector writes atomic (docs/reliability.md).
+ * Only a first write of another length takes write-new, fsync, rename,
+ * fsync-dir, with the rename's window. */
 static int write_autoboot(const struct tryboot *t, unsigned def, unsigned try, struct ota_error *err)
 {
 	char buf[AUTOBOOT_MAX];
 	if (ota_autoboot_format(def, try, buf, sizeof(buf)) < 0)
 		return ota_error_set(err, -EINVAL, "autoboot.txt does not fit");
+	int r = ota_overwrite_same_size(t->autoboot, buf, strlen(buf), err);
+	if (r <= 0)
+		return r;
 	return ota_write_file_atomic(t->autoboot, buf, strlen(buf), 0644, err);
 }
 

@@ -258,6 +258,24 @@ fail:
 	return ota_error_errno(err, r, "write '%s'", tmp);
 }
 
+int ota_overwrite_same_size(const char *path, const void *data, size_t size, struct ota_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : ota_error_errno(err, -errno, "open '%s'", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ota_error_errno(err, -errno, "stat '%s'", path);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != (uint64_t)size)
+		return 1;
+	int r = ota_pwrite_all(fd, data, size, 0);
+	if (r < 0)
+		return ota_error_errno(err, r, "write '%s'", path);
+	if (fsync(fd) < 0)
+		return ota_error_errno(err, -errno, "fsync '%s'", path);
+	return 0;
+}
+
 int ota_atomic_file_open(struct ota_atomic_file *f, const char *path, mode_t mode, struct ota_error *err)
 {
 	f->fd = -1;

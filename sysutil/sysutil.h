@@ -239,6 +239,16 @@ int ota_read_line(const char *path, char *buf, size_t size) _must_check_;
  * the new content, never a mix. */
 int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
 			  struct ota_error *err) _must_check_;
+/* Power-fail property where a rename is not atomic (FAT: vfat rewrites the
+ * directory entry in place, and a cut can leave the name missing): rewrites
+ * path in place, without O_TRUNC, if it is a regular file of exactly size
+ * bytes, and fsyncs it. The name, the directory entry's size and the
+ * allocation stay; only the data blocks are written, so a file that fits in
+ * one sector holds the old or the new content after a cut on a medium that
+ * writes a sector whole. Returns 0, 1 when path is absent or not a regular
+ * file of that size (nothing written: use ota_write_file_atomic), or
+ * -errno. */
+int ota_overwrite_same_size(const char *path, const void *data, size_t size, struct ota_error *err) _must_check_;
 /* Writes all of data, retrying short writes and EINTR. 0 or -errno. */
 int ota_write_all(int fd, const void *data, size_t size) _must_check_;
 /* Reads size bytes, retrying short reads and EINTR; only the end of the

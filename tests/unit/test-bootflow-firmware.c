@@ -566,6 +566,47 @@ TEST(tryboot_arm_trial_boot_commit)
 	ota_bootflow_free(bf);
 }
 
+static ino_t inode_of(const char *name)
+{
+	struct stat st;
+	return stat(path_in(name), &st) == 0 ? st.st_ino : 0;
+}
+
+/* autoboot.txt must never be missing after a cut, and a rename on FAT can
+ * lose the name: a text of the file's length is written in place (same
+ * inode, no temporary); one of another length is replaced whole. */
+TEST(tryboot_commit_rewrites_autoboot_in_place)
+{
+	struct ota_error err = { 0 };
+	static const char SHIPPED_B[] = "# as shipped\n[all]\ntryboot_a_b=1\nboot_partition=3\n[tryboot]\nboot_partition=2\n";
+	put_file("boot/autoboot.txt", SHIPPED_B, strlen(SHIPPED_B));
+	(void)unlink(path_in("boot/ota-tryboot.state"));
+	firmware_booted(3, 0);
+	struct ota_bootflow *bf = tryboot();
+	ASSERT_TRUE(bf != NULL);
+	ASSERT_INT_EQ(ota_bootflow_arm(bf, "a", 1, &err), 0);
+	ASSERT_INT_EQ(ota_bootflow_reboot(bf, &err), 0);
+	firmware_booted(2, 1);
+	ino_t shipped = inode_of("boot/autoboot.txt");
+	ASSERT_INT_EQ(ota_bootflow_commit(bf, "a", &err), 0);
+	char *t = get_file("boot/autoboot.txt");
+	ASSERT_STR_EQ(t, AUTOBOOT_A);
+	free(t);
+	ASSERT_TRUE(inode_of("boot/autoboot.txt") != shipped); /* another length: replaced */
+	firmware_booted(2, 0);
+	ASSERT_INT_EQ(ota_bootflow_arm(bf, "b", 1, &err), 0);
+	ASSERT_INT_EQ(ota_bootflow_reboot(bf, &err), 0);
+	firmware_booted(3, 1);
+	ino_t ours = inode_of("boot/autoboot.txt");
+	ASSERT_INT_EQ(ota_bootflow_commit(bf, "b", &err), 0);
+	t = get_file("boot/autoboot.txt");
+	ASSERT_STR_EQ(t, AUTOBOOT_B);
+	free(t);
+	ASSERT_TRUE(inode_of("boot/autoboot.txt") == ours); /* same length: in place */
+	ASSERT_TRUE(access(path_in("boot/autoboot.txt.tmp"), F_OK) < 0);
+	ota_bootflow_free(bf);
+}
+
 TEST(tryboot_trial_without_commit_is_failed)
 {
 	struct ota_error err = { 0 };
