@@ -24,7 +24,9 @@ window's start or as at its end, never missing or mixed. For the GRUB flow
 it is the flow's decision on every state, confirmed by real GRUB on every
 distinct environment; with the data partition, ota-update's status-file
 reader (ota-test-status-read). For the U-Boot flow it is real U-Boot,
-booting each state. The table of classes and invariants is in
+booting each state. For the rpi-tryboot flow it is a model of the Pi's
+firmware reading autoboot.txt (none runs here) and ota-update's reading of
+its trial record. The table of classes and invariants is in
 docs/reliability.md.
 
 Prints per class: crash states checked, distinct states in all, violations.
@@ -866,6 +868,182 @@ def confirm_grub_model(seen, workdir, limit):
             "violations": bad}
 
 
+# ---- the rpi-tryboot flow: autoboot.txt and the trial record on FAT ---------
+
+TRYBOOT_PARTS = {"a": 2, "b": 3}
+AUTOBOOT_MAX = 512  # the firmware reads at most this much
+
+
+def tryboot_conf_cmd(conf):
+    """Shell: conf = the image's system.conf with its [bootflow] replaced by
+    rpi-tryboot's on the ESP (mounted at /tmp/fw) and a device tree the
+    test sets (/tmp/dt: the firmware's side, faked: docs/boot-flows.md)."""
+    flow = ("[bootflow]\ntype = rpi-tryboot\nautoboot = /tmp/fw/autoboot.txt\npartition.a = %d\n"
+            "partition.b = %d\nproc = /tmp/dt\n" % (TRYBOOT_PARTS["a"], TRYBOOT_PARTS["b"]))
+    return ("awk '/^\\[/ { skip = ($0 == \"[bootflow]\") } !skip' /etc/ota/system.conf > %s && printf '%s' >> %s"
+            % (conf, printf_text(flow), conf))
+
+
+def printf_text(text):
+    """text as printf's format in single quotes, on one line (the agent
+    takes one command line)."""
+    return text.replace("\\", "\\\\").replace("%", "%%").replace("\n", "\\n")
+
+
+def tryboot_dt_cmd(group, tryboot):
+    """Shell: the firmware's report of this boot (big-endian u32 cells)."""
+    d = "/tmp/dt/device-tree/chosen/bootloader"
+    return ("mkdir -p %s && printf '\\000\\000\\000\\%03o' > %s/partition && "
+            "printf '\\000\\000\\000\\%03o' > %s/tryboot" % (d, TRYBOOT_PARTS[group], d, int(tryboot), d))
+
+
+def autoboot_text(default, tryboot):
+    return "[all]\ntryboot_a_b=1\nboot_partition=%d\n[tryboot]\nboot_partition=%d\n" % (default, tryboot)
+
+
+def record_tryboot(workdir):
+    """The rpi-tryboot flow's writes on the GRUB fixture's disk (its ESP is
+    the FAT partition; the Pi's firmware cannot run here, the device tree it
+    leaves is faked in /tmp): tryboot-arm (install of the good bundle: the
+    trial record), tryboot-rollback (the running trial marked bad),
+    tryboot-commit (a second install, its trial committed: autoboot.txt
+    rewritten, the record cleared) and tryboot-canary (autoboot.txt
+    rewritten by truncating it first, as a naive writer does)."""
+    import cycle
+    fixtures = os.path.join(BUILD, "vm", "grub")
+    bundle = os.path.join(fixtures, "good.otab")
+    conf = "/tmp/tryboot.conf"
+    ota = "ota-update --config %s" % conf
+    size = os.path.getsize(bundle)
+    install = "set -o pipefail; head -c %d /dev/vdb | %s install - 2>&1 | tail -n 3" % (size, ota)
+    with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
+        m = rec.machine
+        cycle.boot_until_agent(m, 1)
+        # The board's shipped autoboot.txt (board/raspberrypi4): a is the default.
+        m.run("mkdir -p /tmp/fw && mount -t vfat /dev/vda1 /tmp/fw && printf '%s' > /tmp/fw/autoboot.txt && %s && %s"
+              % (printf_text(autoboot_text(2, 3)), tryboot_conf_cmd(conf), tryboot_dt_cmd("a", False)))
+        a = rec.mark()
+        m.run(install, timeout=600)
+        b = rec.mark()
+        rec.window("tryboot-arm", a, b)
+        m.run(tryboot_dt_cmd("b", True))  # the firmware's tryboot of b
+        m.run("%s rollback" % ota)
+        c = rec.mark()
+        rec.window("tryboot-rollback", b, c)
+        m.run(tryboot_dt_cmd("a", False))
+        m.run(install, timeout=600)
+        m.run(tryboot_dt_cmd("b", True))
+        d = rec.mark()
+        m.run("%s commit" % ota)
+        e = rec.mark()
+        rec.window("tryboot-commit", d, e)
+        m.run("printf '%s' > /tmp/fw/autoboot.txt" % printf_text(autoboot_text(2, 3)))
+        f = rec.mark()
+        rec.window("tryboot-canary", e, f)
+        status = m.output("%s status" % ota)
+        m.run("umount /tmp/fw")
+        m.reboot()
+        rec.save()
+    say("tryboot: status after the canary: %s" % " ".join(status.split()))
+    return {"esp": "esp", "slots": {"tryboot-arm": ("system-b", "b")}}
+
+
+def read_fat_file(image, path):
+    """A file of a replayed FAT partition (mtools), or None when absent."""
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    r = subprocess.run(["mcopy", "-n", "-i", image, "::" + path, "-"], capture_output=True, env=env, timeout=30)
+    if r.returncode == 0:
+        return r.stdout
+    r = subprocess.run(["mdir", "-i", image, "::/"], capture_output=True, env=env, timeout=30)
+    if r.returncode != 0:
+        raise MountError("mtools cannot read the FAT: %s" % r.stderr.decode(errors="replace").strip())
+    return None
+
+
+def firmware_autoboot(data):
+    """What the Raspberry Pi firmware boots by autoboot.txt (its documented
+    syntax: config.txt's, the first 512 bytes, [all] and [tryboot]
+    sections): "default=N tryboot=M", or why it boots partition 1 itself,
+    which holds nothing else on our boards."""
+    if data is None:
+        return "no autoboot.txt: partition 1 itself"
+    text = data[:AUTOBOOT_MAX].decode("ascii", errors="replace")
+    section, parts, ab = "all", {}, False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        if section in ("all", "tryboot") and key == "boot_partition" and value.isdigit():
+            parts[section] = int(value)
+        elif section == "all" and key == "tryboot_a_b":
+            ab = value == "1"
+    if "all" not in parts or not ab:
+        return "autoboot.txt without boot_partition and tryboot_a_b=1 in [all]: partition 1 itself"
+    return "default=%d tryboot=%d" % (parts["all"], parts.get("tryboot", parts["all"]))
+
+
+def tryboot_trial(data):
+    """ota-update's reading of its trial record (bootflow/rpi-tryboot.c
+    read_trial): the group, "" for none; a line it does not know is an
+    error."""
+    if data is None:
+        return ""
+    group = ""
+    for line in data.decode("ascii", errors="replace").split("\n"):
+        if not line:
+            continue
+        if line.startswith("trial=") and (line[6:] in ("",) or line[6:] in TRYBOOT_PARTS):
+            group = line[6:]
+        elif line not in ("used=0", "used=1"):
+            raise ValueError("unexpected line %r" % line[:64])
+    return group
+
+
+def tryboot_decide(image):
+    fw = firmware_autoboot(read_fat_file(image, "/autoboot.txt"))
+    try:
+        trial = tryboot_trial(read_fat_file(image, "/ota-tryboot.state"))
+    except ValueError as e:
+        return {"firmware": fw, "trial": None, "error": "the trial record does not parse: %s" % e}
+    default = fw.split()[0] if fw.startswith("default=") else ""
+    if trial and default == "default=%d" % TRYBOOT_PARTS[trial]:
+        trial = ""  # a trial of the default is none (the commit's order)
+    return {"firmware": fw, "trial": trial, "error": None}
+
+
+def tryboot_key(d):
+    return "%s, trial %s" % (d["firmware"], d["trial"] or "none")
+
+
+def tryboot_reference(image, mnt, info, scratch):
+    d = tryboot_decide(image)
+    return d, d["error"] or (None if d["firmware"].startswith("default=") else d["firmware"])
+
+
+def check_tryboot_state(job):
+    fp, sectors, durable = job
+    c = WCTX
+    write_image(c["base"], c["img"], sectors)
+    try:
+        d = tryboot_decide(c["img"])
+    except MountError as e:
+        return fp, "the FAT does not mount: %s" % e, None
+    if d["error"]:
+        return fp, d["error"], None
+    if d["trial"] and d["trial"] == c.get("slot_group") and c["slot_last_write"] >= durable:
+        return fp, ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
+                    % (d["trial"], c["slot_last_write"], durable)), None
+    allowed = {tryboot_key(c["start"]), tryboot_key(c["end"])}
+    if tryboot_key(d) not in allowed:
+        return fp, "the firmware and ota-update would see %s; only %s allowed" % (
+            tryboot_key(d), " or ".join(sorted(allowed))), None
+    return fp, None, None
+
+
 # ---- first-boot provisioning of a whole disk -------------------------------
 
 PENDING_GUID = "4F544150-454E-4449-4E47-0000000A4F4B"
@@ -1064,6 +1242,7 @@ def check_provision_class(cls, workdir, info, quick, limit, jobs):
 KINDS = {
     "state": {"partition": "data", "reference": state_reference, "check": check_state_store},
     "grub": {"partition": "esp", "reference": grub_reference, "check": check_grub_state},
+    "tryboot": {"partition": "esp", "reference": tryboot_reference, "check": check_tryboot_state},
 }
 
 GROUPS = {
@@ -1072,6 +1251,7 @@ GROUPS = {
                            "grub-canary"]),
     "uboot": (record_uboot, ["uboot-arm", "uboot-trial-boot", "uboot-commit", "uboot-rollback", "uboot-canary"]),
     "provision": (record_provision, ["provision", "provision-canary"]),
+    "tryboot": (record_tryboot, ["tryboot-arm", "tryboot-rollback", "tryboot-commit", "tryboot-canary"]),
 }
 
 
