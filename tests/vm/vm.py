@@ -62,10 +62,35 @@ ARCHES = {
 }
 
 
+# The arm64 VM cases run the QEMU that tests/vm/fetch-qemu.sh unpacks from
+# bookworm-backports (ctest sets this to its wrapper): Debian 12's QEMU 7.2
+# drops the buffered flash writes U-Boot's saveenv makes (see that script).
+QEMU_ARM64_ENV = "OTA_QEMU_ARM64"
+
+
+def qemu_program(arch):
+    """The QEMU program for arch: for arm64 the one OTA_QEMU_ARM64 names
+    when it is set, else the host's."""
+    if arch == "arm64" and os.environ.get(QEMU_ARM64_ENV):
+        return os.environ[QEMU_ARM64_ENV]
+    return ARCHES[arch]["qemu"]
+
+
 def host_files(arch, firmware):
-    """The QEMU program and firmware files a machine of arch and firmware needs."""
+    """The host's QEMU program and firmware files a machine of arch and
+    firmware needs (a QEMU of ours is checked by check_qemu_program)."""
     a = ARCHES[arch]
-    return [a["qemu"], *a["firmware"].get(firmware, [])]
+    qemu = [] if qemu_program(arch) != a["qemu"] else [a["qemu"]]
+    return [*qemu, *a["firmware"].get(firmware, [])]
+
+
+def check_qemu_program(arch):
+    """Raises MissingHostDependency when the QEMU OTA_QEMU_ARM64 names is
+    not there."""
+    qemu = qemu_program(arch)
+    if qemu != ARCHES[arch]["qemu"] and not os.access(qemu, os.X_OK):
+        raise MissingHostDependency("%s=%s is not an executable: make it with tests/vm/fetch-qemu.sh "
+                                    "(ctest: vm.arm64.setup.qemu)" % (QEMU_ARM64_ENV, qemu))
 
 
 class VMError(Exception):
@@ -100,6 +125,7 @@ class Machine:
         # arm64 with firmware="uboot": the env image (mkenvimage) the flash
         # starts with, as provisioned; without it the flash is erased.
         self.uboot_env = uboot_env
+        self.env_flash_readonly = False
         # log_writes=PATH: every write and flush the guest (firmware and
         # bootloader included) makes to the disk is appended to PATH in the
         # dm-log-writes format by QEMU's blklogwrites driver, across boots
@@ -132,6 +158,7 @@ class Machine:
         self.extra_drives = list(extra_drives)  # read-only raw disks: /dev/vdb, ...
         os.makedirs(workdir, exist_ok=True)
         need(*host_files(arch, firmware))
+        check_qemu_program(arch)
 
     # ---- lifecycle -------------------------------------------------------
     def boot(self, cmdline_extra="", root="PARTLABEL=system-a", init="/sbin/ota-init",
@@ -185,7 +212,7 @@ class Machine:
         if self.arch == "arm64":
             # TCG: this build machine is x86_64. cortex-a57: a plain ARMv8.0
             # core, as the boards we target; "max" would add features no board has.
-            return ["qemu-system-aarch64", "-accel", "tcg", "-machine", "virt", "-cpu", "cortex-a57"]
+            return [qemu_program("arm64"), "-accel", "tcg", "-machine", "virt", "-cpu", "cortex-a57"]
         accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg"]
         machine = "pc" if self.firmware == "uboot" else "q35"
         return ["qemu-system-x86_64", *accel, "-machine", machine]
@@ -216,8 +243,11 @@ class Machine:
                         env = f.read()
                 with open(env_flash, "wb") as f:
                     f.write(env + b"\xff" * (VIRT_FLASH_BYTES - len(env)))
+            # env_flash_readonly: a write-protected env sector (the test of
+            # a saveenv that fails).
             return ["-bios", UBOOT_ARM64,
-                    "-drive", "if=pflash,unit=1,format=raw,file=%s" % env_flash]
+                    "-drive", "if=pflash,unit=1,format=raw,file=%s%s"
+                    % (env_flash, ",readonly=on" if self.env_flash_readonly else "")]
         if self.arch == "arm64" and self.firmware == "aavmf":
             # As OVMF: the NVRAM in the workdir survives the restarts.
             vars_fd = os.path.join(self.workdir, "aavmf-vars.fd")
@@ -410,8 +440,9 @@ def run_cases(cases, argv, **testcase_args):
         del argv[1:3]
     names = argv[1:] or list(cases)
     try:
-        files = host_files(testcase_args.get("arch") or "amd64", testcase_args.get("firmware"))
-        need(*files)
+        arch = testcase_args.get("arch") or "amd64"
+        need(*host_files(arch, testcase_args.get("firmware")))
+        check_qemu_program(arch)
     except MissingHostDependency as e:
         print("FAIL %s: %s" % (" ".join(names), e))
         sys.exit(1)
