@@ -1055,12 +1055,12 @@ def record_provision(workdir):
     creates system-b and data, formats data and mounts it. The whole disk is
     the checked device. The canary then writes into system-a, which nothing
     of ours ever does once it is booted."""
-    from test_provision import LAYOUT
+    from test_provision import layout_for
     extra = os.path.join(workdir, "extra")
     os.makedirs(os.path.join(extra, "etc", "ota"))
     layout = os.path.join(extra, "etc", "ota", "layout.conf")
     with open(layout, "w") as f:
-        f.write(LAYOUT)
+        f.write(layout_for("amd64"))
     image = os.path.join(workdir, "image.img")
     subprocess.run([os.path.join(REPO, "tests", "vm", "mkimage.sh"), "--bin-dir", os.path.join(BUILD, "bin"),
                     "--out", image, "--extra-root", extra, "--system-a-only"], check=True, stdout=subprocess.DEVNULL)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # mkimage.sh --bin-dir DIR --out IMAGE [--no-data] [--system-a-only] [--data-mib N] [--extra-root DIR]
 #            [--version V] [--rootfs-only] [--grub|--uboot --kernel-dir DIR [--trial-watchdog S]]
-#            [--data-device SPEC] [--arch arm64 --busybox FILE [--uboot-env-mode native|file]]
+#            [--data-device SPEC] [--arch arm64 --busybox FILE [--target-tools DIR]
+#            [--uboot-env-mode native|file]]
 # mkimage.sh --bin-dir DIR --root-dir DIR [--extra-root DIR] [--version V] [--grub --kernel-dir DIR]
 #
 # Builds the test/demo disk image: GPT with partitions named system-a,
@@ -32,10 +33,10 @@
 # build's sysroot (BIN_DIR/../sysroot, tools/make-sysroot.sh), the arm64
 # static busybox of --busybox (fetch-kernel.sh --arch arm64 publishes it),
 # the console on ttyAMA0 and the test agent on the virtio console hvc0.
-# mke2fs, mkfs.fat and e2fsck are not in the arm64 image: they would come
-# from the arm64 .debs of e2fsprogs and dosfstools, which no arm64 VM test
-# needs yet (first-boot provisioning and the torn-superblock repair are
-# tested on x86_64). With --uboot, the arm64 machine's boot flow runs in
+# mke2fs, mkfs.fat and e2fsck come from --target-tools DIR (Debian's arm64
+# e2fsprogs and dosfstools, unpacked by fetch-target-tools.sh), their
+# libraries from the sysroot or DIR; without it the image has none (no
+# first-boot provisioning, no e2fsck repair). With --uboot, the arm64 machine's boot flow runs in
 # native env mode (U-Boot's env in flash, written by ota-update through the
 # kernel's MTD device; provisioned as IMAGE.uboot-env) unless
 # --uboot-env-mode file says file mode, as on x86_64.
@@ -48,7 +49,7 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device= arch=amd64 busybox=/bin/busybox uboot_env_mode=
+bin_dir= out= root_dir= with_data=1 with_b=1 extra_root= data_mib=64 version=1 rootfs_only=0 grub=0 uboot=0 kernel_dir= trial_watchdog=120 data_device= arch=amd64 busybox=/bin/busybox uboot_env_mode= target_tools=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bin-dir) bin_dir=$2; shift 2 ;;
@@ -67,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--data-device) data_device=$2; shift 2 ;;
 	--arch) arch=$2; shift 2 ;;
 	--busybox) busybox=$2; shift 2 ;;
+	--target-tools) target_tools=$(cd "$2" && pwd)/root; shift 2 ;;
 	--uboot-env-mode) uboot_env_mode=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
@@ -154,10 +156,12 @@ copy_sysroot_libs() {
 	for lib in $(readelf -dW "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 		[ -e "$root/lib/aarch64-linux-gnu/$lib" ] && continue
 		found=
-		for dir in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu; do
-			if [ -e "$sysroot/$dir/$lib" ]; then found=$sysroot/$dir/$lib; break; fi
+		local dirs=("$sysroot/lib/aarch64-linux-gnu" "$sysroot/usr/lib/aarch64-linux-gnu")
+		[ -z "$target_tools" ] || dirs+=("$target_tools/lib/aarch64-linux-gnu" "$target_tools/usr/lib/aarch64-linux-gnu")
+		for dir in "${dirs[@]}"; do
+			if [ -e "$dir/$lib" ]; then found=$dir/$lib; break; fi
 		done
-		[ -n "$found" ] || die "$lib (needed by $elf) is not in the sysroot $sysroot"
+		[ -n "$found" ] || die "$lib (needed by $elf) is not in the sysroot $sysroot${target_tools:+ nor in $target_tools}"
 		install -D -m 0755 "$(readlink -f "$found")" "$root/lib/aarch64-linux-gnu/$lib"
 		copy_sysroot_libs "$found"
 	done
@@ -186,6 +190,15 @@ else
 	need aarch64-linux-gnu-strip
 	aarch64-linux-gnu-strip -o "$root/sbin/ota-init" "$bin_dir/ota-init"
 	chmod 0755 "$root/sbin/ota-init"
+	if [ -n "$target_tools" ]; then
+		for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
+			[ -f "$target_tools$prog" ] || die "$target_tools$prog missing (tests/vm/fetch-target-tools.sh)"
+			rm -f "$root$prog"
+			copy_with_libs "$target_tools$prog" "$prog"
+		done
+		ln -sf mke2fs "$root/sbin/mkfs.ext4"
+		ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+	fi
 	# virt has one UART (the console); the agent talks over a virtio console.
 	sed -i -e 's|^::respawn:/usr/libexec/ota-test-agent /dev/ttyS1$|::respawn:/usr/libexec/ota-test-agent /dev/hvc0|' \
 		-e 's|^ttyS0::|ttyAMA0::|' "$root/etc/inittab"

@@ -26,11 +26,11 @@ type = gpt
 
 [partition system-a]
 size = 64M
-type = root-x86-64
+type = root-ARCH
 
 [partition system-b]
 size = 64M
-type = root-x86-64
+type = root-ARCH
 
 [partition data]
 size = rest
@@ -39,6 +39,15 @@ filesystem = ext4
 label = data
 grow = yes
 """
+
+
+def layout_for(arch):
+    """LAYOUT with the root partition type of arch."""
+    return LAYOUT.replace("root-ARCH", "root-arm64" if arch == "arm64" else "root-x86-64")
+
+
+def layout(tc):
+    return layout_for(tc.arch)
 
 
 def expect(cond, what):
@@ -52,10 +61,15 @@ def make_first_boot_image(tc, extra_args=()):
     extra = os.path.join(tc.workdir, "extra")
     os.makedirs(os.path.join(extra, "etc/ota"), exist_ok=True)
     with open(os.path.join(extra, "etc/ota/layout.conf"), "w") as f:
-        f.write(LAYOUT)
-    build = os.path.dirname(os.path.dirname(tc.base_image))
-    subprocess.run([os.path.join(HERE, "mkimage.sh"), "--bin-dir", os.path.join(build, "bin"), "--out", tc.disk,
-                    "--extra-root", extra, *extra_args], check=True, stdout=subprocess.DEVNULL)
+        f.write(layout(tc))
+    arch_args = []
+    if tc.arch == "arm64":
+        # The arm64 image with the target's mkfs and e2fsck
+        # (tests/vm/fetch-target-tools.sh, fixture vm.arm64.setup.tools).
+        arch_args = ["--arch", "arm64", "--busybox", os.path.join(tc.kernel_dir, "busybox"),
+                     "--target-tools", os.path.join(tc.build, "vm", "tools-arm64")]
+    subprocess.run([os.path.join(HERE, "mkimage.sh"), "--bin-dir", os.path.join(tc.build, "bin"), "--out", tc.disk,
+                    "--extra-root", extra, *arch_args, *extra_args], check=True, stdout=subprocess.DEVNULL)
     size = os.path.getsize(tc.disk)
     os.truncate(tc.disk, size * 4)
     return size * 4
