@@ -132,6 +132,40 @@ int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
 
+/* ---- byte order ------------------------------------------------------------ */
+
+/* Big-endian fields of our on-disk formats (the bundle's header, manifest
+ * and chunk tables, ota-update's chunk index, device-tree cells). */
+static inline uint16_t ota_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t ota_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t ota_get_be64(const uint8_t *p)
+{
+	return (uint64_t)ota_get_be32(p) << 32 | ota_get_be32(p + 4);
+}
+static inline void ota_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void ota_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void ota_put_be64(uint8_t *p, uint64_t v)
+{
+	ota_put_be32(p, (uint32_t)(v >> 32));
+	ota_put_be32(p + 4, (uint32_t)v);
+}
+
 /* ---- command line ------------------------------------------------------------ */
 
 /* The exit statuses every tool shares (docs/cli.md); tools add their own

@@ -738,20 +738,6 @@ static int index_path(const struct install *x, const char *slot, char *buf, size
 	return ota_format(buf, size, "%.*s/index/%s.idx", dlen, slash ? x->c->status_file : ".", slot);
 }
 
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Best effort: an index that cannot be written only costs a scan next time. */
 static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table)
 {
@@ -765,15 +751,15 @@ static void index_save(const struct install *x, const struct target *t, const st
 		return;
 	memcpy(buf, INDEX_MAGIC, 8);
 	memcpy(buf + 8, p->image_sha256, 32);
-	put_be(buf + 40, (uint64_t)p->chunker, 4);
-	put_be(buf + 44, p->chunk_avg, 4);
-	put_be(buf + 48, p->chunk_count, 8);
+	ota_put_be32(buf + 40, (uint32_t)p->chunker);
+	ota_put_be32(buf + 44, p->chunk_avg);
+	ota_put_be64(buf + 48, p->chunk_count);
 	uint64_t off = 0;
 	for (uint64_t i = 0; i < p->chunk_count; i++) {
 		uint8_t *q = buf + INDEX_HEAD + i * INDEX_ENTRY;
 		memcpy(q, table[i].sha256, 32);
-		put_be(q + 32, off, 8);
-		put_be(q + 40, table[i].usize, 4);
+		ota_put_be64(q + 32, off);
+		ota_put_be32(q + 40, table[i].usize);
 		off += table[i].usize;
 	}
 	char dir[PATH_MAX];
@@ -805,9 +791,9 @@ static int index_load(const struct install *x, const struct ota_slot_config *s, 
 	const uint8_t *b = (const uint8_t *)raw;
 	char hex[65];
 	ota_bundle_hex(b + 8, hex);
-	uint64_t count = get_be(b + 48, 8);
-	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || get_be(b + 40, 4) != (uint64_t)p->chunker ||
-	    get_be(b + 44, 4) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
+	uint64_t count = ota_get_be64(b + 48);
+	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || ota_get_be32(b + 40) != (uint64_t)p->chunker ||
+	    ota_get_be32(b + 44) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
 		return 0;
 	struct local_chunk *v = calloc(count ? count : 1, sizeof(*v));
 	if (!v)
@@ -815,8 +801,8 @@ static int index_load(const struct install *x, const struct ota_slot_config *s, 
 	for (uint64_t i = 0; i < count; i++) {
 		const uint8_t *q = b + INDEX_HEAD + i * INDEX_ENTRY;
 		memcpy(v[i].sha, q, 32);
-		v[i].offset = get_be(q + 32, 8);
-		v[i].size = (uint32_t)get_be(q + 40, 4);
+		v[i].offset = ota_get_be64(q + 32);
+		v[i].size = ota_get_be32(q + 40);
 	}
 	qsort(v, count, sizeof(*v), local_cmp);
 	free(ix->v);
