@@ -16,6 +16,11 @@ struct ota_hook_env {
 
 int ota_hook_env_add(struct ota_hook_env *e, const char *key, const char *fmt, ...) _printf_(3, 4) _must_check_;
 void ota_hook_env_done(struct ota_hook_env *e);
+#define _cleanup_hook_env_ _cleanup_(ota_hook_env_done)
+/* The variables every hook gets: compatible, system version, booted and
+ * default group, status file (docs/update.md, "Hooks"). */
+int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
+			const struct ota_bootflow_state *st) _must_check_;
 /* Runs every executable regular file in <hooks_dir>/<stage>.d/ in strcmp
  * order (names starting with '.' or ending in '~' are skipped) with argv
  * [path, stage] and the environment plus OTA_HOOK_STAGE, each for at most
@@ -24,5 +29,13 @@ void ota_hook_env_done(struct ota_hook_env *e);
  * is no hooks. *ret_count: hooks run (may be NULL). */
 int ota_hooks_run(const struct ota_update_config *c, const char *stage, const struct ota_hook_env *env,
 		  unsigned *ret_count, struct ota_error *err) _must_check_;
+
+
+/* Every operation starts the same way (lock.c): one at a time (an exclusive
+ * lock on c->lock_file, -EBUSY naming it if another ota-update holds it),
+ * then the boot flow's view of which group runs, which is default, and any
+ * trial. *ret_lock and *ret_bf are the caller's to release. */
+int ota_update_lock_and_get_state(const struct ota_update_config *c, int *ret_lock, struct ota_bootflow **ret_bf,
+				  struct ota_bootflow_state *ret_st, struct ota_error *err) _must_check_;
 
 #endif
