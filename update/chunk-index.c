@@ -155,7 +155,7 @@ int ota_chunk_index_load(const char *status_file, const char *slot, const struct
 {
 	struct ota_slot_record rec;
 	char path[PATH_MAX];
-	if (ota_update_status_read(status_file, slot, &rec, NULL) < 0 || !ota_streq(rec.state, OTA_SLOT_INSTALLED) ||
+	if (ota_update_status_read(status_file, slot, &rec, NULL) < 0 || rec.state != OTA_SLOT_INSTALLED ||
 	    index_path(status_file, slot, path, sizeof(path)) < 0)
 		return 0;
 	_cleanup_free_ char *raw = NULL;

@@ -60,7 +60,7 @@ static uint64_t active_size(const struct ota_install *x, const struct ota_slot_c
 		size = 0;
 	}
 	struct ota_slot_record rec;
-	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && ota_streq(rec.state, OTA_SLOT_INSTALLED) &&
+	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && rec.state == OTA_SLOT_INSTALLED &&
 	    rec.size > 0 && rec.size < size)
 		size = rec.size;
 	return size;
@@ -137,9 +137,9 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 	if (as && ota_install_slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
 		if (active >= 0 && ota_chunk_index_load(x->c->status_file, as->name, p, &ix) > 0) {
-			ota_install_report(x, "index-loaded", t, 0);
+			ota_install_report(x, OTA_STAGE_INDEX_LOADED, t, 0);
 		} else if (active >= 0) {
-			ota_install_report(x, "index", t, 0);
+			ota_install_report(x, OTA_STAGE_INDEX, t, 0);
 			r = ota_chunk_index_scan(active, active_size(x, as, active, as->file != NULL), p, max, &ix, as->name,
 						 x->err);
 			if (r < 0)
@@ -147,7 +147,7 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		}
 	}
 
-	ota_install_report(x, "write", t, 0);
+	ota_install_report(x, OTA_STAGE_WRITE, t, 0);
 	uint64_t off = 0;
 	for (uint64_t i = 0; i < p->chunk_count; off += table[i].usize, i++) {
 		const struct ota_chunk_entry *e = &table[i];

@@ -69,7 +69,7 @@ struct ota_install {
 
 /* The path a slot's bytes are at: its file, or its device spec resolved. */
 int ota_install_slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err) _must_check_;
-void ota_install_report(struct ota_install *x, const char *stage, const struct ota_install_target *t, uint64_t done);
+void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t, uint64_t done);
 /* Makes t the current payload (progress counts restart). */
 void ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t);
 /* Opens t for writing; the first open anywhere marks the spare group bad and

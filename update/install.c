@@ -122,7 +122,37 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 
 /* ---- the consumer ------------------------------------------------------------ */
 
-void ota_install_report(struct ota_install *x, const char *stage, const struct ota_install_target *t, uint64_t done)
+static const char *const stage_names[OTA_STAGE_MAX] = {
+	[OTA_STAGE_WARNING] = "warning",
+	[OTA_STAGE_FULL_DOWNLOAD] = "full-download",
+	[OTA_STAGE_VERIFIED] = "verified",
+	[OTA_STAGE_PRE_INSTALL] = "pre-install",
+	[OTA_STAGE_INDEX] = "index",
+	[OTA_STAGE_INDEX_LOADED] = "index-loaded",
+	[OTA_STAGE_RESUME] = "resume",
+	[OTA_STAGE_WRITE] = "write",
+	[OTA_STAGE_INSTALLED] = "installed",
+	[OTA_STAGE_POST_INSTALL] = "post-install",
+	[OTA_STAGE_ARMED] = "armed",
+};
+
+const char *ota_update_stage_to_string(enum ota_update_stage s)
+{
+	if (s < 0 || s >= OTA_STAGE_MAX)
+		return "invalid";
+	return stage_names[s];
+}
+
+enum ota_update_stage ota_update_stage_from_string(const char *s)
+{
+	for (int i = 0; s && i < OTA_STAGE_MAX; i++)
+		if (strcmp(s, stage_names[i]) == 0)
+			return (enum ota_update_stage)i;
+	return OTA_STAGE_INVALID;
+}
+
+void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t,
+			uint64_t done)
 {
 	if (!x->o->progress)
 		return;
@@ -138,18 +168,18 @@ void ota_install_report(struct ota_install *x, const char *stage, const struct o
 	x->o->progress(x->o->userdata, &p);
 }
 
-static void report_note(const struct ota_update_install_opts *o, const char *stage)
+static void report_note(const struct ota_update_install_opts *o, enum ota_update_stage stage)
 {
 	if (o->progress)
 		o->progress(o->userdata, &(struct ota_update_progress){ .stage = stage });
 }
 
 static void fill_record(struct ota_slot_record *rec, const struct ota_install *x, const struct ota_install_target *t,
-			const char *state)
+			enum ota_slot_state state)
 {
 	*rec = (struct ota_slot_record){ .size = t->p->image_size, .installed = (uint64_t)time(NULL) };
 	(void)snprintf(rec->name, sizeof(rec->name), "%s", t->slot->name);
-	(void)snprintf(rec->state, sizeof(rec->state), "%s", state);
+	rec->state = state;
 	(void)snprintf(rec->version, sizeof(rec->version), "%s", x->m->version);
 	(void)snprintf(rec->compatible, sizeof(rec->compatible), "%s", x->m->compatible);
 	(void)snprintf(rec->bundle, sizeof(rec->bundle), "%s", x->bundle_hex);
@@ -236,14 +266,14 @@ void ota_install_begin_payload(struct ota_install *x, struct ota_install_target 
 	x->done = 0;
 	x->since_checkpoint = 0;
 	if (t->resume_chunks > 0)
-		ota_install_report(x, "resume", t, t->resume_bytes);
+		ota_install_report(x, OTA_STAGE_RESUME, t, t->resume_bytes);
 }
 
 static int on_begin(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct ota_install *x = userdata;
 	ota_install_begin_payload(x, target_of(x, p));
-	ota_install_report(x, "write", x->cur, 0);
+	ota_install_report(x, OTA_STAGE_WRITE, x->cur, 0);
 	return 0;
 }
 
@@ -285,7 +315,7 @@ static void find_checkpoints(struct ota_install *x)
 	for (size_t i = 0; i < x->n_targets; i++) {
 		if (ota_update_status_read(x->c->status_file, x->targets[i].slot->name, &recs[i], NULL) < 0)
 			return;
-		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && record_of_bundle(x, &x->targets[i], &recs[i]))
+		if (recs[i].state == OTA_SLOT_INSTALLING && record_of_bundle(x, &x->targets[i], &recs[i]))
 			interrupted = true;
 	}
 	/* Every slot "installed": a complete install, asked for again; rewrite it. */
@@ -295,10 +325,10 @@ static void find_checkpoints(struct ota_install *x)
 		struct ota_install_target *t = &x->targets[i];
 		if (!record_of_bundle(x, t, &recs[i]))
 			continue;
-		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLED)) {
+		if (recs[i].state == OTA_SLOT_INSTALLED) {
 			t->resume_chunks = t->p->chunk_count;
 			t->resume_bytes = t->p->image_size;
-		} else if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && recs[i].checkpoint_chunks <= t->p->chunk_count &&
+		} else if (recs[i].state == OTA_SLOT_INSTALLING && recs[i].checkpoint_chunks <= t->p->chunk_count &&
 			   recs[i].checkpoint_bytes <= t->p->image_size) {
 			t->resume_chunks = recs[i].checkpoint_chunks;
 			t->resume_bytes = recs[i].checkpoint_bytes;
@@ -357,7 +387,7 @@ void ota_install_account(struct ota_install *x, struct ota_install_target *t, si
 	unsigned percent = t->p->image_size ? (unsigned)(x->done * 100 / t->p->image_size) : 100;
 	if (percent != x->last_percent) {
 		x->last_percent = percent;
-		ota_install_report(x, "write", t, x->done);
+		ota_install_report(x, OTA_STAGE_WRITE, t, x->done);
 	}
 }
 
@@ -465,7 +495,7 @@ int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p
 	if (r < 0)
 		return r;
 	t->verified = true;
-	ota_install_report(x, "installed", t, p->image_size);
+	ota_install_report(x, OTA_STAGE_INSTALLED, t, p->image_size);
 	return 0;
 }
 
@@ -506,15 +536,24 @@ static const struct ota_install_target *target_of_slot(const struct ota_install 
 	return NULL;
 }
 
-static const char *why_unverified(const char *state)
+static const char *why_unverified(enum ota_slot_state state)
 {
-	if (ota_streq(state, OTA_SLOT_INSTALLING))
+	switch (state) {
+	case OTA_SLOT_INSTALLING:
 		return "torn: an install into it did not finish";
-	if (ota_streq(state, OTA_SLOT_UNKNOWN))
+	case OTA_SLOT_UNKNOWN:
 		return "the status file was rebuilt, its content is not known";
-	if (!state[0])
+	case OTA_SLOT_NONE:
 		return "never written by ota-update nor run in a committed group";
-	return "not verified";
+	default:
+		return "not verified";
+	}
+}
+
+/* A state for messages: its text, or "no record". */
+static const char *state_or_none(enum ota_slot_state state)
+{
+	return state != OTA_SLOT_NONE ? ota_slot_state_to_string(state) : "no record";
 }
 
 /* A slot of the spare group that this bundle does not carry. */
@@ -524,13 +563,13 @@ static int check_untouched_slot(const struct ota_install *x, const struct ota_sl
 	int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 	if (r < 0)
 		return r;
-	if (ota_streq(rec.state, OTA_SLOT_GOOD))
+	if (rec.state == OTA_SLOT_GOOD)
 		return 0;
-	if (!ota_streq(rec.state, OTA_SLOT_INSTALLED))
+	if (rec.state != OTA_SLOT_INSTALLED)
 		return ota_error_set(err, -EUCLEAN,
 				     "slot check: group %s cannot be armed: slot %s (class %s) is not in this bundle and is "
 				     "recorded '%s' (%s); install a bundle that carries class '%s'",
-				     x->spare, s->name, s->slot_class, rec.state[0] ? rec.state : "no record",
+				     x->spare, s->name, s->slot_class, state_or_none(rec.state),
 				     why_unverified(rec.state), s->slot_class);
 	char path[PATH_MAX], hex[65];
 	uint8_t sha[32];
@@ -580,11 +619,11 @@ static int record_booted_good(const struct ota_install *x, const struct ota_boot
 		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 		if (r < 0)
 			return r;
-		if (!ota_streq(s->group, st->booted) || (rec.state[0] && !ota_streq(rec.state, OTA_SLOT_UNKNOWN)))
+		if (!ota_streq(s->group, st->booted) || (rec.state != OTA_SLOT_NONE && rec.state != OTA_SLOT_UNKNOWN))
 			continue;
 		recs[n] = (struct ota_slot_record){ 0 };
 		(void)snprintf(recs[n].name, sizeof(recs[n].name), "%s", s->name);
-		(void)snprintf(recs[n].state, sizeof(recs[n].state), "%s", OTA_SLOT_GOOD);
+		recs[n].state = OTA_SLOT_GOOD;
 		(void)snprintf(recs[n].version, sizeof(recs[n].version), "%s", x->c->version);
 		(void)snprintf(recs[n].compatible, sizeof(recs[n].compatible), "%s", x->c->compatible);
 		n++;
@@ -604,12 +643,12 @@ static int check_group_verified(const struct ota_install *x, struct ota_error *e
 		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 		if (r < 0)
 			return r;
-		bool ok = t ? t->verified && ota_streq(rec.state, OTA_SLOT_INSTALLED) && record_of_bundle(x, t, &rec)
-			    : ota_streq(rec.state, OTA_SLOT_INSTALLED) || ota_streq(rec.state, OTA_SLOT_GOOD);
+		bool ok = t ? t->verified && rec.state == OTA_SLOT_INSTALLED && record_of_bundle(x, t, &rec)
+			    : rec.state == OTA_SLOT_INSTALLED || rec.state == OTA_SLOT_GOOD;
 		if (!ok)
 			return ota_error_set(err, -EUCLEAN, "group %s not armed: slot %s is %s (recorded '%s')", x->spare,
 					     s->name, t && !t->verified ? "not read back by this install" : "not verified",
-					     rec.state[0] ? rec.state : "no record");
+					     state_or_none(rec.state));
 	}
 	return 0;
 }
@@ -662,7 +701,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (r < 0)
 		return r;
 	if (r > 0 && o->progress)
-		o->progress(o->userdata, &(struct ota_update_progress){ .stage = "warning", .message = warning.msg });
+		o->progress(o->userdata, &(struct ota_update_progress){ .stage = OTA_STAGE_WARNING, .message = warning.msg });
 
 	/* The source. */
 	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
@@ -706,7 +745,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (r == -EOPNOTSUPP && delta) {
 		/* The server ignores range requests: one full streamed download. */
 		delta = false;
-		report_note(o, "full-download");
+		report_note(o, OTA_STAGE_FULL_DOWNLOAD);
 		r = ota_bundle_reader_open(&src, &trust, NULL, &reader, err);
 	}
 	if (r < 0)
@@ -743,7 +782,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	}
 	find_checkpoints(&x);
-	ota_install_report(&x, "verified", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_VERIFIED, NULL, 0);
 
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
 	r = ota_hook_env_common(&env, c, &st);
@@ -751,7 +790,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		r = hook_env_install(&env, &x, o->source);
 	if (r < 0)
 		return ota_error_errno(err, r, "pre-install hooks: environment");
-	ota_install_report(&x, "pre-install", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_PRE_INSTALL, NULL, 0);
 	r = ota_hooks_run(c, "pre-install", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install aborted, nothing written: ");
@@ -781,7 +820,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	}
 
-	ota_install_report(&x, "post-install", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_POST_INSTALL, NULL, 0);
 	r = ota_hooks_run(c, "post-install", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install into group %s not armed: ", spare);
@@ -793,7 +832,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = ota_bootflow_arm(bf, spare, c->tries, err);
 	if (r < 0)
 		return r;
-	ota_install_report(&x, "armed", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_ARMED, NULL, 0);
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
 					 .reused_spare = x.reused_spare, .reused_active = x.reused_active,
