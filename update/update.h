@@ -23,7 +23,12 @@
  *
  * Errors: 0 or a negative errno; struct ota_error, always last, names the
  * check, slot, device, hook or URL that failed. ret_* are written only on
- * success. Nothing here prints (progress goes to a callback) or exits.
+ * success. Nothing here exits. Progress and a repaired status file go to
+ * the install's progress callback, errors to struct ota_error; hooks write
+ * their own output to our stderr. The library itself prints one line only:
+ * a commit whose trial watchdog cannot be stopped logs (ota_log, stderr)
+ * that the watchdog may reset the machine, as the commit itself succeeded
+ * and returns 0.
  *
  * Ownership: ota_update_config_* own their strings; free with
  * ota_update_config_done(). Status objects: ota_update_status_done().
