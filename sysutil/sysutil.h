@@ -131,6 +131,25 @@ int ota_parse_bool(const char *s, bool *ret) _must_check_;
 int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
+/* The one table of an enum's names: names[v] is the text of value v, for
+ * the values 0..n-1. to_string gives NULL for a value out of range;
+ * from_string the value whose text s is exactly, -1 for any other (NULL too). */
+const char *ota_enum_to_string(const char *const *names, size_t n, int value);
+int ota_enum_from_string(const char *const *names, size_t n, const char *s);
+/* Define <name>_to_string (fallback for a value out of range) and
+ * <name>_from_string (-1, the enum's INVALID, for an unknown text) over the
+ * table <name>_names, as systemd's string tables do. */
+#define OTA_DEFINE_ENUM_TO_STRING(name, type, fallback)                                        \
+	const char *name##_to_string(type v)                                                    \
+	{                                                                                       \
+		const char *s_ = ota_enum_to_string(name##_names, OTA_ELEMENTSOF(name##_names), (int)v); \
+		return s_ ? s_ : (fallback);                                                    \
+	}
+#define OTA_DEFINE_ENUM_FROM_STRING(name, type)                                                \
+	type name##_from_string(const char *s)                                                  \
+	{                                                                                       \
+		return (type)ota_enum_from_string(name##_names, OTA_ELEMENTSOF(name##_names), s); \
+	}
 
 /* ---- byte order ------------------------------------------------------------ */
 

@@ -25,51 +25,47 @@ static void stop_trial_watchdog(void)
 
 int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 {
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = ota_update_lock_and_get_state(c, &lock, &bf, &st, err);
+	_cleanup_update_op_ struct ota_update_op op = OTA_UPDATE_OP_INIT;
+	int r = ota_update_op_begin(c, &op, err);
 	if (r < 0)
 		return r;
-	if (st.trial_state != OTA_TRIAL_RUNNING && ota_streq(st.booted, st.default_group))
+	if (op.st.trial_state != OTA_TRIAL_RUNNING && ota_streq(op.st.booted, op.st.default_group))
 		return 1;
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
-	r = ota_hook_env_common(&env, c, &st);
+	r = ota_hook_env_common(&env, c, &op.st);
 	if (r < 0)
 		return ota_error_errno(err, r, "pre-commit hooks: environment");
 	r = ota_hooks_run(c, "pre-commit", &env, NULL, err);
 	if (r < 0) {
-		ota_error_prefix(err, "group %s not committed: ", st.booted);
+		ota_error_prefix(err, "group %s not committed: ", op.st.booted);
 		return r;
 	}
-	r = ota_bootflow_commit(bf, st.booted, err);
+	r = ota_bootflow_commit(op.bf, op.st.booted, err);
 	if (r < 0)
 		return r;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
+	if (op.st.trial_state == OTA_TRIAL_RUNNING)
 		stop_trial_watchdog();
 	r = ota_hooks_run(c, "post-commit", &env, NULL, err);
 	if (r < 0)
-		ota_error_prefix(err, "group %s committed, but: ", st.booted);
+		ota_error_prefix(err, "group %s committed, but: ", op.st.booted);
 	return r;
 }
 
 int ota_update_rollback(const struct ota_update_config *c, char *ret_group, struct ota_error *err)
 {
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = ota_update_lock_and_get_state(c, &lock, &bf, &st, err);
+	_cleanup_update_op_ struct ota_update_op op = OTA_UPDATE_OP_INIT;
+	int r = ota_update_op_begin(c, &op, err);
 	if (r < 0)
 		return r;
 	const char *group;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
-		group = st.booted;
-	else if (st.trial_state == OTA_TRIAL_ARMED || st.trial_state == OTA_TRIAL_FAILED)
-		group = st.trial;
+	if (op.st.trial_state == OTA_TRIAL_RUNNING)
+		group = op.st.booted;
+	else if (op.st.trial_state == OTA_TRIAL_ARMED || op.st.trial_state == OTA_TRIAL_FAILED)
+		group = op.st.trial;
 	else
 		return ota_error_set(err, -EALREADY,
-				     "nothing to roll back: group %s is committed and no trial is armed", st.booted);
-	r = ota_bootflow_mark_bad(bf, group, err);
+				     "nothing to roll back: group %s is committed and no trial is armed", op.st.booted);
+	r = ota_bootflow_mark_bad(op.bf, group, err);
 	if (r < 0)
 		return r;
 	if (ret_group)

@@ -122,7 +122,7 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 
 /* ---- the consumer ------------------------------------------------------------ */
 
-static const char *const stage_names[OTA_STAGE_MAX] = {
+static const char *const ota_update_stage_names[OTA_STAGE_MAX] = {
 	[OTA_STAGE_WARNING] = "warning",
 	[OTA_STAGE_FULL_DOWNLOAD] = "full-download",
 	[OTA_STAGE_VERIFIED] = "verified",
@@ -136,20 +136,8 @@ static const char *const stage_names[OTA_STAGE_MAX] = {
 	[OTA_STAGE_ARMED] = "armed",
 };
 
-const char *ota_update_stage_to_string(enum ota_update_stage s)
-{
-	if (s < 0 || s >= OTA_STAGE_MAX)
-		return "invalid";
-	return stage_names[s];
-}
-
-enum ota_update_stage ota_update_stage_from_string(const char *s)
-{
-	for (int i = 0; s && i < OTA_STAGE_MAX; i++)
-		if (strcmp(s, stage_names[i]) == 0)
-			return (enum ota_update_stage)i;
-	return OTA_STAGE_INVALID;
-}
+OTA_DEFINE_ENUM_TO_STRING(ota_update_stage, enum ota_update_stage, "invalid")
+OTA_DEFINE_ENUM_FROM_STRING(ota_update_stage, enum ota_update_stage)
 
 void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t,
 			uint64_t done)
@@ -538,16 +526,13 @@ static const struct ota_install_target *target_of_slot(const struct ota_install 
 
 static const char *why_unverified(enum ota_slot_state state)
 {
-	switch (state) {
-	case OTA_SLOT_INSTALLING:
+	if (state == OTA_SLOT_INSTALLING)
 		return "torn: an install into it did not finish";
-	case OTA_SLOT_UNKNOWN:
+	if (state == OTA_SLOT_UNKNOWN)
 		return "the status file was rebuilt, its content is not known";
-	case OTA_SLOT_NONE:
+	if (state == OTA_SLOT_NONE)
 		return "never written by ota-update nor run in a committed group";
-	default:
-		return "not verified";
-	}
+	return "not verified";
 }
 
 /* A state for messages: its text, or "no record". */
@@ -680,20 +665,18 @@ static int hook_env_install(struct ota_hook_env *e, const struct ota_install *x,
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
 		       struct ota_update_result *ret, struct ota_error *err)
 {
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = ota_update_lock_and_get_state(c, &lock, &bf, &st, err);
+	_cleanup_update_op_ struct ota_update_op op = OTA_UPDATE_OP_INIT;
+	int r = ota_update_op_begin(c, &op, err);
 	if (r < 0)
 		return r;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
+	if (op.st.trial_state == OTA_TRIAL_RUNNING)
 		return ota_error_set(err, -EBUSY,
 				     "the running system (group %s) is an uncommitted trial: commit or roll back first",
-				     st.booted);
-	const char *spare = ota_update_config_other_group(c, st.booted);
+				     op.st.booted);
+	const char *spare = ota_update_config_other_group(c, op.st.booted);
 	if (!spare)
 		return ota_error_set(err, -EINVAL, "boot flow says group '%s' is booted, which is not configured",
-				     st.booted);
+				     op.st.booted);
 	/* A status file that does not load would fail every install: kept
 	 * aside and rebuilt (every slot "unknown", which counts for nothing). */
 	struct ota_error warning = { 0 };
@@ -708,7 +691,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	_cleanup_close_ int fd = -1;
 	_cleanup_bundle_http_ struct ota_bundle_http *web = NULL;
 	struct ota_bundle_source src, head_src;
-	struct ota_delta d = { .src = &src, .booted = st.booted };
+	struct ota_delta d = { .src = &src, .booted = op.st.booted };
 	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
@@ -762,13 +745,13 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	}
 
 	_cleanup_free_ uint8_t *cmp = NULL; /* x.cmp, freed here */
-	struct ota_install x = { .c = c, .o = o, .bf = bf, .m = m, .spare = spare, .err = err, .reader = reader };
+	struct ota_install x = { .c = c, .o = o, .bf = op.bf, .m = m, .spare = spare, .err = err, .reader = reader };
 	uint8_t digest[32];
 	if ((r = ota_bundle_reader_manifest_sha256(reader, digest)) < 0)
 		return ota_error_set(err, r, "bundle '%s': SHA-256 of the manifest failed", src.name);
 	ota_bundle_hex(digest, x.bundle_hex);
 	for (size_t i = 0; i < m->n_payloads; i++) {
-		r = prepare_target(c, spare, st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
+		r = prepare_target(c, spare, op.st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
 		if (r < 0)
 			return r;
 		x.n_targets++;
@@ -776,7 +759,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_untouched_slots(&x, err);
 	if (r < 0)
 		return r;
-	r = record_booted_good(&x, &st, err);
+	r = record_booted_good(&x, &op.st, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install aborted, nothing written: ");
 		return r;
@@ -785,7 +768,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	ota_install_report(&x, OTA_STAGE_VERIFIED, NULL, 0);
 
 	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
-	r = ota_hook_env_common(&env, c, &st);
+	r = ota_hook_env_common(&env, c, &op.st);
 	if (!r)
 		r = hook_env_install(&env, &x, o->source);
 	if (r < 0)
@@ -829,7 +812,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_group_verified(&x, err);
 	if (r < 0)
 		return r;
-	r = ota_bootflow_arm(bf, spare, c->tries, err);
+	r = ota_bootflow_arm(op.bf, spare, c->tries, err);
 	if (r < 0)
 		return r;
 	ota_install_report(&x, OTA_STAGE_ARMED, NULL, 0);

@@ -37,16 +37,20 @@ static int take_lock(const struct ota_update_config *c, int *ret_fd, struct ota_
 	return 0;
 }
 
-/* Every operation starts the same way: one at a time (the lock), then the
- * boot flow's view of which group runs, which is default, and any trial. */
-int ota_update_lock_and_get_state(const struct ota_update_config *c, int *ret_lock, struct ota_bootflow **ret_bf,
-				  struct ota_bootflow_state *ret_st, struct ota_error *err)
+int ota_update_op_begin(const struct ota_update_config *c, struct ota_update_op *op, struct ota_error *err)
 {
-	int r = take_lock(c, ret_lock, err);
+	int r = take_lock(c, &op->lock, err);
 	if (r < 0)
 		return r;
-	r = ota_update_config_bootflow(c, ret_bf, err);
+	r = ota_update_config_bootflow(c, &op->bf, err);
 	if (r < 0)
 		return r;
-	return ota_bootflow_get_state(*ret_bf, ret_st, err);
+	return ota_bootflow_get_state(op->bf, &op->st, err);
+}
+
+void ota_update_op_end(struct ota_update_op *op)
+{
+	op->bf = ota_bootflow_free(op->bf);
+	ota_closep(&op->lock);
+	op->lock = -1;
 }

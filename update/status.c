@@ -41,7 +41,7 @@ static const struct field record_fields[] = {
 	{ "checkpoint_bytes", 0 },
 };
 
-static const char *const state_names[OTA_SLOT_STATE_MAX] = {
+static const char *const ota_slot_state_names[OTA_SLOT_STATE_MAX] = {
 	[OTA_SLOT_NONE] = "",
 	[OTA_SLOT_INSTALLING] = "installing",
 	[OTA_SLOT_INSTALLED] = "installed",
@@ -49,20 +49,8 @@ static const char *const state_names[OTA_SLOT_STATE_MAX] = {
 	[OTA_SLOT_UNKNOWN] = "unknown",
 };
 
-const char *ota_slot_state_to_string(enum ota_slot_state s)
-{
-	if (s < 0 || s >= OTA_SLOT_STATE_MAX)
-		return "invalid";
-	return state_names[s];
-}
-
-enum ota_slot_state ota_slot_state_from_string(const char *s)
-{
-	for (int i = 0; s && i < OTA_SLOT_STATE_MAX; i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (enum ota_slot_state)i;
-	return OTA_SLOT_STATE_INVALID;
-}
+OTA_DEFINE_ENUM_TO_STRING(ota_slot_state, enum ota_slot_state, "invalid")
+OTA_DEFINE_ENUM_FROM_STRING(ota_slot_state, enum ota_slot_state)
 
 static int check_field(json_object *v, const char *slot, const char *key, const char *path, struct ota_error *err)
 {

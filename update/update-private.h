@@ -31,11 +31,21 @@ int ota_hooks_run(const struct ota_update_config *c, const char *stage, const st
 		  unsigned *ret_count, struct ota_error *err) _must_check_;
 
 
-/* Every operation starts the same way (lock.c): one at a time (an exclusive
- * lock on c->lock_file, -EBUSY naming it if another ota-update holds it),
- * then the boot flow's view of which group runs, which is default, and any
- * trial. *ret_lock and *ret_bf are the caller's to release. */
-int ota_update_lock_and_get_state(const struct ota_update_config *c, int *ret_lock, struct ota_bootflow **ret_bf,
-				  struct ota_bootflow_state *ret_st, struct ota_error *err) _must_check_;
+/* An operation that changes the boot flow (install, commit, rollback; lock.c). */
+struct ota_update_op {
+	int lock;                       /* the lock file, held (flock) */
+	struct ota_bootflow *bf;
+	struct ota_bootflow_state st;   /* as the operation began */
+};
+#define OTA_UPDATE_OP_INIT { .lock = -1 }
+
+/* Every operation starts the same way: one at a time (an exclusive lock on
+ * c->lock_file, -EBUSY naming it if another ota-update holds it), then the
+ * boot flow's view of which group runs, which is default, and any trial.
+ * op starts as OTA_UPDATE_OP_INIT and is released by ota_update_op_end(),
+ * also after a failed begin. */
+int ota_update_op_begin(const struct ota_update_config *c, struct ota_update_op *op, struct ota_error *err) _must_check_;
+void ota_update_op_end(struct ota_update_op *op);
+#define _cleanup_update_op_ _cleanup_(ota_update_op_end)
 
 #endif

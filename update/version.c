@@ -52,18 +52,13 @@ int ota_version_compare(const char *a, const char *b)
 	return 0;
 }
 
-const char *ota_downgrade_policy_to_string(enum ota_downgrade_policy p)
-{
-	switch (p) {
-	case OTA_DOWNGRADE_REFUSE:
-		return "refuse";
-	case OTA_DOWNGRADE_STRICT:
-		return "strict";
-	case OTA_DOWNGRADE_ALLOW:
-		return "allow";
-	}
-	return "unknown";
-}
+static const char *const ota_downgrade_policy_names[] = {
+	[OTA_DOWNGRADE_REFUSE] = "refuse",
+	[OTA_DOWNGRADE_STRICT] = "strict",
+	[OTA_DOWNGRADE_ALLOW] = "allow",
+};
+
+OTA_DEFINE_ENUM_TO_STRING(ota_downgrade_policy, enum ota_downgrade_policy, "unknown")
 
 int ota_update_check_version(enum ota_downgrade_policy p, const char *running, const char *bundle,
 			     struct ota_error *err)

@@ -89,22 +89,37 @@ TEST(status_round_trip)
 	teardown(&f);
 }
 
-/* Every slot state, in enum order, as the status file and `status` spell it. */
+/* Every slot state and progress stage, in enum order, as the status file,
+ * `status` and --json progress events spell them. */
 static const char *const state_texts[] = { "", "installing", "installed", "good", "unknown" };
+static const char *const stage_texts[] = { "warning", "full-download", "verified", "pre-install",
+					   "index", "index-loaded", "resume", "write",
+					   "installed", "post-install", "armed" };
 
-TEST(slot_state_every_value_round_trips_through_its_text)
+TEST(slot_states_and_progress_stages_round_trip_through_their_text)
 {
 	ASSERT_INT_EQ(OTA_SLOT_STATE_MAX, OTA_ELEMENTSOF(state_texts));
 	for (int i = 0; i < OTA_SLOT_STATE_MAX; i++) {
 		ASSERT_STR_EQ(ota_slot_state_to_string((enum ota_slot_state)i), state_texts[i]);
 		ASSERT_INT_EQ(ota_slot_state_from_string(state_texts[i]), i);
 	}
-	const char *const unknown[] = { "Installed", "installed ", "install", "verified", "none", "invalid" };
-	for (size_t i = 0; i < OTA_ELEMENTSOF(unknown); i++)
+	ASSERT_INT_EQ(OTA_STAGE_MAX, OTA_ELEMENTSOF(stage_texts));
+	for (int i = 0; i < OTA_STAGE_MAX; i++) {
+		ASSERT_STR_EQ(ota_update_stage_to_string((enum ota_update_stage)i), stage_texts[i]);
+		ASSERT_INT_EQ(ota_update_stage_from_string(stage_texts[i]), i);
+	}
+	/* Neither a state nor a stage ("" is a state: no record). */
+	const char *const unknown[] = { "Installed", "installed ", "install", "Write", "index_loaded",
+					"indexloaded", "none", "done", "invalid", NULL };
+	for (size_t i = 0; i < OTA_ELEMENTSOF(unknown); i++) {
 		ASSERT_INT_EQ(ota_slot_state_from_string(unknown[i]), OTA_SLOT_STATE_INVALID);
-	ASSERT_INT_EQ(ota_slot_state_from_string(NULL), OTA_SLOT_STATE_INVALID);
+		ASSERT_INT_EQ(ota_update_stage_from_string(unknown[i]), OTA_STAGE_INVALID);
+	}
+	ASSERT_INT_EQ(ota_update_stage_from_string(""), OTA_STAGE_INVALID);
 	ASSERT_STR_EQ(ota_slot_state_to_string(OTA_SLOT_STATE_MAX), "invalid");
 	ASSERT_STR_EQ(ota_slot_state_to_string(OTA_SLOT_STATE_INVALID), "invalid");
+	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_MAX), "invalid");
+	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_INVALID), "invalid");
 }
 
 /* Every state is written as its text and read back as the same state. */
@@ -126,26 +141,6 @@ TEST(slot_state_every_value_round_trips_through_the_status_file)
 		ASSERT_INT_EQ(back.state, i);
 		teardown(&f);
 	}
-}
-
-/* Every progress stage, in enum order, as --json progress events spell it. */
-static const char *const stage_texts[] = { "warning", "full-download", "verified", "pre-install",
-					   "index", "index-loaded", "resume", "write",
-					   "installed", "post-install", "armed" };
-
-TEST(progress_stage_every_value_round_trips_through_its_text)
-{
-	ASSERT_INT_EQ(OTA_STAGE_MAX, OTA_ELEMENTSOF(stage_texts));
-	for (int i = 0; i < OTA_STAGE_MAX; i++) {
-		ASSERT_STR_EQ(ota_update_stage_to_string((enum ota_update_stage)i), stage_texts[i]);
-		ASSERT_INT_EQ(ota_update_stage_from_string(stage_texts[i]), i);
-	}
-	const char *const unknown[] = { "", "Write", "index_loaded", "indexloaded", "done", "invalid" };
-	for (size_t i = 0; i < OTA_ELEMENTSOF(unknown); i++)
-		ASSERT_INT_EQ(ota_update_stage_from_string(unknown[i]), OTA_STAGE_INVALID);
-	ASSERT_INT_EQ(ota_update_stage_from_string(NULL), OTA_STAGE_INVALID);
-	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_MAX), "invalid");
-	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_INVALID), "invalid");
 }
 
 /* Each: what the tool never writes; repaired, kept, every slot unknown. */
