@@ -129,11 +129,7 @@ bool ota_bootflow_group_name_valid(const char *name);
 int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow **ret,
 		     struct ota_error *err) _must_check_;
 struct ota_bootflow *ota_bootflow_free(struct ota_bootflow *bf);
-static inline void ota_bootflow_freep(struct ota_bootflow **bf)
-{
-	*bf = ota_bootflow_free(*bf);
-}
-#define _cleanup_bootflow_ _cleanup_(ota_bootflow_freep)
+OTA_DEFINE_CLEANUP_FUNC(struct ota_bootflow *, ota_bootflow_free)
 const char *ota_bootflow_name(const struct ota_bootflow *bf);
 
 int ota_bootflow_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *ret,

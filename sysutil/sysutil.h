@@ -77,6 +77,32 @@ static inline void ota_closedirp(DIR **d)
 		(void)closedir(*d);
 }
 #define _cleanup_(f) __attribute__((cleanup(f)))
+
+/* Defines funcp(), the cleanup of a `type` variable for _cleanup_(funcp):
+ * it calls func on the variable's value unless that is NULL (any value func
+ * returns is dropped). Written once beside the type's destructor, in the
+ * header that declares it (as RAUC's G_DEFINE_AUTOPTR_CLEANUP_FUNC); for a
+ * library's type (BIO, struct fdisk_context), in the one file using it, or
+ * the component's private header once more files do:
+ *
+ *   struct ota_manifest *ota_manifest_free(struct ota_manifest *m);
+ *   OTA_DEFINE_CLEANUP_FUNC(struct ota_manifest *, ota_manifest_free)
+ *   ...
+ *   _cleanup_(ota_manifest_freep) struct ota_manifest *m = NULL;
+ */
+#define OTA_DEFINE_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)  \
+	{                                     \
+		if (*p)                       \
+			(void)func(*p);       \
+	}
+/* The same for a struct kept by value and emptied by func(&var), which
+ * takes what was never filled (a `_done` or `_clear`). */
+#define OTA_DEFINE_DONE_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)       \
+	{                                          \
+		func(p);                           \
+	}
 #define _cleanup_free_ _cleanup_(ota_freep)
 #define _cleanup_close_ _cleanup_(ota_closep)
 #define _cleanup_fclose_ _cleanup_(ota_fclosep)

@@ -31,7 +31,7 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 		return r;
 	if (op.st.trial_state != OTA_TRIAL_RUNNING && ota_streq(op.st.booted, op.st.default_group))
 		return 1;
-	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
+	_cleanup_(ota_hook_env_donep) struct ota_hook_env env = { 0 };
 	r = ota_hook_env_common(&env, c, &op.st);
 	if (r < 0)
 		return ota_error_errno(err, r, "pre-commit hooks: environment");
@@ -75,7 +75,7 @@ int ota_update_rollback(const struct ota_update_config *c, char *ret_group, stru
 
 int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err)
 {
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
+	_cleanup_(ota_bootflow_freep) struct ota_bootflow *bf = NULL;
 	int r = ota_update_config_bootflow(c, &bf, err);
 	if (r < 0)
 		return r;

@@ -19,11 +19,7 @@
 #include "update/chunk-index.h"
 #include "update/install-private.h"
 
-static void md_freep(EVP_MD_CTX **md)
-{
-	EVP_MD_CTX_free(*md);
-}
-#define _cleanup_md_ _cleanup_(md_freep)
+OTA_DEFINE_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
 
 /* ---- slots ------------------------------------------------------------------ */
 
@@ -422,7 +418,7 @@ static int hash_slot(const struct ota_slot_config *slot, const char *path, uint6
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "slot %s: open '%s' to verify", slot->name, path);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	_cleanup_md_ EVP_MD_CTX *md = EVP_MD_CTX_new();
+	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		return ota_error_set(err, -ENOMEM, "slot %s: SHA-256 setup failed", slot->name);
 	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
@@ -689,7 +685,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	/* The source. */
 	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
 	_cleanup_close_ int fd = -1;
-	_cleanup_bundle_http_ struct ota_bundle_http *web = NULL;
+	_cleanup_(ota_bundle_http_freep) struct ota_bundle_http *web = NULL;
 	struct ota_bundle_source src, head_src;
 	struct ota_delta d = { .src = &src, .booted = op.st.booted };
 	bool delta = false;
@@ -723,7 +719,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	/* Signature (inside open), then compatible and version: before anything is written. */
 	struct ota_bundle_trust trust;
 	ota_update_trust(c, &trust);
-	_cleanup_bundle_reader_ struct ota_bundle_reader *reader = NULL;
+	_cleanup_(ota_bundle_reader_freep) struct ota_bundle_reader *reader = NULL;
 	r = ota_bundle_reader_open(delta ? &head_src : &src, &trust, NULL, &reader, err);
 	if (r == -EOPNOTSUPP && delta) {
 		/* The server ignores range requests: one full streamed download. */
@@ -767,7 +763,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	find_checkpoints(&x);
 	ota_install_report(&x, OTA_STAGE_VERIFIED, NULL, 0);
 
-	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
+	_cleanup_(ota_hook_env_donep) struct ota_hook_env env = { 0 };
 	r = ota_hook_env_common(&env, c, &op.st);
 	if (!r)
 		r = hook_env_install(&env, &x, o->source);

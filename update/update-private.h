@@ -16,7 +16,7 @@ struct ota_hook_env {
 
 int ota_hook_env_add(struct ota_hook_env *e, const char *key, const char *fmt, ...) _printf_(3, 4) _must_check_;
 void ota_hook_env_done(struct ota_hook_env *e);
-#define _cleanup_hook_env_ _cleanup_(ota_hook_env_done)
+OTA_DEFINE_DONE_CLEANUP_FUNC(struct ota_hook_env, ota_hook_env_done)
 /* The variables every hook gets: compatible, system version, booted and
  * default group, status file (docs/update.md, "Hooks"). */
 int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
