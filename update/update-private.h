@@ -17,10 +17,6 @@ struct ota_hook_env {
 int ota_hook_env_add(struct ota_hook_env *e, const char *key, const char *fmt, ...) _printf_(3, 4) _must_check_;
 void ota_hook_env_done(struct ota_hook_env *e);
 OTA_DEFINE_DONE_CLEANUP_FUNC(struct ota_hook_env, ota_hook_env_done)
-/* The variables every hook gets: compatible, system version, booted and
- * default group, status file (docs/update.md, "Hooks"). */
-int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
-			const struct ota_bootflow_state *st) _must_check_;
 /* Runs every executable regular file in <hooks_dir>/<stage>.d/ in strcmp
  * order (names starting with '.' or ending in '~' are skipped) with argv
  * [path, stage] and the environment plus OTA_HOOK_STAGE, each for at most
@@ -29,7 +25,10 @@ int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *
  * is no hooks. *ret_count: hooks run (may be NULL). */
 int ota_hooks_run(const struct ota_update_config *c, const char *stage, const struct ota_hook_env *env,
 		  unsigned *ret_count, struct ota_error *err) _must_check_;
-
+/* The variables every hook gets: compatible, system version, booted and
+ * default group, status file (docs/update.md, "Hooks"). */
+int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
+			const struct ota_bootflow_state *st) _must_check_;
 
 /* An operation that changes the boot flow (install, commit, rollback; lock.c). */
 struct ota_update_op {
