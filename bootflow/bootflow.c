@@ -13,20 +13,14 @@ static const struct ota_bootflow_ops *const backends[] = {
 	&ota_bootflow_rpi_tryboot_ops,
 };
 
-const char *ota_trial_state_to_string(enum ota_trial_state s)
-{
-	switch (s) {
-	case OTA_TRIAL_NONE:
-		return "none";
-	case OTA_TRIAL_ARMED:
-		return "armed";
-	case OTA_TRIAL_RUNNING:
-		return "running";
-	case OTA_TRIAL_FAILED:
-		return "failed";
-	}
-	return "unknown";
-}
+static const char *const ota_trial_state_names[] = {
+	[OTA_TRIAL_NONE] = "none",
+	[OTA_TRIAL_ARMED] = "armed",
+	[OTA_TRIAL_RUNNING] = "running",
+	[OTA_TRIAL_FAILED] = "failed",
+};
+
+OTA_DEFINE_ENUM_TO_STRING(ota_trial_state, enum ota_trial_state, "unknown")
 
 bool ota_bootflow_group_name_valid(const char *name)
 {

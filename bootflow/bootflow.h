@@ -11,10 +11,15 @@
  *
  * Backends are ops tables (struct ota_bootflow_ops), one file each, chosen
  * once by name (ota_bootflow_new). Today: `custom` (bootflow/custom.c), an
- * executable speaking the protocol of docs/boot-flows.md; `uboot`
- * (bootflow/uboot.c, the U-Boot environment plus bootflow/uboot/boot.cmd);
+ * executable speaking the protocol of docs/boot-flows.md; `grub`
+ * (bootflow/grub.c and grubenv.c, GRUB environment blocks on the EFI system
+ * partition plus bootflow/grub/flow.cfg); `uboot` (bootflow/uboot.c and
+ * uboot-env.c, the U-Boot environment plus bootflow/uboot/boot.cmd);
  * `rpi-tryboot` (bootflow/rpi-tryboot.c, autoboot.txt and the one-shot
  * tryboot flag). Each adds a file and a table entry; nothing else changes.
+ * Their internals (the GRUB and U-Boot environment codecs, autoboot.txt)
+ * are in bootflow-private.h and uboot-env.h, for the backends, their unit
+ * tests and fuzzers.
  *
  * Invariants:
  * - Group names are 1..63 characters of [A-Za-z0-9_-]; every name crossing
@@ -124,6 +129,7 @@ bool ota_bootflow_group_name_valid(const char *name);
 int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow **ret,
 		     struct ota_error *err) _must_check_;
 struct ota_bootflow *ota_bootflow_free(struct ota_bootflow *bf);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_bootflow *, ota_bootflow_free)
 const char *ota_bootflow_name(const struct ota_bootflow *bf);
 
 int ota_bootflow_get_state(struct ota_bootflow *bf, struct ota_bootflow_state *ret,
@@ -145,45 +151,5 @@ int ota_bootflow_reboot(struct ota_bootflow *bf, struct ota_error *err) _must_ch
 int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, struct ota_error *err) _must_check_;
 /* Derives trial_state from booted, default, trial and tries_left. */
 enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
-
-/* ---- GRUB environment files (bootflow/grubenv.c; docs/boot-flows.md) ------ */
-
-#define OTA_GRUBENV_SIZE 1024u
-#define OTA_GRUBENV_FILE_MAX (64u * 1024u) /* larger files are not ours */
-
-/* Reads a GRUB environment block as `load_env -f F names...` does: checks the
- * signature (-EBADMSG), then sets values[i] (malloc'd, replacing an earlier
- * value) for each occurrence of names[i]; a block broken half-way keeps what
- * was set before the break, as GRUB does. -ENOMEM. */
-int ota_grubenv_load(const char *buf, size_t len, const char *const *names, char **values, size_t n);
-
-struct ota_grub_state {       /* one copy of the state (env1 or env2) */
-	uint64_t seq;             /* ota_seq_begin = ota_seq_end */
-	char default_group[OTA_BOOTFLOW_NAME_MAX];
-	char trial[OTA_BOOTFLOW_NAME_MAX];     /* "" if none */
-	char trial_id[OTA_BOOTFLOW_NAME_MAX];  /* matches tries' ota_tries_id */
-};
-
-struct ota_grub_files {       /* contents; NULL: missing or unreadable */
-	const char *env1, *env2, *tries;
-	size_t env1_len, env2_len, tries_len;
-};
-
-struct ota_grub_decision {
-	int copy;                 /* 1 or 2: the copy in force; 0: none valid */
-	struct ota_grub_state state;  /* of that copy; copy 0: default = groups[0] */
-	unsigned tries;           /* the trial's tries left now (0: no trial will run) */
-	bool boot_trial;          /* GRUB boots the trial now (and saves tries - 1) */
-	char boot[OTA_BOOTFLOW_NAME_MAX];  /* the group GRUB boots now */
-};
-
-/* What bootflow/grub/flow.cfg decides from these bytes, step for step. */
-int ota_grub_decide(const struct ota_grub_files *f, const char *const groups[2],
-		    struct ota_grub_decision *ret) _must_check_;
-/* A state copy: exactly OTA_GRUBENV_SIZE bytes, ota_seq_end in the last
- * line. -EINVAL for values GRUB would need escaped. */
-int ota_grubenv_format_state(char out[OTA_GRUBENV_SIZE], const struct ota_grub_state *s) _must_check_;
-/* The tries file in GRUB's own layout (save_env can rewrite it). */
-int ota_grubenv_format_tries(char out[OTA_GRUBENV_SIZE], const char *trial_id, unsigned tries) _must_check_;
 
 #endif

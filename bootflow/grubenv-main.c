@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bootflow/bootflow.h"
+#include "bootflow/bootflow-private.h"
 
 static char *arg_groups;
 static const char *arg_default;

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootflow/bootflow.h"
+#include "bootflow/bootflow-private.h"
 
 #define SIGNATURE "# GRUB Environment Block\n"
 

@@ -216,7 +216,7 @@ static int read_dt_u32(const struct tryboot *t, const char *name, uint32_t *ret,
 	if (size != 4)
 		return ota_error_set(err, -EINVAL, "%s: %zu bytes, expected a 4-byte cell", path, size);
 	const uint8_t *b = (const uint8_t *)data;
-	*ret = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	*ret = ota_get_be32(b);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internals shared by the bundle sources: byte order, field tags, buffers. */
+/* Internals shared by the bundle sources: field tags, bounds, cleanup (byte
+ * order: sysutil.h). */
 #ifndef OTA_BUNDLE_PRIVATE_H
 #define OTA_BUNDLE_PRIVATE_H
 
@@ -39,32 +40,6 @@ enum {
 #define OTA_FIELD_HEAD 6u /* u16 tag + u32 length */
 #define OTA_COMPRESSION_ZSTD 1u
 
-static inline uint32_t ota_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint64_t ota_get_be64(const uint8_t *p)
-{
-	return (uint64_t)ota_get_be32(p) << 32 | ota_get_be32(p + 4);
-}
-static inline void ota_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static inline void ota_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static inline void ota_put_be64(uint8_t *p, uint64_t v)
-{
-	ota_put_be32(p, (uint32_t)(v >> 32));
-	ota_put_be32(p + 4, (uint32_t)v);
-}
-
 /* Largest compressed size accepted for a chunk of usize bytes. */
 static inline uint64_t ota_chunk_csize_bound(uint64_t usize)
 {
@@ -94,7 +69,5 @@ static inline void ota_manifest_freep(struct ota_manifest **m)
 }
 #define _cleanup_md_ctx_ _cleanup_(ota_EVP_MD_CTX_freep)
 #define _cleanup_manifest_ _cleanup_(ota_manifest_freep)
-
-/* Full read/write of a fd, EINTR-safe. read returns bytes read (short = EOF). */
 
 #endif

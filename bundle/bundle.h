@@ -335,6 +335,7 @@ bool ota_bundle_is_url(const char *s);
 int ota_bundle_http_new(const char *url, const struct ota_bundle_http_opts *opts, struct ota_bundle_http **ret,
 			struct ota_error *err) _must_check_;
 struct ota_bundle_http *ota_bundle_http_free(struct ota_bundle_http *h);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_bundle_http *, ota_bundle_http_free)
 /* A source whose name is the URL and whose last_error is h's. h must outlive it. */
 void ota_bundle_source_http(struct ota_bundle_source *src, struct ota_bundle_http *h);
 /* Fetches all ranges (any order, may overlap) completely, or fails: a range
@@ -360,6 +361,7 @@ int ota_bundle_reader_open(const struct ota_bundle_source *src, const struct ota
 			   const struct ota_bundle_reader_limits *limits, struct ota_bundle_reader **ret,
 			   struct ota_error *err) _must_check_;
 struct ota_bundle_reader *ota_bundle_reader_free(struct ota_bundle_reader *r);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_bundle_reader *, ota_bundle_reader_free)
 const struct ota_manifest *ota_bundle_reader_manifest(const struct ota_bundle_reader *r);
 /* SHA-256 of the signed manifest bytes: names one bundle (same signed
  * content, same digest), e.g. to resume an interrupted install of it. */
@@ -415,6 +417,7 @@ int ota_bundle_fetch_table(const struct ota_bundle_source *src, uint64_t data_of
 struct ota_chunk_decoder;
 int ota_chunk_decoder_new(struct ota_chunk_decoder **ret, struct ota_error *err) _must_check_;
 struct ota_chunk_decoder *ota_chunk_decoder_free(struct ota_chunk_decoder *d);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_chunk_decoder *, ota_chunk_decoder_free)
 /* Decompresses e->csize bytes of cdata into out (e->usize bytes) and checks
  * the SHA-256 against e; -EBADMSG on any mismatch. */
 int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,

@@ -161,7 +161,7 @@ static int next_field(struct cursor *c, struct field *f, struct ota_error *err)
 		return 0;
 	if (c->left < OTA_FIELD_HEAD)
 		return ota_error_set(err, -EBADMSG, "truncated field header (%zu bytes left)", c->left);
-	f->tag = (uint16_t)(c->p[0] << 8 | c->p[1]);
+	f->tag = ota_get_be16(c->p);
 	f->len = ota_get_be32(c->p + 2);
 	if (f->len > c->left - OTA_FIELD_HEAD)
 		return ota_error_set(err, -EBADMSG, "field 0x%04x: length %u exceeds the %zu bytes left", f->tag,

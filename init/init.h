@@ -18,8 +18,14 @@
  *   failure in steps 3-6 degrades the boot (in-memory overlay, or the
  *   read-only root as is) and is recorded with its reason; step 7 falls back
  *   to /sbin/init, /etc/init, /bin/init and /bin/sh as the kernel does.
- * - Nothing here exits, aborts, uses threads or NSS. Library functions do not
- *   print; main logs (console and /dev/kmsg).
+ * - Nothing here exits, aborts, uses threads or NSS.
+ * - Output: the parsers (kernel command line, system.conf) do not print;
+ *   they return errors in struct ota_error. The boot steps (ota_boot_*,
+ *   boot.c and trial.c) are ota-init's main cut into named steps and are
+ *   linked into no other program: they log what they did, and each
+ *   degradation with its reason, through ota_log (console and /dev/kmsg) as
+ *   they go, because a step that degrades the boot carries on instead of
+ *   returning an error for main to print.
  */
 #ifndef OTA_INIT_H
 #define OTA_INIT_H

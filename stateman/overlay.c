@@ -8,27 +8,15 @@
 
 #include "stateman/stateman.h"
 
-static const char *const mode_names[OTA_OVERLAY_MODE_MAX] = {
+static const char *const ota_overlay_mode_names[OTA_OVERLAY_MODE_MAX] = {
 	[OTA_OVERLAY_DISCARD] = "discard",
 	[OTA_OVERLAY_IN_MEMORY] = "in-memory",
 	[OTA_OVERLAY_PERSIST] = "persist",
 	[OTA_OVERLAY_DISABLED] = "disabled",
 };
 
-const char *ota_overlay_mode_to_string(enum ota_overlay_mode mode)
-{
-	if (mode < 0 || mode >= OTA_OVERLAY_MODE_MAX)
-		return "invalid";
-	return mode_names[mode];
-}
-
-enum ota_overlay_mode ota_overlay_mode_from_string(const char *s)
-{
-	for (int i = 0; s && i < OTA_OVERLAY_MODE_MAX; i++)
-		if (strcmp(s, mode_names[i]) == 0)
-			return (enum ota_overlay_mode)i;
-	return OTA_OVERLAY_MODE_INVALID;
-}
+OTA_DEFINE_ENUM_TO_STRING(ota_overlay_mode, enum ota_overlay_mode, "invalid")
+OTA_DEFINE_ENUM_FROM_STRING(ota_overlay_mode, enum ota_overlay_mode)
 
 bool ota_overlay_mode_needs_data(enum ota_overlay_mode mode)
 {

@@ -98,3 +98,16 @@ bool ota_startswith(const char *s, const char *prefix)
 {
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+const char *ota_enum_to_string(const char *const *names, size_t n, int value)
+{
+	return value >= 0 && (size_t)value < n ? names[value] : NULL;
+}
+
+int ota_enum_from_string(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}

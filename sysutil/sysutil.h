@@ -77,6 +77,32 @@ static inline void ota_closedirp(DIR **d)
 		(void)closedir(*d);
 }
 #define _cleanup_(f) __attribute__((cleanup(f)))
+
+/* Defines funcp(), the cleanup of a `type` variable for _cleanup_(funcp):
+ * it calls func on the variable's value unless that is NULL (any value func
+ * returns is dropped). Written once beside the type's destructor, in the
+ * header that declares it (as RAUC's G_DEFINE_AUTOPTR_CLEANUP_FUNC); for a
+ * library's type (BIO, struct fdisk_context), in the one file using it, or
+ * the component's private header once more files do:
+ *
+ *   struct ota_manifest *ota_manifest_free(struct ota_manifest *m);
+ *   OTA_DEFINE_CLEANUP_FUNC(struct ota_manifest *, ota_manifest_free)
+ *   ...
+ *   _cleanup_(ota_manifest_freep) struct ota_manifest *m = NULL;
+ */
+#define OTA_DEFINE_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)  \
+	{                                     \
+		if (*p)                       \
+			(void)func(*p);       \
+	}
+/* The same for a struct kept by value and emptied by func(&var), which
+ * takes what was never filled (a `_done` or `_clear`). */
+#define OTA_DEFINE_DONE_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)       \
+	{                                          \
+		func(p);                           \
+	}
 #define _cleanup_free_ _cleanup_(ota_freep)
 #define _cleanup_close_ _cleanup_(ota_closep)
 #define _cleanup_fclose_ _cleanup_(ota_fclosep)
@@ -131,6 +157,59 @@ int ota_parse_bool(const char *s, bool *ret) _must_check_;
 int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
+/* The one table of an enum's names: names[v] is the text of value v, for
+ * the values 0..n-1. to_string gives NULL for a value out of range;
+ * from_string the value whose text s is exactly, -1 for any other (NULL too). */
+const char *ota_enum_to_string(const char *const *names, size_t n, int value);
+int ota_enum_from_string(const char *const *names, size_t n, const char *s);
+/* Define <name>_to_string (fallback for a value out of range) and
+ * <name>_from_string (-1, the enum's INVALID, for an unknown text) over the
+ * table <name>_names, as systemd's string tables do. */
+#define OTA_DEFINE_ENUM_TO_STRING(name, type, fallback)                                        \
+	const char *name##_to_string(type v)                                                    \
+	{                                                                                       \
+		const char *s_ = ota_enum_to_string(name##_names, OTA_ELEMENTSOF(name##_names), (int)v); \
+		return s_ ? s_ : (fallback);                                                    \
+	}
+#define OTA_DEFINE_ENUM_FROM_STRING(name, type)                                                \
+	type name##_from_string(const char *s)                                                  \
+	{                                                                                       \
+		return (type)ota_enum_from_string(name##_names, OTA_ELEMENTSOF(name##_names), s); \
+	}
+
+/* ---- byte order ------------------------------------------------------------ */
+
+/* Big-endian fields of our on-disk formats (the bundle's header, manifest
+ * and chunk tables, ota-update's chunk index, device-tree cells). */
+static inline uint16_t ota_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t ota_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t ota_get_be64(const uint8_t *p)
+{
+	return (uint64_t)ota_get_be32(p) << 32 | ota_get_be32(p + 4);
+}
+static inline void ota_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void ota_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void ota_put_be64(uint8_t *p, uint64_t v)
+{
+	ota_put_be32(p, (uint32_t)(v >> 32));
+	ota_put_be32(p + 4, (uint32_t)v);
+}
 
 /* ---- command line ------------------------------------------------------------ */
 

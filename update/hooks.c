@@ -33,6 +33,22 @@ void ota_hook_env_done(struct ota_hook_env *e)
 	e->n = 0;
 }
 
+int ota_hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c, const struct ota_bootflow_state *st)
+{
+	int r = 0;
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_COMPATIBLE", "%s", c->compatible);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_SYSTEM_VERSION", "%s", c->version);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_BOOTED_GROUP", "%s", st->booted);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_DEFAULT_GROUP", "%s", st->default_group);
+	if (!r)
+		r = ota_hook_env_add(e, "OTA_STATUS_FILE", "%s", c->status_file);
+	return r;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -1,97 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* install, commit, rollback, reboot; see update.h for the order of steps. */
+/* The install pipeline; see update.h for the order of steps and
+ * install-private.h for what delta.c shares of it. Here: the slots of the
+ * spare group and their checks, the streamed consumer, resume from a
+ * checkpoint, and arming a group only when every slot of it is verified.
+ * The local chunk index is chunk-index.c, the delta planner delta.c, commit
+ * and rollback commit.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "bundle/bundle.h"
-#include "update/update-private.h"
+#include "update/chunk-index.h"
+#include "update/install-private.h"
 
-static void bootflow_freep(struct ota_bootflow **bf)
-{
-	*bf = ota_bootflow_free(*bf);
-}
-static void reader_freep(struct ota_bundle_reader **r)
-{
-	*r = ota_bundle_reader_free(*r);
-}
-static void http_freep(struct ota_bundle_http **h)
-{
-	*h = ota_bundle_http_free(*h);
-}
-static void md_freep(EVP_MD_CTX **md)
-{
-	EVP_MD_CTX_free(*md);
-}
-static void hook_env_donep(struct ota_hook_env *e)
-{
-	ota_hook_env_done(e);
-}
-#define _cleanup_bootflow_ _cleanup_(bootflow_freep)
-#define _cleanup_reader_ _cleanup_(reader_freep)
-#define _cleanup_http_ _cleanup_(http_freep)
-#define _cleanup_md_ _cleanup_(md_freep)
-#define _cleanup_hook_env_ _cleanup_(hook_env_donep)
-
-/* ---- lock ------------------------------------------------------------------- */
-
-static int take_lock(const struct ota_update_config *c, int *ret_fd, struct ota_error *err)
-{
-	_cleanup_free_ char *dir = strdup(c->lock_file);
-	if (!dir)
-		return ota_error_set(err, -ENOMEM, "out of memory");
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		int r = ota_mkdir_p(dir, 0755);
-		if (r < 0)
-			return ota_error_errno(err, r, "create directory '%s'", dir);
-	}
-	int fd = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return ota_error_errno(err, -errno, "open lock file '%s'", c->lock_file);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = -errno;
-		(void)close(fd);
-		if (r == -EWOULDBLOCK)
-			return ota_error_set(err, -EBUSY, "another ota-update is running (lock '%s' is held)",
-					     c->lock_file);
-		return ota_error_errno(err, r, "lock '%s'", c->lock_file);
-	}
-	*ret_fd = fd;
-	return 0;
-}
+OTA_DEFINE_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
 
 /* ---- slots ------------------------------------------------------------------ */
 
-struct target {
-	const struct ota_manifest_payload *p;
-	const struct ota_slot_config *slot;
-	char path[PATH_MAX];
-	bool is_file;
-	int fd;
-	/* Resume: chunks [0, resume_chunks) (bytes [0, resume_bytes)) of the
-	 * image were durably written by an interrupted install of this bundle;
-	 * they are compared with the device, not trusted. */
-	uint64_t resume_chunks, resume_bytes;
-	uint64_t checkpoint_chunks; /* the last one recorded (a new one must pass it) */
-	uint64_t chunk_i; /* streamed install: index of the next chunk */
-	/* What the slot check saw at path (st_rdev of a device; st_dev and
-	 * inode of an existing file): the slot opened for writing must be it. */
-	bool checked_id;
-	dev_t id_dev;
-	ino_t id_ino;
-	bool verified; /* written (or found in place) and read back with the image's hash */
-};
-
-static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err)
+int ota_install_slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err)
 {
 	if (s->file)
 		return ota_format(buf, size, "%s", s->file) < 0 ? ota_error_set(err, -ENAMETOOLONG, "slot %s: path too long", s->name) : 0;
@@ -108,8 +40,8 @@ static int slot_path(const struct ota_slot_config *s, char *buf, size_t size, st
  * overlapping loop offsets, a symlink. Writing it would write that slot too
  * (the booted one, at worst). Checked against every configured slot before
  * anything is written; slots that do not exist (yet) share nothing. */
-static int check_shared_storage(const struct ota_update_config *c, const char *booted, const struct target *t,
-				struct ota_error *err)
+static int check_shared_storage(const struct ota_update_config *c, const char *booted,
+				const struct ota_install_target *t, struct ota_error *err)
 {
 	struct ota_storage_extent mine;
 	int r = ota_storage_extent_of(t->path, &mine, err);
@@ -123,7 +55,7 @@ static int check_shared_storage(const struct ota_update_config *c, const char *b
 		const struct ota_slot_config *o = &c->slots[i];
 		char other[PATH_MAX];
 		struct ota_storage_extent theirs;
-		if (o == t->slot || slot_path(o, other, sizeof(other), NULL) < 0 ||
+		if (o == t->slot || ota_install_slot_path(o, other, sizeof(other), NULL) < 0 ||
 		    ota_storage_extent_of(other, &theirs, NULL) < 0 || !ota_storage_extents_overlap(&mine, &theirs))
 			continue;
 		/* Name each slot as configured and, for a tag, what it resolved to. */
@@ -140,15 +72,15 @@ static int check_shared_storage(const struct ota_update_config *c, const char *b
 
 /* Resolves the target slot of a payload and checks that the image fits. */
 static int prepare_target(const struct ota_update_config *c, const char *spare, const char *booted,
-			  const struct ota_manifest_payload *p, struct target *t, struct ota_error *err)
+			  const struct ota_manifest_payload *p, struct ota_install_target *t, struct ota_error *err)
 {
-	*t = (struct target){ .p = p, .fd = -1 };
+	*t = (struct ota_install_target){ .p = p, .fd = -1 };
 	t->slot = ota_update_config_slot(c, spare, p->slot_class);
 	if (!t->slot)
 		return ota_error_set(err, -ENOENT, "slot check: bundle payload of class '%s' has no slot in group %s",
 				     p->slot_class, spare);
 	t->is_file = t->slot->file != NULL;
-	int r = slot_path(t->slot, t->path, sizeof(t->path), err);
+	int r = ota_install_slot_path(t->slot, t->path, sizeof(t->path), err);
 	if (r < 0)
 		return r;
 	/* Never the running system's slots (nor another one), whatever the config says. */
@@ -186,35 +118,25 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 
 /* ---- the consumer ------------------------------------------------------------ */
 
-
-struct install {
-	const struct ota_update_config *c;
-	const struct ota_update_install_opts *o;
-	struct ota_bootflow *bf;
-	const struct ota_manifest *m;
-	const char *spare;
-	struct target targets[OTA_BUNDLE_MAX_PAYLOADS];
-	size_t n_targets;
-	struct target *cur;
-	unsigned index;
-	bool marked_bad;    /* the spare group is marked bad */
-	bool started;       /* ... and the records say installing */
-	unsigned last_percent;
-	uint64_t written;
-	uint64_t done;          /* bytes of the current payload in place (written or reused) */
-	uint64_t reused_spare;  /* delta: bytes found in place in the spare slot */
-	uint64_t reused_active; /* delta: bytes copied from the active slots */
-	char reused_from[128];  /* delta: names of the active slots chunks came from */
-	char bundle_hex[65];    /* SHA-256 of the signed manifest: names the bundle */
-	uint64_t since_checkpoint; /* bytes placed since the last checkpoint */
-	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */
-	struct ota_bundle_reader *reader;
-	uint8_t *cmp;           /* streamed resume: a chunk read back from the slot */
-	size_t cmp_size;
-	struct ota_error *err;
+static const char *const ota_update_stage_names[OTA_STAGE_MAX] = {
+	[OTA_STAGE_WARNING] = "warning",
+	[OTA_STAGE_FULL_DOWNLOAD] = "full-download",
+	[OTA_STAGE_VERIFIED] = "verified",
+	[OTA_STAGE_PRE_INSTALL] = "pre-install",
+	[OTA_STAGE_INDEX] = "index",
+	[OTA_STAGE_INDEX_LOADED] = "index-loaded",
+	[OTA_STAGE_RESUME] = "resume",
+	[OTA_STAGE_WRITE] = "write",
+	[OTA_STAGE_INSTALLED] = "installed",
+	[OTA_STAGE_POST_INSTALL] = "post-install",
+	[OTA_STAGE_ARMED] = "armed",
 };
 
-static void report(struct install *x, const char *stage, const struct target *t, uint64_t done)
+OTA_DEFINE_ENUM_TO_STRING(ota_update_stage, enum ota_update_stage, "invalid")
+OTA_DEFINE_ENUM_FROM_STRING(ota_update_stage, enum ota_update_stage)
+
+void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t,
+			uint64_t done)
 {
 	if (!x->o->progress)
 		return;
@@ -230,18 +152,18 @@ static void report(struct install *x, const char *stage, const struct target *t,
 	x->o->progress(x->o->userdata, &p);
 }
 
-static void report_note(const struct ota_update_install_opts *o, const char *stage)
+static void report_note(const struct ota_update_install_opts *o, enum ota_update_stage stage)
 {
 	if (o->progress)
 		o->progress(o->userdata, &(struct ota_update_progress){ .stage = stage });
 }
 
-static void fill_record(struct ota_slot_record *rec, const struct install *x, const struct target *t,
-			const char *state)
+static void fill_record(struct ota_slot_record *rec, const struct ota_install *x, const struct ota_install_target *t,
+			enum ota_slot_state state)
 {
 	*rec = (struct ota_slot_record){ .size = t->p->image_size, .installed = (uint64_t)time(NULL) };
 	(void)snprintf(rec->name, sizeof(rec->name), "%s", t->slot->name);
-	(void)snprintf(rec->state, sizeof(rec->state), "%s", state);
+	rec->state = state;
 	(void)snprintf(rec->version, sizeof(rec->version), "%s", x->m->version);
 	(void)snprintf(rec->compatible, sizeof(rec->compatible), "%s", x->m->compatible);
 	(void)snprintf(rec->bundle, sizeof(rec->bundle), "%s", x->bundle_hex);
@@ -250,7 +172,7 @@ static void fill_record(struct ota_slot_record *rec, const struct install *x, co
 
 /* Before the first byte is written anywhere: mark the spare group bad, then
  * record the intent for every target slot (fsync'd). */
-static int start_writing(struct install *x)
+static int start_writing(struct ota_install *x)
 {
 	if (x->started)
 		return 0;
@@ -273,7 +195,7 @@ static int start_writing(struct install *x)
 	return 0;
 }
 
-static int open_target(struct install *x, struct target *t)
+int ota_install_open_target(struct ota_install *x, struct ota_install_target *t)
 {
 	if (t->fd >= 0)
 		return 0;
@@ -307,7 +229,7 @@ static int open_target(struct install *x, struct target *t)
 	return 0;
 }
 
-static struct target *target_of(struct install *x, const struct ota_manifest_payload *p)
+static struct ota_install_target *target_of(struct ota_install *x, const struct ota_manifest_payload *p)
 {
 	for (size_t i = 0; i < x->n_targets; i++)
 		if (x->targets[i].p == p)
@@ -320,7 +242,7 @@ static bool want(void *userdata, const struct ota_manifest_payload *p)
 	return target_of(userdata, p) != NULL;
 }
 
-static void begin_payload(struct install *x, struct target *t)
+void ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t)
 {
 	x->cur = t;
 	x->index++;
@@ -328,14 +250,14 @@ static void begin_payload(struct install *x, struct target *t)
 	x->done = 0;
 	x->since_checkpoint = 0;
 	if (t->resume_chunks > 0)
-		report(x, "resume", t, t->resume_bytes);
+		ota_install_report(x, OTA_STAGE_RESUME, t, t->resume_bytes);
 }
 
 static int on_begin(void *userdata, const struct ota_manifest_payload *p)
 {
-	struct install *x = userdata;
-	begin_payload(x, target_of(x, p));
-	report(x, "write", x->cur, 0);
+	struct ota_install *x = userdata;
+	ota_install_begin_payload(x, target_of(x, p));
+	ota_install_report(x, OTA_STAGE_WRITE, x->cur, 0);
 	return 0;
 }
 
@@ -360,7 +282,8 @@ static int on_begin(void *userdata, const struct ota_manifest_payload *p)
  * other bundle replaces the records, which discards the checkpoints. */
 #define CHECKPOINT_EVERY (32u << 20)
 
-static bool record_of_bundle(const struct install *x, const struct target *t, const struct ota_slot_record *rec)
+static bool record_of_bundle(const struct ota_install *x, const struct ota_install_target *t,
+			     const struct ota_slot_record *rec)
 {
 	char sha[65];
 	ota_bundle_hex(t->p->image_sha256, sha);
@@ -369,27 +292,27 @@ static bool record_of_bundle(const struct install *x, const struct target *t, co
 
 /* Sets each target's resume point if the spare holds an interrupted install
  * of this bundle (at least one slot still "installing" it). */
-static void find_checkpoints(struct install *x)
+static void find_checkpoints(struct ota_install *x)
 {
 	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
 	bool interrupted = false;
 	for (size_t i = 0; i < x->n_targets; i++) {
 		if (ota_update_status_read(x->c->status_file, x->targets[i].slot->name, &recs[i], NULL) < 0)
 			return;
-		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && record_of_bundle(x, &x->targets[i], &recs[i]))
+		if (recs[i].state == OTA_SLOT_INSTALLING && record_of_bundle(x, &x->targets[i], &recs[i]))
 			interrupted = true;
 	}
 	/* Every slot "installed": a complete install, asked for again; rewrite it. */
 	if (!interrupted)
 		return;
 	for (size_t i = 0; i < x->n_targets; i++) {
-		struct target *t = &x->targets[i];
+		struct ota_install_target *t = &x->targets[i];
 		if (!record_of_bundle(x, t, &recs[i]))
 			continue;
-		if (ota_streq(recs[i].state, OTA_SLOT_INSTALLED)) {
+		if (recs[i].state == OTA_SLOT_INSTALLED) {
 			t->resume_chunks = t->p->chunk_count;
 			t->resume_bytes = t->p->image_size;
-		} else if (ota_streq(recs[i].state, OTA_SLOT_INSTALLING) && recs[i].checkpoint_chunks <= t->p->chunk_count &&
+		} else if (recs[i].state == OTA_SLOT_INSTALLING && recs[i].checkpoint_chunks <= t->p->chunk_count &&
 			   recs[i].checkpoint_bytes <= t->p->image_size) {
 			t->resume_chunks = recs[i].checkpoint_chunks;
 			t->resume_bytes = recs[i].checkpoint_bytes;
@@ -400,7 +323,7 @@ static void find_checkpoints(struct install *x)
 
 /* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
  * in place. fdatasync first, then the record: see above. */
-static int maybe_checkpoint(struct install *x, struct target *t, uint64_t chunks, uint64_t bytes)
+int ota_install_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks, uint64_t bytes)
 {
 	if (x->since_checkpoint < CHECKPOINT_EVERY || t->fd < 0 || chunks <= t->checkpoint_chunks)
 		return 0;
@@ -420,7 +343,7 @@ static int maybe_checkpoint(struct install *x, struct target *t, uint64_t chunks
 }
 
 /* Streamed resume: 1 if the slot already holds data at offset, 0 if not. */
-static int in_place(struct install *x, struct target *t, uint64_t offset, const void *data, size_t size)
+static int in_place(struct ota_install *x, struct ota_install_target *t, uint64_t offset, const void *data, size_t size)
 {
 	if (size > x->cmp_size) {
 		uint8_t *b = realloc(x->cmp, size);
@@ -430,7 +353,7 @@ static int in_place(struct install *x, struct target *t, uint64_t offset, const 
 		x->cmp = b;
 		x->cmp_size = size;
 	}
-	int r = open_target(x, t);
+	int r = ota_install_open_target(x, t);
 	if (r < 0)
 		return r;
 	ssize_t n = ota_pread_full(t->fd, x->cmp, size, offset);
@@ -441,20 +364,21 @@ static int in_place(struct install *x, struct target *t, uint64_t offset, const 
 }
 
 /* Counts size more bytes of the current payload as in place; reports each new percent. */
-static void account(struct install *x, struct target *t, size_t size)
+void ota_install_account(struct ota_install *x, struct ota_install_target *t, size_t size)
 {
 	x->done += size;
 	x->since_checkpoint += size;
 	unsigned percent = t->p->image_size ? (unsigned)(x->done * 100 / t->p->image_size) : 100;
 	if (percent != x->last_percent) {
 		x->last_percent = percent;
-		report(x, "write", t, x->done);
+		ota_install_report(x, OTA_STAGE_WRITE, t, x->done);
 	}
 }
 
-static int write_at(struct install *x, struct target *t, uint64_t offset, const void *data, size_t size)
+int ota_install_write_at(struct ota_install *x, struct ota_install_target *t, uint64_t offset, const void *data,
+			 size_t size)
 {
-	int r = open_target(x, t);
+	int r = ota_install_open_target(x, t);
 	if (r < 0)
 		return r;
 	r = ota_pwrite_all(t->fd, data, size, offset);
@@ -462,7 +386,7 @@ static int write_at(struct install *x, struct target *t, uint64_t offset, const 
 		return ota_error_errno(x->err, r, "slot %s: write '%s' at offset %llu (%zu bytes)", t->slot->name,
 				       t->path, (unsigned long long)offset, size);
 	x->written += size;
-	account(x, t, size);
+	ota_install_account(x, t, size);
 	return 0;
 }
 
@@ -470,19 +394,19 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 		    size_t size)
 {
 	(void)p;
-	struct install *x = userdata;
-	struct target *t = x->cur;
+	struct ota_install *x = userdata;
+	struct ota_install_target *t = x->cur;
 	uint64_t i = t->chunk_i++;
 	int r = i < t->resume_chunks ? in_place(x, t, offset, data, size) : 0;
 	if (r < 0)
 		return r;
 	if (r > 0) {
 		x->resumed += size;
-		account(x, t, size);
-	} else if ((r = write_at(x, t, offset, data, size)) < 0) {
+		ota_install_account(x, t, size);
+	} else if ((r = ota_install_write_at(x, t, offset, data, size)) < 0) {
 		return r;
 	}
-	return maybe_checkpoint(x, t, i + 1, offset + size);
+	return ota_install_checkpoint(x, t, i + 1, offset + size);
 }
 
 /* SHA-256 of bytes [0, size) of a slot, read past the page cache where the
@@ -494,7 +418,7 @@ static int hash_slot(const struct ota_slot_config *slot, const char *path, uint6
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "slot %s: open '%s' to verify", slot->name, path);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	_cleanup_md_ EVP_MD_CTX *md = EVP_MD_CTX_new();
+	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		return ota_error_set(err, -ENOMEM, "slot %s: SHA-256 setup failed", slot->name);
 	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
@@ -520,7 +444,7 @@ static int hash_slot(const struct ota_slot_config *slot, const char *path, uint6
 }
 
 /* Reads the slot back and compares the whole image's SHA-256 with the manifest. */
-static int check_readback(struct install *x, struct target *t)
+static int check_readback(struct ota_install *x, struct ota_install_target *t)
 {
 	uint8_t sha[32];
 	int r = hash_slot(t->slot, t->path, t->p->image_size, sha, x->err);
@@ -532,11 +456,11 @@ static int check_readback(struct install *x, struct target *t)
 	return 0;
 }
 
-static int on_end(void *userdata, const struct ota_manifest_payload *p)
+int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p)
 {
-	struct install *x = userdata;
-	struct target *t = x->cur;
-	int r = open_target(x, t); /* an empty image has no chunks */
+	struct ota_install *x = userdata;
+	struct ota_install_target *t = x->cur;
+	int r = ota_install_open_target(x, t); /* an empty image has no chunks */
 	if (r < 0)
 		return r;
 	if (fsync(t->fd) < 0)
@@ -555,447 +479,24 @@ static int on_end(void *userdata, const struct ota_manifest_payload *p)
 	if (r < 0)
 		return r;
 	t->verified = true;
-	report(x, "installed", t, p->image_size);
+	ota_install_report(x, OTA_STAGE_INSTALLED, t, p->image_size);
 	return 0;
 }
 
-static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table);
-
-/* A streamed payload's end: as on_end, then its chunk index is saved from the
- * reader's verified table, so the next delta install from it needs no scan. */
+/* A streamed payload's end: as ota_install_end_payload, then its chunk
+ * index is saved from the reader's verified table, so the next delta install
+ * from it needs no scan. */
 static int on_end_stream(void *userdata, const struct ota_manifest_payload *p)
 {
-	struct install *x = userdata;
-	int r = on_end(x, p);
+	struct ota_install *x = userdata;
+	int r = ota_install_end_payload(x, p);
 	if (r < 0)
 		return r;
 	uint64_t n = 0;
 	const struct ota_chunk_entry *table = ota_bundle_reader_chunk_table(x->reader, &n);
 	if (table && n == p->chunk_count)
-		index_save(x, x->cur, table);
+		ota_chunk_index_save(x->c->status_file, x->cur->slot->name, p, table);
 	return 0;
-}
-
-/* ---- adaptive delta over HTTP ranges ----------------------------------------
- *
- * Per payload: the chunk table is fetched by range and checked against the
- * verified manifest. Each chunk of the new image is then looked for locally,
- * in this order, and used only if its bytes, read from the device right now,
- * hash to the chunk's SHA-256 in the table:
- *   1. the spare slot at the same offset (already in place: not rewritten);
- *   2. the active slot of the same class at the same offset;
- *   3. the active slot anywhere, through an index of its content-defined
- *      chunks (same chunker and parameters as the payload) made at the start.
- * The spare is only ever reused at the chunk's own offset, and the chunks of
- * the new image partition it, so no write can clobber a region that is still
- * to be read. The active slot is never written. Missing chunks are fetched in
- * rounds of at most DELTA_BATCH compressed bytes (the HTTP source merges
- * neighbours and uses multi-range), decompressed, hashed, then written. */
-
-#define DELTA_BATCH (4u << 20)
-#define DELTA_BATCH_CHUNKS 1024u
-#define DELTA_SCAN_BUF (4u << 20)
-
-struct local_chunk {
-	uint8_t sha[32];
-	uint64_t offset;
-	uint32_t size;
-};
-
-struct local_index {
-	struct local_chunk *v;
-	size_t n, cap;
-};
-
-static void local_index_done(struct local_index *ix)
-{
-	free(ix->v);
-}
-
-static int local_cmp(const void *a, const void *b)
-{
-	const struct local_chunk *x = a, *y = b;
-	int c = memcmp(x->sha, y->sha, 32);
-	return c ? c : (x->size > y->size) - (x->size < y->size);
-}
-
-static int index_add(struct local_index *ix, const uint8_t *data, size_t size, uint64_t offset)
-{
-	if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
-		return 0; /* a bounded index: the rest is simply not reusable by content */
-	if (ix->n == ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 1024;
-		struct local_chunk *v = realloc(ix->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ix->v = v;
-		ix->cap = cap;
-	}
-	struct local_chunk *c = &ix->v[ix->n];
-	if (!EVP_Digest(data, size, c->sha, NULL, EVP_sha256(), NULL))
-		return -EIO;
-	c->offset = offset;
-	c->size = (uint32_t)size;
-	ix->n++;
-	return 0;
-}
-
-/* Cuts bytes [0, size) of fd with the payload's chunker and indexes every chunk by hash. */
-static int index_slot(int fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
-		      struct local_index *ix, const char *slot, struct ota_error *err)
-{
-	struct ota_chunker ch;
-	if (ota_chunker_init(&ch, p->chunker, p->chunk_avg) < 0)
-		return ota_error_set(err, -EINVAL, "slot %s: bad chunker parameters", slot);
-	size_t bufsize = DELTA_SCAN_BUF < 2 * max ? (size_t)(2 * max) : DELTA_SCAN_BUF;
-	_cleanup_free_ uint8_t *buf = malloc(bufsize);
-	if (!buf)
-		return ota_error_set(err, -ENOMEM, "slot %s: out of memory for a %zu-byte scan buffer", slot, bufsize);
-	size_t start = 0, pos = 0, end = 0; /* chunk start, scan position, data end in buf */
-	uint64_t base = 0, rd = 0;           /* device offset of buf[0], of buf[end] */
-	int r;
-	for (;;) {
-		if (pos == end) {
-			if (rd >= size)
-				break;
-			if (start > 0) { /* an unfinished chunk is < max bytes: room for more */
-				memmove(buf, buf + start, end - start);
-				base += start;
-				pos -= start;
-				end -= start;
-				start = 0;
-			}
-			size_t want = bufsize - end;
-			if (want > size - rd)
-				want = (size_t)(size - rd);
-			ssize_t n = ota_pread_full(fd, buf + end, want, rd);
-			if (n < 0)
-				return ota_error_errno(err, (int)n, "slot %s: read at offset %llu", slot, (unsigned long long)rd);
-			if (n == 0)
-				break;
-			end += (size_t)n;
-			rd += (uint64_t)n;
-		}
-		size_t k = ota_chunker_scan(&ch, buf + pos, end - pos);
-		if (k == SIZE_MAX) {
-			pos = end;
-			continue;
-		}
-		pos += k;
-		if ((r = index_add(ix, buf + start, pos - start, base + start)) < 0)
-			return ota_error_errno(err, r, "slot %s: index", slot);
-		start = pos;
-	}
-	if (end > start && (r = index_add(ix, buf + start, end - start, base + start)) < 0)
-		return ota_error_errno(err, r, "slot %s: index", slot);
-	qsort(ix->v, ix->n, sizeof(*ix->v), local_cmp);
-	return 0;
-}
-
-static const struct local_chunk *index_find(const struct local_index *ix, const struct ota_chunk_entry *e)
-{
-	struct local_chunk key = { .size = e->usize };
-	memcpy(key.sha, e->sha256, 32);
-	return ix->n ? bsearch(&key, ix->v, ix->n, sizeof(*ix->v), local_cmp) : NULL;
-}
-
-/* Size of the active slot's image: its record's size if installed, else the whole slot. */
-static uint64_t active_size(const struct install *x, const struct ota_slot_config *s, int fd, bool is_file)
-{
-	uint64_t size = 0;
-	struct stat st;
-	if (is_file) {
-		if (fstat(fd, &st) == 0)
-			size = (uint64_t)st.st_size;
-	} else if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
-		size = 0;
-	}
-	struct ota_slot_record rec;
-	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) == 0 && ota_streq(rec.state, OTA_SLOT_INSTALLED) &&
-	    rec.size > 0 && rec.size < size)
-		size = rec.size;
-	return size;
-}
-
-/* The chunk index of an installed image, kept beside the status file
- * (<dir of status-file>/index/<slot>.idx) so the next delta install need not
- * cut the whole slot again. Written from the verified chunk table once the
- * image passed its read-back check; used only when its image hash equals the
- * slot's record and its chunker equals the payload's. An index only proposes
- * candidates: every chunk is re-hashed from the device before use.
- *
- * Format: "OTAIDX1\n", image SHA-256 (32), chunker u32, chunk_avg u32,
- * count u64 (big-endian), then count entries of SHA-256 (32), image offset
- * u64, size u32 (44 bytes). */
-#define INDEX_MAGIC "OTAIDX1\n"
-#define INDEX_HEAD (8u + 32u + 4u + 4u + 8u)
-#define INDEX_ENTRY 44u
-
-static int index_path(const struct install *x, const char *slot, char *buf, size_t size)
-{
-	const char *slash = strrchr(x->c->status_file, '/');
-	int dlen = slash ? (int)(slash - x->c->status_file) : 1;
-	return ota_format(buf, size, "%.*s/index/%s.idx", dlen, slash ? x->c->status_file : ".", slot);
-}
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Best effort: an index that cannot be written only costs a scan next time. */
-static void index_save(const struct install *x, const struct target *t, const struct ota_chunk_entry *table)
-{
-	char path[PATH_MAX];
-	const struct ota_manifest_payload *p = t->p;
-	if (index_path(x, t->slot->name, path, sizeof(path)) < 0)
-		return;
-	size_t size = INDEX_HEAD + (size_t)p->chunk_count * INDEX_ENTRY;
-	_cleanup_free_ uint8_t *buf = malloc(size);
-	if (!buf)
-		return;
-	memcpy(buf, INDEX_MAGIC, 8);
-	memcpy(buf + 8, p->image_sha256, 32);
-	put_be(buf + 40, (uint64_t)p->chunker, 4);
-	put_be(buf + 44, p->chunk_avg, 4);
-	put_be(buf + 48, p->chunk_count, 8);
-	uint64_t off = 0;
-	for (uint64_t i = 0; i < p->chunk_count; i++) {
-		uint8_t *q = buf + INDEX_HEAD + i * INDEX_ENTRY;
-		memcpy(q, table[i].sha256, 32);
-		put_be(q + 32, off, 8);
-		put_be(q + 40, table[i].usize, 4);
-		off += table[i].usize;
-	}
-	char dir[PATH_MAX];
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (ota_mkdir_p(dir, 0755) < 0)
-		return;
-	if (ota_write_file_atomic(path, buf, size, 0644, NULL) < 0)
-		return; /* best effort, see above */
-}
-
-/* Loads the index of slot s if it describes the image its record says is
- * installed, cut with p's chunker. Returns 1 if loaded, 0 if not usable. */
-static int index_load(const struct install *x, const struct ota_slot_config *s, const struct ota_manifest_payload *p,
-		      struct local_index *ix)
-{
-	struct ota_slot_record rec;
-	char path[PATH_MAX];
-	if (ota_update_status_read(x->c->status_file, s->name, &rec, NULL) < 0 || !ota_streq(rec.state, OTA_SLOT_INSTALLED) ||
-	    index_path(x, s->name, path, sizeof(path)) < 0)
-		return 0;
-	_cleanup_free_ char *raw = NULL;
-	size_t size = 0;
-	if (ota_read_file(path, INDEX_HEAD + (size_t)OTA_BUNDLE_MAX_CHUNKS * INDEX_ENTRY, &raw, &size, NULL) < 0 ||
-	    size < INDEX_HEAD)
-		return 0;
-	const uint8_t *b = (const uint8_t *)raw;
-	char hex[65];
-	ota_bundle_hex(b + 8, hex);
-	uint64_t count = get_be(b + 48, 8);
-	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || get_be(b + 40, 4) != (uint64_t)p->chunker ||
-	    get_be(b + 44, 4) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
-		return 0;
-	struct local_chunk *v = calloc(count ? count : 1, sizeof(*v));
-	if (!v)
-		return 0;
-	for (uint64_t i = 0; i < count; i++) {
-		const uint8_t *q = b + INDEX_HEAD + i * INDEX_ENTRY;
-		memcpy(v[i].sha, q, 32);
-		v[i].offset = get_be(q + 32, 8);
-		v[i].size = (uint32_t)get_be(q + 40, 4);
-	}
-	qsort(v, count, sizeof(*v), local_cmp);
-	free(ix->v);
-	*ix = (struct local_index){ .v = v, .n = count, .cap = count };
-	return 1;
-}
-
-struct delta {
-	const struct ota_bundle_source *src;
-	struct ota_bundle_http *web;
-	uint64_t data_off;
-	const char *booted;
-	/* one payload */
-	struct target *t;
-	const struct ota_chunk_entry *table;
-	struct ota_chunk_decoder *dec;
-	uint8_t *ubuf, *cbuf;
-	struct ota_bundle_range *ranges;
-	uint64_t *chunk_of, *offset_of;
-	size_t n;
-	uint64_t bytes;
-};
-
-static void decoder_freep(struct ota_chunk_decoder **d)
-{
-	*d = ota_chunk_decoder_free(*d);
-}
-
-/* Fetches the queued chunks, verifies each and writes it at its offset. */
-static int delta_flush(struct install *x, struct delta *d)
-{
-	if (d->n == 0)
-		return 0;
-	int r = ota_bundle_http_fetch(d->web, d->ranges, d->n, x->err);
-	if (r < 0) {
-		ota_error_prefix(x->err, "bundle '%s': payload '%s': fetch %zu chunks: ", d->src->name, d->t->p->slot_class,
-				 d->n);
-		return r;
-	}
-	for (size_t k = 0; k < d->n; k++) {
-		const struct ota_chunk_entry *e = &d->table[d->chunk_of[k]];
-		r = ota_chunk_decode(d->dec, e, d->ranges[k].buf, d->ubuf, x->err);
-		if (r < 0) {
-			ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ", d->src->name,
-					 d->t->p->slot_class, (unsigned long long)d->chunk_of[k],
-					 (unsigned long long)d->offset_of[k]);
-			return r;
-		}
-		if ((r = write_at(x, d->t, d->offset_of[k], d->ubuf, e->usize)) < 0)
-			return r;
-	}
-	d->n = 0;
-	d->bytes = 0;
-	return 0;
-}
-
-static void note_source(struct install *x, const char *slot)
-{
-	if (strstr(x->reused_from, slot))
-		return;
-	size_t l = strlen(x->reused_from);
-	(void)snprintf(x->reused_from + l, sizeof(x->reused_from) - l, "%s%s", l ? ", " : "", slot);
-}
-
-static int delta_payload(struct install *x, struct delta *d, struct target *t)
-{
-	const struct ota_manifest_payload *p = t->p;
-	_cleanup_free_ struct ota_chunk_entry *table = NULL;
-	int r = ota_bundle_fetch_table(d->src, d->data_off, p, 0, &table, x->err);
-	if (r < 0)
-		return r;
-	uint64_t max, cmax;
-	if (ota_bundle_payload_bounds(p, NULL, &max, &cmax) < 0)
-		return ota_error_set(x->err, -EBADMSG, "payload '%s': bad chunker parameters", p->slot_class);
-	_cleanup_(decoder_freep) struct ota_chunk_decoder *dec = NULL;
-	if ((r = ota_chunk_decoder_new(&dec, x->err)) < 0)
-		return r;
-	_cleanup_free_ uint8_t *ubuf = malloc(max);
-	_cleanup_free_ uint8_t *cbuf = malloc(DELTA_BATCH + cmax);
-	_cleanup_free_ struct ota_bundle_range *ranges = calloc(DELTA_BATCH_CHUNKS, sizeof(*ranges));
-	_cleanup_free_ uint64_t *chunk_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*chunk_of));
-	_cleanup_free_ uint64_t *offset_of = calloc(DELTA_BATCH_CHUNKS, sizeof(*offset_of));
-	if (!ubuf || !cbuf || !ranges || !chunk_of || !offset_of)
-		return ota_error_set(x->err, -ENOMEM, "payload '%s' into slot %s: out of memory for delta buffers",
-				     p->slot_class, t->slot->name);
-	d->t = t;
-	d->table = table;
-	d->dec = dec;
-	d->ubuf = ubuf;
-	d->cbuf = cbuf;
-	d->ranges = ranges;
-	d->chunk_of = chunk_of;
-	d->offset_of = offset_of;
-	d->n = 0;
-	d->bytes = 0;
-
-	/* The spare's old content (read-only fd; may not exist yet for a file slot). */
-	_cleanup_close_ int spare = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));
-	/* The active slot of the same class, indexed by content. */
-	const struct ota_slot_config *as = ota_update_config_slot(x->c, d->booted, p->slot_class);
-	_cleanup_close_ int active = -1;
-	_cleanup_(local_index_done) struct local_index ix = { 0 };
-	char apath[PATH_MAX];
-	begin_payload(x, t);
-	if (as && slot_path(as, apath, sizeof(apath), NULL) == 0) {
-		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
-		if (active >= 0 && index_load(x, as, p, &ix) > 0) {
-			report(x, "index-loaded", t, 0);
-		} else if (active >= 0) {
-			report(x, "index", t, 0);
-			r = index_slot(active, active_size(x, as, active, as->file != NULL), p, max, &ix, as->name, x->err);
-			if (r < 0)
-				return r;
-		}
-	}
-
-	report(x, "write", t, 0);
-	uint64_t off = 0;
-	for (uint64_t i = 0; i < p->chunk_count; off += table[i].usize, i++) {
-		const struct ota_chunk_entry *e = &table[i];
-		/* 1. already in place in the spare: re-hashed now, left as it is. */
-		if (d->n == 0 && (r = maybe_checkpoint(x, t, i, off)) < 0)
-			return r;
-		if (spare >= 0 && ota_pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
-		    ota_chunk_verify(e, ubuf, e->usize) == 0) {
-			if ((r = open_target(x, t)) < 0)
-				return r;
-			/* Below a checkpoint: left there by the interrupted attempt. */
-			*(i < t->resume_chunks ? &x->resumed : &x->reused_spare) += e->usize;
-			account(x, t, e->usize);
-			continue;
-		}
-		/* 2./3. the active slot, same offset or anywhere its index says; re-hashed. */
-		if (active >= 0) {
-			bool hit = ota_pread_full(active, ubuf, e->usize, off) == (ssize_t)e->usize &&
-				   ota_chunk_verify(e, ubuf, e->usize) == 0;
-			const struct local_chunk *lc = hit ? NULL : index_find(&ix, e);
-			if (lc)
-				hit = ota_pread_full(active, ubuf, e->usize, lc->offset) == (ssize_t)e->usize &&
-				      ota_chunk_verify(e, ubuf, e->usize) == 0;
-			if (hit) {
-				if ((r = write_at(x, t, off, ubuf, e->usize)) < 0)
-					return r;
-				x->reused_active += e->usize;
-				note_source(x, as->name);
-				continue;
-			}
-		}
-		/* 4. fetch it. */
-		if (d->n == DELTA_BATCH_CHUNKS || (d->n > 0 && d->bytes + e->csize > DELTA_BATCH)) {
-			if ((r = delta_flush(x, d)) < 0)
-				return r;
-			/* Everything below chunk i is in place now. */
-			if ((r = maybe_checkpoint(x, t, i, off)) < 0)
-				return r;
-		}
-		d->ranges[d->n] = (struct ota_bundle_range){ .offset = d->data_off + e->offset, .size = e->csize,
-							     .buf = cbuf + d->bytes };
-		d->chunk_of[d->n] = i;
-		d->offset_of[d->n] = off;
-		d->n++;
-		d->bytes += e->csize;
-	}
-	if ((r = delta_flush(x, d)) < 0)
-		return r;
-	/* fsync, read back and check the whole-image SHA-256, record "installed". */
-	if ((r = on_end(x, p)) < 0)
-		return r;
-	index_save(x, t, table);
-	return 0;
-}
-
-static ssize_t cursor_read(void *userdata, void *buf, size_t size)
-{
-	struct delta *d = userdata;
-	ssize_t n = d->src->read_at(d->src->userdata, d->data_off, buf, size);
-	if (n > 0)
-		d->data_off += (uint64_t)n;
-	return n;
 }
 
 /* ---- arming a whole group ----------------------------------------------------
@@ -1011,7 +512,7 @@ static ssize_t cursor_read(void *userdata, void *buf, size_t size)
  * status file was rebuilt) and no record never count: a bundle that does not
  * carry such a slot is refused before anything is written. */
 
-static const struct target *target_of_slot(const struct install *x, const struct ota_slot_config *s)
+static const struct ota_install_target *target_of_slot(const struct ota_install *x, const struct ota_slot_config *s)
 {
 	for (size_t i = 0; i < x->n_targets; i++)
 		if (x->targets[i].slot == s)
@@ -1019,35 +520,41 @@ static const struct target *target_of_slot(const struct install *x, const struct
 	return NULL;
 }
 
-static const char *why_unverified(const char *state)
+static const char *why_unverified(enum ota_slot_state state)
 {
-	if (ota_streq(state, OTA_SLOT_INSTALLING))
+	if (state == OTA_SLOT_INSTALLING)
 		return "torn: an install into it did not finish";
-	if (ota_streq(state, OTA_SLOT_UNKNOWN))
+	if (state == OTA_SLOT_UNKNOWN)
 		return "the status file was rebuilt, its content is not known";
-	if (!state[0])
+	if (state == OTA_SLOT_NONE)
 		return "never written by ota-update nor run in a committed group";
 	return "not verified";
 }
 
+/* A state for messages: its text, or "no record". */
+static const char *state_or_none(enum ota_slot_state state)
+{
+	return state != OTA_SLOT_NONE ? ota_slot_state_to_string(state) : "no record";
+}
+
 /* A slot of the spare group that this bundle does not carry. */
-static int check_untouched_slot(const struct install *x, const struct ota_slot_config *s, struct ota_error *err)
+static int check_untouched_slot(const struct ota_install *x, const struct ota_slot_config *s, struct ota_error *err)
 {
 	struct ota_slot_record rec;
 	int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 	if (r < 0)
 		return r;
-	if (ota_streq(rec.state, OTA_SLOT_GOOD))
+	if (rec.state == OTA_SLOT_GOOD)
 		return 0;
-	if (!ota_streq(rec.state, OTA_SLOT_INSTALLED))
+	if (rec.state != OTA_SLOT_INSTALLED)
 		return ota_error_set(err, -EUCLEAN,
 				     "slot check: group %s cannot be armed: slot %s (class %s) is not in this bundle and is "
 				     "recorded '%s' (%s); install a bundle that carries class '%s'",
-				     x->spare, s->name, s->slot_class, rec.state[0] ? rec.state : "no record",
+				     x->spare, s->name, s->slot_class, state_or_none(rec.state),
 				     why_unverified(rec.state), s->slot_class);
 	char path[PATH_MAX], hex[65];
 	uint8_t sha[32];
-	r = slot_path(s, path, sizeof(path), err);
+	r = ota_install_slot_path(s, path, sizeof(path), err);
 	if (r == 0)
 		r = hash_slot(s, path, rec.size, sha, err);
 	if (r == 0) {
@@ -1063,7 +570,7 @@ static int check_untouched_slot(const struct install *x, const struct ota_slot_c
 	return r;
 }
 
-static int check_untouched_slots(const struct install *x, struct ota_error *err)
+static int check_untouched_slots(const struct ota_install *x, struct ota_error *err)
 {
 	for (size_t i = 0; i < x->c->n_slots; i++) {
 		const struct ota_slot_config *s = &x->c->slots[i];
@@ -1082,7 +589,7 @@ static int check_untouched_slots(const struct install *x, struct ota_error *err)
  * The status file is written even when nothing changed: a status file that
  * cannot be written (full, read-only) fails here, naming it, before anything
  * is marked or written. */
-static int record_booted_good(const struct install *x, const struct ota_bootflow_state *st, struct ota_error *err)
+static int record_booted_good(const struct ota_install *x, const struct ota_bootflow_state *st, struct ota_error *err)
 {
 	struct ota_slot_record recs[OTA_UPDATE_MAX_SLOTS];
 	size_t n = 0;
@@ -1093,11 +600,11 @@ static int record_booted_good(const struct install *x, const struct ota_bootflow
 		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 		if (r < 0)
 			return r;
-		if (!ota_streq(s->group, st->booted) || (rec.state[0] && !ota_streq(rec.state, OTA_SLOT_UNKNOWN)))
+		if (!ota_streq(s->group, st->booted) || (rec.state != OTA_SLOT_NONE && rec.state != OTA_SLOT_UNKNOWN))
 			continue;
 		recs[n] = (struct ota_slot_record){ 0 };
 		(void)snprintf(recs[n].name, sizeof(recs[n].name), "%s", s->name);
-		(void)snprintf(recs[n].state, sizeof(recs[n].state), "%s", OTA_SLOT_GOOD);
+		recs[n].state = OTA_SLOT_GOOD;
 		(void)snprintf(recs[n].version, sizeof(recs[n].version), "%s", x->c->version);
 		(void)snprintf(recs[n].compatible, sizeof(recs[n].compatible), "%s", x->c->compatible);
 		n++;
@@ -1106,47 +613,30 @@ static int record_booted_good(const struct install *x, const struct ota_bootflow
 }
 
 /* Right before arming: every slot of the spare group verified (see above). */
-static int check_group_verified(const struct install *x, struct ota_error *err)
+static int check_group_verified(const struct ota_install *x, struct ota_error *err)
 {
 	for (size_t i = 0; i < x->c->n_slots; i++) {
 		const struct ota_slot_config *s = &x->c->slots[i];
 		if (!ota_streq(s->group, x->spare))
 			continue;
-		const struct target *t = target_of_slot(x, s);
+		const struct ota_install_target *t = target_of_slot(x, s);
 		struct ota_slot_record rec;
 		int r = ota_update_status_read(x->c->status_file, s->name, &rec, err);
 		if (r < 0)
 			return r;
-		bool ok = t ? t->verified && ota_streq(rec.state, OTA_SLOT_INSTALLED) && record_of_bundle(x, t, &rec)
-			    : ota_streq(rec.state, OTA_SLOT_INSTALLED) || ota_streq(rec.state, OTA_SLOT_GOOD);
+		bool ok = t ? t->verified && rec.state == OTA_SLOT_INSTALLED && record_of_bundle(x, t, &rec)
+			    : rec.state == OTA_SLOT_INSTALLED || rec.state == OTA_SLOT_GOOD;
 		if (!ok)
 			return ota_error_set(err, -EUCLEAN, "group %s not armed: slot %s is %s (recorded '%s')", x->spare,
 					     s->name, t && !t->verified ? "not read back by this install" : "not verified",
-					     rec.state[0] ? rec.state : "no record");
+					     state_or_none(rec.state));
 	}
 	return 0;
 }
 
 /* ---- install ---------------------------------------------------------------- */
 
-static int hook_env_common(struct ota_hook_env *e, const struct ota_update_config *c,
-			   const struct ota_bootflow_state *st)
-{
-	int r = 0;
-	if (!r)
-		r = ota_hook_env_add(e, "OTA_COMPATIBLE", "%s", c->compatible);
-	if (!r)
-		r = ota_hook_env_add(e, "OTA_SYSTEM_VERSION", "%s", c->version);
-	if (!r)
-		r = ota_hook_env_add(e, "OTA_BOOTED_GROUP", "%s", st->booted);
-	if (!r)
-		r = ota_hook_env_add(e, "OTA_DEFAULT_GROUP", "%s", st->default_group);
-	if (!r)
-		r = ota_hook_env_add(e, "OTA_STATUS_FILE", "%s", c->status_file);
-	return r;
-}
-
-static int hook_env_install(struct ota_hook_env *e, const struct install *x, const char *source)
+static int hook_env_install(struct ota_hook_env *e, const struct ota_install *x, const char *source)
 {
 	int r = 0;
 	if (!r)
@@ -1168,37 +658,21 @@ static int hook_env_install(struct ota_hook_env *e, const struct install *x, con
 	return r;
 }
 
-/* Every operation starts the same way: one at a time (the lock), then the
- * boot flow's view of which group runs, which is default, and any trial. */
-static int lock_and_get_state(const struct ota_update_config *c, int *ret_lock, struct ota_bootflow **ret_bf,
-			      struct ota_bootflow_state *ret_st, struct ota_error *err)
-{
-	int r = take_lock(c, ret_lock, err);
-	if (r < 0)
-		return r;
-	r = ota_update_config_bootflow(c, ret_bf, err);
-	if (r < 0)
-		return r;
-	return ota_bootflow_get_state(*ret_bf, ret_st, err);
-}
-
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
 		       struct ota_update_result *ret, struct ota_error *err)
 {
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = lock_and_get_state(c, &lock, &bf, &st, err);
+	_cleanup_update_op_ struct ota_update_op op = OTA_UPDATE_OP_INIT;
+	int r = ota_update_op_begin(c, &op, err);
 	if (r < 0)
 		return r;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
+	if (op.st.trial_state == OTA_TRIAL_RUNNING)
 		return ota_error_set(err, -EBUSY,
 				     "the running system (group %s) is an uncommitted trial: commit or roll back first",
-				     st.booted);
-	const char *spare = ota_update_config_other_group(c, st.booted);
+				     op.st.booted);
+	const char *spare = ota_update_config_other_group(c, op.st.booted);
 	if (!spare)
 		return ota_error_set(err, -EINVAL, "boot flow says group '%s' is booted, which is not configured",
-				     st.booted);
+				     op.st.booted);
 	/* A status file that does not load would fail every install: kept
 	 * aside and rebuilt (every slot "unknown", which counts for nothing). */
 	struct ota_error warning = { 0 };
@@ -1206,14 +680,14 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (r < 0)
 		return r;
 	if (r > 0 && o->progress)
-		o->progress(o->userdata, &(struct ota_update_progress){ .stage = "warning", .message = warning.msg });
+		o->progress(o->userdata, &(struct ota_update_progress){ .stage = OTA_STAGE_WARNING, .message = warning.msg });
 
 	/* The source. */
 	bool is_stdin = ota_streq(o->source, "-"), is_url = ota_bundle_is_url(o->source);
 	_cleanup_close_ int fd = -1;
-	_cleanup_http_ struct ota_bundle_http *web = NULL;
+	_cleanup_(ota_bundle_http_freep) struct ota_bundle_http *web = NULL;
 	struct ota_bundle_source src, head_src;
-	struct delta d = { .src = &src, .booted = st.booted };
+	struct ota_delta d = { .src = &src, .booted = op.st.booted };
 	bool delta = false;
 	uint64_t bundle_bytes = 0;
 	if (is_url) {
@@ -1228,7 +702,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 			return r;
 		ota_bundle_source_http(&src, web);
 		/* Delta: header, manifest and signature by range, through the reader. */
-		head_src = (struct ota_bundle_source){ .name = src.name, .read = cursor_read, .userdata = &d,
+		head_src = (struct ota_bundle_source){ .name = src.name, .read = ota_delta_read_head, .userdata = &d,
 						       .last_error = src.last_error };
 		d.web = web;
 		delta = !o->no_delta;
@@ -1245,12 +719,12 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	/* Signature (inside open), then compatible and version: before anything is written. */
 	struct ota_bundle_trust trust;
 	ota_update_trust(c, &trust);
-	_cleanup_reader_ struct ota_bundle_reader *reader = NULL;
+	_cleanup_(ota_bundle_reader_freep) struct ota_bundle_reader *reader = NULL;
 	r = ota_bundle_reader_open(delta ? &head_src : &src, &trust, NULL, &reader, err);
 	if (r == -EOPNOTSUPP && delta) {
 		/* The server ignores range requests: one full streamed download. */
 		delta = false;
-		report_note(o, "full-download");
+		report_note(o, OTA_STAGE_FULL_DOWNLOAD);
 		r = ota_bundle_reader_open(&src, &trust, NULL, &reader, err);
 	}
 	if (r < 0)
@@ -1267,13 +741,13 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	}
 
 	_cleanup_free_ uint8_t *cmp = NULL; /* x.cmp, freed here */
-	struct install x = { .c = c, .o = o, .bf = bf, .m = m, .spare = spare, .err = err, .reader = reader };
+	struct ota_install x = { .c = c, .o = o, .bf = op.bf, .m = m, .spare = spare, .err = err, .reader = reader };
 	uint8_t digest[32];
 	if ((r = ota_bundle_reader_manifest_sha256(reader, digest)) < 0)
 		return ota_error_set(err, r, "bundle '%s': SHA-256 of the manifest failed", src.name);
 	ota_bundle_hex(digest, x.bundle_hex);
 	for (size_t i = 0; i < m->n_payloads; i++) {
-		r = prepare_target(c, spare, st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
+		r = prepare_target(c, spare, op.st.booted, &m->payloads[i], &x.targets[x.n_targets], err);
 		if (r < 0)
 			return r;
 		x.n_targets++;
@@ -1281,21 +755,21 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_untouched_slots(&x, err);
 	if (r < 0)
 		return r;
-	r = record_booted_good(&x, &st, err);
+	r = record_booted_good(&x, &op.st, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install aborted, nothing written: ");
 		return r;
 	}
 	find_checkpoints(&x);
-	report(&x, "verified", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_VERIFIED, NULL, 0);
 
-	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
-	r = hook_env_common(&env, c, &st);
+	_cleanup_(ota_hook_env_donep) struct ota_hook_env env = { 0 };
+	r = ota_hook_env_common(&env, c, &op.st);
 	if (!r)
 		r = hook_env_install(&env, &x, o->source);
 	if (r < 0)
 		return ota_error_errno(err, r, "pre-install hooks: environment");
-	report(&x, "pre-install", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_PRE_INSTALL, NULL, 0);
 	r = ota_hooks_run(c, "pre-install", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install aborted, nothing written: ");
@@ -1310,7 +784,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 			r = ota_error_set(err, -EBADMSG, "bundle '%s': %llu bytes on the server, the manifest says %llu",
 					  src.name, (unsigned long long)total, (unsigned long long)bundle_bytes);
 		for (size_t i = 0; r == 0 && i < x.n_targets; i++)
-			r = delta_payload(&x, &d, &x.targets[i]);
+			r = ota_delta_payload(&x, &d, &x.targets[i]);
 	} else {
 		struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end_stream, &x };
 		r = ota_bundle_reader_run(reader, &consumer, want, err);
@@ -1325,7 +799,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	}
 
-	report(&x, "post-install", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_POST_INSTALL, NULL, 0);
 	r = ota_hooks_run(c, "post-install", &env, NULL, err);
 	if (r < 0) {
 		ota_error_prefix(err, "install into group %s not armed: ", spare);
@@ -1334,10 +808,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_group_verified(&x, err);
 	if (r < 0)
 		return r;
-	r = ota_bootflow_arm(bf, spare, c->tries, err);
+	r = ota_bootflow_arm(op.bf, spare, c->tries, err);
 	if (r < 0)
 		return r;
-	report(&x, "armed", NULL, 0);
+	ota_install_report(&x, OTA_STAGE_ARMED, NULL, 0);
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
 					 .reused_spare = x.reused_spare, .reused_active = x.reused_active,
@@ -1356,83 +830,4 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (ret)
 		*ret = res;
 	return 0;
-}
-
-/* ---- commit, rollback, reboot ---------------------------------------------- */
-
-/* ota-init left the watchdog running on a trial boot (init/trial.c): the
- * magic close ('V', then close) stops it now that the trial is committed.
- * Busy means a watchdog daemon owns it, which is fine; no device, nothing
- * to do. Best effort: the commit itself already happened. */
-static void stop_trial_watchdog(void)
-{
-	int fd = open("/dev/watchdog", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (write(fd, "V", 1) != 1)
-		log_warning("/dev/watchdog: magic close failed: %m; the watchdog may reset the machine");
-	close(fd);
-}
-
-int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
-{
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = lock_and_get_state(c, &lock, &bf, &st, err);
-	if (r < 0)
-		return r;
-	if (st.trial_state != OTA_TRIAL_RUNNING && ota_streq(st.booted, st.default_group))
-		return 1;
-	_cleanup_hook_env_ struct ota_hook_env env = { 0 };
-	r = hook_env_common(&env, c, &st);
-	if (r < 0)
-		return ota_error_errno(err, r, "pre-commit hooks: environment");
-	r = ota_hooks_run(c, "pre-commit", &env, NULL, err);
-	if (r < 0) {
-		ota_error_prefix(err, "group %s not committed: ", st.booted);
-		return r;
-	}
-	r = ota_bootflow_commit(bf, st.booted, err);
-	if (r < 0)
-		return r;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
-		stop_trial_watchdog();
-	r = ota_hooks_run(c, "post-commit", &env, NULL, err);
-	if (r < 0)
-		ota_error_prefix(err, "group %s committed, but: ", st.booted);
-	return r;
-}
-
-int ota_update_rollback(const struct ota_update_config *c, char *ret_group, struct ota_error *err)
-{
-	_cleanup_close_ int lock = -1;
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	struct ota_bootflow_state st;
-	int r = lock_and_get_state(c, &lock, &bf, &st, err);
-	if (r < 0)
-		return r;
-	const char *group;
-	if (st.trial_state == OTA_TRIAL_RUNNING)
-		group = st.booted;
-	else if (st.trial_state == OTA_TRIAL_ARMED || st.trial_state == OTA_TRIAL_FAILED)
-		group = st.trial;
-	else
-		return ota_error_set(err, -EALREADY,
-				     "nothing to roll back: group %s is committed and no trial is armed", st.booted);
-	r = ota_bootflow_mark_bad(bf, group, err);
-	if (r < 0)
-		return r;
-	if (ret_group)
-		(void)snprintf(ret_group, OTA_BOOTFLOW_NAME_MAX, "%s", group);
-	return 0;
-}
-
-int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err)
-{
-	_cleanup_bootflow_ struct ota_bootflow *bf = NULL;
-	int r = ota_update_config_bootflow(c, &bf, err);
-	if (r < 0)
-		return r;
-	return ota_bootflow_reboot(bf, err);
 }

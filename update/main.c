@@ -179,7 +179,7 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 	}
 	if (arg_json) {
 		json_object *o = event("progress");
-		add_str(o, "stage", p->stage);
+		add_str(o, "stage", ota_update_stage_to_string(p->stage));
 		if (p->slot) {
 			add_u64(o, "payload", p->payload);
 			add_u64(o, "payloads", p->n_payloads);
@@ -193,21 +193,22 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 		return;
 	}
 	if (!p->slot) {
-		fprintf(stderr, "%s\n", p->stage);
+		fprintf(stderr, "%s\n", ota_update_stage_to_string(p->stage));
 		return;
 	}
-	if (strcmp(p->stage, "index") == 0 || strcmp(p->stage, "index-loaded") == 0) {
+	if (p->stage == OTA_STAGE_INDEX || p->stage == OTA_STAGE_INDEX_LOADED) {
 		fprintf(stderr, "%s: %s\n", p->slot_class,
-			p->stage[5] ? "using the active slot's saved chunk index" : "indexing the active slot for reusable chunks");
+			p->stage == OTA_STAGE_INDEX_LOADED ? "using the active slot's saved chunk index"
+							   : "indexing the active slot for reusable chunks");
 		return;
 	}
-	if (strcmp(p->stage, "resume") == 0) {
+	if (p->stage == OTA_STAGE_RESUME) {
 		fprintf(stderr, "[%u/%u] %s -> %s: resuming an interrupted install of this bundle at %" PRIu64
 			" of %" PRIu64 " bytes (written chunks are compared, not trusted)\n",
 			p->payload, p->n_payloads, p->slot_class, p->slot, p->done, p->total);
 		return;
 	}
-	if (strcmp(p->stage, "write") == 0 && arg_tty) {
+	if (p->stage == OTA_STAGE_WRITE && arg_tty) {
 		char bar[41];
 		unsigned filled = percent * 40 / 100;
 		for (unsigned i = 0; i < 40; i++)
@@ -217,14 +218,14 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 			bar, percent);
 		return;
 	}
-	if (strcmp(p->stage, "write") == 0) {
+	if (p->stage == OTA_STAGE_WRITE) {
 		if (p->done == 0)
 			fprintf(stderr, "[%u/%u] writing %s -> %s (%" PRIu64 " bytes)\n", p->payload, p->n_payloads,
 				p->slot_class, p->slot, p->total);
 		return;
 	}
 	fprintf(stderr, "%s[%u/%u] %s -> %s: %s, image hash checked\n", arg_tty ? "\n" : "", p->payload,
-		p->n_payloads, p->slot_class, p->slot, p->stage);
+		p->n_payloads, p->slot_class, p->slot, ota_update_stage_to_string(p->stage));
 }
 
 static int cmd_install(const struct ota_update_config *c, const char *source)
@@ -332,7 +333,7 @@ static int cmd_status(const struct ota_update_config *c)
 				(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		}
 		printf("%-16s %-10s %-6s %-11s %-12s %-19s %.16s%s\n", ss->slot->name, ss->slot->slot_class,
-		       ss->slot->group, ss->rec.state[0] ? ss->rec.state : "-",
+		       ss->slot->group, ss->rec.state != OTA_SLOT_NONE ? ota_slot_state_to_string(ss->rec.state) : "-",
 		       ss->rec.version[0] ? ss->rec.version : "-", when, ss->rec.sha256[0] ? ss->rec.sha256 : "-",
 		       ss->booted ? "  (booted)" : "");
 	}
@@ -355,7 +356,7 @@ static bool already_armed(const struct ota_update_config *c, const char *version
 		if (!ota_streq(ss->slot->group, s.boot.trial))
 			continue;
 		n++;
-		if (strcmp(ss->rec.state, "installed") != 0 || strcmp(ss->rec.version, version) != 0)
+		if (ss->rec.state != OTA_SLOT_INSTALLED || strcmp(ss->rec.version, version) != 0)
 			armed = false;
 	}
 	ota_update_status_done(&s);

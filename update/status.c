@@ -30,7 +30,7 @@ struct field {
 	size_t max_len; /* strings: longest accepted; 0: an integer >= 0 */
 };
 static const struct field record_fields[] = {
-	{ "state", sizeof(((struct ota_slot_record *)0)->state) - 1 },
+	{ "state", 15 }, /* format 1's limit; the text must also name a state (ota_slot_state_from_string) */
 	{ "version", sizeof(((struct ota_slot_record *)0)->version) - 1 },
 	{ "compatible", sizeof(((struct ota_slot_record *)0)->compatible) - 1 },
 	{ "sha256", sizeof(((struct ota_slot_record *)0)->sha256) - 1 },
@@ -41,15 +41,16 @@ static const struct field record_fields[] = {
 	{ "checkpoint_bytes", 0 },
 };
 
-static bool known_state(const char *s)
-{
-	static const char *const states[] = { "", OTA_SLOT_INSTALLING, OTA_SLOT_INSTALLED, OTA_SLOT_GOOD,
-					      OTA_SLOT_UNKNOWN };
-	for (size_t i = 0; i < OTA_ELEMENTSOF(states); i++)
-		if (ota_streq(s, states[i]))
-			return true;
-	return false;
-}
+static const char *const ota_slot_state_names[OTA_SLOT_STATE_MAX] = {
+	[OTA_SLOT_NONE] = "",
+	[OTA_SLOT_INSTALLING] = "installing",
+	[OTA_SLOT_INSTALLED] = "installed",
+	[OTA_SLOT_GOOD] = "good",
+	[OTA_SLOT_UNKNOWN] = "unknown",
+};
+
+OTA_DEFINE_ENUM_TO_STRING(ota_slot_state, enum ota_slot_state, "invalid")
+OTA_DEFINE_ENUM_FROM_STRING(ota_slot_state, enum ota_slot_state)
 
 static int check_field(json_object *v, const char *slot, const char *key, const char *path, struct ota_error *err)
 {
@@ -64,7 +65,8 @@ static int check_field(json_object *v, const char *slot, const char *key, const 
 				       (size_t)json_object_get_string_len(v) > f->max_len))
 			return ota_error_set(err, -EBADMSG, "status file '%s': slots.%s.%s is not a string of at most %zu bytes",
 					     path, slot, key, f->max_len);
-		if (ota_streq(key, "state") && !known_state(json_object_get_string(v)))
+		if (ota_streq(key, "state") &&
+		    ota_slot_state_from_string(json_object_get_string(v)) == OTA_SLOT_STATE_INVALID)
 			return ota_error_set(err, -EBADMSG, "status file '%s': slots.%s.state '%s' is not a known state", path,
 					     slot, json_object_get_string(v));
 		return 0;
@@ -169,13 +171,18 @@ static uint64_t get_u64(json_object *o, const char *key)
 	return 0;
 }
 
+/* o was validated: its state, if any, is a known one. */
 static void record_from_json(json_object *o, const char *slot, struct ota_slot_record *rec)
 {
 	*rec = (struct ota_slot_record){ 0 };
 	(void)snprintf(rec->name, sizeof(rec->name), "%s", slot);
 	if (!o || !json_object_is_type(o, json_type_object))
 		return;
-	copy_str(rec->state, sizeof(rec->state), o, "state");
+	json_object *v;
+	if (json_object_object_get_ex(o, "state", &v) && json_object_is_type(v, json_type_string)) {
+		enum ota_slot_state state = ota_slot_state_from_string(json_object_get_string(v));
+		rec->state = state == OTA_SLOT_STATE_INVALID ? OTA_SLOT_NONE : state;
+	}
 	copy_str(rec->version, sizeof(rec->version), o, "version");
 	copy_str(rec->compatible, sizeof(rec->compatible), o, "compatible");
 	copy_str(rec->sha256, sizeof(rec->sha256), o, "sha256");
@@ -225,7 +232,7 @@ static json_object *record_to_json(const struct ota_slot_record *rec)
 	json_object *o = json_object_new_object();
 	if (!o)
 		return NULL;
-	if (add_str(o, "state", rec->state) < 0 || add_str(o, "version", rec->version) < 0 ||
+	if (add_str(o, "state", ota_slot_state_to_string(rec->state)) < 0 || add_str(o, "version", rec->version) < 0 ||
 	    add_str(o, "compatible", rec->compatible) < 0 || add_str(o, "sha256", rec->sha256) < 0 ||
 	    add_u64(o, "size", rec->size) < 0 || add_u64(o, "installed", rec->installed) < 0 ||
 	    (rec->bundle[0] && add_str(o, "bundle", rec->bundle) < 0) ||
@@ -336,7 +343,7 @@ int ota_update_status_repair(const struct ota_update_config *c, struct ota_error
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_slots; i++) {
 		(void)snprintf(recs[i].name, sizeof(recs[i].name), "%s", c->slots[i].name);
-		(void)snprintf(recs[i].state, sizeof(recs[i].state), "%s", OTA_SLOT_UNKNOWN);
+		recs[i].state = OTA_SLOT_UNKNOWN;
 	}
 	r = store(c->status_file, root, recs, c->n_slots, err);
 	if (r < 0) {
@@ -344,7 +351,7 @@ int ota_update_status_repair(const struct ota_update_config *c, struct ota_error
 		return r;
 	}
 	ota_error_set(ret_warning, why.code, "%s; moved to '%s' and rebuilt with every slot '%s'", why.msg, aside,
-		      OTA_SLOT_UNKNOWN);
+		      ota_slot_state_to_string(OTA_SLOT_UNKNOWN));
 	return 1;
 }
 
@@ -367,7 +374,8 @@ int ota_update_status_get(const struct ota_update_config *c, struct ota_update_s
 	if (r == -ENOMEM)
 		return ota_error_set(err, r, "%s", why.msg);
 	if (r < 0) /* reported, not repaired: status only reads (install repairs) */
-		(void)ota_error_set(&s.warning, r, "%s; every slot shown '%s'", why.msg, OTA_SLOT_UNKNOWN);
+		(void)ota_error_set(&s.warning, r, "%s; every slot shown '%s'", why.msg,
+				    ota_slot_state_to_string(OTA_SLOT_UNKNOWN));
 	s.slots = calloc(c->n_slots ? c->n_slots : 1, sizeof(*s.slots));
 	if (!s.slots)
 		return ota_error_set(err, -ENOMEM, "out of memory");
@@ -379,7 +387,7 @@ int ota_update_status_get(const struct ota_update_config *c, struct ota_update_s
 		s.slots[i].slot = &c->slots[i];
 		record_from_json(o, c->slots[i].name, &s.slots[i].rec);
 		if (!root)
-			(void)snprintf(s.slots[i].rec.state, sizeof(s.slots[i].rec.state), "%s", OTA_SLOT_UNKNOWN);
+			s.slots[i].rec.state = OTA_SLOT_UNKNOWN;
 		s.slots[i].booted = strcmp(c->slots[i].group, s.boot.booted) == 0;
 	}
 	s.n_slots = c->n_slots;

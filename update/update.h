@@ -23,7 +23,12 @@
  *
  * Errors: 0 or a negative errno; struct ota_error, always last, names the
  * check, slot, device, hook or URL that failed. ret_* are written only on
- * success. Nothing here prints (progress goes to a callback) or exits.
+ * success. Nothing here exits. Progress and a repaired status file go to
+ * the install's progress callback, errors to struct ota_error; hooks write
+ * their own output to our stderr. The library itself prints one line only:
+ * a commit whose trial watchdog cannot be stopped logs (ota_log, stderr)
+ * that the watchdog may reset the machine, as the commit itself succeeded
+ * and returns 0.
  *
  * Ownership: ota_update_config_* own their strings; free with
  * ota_update_config_done(). Status objects: ota_update_status_done().
@@ -156,18 +161,29 @@ int ota_update_check_version(enum ota_downgrade_policy p, const char *running, c
 
 /* ---- slot status (the status file, JSON, replaced atomically) ------------ */
 
-/* Recorded states of a slot (docs/update.md, "Status file"). A group is
- * armed only if every slot of it is verified: written and read back by this
- * install, or recorded "installed" and still hashing to its record, or
- * "good". "installing", "unknown" and no record never count. */
-#define OTA_SLOT_INSTALLING "installing" /* being written: torn until read back */
-#define OTA_SLOT_INSTALLED "installed"   /* written and read back: sha256 of size bytes */
-#define OTA_SLOT_GOOD "good"             /* not written by ota-update since its group ran committed */
-#define OTA_SLOT_UNKNOWN "unknown"       /* the status file was rebuilt: nothing known */
+/* Recorded states of a slot (docs/update.md, "Status file"), with their text
+ * in the status file and in `status`. A group is armed only if every slot of
+ * it is verified: written and read back by this install, or recorded
+ * "installed" and still hashing to its record, or "good". "installing",
+ * "unknown" and no record never count. */
+enum ota_slot_state {
+	OTA_SLOT_NONE = 0,    /* "": no record */
+	OTA_SLOT_INSTALLING,  /* "installing": being written, torn until read back */
+	OTA_SLOT_INSTALLED,   /* "installed": written and read back, sha256 of size bytes */
+	OTA_SLOT_GOOD,        /* "good": not written by ota-update since its group ran committed */
+	OTA_SLOT_UNKNOWN,     /* "unknown": the status file was rebuilt, nothing known */
+	OTA_SLOT_STATE_MAX,
+	OTA_SLOT_STATE_INVALID = -1,
+};
+
+/* The state's text above ("invalid" for a value that is none of them). */
+const char *ota_slot_state_to_string(enum ota_slot_state s);
+/* The state whose text s is, else OTA_SLOT_STATE_INVALID (NULL too). */
+enum ota_slot_state ota_slot_state_from_string(const char *s);
 
 struct ota_slot_record {
 	char name[64];
-	char state[16];       /* OTA_SLOT_*, "" = no record */
+	enum ota_slot_state state;
 	char version[128];
 	char compatible[128];
 	char sha256[65];
@@ -199,12 +215,32 @@ int ota_update_status_repair(const struct ota_update_config *c, struct ota_error
 
 /* ---- operations ---------------------------------------------------------------- */
 
+/* The stages an install reports, with their text in `--json` progress
+ * events (docs/cli.md). */
+enum ota_update_stage {
+	OTA_STAGE_WARNING,       /* "warning": see message; the install goes on */
+	OTA_STAGE_FULL_DOWNLOAD, /* "full-download": no delta, the server ignores ranges */
+	OTA_STAGE_VERIFIED,      /* "verified": signature, compatible, version, slots checked */
+	OTA_STAGE_PRE_INSTALL,   /* "pre-install": the hooks run */
+	OTA_STAGE_INDEX,         /* "index": the active slot is cut into chunks (delta) */
+	OTA_STAGE_INDEX_LOADED,  /* "index-loaded": its saved chunk index is used instead */
+	OTA_STAGE_RESUME,        /* "resume": done is the checkpoint of an interrupted install of this bundle */
+	OTA_STAGE_WRITE,         /* "write": done of total bytes in place */
+	OTA_STAGE_INSTALLED,     /* "installed": the payload is read back, its image hash checked */
+	OTA_STAGE_POST_INSTALL,  /* "post-install": the hooks run */
+	OTA_STAGE_ARMED,         /* "armed": the trial of the spare group is armed */
+	OTA_STAGE_MAX,
+	OTA_STAGE_INVALID = -1,
+};
+
+/* The stage's text above ("invalid" for a value that is none of them). */
+const char *ota_update_stage_to_string(enum ota_update_stage s);
+/* The stage whose text s is, else OTA_STAGE_INVALID (NULL too). */
+enum ota_update_stage ota_update_stage_from_string(const char *s);
+
 struct ota_update_progress {
-	const char *stage;       /* "warning" (see message), "verified", "pre-install", "index", "resume" (done: the
-				  * checkpoint of an interrupted install of this bundle), "write", "installed",
-				  * "post-install", "armed"; "full-download" (no delta:
-				  * the server ignores ranges) */
-	const char *slot_class;  /* for "write"/"installed" */
+	enum ota_update_stage stage;
+	const char *slot_class;  /* per payload (index, resume, write, installed) */
 	const char *slot;
 	unsigned payload;        /* 1-based index and count of the payloads written */
 	unsigned n_payloads;

@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 			printf("corrupt\t%s\n", err.msg);
 			return 0;
 		}
-		printf("slot\t%s\t%s\t%s\n", argv[i], rec.state, rec.sha256);
+		printf("slot\t%s\t%s\t%s\n", argv[i], ota_slot_state_to_string(rec.state), rec.sha256);
 	}
 	return 0;
 }

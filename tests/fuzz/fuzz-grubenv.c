@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootflow/bootflow.h"
+#include "bootflow/bootflow-private.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bootflow/bootflow.h"
+#include "bootflow/bootflow-private.h"
 #include "test.h"
 
 static const char *const groups[2] = { "a", "b" };

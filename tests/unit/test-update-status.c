@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* update/status.c: the slot status file, its validation and repair. */
+/* update/status.c: the slot status file, its validation and repair; the
+ * text of slot states and progress stages, which files, --json output and
+ * docs/cli.md depend on byte for byte. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -79,12 +81,66 @@ TEST(status_round_trip)
 	ASSERT_INT_EQ(ota_update_status_write(f.path, &rec, 1, &err), 0);
 	struct ota_slot_record back;
 	ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &back, &err), 0);
-	ASSERT_STR_EQ(back.state, OTA_SLOT_INSTALLED);
+	ASSERT_INT_EQ(back.state, OTA_SLOT_INSTALLED);
 	ASSERT_STR_EQ(back.version, rec.version);
 	ASSERT_STR_EQ(back.sha256, rec.sha256);
 	ASSERT_INT_EQ(back.size, 1ull << 40);
 	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0); /* a file we wrote is fine */
 	teardown(&f);
+}
+
+/* Every slot state and progress stage, in enum order, as the status file,
+ * `status` and --json progress events spell them. */
+static const char *const state_texts[] = { "", "installing", "installed", "good", "unknown" };
+static const char *const stage_texts[] = { "warning", "full-download", "verified", "pre-install",
+					   "index", "index-loaded", "resume", "write",
+					   "installed", "post-install", "armed" };
+
+TEST(slot_states_and_progress_stages_round_trip_through_their_text)
+{
+	ASSERT_INT_EQ(OTA_SLOT_STATE_MAX, OTA_ELEMENTSOF(state_texts));
+	for (int i = 0; i < OTA_SLOT_STATE_MAX; i++) {
+		ASSERT_STR_EQ(ota_slot_state_to_string((enum ota_slot_state)i), state_texts[i]);
+		ASSERT_INT_EQ(ota_slot_state_from_string(state_texts[i]), i);
+	}
+	ASSERT_INT_EQ(OTA_STAGE_MAX, OTA_ELEMENTSOF(stage_texts));
+	for (int i = 0; i < OTA_STAGE_MAX; i++) {
+		ASSERT_STR_EQ(ota_update_stage_to_string((enum ota_update_stage)i), stage_texts[i]);
+		ASSERT_INT_EQ(ota_update_stage_from_string(stage_texts[i]), i);
+	}
+	/* Neither a state nor a stage ("" is a state: no record). */
+	const char *const unknown[] = { "Installed", "installed ", "install", "Write", "index_loaded",
+					"indexloaded", "none", "done", "invalid", NULL };
+	for (size_t i = 0; i < OTA_ELEMENTSOF(unknown); i++) {
+		ASSERT_INT_EQ(ota_slot_state_from_string(unknown[i]), OTA_SLOT_STATE_INVALID);
+		ASSERT_INT_EQ(ota_update_stage_from_string(unknown[i]), OTA_STAGE_INVALID);
+	}
+	ASSERT_INT_EQ(ota_update_stage_from_string(""), OTA_STAGE_INVALID);
+	ASSERT_STR_EQ(ota_slot_state_to_string(OTA_SLOT_STATE_MAX), "invalid");
+	ASSERT_STR_EQ(ota_slot_state_to_string(OTA_SLOT_STATE_INVALID), "invalid");
+	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_MAX), "invalid");
+	ASSERT_STR_EQ(ota_update_stage_to_string(OTA_STAGE_INVALID), "invalid");
+}
+
+/* Every state is written as its text and read back as the same state. */
+TEST(slot_state_every_value_round_trips_through_the_status_file)
+{
+	for (int i = 0; i < OTA_SLOT_STATE_MAX; i++) {
+		struct fixture f;
+		ASSERT_TRUE(setup(&f));
+		struct ota_slot_record rec = { .name = "root-a", .state = (enum ota_slot_state)i }, back;
+		struct ota_error err = { 0 };
+		ASSERT_INT_EQ(ota_update_status_write(f.path, &rec, 1, &err), 0);
+		_cleanup_free_ char *text = NULL;
+		size_t size = 0;
+		char quoted[32];
+		snprintf(quoted, sizeof(quoted), "\"state\":\"%s\"", state_texts[i]);
+		ASSERT_INT_EQ(ota_read_file(f.path, 1 << 20, &text, &size, NULL), 0);
+		ASSERT_CONTAINS(text, quoted);
+		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-a", &back, &err), 0);
+		ASSERT_INT_EQ(back.state, i);
+		teardown(&f);
+	}
 }
 
 /* Each: what the tool never writes; repaired, kept, every slot unknown. */
@@ -121,9 +177,9 @@ TEST(status_corrupt_files_are_moved_aside_and_rebuilt_unknown)
 		ASSERT_TRUE(strstr(warn.msg, f.path) != NULL && strstr(warn.msg, ".corrupt-") != NULL);
 		ASSERT_TRUE(kept_aside(&f, corrupt[i], strlen(corrupt[i])));
 		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-a", &rec, &err), 0);
-		ASSERT_STR_EQ(rec.state, OTA_SLOT_UNKNOWN);
+		ASSERT_INT_EQ(rec.state, OTA_SLOT_UNKNOWN);
 		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &rec, &err), 0);
-		ASSERT_STR_EQ(rec.state, OTA_SLOT_UNKNOWN);
+		ASSERT_INT_EQ(rec.state, OTA_SLOT_UNKNOWN);
 		ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0);
 		teardown(&f);
 	}

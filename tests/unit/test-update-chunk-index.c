@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* update/chunk-index.c: the local chunk index, made by scanning a slot and
+ * saved to and loaded from its OTAIDX1 file, used only for the image the
+ * status file records installed in that slot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include "test.h"
+#include "update/chunk-index.h"
+
+struct fixture {
+	char dir[TEST_DIR_MAX], status[PATH_MAX], index[PATH_MAX];
+	struct ota_manifest_payload p;
+	struct ota_chunk_entry table[3];
+};
+
+/* A payload of three chunks (100, 7 and 4000 bytes) recorded installed in slot root-a. */
+static bool setup(struct fixture *f)
+{
+	*f = (struct fixture){ .p = { .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 65536, .chunk_count = 3 } };
+	if (test_mkdtemp(f->dir, sizeof(f->dir), "chunk-index") < 0)
+		return false;
+	snprintf(f->status, sizeof(f->status), "%s/slots.json", f->dir);
+	snprintf(f->index, sizeof(f->index), "%s/index/root-a.idx", f->dir);
+	const uint32_t sizes[3] = { 100, 7, 4000 };
+	for (unsigned i = 0; i < 3; i++) {
+		memset(f->table[i].sha256, 0x10 + i, 32);
+		f->table[i].usize = sizes[i];
+		f->p.image_size += sizes[i];
+	}
+	memset(f->p.image_sha256, 0xab, 32);
+	struct ota_slot_record rec = { .name = "root-a", .state = OTA_SLOT_INSTALLED, .size = f->p.image_size };
+	ota_bundle_hex(f->p.image_sha256, rec.sha256);
+	return ota_update_status_write(f->status, &rec, 1, NULL) == 0;
+}
+
+TEST(chunk_index_saved_loads_with_every_chunk_at_its_image_offset)
+{
+	struct fixture f;
+	ASSERT_TRUE(setup(&f));
+	ota_chunk_index_save(f.status, "root-a", &f.p, f.table);
+	struct stat st;
+	ASSERT_INT_EQ(stat(f.index, &st), 0);
+	ASSERT_INT_EQ(st.st_size, 56 + 3 * 44);
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 1);
+	ASSERT_INT_EQ(ix.n, 3);
+	const uint64_t offsets[3] = { 0, 100, 107 };
+	for (unsigned i = 0; i < 3; i++) {
+		const struct ota_chunk_index_entry *e = ota_chunk_index_find(&ix, &f.table[i]);
+		ASSERT_TRUE(e != NULL);
+		ASSERT_INT_EQ(e->offset, offsets[i]);
+		ASSERT_INT_EQ(e->size, f.table[i].usize);
+	}
+	struct ota_chunk_entry other = f.table[0];
+	other.usize = 101; /* same hash, other size: not that chunk */
+	ASSERT_NULL(ota_chunk_index_find(&ix, &other));
+}
+
+/* Each: an index that must not be used; load says 0 and leaves ix as it was. */
+TEST(chunk_index_of_another_image_chunker_or_state_is_not_loaded)
+{
+	struct fixture f;
+	ASSERT_TRUE(setup(&f));
+	ota_chunk_index_save(f.status, "root-a", &f.p, f.table);
+	struct ota_chunk_index ix = { 0 };
+	struct ota_manifest_payload p = f.p;
+	p.chunk_avg = 32768;
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &p, &ix), 0);
+	p = f.p;
+	p.chunker = OTA_CHUNKER_FIXED;
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &p, &ix), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-b", &f.p, &ix), 0); /* no record, no file */
+	ASSERT_INT_EQ(ix.n, 0);
+
+	/* The slot now holds another image, or one being written. */
+	struct ota_slot_record rec = { .name = "root-a", .state = OTA_SLOT_INSTALLED };
+	memset(rec.sha256, 'c', 64);
+	ASSERT_INT_EQ(ota_update_status_write(f.status, &rec, 1, NULL), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 0);
+	ota_bundle_hex(f.p.image_sha256, rec.sha256);
+	rec.state = OTA_SLOT_INSTALLING;
+	ASSERT_INT_EQ(ota_update_status_write(f.status, &rec, 1, NULL), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 0);
+	rec.state = OTA_SLOT_INSTALLED;
+	ASSERT_INT_EQ(ota_update_status_write(f.status, &rec, 1, NULL), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 1);
+	ota_chunk_index_done(&ix);
+}
+
+TEST(chunk_index_file_cut_short_or_grown_is_not_loaded)
+{
+	struct fixture f;
+	ASSERT_TRUE(setup(&f));
+	ota_chunk_index_save(f.status, "root-a", &f.p, f.table);
+	struct ota_chunk_index ix = { 0 };
+	ASSERT_INT_EQ(truncate(f.index, 56 + 3 * 44 - 1), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 0);
+	ASSERT_INT_EQ(truncate(f.index, 55), 0); /* not even a header */
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 0);
+	ASSERT_INT_EQ(truncate(f.index, 56 + 4 * 44), 0);
+	ASSERT_INT_EQ(ota_chunk_index_load(f.status, "root-a", &f.p, &ix), 0);
+	ASSERT_INT_EQ(ix.n, 0);
+}
+
+/* A scan of a slot indexes the chunks the payload's chunker cuts: the whole
+ * slot, each chunk findable by its hash at its offset. */
+TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
+{
+	char dir[TEST_DIR_MAX], path[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan"), 0);
+	snprintf(path, sizeof(path), "%s/slot.img", dir);
+	const size_t size = 3u << 20;
+	_cleanup_free_ uint8_t *data = malloc(size);
+	ASSERT_TRUE(data != NULL);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < size; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	struct ota_manifest_payload p = { .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 65536 };
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_chunk_index_scan(fd, size, &p, 4u << 20, &ix, "root-a", &err), 0);
+	ASSERT_TRUE(ix.n > 1);
+	uint64_t total = 0;
+	for (size_t i = 0; i < ix.n; i++) {
+		const struct ota_chunk_index_entry *c = &ix.v[i];
+		struct ota_chunk_entry e = { .usize = c->size };
+		ASSERT_TRUE(EVP_Digest(data + c->offset, c->size, e.sha256, NULL, EVP_sha256(), NULL));
+		const struct ota_chunk_index_entry *found = ota_chunk_index_find(&ix, &e);
+		ASSERT_TRUE(found != NULL && found->offset == c->offset);
+		total += c->size;
+	}
+	ASSERT_INT_EQ(total, size);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* chunk-index: a slot's content-defined chunks by SHA-256, private to update/.
+ *
+ * Job: let the delta planner (delta.c) find a chunk of a new image anywhere
+ * in the active slot, not only at its own offset. An index is made by
+ * cutting the slot with the payload's chunker and parameters (scan), or
+ * loaded from the index file saved when that image was installed.
+ *
+ * The index file: <dir of status-file>/index/<slot>.idx, written from the
+ * verified chunk table once the image passed its read-back check, so the
+ * next delta install need not cut the whole slot again. Format OTAIDX1, all
+ * integers big-endian:
+ *   "OTAIDX1\n", image SHA-256 (32), chunker u32, chunk_avg u32, count u64,
+ *   then count entries of SHA-256 (32), image offset u64, size u32 (44 bytes).
+ *
+ * Invariants:
+ * - An index only proposes candidates: the caller re-hashes every chunk it
+ *   reads from the device before using it, so a stale or forged index costs
+ *   time, never correctness.
+ * - A file is used only when its image hash equals the slot's record
+ *   ("installed") and its chunker and average equal the payload's; anything
+ *   else (missing, short, another image, more than OTA_BUNDLE_MAX_CHUNKS
+ *   entries, a size that does not match the count) is not loaded.
+ * - At most OTA_BUNDLE_MAX_CHUNKS chunks: the rest of a larger slot is simply
+ *   not reusable by content.
+ *
+ * Power-fail: the file is replaced whole (ota_write_file_atomic: old or new,
+ * never a mix); saving is best effort, as a missing index costs only a scan.
+ */
+#ifndef OTA_UPDATE_CHUNK_INDEX_H
+#define OTA_UPDATE_CHUNK_INDEX_H
+
+#include "update/update-private.h"
+
+struct ota_chunk_index_entry {
+	uint8_t sha[32];
+	uint64_t offset;    /* in the slot */
+	uint32_t size;
+};
+
+/* Sorted by (sha, size) once made or loaded. */
+struct ota_chunk_index {
+	struct ota_chunk_index_entry *v;
+	size_t n, cap;
+};
+
+void ota_chunk_index_done(struct ota_chunk_index *ix);
+/* Cuts bytes [0, size) of fd with p's chunker (chunks of at most max bytes)
+ * and indexes every chunk by hash. Errors name the slot. */
+int ota_chunk_index_scan(int fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
+			 struct ota_chunk_index *ix, const char *slot, struct ota_error *err) _must_check_;
+/* A chunk of the slot with e's hash and size, NULL if none. */
+const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_index *ix,
+							 const struct ota_chunk_entry *e);
+
+/* Saves the index of slot from p's verified chunk table (p->chunk_count
+ * entries). Best effort: nothing is reported. */
+void ota_chunk_index_save(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
+			  const struct ota_chunk_entry *table);
+/* Loads the saved index of slot if it describes the image the status file
+ * records installed there, cut with p's chunker. Returns 1 if loaded
+ * (replacing *ix), 0 if there is none that can be used. */
+int ota_chunk_index_load(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
+			 struct ota_chunk_index *ix);
+
+#endif

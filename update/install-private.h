@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The install pipeline's state, shared by install.c (the pipeline: slots,
+ * the streamed consumer, resume, arming) and delta.c (the planner that
+ * places a payload's chunks from local slots or by HTTP range).
+ *
+ * Every byte either of them puts in a slot goes through
+ * ota_install_write_at() or ota_install_account(), and every payload ends in
+ * ota_install_end_payload(): the power-fail order of update.h (intent
+ * recorded before the first write, checkpoints only of what is durable, read
+ * back before "installed") is kept in install.c alone. */
+#ifndef OTA_UPDATE_INSTALL_PRIVATE_H
+#define OTA_UPDATE_INSTALL_PRIVATE_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include "update/update-private.h"
+
+/* One payload's slot in the spare group. */
+struct ota_install_target {
+	const struct ota_manifest_payload *p;
+	const struct ota_slot_config *slot;
+	char path[PATH_MAX];
+	bool is_file;
+	int fd;
+	/* Resume: chunks [0, resume_chunks) (bytes [0, resume_bytes)) of the
+	 * image were durably written by an interrupted install of this bundle;
+	 * they are compared with the device, not trusted. */
+	uint64_t resume_chunks, resume_bytes;
+	uint64_t checkpoint_chunks; /* the last one recorded (a new one must pass it) */
+	uint64_t chunk_i; /* streamed install: index of the next chunk */
+	/* What the slot check saw at path (st_rdev of a device; st_dev and
+	 * inode of an existing file): the slot opened for writing must be it. */
+	bool checked_id;
+	dev_t id_dev;
+	ino_t id_ino;
+	bool verified; /* written (or found in place) and read back with the image's hash */
+};
+
+/* One install. */
+struct ota_install {
+	const struct ota_update_config *c;
+	const struct ota_update_install_opts *o;
+	struct ota_bootflow *bf;
+	const struct ota_manifest *m;
+	const char *spare;
+	struct ota_install_target targets[OTA_BUNDLE_MAX_PAYLOADS];
+	size_t n_targets;
+	struct ota_install_target *cur;
+	unsigned index;
+	bool marked_bad;    /* the spare group is marked bad */
+	bool started;       /* ... and the records say installing */
+	unsigned last_percent;
+	uint64_t written;
+	uint64_t done;          /* bytes of the current payload in place (written or reused) */
+	uint64_t reused_spare;  /* delta: bytes found in place in the spare slot */
+	uint64_t reused_active; /* delta: bytes copied from the active slots */
+	char reused_from[128];  /* delta: names of the active slots chunks came from */
+	char bundle_hex[65];    /* SHA-256 of the signed manifest: names the bundle */
+	uint64_t since_checkpoint; /* bytes placed since the last checkpoint */
+	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */
+	struct ota_bundle_reader *reader;
+	uint8_t *cmp;           /* streamed resume: a chunk read back from the slot */
+	size_t cmp_size;
+	struct ota_error *err;
+};
+
+/* ---- install.c ---------------------------------------------------------------- */
+
+/* The path a slot's bytes are at: its file, or its device spec resolved. */
+int ota_install_slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err) _must_check_;
+void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t, uint64_t done);
+/* Makes t the current payload (progress counts restart). */
+void ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t);
+/* Opens t for writing; the first open anywhere marks the spare group bad and
+ * records the targets "installing" first. */
+int ota_install_open_target(struct ota_install *x, struct ota_install_target *t) _must_check_;
+/* Counts size more bytes of the current payload as in place. */
+void ota_install_account(struct ota_install *x, struct ota_install_target *t, size_t size);
+/* Writes data at offset of t and counts it. */
+int ota_install_write_at(struct ota_install *x, struct ota_install_target *t, uint64_t offset, const void *data,
+			 size_t size) _must_check_;
+/* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
+ * in place: records a resume checkpoint when enough was placed since the
+ * last one (fdatasync first, then the record). */
+int ota_install_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks,
+			   uint64_t bytes) _must_check_;
+/* The current payload is complete: fsync, read back and check its
+ * whole-image SHA-256, record it "installed". userdata: the ota_install
+ * (a struct ota_bundle_consumer's end). */
+int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p) _must_check_;
+
+/* ---- delta.c ------------------------------------------------------------------ */
+
+/* A bundle fetched by HTTP range. */
+struct ota_delta {
+	const struct ota_bundle_source *src;
+	struct ota_bundle_http *web;
+	uint64_t data_off;   /* the head's read cursor while it is opened; then where the data area starts */
+	const char *booted;  /* the group whose slots chunks may be copied from */
+};
+
+/* A struct ota_bundle_source's read over d (userdata): the bundle's head
+ * (header, manifest, signature) read in order by range from data_off on. */
+ssize_t ota_delta_read_head(void *userdata, void *buf, size_t size);
+/* Places every chunk of t's payload (see delta.c) and ends the payload. */
+int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct ota_install_target *t) _must_check_;
+
+#endif
