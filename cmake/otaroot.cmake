@@ -25,6 +25,38 @@ foreach(dep blkid mount fdisk inih zstd crypto jsonc curl)
   add_library(ota_static_${dep} INTERFACE)
 endforeach()
 
+# What compiles and links the static variants with musl (OTA_INIT_LIBC): the
+# same gcc with Debian's musl specs file, which is all musl-gcc adds. The
+# specs leave out /usr/include, where glibc's headers are: the kernel's
+# headers and inih's ini.h are reached through a directory of links to them.
+add_library(ota_musl INTERFACE)
+if(OTA_BUILD_INIT AND OTA_INIT_LIBC STREQUAL "musl")
+  find_program(OTA_MUSL_GCC musl-gcc)
+  # Debian puts musl under its multiarch name with gnu made musl
+  # (x86_64-linux-musl, arm-linux-musleabihf).
+  string(REPLACE "-linux-gnu" "-linux-musl" OTA_MUSL_TRIPLET "${CMAKE_LIBRARY_ARCHITECTURE}")
+  set(OTA_MUSL_SPECS /usr/lib/${OTA_MUSL_TRIPLET}/musl-gcc.specs)
+  if(NOT OTA_MUSL_GCC OR NOT EXISTS ${OTA_MUSL_SPECS})
+    message(FATAL_ERROR "OTA_INIT_LIBC=musl needs musl-gcc and ${OTA_MUSL_SPECS}: "
+      "install musl-tools (tools/deps.sh), or configure with -DOTA_INIT_LIBC=glibc")
+  endif()
+  find_path(OTA_INIH_HEADER_DIR ini.h HINTS ${INIH_INCLUDE_DIRS} REQUIRED NO_CACHE)
+  set(OTA_MUSL_INCLUDE ${CMAKE_BINARY_DIR}/musl-include)
+  file(MAKE_DIRECTORY ${OTA_MUSL_INCLUDE})
+  foreach(pair "linux=/usr/include/linux" "asm-generic=/usr/include/asm-generic"
+               "asm=/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/asm" "ini.h=${OTA_INIH_HEADER_DIR}/ini.h")
+    string(REPLACE "=" ";" pair "${pair}")
+    list(GET pair 0 link)
+    list(GET pair 1 target)
+    if(NOT EXISTS ${target})
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl: ${target} not found (linux-libc-dev, libinih-dev)")
+    endif()
+    file(CREATE_LINK ${target} ${OTA_MUSL_INCLUDE}/${link} SYMBOLIC)
+  endforeach()
+  target_compile_options(ota_musl INTERFACE -specs=${OTA_MUSL_SPECS} -isystem ${OTA_MUSL_INCLUDE})
+  target_link_options(ota_musl INTERFACE -specs=${OTA_MUSL_SPECS})
+endif()
+
 if(NOT OTA_BUILD_INIT)
   # Nothing static is built: ota_static_* stay empty.
 elseif(OTA_STATIC_FROM_SYSROOT)
@@ -44,9 +76,15 @@ else()
   # util-linux source package, built once into OTA_UTIL_LINUX_STATIC_DIR by
   # tools/build-util-linux-static.sh. See docs/building.md.
   set(UL ${OTA_UTIL_LINUX_STATIC_DIR})
+  if(OTA_INIT_LIBC STREQUAL "musl")
+    # Built with musl, cached apart from a glibc build of the same tree.
+    string(APPEND UL "-musl")
+  endif()
   set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
   set(OTA_UL_BUILD ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh)
-  if(CMAKE_CROSSCOMPILING)
+  if(OTA_INIT_LIBC STREQUAL "musl")
+    set(OTA_UL_BUILD ${OTA_UL_BUILD} --libc musl)
+  elseif(CMAKE_CROSSCOMPILING)
     # For the target: its compiler, flags and sysroot; the verification
     # program runs under the emulator.
     string(REPLACE ";" " " OTA_UL_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}")
@@ -82,6 +120,11 @@ else()
   target_link_libraries(ota_static_mount INTERFACE ${UL}/lib/libmount.a ota_static_blkid)
   target_include_directories(ota_static_fdisk INTERFACE ${FDISK_INCLUDE_DIRS})
   target_link_libraries(ota_static_fdisk INTERFACE ${UL}/lib/libfdisk.a ota_static_blkid ${UL}/lib/libuuid.a)
+  # Debian ships inih's static archive but not its source (no deb-src of it
+  # is served): a musl ota-init links the same libinih.a. It needs nothing
+  # from libc but malloc, stdio (fopen64, fgets, fclose), strchr, strlen,
+  # the stack protector and __ctype_b_loc, which musl provides for objects
+  # compiled against glibc.
   target_include_directories(ota_static_inih INTERFACE ${INIH_INCLUDE_DIRS})
   target_link_libraries(ota_static_inih INTERFACE ${OTA_INIH_A})
   target_include_directories(ota_static_zstd INTERFACE ${ZSTD_INCLUDE_DIRS})
@@ -121,7 +164,15 @@ function(ota_add_library name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${dyn_deps})
 
-  add_library(${name}-static STATIC $<TARGET_OBJECTS:${name}-obj>)
+  # Built only for a static executable that links it (ota-init's components:
+  # the others' dependencies, such as libcrypto's headers, are not for musl).
+  if(OTA_INIT_LIBC STREQUAL "musl")
+    # Against musl's headers: objects of their own.
+    add_library(${name}-static STATIC EXCLUDE_FROM_ALL ${A_SOURCES})
+    target_link_libraries(${name}-static PUBLIC ota_musl)
+  else()
+    add_library(${name}-static STATIC EXCLUDE_FROM_ALL $<TARGET_OBJECTS:${name}-obj>)
+  endif()
   target_include_directories(${name}-static PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name}-static PUBLIC ${static_deps})
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <libfdisk.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "sysutil/sysutil.h"
 
@@ -324,7 +326,9 @@ void ota_atomic_file_abort(struct ota_atomic_file *f)
 
 int ota_rename_noreplace(const char *from, const char *to, struct ota_error *err)
 {
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
+	/* The system call, not libc's renameat2(): musl (the static ota-init)
+	 * has no wrapper for it. */
+	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
 		if (errno != EINVAL)
 			return ota_error_errno(err, -errno, "rename '%s' to '%s'", from, to);
 		/* A file system without RENAME_NOREPLACE: link() never replaces. */

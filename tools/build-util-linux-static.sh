@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# build-util-linux-static.sh [--host TRIPLET] OUTDIR
+# build-util-linux-static.sh [--host TRIPLET | --libc musl] OUTDIR
 #
 # Builds static libuuid/libblkid/libmount/libfdisk from Debian's own
 # util-linux *source* package (deb-src) and installs them into OUTDIR:
@@ -14,6 +14,11 @@
 # TRIPLET-gcc unless CC says otherwise. UL_STATIC_CFLAGS then carries the
 # target's --sysroot (libc headers and libc.a) and flags such as
 # -D_TIME_BITS=64; the verification program runs under UL_STATIC_EMULATOR.
+#
+# --libc musl builds them against musl instead of glibc (Debian's
+# musl-tools: musl-gcc, for the machine itself), for a musl ota-init. musl's
+# headers leave out /usr/include, so the kernel's headers (linux/, asm/,
+# asm-generic/) are reached through links in OUTDIR/src/musl-include.
 #
 # Use:  PKG_CONFIG_PATH=OUTDIR/lib/pkgconfig pkg-config --static --libs fdisk mount blkid
 # (PKG_CONFIG_LIBDIR=OUTDIR/lib/pkgconfig is stricter: it cannot fall back to
@@ -45,13 +50,22 @@ ME=build-util-linux-static
 say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
+usage() { echo "usage: $0 [--host TRIPLET | --libc musl] OUTDIR" >&2; exit 2; }
 HOST=""
-if [ "${1:-}" = --host ]; then
+LIBC=glibc
+case "${1:-}" in
+--host)
 	HOST=${2:-}
-	[ -n "$HOST" ] || { echo "usage: $0 [--host TRIPLET] OUTDIR" >&2; exit 2; }
+	[ -n "$HOST" ] || usage
 	shift 2
-fi
-if [ $# -ne 1 ] || [ -z "$1" ]; then echo "usage: $0 [--host TRIPLET] OUTDIR" >&2; exit 2; fi
+	;;
+--libc)
+	[ "${2:-}" = musl ] || usage
+	LIBC=musl
+	shift 2
+	;;
+esac
+if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
 
 SRCPKG=util-linux
 UL_LIBS=(uuid blkid mount fdisk)
@@ -95,8 +109,11 @@ TREE="$DL/$SRCPKG"
 # Keep the caller's build environment out of this build.
 unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKELEVEL
 : "${CC:=${HOST:+$HOST-}gcc}"
+[ "$LIBC" = glibc ] || CC=musl-gcc
 STRIP=${HOST:+$HOST-}strip
 UL_STATIC_CFLAGS=${UL_STATIC_CFLAGS:--O2 -g -ffunction-sections -fdata-sections}
+MUSL_INCLUDE="$OUTDIR/src/musl-include"
+[ "$LIBC" = glibc ] || UL_STATIC_CFLAGS+=" -isystem $MUSL_INCLUDE"
 UL_STATIC_REGEN=${UL_STATIC_REGEN:-auto}
 case "$UL_STATIC_REGEN" in auto | touch | autoreconf) ;; *) die "UL_STATIC_REGEN must be auto, touch or autoreconf" ;; esac
 
@@ -128,6 +145,7 @@ CONFIGURE_FLAGS=(
 fingerprint() {
 	{
 		echo "recipe=$RECIPE_REV"
+		echo "libc=$LIBC"
 		echo "outdir=$OUTDIR"
 		echo "cc=$CC $("$CC" -dumpfullversion 2>/dev/null || true) $("$CC" -dumpmachine 2>/dev/null || true)"
 		echo "cflags=$UL_STATIC_CFLAGS"
@@ -326,7 +344,10 @@ apt_install() { # apt_install PKG...
 ensure_tools() {
 	PHASE="installing build tools"
 	local -a pkgs=()
-	if [ -z "$HOST" ]; then
+	if [ "$LIBC" = musl ]; then
+		command -v "$CC" >/dev/null || pkgs+=(musl-tools)
+		command -v make >/dev/null || pkgs+=(make)
+	elif [ -z "$HOST" ]; then
 		command -v "$CC" >/dev/null && command -v make >/dev/null &&
 			[ -f "$("$CC" -print-file-name=libc.a 2>/dev/null)" ] || pkgs+=(build-essential)
 	else
@@ -414,6 +435,14 @@ cd "$TREE"
 
 PHASE="build-system preparation"
 prepare_buildsys
+
+if [ "$LIBC" = musl ]; then
+	# musl-gcc's gcc is the machine's: its multiarch directory holds asm/.
+	rm -rf -- "$MUSL_INCLUDE"
+	mkdir -p "$MUSL_INCLUDE"
+	ln -s /usr/include/linux /usr/include/asm-generic "$MUSL_INCLUDE/"
+	ln -s "/usr/include/$("$CC" -dumpmachine)/asm" "$MUSL_INCLUDE/asm"
+fi
 
 PHASE="configure"
 say "configure CFLAGS='$UL_STATIC_CFLAGS' ${CONFIGURE_FLAGS[*]}"
