@@ -1399,7 +1399,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep recordings and images")
     ap.add_argument("classes", nargs="*")
     a = ap.parse_args()
-    need("qemu-system-x86_64", "sfdisk", "mcopy", "mdir", "e2fsck")
+    need("qemu-system-x86_64", "sfdisk", "mcopy", "mdir", "e2fsck", "fw_printenv", "mkenvimage")
     if os.geteuid() != 0:
         print("crash-states: needs root (loop devices, mounts); skipped")
         return 77
