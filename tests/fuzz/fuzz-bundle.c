@@ -3,18 +3,14 @@
  * manifest, chunk tables, zstd, hashes), unsigned bundles allowed so the
  * fuzzer gets past the signature. The consumer checks that chunks arrive in
  * order and inside the image. */
-#include <errno.h>
-
 #include "bundle/bundle.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static int check_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *buf,
 		       size_t n)
 {
 	uint64_t *next = userdata;
-	if (offset != *next || offset + n > p->image_size)
-		__builtin_trap();
+	FUZZ_ASSERT(offset == *next && offset + n <= p->image_size);
 	*next = offset + n;
 	return 0;
 }
@@ -38,8 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret = ota_bundle_reader_open(&src, &trust, NULL, &r, &err);
 	if (ret == 0)
 		ret = ota_bundle_reader_run(r, &c, NULL, &err);
-	if (ret < 0 && !err.msg[0])
-		__builtin_trap();
+	fuzz_says_why(ret, &err);
 	ota_bundle_reader_free(r);
 	return 0;
 }

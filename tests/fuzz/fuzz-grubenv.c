@@ -3,13 +3,8 @@
  * (bootflow/grubenv.c). The input is cut into env1, env2 and tries; whatever
  * the bytes, the decision names a configured group, and a decided state
  * written back out decides the same. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "bootflow/bootflow-private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,15 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ota_grub_decision d;
 	if (ota_grub_decide(&f, groups, &d) < 0)
 		return 0;
-	if (strcmp(d.boot, "a") != 0 && strcmp(d.boot, "b") != 0)
-		abort();
+	FUZZ_ASSERT(strcmp(d.boot, "a") == 0 || strcmp(d.boot, "b") == 0);
 	char block[OTA_GRUBENV_SIZE];
 	if (d.copy == 0 || ota_grubenv_format_state(block, &d.state) < 0)
 		return 0;
 	struct ota_grub_files g = { block, block, NULL, sizeof(block), sizeof(block), 0 };
 	struct ota_grub_decision e;
-	if (ota_grub_decide(&g, groups, &e) < 0 || e.copy != 1 ||
-	    strcmp(e.state.default_group, d.state.default_group) != 0 || strcmp(e.state.trial, d.state.trial) != 0)
-		abort();
+	FUZZ_ASSERT(ota_grub_decide(&g, groups, &e) >= 0 && e.copy == 1 &&
+		    strcmp(e.state.default_group, d.state.default_group) == 0 && strcmp(e.state.trial, d.state.trial) == 0);
 	return 0;
 }

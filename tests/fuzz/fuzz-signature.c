@@ -2,15 +2,13 @@
 /* libFuzzer target: the CMS signature decoder (DER), as used by inspect and
  * attach, and the fixed header and chunk-table decoders. */
 #include "bundle/bundle.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ota_error err = { 0 };
 	struct ota_bundle_signer_info info;
-	if (ota_bundle_signature_describe(data, size, &info, &err) < 0 && !err.msg[0])
-		__builtin_trap();
+	fuzz_says_why(ota_bundle_signature_describe(data, size, &info, &err), &err);
 	struct ota_bundle_header h;
 	(void)!ota_bundle_header_parse(data, size, &h, &err);
 	/* Chunk table against a fixed payload description. */

@@ -4,21 +4,15 @@
  * rpi-tryboot boot flow. The first byte picks the parser. Properties: every
  * failure says why; whatever parses re-encodes and parses back to the same
  * variables. */
-#include <stdint.h>
-#include <string.h>
-
 #include "bootflow/bootflow-private.h"
 #include "bootflow/uboot-env.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void same(const struct ota_uenv *a, const struct ota_uenv *b)
 {
-	if (a->n != b->n)
-		__builtin_trap();
+	FUZZ_ASSERT(a->n == b->n);
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->vars[i].name, b->vars[i].name) != 0 || strcmp(a->vars[i].value, b->vars[i].value) != 0)
-			__builtin_trap();
+		FUZZ_ASSERT(strcmp(a->vars[i].name, b->vars[i].name) == 0 && strcmp(a->vars[i].value, b->vars[i].value) == 0);
 }
 
 static void image(const uint8_t *data, size_t size, bool redundant)
@@ -28,24 +22,19 @@ static void image(const uint8_t *data, size_t size, bool redundant)
 	uint8_t flag, flag2;
 	/* Most inputs fail the CRC; also parse the data area directly so the
 	 * fuzzer reaches the entry parser. */
-	if (ota_uenv_image_decode(data, size, redundant, &env, &flag, &err) < 0) {
-		if (!err.msg[0])
-			__builtin_trap();
+	if (fuzz_says_why(ota_uenv_image_decode(data, size, redundant, &env, &flag, &err), &err) < 0) {
 		size_t h = redundant ? 5 : 4;
 		if (size < OTA_UENV_SIZE_MIN || size > OTA_UENV_SIZE_MAX)
 			return;
 		err.msg[0] = '\0';
-		if (ota_uenv_parse_data(data + h, size - h, '\0', &env, &err) < 0) {
-			if (!err.msg[0])
-				__builtin_trap();
+		if (fuzz_says_why(ota_uenv_parse_data(data + h, size - h, '\0', &env, &err), &err) < 0)
 			return;
-		}
 		flag = 0;
 	}
 	uint8_t *img = malloc(size);
 	if (img && ota_uenv_image_encode(&env, redundant, flag, img, size, &err) == 0) {
-		if (ota_uenv_image_decode(img, size, redundant, &back, &flag2, &err) < 0 || flag2 != (redundant ? flag : 0))
-			__builtin_trap();
+		FUZZ_ASSERT(ota_uenv_image_decode(img, size, redundant, &back, &flag2, &err) >= 0 &&
+			    flag2 == (redundant ? flag : 0));
 		same(&env, &back);
 		ota_uenv_done(&back);
 	}
@@ -57,19 +46,15 @@ static void text(const uint8_t *data, size_t size)
 {
 	struct ota_uenv env = { 0 }, back = { 0 };
 	struct ota_error err = { 0 };
-	if (ota_uenv_parse_data(data, size, '\n', &env, &err) < 0) {
-		if (!err.msg[0])
-			__builtin_trap();
+	if (fuzz_says_why(ota_uenv_parse_data(data, size, '\n', &env, &err), &err) < 0)
 		return;
-	}
 	char *t = NULL;
 	size_t n;
 	/* Values with '\r' at the end of a line do not survive (stripped, as
 	 * U-Boot's -r import does); everything else must. */
 	bool has_cr = memchr(data, '\r', size) != NULL;
 	if (ota_uenv_format_text(&env, &t, &n, &err) == 0 && !has_cr) {
-		if (ota_uenv_parse_data(t, n, '\n', &back, &err) < 0)
-			__builtin_trap();
+		FUZZ_ASSERT(ota_uenv_parse_data(t, n, '\n', &back, &err) >= 0);
 		same(&env, &back);
 		ota_uenv_done(&back);
 	}
@@ -79,16 +64,11 @@ static void text(const uint8_t *data, size_t size)
 
 static void autoboot(const uint8_t *data, size_t size)
 {
-	char *t = malloc(size + 1);
+	_cleanup_free_ char *t = fuzz_text(data, size);
 	unsigned def, try;
 	struct ota_error err = { 0 };
-	if (!t)
-		return;
-	memcpy(t, data, size);
-	t[size] = '\0';
-	if (ota_autoboot_parse(t, &def, &try, &err) < 0 && !err.msg[0])
-		__builtin_trap();
-	free(t);
+	if (t)
+		fuzz_says_why(ota_autoboot_parse(t, &def, &try, &err), &err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
