@@ -34,20 +34,11 @@ static int sync_fs_of(const char *path)
 	return syncfs(fd) < 0 ? -errno : 0;
 }
 
-static int fsync_dir(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 static int mkdir_parent(const char *path, struct ota_error *err)
 {
-	char copy[PATH_MAX];
-	if (ota_format(copy, sizeof(copy), "%s", path) < 0)
-		return ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", path);
-	int r = ota_mkdir_p(dirname(copy), 0755);
+	int r = ota_mkdir_parent(path, 0755);
+	if (r == -ENAMETOOLONG)
+		return ota_error_set(err, r, "path too long: '%s'", path);
 	if (r < 0)
 		return ota_error_errno(err, r, "create the parent directories of '%s'", path);
 	return 0;
@@ -120,7 +111,7 @@ static int commit_staged(const char *data_dir, const char *staging, const char *
 	if (rename(staged, store) < 0)
 		return ota_error_errno(err, -errno, "rename '%s' to '%s'", staged, store);
 	(void)rmdir(staging);
-	r = fsync_dir(dirname(parent));
+	r = ota_fsync_dir(dirname(parent));
 	if (r < 0)
 		return ota_error_errno(err, r, "sync the directory of '%s'", store);
 	return 0;
@@ -599,6 +590,6 @@ int ota_state_apply_reset(const char *data_dir, const struct ota_state_config *c
 	if (unlink(request) < 0)
 		return ota_error_errno(err, -errno, "remove '%s'", request);
 	(void)!ota_format(from, sizeof(from), "%s/ota", data_dir);
-	r = fsync_dir(from);
+	r = ota_fsync_dir(from);
 	return r < 0 ? ota_error_errno(err, r, "sync '%s'", from) : 1;
 }

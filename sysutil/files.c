@@ -217,15 +217,20 @@ ssize_t ota_pread_full(int fd, void *buf, size_t size, uint64_t offset)
 	return (ssize_t)done;
 }
 
+int ota_fsync_dir(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 static int fsync_parent_dir(const char *path)
 {
 	char copy[PATH_MAX];
 	if (ota_format(copy, sizeof(copy), "%s", path) < 0)
 		return -ENAMETOOLONG;
-	_cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	return fsync(dfd) < 0 ? -errno : 0;
+	return ota_fsync_dir(dirname(copy));
 }
 
 int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
@@ -362,6 +367,18 @@ int ota_mkdir_p(const char *path, mode_t mode)
 	if (stat(buf, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int ota_mkdir_parent(const char *path, mode_t mode)
+{
+	char copy[PATH_MAX];
+	if (ota_format(copy, sizeof(copy), "%s", path) < 0)
+		return -ENAMETOOLONG;
+	char *slash = strrchr(copy, '/');
+	if (!slash || slash == copy)
+		return 0;
+	*slash = '\0';
+	return ota_mkdir_p(copy, mode);
 }
 
 /* One directory on the way down: its identity (to check ".." leads back to

@@ -362,6 +362,12 @@ void ota_atomic_file_abort(struct ota_atomic_file *f);
 int ota_rename_noreplace(const char *from, const char *to, struct ota_error *err) _must_check_;
 /* mkdir -p; existing directories are fine. */
 int ota_mkdir_p(const char *path, mode_t mode) _must_check_;
+/* mkdir -p of the directory path is in (nothing for a bare name or a file
+ * in "/"), before path is created. 0 or -errno. */
+int ota_mkdir_parent(const char *path, mode_t mode) _must_check_;
+/* fsyncs the directory dir, so that the names made, renamed or removed in
+ * it survive a power cut. 0 or -errno. */
+int ota_fsync_dir(const char *dir) _must_check_;
 /* Removes everything inside the directory dirfd refers to, without following
  * symlinks or crossing into other mounts. Any depth: iterative, one
  * directory open at a time. Keeps going after errors and returns the first

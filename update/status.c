@@ -267,23 +267,16 @@ static int store(const char *status_file, json_object *root, const struct ota_sl
 	if (!text)
 		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 
-	_cleanup_free_ char *dir = strdup(status_file);
-	if (!dir)
-		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		int r = ota_mkdir_p(dir, 0755);
-		if (r < 0)
-			return ota_error_errno(err, r, "status file '%s': create directory '%s'", status_file, dir);
-	}
+	int r = ota_mkdir_parent(status_file, 0755);
+	if (r < 0)
+		return ota_error_errno(err, r, "status file '%s': create its directory", status_file);
 	size_t len = strlen(text);
 	_cleanup_free_ char *buf = malloc(len + 2);
 	if (!buf)
 		return ota_error_set(err, -ENOMEM, "status file '%s': out of memory", status_file);
 	memcpy(buf, text, len);
 	buf[len] = '\n';
-	int r = ota_write_file_atomic(status_file, buf, len + 1, 0644, err);
+	r = ota_write_file_atomic(status_file, buf, len + 1, 0644, err);
 	if (r < 0)
 		ota_error_prefix(err, "status file '%s': ", status_file);
 	return r;

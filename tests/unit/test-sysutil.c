@@ -218,6 +218,36 @@ TEST(write_file_atomic_replaces_whole_file)
 	rmdir(dir);
 }
 
+/* The directory a file is about to be made in, any depth; a bare name or a
+ * file in / needs none; a file in the way is named as such. */
+TEST(mkdir_parent_and_fsync_dir)
+{
+	char dir[TEST_DIR_MAX], file[PATH_MAX], plain[PATH_MAX], in_plain[PATH_MAX], missing[PATH_MAX];
+	struct stat st;
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "parent"), 0);
+	snprintf(file, sizeof(file), "%s/a/b/file", dir);
+	snprintf(plain, sizeof(plain), "%s/plain", dir);
+	snprintf(in_plain, sizeof(in_plain), "%s/plain/file", dir);
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	ASSERT_INT_EQ(ota_mkdir_parent(file, 0700), 0);
+	ASSERT_INT_EQ(stat(file, &st), -1); /* the parent only */
+	*strrchr(file, '/') = '\0';
+	ASSERT_INT_EQ(stat(file, &st), 0);
+	ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+	ASSERT_INT_EQ(ota_fsync_dir(file), 0);
+	ASSERT_INT_EQ(ota_mkdir_parent("no-slash-in-it", 0755), 0);
+	ASSERT_INT_EQ(ota_mkdir_parent("/in-the-root", 0755), 0);
+	ASSERT_INT_EQ(ota_write_file_atomic(plain, "x", 1, 0644, NULL), 0);
+	ASSERT_INT_EQ(ota_fsync_dir(plain), -ENOTDIR);
+	ASSERT_INT_EQ(ota_mkdir_parent(in_plain, 0755), -ENOTDIR);
+	ASSERT_INT_EQ(ota_fsync_dir(missing), -ENOENT);
+	unlink(plain);
+	rmdir(file);
+	*strrchr(file, '/') = '\0';
+	rmdir(file);
+	rmdir(dir);
+}
+
 /* Positioned I/O at offsets, across a hole, up to the end of the file,
  * and refused where offset + size would pass off_t. */
 TEST(pwrite_all_and_pread_full)
