@@ -51,23 +51,4 @@ int ota_chunker_bounds(enum ota_chunker_kind kind, uint32_t avg, uint64_t *ret_m
 
 int ota_sha256(const void *data, size_t size, uint8_t out[32]);
 
-static inline void ota_EVP_MD_CTX_freep(EVP_MD_CTX **p)
-{
-	EVP_MD_CTX_free(*p);
-}
-static inline void ota_ZSTD_freeDCtxp(ZSTD_DCtx **p)
-{
-	(void)ZSTD_freeDCtx(*p);
-}
-static inline void ota_ZSTD_freeCCtxp(ZSTD_CCtx **p)
-{
-	(void)ZSTD_freeCCtx(*p);
-}
-static inline void ota_manifest_freep(struct ota_manifest **m)
-{
-	ota_manifest_free(*m);
-}
-#define _cleanup_md_ctx_ _cleanup_(ota_EVP_MD_CTX_freep)
-#define _cleanup_manifest_ _cleanup_(ota_manifest_freep)
-
 #endif

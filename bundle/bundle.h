@@ -153,6 +153,7 @@ struct ota_manifest {
 
 struct ota_manifest *ota_manifest_new(void);
 struct ota_manifest *ota_manifest_free(struct ota_manifest *m);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_manifest *, ota_manifest_free)
 /* Parses and validates (layout of the data area included). */
 int ota_manifest_parse(const uint8_t *buf, size_t size, struct ota_manifest **ret,
 		       struct ota_error *err) _must_check_;

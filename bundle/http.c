@@ -29,11 +29,7 @@
 #define SPILL_MAX (4u << 20)
 #define BACKOFF_MAX_MS 30000u
 
-static inline void ota_curl_slist_free_allp(struct curl_slist **l)
-{
-	if (*l)
-		curl_slist_free_all(*l);
-}
+OTA_DEFINE_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all)
 
 struct resp {
 	uint64_t header_bytes; /* of this response, status line included */
@@ -531,7 +527,7 @@ static int range_request(struct rx *x, struct ota_error *err)
 		return deadline_error(h, err);
 	if (!h->easy && !(h->easy = curl_easy_init()))
 		return ota_error_set(err, -ENOMEM, "'%s': cannot create a libcurl handle", h->url);
-	_cleanup_(ota_curl_slist_free_allp) struct curl_slist *hdrs = NULL;
+	_cleanup_(curl_slist_free_allp) struct curl_slist *hdrs = NULL;
 	if (if_range_header(h, &hdrs) < 0)
 		return ota_error_set(err, -ENOMEM, "'%s': out of memory for the If-Range header", h->url);
 	if (setup_easy(h, h->easy, &x->resp, budget) < 0 || curl_easy_setopt(h->easy, CURLOPT_RANGE, x->spec) != CURLE_OK ||

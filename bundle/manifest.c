@@ -327,7 +327,7 @@ int ota_manifest_parse(const uint8_t *buf, size_t size, struct ota_manifest **re
 {
 	if (size > OTA_BUNDLE_MAX_MANIFEST)
 		return ota_error_set(err, -E2BIG, "manifest: %zu bytes, limit %u", size, OTA_BUNDLE_MAX_MANIFEST);
-	_cleanup_manifest_ struct ota_manifest *m = ota_manifest_new();
+	_cleanup_(ota_manifest_freep) struct ota_manifest *m = ota_manifest_new();
 	if (!m)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	struct cursor c = { buf, size };

@@ -11,26 +11,13 @@
 
 #include "bundle/bundle-private.h"
 
-static void bio_freep(BIO **p)
-{
-	BIO_free(*p);
-}
-static void pkey_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-static void cms_freep(CMS_ContentInfo **p)
-{
-	CMS_ContentInfo_free(*p);
-}
-static void store_freep(X509_STORE **p)
-{
-	X509_STORE_free(*p);
-}
-static void store_ctx_freep(X509_STORE_CTX **p)
-{
-	X509_STORE_CTX_free(*p);
-}
+OTA_DEFINE_CLEANUP_FUNC(BIO *, BIO_free)
+OTA_DEFINE_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
+OTA_DEFINE_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free)
+OTA_DEFINE_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
+OTA_DEFINE_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free)
+/* Stacks take the free function of their elements: no one-argument
+ * destructor for the macro above. */
 static void certs_freep(STACK_OF(X509) **p)
 {
 	sk_X509_pop_free(*p, X509_free);
@@ -160,7 +147,7 @@ static int check_signer_info(CMS_SignerInfo *si, const struct ota_bundle_algorit
 
 static int load_certs(const char *path, STACK_OF(X509) **ret, struct ota_error *err)
 {
-	_cleanup_(bio_freep) BIO *in = BIO_new_file(path, "r");
+	_cleanup_(BIO_freep) BIO *in = BIO_new_file(path, "r");
 	if (!in)
 		return ota_error_set(err, -ENOENT, "cannot open certificate file '%s'", path);
 	_cleanup_(certs_freep) STACK_OF(X509) *certs = sk_X509_new_null();
@@ -189,10 +176,10 @@ int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, con
 		return r;
 	if (chain && (r = load_certs(chain, &extra, err)) < 0)
 		return r;
-	_cleanup_(bio_freep) BIO *kin = BIO_new_file(key, "r");
+	_cleanup_(BIO_freep) BIO *kin = BIO_new_file(key, "r");
 	if (!kin)
 		return ota_error_set(err, -ENOENT, "cannot open key file '%s'", key);
-	_cleanup_(pkey_freep) EVP_PKEY *pkey = PEM_read_bio_PrivateKey(kin, NULL, NULL, NULL);
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = PEM_read_bio_PrivateKey(kin, NULL, NULL, NULL);
 	if (!pkey)
 		return ota_error_set(err, -EINVAL, "cannot read a private key from '%s': %s", key,
 				     ssl_reason(why, sizeof(why)));
@@ -203,10 +190,10 @@ int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, con
 	snprintf(what, sizeof(what), "key '%s'", key);
 	if ((r = check_key(pkey, &floor, what, err)) < 0)
 		return r;
-	_cleanup_(bio_freep) BIO *in = BIO_new_mem_buf(data, (int)size);
+	_cleanup_(BIO_freep) BIO *in = BIO_new_mem_buf(data, (int)size);
 	if (!in || size > INT_MAX)
 		return ota_error_set(err, -ENOMEM, "out of memory");
-	_cleanup_(cms_freep) CMS_ContentInfo *cms =
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms =
 		CMS_sign(sk_X509_value(signer, 0), pkey, extra, in, CMS_DETACHED | CMS_BINARY);
 	if (!cms)
 		return ota_error_set(err, -EINVAL, "signing with '%s' failed: %s", key, ssl_reason(why, sizeof(why)));
@@ -267,7 +254,7 @@ static void describe_cert(X509 *x, struct ota_bundle_signer_info *info)
 int ota_bundle_signature_describe(const uint8_t *sig, size_t sig_size, struct ota_bundle_signer_info *ret,
 				  struct ota_error *err)
 {
-	_cleanup_(cms_freep) CMS_ContentInfo *cms = NULL;
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
 	int r = parse_cms(sig, sig_size, &cms, err);
 	if (r < 0)
 		return r;
@@ -292,7 +279,7 @@ static int load_keyring(const struct ota_bundle_trust *t, X509_STORE **ret, stru
 		ota_error_prefix(err, "keyring: ");
 		return r;
 	}
-	_cleanup_(store_freep) X509_STORE *store = X509_STORE_new();
+	_cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
 	if (!store)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	for (int i = 0; i < sk_X509_num(cas); i++)
@@ -312,7 +299,7 @@ static int load_keyring(const struct ota_bundle_trust *t, X509_STORE **ret, stru
 static int check_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) *untrusted, const char *who,
 		       const struct ota_bundle_algorithms *policy, struct ota_error *err)
 {
-	_cleanup_(store_ctx_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	_cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, store, signer, untrusted))
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	if (X509_verify_cert(ctx) != 1) {
@@ -343,14 +330,14 @@ int ota_bundle_verify_data(const uint8_t *data, size_t size, const uint8_t *sig,
 			   struct ota_error *err)
 {
 	char why[256];
-	_cleanup_(store_freep) X509_STORE *store = NULL;
+	_cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
 	int r = load_keyring(trust, &store, err);
 	if (r < 0)
 		return r;
-	_cleanup_(cms_freep) CMS_ContentInfo *cms = NULL;
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
 	if ((r = parse_cms(sig, sig_size, &cms, err)) < 0)
 		return r;
-	_cleanup_(bio_freep) BIO *in = BIO_new_mem_buf(data, (int)size);
+	_cleanup_(BIO_freep) BIO *in = BIO_new_mem_buf(data, (int)size);
 	if (!in || size > INT_MAX)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	/* First the maths (the signature covers these bytes), then the signer;

@@ -434,7 +434,7 @@ int ota_bundle_prepare(const char *bundle_path, const char *out_path, struct ota
 	if (r < 0)
 		return r;
 	/* Refuse to hand out bytes for signing that no reader would accept. */
-	_cleanup_manifest_ struct ota_manifest *m = NULL;
+	_cleanup_(ota_manifest_freep) struct ota_manifest *m = NULL;
 	if ((r = ota_manifest_parse(man, h.manifest_size, &m, err)) < 0) {
 		ota_error_prefix(err, "bundle '%s': ", bundle_path);
 		return r;

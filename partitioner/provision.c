@@ -15,21 +15,9 @@
 
 #include "partitioner/partitioner.h"
 
-static void fdisk_unref_contextp(struct fdisk_context **c)
-{
-	if (*c)
-		fdisk_unref_context(*c);
-}
-static void fdisk_unref_tablep(struct fdisk_table **t)
-{
-	if (*t)
-		fdisk_unref_table(*t);
-}
-static void fdisk_unref_partitionp(struct fdisk_partition **p)
-{
-	if (*p)
-		fdisk_unref_partition(*p);
-}
+OTA_DEFINE_CLEANUP_FUNC(struct fdisk_context *, fdisk_unref_context)
+OTA_DEFINE_CLEANUP_FUNC(struct fdisk_table *, fdisk_unref_table)
+OTA_DEFINE_CLEANUP_FUNC(struct fdisk_partition *, fdisk_unref_partition)
 
 struct existing {
 	bool present;

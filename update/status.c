@@ -15,12 +15,8 @@
 
 #include "update/update-private.h"
 
-static void json_putp(json_object **o)
-{
-	if (*o)
-		(void)json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
+OTA_DEFINE_CLEANUP_FUNC(json_object *, json_object_put)
+#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* What a record may hold: each field's JSON type and, for strings, the room
  * struct ota_slot_record has for it. A file with anything else is not one
