@@ -55,7 +55,6 @@ head -c 300000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
 fake_bootflow
 fresh() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
-count() { fake_calls "$1"; }
 conf() { # conf DOWNLOAD-TIMEOUT
 	cat >system.conf <<CONF
 [system]
@@ -71,7 +70,7 @@ http-attempts = 2
 http-min-rate = 1000
 http-stall-time = 2
 download-timeout = $1
-$(fake_file_slots "$W")
+$(fake_slots "$W")
 CONF
 }
 C=(--config "$W/system.conf")
@@ -96,8 +95,8 @@ bounded() {
 lock_free() { flock -n "$W/update.lock" true; }
 # after_install NAME MARKED: nothing armed, the spare marked bad MARKED (0|1) times, the lock free.
 after_install() {
-	if [ "$(count arm)" != 0 ]; then bad "$1" "armed: $(cat calls)"; return; fi
-	if [ "$(count mark-bad)" != "$2" ]; then bad "$1" "mark-bad $(count mark-bad) times, expected $2"; return; fi
+	if [ "$(fake_calls arm)" != 0 ]; then bad "$1" "armed: $(cat calls)"; return; fi
+	if [ "$(fake_calls mark-bad)" != "$2" ]; then bad "$1" "mark-bad $(fake_calls mark-bad) times, expected $2"; return; fi
 	if ! lock_free; then bad "$1" "the lock is still held"; return; fi
 	ok "$1 (${ELAPSED} ms): $(grep error: err.txt | head -c 260)"
 }
@@ -126,7 +125,7 @@ conf 120
 fake_boot a
 if bounded install-resumed 120 0 "" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
 	DL=$(done_field downloaded)
-	cmp -s -n "$(stat -c %s system.img)" slots/system-b system.img && [ "$(count arm)" = 1 ] &&
+	cmp -s -n "$(stat -c %s system.img)" slots/system-b system.img && [ "$(fake_calls arm)" = 1 ] &&
 		[ "$(done_field resumed_at)" = "$CKPT" ] && [ $((DL * 2)) -lt "$SIZE" ] &&
 		ok "install from a good server resumed at the checkpoint $CKPT: downloaded $DL of $SIZE bytes, armed" ||
 		bad install-resumed "$(tail -1 out.txt) $(cat calls)"

@@ -56,7 +56,6 @@ head -c 300000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
 fake_bootflow
 state() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
-count() { fake_calls "$1"; }
 cat >system.conf <<CONF
 [system]
 compatible = test-board
@@ -69,7 +68,7 @@ hooks-dir = $W/hooks
 lock-file = $W/update.lock
 http-connect-timeout = 3
 http-attempts = 2
-$(fake_file_slots "$W")
+$(fake_slots "$W")
 CONF
 C=(--config "$W/system.conf")
 run() { rc=0; "$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?; }
@@ -83,7 +82,7 @@ expect_nothing() {
 	run "$@"
 	if [ "$rc" != "$want" ]; then bad "$name" "exit $rc, expected $want: $(cat out.txt err.txt)"; return; fi
 	if ! cat out.txt err.txt | grep -q -- "$pattern"; then bad "$name" "output lacks '$pattern': $(cat out.txt err.txt)"; return; fi
-	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
+	if [ "$(fake_calls arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
 	if grep -q 'GET /bundles/' server.log; then bad "$name" "fetched a bundle"; return; fi
 	ok "$name: $(cat out.txt err.txt | tr '\n' ' ' | head -c 200)"
 }
@@ -101,7 +100,7 @@ expect_nothing "pre-release of the running version ignored" 0 "up to date" check
 channel "{\"format\":1,\"compatible\":\"test-board\",\"version\":\"2.1\",\"bundle\":\"../bundles/board-2.1.otab\",\"size\":$(stat -c %s srv/bundles/board-2.1.otab)}"
 expect_nothing "newer version reported without --install" 0 "update available: 2.0 -> 2.1 ($URL/bundles/board-2.1.otab)" check
 run check --install
-if [ "$rc" = 0 ] && grep -q 'installed 2.1 into group b' out.txt && [ "$(count arm)" = 1 ] &&
+if [ "$rc" = 0 ] && grep -q 'installed 2.1 into group b' out.txt && [ "$(fake_calls arm)" = 1 ] &&
 	cmp -s slots/system-b system-v2.img && cmp -s slots/boot-b boot.img && grep -q '^trial=b' bf.state; then
 	ok "newer version installed from a relative bundle URL and armed: $(head -1 out.txt)"
 else
@@ -109,7 +108,7 @@ else
 fi
 : >server.log
 run check --install --json
-if [ "$rc" = 0 ] && grep -q '"result":"armed"' out.txt && [ "$(count arm)" = 1 ] && ! grep -q 'GET /bundles/' server.log; then
+if [ "$rc" = 0 ] && grep -q '"result":"armed"' out.txt && [ "$(fake_calls arm)" = 1 ] && ! grep -q 'GET /bundles/' server.log; then
 	ok "second check: already installed and armed, not installed again"
 else
 	bad "second check" "exit $rc: $(cat out.txt err.txt) calls: $(cat calls)"
@@ -123,7 +122,7 @@ channel '{"version":"2.1","bundle":'
 expect_nothing "malformed channel refused" 1 "not JSON" check --install
 channel '{"version":"2.1","bundle":"/bundles/missing.otab"}'
 run check --install
-if [ "$rc" = 1 ] && grep -q 'missing.otab' err.txt && [ "$(count arm)" = 0 ]; then
+if [ "$rc" = 1 ] && grep -q 'missing.otab' err.txt && [ "$(fake_calls arm)" = 0 ]; then
 	ok "missing bundle: $(grep error: err.txt | head -c 200)"
 else
 	bad "missing bundle" "exit $rc: $(cat out.txt err.txt)"

@@ -96,8 +96,6 @@ mkdir -p slots data tiny
 head -c 1000000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
 fake_bootflow
-state() { fake_boot "$1"; }
-count() { fake_calls "$1"; }
 conf() { # conf FILE SYSTEM-B-DEVICE BOOT-B-FILE
 	cat >"$1" <<CONF
 [system]
@@ -111,27 +109,7 @@ hooks-dir = $W/hooks
 lock-file = $W/update.lock
 http-connect-timeout = 3
 http-attempts = 2
-[bootflow]
-type = custom
-executable = $W/bootflow.sh
-[slot.system-a]
-class = system
-device = ${LOOPS[0]}
-[slot.system-b]
-class = system
-device = $2
-[slot.boot-a]
-class = boot
-file = $W/slots/boot-a
-[slot.boot-b]
-class = boot
-file = $3
-[group.a]
-system = system-a
-boot = boot-a
-[group.b]
-system = system-b
-boot = boot-b
+$(fake_slots "$W" "system-a=device:${LOOPS[0]}" "system-b=device:$2" "boot-b=file:$3")
 CONF
 }
 conf system.conf "${LOOPS[1]}" "$W/slots/boot-b"
@@ -150,17 +128,17 @@ expect_refused() {
 	"$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?
 	if [ "$rc" != 1 ]; then bad "$name" "exit $rc, expected 1: $(cat err.txt)"; return 1; fi
 	if ! grep -q -- "$pattern" err.txt; then bad "$name" "message '$(cat err.txt)' lacks '$pattern'"; return 1; fi
-	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return 1; fi
+	if [ "$(fake_calls arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return 1; fi
 	if [ "$(sum_a)" != "$before" ]; then bad "$name" "the booted group's slots changed"; return 1; fi
 	ok "$name: $(grep error: err.txt | head -c 300)"
 }
 
 # ---- full install over HTTP ----------------------------------------------------------------
-state a
+fake_boot a
 : >ngx/access.log
 rc=0; "$U" "${C[@]}" install --json "$URL/v1.otab" >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
-	slot_has "${LOOPS[1]}" system-v1.img && cmp -s slots/boot-b boot.img && [ "$(count arm)" = 1 ] \
+	slot_has "${LOOPS[1]}" system-v1.img && cmp -s slots/boot-b boot.img && [ "$(fake_calls arm)" = 1 ] \
 		&& ok "full install over HTTP: slots hold v1, armed once ($(done_field downloaded) of $(size_of v1) bytes)" \
 		|| bad full "$(tail -1 out.txt) $(cat calls)"
 else
@@ -169,12 +147,12 @@ fi
 
 # ---- delta: a few files changed -------------------------------------------------------------
 # Booted b (v1), install v2 into a; a holds random data.
-state b
+fake_boot b
 : >ngx/access.log
 rc=0; "$U" "${C[@]}" install --json "$URL/v2.otab" >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
 	DL=$(done_field downloaded) SRV=$(served) SZ=$(size_of v2)
-	slot_has "${LOOPS[0]}" system-v2.img && [ "$(count arm)" = 1 ] && [ "$(done_field delta)" = True ] \
+	slot_has "${LOOPS[0]}" system-v2.img && [ "$(fake_calls arm)" = 1 ] && [ "$(done_field delta)" = True ] \
 		&& [ $((DL * 10)) -lt "$SZ" ] && [ $((SRV * 10)) -lt "$SZ" ] \
 		&& ok "delta over nginx: 3 files changed, 1 added: downloaded $DL (nginx sent $SRV) of $SZ bundle bytes (< 10 %)" \
 		|| bad delta "downloaded $DL, served $SRV of $SZ: $(tail -1 out.txt)"
@@ -187,7 +165,7 @@ head -c 1000000 /dev/urandom >slots/boot-a
 # ---- the server stopped mid-download, then the install resumed ----------------------------
 # v3 (64 MiB of new data) from /slow/ (8 MiB/s) into b; nginx is stopped
 # once 60 % of the system image is in place (past the first 32 MiB checkpoint).
-state a
+fake_boot a
 : >ngx/access.log
 "$U" "${C[@]}" install --json "$URL/slow/v3.otab" >out.txt 2>err.txt &
 INSTALL=$!
@@ -214,19 +192,19 @@ r = json.load(open(sys.argv[1]))["slots"]["system-b"]
 print(r["state"], r.get("checkpoint_bytes", 0))
 PY
 read -r REC_STATE CKPT <record.txt
-if [ $rc = 1 ] && grep -q "$URL/slow/v3.otab" err.txt && grep -q "left marked bad" err.txt && [ "$(count arm)" = 0 ] \
+if [ $rc = 1 ] && grep -q "$URL/slow/v3.otab" err.txt && grep -q "left marked bad" err.txt && [ "$(fake_calls arm)" = 0 ] \
 	&& [ "$REC_STATE" = installing ] && [ "$CKPT" -ge $((32 << 20)) ]; then
 	ok "server stopped mid-download: fails, nothing armed, checkpoint at $CKPT: $(grep error: err.txt | head -c 240)"
 else
 	bad stopped "exit $rc, record $REC_STATE $CKPT: $(cat err.txt) $(cat calls)"
 fi
 start_nginx
-state a
+fake_boot a
 : >ngx/access.log
 rc=0; "$U" "${C[@]}" install --json "$URL/v3.otab" >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
 	DL=$(done_field downloaded) SRV=$(served) SZ=$(size_of v3)
-	slot_has "${LOOPS[1]}" system-v3.img && cmp -s slots/boot-b boot.img && [ "$(count arm)" = 1 ] \
+	slot_has "${LOOPS[1]}" system-v3.img && cmp -s slots/boot-b boot.img && [ "$(fake_calls arm)" = 1 ] \
 		&& [ "$(done_field resumed_at)" = "$CKPT" ] && [ "$(done_field resumed)" = "$CKPT" ] \
 		&& [ $((DL * 2)) -lt "$SZ" ] && [ $((SRV * 2)) -lt "$SZ" ] \
 		&& grep -q '"stage":"resume","payload":1' out.txt \
@@ -237,26 +215,26 @@ else
 fi
 
 # ---- unreachable servers -------------------------------------------------------------------
-state a
+fake_boot a
 DEAD=$(free_port)
 expect_refused connection-refused "http://127.0.0.1:$DEAD/v1.otab" install "http://127.0.0.1:$DEAD/v1.otab" || true
 grep -qi "refused\|connect" err.txt || bad connection-refused-msg "$(cat err.txt)"
-[ "$(count mark-bad)" = 0 ] && ok "connection refused: the spare was not even marked bad" || bad refused-marked "$(cat calls)"
-state a
+[ "$(fake_calls mark-bad)" = 0 ] && ok "connection refused: the spare was not even marked bad" || bad refused-marked "$(cat calls)"
+fake_boot a
 expect_refused unresolvable "no-such-host.invalid" install "http://no-such-host.invalid/v1.otab" || true
-state a
+fake_boot a
 # TEST-NET-1 (RFC 5737): routed nowhere; the connect timeout (3 s here) ends it.
 expect_refused unroutable "192.0.2.1" install "http://192.0.2.1:9/v1.otab" || true
-state a
+fake_boot a
 expect_refused not-found "404" install "$URL/missing.otab" || true
 
 # ---- no range support: a full streamed download ---------------------------------------------
-state a
+fake_boot a
 : >ngx/access.log
 rc=0; "$U" "${C[@]}" install --json "$URL/noranges/v1.otab" >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
 	slot_has "${LOOPS[1]}" system-v1.img && [ "$(done_field delta)" = False ] && grep -q '"stage":"full-download"' out.txt \
-		&& [ "$(done_field downloaded)" -ge "$(size_of v1)" ] && [ "$(count arm)" = 1 ] \
+		&& [ "$(done_field downloaded)" -ge "$(size_of v1)" ] && [ "$(fake_calls arm)" = 1 ] \
 		&& ok "no range support (max_ranges 0): full streamed download of $(done_field downloaded) bytes, armed" \
 		|| bad no-ranges "$(tail -1 out.txt)"
 else
@@ -267,23 +245,23 @@ fi
 # boot-b on a 512 KiB tmpfs (in a private mount namespace) cannot hold 1 MB.
 conf tiny.conf "${LOOPS[1]}" "$W/tiny/boot-b"
 C=(--config "$W/tiny.conf")
-state a
+fake_boot a
 before=$(sum_a)
 rc=0
 unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=512k tmpfs "$1" && shift && exec "$@"' sh \
 	"$W/tiny" "$U" "${C[@]}" install "$URL/v1.otab" >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "slot boot-b: reserve 1000000 bytes for '$W/tiny/boot-b': No space left on device" err.txt \
-	&& [ "$(count arm)" = 0 ] && [ "$(sum_a)" = "$before" ] \
+	&& [ "$(fake_calls arm)" = 0 ] && [ "$(sum_a)" = "$before" ] \
 	&& ok "full disk: $(grep error: err.txt | head -c 240)" || bad full-disk "exit $rc: $(cat err.txt) $(cat calls)"
 
 # ---- a slot too small ---------------------------------------------------------------------------
 conf small.conf "${LOOPS[2]}" "$W/slots/boot-b"
 C=(--config "$W/small.conf")
-state a
+fake_boot a
 expect_refused slot-too-small \
 	"slot check: image 'system' ($((64 << 20)) bytes) does not fit slot system-b ('${LOOPS[2]}', $((16 << 20)) bytes)" \
 	install "$URL/v1.otab" || true
-[ "$(count mark-bad)" = 0 ] && ok "slot too small: nothing marked" || bad small-marked "$(cat calls)"
+[ "$(fake_calls mark-bad)" = 0 ] && ok "slot too small: nothing marked" || bad small-marked "$(cat calls)"
 
 echo "passed $passed, failed $failed"
 [ "$failed" = 0 ]

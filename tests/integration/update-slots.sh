@@ -63,33 +63,23 @@ printf '\xff' | dd of=tornboot.otab bs=1 seek=$((size - 50)) conv=notrunc status
 # ---- the device ----------------------------------------------------------------------
 mkdir -p slots hooks
 for s in system-a system-b dtb-a dtb-b boot-a boot-b; do head -c 307200 /dev/urandom >slots/$s; done  # whole sectors (losetup)
-. "$HERE/../lib/custom-bootflow.sh"
-custom_bootflow
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
 # conf FILE STATUS-FILE [SLOT=KEY:VALUE]...: every slot a file in slots/ unless given.
 conf() {
-	local f=$1 status=$2 s spec
+	local f=$1 status=$2
 	shift 2
-	declare -A slot=()
-	for s in system-a system-b dtb-a dtb-b boot-a boot-b; do slot[$s]="file:$W/slots/$s"; done
-	for s in "$@"; do slot[${s%%=*}]=${s#*=}; done
 	{
 		printf '[system]\ncompatible = test-board\nversion = 1.0\n'
 		printf '[update]\nkeyring = %s\nstatus-file = %s\nhooks-dir = %s\nlock-file = %s\n' \
 			"$W/root.pem" "$status" "$W/hooks" "$W/update.lock"
-		printf '[bootflow]\ntype = custom\nexecutable = %s\ntries = 3\n' "$W/bootflow.sh"
-		for s in system-a system-b dtb-a dtb-b boot-a boot-b; do
-			spec=${slot[$s]}
-			printf '[slot.%s]\nclass = %s\n%s = %s\n' "$s" "${s%-?}" "${spec%%:*}" "${spec#*:}"
-		done
-		printf '[group.a]\nsystem = system-a\ndtb = dtb-a\nboot = boot-a\n'
-		printf '[group.b]\nsystem = system-b\ndtb = dtb-b\nboot = boot-b\n'
+		fake_slots "$W" --classes "system dtb boot" --tries 3 "$@"
 	} >"$f"
 }
 S=$W/data/slots.json
 conf system.conf "$S"
 C=(--config "$W/system.conf")
 
-count() { grep -c "^$1" calls || true; }
 sums() { sha256sum "$@" | cut -d' ' -f1 | sha256sum; }
 record() { python3 -c "import json; print(json.load(open('$S'))['slots'].get('$1', {}).get('${2:-state}', ''))"; }
 run() { rc=0; "$U" "${C[@]}" "$@" >out.txt 2>err.txt || rc=$?; }
@@ -105,70 +95,70 @@ expect_refused() {
 	run "$@"
 	if [ "$rc" != 1 ]; then bad "$name" "exit $rc, expected 1: $(cat err.txt)"; return; fi
 	if ! grep -q -- "$pattern" err.txt; then bad "$name" "message '$(cat err.txt)' lacks '$pattern'"; return; fi
-	if [ "$(count arm)" != 0 ] || ! grep -q '^trial=$' bf.state; then bad "$name" "armed: $(cat calls) $(cat bf.state)"; return; fi
+	if [ "$(fake_calls arm)" != 0 ] || ! grep -q '^trial=$' bf.state; then bad "$name" "armed: $(cat calls) $(cat bf.state)"; return; fi
 	if [ "$(sums "${paths[@]}")" != "$before" ]; then bad "$name" "slots changed: ${paths[*]}"; return; fi
-	if [ "$marked" = no ] && [ "$(count mark-bad)" != 0 ]; then bad "$name" "spare marked bad: $(cat calls)"; return; fi
+	if [ "$marked" = no ] && [ "$(fake_calls mark-bad)" != 0 ]; then bad "$name" "spare marked bad: $(cat calls)"; return; fi
 	ok "$name: $(grep error: err.txt | head -c 300)"
 }
 expect_installed() { # expect_installed NAME ARGS...: exit 0, armed once
 	local name=$1
 	shift
 	run "$@"
-	if [ "$rc" = 0 ] && [ "$(count arm)" = 1 ]; then ok "$name"; else bad "$name" "exit $rc: $(cat err.txt) $(cat calls)"; fi
+	if [ "$rc" = 0 ] && [ "$(fake_calls arm)" = 1 ]; then ok "$name"; else bad "$name" "exit $rc: $(cat err.txt) $(cat calls)"; fi
 }
 ALL_SLOTS=(slots/system-a slots/system-b slots/dtb-a slots/dtb-b slots/boot-a slots/boot-b)
 
 # ---- class 1: a group is armed only when every slot of it is verified ---------------
 # A new device: group b was never written nor run; a bundle without boot
 # and dtb cannot make it bootable.
-state a a
+fake_boot a a
 expect_refused never-written "slot check: group b cannot be armed: slot dtb-b (class dtb) is not in this bundle and is recorded 'no record'" \
 	no "${ALL_SLOTS[@]}" -- install sysonly.otab
 
 # An install torn in its last payload (boot), then a bundle without boot.
-state a a
+fake_boot a a
 run install tornboot.otab
 [ "$rc" = 1 ] && grep -q "payload 'boot': chunk" err.txt && [ "$(record boot-b)" = installing ] && [ "$(record dtb-b)" = installed ] \
 	&& ok "torn boot: the install fails in the boot payload, boot-b recorded installing" || bad torn-setup "exit $rc: $(cat err.txt)"
-state a a
+fake_boot a a
 expect_refused torn-boot-then-system-and-dtb "slot boot-b (class boot) is not in this bundle and is recorded 'installing' (torn" \
 	no "${ALL_SLOTS[@]}" -- install sysdtb.otab
 
 # Complete group b, then a bundle of system only: dtb-b and boot-b are
 # recorded installed and re-read: they still hash to their records.
-state a a
+fake_boot a a
 expect_installed "full install into b" install full20.otab
-state a a
+fake_boot a a
 expect_installed "a system-only bundle into a verified group b is armed" install sysonly.otab
 cmp -s -n 1500000 slots/system-b system.img && [ "$(record system-b version)" = 2.2 ] && [ "$(record boot-b version)" = 2.0 ] \
 	&& ok "system-only: system-b is 2.2, boot-b still 2.0" || bad sysonly-records "$(cat "$S")"
 
 # A slot changed behind the tool's back is not the image it recorded.
 printf 'changed' | dd of=slots/dtb-b bs=1 seek=1000 conv=notrunc status=none
-state a a
+fake_boot a a
 expect_refused changed-behind-the-back "slot dtb-b ('$W/slots/dtb-b'): its first 20000 bytes no longer hash to the image recorded installed" \
 	no slots/system-a slots/system-b slots/boot-a slots/boot-b -- install sysonly.otab
 
 # An install interrupted in its first payload (system; the stream stops as
 # if the network or the power went), then a bundle with the other two.
-state a a
+fake_boot a a
 expect_installed "full install repairs group b" install full21.otab
-state a a
+fake_boot a a
 rc=0; head -c $(($(stat -c %s full20.otab) * 3 / 10)) full20.otab | "$U" "${C[@]}" install - >out.txt 2>err.txt || rc=$?
 [ "$rc" = 1 ] && [ "$(record system-b)" = installing ] && ok "interrupted: system-b recorded installing" || bad interrupt-setup "exit $rc: $(cat err.txt)"
-state a a
+fake_boot a a
 expect_refused interrupted-then-boot-and-dtb "slot system-b (class system) is not in this bundle and is recorded 'installing'" \
 	no "${ALL_SLOTS[@]}" -- install bootdtb.otab
 
 # Known good: group a ran committed while b was installed, so its slots
 # were recorded good; booted b, a system-only bundle may go into a.
-state a a
+fake_boot a a
 expect_installed "full install into b again" install full20.otab
 [ "$(record boot-a)" = good ] && [ "$(record dtb-a)" = good ] && [ "$(record dtb-a version)" = 1.0 ] \
 	&& ok "the booted committed group's slots are recorded good (version 1.0)" || bad good-records "$(cat "$S")"
-state b b
+fake_boot b b
 expect_installed "a system-only bundle into a group known good is armed" install sysonly.otab
-state a a
+fake_boot a a
 
 # ---- class 11: the status file --------------------------------------------------------
 # Corrupt in ways the tool could never have written it: each is moved aside
@@ -194,11 +184,11 @@ PY
 for v in truncated empty nul-bytes array trailing size-is-a-string unknown-state record-not-an-object format-2 string-too-long; do
 	rm -f "$S".corrupt-*
 	cp "corrupt-$v" "$S"
-	state a a
+	fake_boot a a
 	run install full20.otab
 	aside=$(ls "$S".corrupt-* 2>/dev/null | head -1 || true)
 	if [ "$rc" = 0 ] && grep -q "warning: status file '$S'.*moved to '$S.corrupt-[0-9]*' and rebuilt with every slot 'unknown'" err.txt \
-		&& [ -n "$aside" ] && cmp -s "$aside" "corrupt-$v" && [ "$(record system-b)" = installed ] && [ "$(count arm)" = 1 ]; then
+		&& [ -n "$aside" ] && cmp -s "$aside" "corrupt-$v" && [ "$(record system-b)" = installed ] && [ "$(fake_calls arm)" = 1 ]; then
 		ok "corrupt status file ($v): kept, rebuilt, installed: $(grep warning: err.txt | head -c 200)"
 	else
 		bad "corrupt-$v" "exit $rc: $(cat err.txt) [$aside]"
@@ -208,7 +198,7 @@ done
 # With --json the warning is an event of its own; every line stays JSON.
 rm -f "$S".corrupt-*
 cp corrupt-trailing "$S"
-state a a
+fake_boot a a
 run install --json full20.otab
 [ "$rc" = 0 ] && python3 - out.txt "$S" <<'PY' && ok "--json: the repair is a warning event naming the status file" || bad json-warning "exit $rc: $(head -3 out.txt)"
 import json, sys
@@ -222,7 +212,7 @@ PY
 # refused until a full one was installed; the booted group is known good.
 cp corrupt-truncated "$S"
 rm -f "$S".corrupt-*
-state a a
+fake_boot a a
 expect_refused unknown-is-not-verified "slot dtb-b (class dtb) is not in this bundle and is recorded 'unknown'" \
 	no "${ALL_SLOTS[@]}" -- install sysonly.otab
 [ "$(record system-a)" = unknown ] && ls "$S".corrupt-* >/dev/null && ok "unknown: rebuilt file says unknown, the corrupt one is kept" \
@@ -243,15 +233,15 @@ mount -t tmpfs -o size=256k tmpfs small
 SS=$W/small/ota/slots.json
 conf small.conf "$SS"
 C=(--config "$W/small.conf")
-state a a
+fake_boot a a
 expect_installed "status file on a small file system" install full20.otab
 dd if=/dev/zero of=small/fill bs=4k status=none 2>/dev/null || true
-state a a
+fake_boot a a
 expect_refused status-file-full "install aborted, nothing written: status file '$SS': .*No space left on device" \
 	no "${ALL_SLOTS[@]}" -- install full21.otab
 grep -q "payload" err.txt && bad status-file-full-blame "blames a payload: $(cat err.txt)" || ok "status-file-full: no payload blamed"
 rm small/fill
-state a a
+fake_boot a a
 expect_installed "after freeing space the next install works (no file removed by hand)" install full21.otab
 # Full only once the install has begun (a pre-install hook fills it): the
 # spare is marked bad, then recording the slots 'installing' fails, naming
@@ -259,18 +249,18 @@ expect_installed "after freeing space the next install works (no file removed by
 mkdir -p hooks/pre-install.d
 printf '#!/bin/sh\ndd if=/dev/zero of=%s bs=4k status=none 2>/dev/null; exit 0\n' "$W/small/fill" >hooks/pre-install.d/50-fill
 chmod +x hooks/pre-install.d/50-fill
-state a a
+fake_boot a a
 expect_refused status-file-full-after-mark-bad "install into group b failed (group left marked bad): status file '$SS': .*No space left on device" \
 	yes "${ALL_SLOTS[@]}" -- install full21.otab
 grep -q "payload" err.txt && bad status-file-full-after-mark-bad-blame "blames a payload: $(cat err.txt)" || ok "status-file-full-after-mark-bad: no payload blamed"
 rm hooks/pre-install.d/50-fill small/fill
-state a a
+fake_boot a a
 expect_installed "after freeing space the next install works again" install full21.otab
 mount -o remount,ro small
-state a a
+fake_boot a a
 expect_refused status-file-read-only "status file '$SS': .*Read-only file system" no "${ALL_SLOTS[@]}" -- install full20.otab
 mount -o remount,rw small
-state a a
+fake_boot a a
 expect_installed "after remounting read-write the next install works" install full20.otab
 umount small
 C=(--config "$W/system.conf")
@@ -282,7 +272,7 @@ loop L1 disk.img
 loop L2 disk.img
 conf two-loops.conf "$W/data/two.json" "system-a=device:$L1" "system-b=device:$L2"
 C=(--config "$W/two-loops.conf")
-state a a
+fake_boot a a
 expect_refused two-loops-one-file "slot check: slot system-b ('$L2') shares storage with slot system-a ('$L1') of the booted group a: loop device $L2 over '$W/disk.img'" \
 	no disk.img -- install full20.otab
 
@@ -294,13 +284,13 @@ loop LB -o $((4 << 20)) wide.img
 loop LC -o $((8 << 20)) wide.img
 conf offsets.conf "$W/data/offsets.json" "system-a=device:$LA" "system-b=device:$LB"
 C=(--config "$W/offsets.conf")
-state a a
+fake_boot a a
 expect_refused overlapping-offsets "slot system-b ('$LB') shares storage with slot system-a ('$LA') of the booted group a: .*at offset 4194304" \
 	no wide.img -- install full20.otab
 FIRST8=$(head -c $((8 << 20)) wide.img | sha256sum)
 conf apart.conf "$W/data/apart.json" "system-a=device:$LA" "system-b=device:$LC"
 C=(--config "$W/apart.conf")
-state a a
+fake_boot a a
 expect_installed "adjacent loop offsets are different storage: installed" install full20.otab
 [ "$(head -c $((8 << 20)) wide.img | sha256sum)" = "$FIRST8" ] && ok "adjacent offsets: the active range is bit-identical" || bad adjacent-active changed
 
@@ -308,7 +298,7 @@ expect_installed "adjacent loop offsets are different storage: installed" instal
 loop LF slots/boot-a
 conf file-loop.conf "$W/data/file-loop.json" "boot-b=device:$LF"
 C=(--config "$W/file-loop.conf")
-state a a
+fake_boot a a
 expect_refused loop-over-file-slot "slot boot-b ('$LF') shares storage with slot boot-a ('$W/slots/boot-a') of the booted group a" \
 	no slots/boot-a -- install full20.otab
 
@@ -328,17 +318,17 @@ dd if=/dev/urandom of="${LG}p1" bs=1M count=4 status=none
 P1=$(sha256sum "${LG}p1" | cut -d' ' -f1)
 conf partlabel.conf "$W/data/partlabel.json" "system-a=device:PARTLABEL=sysa-$tag" "system-b=device:${LG}p1"
 C=(--config "$W/partlabel.conf")
-state a a
+fake_boot a a
 expect_refused partlabel-and-dev-path "slot system-b ('${LG}p1') shares storage with slot system-a ('PARTLABEL=sysa-$tag' = '${LG}p1') of the booted group a: .*partition ${LG}p1" \
 	no -- install full20.otab
 conf whole-disk.conf "$W/data/whole-disk.json" "system-a=device:PARTLABEL=sysa-$tag" "system-b=device:$LG"
 C=(--config "$W/whole-disk.conf")
-state a a
+fake_boot a a
 expect_refused partition-and-its-disk "slot system-b ('$LG') shares storage with slot system-a ('PARTLABEL=sysa-$tag' = '${LG}p1') of the booted group a" \
 	no -- install full20.otab
 conf partitions.conf "$W/data/partitions.json" "system-a=device:PARTLABEL=sysa-$tag" "system-b=device:PARTLABEL=sysb-$tag"
 C=(--config "$W/partitions.conf")
-state a a
+fake_boot a a
 expect_installed "two partitions of one disk are different storage: installed" install full20.otab
 [ "$(sha256sum "${LG}p1" | cut -d' ' -f1)" = "$P1" ] && ok "partitions: the active partition is bit-identical" || bad partitions-active changed
 

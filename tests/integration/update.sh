@@ -72,8 +72,8 @@ prand L69 200000 >slots/boot-a
 prand L70 123456 >slots/system-b
 prand L71 4567 >slots/boot-b
 
-. "$HERE/../lib/custom-bootflow.sh"
-custom_bootflow
+. "$HERE/../lib/fake-device.sh"
+fake_bootflow
 
 conf() { # conf FILE SYSTEM-A SYSTEM-B KEY(device|file)
 	cat >"$1" <<CONF
@@ -88,28 +88,7 @@ status-file = $W/data/ota/update/slots.json
 hooks-dir = $W/hooks
 lock-file = $W/update.lock
 hook-timeout = 20
-[bootflow]
-type = custom
-executable = $W/bootflow.sh
-tries = 3
-[slot.system-a]
-class = system
-$4 = $2
-[slot.system-b]
-class = system
-$4 = $3
-[slot.boot-a]
-class = boot
-file = $W/slots/boot-a
-[slot.boot-b]
-class = boot
-file = $W/slots/boot-b
-[group.a]
-system = system-a
-boot = boot-a
-[group.b]
-system = system-b
-boot = boot-b
+$(fake_slots "$W" --tries 3 "system-a=$4:$2" "system-b=$4:$3")
 CONF
 }
 conf system.conf "$W/slots/system-a" "$W/slots/system-b" file
@@ -127,7 +106,6 @@ printf '#!/bin/sh\nexit 1\n' >hooks/pre-install.d/05-not-executable  # skipped: 
 
 active_sum() { sha256sum slots/system-a slots/boot-a | sha256sum; }
 ACTIVE=$(active_sum)
-count() { grep -c "^$1" calls || true; }
 
 # expect_refused NAME PATTERN MARKED_BAD(yes|no) ARGS...
 expect_refused() {
@@ -137,61 +115,61 @@ expect_refused() {
 	if [ "$rc" != 1 ]; then bad "$name" "exit $rc, expected 1: $(cat err.txt)"; return; fi
 	if ! grep -q -- "$pattern" err.txt; then bad "$name" "message '$(cat err.txt)' lacks '$pattern'"; return; fi
 	if [ "$(active_sum)" != "$ACTIVE" ]; then bad "$name" "the active slots changed"; return; fi
-	if [ "$(count arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
-	if [ "$marked" = yes ] && [ "$(count mark-bad)" != 1 ]; then bad "$name" "spare not marked bad: $(cat calls)"; return; fi
-	if [ "$marked" = no ] && [ "$(count mark-bad)" != 0 ]; then bad "$name" "spare marked bad: $(cat calls)"; return; fi
+	if [ "$(fake_calls arm)" != 0 ]; then bad "$name" "armed: $(cat calls)"; return; fi
+	if [ "$marked" = yes ] && [ "$(fake_calls mark-bad)" != 1 ]; then bad "$name" "spare not marked bad: $(cat calls)"; return; fi
+	if [ "$marked" = no ] && [ "$(fake_calls mark-bad)" != 0 ]; then bad "$name" "spare marked bad: $(cat calls)"; return; fi
 	ok "$name: $(grep error: err.txt | head -c 240)"
 }
 
 # ---- bad input first: nothing may be armed ---------------------------------------
-state a a
+fake_boot a a
 SPARE_BEFORE=$(sha256sum slots/system-b | cut -d' ' -f1)
 expect_refused bad-signature "bundle 'stranger.otab'" no install stranger.otab
 grep -q -i "sign\|certificate" err.txt && ok "bad-signature: message names the signature check" || bad bad-signature-msg "$(cat err.txt)"
-state a a
+fake_boot a a
 expect_refused wrong-compatible "compatible check: bundle 'wrongcompat.otab' is for 'other-board', this device is 'test-board'" no install wrongcompat.otab
-state a a
+fake_boot a a
 expect_refused downgrade "version check: bundle version 0.9 is older than the running version 1.0 (downgrade policy refuse)" no install older.otab
 # [update] check-time and the algorithm policy (issue 15, class 12).
 sed 's/^hook-timeout = 20$/&\ncheck-time = yes/' system.conf >check-time.conf
 C=(--config "$W/check-time.conf")
-state a a
+fake_boot a a
 expect_refused check-time-yes-expired-signer "certificate has expired" no install expired.otab
 sed 's/^hook-timeout = 20$/&\nmin-ec-bits = 384/' system.conf >policy.conf
 C=(--config "$W/policy.conf")
-state a a
+fake_boot a a
 expect_refused policy-raised-in-config "256-bit EC key; the policy needs at least 384" no install good.otab
 sed 's/^hook-timeout = 20$/&\nmin-digest-bits = 160/' system.conf >lowered.conf
 C=(--config "$W/lowered.conf")
-state a a
+fake_boot a a
 expect_refused policy-not-lowered-by-config "min-digest-bits: '160' is not a number in 256..512" no install good.otab
 C=(--config "$W/system.conf")
-state a a
+fake_boot a a
 expect_refused missing-file "open bundle '$W/nope.otab'" no install "$W/nope.otab"
 [ "$(sha256sum slots/system-b | cut -d' ' -f1)" = "$SPARE_BEFORE" ] && ok "checks before writing: spare untouched" || bad spare-untouched "spare written"
-state a a
+fake_boot a a
 expect_refused corrupted-chunk "payload 'boot': chunk" yes install corrupt.otab
 grep -q "left marked bad" err.txt && ok "corrupted-chunk: says the spare is left marked bad" || bad corrupt-msg "$(cat err.txt)"
 python3 -c "import json,sys; s=json.load(open('data/ota/update/slots.json'))['slots']; sys.exit(0 if s['boot-b']['state']=='installing' else 1)" \
 	&& ok "corrupted-chunk: boot-b recorded as installing, never installed" || bad corrupt-status "$(cat data/ota/update/slots.json)"
 
-state a a
+fake_boot a a
 hook pre-install 20-fail 'echo "health: no" >&2; exit 4'
 SPARE_BEFORE=$(sha256sum slots/system-b | cut -d' ' -f1)
 expect_refused failing-pre-install-hook "install aborted, nothing written: pre-install hook '$W/hooks/pre-install.d/20-fail' failed with exit status 4" no install good.otab
 [ "$(sha256sum slots/system-b | cut -d' ' -f1)" = "$SPARE_BEFORE" ] && ok "failing pre-install hook: spare untouched" || bad hook-spare "spare written"
 rm hooks/pre-install.d/20-fail
 
-state b a b 2
+fake_boot b a b 2
 expect_refused uncommitted-trial "the running system (group b) is an uncommitted trial: commit or roll back first" no install good.otab
 
-state a a
+fake_boot a a
 rc=0; flock "$W/update.lock" "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "another ota-update is running (lock '$W/update.lock' is held)" err.txt \
 	&& ok "two installs at once: the second is refused" || bad concurrent "exit $rc: $(cat err.txt)"
 
 # ---- a good install -------------------------------------------------------------------
-state a a
+fake_boot a a
 rm -f data/ota/update/slots.json
 rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && ok "install: $(cat out.txt)" || bad install "exit $rc: $(cat err.txt)"
@@ -229,10 +207,10 @@ assert ev[-1]["event"] == "done" and ev[-1]["group"] == "b" and ev[-1]["image_by
 w = [e for e in ev if e.get("stage") == "write"]
 assert {e["slot"] for e in w} == {"system-b", "boot-b"} and any(e["percent"] == 100 for e in w), w
 PY
-[ "$(count arm)" = 1 ] && ok "re-install: armed exactly once" || bad rearm "$(cat calls)"
+[ "$(fake_calls arm)" = 1 ] && ok "re-install: armed exactly once" || bad rearm "$(cat calls)"
 
 # ---- status, commit, rollback ------------------------------------------------------------
-state b a b 3
+fake_boot b a b 3
 "$U" "${C[@]}" status --json >status.json 2>err.txt
 python3 - status.json <<'PY' && ok "status --json parses and reports the trial" || bad status-json "$(cat status.json) $(cat err.txt)"
 import json, sys
@@ -244,33 +222,33 @@ PY
 "$U" "${C[@]}" status >status.txt && grep -q "trial:   running (group b, 3 tries left)" status.txt \
 	&& ok "status: text" || bad status-text "$(cat status.txt)"
 
-state b a b 3
+fake_boot b a b 3
 hook pre-commit 20-unhealthy 'exit 9'
 rc=0; "$U" "${C[@]}" commit >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "group b not committed: pre-commit hook '.*20-unhealthy' failed with exit status 9" err.txt \
-	&& [ "$(count commit)" = 0 ] && ok "commit: a failing pre-commit hook prevents it" || bad commit-hook "exit $rc: $(cat err.txt) $(cat calls)"
+	&& [ "$(fake_calls commit)" = 0 ] && ok "commit: a failing pre-commit hook prevents it" || bad commit-hook "exit $rc: $(cat err.txt) $(cat calls)"
 rm hooks/pre-commit.d/20-unhealthy
-state b a b 3
+fake_boot b a b 3
 rc=0; "$U" "${C[@]}" commit >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && [ "$(grep -v '^get-state' calls)" = "hook pre-commit
 commit b
 hook post-commit" ] && grep -q '^default=b$' bf.state && ok "commit: commit b between the hooks" || bad commit "exit $rc: $(cat err.txt) $(cat calls)"
 : >calls
-"$U" "${C[@]}" commit >out.txt 2>err.txt && grep -q "nothing to commit" out.txt && [ "$(count commit)" = 0 ] \
+"$U" "${C[@]}" commit >out.txt 2>err.txt && grep -q "nothing to commit" out.txt && [ "$(fake_calls commit)" = 0 ] \
 	&& ok "commit: no-op when committed" || bad commit-noop "$(cat out.txt) $(cat calls)"
 
-state b a b 2
-"$U" "${C[@]}" rollback >out.txt 2>err.txt && [ "$(count mark-bad)" = 1 ] && grep -q "^mark-bad b$" calls \
+fake_boot b a b 2
+"$U" "${C[@]}" rollback >out.txt 2>err.txt && [ "$(fake_calls mark-bad)" = 1 ] && grep -q "^mark-bad b$" calls \
 	&& ok "rollback of a running trial marks it bad" || bad rollback "$(cat err.txt) $(cat calls)"
-state a a b 3
+fake_boot a a b 3
 "$U" "${C[@]}" rollback --reboot >out.txt 2>err.txt && grep -q "^mark-bad b$" calls && grep -q "^reboot$" calls \
 	&& ok "rollback of an armed trial disarms it, --reboot reboots" || bad rollback-armed "$(cat err.txt) $(cat calls)"
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" rollback >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "nothing to roll back: group a is committed and no trial is armed" err.txt \
 	&& ok "rollback: refused when there is nothing to roll back" || bad rollback-none "$(cat err.txt)"
 
-state a a
+fake_boot a a
 touch bf.fail-arm
 rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 1 ] && grep -q "boot flow custom: arm group b: .*exited with status 1: simulated arm failure" err.txt \
@@ -281,7 +259,7 @@ rm bf.fail-arm
 ln -s "$W/slots/system-a" slots/alias
 conf alias.conf "$W/slots/system-a" "$W/slots/alias" file
 C=(--config "$W/alias.conf")
-state a a
+fake_boot a a
 expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') shares storage with slot system-a ('$W/slots/system-a') of the booted group a" no install good.otab
 
 # ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
@@ -292,15 +270,15 @@ SERVER=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 URL=http://127.0.0.1:$(cat port)
 C=(--config "$W/system.conf")
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
-[ $rc = 0 ] && cmp -s slots/system-b system.img && [ "$(count arm)" = 1 ] \
+[ $rc = 0 ] && cmp -s slots/system-b system.img && [ "$(fake_calls arm)" = 1 ] \
 	&& ok "http: install from $URL ($(tail -1 out.txt))" || bad http-install "exit $rc: $(cat err.txt)"
 curl -sf "$URL/_ctl?drop=100000,1" >/dev/null
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install "$URL/good.otab" >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && cmp -s slots/system-b system.img && ok "http: a dropped connection is resumed" || bad http-drop "exit $rc: $(cat err.txt)"
-state a a
+fake_boot a a
 expect_refused http-404 "404" no install "$URL/missing.otab"
 
 # ---- adaptive delta over HTTP ranges ------------------------------------------------------
@@ -340,9 +318,9 @@ delta_install() {
 for f in system-a boot-a boot-b; do cp slots/$f slots/$f.saved; done
 cmp -s slots/system-b system.img || { bad delta-setup "system-b does not hold v1"; }
 prand L339 2000000 >slots/system-a
-state b b
+fake_boot b b
 if delta_install delta-from-active; then
-	[ "$(count arm)" = 1 ] && cmp -s slots/system-a system-v2.img && cmp -s slots/boot-a boot.img \
+	[ "$(fake_calls arm)" = 1 ] && cmp -s slots/system-a system-v2.img && cmp -s slots/boot-a boot.img \
 		&& ok "delta: system-a and boot-a byte-identical to v2, armed" || bad delta-cmp "differs or not armed: $(cat calls)"
 	[ $((SRV * 4)) -lt "$V2_SIZE" ] && [ $((DL * 4)) -lt "$V2_SIZE" ] \
 		&& ok "delta from the active slot: server sent $SRV, tool counted $DL of $V2_SIZE bundle bytes (< 25 %)" \
@@ -355,7 +333,7 @@ fi
 FIRST_DL=$DL
 
 # Same bundle again into a: every chunk is already in place in the spare.
-state b b
+fake_boot b b
 if delta_install delta-spare; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field reused_spare)" = 4303000 ] && [ "$SRV" -lt 20000 ] \
 		&& ok "delta: spare already holds v2: $SRV bytes served (headers and chunk tables only)" \
@@ -366,7 +344,7 @@ fi
 # slot at the same place): re-hashed, found wrong, fetched instead.
 printf 'corrupted!' | dd of=slots/system-a bs=1 seek=300000 conv=notrunc status=none
 printf 'corrupted!' | dd of=slots/system-b bs=1 seek=300000 conv=notrunc status=none
-state b b
+fake_boot b b
 if delta_install delta-corrupt; then
 	cmp -s slots/system-a system-v2.img && [ "$SRV" -gt 20000 ] && [ $((SRV * 4)) -lt "$V2_SIZE" ] \
 		&& ok "delta: corrupted local chunk detected and fetched ($SRV bytes served)" \
@@ -382,7 +360,7 @@ cp slots/system-b slots/system-b.v1
 prand L379 500000 >slots/system-b
 prand L380 4096 | dd of=slots/system-a bs=1 seek=2600000 count=4096 conv=notrunc status=none  # in moved data
 cp slots/system-a slots/system-a.before
-state a a
+fake_boot a a
 : >http.log
 rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
@@ -402,14 +380,14 @@ mv slots/system-b.v1 slots/system-b
 cp system-v2.img slots/system-a
 
 # Text summary line.
-state b b
+fake_boot b b
 "$U" "${C[@]}" install "$URL/v2.otab" >out.txt 2>err.txt && grep -q "^downloaded .* MiB of .* MiB (.*%)" out.txt \
 	&& ok "delta: summary '$(grep ^downloaded out.txt)'" || bad delta-summary "$(cat out.txt err.txt)"
 
 # A server that ignores Range: one full streamed download.
 curl -sf "$URL/_ctl?ranges=0" >/dev/null
 prand L408 2000000 >slots/system-a
-state b b
+fake_boot b b
 if delta_install delta-no-ranges; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = False ] && [ "$DL" -ge "$V2_SIZE" ] \
 		&& grep -q '"stage":"full-download"' out.txt \
@@ -421,7 +399,7 @@ curl -sf "$URL/_ctl?reset=1" >/dev/null
 # ranges from then on, still a delta.
 curl -sf "$URL/_ctl?multirange=0" >/dev/null
 prand L420 2000000 >slots/system-a
-state b b
+fake_boot b b
 if delta_install delta-single-ranges; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = True ] && [ $((DL * 2)) -lt "$V2_SIZE" ] \
 		&& ok "no multi-range: single ranges, $DL of $V2_SIZE bundle bytes" || bad single-ranges "$(tail -1 out.txt)"
@@ -429,7 +407,7 @@ fi
 curl -sf "$URL/_ctl?reset=1" >/dev/null
 
 # --no-delta streams the whole bundle.
-state b b
+fake_boot b b
 if "$U" "${C[@]}" install --json --no-delta "$URL/v2.otab" >out.txt 2>err.txt; then
 	cmp -s slots/system-a system-v2.img && [ "$(done_field delta)" = False ] && [ "$(done_field downloaded)" = "$V2_SIZE" ] \
 		&& ok "--no-delta: full download" || bad no-delta "$(tail -1 out.txt)"
@@ -442,9 +420,9 @@ python3 "$MUT" flip srv/v2-bad.otab $((V2_SIZE - 50)) >/dev/null 2>&1 || \
 	printf '\xff' | dd of=srv/v2-bad.otab bs=1 seek=$((V2_SIZE - 50)) conv=notrunc status=none
 prand L440 300000 >slots/boot-a  # nothing reusable: every boot chunk is fetched
 prand L441 300000 >slots/boot-b
-state b b
+fake_boot b b
 rc=0; "$U" "${C[@]}" install "$URL/v2-bad.otab" >out.txt 2>err.txt || rc=$?
-[ $rc = 1 ] && grep -q "payload 'boot': chunk .*: \(hash mismatch\|decompression failed\)" err.txt && [ "$(count arm)" = 0 ] \
+[ $rc = 1 ] && grep -q "payload 'boot': chunk .*: \(hash mismatch\|decompression failed\)" err.txt && [ "$(fake_calls arm)" = 0 ] \
 	&& ok "delta: a tampered chunk is refused: $(grep -o "payload 'boot'.*" err.txt | head -c 160)" || bad delta-tampered "exit $rc: $(cat err.txt)"
 echo "(delta: first install downloaded $FIRST_DL of $V2_SIZE bundle bytes)"
 for f in system-a boot-a boot-b; do mv slots/$f.saved slots/$f; done
@@ -470,19 +448,19 @@ BIG_SIZE=$(stat -c %s big.otab)
 json_done() { python3 -c "import json,sys; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
 record() { python3 -c "import json; print(json.load(open('data/ota/update/slots.json'))['slots']['$1'].get('$2', 0))"; }
 interrupt() { # interrupt BUNDLE: installs only the first 70 % of it from stdin
-	state a a
+	fake_boot a a
 	rc=0; head -c $((BIG_SIZE * 7 / 10)) "$1" | "$U" "${C[@]}" install - >out.txt 2>err.txt || rc=$?
 }
 interrupt big.otab
-[ $rc = 1 ] && grep -q "stdin" err.txt && [ "$(count arm)" = 0 ] && [ "$(record system-b state)" = installing ] \
+[ $rc = 1 ] && grep -q "stdin" err.txt && [ "$(fake_calls arm)" = 0 ] && [ "$(record system-b state)" = installing ] \
 	&& [ "$(record system-b checkpoint_bytes)" -ge $((32 << 20)) ] \
 	&& ok "resume: interrupted stream fails, nothing armed, checkpoint at $(record system-b checkpoint_bytes) bytes" \
 	|| bad resume-interrupt "exit $rc: $(cat err.txt) $(cat calls) $(cat data/ota/update/slots.json)"
 CKPT=$(record system-b checkpoint_bytes)
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install --json big.otab >out.txt 2>err.txt || rc=$?
 if [ $rc = 0 ]; then
-	cmp -s slots/system-b big.img && [ "$(count arm)" = 1 ] && [ "$(json_done resumed_at)" = "$CKPT" ] \
+	cmp -s slots/system-b big.img && [ "$(fake_calls arm)" = 1 ] && [ "$(json_done resumed_at)" = "$CKPT" ] \
 		&& [ "$(json_done resumed)" = "$CKPT" ] && [ "$(json_done image_bytes)" = $((72 * 1048576 + 300000 - CKPT)) ] \
 		&& grep -q "\"stage\":\"resume\",\"payload\":1,.*\"slot\":\"system-b\",\"done\":$CKPT" out.txt \
 		&& ok "resume: same bundle continues at $CKPT of $((72 << 20)) bytes, writes only the rest, then armed" \
@@ -497,7 +475,7 @@ fi
 interrupt big.otab
 CKPT=$(record system-b checkpoint_bytes)
 printf 'damaged' | dd of=slots/system-b bs=1 seek=5000000 conv=notrunc status=none
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install --json big.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && cmp -s slots/system-b big.img && [ "$(json_done resumed_at)" = "$CKPT" ] \
 	&& [ "$(json_done resumed)" -lt "$CKPT" ] && [ "$(json_done resumed)" -gt $((CKPT - (1 << 20))) ] \
@@ -505,7 +483,7 @@ rc=0; "$U" "${C[@]}" install --json big.otab >out.txt 2>err.txt || rc=$?
 	|| bad resume-damaged "exit $rc: $(tail -1 out.txt) $(cat err.txt)"
 # Another bundle (same images, another manifest) discards the checkpoint.
 interrupt big.otab
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install --json big31.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && cmp -s slots/system-b big.img && [ "$(json_done resumed_at)" = 0 ] && ! grep -q '"stage":"resume"' out.txt \
 	&& [ "$(json_done image_bytes)" = $((72 * 1048576 + 300000)) ] \
@@ -523,12 +501,12 @@ done
 conf loop.conf "${LOOPS[0]}" "${LOOPS[1]}" device
 C=(--config "$W/loop.conf")
 LOOP_A=$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)
-state a a
+fake_boot a a
 rc=0; "$U" "${C[@]}" install good.otab >out.txt 2>err.txt || rc=$?
 [ $rc = 0 ] && ok "loop devices: install" || bad loop-install "exit $rc: $(cat err.txt)"
 cmp -n 4000000 -s "${LOOPS[1]}" system.img && ok "loop devices: the spare holds the image" || bad loop-cmp "differs"
 [ "$(sha256sum "${LOOPS[0]}" | cut -d' ' -f1)" = "$LOOP_A" ] && ok "loop devices: the active slot is bit-identical" || bad loop-active "changed"
-[ "$(count arm)" = 1 ] && ok "loop devices: armed once" || bad loop-arm "$(cat calls)"
+[ "$(fake_calls arm)" = 1 ] && ok "loop devices: armed once" || bad loop-arm "$(cat calls)"
 
 # Delta into a loop device: booted b (holding v1 now), install v2 into a
 # (and into the file slot boot-a, restored after).
@@ -537,9 +515,9 @@ python3 "$HERE/http-server.py" "$W/srv" "$W/port2" "$W/http.log" 2>"$W/http.err"
 SERVER=$!
 for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.1; done
 URL=http://127.0.0.1:$(cat port2)
-state b b
+fake_boot b b
 if delta_install loop-delta; then
-	cmp -n 4003000 -s "${LOOPS[0]}" system-v2.img && [ $((SRV * 4)) -lt "$V2_SIZE" ] && [ "$(count arm)" = 1 ] \
+	cmp -n 4003000 -s "${LOOPS[0]}" system-v2.img && [ $((SRV * 4)) -lt "$V2_SIZE" ] && [ "$(fake_calls arm)" = 1 ] \
 		&& ok "loop devices: delta install of v2 ($SRV of $V2_SIZE bundle bytes served)" || bad loop-delta "server $SRV: $(tail -1 out.txt)"
 fi
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
@@ -547,7 +525,7 @@ mv slots/boot-a.saved slots/boot-a
 
 conf small.conf "${LOOPS[0]}" "${LOOPS[2]}" device
 C=(--config "$W/small.conf")
-state a a
+fake_boot a a
 expect_refused slot-too-small "slot check: image 'system' (4000000 bytes) does not fit slot system-b ('${LOOPS[2]}', 1048576 bytes)" no install good.otab
 
 conf same.conf "${LOOPS[0]}" "${LOOPS[0]}x" device

@@ -1,45 +1,79 @@
 # SPDX-License-Identifier: Apache-2.0
-# fake-device.sh: a device for ota-update tests without a real boot loader.
-# Source it, then call the functions in the test's working directory:
+# fake-device.sh: a device for ota-update tests without a real boot loader:
+# a custom boot flow (docs/boot-flows.md, "custom") that keeps its state in a
+# file and records every call, and file slots. The one copy every
+# integration test shares. Source it, then in the test's working directory:
 #
 #   . tests/lib/fake-device.sh
-#   fake_bootflow                 # ./bootflow.sh: a custom boot flow kept in
-#                                 # ./bf.state; each call is appended to ./calls
-#   fake_boot a                   # booted = default = a, no trial, calls emptied
-#   fake_calls arm                # how many calls started with "arm"
-#   fake_file_slots "$PWD"        # [bootflow] and [slot.*]/[group.*] sections for
-#                                 # file slots DIR/slots/{system,boot}-{a,b}
+#   fake_bootflow                 # ./bootflow.sh (executable = $PWD/bootflow.sh)
+#   fake_boot BOOTED [DEFAULT [TRIAL [TRIES]]]
+#                                 # ./bf.state (DEFAULT: BOOTED; no trial,
+#                                 # 0 tries); empties ./calls
+#   fake_calls VERB               # how many calls started with VERB
+#   fake_slots "$PWD" [--classes "system dtb boot"] [--tries 3] [system-b=device:/dev/loop3]...
+#                                 # [bootflow] (this boot flow), [slot.*] and
+#                                 # [group.*] sections for groups a and b, a
+#                                 # slot per class (default: system, boot),
+#                                 # each the file DIR/slots/CLASS-GROUP unless
+#                                 # given as SLOT=KEY:VALUE (KEY: file, device)
+#
+# bootflow.sh keeps its state in bf.state next to it and appends every call
+# (its arguments, one line) to calls; get-state prints the state, arm sets
+# the trial and its tries, commit makes its group the default and ends the
+# trial, mark-bad ends the trial of its group, reboot does nothing. A file
+# bf.fail-VERB makes that verb fail (exit 1, "simulated VERB failure" on
+# stderr) after it is recorded.
 
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/custom-bootflow.sh"
+fake_bootflow() {
+	cat >bootflow.sh <<'SH'
+#!/bin/sh
+D=$(dirname "$0")
+echo "$*" >>"$D/calls"
+[ -e "$D/bf.fail-$1" ] && { echo "simulated $1 failure" >&2; exit 1; }
+. "$D/bf.state"
+case "$1" in
+get-state) printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries"; exit 0 ;;
+arm) trial=$2 tries=$3 ;;
+commit) default=$2 trial= tries=0 ;;
+mark-bad) if [ "$trial" = "$2" ]; then trial= tries=0; fi ;;
+reboot) exit 0 ;;
+*) exit 0 ;;
+esac
+printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$booted" "$default" "$trial" "$tries" >"$D/bf.state"
+SH
+	chmod +x bootflow.sh
+}
 
-fake_bootflow() { custom_bootflow; }
-
-fake_boot() { printf 'booted=%s\ndefault=%s\ntrial=\ntries=0\n' "$1" "$1" >bf.state; : >calls; }
+fake_boot() {
+	printf 'booted=%s\ndefault=%s\ntrial=%s\ntries=%s\n' "$1" "${2:-$1}" "${3:-}" "${4:-0}" >bf.state
+	: >calls
+}
 
 fake_calls() { grep -c "^$1" calls || true; }
 
-fake_file_slots() {
-	cat <<CONF
-[bootflow]
-type = custom
-executable = $1/bootflow.sh
-[slot.system-a]
-class = system
-file = $1/slots/system-a
-[slot.system-b]
-class = system
-file = $1/slots/system-b
-[slot.boot-a]
-class = boot
-file = $1/slots/boot-a
-[slot.boot-b]
-class = boot
-file = $1/slots/boot-b
-[group.a]
-system = system-a
-boot = boot-a
-[group.b]
-system = system-b
-boot = boot-b
-CONF
+# fake_slots DIR [--classes "CLASS..."] [--tries N] [SLOT=KEY:VALUE]...
+fake_slots() {
+	local dir=$1 classes="system boot" tries= s spec c g
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--classes) classes=$2; shift 2 ;;
+		--tries) tries=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	declare -A slot=()
+	for s in "$@"; do slot[${s%%=*}]=${s#*=}; done
+	printf '[bootflow]\ntype = custom\nexecutable = %s/bootflow.sh\n' "$dir"
+	[ -z "$tries" ] || printf 'tries = %s\n' "$tries"
+	for c in $classes; do
+		for s in "$c-a" "$c-b"; do
+			spec=${slot[$s]:-file:$dir/slots/$s}
+			printf '[slot.%s]\nclass = %s\n%s = %s\n' "$s" "$c" "${spec%%:*}" "${spec#*:}"
+		done
+	done
+	for g in a b; do
+		printf '[group.%s]\n' "$g"
+		for c in $classes; do printf '%s = %s-%s\n' "$c" "$c" "$g"; done
+	done
 }
