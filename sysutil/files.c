@@ -139,30 +139,22 @@ int ota_read_line(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-int ota_write_all(int fd, const void *data, size_t size)
+/* offset + size fits off_t (both are counted in bytes of one file). */
+static bool fits_off_t(uint64_t offset, size_t size)
 {
-	const char *p = data;
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
+	return offset <= (uint64_t)INT64_MAX && size <= (uint64_t)INT64_MAX - offset;
 }
 
-ssize_t ota_read_full(int fd, void *buf, size_t size)
+/* read(), or pread() at *offset, until size bytes or the end of the file. */
+static ssize_t read_loop(int fd, void *buf, size_t size, const uint64_t *offset)
 {
-	if (size > (size_t)SSIZE_MAX)
+	if (size > (size_t)SSIZE_MAX || (offset && !fits_off_t(*offset, size)))
 		return -EOVERFLOW;
 	uint8_t *p = buf;
 	size_t done = 0;
 	while (done < size) {
-		ssize_t n = read(fd, p + done, size - done);
+		ssize_t n = offset ? pread(fd, p + done, size - done, (off_t)(*offset + done))
+				   : read(fd, p + done, size - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -174,19 +166,26 @@ ssize_t ota_read_full(int fd, void *buf, size_t size)
 	return (ssize_t)done;
 }
 
-/* offset + size fits off_t (both are counted in bytes of one file). */
-static bool fits_off_t(uint64_t offset, size_t size)
+ssize_t ota_read_full(int fd, void *buf, size_t size)
 {
-	return offset <= (uint64_t)INT64_MAX && size <= (uint64_t)INT64_MAX - offset;
+	return read_loop(fd, buf, size, NULL);
 }
 
-int ota_pwrite_all(int fd, const void *data, size_t size, uint64_t offset)
+ssize_t ota_pread_full(int fd, void *buf, size_t size, uint64_t offset)
 {
-	if (!fits_off_t(offset, size))
+	return read_loop(fd, buf, size, &offset);
+}
+
+/* write(), or pwrite() at *offset, until all of data is written; a file or
+ * device that takes nothing more is full (-ENOSPC), not retried forever. */
+static int write_loop(int fd, const void *data, size_t size, const uint64_t *offset)
+{
+	if (offset && !fits_off_t(*offset, size))
 		return -EOVERFLOW;
 	const uint8_t *p = data;
 	for (size_t done = 0; done < size;) {
-		ssize_t n = pwrite(fd, p + done, size - done, (off_t)(offset + done));
+		ssize_t n = offset ? pwrite(fd, p + done, size - done, (off_t)(*offset + done))
+				   : write(fd, p + done, size - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -198,23 +197,14 @@ int ota_pwrite_all(int fd, const void *data, size_t size, uint64_t offset)
 	return 0;
 }
 
-ssize_t ota_pread_full(int fd, void *buf, size_t size, uint64_t offset)
+int ota_write_all(int fd, const void *data, size_t size)
 {
-	if (!fits_off_t(offset, size) || size > (size_t)SSIZE_MAX)
-		return -EOVERFLOW;
-	uint8_t *p = buf;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = pread(fd, p + done, size - done, (off_t)(offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return write_loop(fd, data, size, NULL);
+}
+
+int ota_pwrite_all(int fd, const void *data, size_t size, uint64_t offset)
+{
+	return write_loop(fd, data, size, &offset);
 }
 
 int ota_fsync_dir(const char *dir)

@@ -328,7 +328,8 @@ int ota_write_file_atomic(const char *path, const void *data, size_t size, mode_
  * file of that size (nothing written: use ota_write_file_atomic), or
  * -errno. */
 int ota_overwrite_same_size(const char *path, const void *data, size_t size, struct ota_error *err) _must_check_;
-/* Writes all of data, retrying short writes and EINTR. 0 or -errno. */
+/* Writes all of data, retrying short writes and EINTR: 0, -errno, or
+ * -ENOSPC when the file or device takes no more. */
 int ota_write_all(int fd, const void *data, size_t size) _must_check_;
 /* Reads size bytes, retrying short reads and EINTR; only the end of the
  * file stops it early. Returns the bytes read or -errno. */
