@@ -17,10 +17,7 @@ HERE=$(dirname "$(realpath "$0")")
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 
 # ---- a signed bundle from a throwaway CA ---------------------------------------
 . "$HERE/../lib/pki.sh"
@@ -228,5 +225,4 @@ rc=0; "$U" --config bad2.conf status >out.txt 2>err.txt || rc=$?
 mkimage -A arm -O linux -T script -C none -n otaroot -d "$HERE/../../bootflow/uboot/boot.cmd" boot.scr >/dev/null \
 	&& dumpimage -l boot.scr | grep -q "Script" && ok "boot.cmd: mkimage -T script builds boot.scr" || bad mkimage "failed"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+tally_end

@@ -18,10 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 
 # run NAME EXPECTED_RC PATTERN CMD...: exit status and a stderr pattern.
 run() {
@@ -207,5 +204,4 @@ same "range fetch over HTTPS: the same bytes" want.bin out.txt
 run https-untrusted-default 1 "SSL certificate problem" "$B" verify "${V[@]}" "$T/good.otab"
 run https-wrong-ca 1 "SSL certificate problem" "$B" verify "${V[@]}" --ca-file root.pem "$T/good.otab"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+tally_end

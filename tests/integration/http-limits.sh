@@ -25,10 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 
 mkdir srv
 python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/server.log" 2>server.err &
@@ -184,5 +181,4 @@ bounded bundle-verify-stall 30 1 "'$URL/v2.otab': Operation too slow.*(gave up a
 ctl reset=1
 bounded bundle-verify-good 60 0 "" "$B" verify "${L[@]}" --timeout 60 "$URL/v2.otab" && ok "ota-bundle verify with the limits, good server"
 
-echo "http-limits: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+tally_end

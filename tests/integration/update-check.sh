@@ -21,10 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 
 # ---- server ------------------------------------------------------------------------
 mkdir -p srv/stable srv/bundles
@@ -148,5 +145,4 @@ expect_nothing "no channel at that URL" 1 "404" check --channel "$URL/nothing/ch
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 expect_nothing "server down" 1 "channel '$URL/stable/channel.json'" check --install
 
-echo "update-check: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+tally_end

@@ -26,10 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W"
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$HERE/../lib/tally.sh"
 
 # ---- nginx ------------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -263,5 +260,4 @@ expect_refused slot-too-small \
 	install "$URL/v1.otab" || true
 [ "$(fake_calls mark-bad)" = 0 ] && ok "slot too small: nothing marked" || bad small-marked "$(cat calls)"
 
-echo "passed $passed, failed $failed"
-[ "$failed" = 0 ]
+tally_end
