@@ -138,12 +138,7 @@ void ota_chunk_index_save(const char *status_file, const char *slot, const struc
 		ota_put_be32(q + 40, table[i].usize);
 		off += table[i].usize;
 	}
-	char dir[PATH_MAX];
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (ota_mkdir_p(dir, 0755) < 0)
+	if (ota_mkdir_parent(path, 0755) < 0)
 		return;
 	if (ota_write_file_atomic(path, buf, size, 0644, NULL) < 0)
 		return; /* best effort, see above */

@@ -12,21 +12,14 @@
 
 static int take_lock(const struct ota_update_config *c, int *ret_fd, struct ota_error *err)
 {
-	_cleanup_free_ char *dir = strdup(c->lock_file);
-	if (!dir)
-		return ota_error_set(err, -ENOMEM, "out of memory");
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		int r = ota_mkdir_p(dir, 0755);
-		if (r < 0)
-			return ota_error_errno(err, r, "create directory '%s'", dir);
-	}
+	int r = ota_mkdir_parent(c->lock_file, 0755);
+	if (r < 0)
+		return ota_error_errno(err, r, "create the directory of lock file '%s'", c->lock_file);
 	int fd = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return ota_error_errno(err, -errno, "open lock file '%s'", c->lock_file);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = -errno;
+		r = -errno;
 		(void)close(fd);
 		if (r == -EWOULDBLOCK)
 			return ota_error_set(err, -EBUSY, "another ota-update is running (lock '%s' is held)",
