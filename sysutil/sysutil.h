@@ -14,11 +14,12 @@
  * - Out-parameters are `ret_*` and are written only on success.
  * - Nothing here exits, aborts, spawns threads or uses NSS: it is linked into
  *   ota-init, which runs as PID 1, where exiting panics the kernel.
- * - Library code does not print. Only ota_log() prints, and only programs
- *   call it for errors (library code may log at debug level). The one
- *   exception is ota_cli_*: called from a program's main only, it prints the
- *   usage, the version and usage errors for it, and returns exit statuses
- *   (OTA_EXIT_*), not errnos.
+ * - Nothing here prints but ota_log() and ota_cli_*. Errors go back in
+ *   struct ota_error; a caller prints them. Logging beyond that is named in
+ *   each component's header (ota-init's boot steps, init.h; the one warning
+ *   of otaupdate's commit, update.h). ota_cli_* is called from a program's
+ *   main only: it prints the usage, the version and usage errors, and
+ *   returns exit statuses (OTA_EXIT_*), not errnos.
  */
 #ifndef OTA_SYSUTIL_H
 #define OTA_SYSUTIL_H
