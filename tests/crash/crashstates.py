@@ -870,6 +870,44 @@ def confirm_grub_model(seen, workdir, limit):
             "violations": bad}
 
 
+# ---- boot flows driven by ota-update --config on a faked boot report -------
+
+def conf_with_bootflow_cmd(conf, flow):
+    """Shell: conf = the image's system.conf with its [bootflow] section
+    replaced by flow (text)."""
+    return ("awk '/^\\[/ { skip = ($0 == \"[bootflow]\") } !skip' /etc/ota/system.conf > %s && "
+            "printf '%s' >> %s" % (conf, printf_text(flow), conf))
+
+
+def arm_rollback_commit(rec, prefix, conf, bundle_size, booted):
+    """Records PREFIX-arm (install of the attached bundle: b armed),
+    PREFIX-rollback (b's running trial marked bad) and PREFIX-commit (a
+    second install, its trial committed) with `ota-update --config conf`;
+    booted(group, trial) is the shell command that makes the boot flow see
+    that boot (the report a bootloader or firmware would leave). Returns
+    the log's length at the end."""
+    m = rec.machine
+    ota = "ota-update --config %s" % conf
+    install = "set -o pipefail; head -c %d /dev/vdb | %s install - 2>&1 | tail -n 3" % (bundle_size, ota)
+    m.run(booted("a", False))
+    a = rec.mark()
+    m.run(install, timeout=600)
+    b = rec.mark()
+    rec.window(prefix + "-arm", a, b)
+    m.run(booted("b", True))
+    m.run("%s rollback" % ota)
+    c = rec.mark()
+    rec.window(prefix + "-rollback", b, c)
+    m.run(booted("a", False))
+    m.run(install, timeout=600)
+    m.run(booted("b", True))
+    d = rec.mark()
+    m.run("%s commit" % ota)
+    e = rec.mark()
+    rec.window(prefix + "-commit", d, e)
+    return e
+
+
 # ---- the U-Boot flow, native redundant env on a block device ----------------
 
 UBOOT_ENV_SIZE = 0x4000  # each copy; the second at this offset
@@ -919,35 +957,16 @@ def record_uboot_native(workdir):
     conf = "/tmp/native.conf"
     flow = ("[bootflow]\ntype = uboot\nenv-mode = native\nenv = /dev/vda5\nenv-offset = 0\n"
             "env-size = 0x%x\nenv-redundant-offset = 0x%x\nproc = /tmp/p\n" % (UBOOT_ENV_SIZE, UBOOT_ENV_SIZE))
-    make_conf = ("awk '/^\\[/ { skip = ($0 == \"[bootflow]\") } !skip' /etc/ota/system.conf > %s && "
-                 "printf '%s' >> %s" % (conf, printf_text(flow), conf))
 
     def booted(group, trial):
         return "mkdir -p /tmp/p && echo 'ota.group=%s ota.slot=%s%s' > /tmp/p/cmdline" % (
             group, group, " ota.trial=1" if trial else "")
 
-    ota = "ota-update --config %s" % conf
-    size = os.path.getsize(bundle)
-    install = "set -o pipefail; head -c %d /dev/vdb | %s install - 2>&1 | tail -n 3" % (size, ota)
     with Recorder(workdir, image, firmware="uboot", extra_drives=[bundle]) as rec:
         m = rec.machine
         cycle.boot_until_agent(m, 1)
-        m.run("%s && %s" % (make_conf, booted("a", False)))
-        a = rec.mark()
-        m.run(install, timeout=600)
-        b = rec.mark()
-        rec.window("uboot-native-arm", a, b)
-        m.run(booted("b", True))
-        m.run("%s rollback" % ota)
-        c = rec.mark()
-        rec.window("uboot-native-rollback", b, c)
-        m.run(booted("a", False))
-        m.run(install, timeout=600)
-        m.run(booted("b", True))
-        d = rec.mark()
-        m.run("%s commit" % ota)
-        e = rec.mark()
-        rec.window("uboot-native-commit", d, e)
+        m.run(conf_with_bootflow_cmd(conf, flow))
+        e = arm_rollback_commit(rec, "uboot-native", conf, os.path.getsize(bundle), booted)
         m.run("dd if=/dev/zero of=/dev/vda5 bs=512 count=1 conv=notrunc 2>/dev/null && "
               "dd if=/dev/zero of=/dev/vda5 bs=512 count=1 seek=%d conv=notrunc 2>/dev/null"
               % (UBOOT_ENV_SIZE // SECTOR))
@@ -1005,14 +1024,11 @@ TRYBOOT_PARTS = {"a": 2, "b": 3}
 AUTOBOOT_MAX = 512  # the firmware reads at most this much
 
 
-def tryboot_conf_cmd(conf):
-    """Shell: conf = the image's system.conf with its [bootflow] replaced by
-    rpi-tryboot's on the ESP (mounted at /tmp/fw) and a device tree the
-    test sets (/tmp/dt: the firmware's side, faked: docs/boot-flows.md)."""
-    flow = ("[bootflow]\ntype = rpi-tryboot\nautoboot = /tmp/fw/autoboot.txt\npartition.a = %d\n"
-            "partition.b = %d\nproc = /tmp/dt\n" % (TRYBOOT_PARTS["a"], TRYBOOT_PARTS["b"]))
-    return ("awk '/^\\[/ { skip = ($0 == \"[bootflow]\") } !skip' /etc/ota/system.conf > %s && printf '%s' >> %s"
-            % (conf, printf_text(flow), conf))
+# rpi-tryboot's [bootflow] on the ESP (mounted at /tmp/fw), with a device
+# tree the test sets (/tmp/dt: the firmware's side, faked:
+# docs/boot-flows.md).
+TRYBOOT_FLOW = ("[bootflow]\ntype = rpi-tryboot\nautoboot = /tmp/fw/autoboot.txt\npartition.a = %d\n"
+                "partition.b = %d\nproc = /tmp/dt\n" % (TRYBOOT_PARTS["a"], TRYBOOT_PARTS["b"]))
 
 
 def printf_text(text):
@@ -1044,34 +1060,17 @@ def record_tryboot(workdir):
     fixtures = os.path.join(BUILD, "vm", "grub")
     bundle = os.path.join(fixtures, "good.otab")
     conf = "/tmp/tryboot.conf"
-    ota = "ota-update --config %s" % conf
-    size = os.path.getsize(bundle)
-    install = "set -o pipefail; head -c %d /dev/vdb | %s install - 2>&1 | tail -n 3" % (size, ota)
     with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
         m = rec.machine
         cycle.boot_until_agent(m, 1)
         # The board's shipped autoboot.txt (board/raspberrypi4): a is the default.
-        m.run("mkdir -p /tmp/fw && mount -t vfat /dev/vda1 /tmp/fw && printf '%s' > /tmp/fw/autoboot.txt && %s && %s"
-              % (printf_text(autoboot_text(2, 3)), tryboot_conf_cmd(conf), tryboot_dt_cmd("a", False)))
-        a = rec.mark()
-        m.run(install, timeout=600)
-        b = rec.mark()
-        rec.window("tryboot-arm", a, b)
-        m.run(tryboot_dt_cmd("b", True))  # the firmware's tryboot of b
-        m.run("%s rollback" % ota)
-        c = rec.mark()
-        rec.window("tryboot-rollback", b, c)
-        m.run(tryboot_dt_cmd("a", False))
-        m.run(install, timeout=600)
-        m.run(tryboot_dt_cmd("b", True))
-        d = rec.mark()
-        m.run("%s commit" % ota)
-        e = rec.mark()
-        rec.window("tryboot-commit", d, e)
+        m.run("mkdir -p /tmp/fw && mount -t vfat /dev/vda1 /tmp/fw && printf '%s' > /tmp/fw/autoboot.txt && %s"
+              % (printf_text(autoboot_text(2, 3)), conf_with_bootflow_cmd(conf, TRYBOOT_FLOW)))
+        e = arm_rollback_commit(rec, "tryboot", conf, os.path.getsize(bundle), tryboot_dt_cmd)
         m.run("printf '%s' > /tmp/fw/autoboot.txt" % printf_text(autoboot_text(2, 3)))
         f = rec.mark()
         rec.window("tryboot-canary", e, f)
-        status = m.output("%s status" % ota)
+        status = m.output("ota-update --config %s status" % conf)
         m.run("umount /tmp/fw")
         m.reboot()
         rec.save()
