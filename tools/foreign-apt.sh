@@ -3,8 +3,9 @@
 # foreign-apt.sh: sourced. apt for another architecture's packages with a
 # private state, leaving the host's dpkg untouched (no `dpkg
 # --add-architecture`): tools/make-sysroot.sh (the cross builds' target
-# libraries) and tests/vm/fetch-kernel.sh --arch arm64 (the arm64 VM's kernel
-# and busybox).
+# libraries), tests/vm/fetch-kernel.sh --arch arm64 (the arm64 VM's kernel
+# and busybox), tests/vm/fetch-target-tools.sh (its mkfs and e2fsck) and
+# tests/vm/fetch-qemu.sh (the host's architecture, another suite).
 #
 # foreign_apt_setup ARCH APTDIR: makes APTDIR (its own index of ARCH, an
 # empty dpkg status, its own download cache), writes APTDIR/etc/sources.list
@@ -37,4 +38,23 @@ foreign_apt_setup() {
 		-o APT::Architecture="$arch" -o APT::Architectures::="$arch"
 		-o APT::Sandbox::User=root -o Acquire::Retries=3
 		-o APT::Install-Recommends=false -o Debug::NoLocking=true)
+}
+
+# foreign_apt_unpack DIR PKG=VERSION...: downloads the packages with
+# FOREIGN_APT_OPTS into DIR/debs and unpacks them all into DIR/root (made
+# anew); the .debs are removed again. Returns 1, saying which, when a
+# download or an unpack fails.
+foreign_apt_unpack() {
+	local dir=$1 deb
+	shift
+	rm -rf "$dir/root" "$dir/debs"
+	mkdir -p "$dir/debs" "$dir/root"
+	if ! (cd "$dir/debs" && apt-get "${FOREIGN_APT_OPTS[@]}" download "$@" >&2); then
+		echo "apt-get download $* failed" >&2
+		return 1
+	fi
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { echo "cannot unpack $deb" >&2; return 1; }
+	done
+	rm -rf "$dir/debs"
 }

@@ -75,14 +75,8 @@ if [ -x "$CACHEDIR/qemu-system-aarch64" ] && [ "$(cat "$CACHEDIR/qemu.stamp" 2>/
 fi
 
 log "downloading ${install[*]}"
-rm -rf "$CACHEDIR/root" "$CACHEDIR/debs" "$CACHEDIR/qemu-system-aarch64" "$CACHEDIR/qemu.stamp"
-mkdir -p "$CACHEDIR/debs" "$CACHEDIR/root"
-(cd "$CACHEDIR/debs" && apt-get "${FOREIGN_APT_OPTS[@]}" download "${install[@]}" >&2) ||
-	die "apt-get download ${install[*]} failed"
-for deb in "$CACHEDIR"/debs/*.deb; do
-	dpkg-deb -x "$deb" "$CACHEDIR/root" || die "cannot unpack $deb"
-done
-rm -rf "$CACHEDIR/debs"
+rm -f "$CACHEDIR/qemu-system-aarch64" "$CACHEDIR/qemu.stamp"
+foreign_apt_unpack "$CACHEDIR" "${install[@]}" || die "could not fetch ${install[*]}"
 
 bin=$CACHEDIR/root/usr/bin/qemu-system-aarch64
 [ -x "$bin" ] || die "$bin is not in ${install[*]}"

@@ -65,14 +65,8 @@ if [ "$(cat "$CACHEDIR/tools.stamp" 2>/dev/null)" = "$stamp" ]; then
 fi
 
 log "downloading ${want[*]}"
-rm -rf "$CACHEDIR/root" "$CACHEDIR/debs" "$CACHEDIR/tools.stamp"
-mkdir -p "$CACHEDIR/debs" "$CACHEDIR/root"
-(cd "$CACHEDIR/debs" && apt-get "${FOREIGN_APT_OPTS[@]}" download "${want[@]}" >&2) ||
-	die "apt-get download ${want[*]} failed"
-for deb in "$CACHEDIR"/debs/*.deb; do
-	dpkg-deb -x "$deb" "$CACHEDIR/root" || die "cannot unpack $deb"
-done
-rm -rf "$CACHEDIR/debs"
+rm -f "$CACHEDIR/tools.stamp"
+foreign_apt_unpack "$CACHEDIR" "${want[@]}" || die "could not fetch ${want[*]}"
 for p in "${PROGRAMS[@]}"; do
 	[ -f "$CACHEDIR/root/$p" ] || die "no $p in ${want[*]}"
 done
