@@ -58,3 +58,15 @@ foreign_apt_unpack() {
 	done
 	rm -rf "$dir/debs"
 }
+
+# foreign_apt_update: apt-get update with FOREIGN_APT_OPTS, tried three
+# times five seconds apart (a mirror's index can be mid-sync); returns 1
+# when every try failed.
+foreign_apt_update() {
+	local try
+	for try in 1 2 3; do
+		apt-get "${FOREIGN_APT_OPTS[@]}" update >&2 && return 0
+		[ "$try" -lt 3 ] && sleep 5
+	done
+	return 1
+}

@@ -54,11 +54,7 @@ mirror=$(awk '$4 == "bookworm" { print $3; exit }' "$APTDIR/etc/sources.list")
 echo "deb [arch=$arch] $mirror $RELEASE main" >>"$APTDIR/etc/sources.list"
 
 log "running apt-get update (private index in $APTDIR)"
-for try in 1 2 3; do
-	apt-get "${FOREIGN_APT_OPTS[@]}" update >&2 && break
-	[ "$try" -lt 3 ] || die "apt-get update failed 3 times (private index in $APTDIR)"
-	sleep 5
-done
+foreign_apt_update || die "apt-get update failed 3 times (private index in $APTDIR)"
 
 wanted=()
 for p in "${PACKAGES[@]}"; do wanted+=("$p/$RELEASE"); done

@@ -48,11 +48,7 @@ want=()
 mapfile -t want < <(candidates) || true
 if [ "${#want[@]}" -ne "${#PACKAGES[@]}" ]; then
 	log "running apt-get update (private $ARCH index in $CACHEDIR/apt)"
-	for try in 1 2 3; do
-		apt-get "${FOREIGN_APT_OPTS[@]}" update >&2 && break
-		[ "$try" -lt 3 ] || die "apt-get update failed 3 times (private $ARCH index in $CACHEDIR/apt)"
-		sleep 5
-	done
+	foreign_apt_update || die "apt-get update failed 3 times (private $ARCH index in $CACHEDIR/apt)"
 	mapfile -t want < <(candidates) || true
 	[ "${#want[@]}" -eq "${#PACKAGES[@]}" ] || die "the $ARCH index lacks one of ${PACKAGES[*]}"
 fi
