@@ -167,6 +167,21 @@ copy_sysroot_libs() {
 	done
 }
 
+# install_fs_tools SRC: real mkfs programs for the partitioner (BusyBox's
+# mke2fs makes only ext2), and e2fsck, which ota-init runs on a data
+# partition that does not mount, from the tree SRC ("": this host's, for
+# amd64; --target-tools' for arm64).
+install_fs_tools() {
+	local src=$1 prog
+	for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
+		[ -f "$src$prog" ] || die "$src$prog missing${src:+ (tests/vm/fetch-target-tools.sh)}"
+		rm -f "$root$prog"
+		copy_with_libs "$src$prog" "$prog"
+	done
+	ln -sf mke2fs "$root/sbin/mkfs.ext4"
+	ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+}
+
 say "assembling the root filesystem"
 mkdir -p "$root"
 cp -a "$here/rootfs/." "$root/"
@@ -178,27 +193,12 @@ install -m 0755 "$busybox" "$root/bin/busybox"
 done
 if [ "$arch" = amd64 ]; then
 	install -m 0755 -s "$bin_dir/ota-init" "$root/sbin/ota-init"
-	# Real mkfs programs for the partitioner (BusyBox's mke2fs makes only ext2),
-	# and e2fsck, which ota-init runs on a data partition that does not mount.
-	for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
-		rm -f "$root$prog"
-		copy_with_libs "$prog" "$prog"
-	done
-	ln -sf mke2fs "$root/sbin/mkfs.ext4"
-	ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
+	install_fs_tools ""
 else
 	need aarch64-linux-gnu-strip
 	aarch64-linux-gnu-strip -o "$root/sbin/ota-init" "$bin_dir/ota-init"
 	chmod 0755 "$root/sbin/ota-init"
-	if [ -n "$target_tools" ]; then
-		for prog in /sbin/mke2fs /sbin/mkfs.fat /sbin/e2fsck; do
-			[ -f "$target_tools$prog" ] || die "$target_tools$prog missing (tests/vm/fetch-target-tools.sh)"
-			rm -f "$root$prog"
-			copy_with_libs "$target_tools$prog" "$prog"
-		done
-		ln -sf mke2fs "$root/sbin/mkfs.ext4"
-		ln -sf mkfs.fat "$root/sbin/mkfs.vfat"
-	fi
+	[ -z "$target_tools" ] || install_fs_tools "$target_tools"
 	# virt has one UART (the console); the agent talks over a virtio console.
 	sed -i -e 's|^::respawn:/usr/libexec/ota-test-agent /dev/ttyS1$|::respawn:/usr/libexec/ota-test-agent /dev/hvc0|' \
 		-e 's|^ttyS0::|ttyAMA0::|' "$root/etc/inittab"

@@ -46,9 +46,6 @@ def layout_for(arch):
     return LAYOUT.replace("root-ARCH", "root-arm64" if arch == "arm64" else "root-x86-64")
 
 
-def layout(tc):
-    return layout_for(tc.arch)
-
 
 def expect(cond, what):
     if not cond:
@@ -61,7 +58,7 @@ def make_first_boot_image(tc, extra_args=()):
     extra = os.path.join(tc.workdir, "extra")
     os.makedirs(os.path.join(extra, "etc/ota"), exist_ok=True)
     with open(os.path.join(extra, "etc/ota/layout.conf"), "w") as f:
-        f.write(layout(tc))
+        f.write(layout_for(tc.arch))
     arch_args = []
     if tc.arch == "arm64":
         # The arm64 image with the target's mkfs and e2fsck
