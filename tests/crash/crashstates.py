@@ -492,22 +492,24 @@ def record_grub(workdir):
     return {"esp": "esp", "slots": {"grub-arm": ("system-b", "b"), "grub-canary": ("system-a", "a")}}
 
 
+def read_fat_file(image, path):
+    """A file of a replayed FAT partition (mtools), or None when absent."""
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    r = subprocess.run(["mcopy", "-n", "-i", image, "::" + path, "-"], capture_output=True, env=env, timeout=30)
+    if r.returncode == 0:
+        return r.stdout
+    r = subprocess.run(["mdir", "-i", image, "::/"], capture_output=True, env=env, timeout=30)
+    if r.returncode != 0:
+        raise MountError("mtools cannot read the FAT: %s" % r.stderr.decode(errors="replace").strip())
+    return None
+
+
 def read_esp_files(image, mnt):
     """The boot flow's files in a replayed ESP: {name: bytes or None}. Read
     with mtools (this host's kernel has no FAT driver). The flow's writes are
     in place -- same clusters, same size -- so every FAT reader finds the
     same bytes; real GRUB then decides on a sample (confirm_grub_model)."""
-    files = {}
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
-    for name in GRUB_FILES:
-        r = subprocess.run(["mcopy", "-n", "-i", image, "::/otaroot/" + name, "-"], capture_output=True,
-                           env=env, timeout=30)
-        files[name] = r.stdout if r.returncode == 0 else None
-    if all(d is None for d in files.values()):
-        r = subprocess.run(["mdir", "-i", image, "::/"], capture_output=True, env=env, timeout=30)
-        if r.returncode != 0:
-            raise MountError("mtools cannot read the FAT: %s" % r.stderr.decode(errors="replace").strip())
-    return files
+    return {name: read_fat_file(image, "/otaroot/" + name) for name in GRUB_FILES}
 
 
 def grub_decide(files, scratch):
@@ -533,6 +535,16 @@ def decision_key(d):
     return "boot=%s trial=%s next=%s" % (d["boot"], d["trial"], d["next"])
 
 
+def armed_too_early(c, group, durable):
+    """Why a state is a violation when `group` is armed in it: the group the
+    window arms (c["slot_group"]) while the window's last write to its slot
+    was not yet durable -- the disk may still drop it. None otherwise."""
+    if group and group == c.get("slot_group") and c["slot_last_write"] >= durable:
+        return ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
+                % (group, c["slot_last_write"], durable))
+    return None
+
+
 def check_grub_state(job):
     fp, sectors, durable = job
     c = WCTX
@@ -542,10 +554,9 @@ def check_grub_state(job):
     except MountError as e:
         return fp, "the ESP does not mount: %s" % e, None
     d = grub_decide(files, c["scratch"])
-    if d["trial"] and d["boot"] == c.get("slot_group") and c["slot_last_write"] >= durable:
-        # The disk may still drop a slot write made before this arm.
-        return fp, ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
-                    % (d["boot"], c["slot_last_write"], durable)), files
+    early = armed_too_early(c, d["trial"] and d["boot"], durable)
+    if early:
+        return fp, early, files
     if d["copy"] == "0" and c["start"]["copy"] != "0":
         return fp, "neither environment copy is valid (%s)" % decision_key(d), files
     allowed = {decision_key(c["start"]), decision_key(c["end"])}
@@ -1009,9 +1020,9 @@ def check_uboot_native_state(job):
     for k, v in UBOOT_BOARD_ENV.items():
         if k != "ota_default" and env.get(k) != v:
             return fp, "the board's %s is %r, not %r" % (k, env.get(k), v), None
-    if c.get("slot_group") and env.get("ota_trial") == c["slot_group"] and c["slot_last_write"] >= durable:
-        return fp, ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
-                    % (env.get("ota_trial"), c["slot_last_write"], durable)), None
+    early = armed_too_early(c, env.get("ota_trial"), durable)
+    if early:
+        return fp, early, None
     allowed = {uboot_native_key(c["start"]), uboot_native_key(c["end"])}
     if uboot_native_key(env) not in allowed:
         return fp, "U-Boot would import %s; only %s allowed" % (uboot_native_key(env), " or ".join(sorted(allowed))), None
@@ -1078,18 +1089,6 @@ def record_tryboot(workdir):
     return {"esp": "esp", "slots": {"tryboot-arm": ("system-b", "b")}}
 
 
-def read_fat_file(image, path):
-    """A file of a replayed FAT partition (mtools), or None when absent."""
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
-    r = subprocess.run(["mcopy", "-n", "-i", image, "::" + path, "-"], capture_output=True, env=env, timeout=30)
-    if r.returncode == 0:
-        return r.stdout
-    r = subprocess.run(["mdir", "-i", image, "::/"], capture_output=True, env=env, timeout=30)
-    if r.returncode != 0:
-        raise MountError("mtools cannot read the FAT: %s" % r.stderr.decode(errors="replace").strip())
-    return None
-
-
 def firmware_autoboot(data):
     """What the Raspberry Pi firmware boots by autoboot.txt (its documented
     syntax: config.txt's, the first 512 bytes, [all] and [tryboot]
@@ -1126,7 +1125,7 @@ def tryboot_trial(data):
     for line in data.decode("ascii", errors="replace").split("\n"):
         if not line:
             continue
-        if line.startswith("trial=") and (line[6:] in ("",) or line[6:] in TRYBOOT_PARTS):
+        if line.startswith("trial=") and line[6:] in ("", *TRYBOOT_PARTS):
             group = line[6:]
         elif line not in ("used=0", "used=1"):
             raise ValueError("unexpected line %r" % line[:64])
@@ -1164,9 +1163,9 @@ def check_tryboot_state(job):
         return fp, "the FAT does not mount: %s" % e, None
     if d["error"]:
         return fp, d["error"], None
-    if d["trial"] and d["trial"] == c.get("slot_group") and c["slot_last_write"] >= durable:
-        return fp, ("group %s armed while its slot's write at log entry %d was not yet durable (only up to %d)"
-                    % (d["trial"], c["slot_last_write"], durable)), None
+    early = armed_too_early(c, d["trial"], durable)
+    if early:
+        return fp, early, None
     allowed = {tryboot_key(c["start"]), tryboot_key(c["end"])}
     if tryboot_key(d) not in allowed:
         return fp, "the firmware and ota-update would see %s; only %s allowed" % (
