@@ -436,14 +436,15 @@ def check_class(cls, workdir, info, quick, limit, jobs):
 GRUB_FILES = ("env1", "env2", "tries")
 
 
-def record_update_cycle(workdir, flow, firmware, canary):
+def record_update_cycle(workdir, flow, firmware, canary, more_canaries=()):
     """One A/B cycle of a boot flow's VM fixture (tests/vm/mkflow-fixtures.sh
     BUILD FLOW): windows FLOW-arm (ota-update install of the good bundle,
     which arms group b), FLOW-trial-boot (the power-on in which the
     bootloader counts the try itself, then Linux), FLOW-commit,
     FLOW-canary (the shell command `canary`, an unsafe write on purpose) and
     FLOW-rollback (a second trial, of group a, marked bad while it runs, as
-    a failed health check does)."""
+    a failed health check does). more_canaries: (class, command) pairs,
+    each a window of its own after FLOW-canary."""
     import cycle
     fixtures = os.path.join(BUILD, "vm", flow)
     bundle = os.path.join(fixtures, "good.otab")
@@ -466,6 +467,10 @@ def record_update_cycle(workdir, flow, firmware, canary):
         m.run(canary)
         e = rec.mark()
         rec.window(flow + "-canary", d, e)
+        for cls, command in more_canaries:
+            m.run(command)
+            e, d = rec.mark(), e
+            rec.window(cls, d, e)
         # The install writes slot a anew (over the canary's damage) and arms it.
         cycle.install(m, bundle)
         m.reboot()
@@ -488,8 +493,13 @@ def record_grub(workdir):
     record_update_cycle(workdir, "grub", "ovmf",
                         "exec 9</dev/vda2; dd if=/dev/zero of=/dev/vda2 bs=65536 count=64 2>/dev/null && "
                         "mkdir -p /tmp/esp && mount -t vfat /dev/vda1 /tmp/esp && "
-                        "ota-grubenv arm /tmp/esp/otaroot --groups a,b a 3 && umount /tmp/esp; exec 9<&-")
-    return {"esp": "esp", "slots": {"grub-arm": ("system-b", "b"), "grub-canary": ("system-a", "a")}}
+                        "ota-grubenv arm /tmp/esp/otaroot --groups a,b a 3 && umount /tmp/esp; exec 9<&-",
+                        # The saved chunk index rewritten in place past its
+                        # header, as ota-update never does.
+                        [("grub-index-canary", "f=/run/ota/data/ota/update/index/system-b.idx && "
+                          "dd if=/dev/urandom of=$f bs=1 seek=56 count=$(($(stat -c %s $f) - 56)) "
+                          "conv=notrunc 2>/dev/null")])
+    return {"esp": "esp", "data": "data", "slots": {"grub-arm": ("system-b", "b"), "grub-canary": ("system-a", "a")}}
 
 
 def read_fat_file(image, path):
@@ -612,18 +622,42 @@ def read_status(image, mnt, slots):
     """The slot records ota-update reads from a replayed data partition
     (mounted as ota-init would), or {"corrupt": message}."""
     tool = os.path.join(BUILD, "tests", "ota-test-status-read")
+    out = {}
     with mount_data(image, mnt):
         r = subprocess.run([tool, os.path.join(mnt, "ota", "update", "slots.json"), *slots],
                            capture_output=True, text=True, timeout=30)
+        for slot in slots:
+            try:
+                with open(os.path.join(mnt, "ota", "update", "index", slot + ".idx"), "rb") as f:
+                    out["index-file/" + slot] = hashlib.sha256(f.read()).hexdigest()[:16]
+            except FileNotFoundError:
+                out["index-file/" + slot] = None
     if r.returncode != 0:
         raise SystemExit("crash-states: %s failed: %s" % (tool, r.stderr))
-    out = {}
     for line in r.stdout.splitlines():
         f = line.split("\t")
         if f[0] == "corrupt":
             return {"corrupt": f[1]}
-        out[f[1]] = f[2]
+        if f[0] == "index":  # what the delta planner's loader makes of the saved index
+            out["index/" + f[1]] = " ".join(f[2:])
+        else:
+            out[f[1]] = f[2]
     return out
+
+
+def index_violation(status, start, end):
+    """None, or why the chunk indexes of a crash state break their
+    invariant (update/chunk-index.h): each file is absent, the old or the
+    new one, never a mix, and what the loader accepts is one of those."""
+    for key in sorted(k for k in end if k.startswith("index")):
+        allowed = {start.get(key), end.get(key)}
+        if key.startswith("index-file/"):
+            allowed.add(None)  # the file may not have been created yet
+        else:
+            allowed.add("none")  # not loaded: the planner scans the slot instead
+        if status.get(key) not in allowed:
+            return "%s is %s; only %s allowed" % (key, status.get(key), " or ".join(sorted(map(str, allowed))))
+    return None
 
 
 def split_sectors(sectors, ranges):
@@ -692,6 +726,9 @@ def check_install_state(job):
         return fp, "the data file system does not mount: %s" % e, None
     if "corrupt" in status:
         return fp, "the status file does not load: %s" % status["corrupt"], None
+    why = index_violation(status, c["start"][1], c["end"][1])
+    if why:
+        return fp, why, None
     if d["trial"] and d["boot"] == "b" and status.get("system-b") != "installed":
         return fp, "b armed while the status file says system-b is %r" % status.get("system-b"), None
     if d["trial"] and d["boot"] == "b" and c["slot_last_write"] >= durable:
@@ -730,8 +767,9 @@ def check_install_class(cls, workdir, info, quick, limit, jobs):
             write_image(bases[0], os.path.join(scratch, "esp.img"), esp)
             write_image(bases[1], os.path.join(scratch, "data.img"), data)
             refs[name] = install_verdict(ctx, os.path.join(scratch, "esp.img"), os.path.join(scratch, "data.img"))
-        if refs["end"][1].get("system-b") != "installed" or not refs["end"][0]["trial"]:
-            raise SystemExit("crash-states: %s: the recorded install did not end armed and installed: %s"
+        if (refs["end"][1].get("system-b") != "installed" or not refs["end"][0]["trial"]
+                or refs["end"][1].get("index/system-b") == "none"):
+            raise SystemExit("crash-states: %s: the recorded install did not end armed, installed and indexed: %s"
                              % (cls, refs["end"]))
         ctx["start"], ctx["end"] = refs["start"], refs["end"]
         ctx["slot_last_write"] = last_write_to(log, start, end, parts["system-b"])
@@ -890,13 +928,14 @@ def conf_with_bootflow_cmd(conf, flow):
             "printf '%s' >> %s" % (conf, printf_text(flow), conf))
 
 
-def arm_rollback_commit(rec, prefix, conf, bundle_size, booted):
+def arm_rollback_commit(rec, prefix, conf, bundle_size, booted, second_install=None):
     """Records PREFIX-arm (install of the attached bundle: b armed),
     PREFIX-rollback (b's running trial marked bad) and PREFIX-commit (a
     second install, its trial committed) with `ota-update --config conf`;
     booted(group, trial) is the shell command that makes the boot flow see
-    that boot (the report a bootloader or firmware would leave). Returns
-    the log's length at the end."""
+    that boot (the report a bootloader or firmware would leave).
+    second_install(rec, command), if given, runs the second install's
+    command line its own way. Returns the log's length at the end."""
     m = rec.machine
     ota = "ota-update --config %s" % conf
     install = "set -o pipefail; head -c %d /dev/vdb | %s install - 2>&1 | tail -n 3" % (bundle_size, ota)
@@ -910,7 +949,10 @@ def arm_rollback_commit(rec, prefix, conf, bundle_size, booted):
     c = rec.mark()
     rec.window(prefix + "-rollback", b, c)
     m.run(booted("a", False))
-    m.run(install, timeout=600)
+    if second_install:
+        second_install(rec, install)
+    else:
+        m.run(install, timeout=600)
     m.run(booted("b", True))
     d = rec.mark()
     m.run("%s commit" % ota)
@@ -1064,20 +1106,36 @@ def record_tryboot(workdir):
     the FAT partition; the Pi's firmware cannot run here, the device tree it
     leaves is faked in /tmp): tryboot-arm (install of the good bundle: the
     trial record), tryboot-rollback (the running trial marked bad),
-    tryboot-commit (a second install, its trial committed: autoboot.txt
+    tryboot-reboot (a second install with --reboot: armed, the try marked
+    used, the reboot), tryboot-commit (that trial committed: autoboot.txt
     rewritten, the record cleared) and tryboot-canary (autoboot.txt
     rewritten by truncating it first, as a naive writer does)."""
     import cycle
     fixtures = os.path.join(BUILD, "vm", "grub")
     bundle = os.path.join(fixtures, "good.otab")
     conf = "/tmp/tryboot.conf"
+    setup = "mkdir -p /tmp/fw && mount -t vfat /dev/vda1 /tmp/fw && " + conf_with_bootflow_cmd(conf, TRYBOOT_FLOW)
+
+    def install_reboot(rec, install):
+        """tryboot-reboot: `install --reboot` arms, marks the one try used
+        and reboots (QEMU exits: -no-reboot); the next power-on is the
+        firmware's tryboot, faked as the others."""
+        m = rec.machine
+        a = rec.mark()
+        m.sock.sendall((install.replace(" install - ", " install --reboot - ") + "\n").encode())
+        m.wait_exit(600)
+        cycle.boot_until_agent(m, 1)
+        m.run(setup)
+        m.run("grep -qx used=1 /tmp/fw/ota-tryboot.state")  # the write this window is for
+        b = rec.mark()
+        rec.window("tryboot-reboot", a, b)
+
     with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
         m = rec.machine
         cycle.boot_until_agent(m, 1)
         # The board's shipped autoboot.txt (board/raspberrypi4): a is the default.
-        m.run("mkdir -p /tmp/fw && mount -t vfat /dev/vda1 /tmp/fw && printf '%s' > /tmp/fw/autoboot.txt && %s"
-              % (printf_text(autoboot_text(2, 3)), conf_with_bootflow_cmd(conf, TRYBOOT_FLOW)))
-        e = arm_rollback_commit(rec, "tryboot", conf, os.path.getsize(bundle), tryboot_dt_cmd)
+        m.run("%s && printf '%s' > /tmp/fw/autoboot.txt" % (setup, printf_text(autoboot_text(2, 3))))
+        e = arm_rollback_commit(rec, "tryboot", conf, os.path.getsize(bundle), tryboot_dt_cmd, install_reboot)
         m.run("printf '%s' > /tmp/fw/autoboot.txt" % printf_text(autoboot_text(2, 3)))
         f = rec.mark()
         rec.window("tryboot-canary", e, f)
@@ -1086,7 +1144,7 @@ def record_tryboot(workdir):
         m.reboot()
         rec.save()
     say("tryboot: status after the canary: %s" % " ".join(status.split()))
-    return {"esp": "esp", "slots": {"tryboot-arm": ("system-b", "b")}}
+    return {"esp": "esp", "slots": {"tryboot-arm": ("system-b", "b"), "tryboot-reboot": ("system-b", "b")}}
 
 
 def firmware_autoboot(data):
@@ -1120,32 +1178,34 @@ def tryboot_trial(data):
     read_trial): the group, "" for none; a line it does not know is an
     error."""
     if data is None:
-        return ""
-    group = ""
+        return "", False
+    group, used = "", False
     for line in data.decode("ascii", errors="replace").split("\n"):
         if not line:
             continue
         if line.startswith("trial=") and line[6:] in ("", *TRYBOOT_PARTS):
             group = line[6:]
-        elif line not in ("used=0", "used=1"):
+        elif line in ("used=0", "used=1"):
+            used = line == "used=1"
+        else:
             raise ValueError("unexpected line %r" % line[:64])
-    return group
+    return group, used
 
 
 def tryboot_decide(image):
     fw = firmware_autoboot(read_fat_file(image, "/autoboot.txt"))
     try:
-        trial = tryboot_trial(read_fat_file(image, "/ota-tryboot.state"))
+        trial, used = tryboot_trial(read_fat_file(image, "/ota-tryboot.state"))
     except ValueError as e:
-        return {"firmware": fw, "trial": None, "error": "the trial record does not parse: %s" % e}
+        return {"firmware": fw, "trial": None, "used": None, "error": "the trial record does not parse: %s" % e}
     default = fw.split()[0] if fw.startswith("default=") else ""
     if trial and default == "default=%d" % TRYBOOT_PARTS[trial]:
-        trial = ""  # a trial of the default is none (the commit's order)
-    return {"firmware": fw, "trial": trial, "error": None}
+        trial, used = "", False  # a trial of the default is none (the commit's order)
+    return {"firmware": fw, "trial": trial, "used": used and bool(trial), "error": None}
 
 
 def tryboot_key(d):
-    return "%s, trial %s" % (d["firmware"], d["trial"] or "none")
+    return "%s, trial %s%s" % (d["firmware"], d["trial"] or "none", " (its try used)" if d["used"] else "")
 
 
 def tryboot_reference(image, mnt, info, scratch):
@@ -1167,6 +1227,8 @@ def check_tryboot_state(job):
     if early:
         return fp, early, None
     allowed = {tryboot_key(c["start"]), tryboot_key(c["end"])}
+    if c["cls"] == "tryboot-reboot":
+        allowed.add(tryboot_key(dict(c["end"], used=False)))  # armed, before the try was marked used
     if tryboot_key(d) not in allowed:
         return fp, "the firmware and ota-update would see %s; only %s allowed" % (
             tryboot_key(d), " or ".join(sorted(allowed))), None
@@ -1368,7 +1430,26 @@ def check_provision_class(cls, workdir, info, quick, limit, jobs):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def index_reference(image, mnt, info, scratch):
+    status = read_status(image, mnt, ["system-a", "system-b"])
+    return status, status.get("corrupt")
+
+
+def check_index_state(job):
+    fp, sectors, durable = job
+    c = WCTX
+    write_image(c["base"], c["img"], sectors)
+    try:
+        status = read_status(c["img"], c["mnt"], ["system-a", "system-b"])
+    except MountError as e:
+        return fp, "the data file system does not mount: %s" % e, None
+    if "corrupt" in status:
+        return fp, "the status file does not load: %s" % status["corrupt"], None
+    return fp, index_violation(status, c["start"], c["end"]), None
+
+
 KINDS = {
+    "grub-index": {"partition": "data", "reference": index_reference, "check": check_index_state},
     "state": {"partition": "data", "reference": state_reference, "check": check_state_store},
     "grub": {"partition": "esp", "reference": grub_reference, "check": check_grub_state},
     "tryboot": {"partition": "esp", "reference": tryboot_reference, "check": check_tryboot_state},
@@ -1379,10 +1460,11 @@ KINDS = {
 GROUPS = {
     "state": (record_state, ["state-persist", "state-unpersist", "state-canary", "state-reset"]),
     "grub": (record_grub, ["grub-arm", "grub-install", "grub-trial-boot", "grub-commit", "grub-rollback",
-                           "grub-canary"]),
+                           "grub-canary", "grub-index-canary"]),
     "uboot": (record_uboot, ["uboot-arm", "uboot-trial-boot", "uboot-commit", "uboot-rollback", "uboot-canary"]),
     "provision": (record_provision, ["provision", "provision-canary"]),
-    "tryboot": (record_tryboot, ["tryboot-arm", "tryboot-rollback", "tryboot-commit", "tryboot-canary"]),
+    "tryboot": (record_tryboot, ["tryboot-arm", "tryboot-reboot", "tryboot-rollback", "tryboot-commit",
+                                   "tryboot-canary"]),
     "uboot-native": (record_uboot_native, ["uboot-native-arm", "uboot-native-commit", "uboot-native-rollback",
                                            "uboot-native-canary"]),
 }
@@ -1436,7 +1518,7 @@ def main():
             say("%-18s window %d..%d: %s distinct crash states, %d checked, %d violations (%.0f s)"
                 % (cls, r["window"][0], r["window"][1], r["distinct"], r["checked"], r["violations"],
                    r["seconds"]))
-        if group == "grub":
+        if group == "grub" and seen:  # only classes checked by the GRUB model add cases
             r = confirm_grub_model(seen, wd, 40 if a.quick else 400)
             results.append(r)
             say("%-18s real GRUB decided %d distinct environment states: %d disagree with the model"
