@@ -29,7 +29,7 @@ enum kind {
 	KIND_UINT,    /* unsigned, decimal, in min..max */
 	KIND_U64,     /* uint64_t byte offset or size: decimal or 0x hex, in min..max */
 	KIND_ENUM,    /* an enum (int-sized): the index of the value in choices */
-	KIND_OTHER,   /* set stores it; sysconf-private.h frees it (partition.<group>) */
+	KIND_OTHER,   /* set stores it, ota_sysconf_free_slots frees it (partition.<group>) */
 	KIND_SECTION, /* key NULL: every key of a [prefix<name>] section goes to set */
 };
 

@@ -285,7 +285,8 @@ TEST(sysconf_bad_value_names_line_and_key)
 	expect_error(U, "[bootflow]\nenv-redundant-offset = 0x4000000000000001\n", -EINVAL,
 		     ":2: [bootflow] env-redundant-offset: '0x4000000000000001' is not a number in 0..2^62");
 	expect_error(U, "[bootflow]\npartition.x/y = 2\n", -EINVAL, ":2: [bootflow] partition.x/y: invalid group name");
-	expect_error(U, "[update]\nmin-ec-bits = 255\n", -EINVAL, ":2: [update] min-ec-bits: '255' is not a number in 256..521");
+	expect_error(U, "[update]\nmin-ec-bits = 255\n", -EINVAL,
+		     ":2: [update] min-ec-bits: '255' is not a number in 256..521");
 	expect_error(U, "[slot.a]\nclass = root fs\n", -EINVAL, ":2: [slot.a] class: invalid class name 'root fs'");
 	/* checks across keys name the file and the section */
 	expect_error(U, "[system]\nversion = 1\n", -EINVAL, "/etc/ota/system.conf: [system] compatible is required");
