@@ -24,14 +24,7 @@ OTA_DEFINE_ENUM_TO_STRING(ota_trial_state, enum ota_trial_state, "unknown")
 
 bool ota_bootflow_group_name_valid(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n >= OTA_BOOTFLOW_NAME_MAX)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		      *p == '-'))
-			return false;
-	return true;
+	return ota_sysconf_name_valid(name);
 }
 
 int ota_bootflow_new(const struct ota_bootflow_config *cfg, struct ota_bootflow **ret, struct ota_error *err)

@@ -47,12 +47,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sysconf/sysconf.h" /* struct ota_bootflow_config, OTA_BOOTFLOW_NAME_MAX, OTA_BOOTFLOW_MAX_TRIES */
 #include "sysutil/sysutil.h"
 
-#define OTA_BOOTFLOW_NAME_MAX 64u        /* group names: < 64 characters */
 #define OTA_BOOTFLOW_OUTPUT_MAX 4096u    /* custom: bytes of stdout read */
 #define OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS 30000u
-#define OTA_BOOTFLOW_MAX_TRIES 100u
 
 enum ota_trial_state {
 	OTA_TRIAL_NONE = 0,  /* no trial: booted == default, nothing armed */
@@ -82,47 +81,13 @@ struct ota_bootflow_ops {
 	int (*reboot)(struct ota_bootflow *bf, struct ota_error *err);
 };
 
-/* uboot/rpi-tryboot: which boot group lives on which boot partition. */
-struct ota_bootflow_partition {
-	const char *group;
-	unsigned number;          /* 1-based partition number */
-};
-
-/* The firmware-facing reboot(2) call: cmd is LINUX_REBOOT_CMD_*, arg the
- * RESTART2 argument (NULL otherwise). Tests replace it to fake the firmware. */
-typedef int (*ota_bootflow_reboot_fn)(unsigned cmd, const char *arg);
-
-struct ota_bootflow_config {
-	const char *type;         /* "custom", "grub", "uboot", "rpi-tryboot" */
-	const char *executable;   /* custom: absolute path of the controller */
-	unsigned timeout_ms;      /* per call; 0: OTA_BOOTFLOW_DEFAULT_TIMEOUT_MS */
-	const char *groups[2];    /* the two boot groups; the first is GRUB's fallback */
-	const char *device;       /* grub: the ESP (PARTLABEL=, PARTUUID=, /dev/...), mounted
-				   * privately while in use; NULL: directory is mounted */
-	const char *directory;    /* grub: env1/env2/tries; relative to the ESP's root
-				   * with device (default "otaroot"), else absolute */
-	const char *cmdline;      /* grub: file with the kernel command line (ota.slot=);
-				   * NULL: /proc/cmdline. For tests. */
-	/* uboot and rpi-tryboot: where the kernel's /proc is (NULL: "/proc").
-	 * Only tests point it elsewhere, at a fake cmdline / device tree. */
-	const char *proc;
-	ota_bootflow_reboot_fn reboot_fn;  /* NULL: the real reboot(2) */
-	/* uboot (docs/boot-flows.md): env-mode "native" (default) or "file". */
-	const char *env_mode;
-	const char *env;                  /* native: device or file; file: first file */
-	const char *env_redundant;        /* native: second copy's device (NULL: env);
-					   * file: second file (NULL: <env>.bak) */
-	uint64_t env_offset;
-	uint64_t env_redundant_offset;
-	bool env_has_redundant;           /* native: a second copy exists */
-	uint64_t env_size;                /* native: CONFIG_ENV_SIZE (required) */
-	/* rpi-tryboot */
-	const char *autoboot;             /* autoboot.txt on the first FAT partition */
-	const char *state_file;           /* NULL: ota-tryboot.state beside autoboot */
-	struct ota_bootflow_partition partitions[2];
-};
+/* struct ota_bootflow_config, what ota_bootflow_new takes, is the boot-flow
+ * part of system.conf: sysconf/sysconf.h defines it with the [bootflow] key
+ * of each field, and ota-update hands its parsed part over as it is. A new
+ * backend's key is a field there and a row in sysconf.c's schema. */
 
 const char *ota_trial_state_to_string(enum ota_trial_state s);
+/* ota_sysconf_name_valid: 1..63 of [A-Za-z0-9_-]. */
 bool ota_bootflow_group_name_valid(const char *name);
 
 /* Looks the backend up by cfg->type (-EOPNOTSUPP: unknown, naming it). */

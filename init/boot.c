@@ -17,7 +17,7 @@
 void ota_boot_init(struct ota_boot *b)
 {
 	memset(b, 0, sizeof(*b));
-	ota_system_config_init(&b->config);
+	ota_sysconf_init(&b->config);
 	ota_state_config_init(&b->state);
 	b->state_root = "";
 	b->overlay_requested = OTA_OVERLAY_DISCARD;
@@ -29,7 +29,7 @@ void ota_boot_init(struct ota_boot *b)
 void ota_boot_done(struct ota_boot *b)
 {
 	ota_cmdline_done(&b->cmdline);
-	ota_system_config_done(&b->config);
+	ota_sysconf_done(&b->config);
 	ota_state_config_done(&b->state);
 }
 
@@ -131,7 +131,7 @@ void ota_boot_load_settings(struct ota_boot *b, const char *cmdline_text, const 
 	if (b->cmdline.debug)
 		ota_log_set_max_level(OTA_LOG_DEBUG);
 
-	int r = ota_system_config_load(&b->config, config_path, &err);
+	int r = ota_sysconf_load(&b->config, OTA_SYSCONF_INIT, config_path, &err);
 	if (r < 0 && r != -ENOENT) {
 		(void)!ota_format(b->config_error, sizeof(b->config_error), "%s", err.msg);
 		log_error("%s; using the default configuration", err.msg);
@@ -333,7 +333,7 @@ static int find_data_on_disk(struct ota_boot *b, struct ota_error *err)
 
 int ota_boot_find_data(struct ota_boot *b, struct ota_error *err)
 {
-	const char *spec = b->cmdline.data ? b->cmdline.data : b->config.data_device;
+	const char *spec = b->cmdline.data ? b->cmdline.data : b->config.init.data_device;
 	dev_t devno;
 	if (spec)
 		return ota_blockdev_resolve(spec, &devno, b->data_dev, sizeof(b->data_dev), err);
@@ -408,7 +408,7 @@ int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 	if (r < 0)
 		return r;
 
-	const char *fstype = b->config.data_fstype;
+	const char *fstype = b->config.init.data_fstype;
 	if (!fstype) {
 		r = ota_blockdev_probe_fs(b->data_dev, b->data_fstype, sizeof(b->data_fstype), NULL, 0, err);
 		if (r < 0)
@@ -422,7 +422,7 @@ int ota_boot_mount_data(struct ota_boot *b, struct ota_error *err)
 
 	unsigned long flags = 0;
 	_cleanup_free_ char *fs_data = NULL;
-	r = parse_mount_options(b->config.data_options ? b->config.data_options : "noatime", &flags, &fs_data,
+	r = parse_mount_options(b->config.init.data_options ? b->config.init.data_options : "noatime", &flags, &fs_data,
 				err);
 	if (r < 0)
 		return r;
@@ -749,7 +749,7 @@ size_t ota_boot_init_candidates(const char *requested, const char **list, size_t
 
 void ota_boot_exec_init(const struct ota_boot *b, char **argv, char **envp)
 {
-	const char *requested = b->cmdline.init ? b->cmdline.init : b->config.init;
+	const char *requested = b->cmdline.init ? b->cmdline.init : b->config.init.init;
 	const char *candidates[5];
 	size_t n = ota_boot_init_candidates(requested ? requested : OTA_DEFAULT_INIT, candidates,
 					    OTA_ELEMENTSOF(candidates));

@@ -19,7 +19,7 @@
  *   read-only root as is) and is recorded with its reason; step 7 falls back
  *   to /sbin/init, /etc/init, /bin/init and /bin/sh as the kernel does.
  * - Nothing here exits, aborts, uses threads or NSS.
- * - Output: the parsers (kernel command line, system.conf) do not print;
+ * - Output: the parsers (kernel command line; system.conf, in sysconf/) do not print;
  *   they return errors in struct ota_error. The boot steps (ota_boot_*,
  *   boot.c and trial.c) are ota-init's main cut into named steps and are
  *   linked into no other program: they log what they did, and each
@@ -35,9 +35,9 @@
 
 #include "partitioner/partitioner.h"
 #include "stateman/stateman.h"
+#include "sysconf/sysconf.h"
 #include "sysutil/sysutil.h"
 
-#define OTA_SYSTEM_CONF "/etc/ota/system.conf"
 #define OTA_DEFAULT_INIT "/sbin/init"
 #define OTA_CMDLINE_MAX 4096
 
@@ -59,32 +59,11 @@ struct ota_cmdline {
 int ota_cmdline_parse(const char *text, struct ota_cmdline *ret, struct ota_error *err) _must_check_;
 void ota_cmdline_done(struct ota_cmdline *c);
 
-/* ---- /etc/ota/system.conf ------------------------------------------------ */
-
-struct ota_system_config {
-	char *data_device;   /* NULL: find the partition named or labelled "data" */
-	char *data_fstype;   /* NULL: probe */
-	char *data_options;  /* mount options, e.g. "noatime" */
-	char *init;          /* the real init */
-	unsigned trial_watchdog_s;  /* [init] trial-watchdog; 0: off */
-};
-
-#define OTA_TRIAL_WATCHDOG_DEFAULT_S 120u
-
-void ota_system_config_init(struct ota_system_config *c);
-void ota_system_config_done(struct ota_system_config *c);
-/* Parses INI text (name is used in messages). On error c is left with the
- * defaults and err says which line and key are wrong. */
-int ota_system_config_parse(struct ota_system_config *c, const char *text, const char *name,
-			    struct ota_error *err) _must_check_;
-/* Loads path; -ENOENT (with c at defaults) when the file does not exist. */
-int ota_system_config_load(struct ota_system_config *c, const char *path, struct ota_error *err) _must_check_;
-
 /* ---- the boot ------------------------------------------------------------ */
 
 struct ota_boot {
 	struct ota_cmdline cmdline;
-	struct ota_system_config config;
+	struct ota_sysconf config;      /* its init part: OTA_SYSCONF_INIT */
 	char config_error[512];     /* "" when the config was fine or absent */
 	struct ota_state_config state;  /* persisted paths, overlay mode */
 	const char *state_root;     /* where state.conf is read: "" = / */

@@ -113,7 +113,7 @@ int main(int argc, char **argv, char **envp)
 		log_error("%s", ota_boot_degrade(&boot, "%s", err.msg));
 
 	read_cmdline(cmdline, sizeof(cmdline));
-	ota_boot_load_settings(&boot, cmdline, OTA_SYSTEM_CONF, "");
+	ota_boot_load_settings(&boot, cmdline, OTA_SYSCONF_PATH, "");
 
 	if (ota_boot_find_system(&boot, &err) < 0)
 		log_error("%s", ota_boot_degrade(&boot, "booted system not identified: %s", err.msg));

@@ -43,6 +43,6 @@ void ota_boot_guard_trial(struct ota_boot *b)
 		log_error("reboot failed: %m; going on degraded");
 		return;
 	}
-	if (b->config.trial_watchdog_s)
-		arm_watchdog(b->config.trial_watchdog_s);
+	if (b->config.init.trial_watchdog_s)
+		arm_watchdog(b->config.init.trial_watchdog_s);
 }

@@ -76,7 +76,7 @@ int ota_update_rollback(const struct ota_update_config *c, char *ret_group, stru
 int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err)
 {
 	_cleanup_(ota_bootflow_freep) struct ota_bootflow *bf = NULL;
-	int r = ota_update_config_bootflow(c, &bf, err);
+	int r = ota_bootflow_new(&c->bootflow, &bf, err);
 	if (r < 0)
 		return r;
 	return ota_bootflow_reboot(bf, err);

@@ -129,7 +129,7 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 	/* The spare's old content (read-only fd; may not exist yet for a file slot). */
 	_cleanup_close_ int spare = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));
 	/* The active slot of the same class, indexed by content. */
-	const struct ota_slot_config *as = ota_update_config_slot(x->c, d->booted, p->slot_class);
+	const struct ota_slot_config *as = ota_sysconf_slot(x->c, d->booted, p->slot_class);
 	_cleanup_close_ int active = -1;
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
 	char apath[PATH_MAX];

@@ -75,7 +75,7 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 			  const struct ota_manifest_payload *p, struct ota_install_target *t, struct ota_error *err)
 {
 	*t = (struct ota_install_target){ .p = p, .fd = -1 };
-	t->slot = ota_update_config_slot(c, spare, p->slot_class);
+	t->slot = ota_sysconf_slot(c, spare, p->slot_class);
 	if (!t->slot)
 		return ota_error_set(err, -ENOENT, "slot check: bundle payload of class '%s' has no slot in group %s",
 				     p->slot_class, spare);
@@ -669,7 +669,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return ota_error_set(err, -EBUSY,
 				     "the running system (group %s) is an uncommitted trial: commit or roll back first",
 				     op.st.booted);
-	const char *spare = ota_update_config_other_group(c, op.st.booted);
+	const char *spare = ota_sysconf_other_group(c, op.st.booted);
 	if (!spare)
 		return ota_error_set(err, -EINVAL, "boot flow says group '%s' is booted, which is not configured",
 				     op.st.booted);

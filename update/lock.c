@@ -35,7 +35,7 @@ int ota_update_op_begin(const struct ota_update_config *c, struct ota_update_op 
 	int r = take_lock(c, &op->lock, err);
 	if (r < 0)
 		return r;
-	r = ota_update_config_bootflow(c, &op->bf, err);
+	r = ota_bootflow_new(&c->bootflow, &op->bf, err);
 	if (r < 0)
 		return r;
 	return ota_bootflow_get_state(op->bf, &op->st, err);

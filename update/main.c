@@ -9,7 +9,7 @@
 
 #include "update/update.h"
 
-static const char *arg_config = OTA_UPDATE_CONF;
+static const char *arg_config = OTA_SYSCONF_PATH;
 static bool arg_json;
 static bool arg_reboot;
 static bool arg_tty;
@@ -36,7 +36,7 @@ static const struct option options[] = {
 	{ 0 },
 };
 
-#define CONFIG_HELP "  -c, --config FILE  the system configuration (default " OTA_UPDATE_CONF ")\n"
+#define CONFIG_HELP "  -c, --config FILE  the system configuration (default " OTA_SYSCONF_PATH ")\n"
 
 static const struct ota_cli_command self = {
 	.accepts = "c",
@@ -453,19 +453,20 @@ int main(int argc, char **argv)
 		return rc;
 	arg_tty = isatty(STDERR_FILENO);
 
-	struct ota_update_config c;
-	ota_update_config_init(&c);
+	struct ota_sysconf conf;
+	ota_sysconf_init(&conf);
 	struct ota_error err = { 0 };
-	if (ota_update_config_load(&c, arg_config, &err) < 0)
+	if (ota_sysconf_load(&conf, OTA_SYSCONF_UPDATE, arg_config, &err) < 0)
 		return fail(&err);
+	const struct ota_update_config *c = &conf.update;
 
 	switch (a.cmd - commands) {
-	case CMD_INSTALL: rc = cmd_install(&c, a.args[0]); break;
-	case CMD_COMMIT: rc = cmd_commit(&c); break;
-	case CMD_ROLLBACK: rc = cmd_rollback(&c); break;
-	case CMD_STATUS: rc = cmd_status(&c); break;
-	default: rc = cmd_check(&c); break;
+	case CMD_INSTALL: rc = cmd_install(c, a.args[0]); break;
+	case CMD_COMMIT: rc = cmd_commit(c); break;
+	case CMD_ROLLBACK: rc = cmd_rollback(c); break;
+	case CMD_STATUS: rc = cmd_status(c); break;
+	default: rc = cmd_check(c); break;
 	}
-	ota_update_config_done(&c);
+	ota_sysconf_done(&conf);
 	return rc;
 }

@@ -349,7 +349,7 @@ int ota_update_status_repair(const struct ota_update_config *c, struct ota_error
 int ota_update_status_get(const struct ota_update_config *c, struct ota_update_status *ret, struct ota_error *err)
 {
 	struct ota_bootflow *bf = NULL;
-	int r = ota_update_config_bootflow(c, &bf, err);
+	int r = ota_bootflow_new(&c->bootflow, &bf, err);
 	if (r < 0)
 		return r;
 	struct ota_update_status s = { 0 };

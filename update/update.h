@@ -30,11 +30,10 @@
  * that the watchdog may reset the machine, as the commit itself succeeded
  * and returns 0.
  *
- * Ownership: ota_update_config_* own their strings; free with
- * ota_update_config_done(). Status objects: ota_update_status_done().
+ * Ownership: the configuration is the caller's (struct ota_sysconf). Status
+ * objects: ota_update_status_done().
  *
- * PID 1: not linked into ota-init. The config parser ignores ota-init's
- * sections ([data], [init]) and ota-init's parser ignores ours.
+ * PID 1: not linked into ota-init.
  */
 #ifndef OTA_UPDATE_H
 #define OTA_UPDATE_H
@@ -45,104 +44,22 @@
 
 #include "bootflow/bootflow.h"
 #include "bundle/bundle.h"
+#include "sysconf/sysconf.h"
 #include "sysutil/sysutil.h"
 
-#define OTA_UPDATE_CONF "/etc/ota/system.conf"
-#define OTA_UPDATE_STATUS_FILE "/run/ota/data/ota/update/slots.json"
-#define OTA_UPDATE_HOOKS_DIR "/etc/ota/hooks"
-#define OTA_UPDATE_LOCK_FILE "/run/ota/update.lock"
-#define OTA_UPDATE_MAX_SLOTS 32u
 #define OTA_UPDATE_STATUS_MAX (256u << 10)
-#define OTA_UPDATE_DEFAULT_TRIES 3u
-#define OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S 300u
 
 /* ---- configuration ---------------------------------------------------------- */
 
-enum ota_downgrade_policy {
-	OTA_DOWNGRADE_REFUSE = 0, /* older versions refused; the same version may be reinstalled */
-	OTA_DOWNGRADE_STRICT,     /* only strictly newer versions */
-	OTA_DOWNGRADE_ALLOW,      /* any version */
-};
-
-/* Whether certificate validity periods are checked against the clock. auto:
- * when the kernel says the clock is synchronized (an NTP client such as
- * systemd-timesyncd or chrony cleared STA_UNSYNC); a device without an RTC
- * boots in 1970 and must still install. */
-enum ota_check_time {
-	OTA_CHECK_TIME_AUTO = 0,
-	OTA_CHECK_TIME_YES,
-	OTA_CHECK_TIME_NO,
-};
+/* struct ota_update_config is ota-update's part of /etc/ota/system.conf,
+ * parsed and checked by sysconf (sysconf/sysconf.h: ota_sysconf_load with
+ * OTA_SYSCONF_UPDATE); its boot-flow part, c->bootflow, goes to
+ * ota_bootflow_new as it is. */
 
 /* The decision for a setting, given whether the clock is synchronized. */
 bool ota_check_time_wanted(enum ota_check_time setting, bool clock_synchronized);
 /* Whether the kernel says the system clock is synchronized (adjtimex). */
 bool ota_clock_synchronized(void);
-
-struct ota_slot_config {
-	char *name;        /* [slot.<name>] */
-	char *slot_class;  /* class = system */
-	char *device;      /* device = PARTLABEL=... | PARTUUID=... | /dev/...; NULL for a file slot */
-	char *file;        /* file = /path (plain file slot); NULL for a device */
-	char *group;       /* set from the [group.<g>] that lists it */
-};
-
-struct ota_update_config {
-	char *compatible;              /* [system] compatible (required) */
-	char *version;                 /* [system] version (required) */
-	char *keyring;                 /* [update] keyring (required) */
-	enum ota_downgrade_policy downgrade;  /* [update] downgrade = refuse|strict|allow */
-	char *status_file;             /* [update] status-file */
-	char *hooks_dir;               /* [update] hooks-dir */
-	char *lock_file;               /* [update] lock-file */
-	char *ca_file;                 /* [update] ca-file: CAs for https (NULL: system) */
-	char *channel;                 /* [update] channel: URL of the channel document (ota-update check) */
-	unsigned hook_timeout_s;       /* [update] hook-timeout */
-	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
-	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */
-	unsigned http_min_rate;        /* [update] http-min-rate: bytes/s (default OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE) */
-	unsigned http_stall_time_s;    /* [update] http-stall-time: below that rate this long is a stall */
-	unsigned download_timeout_s;   /* [update] download-timeout: all requests of one install, or one check */
-	enum ota_check_time check_time;  /* [update] check-time = auto|yes|no */
-	struct ota_bundle_algorithms algorithms;  /* [update] min-rsa-bits, min-ec-bits, min-digest-bits */
-	char *bootflow_type;           /* [bootflow] type (required) */
-	char *bootflow_executable;     /* [bootflow] executable (custom) */
-	char *bootflow_device;         /* [bootflow] device (grub: the ESP) */
-	char *bootflow_directory;      /* [bootflow] directory (grub: of the env files) */
-	char *bootflow_cmdline;        /* [bootflow] kernel-cmdline (grub; tests) */
-	unsigned bootflow_timeout_s;   /* [bootflow] timeout; 0: the boot flow's default */
-	unsigned tries;                /* [bootflow] tries */
-	/* [bootflow] uboot and rpi-tryboot keys (docs/boot-flows.md) */
-	char *bootflow_env_mode;       /* env-mode = native | file */
-	char *bootflow_env;            /* env = device or file */
-	char *bootflow_env_redundant;  /* env-redundant = device or file */
-	uint64_t bootflow_env_offset, bootflow_env_redundant_offset, bootflow_env_size;
-	bool bootflow_env_has_redundant;  /* env-redundant-offset was given */
-	char *bootflow_autoboot;       /* autoboot = .../autoboot.txt */
-	char *bootflow_state_file;     /* state-file (rpi-tryboot) */
-	char *bootflow_proc;           /* proc: tests' fake /proc */
-	char *bootflow_partition_group[2];  /* partition.<group> = N */
-	unsigned bootflow_partition[2];
-	char *groups[2];               /* the two [group.<g>] names, in file order */
-	struct ota_slot_config *slots;
-	size_t n_slots;
-};
-
-void ota_update_config_init(struct ota_update_config *c);
-void ota_update_config_done(struct ota_update_config *c);
-/* Parses system.conf text (name for messages) and validates it: required
- * keys, exactly two groups with the same classes and one slot per class,
- * every slot in exactly one group. Sections of ota-init are skipped; other
- * unknown sections and keys are errors. On error c is unchanged. */
-int ota_update_config_parse(struct ota_update_config *c, const char *text, const char *name,
-			    struct ota_error *err) _must_check_;
-int ota_update_config_load(struct ota_update_config *c, const char *path, struct ota_error *err) _must_check_;
-const struct ota_slot_config *ota_update_config_slot(const struct ota_update_config *c, const char *group,
-						     const char *slot_class);
-/* The group that is not `group`, NULL if group is not configured. */
-const char *ota_update_config_other_group(const struct ota_update_config *c, const char *group);
-int ota_update_config_bootflow(const struct ota_update_config *c, struct ota_bootflow **ret,
-			       struct ota_error *err) _must_check_;
 /* The trust settings bundles are verified with: keyring, algorithm policy,
  * and the clock check as [update] check-time decides it now. */
 void ota_update_trust(const struct ota_update_config *c, struct ota_bundle_trust *ret);

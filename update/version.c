@@ -52,12 +52,7 @@ int ota_version_compare(const char *a, const char *b)
 	return 0;
 }
 
-static const char *const ota_downgrade_policy_names[] = {
-	[OTA_DOWNGRADE_REFUSE] = "refuse",
-	[OTA_DOWNGRADE_STRICT] = "strict",
-	[OTA_DOWNGRADE_ALLOW] = "allow",
-};
-
+/* ota_downgrade_policy_names: the values of [update] downgrade (sysconf). */
 OTA_DEFINE_ENUM_TO_STRING(ota_downgrade_policy, enum ota_downgrade_policy, "unknown")
 
 int ota_update_check_version(enum ota_downgrade_policy p, const char *running, const char *bundle,

@@ -84,7 +84,7 @@ TEST(settings_cmdline_overrides_config)
 	ota_boot_init(&b);
 	ota_boot_load_settings(&b, "root=/dev/vda1", sysconf, root);
 	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_PERSIST);
-	ASSERT_STR_EQ(b.config.init, "/sbin/realinit");
+	ASSERT_STR_EQ(b.config.init.init, "/sbin/realinit");
 	ASSERT_STR_EQ(b.config_error, "");
 	ASSERT_STR_EQ(b.state_errors, "");
 	ota_boot_done(&b);
@@ -111,7 +111,7 @@ TEST(settings_cmdline_overrides_config)
 	ASSERT_INT_EQ(mkfifo(stateconf, 0644), 0);
 	ota_boot_init(&b);
 	ota_boot_load_settings(&b, "", sysconf, root);
-	ASSERT_NULL(b.config.init);
+	ASSERT_NULL(b.config.init.init);
 	ASSERT_INT_EQ(b.overlay_requested, OTA_OVERLAY_DISCARD);
 	ASSERT_CONTAINS(b.config_error, "system.conf:3: key 'path' given again in [init] (first on line 2)");
 	ASSERT_CONTAINS(b.state_errors, "state.conf' is a FIFO, not a regular file; file skipped");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* update/config.c: ota-update's sections of system.conf, and versions. */
+/* ota-update's part of system.conf (sysconf, OTA_SYSCONF_UPDATE), and versions. */
 #include <errno.h>
 
 #include "test.h"
@@ -22,10 +22,10 @@
 
 TEST(update_config_full)
 {
-	struct ota_update_config c;
+	struct ota_sysconf c;
 	struct ota_error err = { 0 };
-	ota_update_config_init(&c);
-	int r = ota_update_config_parse(&c,
+	ota_sysconf_init(&c);
+	int r = ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE,
 					"[data]\ndevice = auto\n[init]\npath = /sbin/init\n" BASE
 					"[update]\ndowngrade = strict\nstatus-file = /tmp/s.json\nhook-timeout = 5\n"
 					"http-connect-timeout = 4\nhttp-attempts = 9\nhttp-min-rate = 2048\n"
@@ -33,67 +33,67 @@ TEST(update_config_full)
 					"tries = 2\ntimeout = 7\n" SLOTS,
 					"t.conf", &err);
 	ASSERT_INT_EQ(r, 0);
-	ASSERT_STR_EQ(c.compatible, "board-x");
-	ASSERT_STR_EQ(c.version, "1.2.0");
-	ASSERT_STR_EQ(c.keyring, "/etc/ota/keyring.pem");
-	ASSERT_INT_EQ(c.downgrade, OTA_DOWNGRADE_STRICT);
-	ASSERT_STR_EQ(c.status_file, "/tmp/s.json");
-	ASSERT_STR_EQ(c.hooks_dir, OTA_UPDATE_HOOKS_DIR);
-	ASSERT_STR_EQ(c.lock_file, OTA_UPDATE_LOCK_FILE);
-	ASSERT_INT_EQ(c.hook_timeout_s, 5);
-	ASSERT_INT_EQ(c.http_connect_timeout_s, 4);
-	ASSERT_INT_EQ(c.http_attempts, 9);
-	ASSERT_INT_EQ(c.http_min_rate, 2048);
-	ASSERT_INT_EQ(c.http_stall_time_s, 45);
-	ASSERT_INT_EQ(c.download_timeout_s, 604800);
-	ASSERT_INT_EQ(c.tries, 2);
-	ASSERT_INT_EQ(c.bootflow_timeout_s, 7);
-	ASSERT_STR_EQ(c.bootflow_type, "custom");
-	ASSERT_INT_EQ(c.n_slots, 4);
-	ASSERT_STR_EQ(c.groups[0], "a");
-	ASSERT_STR_EQ(c.groups[1], "b");
-	const struct ota_slot_config *s = ota_update_config_slot(&c, "b", "system");
+	ASSERT_STR_EQ(c.update.compatible, "board-x");
+	ASSERT_STR_EQ(c.update.version, "1.2.0");
+	ASSERT_STR_EQ(c.update.keyring, "/etc/ota/keyring.pem");
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_STRICT);
+	ASSERT_STR_EQ(c.update.status_file, "/tmp/s.json");
+	ASSERT_STR_EQ(c.update.hooks_dir, OTA_UPDATE_HOOKS_DIR);
+	ASSERT_STR_EQ(c.update.lock_file, OTA_UPDATE_LOCK_FILE);
+	ASSERT_INT_EQ(c.update.hook_timeout_s, 5);
+	ASSERT_INT_EQ(c.update.http_connect_timeout_s, 4);
+	ASSERT_INT_EQ(c.update.http_attempts, 9);
+	ASSERT_INT_EQ(c.update.http_min_rate, 2048);
+	ASSERT_INT_EQ(c.update.http_stall_time_s, 45);
+	ASSERT_INT_EQ(c.update.download_timeout_s, 604800);
+	ASSERT_INT_EQ(c.update.tries, 2);
+	ASSERT_INT_EQ(c.update.bootflow.timeout_ms, 7000);
+	ASSERT_STR_EQ(c.update.bootflow.type, "custom");
+	ASSERT_INT_EQ(c.update.n_slots, 4);
+	ASSERT_STR_EQ(c.update.bootflow.groups[0], "a");
+	ASSERT_STR_EQ(c.update.bootflow.groups[1], "b");
+	const struct ota_slot_config *s = ota_sysconf_slot(&c.update, "b", "system");
 	ASSERT_TRUE(s != NULL);
 	ASSERT_STR_EQ(s->name, "system-b");
 	ASSERT_STR_EQ(s->device, "PARTUUID=1234-02");
 	ASSERT_NULL(s->file);
-	s = ota_update_config_slot(&c, "a", "boot");
+	s = ota_sysconf_slot(&c.update, "a", "boot");
 	ASSERT_TRUE(s != NULL);
 	ASSERT_STR_EQ(s->file, "/boot/a.img");
-	ASSERT_STR_EQ(ota_update_config_other_group(&c, "a"), "b");
-	ASSERT_STR_EQ(ota_update_config_other_group(&c, "b"), "a");
-	ASSERT_NULL(ota_update_config_other_group(&c, "c"));
-	ASSERT_NULL(ota_update_config_slot(&c, "a", "kernel"));
-	ota_update_config_done(&c);
+	ASSERT_STR_EQ(ota_sysconf_other_group(&c.update, "a"), "b");
+	ASSERT_STR_EQ(ota_sysconf_other_group(&c.update, "b"), "a");
+	ASSERT_NULL(ota_sysconf_other_group(&c.update, "c"));
+	ASSERT_NULL(ota_sysconf_slot(&c.update, "a", "kernel"));
+	ota_sysconf_done(&c);
 }
 
 TEST(update_config_defaults)
 {
-	struct ota_update_config c;
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE SLOTS, "t.conf", NULL), 0);
-	ASSERT_INT_EQ(c.downgrade, OTA_DOWNGRADE_REFUSE);
-	ASSERT_INT_EQ(c.tries, OTA_UPDATE_DEFAULT_TRIES);
-	ASSERT_STR_EQ(c.status_file, OTA_UPDATE_STATUS_FILE);
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, BASE SLOTS, "t.conf", NULL), 0);
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_REFUSE);
+	ASSERT_INT_EQ(c.update.tries, OTA_UPDATE_DEFAULT_TRIES);
+	ASSERT_STR_EQ(c.update.status_file, OTA_UPDATE_STATUS_FILE);
 	/* Every transfer bounded even without a word in the file. */
-	ASSERT_INT_EQ(c.http_min_rate, 1024);
-	ASSERT_INT_EQ(c.http_stall_time_s, 60);
-	ASSERT_INT_EQ(c.download_timeout_s, 3600);
-	ota_update_config_done(&c);
+	ASSERT_INT_EQ(c.update.http_min_rate, 1024);
+	ASSERT_INT_EQ(c.update.http_stall_time_s, 60);
+	ASSERT_INT_EQ(c.update.download_timeout_s, 3600);
+	ota_sysconf_done(&c);
 }
 
 static void expect_error(const char *text, const char *msg)
 {
-	struct ota_update_config c;
+	struct ota_sysconf c;
 	struct ota_error err = { 0 };
-	ota_update_config_init(&c);
-	int r = ota_update_config_parse(&c, text, "t.conf", &err);
+	ota_sysconf_init(&c);
+	int r = ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, text, "t.conf", &err);
 	if (r != -EINVAL)
 		fprintf(stderr, "  for: %s\n", msg);
 	ASSERT_INT_EQ(r, -EINVAL);
 	ASSERT_CONTAINS(err.msg, msg);
-	ASSERT_INT_EQ(c.n_slots, 0);
-	ota_update_config_done(&c);
+	ASSERT_INT_EQ(c.update.n_slots, 0);
+	ota_sysconf_done(&c);
 }
 
 TEST(update_config_errors)
@@ -141,38 +141,38 @@ TEST(update_config_errors)
 /* [update] check-time and the algorithm policy keys (issue 15, class 12). */
 TEST(update_config_trust)
 {
-	struct ota_update_config c;
+	struct ota_sysconf c;
 	struct ota_error err = { 0 };
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE "[update]\ncheck-time = no\nmin-rsa-bits = 3072\n"
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, BASE "[update]\ncheck-time = no\nmin-rsa-bits = 3072\n"
 						 "min-ec-bits = 384\nmin-digest-bits = 512\n" SLOTS, "t.conf", &err), 0);
-	ASSERT_INT_EQ(c.check_time, OTA_CHECK_TIME_NO);
+	ASSERT_INT_EQ(c.update.check_time, OTA_CHECK_TIME_NO);
 	struct ota_bundle_trust t;
-	ota_update_trust(&c, &t);
+	ota_update_trust(&c.update, &t);
 	ASSERT_STR_EQ(t.keyring, "/etc/ota/keyring.pem");
 	ASSERT_TRUE(!(t.check_time));
 	ASSERT_INT_EQ(t.algorithms.min_rsa_bits, 3072);
 	ASSERT_INT_EQ(t.algorithms.min_ec_bits, 384);
 	ASSERT_INT_EQ(t.algorithms.min_digest_bits, 512);
-	ota_update_config_done(&c);
+	ota_sysconf_done(&c);
 
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE "[update]\ncheck-time = yes\n" SLOTS, "t.conf", &err), 0);
-	ota_update_trust(&c, &t);
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, BASE "[update]\ncheck-time = yes\n" SLOTS, "t.conf", &err), 0);
+	ota_update_trust(&c.update, &t);
 	ASSERT_TRUE(t.check_time);
-	ota_update_config_done(&c);
+	ota_sysconf_done(&c);
 
 	/* auto follows the kernel's clock state; the default is auto */
 	ASSERT_TRUE(ota_check_time_wanted(OTA_CHECK_TIME_AUTO, true));
 	ASSERT_TRUE(!(ota_check_time_wanted(OTA_CHECK_TIME_AUTO, false)));
 	ASSERT_TRUE(ota_check_time_wanted(OTA_CHECK_TIME_YES, false));
 	ASSERT_TRUE(!(ota_check_time_wanted(OTA_CHECK_TIME_NO, true)));
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE SLOTS, "t.conf", &err), 0);
-	ASSERT_INT_EQ(c.check_time, OTA_CHECK_TIME_AUTO);
-	ota_update_trust(&c, &t);
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, BASE SLOTS, "t.conf", &err), 0);
+	ASSERT_INT_EQ(c.update.check_time, OTA_CHECK_TIME_AUTO);
+	ota_update_trust(&c.update, &t);
 	ASSERT_TRUE(t.check_time == ota_clock_synchronized());
-	ota_update_config_done(&c);
+	ota_sysconf_done(&c);
 
 	expect_error(BASE "[update]\ncheck-time = sometimes\n", "[update] check-time: 'sometimes' is not auto, yes or no");
 	expect_error(BASE "[update]\nmin-rsa-bits = 1024\n", "[update] min-rsa-bits: '1024' is not a number in 2048..16384");
@@ -208,28 +208,28 @@ TEST(version_policy)
 
 TEST(update_config_uboot_and_tryboot_keys)
 {
-	struct ota_update_config c;
+	struct ota_sysconf c;
 	struct ota_error err = { 0 };
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c,
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE,
 					      BASE_SYSTEM "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\nenv-offset = 0x3f8000\n"
 						   "env-redundant-offset = 4169728\nenv-size = 0x4000\n" SLOTS,
 					      "t.conf", &err),
 		      0);
-	ASSERT_STR_EQ(c.bootflow_type, "uboot");
-	ASSERT_STR_EQ(c.bootflow_env, "/dev/mmcblk0");
-	ASSERT_TRUE(c.bootflow_env_offset == 0x3f8000);
-	ASSERT_TRUE(c.bootflow_env_redundant_offset == 0x3fa000);
-	ASSERT_TRUE(c.bootflow_env_has_redundant);
-	ASSERT_TRUE(c.bootflow_env_size == 0x4000);
-	ASSERT_INT_EQ(ota_update_config_parse(&c,
+	ASSERT_STR_EQ(c.update.bootflow.type, "uboot");
+	ASSERT_STR_EQ(c.update.bootflow.env, "/dev/mmcblk0");
+	ASSERT_TRUE(c.update.bootflow.env_offset == 0x3f8000);
+	ASSERT_TRUE(c.update.bootflow.env_redundant_offset == 0x3fa000);
+	ASSERT_TRUE(c.update.bootflow.env_has_redundant);
+	ASSERT_TRUE(c.update.bootflow.env_size == 0x4000);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE,
 					      BASE_SYSTEM "[bootflow]\ntype = rpi-tryboot\nautoboot = /boot/firmware/autoboot.txt\n"
 						   "partition.a = 2\npartition.b = 3\n" SLOTS,
 					      "t.conf", &err),
 		      0);
-	ASSERT_STR_EQ(c.bootflow_partition_group[0], "a");
-	ASSERT_INT_EQ(c.bootflow_partition[1], 3);
-	ota_update_config_done(&c);
+	ASSERT_STR_EQ(c.update.bootflow.partitions[0].group, "a");
+	ASSERT_INT_EQ(c.update.bootflow.partitions[1].number, 3);
+	ota_sysconf_done(&c);
 	expect_error(BASE_SYSTEM "[bootflow]\ntype = uboot\n" SLOTS, "[bootflow] env is required for type uboot");
 	expect_error(BASE_SYSTEM "[bootflow]\ntype = uboot\nenv = /dev/mmcblk0\n" SLOTS,
 		     "[bootflow] env-size (U-Boot's CONFIG_ENV_SIZE) is required for env-mode native");
@@ -261,13 +261,13 @@ TEST(update_config_dialect)
 	expect_error(BASE "[slot.system-a]\nclass = system\n    device = /dev/sda2\n",
 		     "t.conf:11: indented line: continuation lines are not supported");
 
-	struct ota_update_config c;
+	struct ota_sysconf c;
 	struct ota_error err = { 0 };
-	ota_update_config_init(&c);
-	ASSERT_INT_EQ(ota_update_config_parse(&c, BASE_SYSTEM "[bootflow]\ntype = custom\nexecutable = /x\ntries = 011\n" SLOTS,
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, BASE_SYSTEM "[bootflow]\ntype = custom\nexecutable = /x\ntries = 011\n" SLOTS,
 					      "t.conf", &err),
 		      0);
-	ASSERT_INT_EQ(c.tries, 11); /* not octal 9 */
-	ota_update_config_done(&c);
+	ASSERT_INT_EQ(c.update.tries, 11); /* not octal 9 */
+	ota_sysconf_done(&c);
 	expect_error(BASE "[bootflow]\ntries = 0x5\n", "[bootflow] tries: '0x5' is not a number in 1..100");
 }

@@ -12,7 +12,7 @@
 
 struct fixture {
 	char dir[TEST_DIR_MAX], path[PATH_MAX];
-	struct ota_update_config c;
+	struct ota_sysconf c;
 };
 
 static bool setup(struct fixture *f)
@@ -27,8 +27,8 @@ static bool setup(struct fixture *f)
 		 "[slot.root-a]\nclass = root\nfile = /ra\n[slot.root-b]\nclass = root\nfile = /rb\n"
 		 "[group.a]\nroot = root-a\n[group.b]\nroot = root-b\n",
 		 f->path);
-	ota_update_config_init(&f->c);
-	return ota_update_config_parse(&f->c, conf, "t.conf", NULL) == 0;
+	ota_sysconf_init(&f->c);
+	return ota_sysconf_parse(&f->c, OTA_SYSCONF_UPDATE, conf, "t.conf", NULL) == 0;
 }
 
 static void teardown(struct fixture *f)
@@ -42,7 +42,7 @@ static void teardown(struct fixture *f)
 		globfree(&g);
 	}
 	rmdir(f->dir);
-	ota_update_config_done(&f->c);
+	ota_sysconf_done(&f->c);
 }
 
 static void put(const char *path, const char *text, size_t len)
@@ -85,7 +85,7 @@ TEST(status_round_trip)
 	ASSERT_STR_EQ(back.version, rec.version);
 	ASSERT_STR_EQ(back.sha256, rec.sha256);
 	ASSERT_INT_EQ(back.size, 1ull << 40);
-	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0); /* a file we wrote is fine */
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c.update, &warn, &err), 0); /* a file we wrote is fine */
 	teardown(&f);
 }
 
@@ -170,7 +170,7 @@ TEST(status_corrupt_files_are_moved_aside_and_rebuilt_unknown)
 		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &rec, &err), -EBADMSG);
 		ASSERT_TRUE(strstr(err.msg, f.path) != NULL);
 		ASSERT_INT_EQ(ota_update_status_write(f.path, &rec, 0, &err), -EBADMSG);
-		int r = ota_update_status_repair(&f.c, &warn, &err);
+		int r = ota_update_status_repair(&f.c.update, &warn, &err);
 		if (r != 1)
 			fprintf(stderr, "  case %zu: %s\n", i, err.msg);
 		ASSERT_INT_EQ(r, 1);
@@ -180,7 +180,7 @@ TEST(status_corrupt_files_are_moved_aside_and_rebuilt_unknown)
 		ASSERT_INT_EQ(rec.state, OTA_SLOT_UNKNOWN);
 		ASSERT_INT_EQ(ota_update_status_read(f.path, "root-b", &rec, &err), 0);
 		ASSERT_INT_EQ(rec.state, OTA_SLOT_UNKNOWN);
-		ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 0);
+		ASSERT_INT_EQ(ota_update_status_repair(&f.c.update, &warn, &err), 0);
 		teardown(&f);
 	}
 }
@@ -191,9 +191,9 @@ TEST(status_a_second_corrupt_file_does_not_replace_the_first_kept_one)
 	ASSERT_TRUE(setup(&f));
 	struct ota_error err = { 0 }, warn = { 0 };
 	put(f.path, "first", 5);
-	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 1);
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c.update, &warn, &err), 1);
 	put(f.path, "second", 6);
-	ASSERT_INT_EQ(ota_update_status_repair(&f.c, &warn, &err), 1);
+	ASSERT_INT_EQ(ota_update_status_repair(&f.c.update, &warn, &err), 1);
 	glob_t g;
 	char pattern[PATH_MAX + 32];
 	snprintf(pattern, sizeof(pattern), "%s.corrupt-*", f.path);

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sysconf: the schema of /etc/ota/system.conf and its one parser, for both
+ * readers (ota-init's part, ota-update's part with the boot-flow part). */
+#include <errno.h>
+#include <string.h>
+
+#include "sysconf/sysconf.h"
+#include "test.h"
+
+/* Every key of the schema, none at its default. */
+static const char every_key[] =
+	"[data]\n"
+	"device = LABEL=state\n"
+	"fstype = btrfs\n"
+	"options = noatime,compress=zstd\n"
+	"[init]\n"
+	"path = /usr/lib/systemd/systemd\n"
+	"trial-watchdog = 45\n"
+	"[system]\n"
+	"compatible = acme-gateway-rev3\n"
+	"version = 2024.11.2\n"
+	"[update]\n"
+	"keyring = /usr/share/ota/ca.pem\n"
+	"downgrade = allow\n"
+	"status-file = /var/lib/ota/slots.json\n"
+	"hooks-dir = /usr/lib/ota/hooks\n"
+	"lock-file = /run/lock/ota.lock\n"
+	"ca-file = /etc/ssl/acme-ca.pem\n"
+	"channel = https://updates.example.org/gw/stable.json\n"
+	"hook-timeout = 86400\n"
+	"http-connect-timeout = 12\n"
+	"http-attempts = 100\n"
+	"http-min-rate = 4096\n"
+	"http-stall-time = 3600\n"
+	"download-timeout = 7200\n"
+	"check-time = yes\n"
+	"min-rsa-bits = 4096\n"
+	"min-ec-bits = 521\n"
+	"min-digest-bits = 384\n"
+	"[bootflow]\n"
+	"type = rpi-tryboot\n"
+	"executable = /usr/libexec/ota-bf\n"
+	"timeout = 3600\n"
+	"tries = 100\n"
+	"device = PARTLABEL=esp\n"
+	"directory = ota-env\n"
+	"kernel-cmdline = /run/test/cmdline\n"
+	"env-mode = file\n"
+	"env = /boot/uboot.env\n"
+	"env-redundant = /boot/uboot-redund.env\n"
+	"env-offset = 0x10000\n"
+	"env-size = 16384\n"
+	"env-redundant-offset = 0\n"
+	"autoboot = /boot/firmware/autoboot.txt\n"
+	"state-file = /boot/firmware/ota.state\n"
+	"proc = /run/test/proc\n"
+	"partition.left = 5\n"
+	"partition.right = 6\n"
+	"[slot.root-l]\nclass = rootfs\ndevice = /dev/mmcblk0p5\n"
+	"[slot.root-r]\nclass = rootfs\nfile = /images/root-r.img\n"
+	"[group.left]\nrootfs = root-l\n"
+	"[group.right]\nrootfs = root-r\n";
+
+/* Whether text sets key in section (names ending in '.' are prefixes). */
+static bool text_sets(const char *text, const char *section, const char *key)
+{
+	char current[128] = "";
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		if (line[0] == '[' && len < sizeof(current)) {
+			(void)snprintf(current, sizeof(current), "%.*s", (int)(len - 2), line + 1);
+		} else {
+			size_t sl = strlen(section), kl = strlen(key);
+			bool in_section = section[sl - 1] == '.' ? strncmp(current, section, sl) == 0 && current[sl]
+								 : strcmp(current, section) == 0;
+			bool is_key = !kl || (key[kl - 1] == '.' ? strncmp(line, key, kl) == 0
+								 : strncmp(line, key, kl) == 0 && line[kl] == ' ');
+			if (in_section && is_key)
+				return true;
+		}
+		line += len + (line[len] == '\n');
+	}
+	return false;
+}
+
+/* A key added to the schema is added to every_key, or this fails. */
+TEST(sysconf_every_key_is_in_the_round_trip)
+{
+	char name[160];
+	size_t n = 0;
+	for (size_t i = 0; ota_sysconf_key_name(i, name, sizeof(name)); i++, n++) {
+		/* "[section<name>] key<group>" into section and key */
+		char section[64] = "", key[64] = "";
+		ASSERT_TRUE(sscanf(name, "[%63[^]<]", section) == 1);
+		const char *k = strstr(name, "] ");
+		if (k)
+			(void)snprintf(key, sizeof(key), "%.*s", (int)strcspn(k + 2, "<"), k + 2);
+		if (!text_sets(every_key, section, key))
+			fprintf(stderr, "  not in every_key: %s\n", name);
+		ASSERT_TRUE(text_sets(every_key, section, key));
+	}
+	ASSERT_TRUE(n >= 40);
+}
+
+TEST(sysconf_round_trip_every_key)
+{
+	struct ota_sysconf c;
+	struct ota_error err = { 0 };
+	ota_sysconf_init(&c);
+	int r = ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, every_key, "every.conf", &err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	ASSERT_INT_EQ(r, 0);
+	const struct ota_init_config *i = &c.init;
+	ASSERT_STR_EQ(i->data_device, "LABEL=state");
+	ASSERT_STR_EQ(i->data_fstype, "btrfs");
+	ASSERT_STR_EQ(i->data_options, "noatime,compress=zstd");
+	ASSERT_STR_EQ(i->init, "/usr/lib/systemd/systemd");
+	ASSERT_INT_EQ(i->trial_watchdog_s, 45);
+	const struct ota_update_config *u = &c.update;
+	ASSERT_STR_EQ(u->compatible, "acme-gateway-rev3");
+	ASSERT_STR_EQ(u->version, "2024.11.2");
+	ASSERT_STR_EQ(u->keyring, "/usr/share/ota/ca.pem");
+	ASSERT_INT_EQ(u->downgrade, OTA_DOWNGRADE_ALLOW);
+	ASSERT_STR_EQ(u->status_file, "/var/lib/ota/slots.json");
+	ASSERT_STR_EQ(u->hooks_dir, "/usr/lib/ota/hooks");
+	ASSERT_STR_EQ(u->lock_file, "/run/lock/ota.lock");
+	ASSERT_STR_EQ(u->ca_file, "/etc/ssl/acme-ca.pem");
+	ASSERT_STR_EQ(u->channel, "https://updates.example.org/gw/stable.json");
+	ASSERT_INT_EQ(u->hook_timeout_s, 86400);
+	ASSERT_INT_EQ(u->http_connect_timeout_s, 12);
+	ASSERT_INT_EQ(u->http_attempts, 100);
+	ASSERT_INT_EQ(u->http_min_rate, 4096);
+	ASSERT_INT_EQ(u->http_stall_time_s, 3600);
+	ASSERT_INT_EQ(u->download_timeout_s, 7200);
+	ASSERT_INT_EQ(u->check_time, OTA_CHECK_TIME_YES);
+	ASSERT_INT_EQ(u->algorithms.min_rsa_bits, 4096);
+	ASSERT_INT_EQ(u->algorithms.min_ec_bits, 521);
+	ASSERT_INT_EQ(u->algorithms.min_digest_bits, 384);
+	ASSERT_INT_EQ(u->tries, 100);
+	/* the boot-flow part, as ota_bootflow_new takes it */
+	const struct ota_bootflow_config *b = &u->bootflow;
+	ASSERT_STR_EQ(b->type, "rpi-tryboot");
+	ASSERT_STR_EQ(b->executable, "/usr/libexec/ota-bf");
+	ASSERT_INT_EQ(b->timeout_ms, 3600000);
+	ASSERT_STR_EQ(b->groups[0], "left");
+	ASSERT_STR_EQ(b->groups[1], "right");
+	ASSERT_STR_EQ(b->device, "PARTLABEL=esp");
+	ASSERT_STR_EQ(b->directory, "ota-env");
+	ASSERT_STR_EQ(b->cmdline, "/run/test/cmdline");
+	ASSERT_STR_EQ(b->env_mode, "file");
+	ASSERT_STR_EQ(b->env, "/boot/uboot.env");
+	ASSERT_STR_EQ(b->env_redundant, "/boot/uboot-redund.env");
+	ASSERT_TRUE(b->env_offset == 0x10000);
+	ASSERT_TRUE(b->env_size == 16384);
+	ASSERT_TRUE(b->env_redundant_offset == 0);
+	ASSERT_TRUE(b->env_has_redundant); /* given, even as 0 */
+	ASSERT_STR_EQ(b->autoboot, "/boot/firmware/autoboot.txt");
+	ASSERT_STR_EQ(b->state_file, "/boot/firmware/ota.state");
+	ASSERT_STR_EQ(b->proc, "/run/test/proc");
+	ASSERT_STR_EQ(b->partitions[0].group, "left");
+	ASSERT_INT_EQ(b->partitions[0].number, 5);
+	ASSERT_STR_EQ(b->partitions[1].group, "right");
+	ASSERT_INT_EQ(b->partitions[1].number, 6);
+	ASSERT_NULL(b->reboot_fn);
+	ASSERT_INT_EQ(u->n_slots, 2);
+	const struct ota_slot_config *s = ota_sysconf_slot(u, "right", "rootfs");
+	ASSERT_TRUE(s != NULL);
+	ASSERT_STR_EQ(s->name, "root-r");
+	ASSERT_STR_EQ(s->file, "/images/root-r.img");
+	ASSERT_NULL(s->device);
+	s = ota_sysconf_slot(u, "left", "rootfs");
+	ASSERT_TRUE(s != NULL);
+	ASSERT_STR_EQ(s->device, "/dev/mmcblk0p5");
+	ASSERT_STR_EQ(ota_sysconf_other_group(u, "left"), "right");
+	ota_sysconf_done(&c);
+	/* done leaves the defaults, ready for another parse */
+	ASSERT_NULL(c.init.init);
+	ASSERT_INT_EQ(c.init.trial_watchdog_s, OTA_TRIAL_WATCHDOG_DEFAULT_S);
+}
+
+TEST(sysconf_defaults_per_part)
+{
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(c.init.trial_watchdog_s, OTA_TRIAL_WATCHDOG_DEFAULT_S);
+	ASSERT_INT_EQ(c.update.tries, OTA_UPDATE_DEFAULT_TRIES);
+	ASSERT_INT_EQ(c.update.hook_timeout_s, OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S);
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_REFUSE);
+	ASSERT_INT_EQ(c.update.check_time, OTA_CHECK_TIME_AUTO);
+	ASSERT_INT_EQ(c.update.bootflow.timeout_ms, 0);
+	/* String defaults are set by a parse of their part only. */
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_INIT, "[init]\npath = /bin/busybox\n", "t.conf", NULL), 0);
+	ASSERT_NULL(c.update.status_file);
+	ASSERT_NULL(c.init.data_options);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, every_key, "t.conf", NULL), 0);
+	ASSERT_NULL(c.init.init); /* not asked for: not read */
+	ota_sysconf_done(&c);
+}
+
+/* Each reader's mistakes are its own: ota-init boots with its settings when
+ * ota-update's sections are wrong, and the other way round. */
+TEST(sysconf_parts_are_independent)
+{
+	struct ota_sysconf c;
+	struct ota_error err = { 0 };
+	ota_sysconf_init(&c);
+	const char *bad_update = "[data]\nfstype = f2fs\n[update]\nhook-timeout = 0\n[bootflow]\nsurprise = 1\n";
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_INIT, bad_update, "t.conf", &err), 0);
+	ASSERT_STR_EQ(c.init.data_fstype, "f2fs");
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, bad_update, "t.conf", &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "t.conf:4: [update] hook-timeout: '0' is not a number in 1..86400");
+	ASSERT_STR_EQ(c.init.data_fstype, "f2fs"); /* a failed parse changes nothing */
+
+	char text[sizeof(every_key) + 64];
+	(void)snprintf(text, sizeof(text), "[init]\nwatchdog = 9\n%s", every_key);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, text, "t.conf", &err), 0);
+	ASSERT_STR_EQ(c.update.keyring, "/usr/share/ota/ca.pem");
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, text, "t.conf", &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "t.conf:2: unknown key 'watchdog' in section [init]");
+	ota_sysconf_done(&c);
+}
+
+static void expect_error(unsigned parts, const char *text, int code, const char *msg)
+{
+	struct ota_sysconf c;
+	struct ota_error err = { 0 };
+	ota_sysconf_init(&c);
+	int r = ota_sysconf_parse(&c, parts, text, "/etc/ota/system.conf", &err);
+	if (r != code || !strstr(err.msg, msg))
+		fprintf(stderr, "  want '%s', got %d '%s'\n", msg, r, err.msg);
+	ASSERT_INT_EQ(r, code);
+	ASSERT_CONTAINS(err.msg, msg);
+	ASSERT_NULL(c.init.init);
+	ASSERT_INT_EQ(c.update.n_slots, 0);
+	ota_sysconf_done(&c);
+}
+
+/* A section or key of no part is an error for every reader, at its line. */
+TEST(sysconf_unknown_sections_and_keys)
+{
+	const unsigned both[] = { OTA_SYSCONF_INIT, OTA_SYSCONF_UPDATE, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE };
+	for (size_t i = 0; i < OTA_ELEMENTSOF(both); i++) {
+		expect_error(both[i], "[init]\npath = /sbin/init\n\n[memfault]\nproject-key = abc\n", -EINVAL,
+			     "/etc/ota/system.conf:5: unknown section [memfault]");
+		expect_error(both[i], "# top\nkeyring = /k.pem\n", -EINVAL,
+			     "/etc/ota/system.conf:2: key 'keyring' outside of any section");
+		expect_error(both[i], "[group.]\nrootfs = x\n", -EINVAL, ":2: unknown section [group.]");
+		expect_error(both[i], "[Data]\nfstype = ext4\n", -EINVAL, ":2: unknown section [Data]");
+	}
+	expect_error(OTA_SYSCONF_INIT, "[data]\nfstype = ext4\nmount-options = ro\n", -EINVAL,
+		     "/etc/ota/system.conf:3: unknown key 'mount-options' in section [data]");
+	expect_error(OTA_SYSCONF_UPDATE, "[bootflow]\ntype = grub\npartitions = 2\n", -EINVAL,
+		     "/etc/ota/system.conf:3: unknown key 'partitions' in section [bootflow]");
+	expect_error(OTA_SYSCONF_UPDATE, "[slot.rootfs-0]\nclass = rootfs\nsize = 1G\n", -EINVAL,
+		     "/etc/ota/system.conf:3: unknown key 'size' in section [slot.rootfs-0]");
+}
+
+/* Repeats are refused in every section, read or skipped. */
+TEST(sysconf_duplicate_key)
+{
+	expect_error(OTA_SYSCONF_INIT, "[bootflow]\ntries = 2\ntype = custom\ntries = 4\n[init]\npath = /sbin/init\n",
+		     -EINVAL, "/etc/ota/system.conf:4: key 'tries' given again in [bootflow] (first on line 2)");
+	expect_error(OTA_SYSCONF_UPDATE, "[init]\ntrial-watchdog = 10\n[data]\nfstype = xfs\n[init]\ntrial-watchdog = 20\n",
+		     -EINVAL, "/etc/ota/system.conf:6: key 'trial-watchdog' given again in [init] (first on line 2)");
+	expect_error(OTA_SYSCONF_UPDATE, "[group.one]\nkernel = k1\nkernel = k2\n", -EINVAL,
+		     ":3: key 'kernel' given again in [group.one] (first on line 2)");
+}
+
+/* A bad value names the file, its line, the section and the key, for each
+ * type of value. */
+TEST(sysconf_bad_value_names_line_and_key)
+{
+	unsigned I = OTA_SYSCONF_INIT, U = OTA_SYSCONF_UPDATE;
+	expect_error(I, "[init]\n\n\ntrial-watchdog = 3601\n", -EINVAL,
+		     "/etc/ota/system.conf:4: [init] trial-watchdog: '3601' is not a number in 0..3600");
+	expect_error(I, "[init]\npath = init\n", -EINVAL, ":2: [init] path: 'init' is not an absolute path");
+	expect_error(I, "[data]\ndevice = mmcblk0p3\n", -EINVAL, ":2: [data] device: 'mmcblk0p3' is not auto");
+	expect_error(U, "[update]\nchannel =\n", -EINVAL, ":2: [update] channel: empty value");
+	expect_error(U, "# x\n[update]\ncheck-time = maybe\n", -EINVAL,
+		     ":3: [update] check-time: 'maybe' is not auto, yes or no");
+	expect_error(U, "[bootflow]\nenv-mode = raw\n", -EINVAL, ":2: [bootflow] env-mode: 'raw' is not native or file");
+	expect_error(U, "[bootflow]\ntimeout = 0\n", -EINVAL, ":2: [bootflow] timeout: '0' is not a number in 1..3600");
+	expect_error(U, "[bootflow]\nenv-size = 0x\n", -EINVAL, ":2: [bootflow] env-size: '0x' is not a number");
+	expect_error(U, "[bootflow]\nenv-redundant-offset = 0x4000000000000001\n", -EINVAL,
+		     ":2: [bootflow] env-redundant-offset: '0x4000000000000001' is not a number in 0..2^62");
+	expect_error(U, "[bootflow]\npartition.x/y = 2\n", -EINVAL, ":2: [bootflow] partition.x/y: invalid group name");
+	expect_error(U, "[update]\nmin-ec-bits = 255\n", -EINVAL,
+		     ":2: [update] min-ec-bits: '255' is not a number in 256..521");
+	expect_error(U, "[slot.a]\nclass = root fs\n", -EINVAL, ":2: [slot.a] class: invalid class name 'root fs'");
+	/* checks across keys name the file and the section */
+	expect_error(U, "[system]\nversion = 1\n", -EINVAL, "/etc/ota/system.conf: [system] compatible is required");
+}
+
+TEST(sysconf_name_valid)
+{
+	ASSERT_TRUE(ota_sysconf_name_valid("rootfs_B-2"));
+	ASSERT_TRUE(!ota_sysconf_name_valid(""));
+	ASSERT_TRUE(!ota_sysconf_name_valid(NULL));
+	ASSERT_TRUE(!ota_sysconf_name_valid("a.b"));
+	char name[OTA_BOOTFLOW_NAME_MAX + 1];
+	memset(name, 'n', sizeof(name) - 1);
+	name[OTA_BOOTFLOW_NAME_MAX] = '\0';
+	ASSERT_TRUE(!ota_sysconf_name_valid(name));
+	name[OTA_BOOTFLOW_NAME_MAX - 1] = '\0';
+	ASSERT_TRUE(ota_sysconf_name_valid(name));
+}
