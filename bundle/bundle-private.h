@@ -11,6 +11,14 @@
 
 #include "bundle/bundle.h"
 
+/* A bundle that is not one: truncated, malformed, or altered after signing
+ * (a chunk or table whose hash differs). */
+#define ota_bundle_malformed(err, ...) \
+	ota_error_set_because(err, OTA_REASON_BUNDLE_MALFORMED, -EBADMSG, __VA_ARGS__)
+/* A bundle of a format (or with a critical field) this reader does not know. */
+#define ota_bundle_unsupported(err, ...) \
+	ota_error_set_because(err, OTA_REASON_BUNDLE_UNSUPPORTED, -EPROTONOSUPPORT, __VA_ARGS__)
+
 #define OTA_BUNDLE_MAGIC "\x89OTA\r\n\x1a\n"
 #define OTA_BUNDLE_MAGIC_SIZE 8
 

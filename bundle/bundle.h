@@ -211,7 +211,11 @@ struct ota_bundle_signer_info {
  * default algorithm policy: no device would accept what it signs. */
 int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, const char *key,
 			 const char *chain, uint8_t **ret, size_t *ret_size, struct ota_error *err) _must_check_;
-/* Verifies a detached DER CMS over data. ret_info may be NULL. */
+/* Verifies a detached DER CMS over data. ret_info may be NULL. Fails with
+ * the reason (sysutil.h) OTA_REASON_SIGNATURE_INVALID (-EBADMSG: not a CMS
+ * signature of data), OTA_REASON_SIGNER_UNTRUSTED (-EKEYREJECTED: no chain
+ * to the keyring, no code-signing usage) or OTA_REASON_ALGORITHM_REJECTED
+ * (-EKEYREJECTED: a key or digest below trust->algorithms). */
 int ota_bundle_verify_data(const uint8_t *data, size_t size, const uint8_t *sig, size_t sig_size,
 			   const struct ota_bundle_trust *trust, struct ota_bundle_signer_info *ret_info,
 			   struct ota_error *err) _must_check_;
@@ -270,7 +274,9 @@ void ota_bundle_source_mem(struct ota_bundle_source *src, struct ota_bundle_mem 
  *   error is returned, naming the URL and the attempt count. HTTP 4xx, TLS
  *   and certificate errors fail at once (404/410: -ENOENT, 401/403: -EACCES,
  *   connection refused after the retries: -ECONNREFUSED, timeout or stall:
- *   -ETIMEDOUT, TLS: -EKEYREJECTED).
+ *   -ETIMEDOUT, TLS: -ECONNABORTED). Every error of the server or the way to
+ *   it has the reason OTA_REASON_NETWORK, a TLS or certificate failure
+ *   OTA_REASON_TLS (sysutil.h).
  * - Bounds: every transfer is aborted below low_speed_bytes/s for
  *   low_speed_time_s (a stall). All requests of one object share one
  *   deadline, timeout_s from its first request: each transfer gets only what
@@ -356,8 +362,11 @@ struct ota_bundle_reader_limits {
 };
 
 /* Reads the header, manifest and signature from src and verifies the
- * signature (or refuses an unsigned bundle unless trust->allow_unsigned).
- * Only then is the manifest parsed. src must outlive the reader. */
+ * signature (or refuses an unsigned bundle unless trust->allow_unsigned:
+ * -ENOKEY, OTA_REASON_UNSIGNED). Only then is the manifest parsed. src must
+ * outlive the reader. A bundle that is not one fails with
+ * OTA_REASON_BUNDLE_MALFORMED (-EBADMSG), one of an unknown format with
+ * OTA_REASON_BUNDLE_UNSUPPORTED (-EPROTONOSUPPORT). */
 int ota_bundle_reader_open(const struct ota_bundle_source *src, const struct ota_bundle_trust *trust,
 			   const struct ota_bundle_reader_limits *limits, struct ota_bundle_reader **ret,
 			   struct ota_error *err) _must_check_;

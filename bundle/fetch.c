@@ -51,14 +51,15 @@ int ota_bundle_fetch_table(const struct ota_bundle_source *src, uint64_t data_of
 		if (n < 0) {
 			const struct ota_error *se = src->last_error;
 			if (se && se->code == (int)n && se->msg[0])
-				return ota_error_set(err, (int)n, "bundle '%s': payload '%s': read the chunk table: %s",
-						     src->name, p->slot_class, se->msg);
+				return ota_error_set_because(err, se->reason, (int)n,
+							     "bundle '%s': payload '%s': read the chunk table: %s",
+							     src->name, p->slot_class, se->msg);
 			return ota_error_errno(err, (int)n, "bundle '%s': payload '%s': read the chunk table", src->name,
 					       p->slot_class);
 		}
 		if (n == 0)
-			return ota_error_set(err, -EBADMSG, "bundle '%s': payload '%s': truncated in the chunk table",
-					     src->name, p->slot_class);
+			return ota_bundle_malformed(err, "bundle '%s': payload '%s': truncated in the chunk table",
+						    src->name, p->slot_class);
 		got += (uint64_t)n;
 	}
 	uint8_t sha[32];
@@ -66,8 +67,8 @@ int ota_bundle_fetch_table(const struct ota_bundle_source *src, uint64_t data_of
 	if (r < 0)
 		return ota_error_set(err, r, "SHA-256 failed");
 	if (memcmp(sha, p->table_sha256, 32) != 0)
-		return ota_error_set(err, -EBADMSG, "bundle '%s': payload '%s': chunk table hash mismatch (table altered)",
-				     src->name, p->slot_class);
+		return ota_bundle_malformed(err, "bundle '%s': payload '%s': chunk table hash mismatch (table altered)",
+					    src->name, p->slot_class);
 	r = ota_chunk_table_parse(raw, size, p, ret, err);
 	if (r < 0)
 		ota_error_prefix(err, "bundle '%s': payload '%s': ", src->name, p->slot_class);
@@ -113,11 +114,11 @@ int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *
 	/* Size-bounded, not yet verified bytes: zstd decodes into exactly usize. */
 	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, cdata, e->csize);
 	if (ZSTD_isError(n) || n != e->usize)
-		return ota_error_set(err, -EBADMSG, "decompression failed: %s",
-				     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+		return ota_bundle_malformed(err, "decompression failed: %s",
+					    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 	int r = ota_chunk_verify(e, out, e->usize);
 	if (r == -EBADMSG)
-		return ota_error_set(err, r, "hash mismatch (chunk data altered)");
+		return ota_bundle_malformed(err, "hash mismatch (chunk data altered)");
 	if (r < 0)
 		return ota_error_set(err, r, "SHA-256 failed");
 	return 0;

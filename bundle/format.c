@@ -26,27 +26,27 @@ int ota_bundle_header_parse(const uint8_t *buf, size_t size, struct ota_bundle_h
 			    struct ota_error *err)
 {
 	if (size < OTA_BUNDLE_HEADER_SIZE)
-		return ota_error_set(err, -EBADMSG, "header truncated: %zu of %u bytes", size,
-				     OTA_BUNDLE_HEADER_SIZE);
+		return ota_bundle_malformed(err, "header truncated: %zu of %u bytes", size,
+					    OTA_BUNDLE_HEADER_SIZE);
 	if (memcmp(buf, OTA_BUNDLE_MAGIC, OTA_BUNDLE_MAGIC_SIZE) != 0)
-		return ota_error_set(err, -EBADMSG, "not an otaroot bundle (bad magic)");
+		return ota_bundle_malformed(err, "not an otaroot bundle (bad magic)");
 	uint32_t version = ota_get_be32(buf + 8);
 	if (version != OTA_BUNDLE_FORMAT_VERSION)
-		return ota_error_set(err, -EPROTONOSUPPORT, "unsupported bundle format version %u (this reader: %u)",
-				     version, OTA_BUNDLE_FORMAT_VERSION);
+		return ota_bundle_unsupported(err, "unsupported bundle format version %u (this reader: %u)",
+					      version, OTA_BUNDLE_FORMAT_VERSION);
 	uint32_t hsize = ota_get_be32(buf + 12);
 	if (hsize != OTA_BUNDLE_HEADER_SIZE)
-		return ota_error_set(err, -EBADMSG, "header size %u, expected %u", hsize, OTA_BUNDLE_HEADER_SIZE);
+		return ota_bundle_malformed(err, "header size %u, expected %u", hsize, OTA_BUNDLE_HEADER_SIZE);
 	uint64_t msize = ota_get_be64(buf + 16), ssize = ota_get_be64(buf + 24);
 	if (msize == 0 || msize > OTA_BUNDLE_MAX_MANIFEST)
-		return ota_error_set(err, -EBADMSG, "manifest size %llu out of range (1..%u)",
-				     (unsigned long long)msize, OTA_BUNDLE_MAX_MANIFEST);
+		return ota_bundle_malformed(err, "manifest size %llu out of range (1..%u)",
+					    (unsigned long long)msize, OTA_BUNDLE_MAX_MANIFEST);
 	if (ssize > OTA_BUNDLE_MAX_SIGNATURE)
-		return ota_error_set(err, -EBADMSG, "signature size %llu out of range (0..%u)",
-				     (unsigned long long)ssize, OTA_BUNDLE_MAX_SIGNATURE);
+		return ota_bundle_malformed(err, "signature size %llu out of range (0..%u)",
+					    (unsigned long long)ssize, OTA_BUNDLE_MAX_SIGNATURE);
 	for (size_t i = 32; i < OTA_BUNDLE_HEADER_SIZE; i++)
 		if (buf[i])
-			return ota_error_set(err, -EBADMSG, "header reserved byte %zu is not zero", i);
+			return ota_bundle_malformed(err, "header reserved byte %zu is not zero", i);
 	*ret = (struct ota_bundle_header){ .version = version, .manifest_size = msize, .signature_size = ssize };
 	return 0;
 }
@@ -94,15 +94,15 @@ static int check_entry(const struct ota_chunk_entry *e, uint64_t i, uint64_t n, 
 		       uint64_t expect_offset, struct ota_error *err)
 {
 	if (e->offset != expect_offset)
-		return ota_error_set(err, -EBADMSG, "chunk %llu: offset %llu, expected %llu (chunks must be contiguous)",
-				     (unsigned long long)i, (unsigned long long)e->offset,
-				     (unsigned long long)expect_offset);
+		return ota_bundle_malformed(err, "chunk %llu: offset %llu, expected %llu (chunks must be contiguous)",
+					    (unsigned long long)i, (unsigned long long)e->offset,
+					    (unsigned long long)expect_offset);
 	if (e->usize == 0 || e->usize > max || (i + 1 < n && e->usize < min))
-		return ota_error_set(err, -EBADMSG, "chunk %llu: uncompressed size %u outside the chunker's bounds %llu..%llu",
-				     (unsigned long long)i, e->usize, (unsigned long long)min, (unsigned long long)max);
+		return ota_bundle_malformed(err, "chunk %llu: uncompressed size %u outside the chunker's bounds %llu..%llu",
+					    (unsigned long long)i, e->usize, (unsigned long long)min, (unsigned long long)max);
 	if (e->csize == 0 || e->csize > ota_chunk_csize_bound(e->usize))
-		return ota_error_set(err, -EBADMSG, "chunk %llu: compressed size %u out of range for %u bytes",
-				     (unsigned long long)i, e->csize, e->usize);
+		return ota_bundle_malformed(err, "chunk %llu: compressed size %u out of range for %u bytes",
+					    (unsigned long long)i, e->csize, e->usize);
 	return 0;
 }
 
@@ -111,10 +111,10 @@ int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_mani
 {
 	uint64_t min, max;
 	if (ota_chunker_bounds(p->chunker, p->chunk_avg, &min, &max) < 0)
-		return ota_error_set(err, -EBADMSG, "bad chunker parameters");
+		return ota_bundle_malformed(err, "bad chunker parameters");
 	if (p->chunk_count > OTA_BUNDLE_MAX_CHUNKS || size != p->chunk_count * OTA_BUNDLE_CHUNK_ENTRY_SIZE)
-		return ota_error_set(err, -EBADMSG, "chunk table is %zu bytes, expected %llu entries", size,
-				     (unsigned long long)p->chunk_count);
+		return ota_bundle_malformed(err, "chunk table is %zu bytes, expected %llu entries", size,
+					    (unsigned long long)p->chunk_count);
 	size_t n = (size_t)p->chunk_count;
 	_cleanup_free_ struct ota_chunk_entry *t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
@@ -137,11 +137,11 @@ int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_mani
 		usum += e->usize;
 	}
 	if (usum != p->image_size)
-		return ota_error_set(err, -EBADMSG, "chunks add up to %llu bytes, image is %llu",
-				     (unsigned long long)usum, (unsigned long long)p->image_size);
+		return ota_bundle_malformed(err, "chunks add up to %llu bytes, image is %llu",
+					    (unsigned long long)usum, (unsigned long long)p->image_size);
 	if (off - p->data_offset != p->data_size)
-		return ota_error_set(err, -EBADMSG, "compressed chunks add up to %llu bytes, manifest says %llu",
-				     (unsigned long long)(off - p->data_offset), (unsigned long long)p->data_size);
+		return ota_bundle_malformed(err, "compressed chunks add up to %llu bytes, manifest says %llu",
+					    (unsigned long long)(off - p->data_offset), (unsigned long long)p->data_size);
 	*ret = TAKE_PTR(t);
 	return 0;
 }

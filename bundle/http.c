@@ -26,6 +26,9 @@
 
 #include "bundle/http-private.h"
 
+/* What the server or the path to it did: a retry later may succeed. */
+#define network_error(err, code, ...) ota_error_set_because(err, OTA_REASON_NETWORK, code, __VA_ARGS__)
+
 #define SPILL_MAX (4u << 20)
 #define BACKOFF_MAX_MS 30000u
 
@@ -155,7 +158,7 @@ static int status_error(struct ota_bundle_http *h, const struct resp *r, bool *r
 		   : r->status == 401 || r->status == 403 ? -EACCES
 		   : r->status == 416			  ? -ERANGE
 							  : -EIO;
-	return ota_error_set(err, code, "'%s': HTTP %ld%s%s", h->url, r->status, r->reason[0] ? " " : "", r->reason);
+	return network_error(err, code, "'%s': HTTP %ld%s%s", h->url, r->status, r->reason[0] ? " " : "", r->reason);
 }
 
 /* Checks a response against the file's identity, or fixes it if this is the
@@ -167,17 +170,17 @@ static int check_identity(struct ota_bundle_http *h, const struct resp *r, uint6
 		copy_trimmed(h->etag, sizeof(h->etag), r->etag);
 		copy_trimmed(h->last_modified, sizeof(h->last_modified), r->last_modified);
 	} else if (h->etag[0] && strcmp(h->etag, r->etag) != 0) {
-		return ota_error_set(err, -ESTALE, "'%s' changed on the server between requests (ETag was %s, now %s)",
+		return network_error(err, -ESTALE, "'%s' changed on the server between requests (ETag was %s, now %s)",
 				     h->url, h->etag, r->etag[0] ? r->etag : "absent");
 	} else if (!h->etag[0] && h->last_modified[0] && strcmp(h->last_modified, r->last_modified) != 0) {
-		return ota_error_set(err, -ESTALE,
+		return network_error(err, -ESTALE,
 				     "'%s' changed on the server between requests (Last-Modified was %s, now %s)", h->url,
 				     h->last_modified, r->last_modified[0] ? r->last_modified : "absent");
 	}
 	if (total == UINT64_MAX)
 		return 0;
 	if (h->size_known && total != h->size)
-		return ota_error_set(err, -ESTALE,
+		return network_error(err, -ESTALE,
 				     "'%s' changed on the server between requests (size was %llu bytes, now %llu)", h->url,
 				     (unsigned long long)h->size, (unsigned long long)total);
 	h->size_known = true;
@@ -208,7 +211,7 @@ static uint64_t remaining_ms(struct ota_bundle_http *h)
 
 static int deadline_error(struct ota_bundle_http *h, struct ota_error *err)
 {
-	return ota_error_set(err, -ETIMEDOUT, "'%s': download timeout of %u s expired (%llu bytes received)", h->url,
+	return network_error(err, -ETIMEDOUT, "'%s': download timeout of %u s expired (%llu bytes received)", h->url,
 			     h->o.timeout_s, (unsigned long long)h->stats.downloaded);
 }
 
@@ -222,27 +225,28 @@ static int curl_error(struct ota_bundle_http *h, CURLcode cc, const struct resp 
 		      struct ota_error *err)
 {
 	int code;
+	enum ota_error_reason reason = OTA_REASON_NETWORK;
 	bool transient = false;
 	*ret_transient = false;
 	if (r->headers_too_big)
-		return ota_error_set(err, -EMSGSIZE, "'%s': response headers larger than %u bytes", h->url,
+		return network_error(err, -EMSGSIZE, "'%s': response headers larger than %u bytes", h->url,
 				     OTA_BUNDLE_HTTP_MAX_HEADERS);
 	/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER before the
 	 * header callback sees it: as CURLE_TOO_LARGE since 8.6, before that
 	 * as CURLE_OUT_OF_MEMORY without a message. */
 #if LIBCURL_VERSION_NUM >= 0x080600
 	if (!r->headers_done && cc == CURLE_TOO_LARGE)
-		return ota_error_set(err, -EMSGSIZE, "'%s': a response header line is longer than libcurl accepts (%d bytes)",
+		return network_error(err, -EMSGSIZE, "'%s': a response header line is longer than libcurl accepts (%d bytes)",
 				     h->url, CURL_MAX_HTTP_HEADER);
 #endif
 	if (!r->headers_done && cc == CURLE_OUT_OF_MEMORY)
-		return ota_error_set(err, -EMSGSIZE,
+		return network_error(err, -EMSGSIZE,
 				     "'%s': a response header line is longer than libcurl accepts (%d bytes), or libcurl ran out of memory",
 				     h->url, CURL_MAX_HTTP_HEADER);
 	if (cc == CURLE_OPERATION_TIMEDOUT && deadline_passed(h))
 		return deadline_error(h, err);
 	if (cc == CURLE_FILESIZE_EXCEEDED)
-		return ota_error_set(err, -EPROTO, "'%s': the server announced more than the %llu bytes of the file", h->url,
+		return network_error(err, -EPROTO, "'%s': the server announced more than the %llu bytes of the file", h->url,
 				     (unsigned long long)h->size);
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT: code = -ECONNREFUSED; transient = true; break;
@@ -258,15 +262,16 @@ static int curl_error(struct ota_bundle_http *h, CURLcode cc, const struct resp 
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CONNECT_ERROR: code = -EKEYREJECTED; break;
+	case CURLE_SSL_CONNECT_ERROR: code = -ECONNABORTED; reason = OTA_REASON_TLS; break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT: code = -EINVAL; break;
+	case CURLE_URL_MALFORMAT: code = -EINVAL; reason = OTA_REASON_FAILED; break;
 	case CURLE_TOO_MANY_REDIRECTS: code = -ELOOP; break;
-	case CURLE_OUT_OF_MEMORY: code = -ENOMEM; break;
+	case CURLE_OUT_OF_MEMORY: code = -ENOMEM; reason = OTA_REASON_FAILED; break;
 	default: code = -EIO; break;
 	}
 	*ret_transient = transient;
-	return ota_error_set(err, code, "'%s': %s", h->url, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
+	return ota_error_set_because(err, reason, code, "'%s': %s", h->url,
+				     h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
 }
 
 /* Never past the deadline: the next attempt then fails with it. */
@@ -288,7 +293,7 @@ static int give_up(struct ota_error *err, unsigned attempts)
 {
 	char msg[sizeof(err->msg)];
 	memcpy(msg, err->msg, sizeof(msg));
-	return ota_error_set(err, err->code, "%s (gave up after %u attempts)", msg, attempts);
+	return ota_error_set_because(err, err->reason, err->code, "%s (gave up after %u attempts)", msg, attempts);
 }
 
 /* budget_ms: what is left of the deadline (> 0). */
@@ -433,7 +438,7 @@ struct rx {
 
 static int too_much(const struct rx *x)
 {
-	return ota_error_set(x->err, -EPROTO, "'%s': the server sent more than the %llu bytes asked for (Range: bytes=%s)",
+	return network_error(x->err, -EPROTO, "'%s': the server sent more than the %llu bytes asked for (Range: bytes=%s)",
 			     x->h->url, (unsigned long long)x->body_max, x->spec);
 }
 
@@ -449,7 +454,7 @@ static int check_range_response(struct rx *x)
 			return ret;
 		if (x->nreq > 1)
 			return FALLBACK_SINGLE;
-		return ota_error_set(x->err, -EOPNOTSUPP,
+		return network_error(x->err, -EOPNOTSUPP,
 				     "'%s': the server ignores range requests (HTTP 200 to a range request)", h->url);
 	}
 	if (r->status != 206)
@@ -469,7 +474,7 @@ static int check_range_response(struct rx *x)
 		return 0;
 	}
 	if (ota_multipart_init(&x->mp, r->content_type) < 0)
-		return ota_error_set(x->err, -EPROTO, "'%s': HTTP 206 without Content-Range or multipart body (%s)",
+		return network_error(x->err, -EPROTO, "'%s': HTTP 206 without Content-Range or multipart body (%s)",
 				     h->url, r->content_type[0] ? r->content_type : "no Content-Type");
 	x->multipart = true;
 	x->body_max = ota_ranges_body_limit(x->pending, (size_t)x->nreq, true);
@@ -508,7 +513,7 @@ static size_t range_write_cb(char *p, size_t size, size_t nmemb, void *userdata)
 		int ret = ota_multipart_feed(&x->mp, (const uint8_t *)p, n, mp_emit, x);
 		if (ret < 0) {
 			x->code = x->err->code == ret ? ret
-						      : ota_error_set(x->err, ret, "'%s': malformed multipart/byteranges response",
+						      : network_error(x->err, ret, "'%s': malformed multipart/byteranges response",
 								      x->h->url);
 			return 0;
 		}
@@ -548,7 +553,7 @@ static int range_request(struct rx *x, struct ota_error *err)
 	}
 	if (x->multipart && x->mp.state == OTA_MP_DATA) {
 		x->transient = true;
-		return ota_error_set(err, -ECONNRESET, "'%s': multipart response ended inside a part", h->url);
+		return network_error(err, -ECONNRESET, "'%s': multipart response ended inside a part", h->url);
 	}
 	return 0;
 }
@@ -612,7 +617,7 @@ int ota_bundle_http_fetch(struct ota_bundle_http *h, const struct ota_bundle_ran
 		if (ret == 0 && (ret = check_bounds(h, spans, ns, err)) < 0)
 			return ret;
 		if (ret == 0 && progress == 0)
-			return ota_error_set(err, -EPROTO, "'%s': the server sent none of the requested bytes (%s)", h->url,
+			return network_error(err, -EPROTO, "'%s': the server sent none of the requested bytes (%s)", h->url,
 					     spec);
 		if (ret == 0) {
 			fails = 0;
@@ -642,7 +647,7 @@ int ota_bundle_http_size(struct ota_bundle_http *h, uint64_t *ret, struct ota_er
 		if (rc < 0)
 			return rc;
 		if (!h->size_known)
-			return ota_error_set(err, -EPROTO, "'%s': the server did not say the file's size", h->url);
+			return network_error(err, -EPROTO, "'%s': the server did not say the file's size", h->url);
 	}
 	*ret = h->size;
 	return 0;
@@ -678,12 +683,12 @@ static int check_stream_response(struct ota_bundle_http *h)
 	}
 	if (r->status == 206 && h->recv_pos > 0) {
 		if (!r->has_crange || r->cr_first != h->recv_pos)
-			return ota_error_set(&h->err, -EPROTO, "'%s': resumed at byte %llu but the server sent another range",
+			return network_error(&h->err, -EPROTO, "'%s': resumed at byte %llu but the server sent another range",
 					     h->url, (unsigned long long)h->recv_pos);
 		return check_identity(h, r, r->cr_total, &h->err);
 	}
 	if (r->status == 206)
-		return ota_error_set(&h->err, -EPROTO, "'%s': HTTP 206 to a request without a range", h->url);
+		return network_error(&h->err, -EPROTO, "'%s': HTTP 206 to a request without a range", h->url);
 	return status_error(h, r, &h->s_transient, &h->err);
 }
 
@@ -709,7 +714,7 @@ static size_t stream_write_cb(char *p, size_t size, size_t nmemb, void *userdata
 	p += k;
 	n -= k;
 	if (h->size_known && n > h->size - h->recv_pos) {
-		h->s_code = ota_error_set(&h->err, -EPROTO, "'%s': the server sent more than the %llu bytes of the file",
+		h->s_code = network_error(&h->err, -EPROTO, "'%s': the server sent more than the %llu bytes of the file",
 					  h->url, (unsigned long long)h->size);
 		return 0;
 	}
@@ -837,7 +842,7 @@ static int stream_finish(struct ota_bundle_http *h)
 			return 0;
 		}
 		transient = true;
-		code = ota_error_set(&h->err, -ECONNRESET, "'%s': connection closed at byte %llu of %llu", h->url,
+		code = network_error(&h->err, -ECONNRESET, "'%s': connection closed at byte %llu of %llu", h->url,
 				     (unsigned long long)h->recv_pos, (unsigned long long)h->size);
 	}
 	if (!transient)

@@ -59,7 +59,8 @@ static const struct ota_cli_command self = {
 		 "  -h, --help     this help; COMMAND --help: the command's\n"
 		 "  -V, --version  the version of otaroot\n"
 		 "\n"
-		 "Exit status: 0 done, 1 failed (a bundle that does not verify), 2 usage error.\n",
+		 "Exit status: 0 done, 1 failed, 2 usage error, 3 bundle not authentic, 4 bundle not for\n"
+		 "this system (--compatible, format), 5 download failed.\n",
 };
 
 enum { CMD_CREATE, CMD_SIGN, CMD_PREPARE, CMD_ATTACH, CMD_INSPECT, CMD_VERIFY, CMD_EXTRACT };
@@ -118,7 +119,15 @@ static const struct ota_cli cli = {
 static int fail(const struct ota_error *err)
 {
 	log_error("%s", err->msg[0] ? err->msg : "failed");
-	return 1;
+	return OTA_EXIT_FAILURE;
+}
+
+/* A bundle read (inspect, verify, extract) that failed: its reason picks
+ * the exit status (docs/cli.md, "Failure reasons"). */
+static int fail_reading(const struct ota_error *err)
+{
+	(void)fail(err);
+	return ota_error_exit_status(err);
 }
 
 /* ---- create: manifest input file ------------------------------------------ */
@@ -422,7 +431,7 @@ static int cmd_inspect(int argc, char **argv)
 	if ((ota_bundle_is_url(argv[0]) ? read_head_url(argv[0], &h, &man, &sig, &err)
 					: ota_bundle_read_head(argv[0], &h, &man, &sig, &err)) < 0 ||
 	    ota_manifest_parse(man, h.manifest_size, &m, &err) < 0)
-		return fail(&err);
+		return fail_reading(&err);
 	struct ota_bundle_signer_info info;
 	char signer[600];
 	bool have = h.signature_size && ota_bundle_signature_describe(sig, h.signature_size, &info, &err) == 0;
@@ -525,8 +534,9 @@ static int open_and_check(const struct ota_bundle_source *src, struct ota_bundle
 		return r;
 	const struct ota_manifest *m = ota_bundle_reader_manifest(*ret);
 	if (arg_compatible && !ota_streq(m->compatible, arg_compatible)) {
-		r = ota_error_set(err, -EMEDIUMTYPE, "bundle '%s' is for '%s', not compatible with '%s'", src->name,
-				  m->compatible, arg_compatible);
+		r = ota_error_set_because(err, OTA_REASON_INCOMPATIBLE, -EMEDIUMTYPE,
+					  "bundle '%s' is for '%s', not compatible with '%s'", src->name, m->compatible,
+					  arg_compatible);
 		*ret = ota_bundle_reader_free(*ret);
 		return r;
 	}
@@ -546,7 +556,7 @@ static int read_bundle(const char *path, struct extract *x)
 	struct ota_bundle_http *web = NULL;
 	if (is_url) {
 		if (ota_bundle_http_new(path, &arg_http, &web, &err) < 0)
-			return fail(&err);
+			return fail_reading(&err);
 		ota_bundle_source_http(&src, web);
 	} else {
 		ota_bundle_source_fd(&src, &fd, is_stdin ? "stdin" : path);
@@ -566,7 +576,7 @@ static int read_bundle(const char *path, struct extract *x)
 		web = ota_bundle_http_free(web);
 	}
 	if (ret < 0)
-		return fail(&err);
+		return fail_reading(&err);
 	if (x->slot_class && !x->found) {
 		log_error("bundle '%s' has no payload for slot class '%s'", path, x->slot_class);
 		return 1;

@@ -68,10 +68,10 @@ static int validate_counts(const struct ota_manifest_payload *p, struct ota_erro
 {
 	uint64_t min, max;
 	if (ota_chunker_bounds(p->chunker, p->chunk_avg, &min, &max) < 0)
-		return ota_error_set(err, -EBADMSG, "unsupported chunker %u with average size %u", p->chunker,
-				     p->chunk_avg);
+		return ota_bundle_malformed(err, "unsupported chunker %u with average size %u", p->chunker,
+					    p->chunk_avg);
 	if (p->compression != OTA_COMPRESSION_ZSTD)
-		return ota_error_set(err, -EBADMSG, "unsupported compression %u", p->compression);
+		return ota_bundle_malformed(err, "unsupported compression %u", p->compression);
 	if (p->chunk_count > OTA_BUNDLE_MAX_CHUNKS)
 		return ota_error_set(err, -E2BIG, "%llu chunks, limit %u", (unsigned long long)p->chunk_count,
 				     OTA_BUNDLE_MAX_CHUNKS);
@@ -80,28 +80,28 @@ static int validate_counts(const struct ota_manifest_payload *p, struct ota_erro
 	uint64_t lo = p->image_size / max + (p->image_size % max != 0);
 	uint64_t hi = p->image_size ? (p->image_size - 1) / min + 1 : 0;
 	if (p->chunk_count < lo || p->chunk_count > hi)
-		return ota_error_set(err, -EBADMSG, "%llu chunks cannot hold an image of %llu bytes",
-				     (unsigned long long)p->chunk_count, (unsigned long long)p->image_size);
+		return ota_bundle_malformed(err, "%llu chunks cannot hold an image of %llu bytes",
+					    (unsigned long long)p->chunk_count, (unsigned long long)p->image_size);
 	uint64_t most;
 	if (p->data_size < p->chunk_count ||
 	    (!__builtin_mul_overflow(p->chunk_count, ota_chunk_csize_bound(max), &most) && p->data_size > most))
-		return ota_error_set(err, -EBADMSG, "compressed size %llu impossible for %llu chunks",
-				     (unsigned long long)p->data_size, (unsigned long long)p->chunk_count);
+		return ota_bundle_malformed(err, "compressed size %llu impossible for %llu chunks",
+					    (unsigned long long)p->data_size, (unsigned long long)p->chunk_count);
 	return 0;
 }
 
 static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos, struct ota_error *err)
 {
 	if (!slot_class_ok(p->slot_class))
-		return ota_error_set(err, -EBADMSG, "missing or invalid slot class");
+		return ota_bundle_malformed(err, "missing or invalid slot class");
 	if (p->name && !string_ok(p->name, OTA_BUNDLE_MAX_STRING))
-		return ota_error_set(err, -EBADMSG, "invalid name");
+		return ota_bundle_malformed(err, "invalid name");
 	int r = validate_counts(p, err);
 	if (r < 0)
 		return r;
 	if (p->table_offset != *pos)
-		return ota_error_set(err, -EBADMSG, "chunk table at offset %llu, expected %llu",
-				     (unsigned long long)p->table_offset, (unsigned long long)*pos);
+		return ota_bundle_malformed(err, "chunk table at offset %llu, expected %llu",
+					    (unsigned long long)p->table_offset, (unsigned long long)*pos);
 	uint64_t data_off, end;
 	if (__builtin_add_overflow(p->table_offset, p->chunk_count * OTA_BUNDLE_CHUNK_ENTRY_SIZE, &data_off) ||
 	    data_off != p->data_offset || __builtin_add_overflow(data_off, p->data_size, &end))
@@ -113,22 +113,22 @@ static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos,
 int ota_manifest_validate(const struct ota_manifest *m, struct ota_error *err)
 {
 	if (!string_ok(m->compatible, OTA_BUNDLE_MAX_STRING))
-		return ota_error_set(err, -EBADMSG, "manifest: missing or invalid 'compatible'");
+		return ota_bundle_malformed(err, "manifest: missing or invalid 'compatible'");
 	if (!string_ok(m->version, OTA_BUNDLE_MAX_STRING))
-		return ota_error_set(err, -EBADMSG, "manifest: missing or invalid 'version'");
+		return ota_bundle_malformed(err, "manifest: missing or invalid 'version'");
 	if ((m->build && !string_ok(m->build, OTA_BUNDLE_MAX_STRING)) ||
 	    (m->description && !string_ok(m->description, OTA_BUNDLE_MAX_STRING)))
-		return ota_error_set(err, -EBADMSG, "manifest: invalid 'build' or 'description'");
+		return ota_bundle_malformed(err, "manifest: invalid 'build' or 'description'");
 	if (m->n_payloads == 0 || m->n_payloads > OTA_BUNDLE_MAX_PAYLOADS)
-		return ota_error_set(err, -EBADMSG, "manifest: %zu payloads, expected 1..%u", m->n_payloads,
-				     OTA_BUNDLE_MAX_PAYLOADS);
+		return ota_bundle_malformed(err, "manifest: %zu payloads, expected 1..%u", m->n_payloads,
+					    OTA_BUNDLE_MAX_PAYLOADS);
 	uint64_t pos = 0;
 	for (size_t i = 0; i < m->n_payloads; i++) {
 		const struct ota_manifest_payload *p = &m->payloads[i];
 		for (size_t j = 0; j < i; j++)
 			if (ota_streq(m->payloads[j].slot_class, p->slot_class))
-				return ota_error_set(err, -EBADMSG, "manifest: duplicate payload for slot class '%s'",
-						     p->slot_class);
+				return ota_bundle_malformed(err, "manifest: duplicate payload for slot class '%s'",
+							    p->slot_class);
 		int r = validate_payload(p, &pos, err);
 		if (r < 0) {
 			ota_error_prefix(err, "manifest: payload %zu: ", i);
@@ -136,8 +136,8 @@ int ota_manifest_validate(const struct ota_manifest *m, struct ota_error *err)
 		}
 	}
 	if (pos != m->data_size)
-		return ota_error_set(err, -EBADMSG, "manifest: payloads cover %llu bytes, data area is %llu",
-				     (unsigned long long)pos, (unsigned long long)m->data_size);
+		return ota_bundle_malformed(err, "manifest: payloads cover %llu bytes, data area is %llu",
+					    (unsigned long long)pos, (unsigned long long)m->data_size);
 	return 0;
 }
 
@@ -160,12 +160,12 @@ static int next_field(struct cursor *c, struct field *f, struct ota_error *err)
 	if (c->left == 0)
 		return 0;
 	if (c->left < OTA_FIELD_HEAD)
-		return ota_error_set(err, -EBADMSG, "truncated field header (%zu bytes left)", c->left);
+		return ota_bundle_malformed(err, "truncated field header (%zu bytes left)", c->left);
 	f->tag = ota_get_be16(c->p);
 	f->len = ota_get_be32(c->p + 2);
 	if (f->len > c->left - OTA_FIELD_HEAD)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: length %u exceeds the %zu bytes left", f->tag,
-				     f->len, c->left - OTA_FIELD_HEAD);
+		return ota_bundle_malformed(err, "field 0x%04x: length %u exceeds the %zu bytes left", f->tag,
+					    f->len, c->left - OTA_FIELD_HEAD);
 	f->val = c->p + OTA_FIELD_HEAD;
 	c->p += OTA_FIELD_HEAD + f->len;
 	c->left -= OTA_FIELD_HEAD + f->len;
@@ -175,9 +175,9 @@ static int next_field(struct cursor *c, struct field *f, struct ota_error *err)
 static int get_string(const struct field *f, char **dst, struct ota_error *err)
 {
 	if (*dst)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x appears twice", f->tag);
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
 	if (f->len == 0 || f->len > OTA_BUNDLE_MAX_STRING || memchr(f->val, 0, f->len))
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: bad string of %u bytes", f->tag, f->len);
+		return ota_bundle_malformed(err, "field 0x%04x: bad string of %u bytes", f->tag, f->len);
 	*dst = strndup((const char *)f->val, f->len);
 	return *dst ? 0 : ota_error_set(err, -ENOMEM, "out of memory");
 }
@@ -185,9 +185,9 @@ static int get_string(const struct field *f, char **dst, struct ota_error *err)
 static int get_u64(const struct field *f, uint64_t *dst, uint32_t *seen, uint32_t bit, struct ota_error *err)
 {
 	if (*seen & bit)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x appears twice", f->tag);
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
 	if (f->len != 8)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: %u bytes, expected 8", f->tag, f->len);
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 8", f->tag, f->len);
 	*seen |= bit;
 	*dst = ota_get_be64(f->val);
 	return 0;
@@ -196,9 +196,9 @@ static int get_u64(const struct field *f, uint64_t *dst, uint32_t *seen, uint32_
 static int get_u32(const struct field *f, uint32_t *dst, uint32_t *seen, uint32_t bit, struct ota_error *err)
 {
 	if (*seen & bit)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x appears twice", f->tag);
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
 	if (f->len != 4)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: %u bytes, expected 4", f->tag, f->len);
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 4", f->tag, f->len);
 	*seen |= bit;
 	*dst = ota_get_be32(f->val);
 	return 0;
@@ -207,9 +207,9 @@ static int get_u32(const struct field *f, uint32_t *dst, uint32_t *seen, uint32_
 static int get_sha(const struct field *f, uint8_t dst[32], uint32_t *seen, uint32_t bit, struct ota_error *err)
 {
 	if (*seen & bit)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x appears twice", f->tag);
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
 	if (f->len != 32)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: %u bytes, expected 32", f->tag, f->len);
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 32", f->tag, f->len);
 	*seen |= bit;
 	memcpy(dst, f->val, 32);
 	return 0;
@@ -218,7 +218,7 @@ static int get_sha(const struct field *f, uint8_t dst[32], uint32_t *seen, uint3
 static int unknown_field(const struct field *f, struct ota_error *err)
 {
 	if (f->tag & OTA_TAG_CRITICAL)
-		return ota_error_set(err, -EPROTONOSUPPORT, "unknown critical field 0x%04x", f->tag);
+		return ota_bundle_unsupported(err, "unknown critical field 0x%04x", f->tag);
 	return 0; /* optional: skipped */
 }
 
@@ -280,7 +280,7 @@ static int parse_payload(struct ota_manifest *m, const struct field *pf, struct 
 	if (r < 0)
 		return r;
 	if (seen != P_ALL || !p->slot_class)
-		return ota_error_set(err, -EBADMSG, "a required field is missing");
+		return ota_bundle_malformed(err, "a required field is missing");
 	/* Derived, so a later layout check needs no multiplication that could overflow. */
 	if (p->chunk_count > OTA_BUNDLE_MAX_CHUNKS)
 		return ota_error_set(err, -E2BIG, "%llu chunks, limit %u", (unsigned long long)p->chunk_count,
@@ -305,8 +305,8 @@ static int manifest_field(struct ota_manifest *m, const struct field *f, uint32_
 	case OTA_TAG_FORMAT:
 		r = get_u32(f, &format, seen, M_FORMAT, err);
 		if (r == 0 && format != OTA_BUNDLE_FORMAT_VERSION)
-			return ota_error_set(err, -EPROTONOSUPPORT, "format version %u in the manifest, expected %u",
-					     format, OTA_BUNDLE_FORMAT_VERSION);
+			return ota_bundle_unsupported(err, "format version %u in the manifest, expected %u",
+						      format, OTA_BUNDLE_FORMAT_VERSION);
 		return r;
 	case OTA_TAG_COMPATIBLE: return get_string(f, &m->compatible, err);
 	case OTA_TAG_VERSION: return get_string(f, &m->version, err);
@@ -342,9 +342,9 @@ int ota_manifest_parse(const uint8_t *buf, size_t size, struct ota_manifest **re
 		return r;
 	}
 	if (!(seen & M_FORMAT))
-		return ota_error_set(err, -EBADMSG, "manifest: format version missing");
+		return ota_bundle_malformed(err, "manifest: format version missing");
 	if (!(seen & M_DATA_SIZE))
-		return ota_error_set(err, -EBADMSG, "manifest: data size missing");
+		return ota_bundle_malformed(err, "manifest: data size missing");
 	r = ota_manifest_validate(m, err);
 	if (r < 0)
 		return r;

@@ -77,7 +77,8 @@ static int source_error(struct ota_bundle_reader *r, int code, const char *what,
 {
 	const struct ota_error *se = r->src->last_error;
 	if (se && se->code == code && se->msg[0])
-		return ota_error_set(err, code, "read %s at offset %llu: %s", what, (unsigned long long)offset, se->msg);
+		return ota_error_set_because(err, se->reason, code, "read %s at offset %llu: %s", what,
+					     (unsigned long long)offset, se->msg);
 	return ota_error_errno(err, code, "read %s at offset %llu", what, (unsigned long long)offset);
 }
 
@@ -92,8 +93,8 @@ static int read_exact(struct ota_bundle_reader *r, void *buf, size_t size, const
 		if (n < 0)
 			return source_error(r, (int)n, what, r->offset + got, err);
 		if (n == 0)
-			return ota_error_set(err, -EBADMSG, "truncated in %s at offset %llu: %zu of %zu bytes", what,
-					     (unsigned long long)(r->offset + got), got, size);
+			return ota_bundle_malformed(err, "truncated in %s at offset %llu: %zu of %zu bytes", what,
+						    (unsigned long long)(r->offset + got), got, size);
 		got += (size_t)n;
 	}
 	r->offset += size;
@@ -129,7 +130,8 @@ static int check_signature(struct ota_bundle_reader *r, const struct ota_bundle_
 	if (!r->sig) {
 		if (trust && trust->allow_unsigned)
 			return 0;
-		return ota_error_set(err, -EKEYREJECTED, "bundle is not signed (unsigned bundles are refused unless explicitly allowed)");
+		return ota_error_set_because(err, OTA_REASON_UNSIGNED, -ENOKEY,
+					     "bundle is not signed (unsigned bundles are refused unless explicitly allowed)");
 	}
 	static const struct ota_bundle_trust none = { 0 };
 	int ret = ota_bundle_verify_data(r->manifest_raw, r->hdr.manifest_size, r->sig, r->hdr.signature_size,
@@ -240,7 +242,7 @@ static int read_table(struct ota_bundle_reader *r, struct payload_run *x, struct
 	if ((ret = ota_sha256(raw, size, sha)) < 0)
 		return ota_error_set(err, ret, "SHA-256 failed");
 	if (memcmp(sha, p->table_sha256, 32) != 0)
-		return ota_error_set(err, -EBADMSG, "chunk table hash mismatch (table altered)");
+		return ota_bundle_malformed(err, "chunk table hash mismatch (table altered)");
 	return ota_chunk_table_parse(raw, size, p, &x->table, err);
 }
 
@@ -248,7 +250,7 @@ static int setup_run(struct payload_run *x, struct ota_error *err)
 {
 	uint64_t min, max;
 	if (ota_chunker_bounds(x->p->chunker, x->p->chunk_avg, &min, &max) < 0)
-		return ota_error_set(err, -EBADMSG, "bad chunker parameters");
+		return ota_bundle_malformed(err, "bad chunker parameters");
 	x->cbuf = malloc(ota_chunk_csize_bound(max));
 	x->ubuf = malloc(max);
 	x->dctx = ZSTD_createDCtx();
@@ -269,13 +271,13 @@ static int read_chunk(struct ota_bundle_reader *r, struct payload_run *x, uint64
 	 * usize bytes cannot allocate or overrun. */
 	size_t n = ZSTD_decompressDCtx(x->dctx, x->ubuf, e->usize, x->cbuf, e->csize);
 	if (ZSTD_isError(n) || n != e->usize)
-		return ota_error_set(err, -EBADMSG, "decompression failed: %s",
-				     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+		return ota_bundle_malformed(err, "decompression failed: %s",
+					    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 	uint8_t sha[32];
 	if ((ret = ota_sha256(x->ubuf, e->usize, sha)) < 0)
 		return ota_error_set(err, ret, "SHA-256 failed");
 	if (memcmp(sha, e->sha256, 32) != 0)
-		return ota_error_set(err, -EBADMSG, "hash mismatch (chunk data altered)");
+		return ota_bundle_malformed(err, "hash mismatch (chunk data altered)");
 	if (!EVP_DigestUpdate(x->image_md, x->ubuf, e->usize))
 		return ota_error_set(err, -EIO, "SHA-256 failed");
 	return 0;
@@ -315,7 +317,7 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 	if (!EVP_DigestFinal_ex(x->image_md, sha, NULL))
 		return ota_error_set(err, -EIO, "SHA-256 failed");
 	if (memcmp(sha, x->p->image_sha256, 32) != 0)
-		return ota_error_set(err, -EBADMSG, "image hash mismatch");
+		return ota_bundle_malformed(err, "image hash mismatch");
 	*ret_consumer = true;
 	if (wanted && c && c->end)
 		return c->end(c->userdata, x->p);
@@ -332,8 +334,8 @@ static int check_end(struct ota_bundle_reader *r, struct ota_error *err)
 	if (n < 0)
 		return source_error(r, (int)n, "the end", r->offset, err);
 	if (n > 0)
-		return ota_error_set(err, -EBADMSG, "trailing data after the end of the bundle at offset %llu",
-				     (unsigned long long)r->offset);
+		return ota_bundle_malformed(err, "trailing data after the end of the bundle at offset %llu",
+					    (unsigned long long)r->offset);
 	return 0;
 }
 

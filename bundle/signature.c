@@ -11,6 +11,13 @@
 
 #include "bundle/bundle-private.h"
 
+/* Three ways a signature fails, each with its reason (sysutil.h): the CMS is
+ * not a signature of the manifest; it is, by a signer the keyring does not
+ * trust (or not for code signing); or a key or digest is below the policy. */
+#define signature_invalid(err, ...) ota_error_set_because(err, OTA_REASON_SIGNATURE_INVALID, -EBADMSG, __VA_ARGS__)
+#define signer_untrusted(err, ...) ota_error_set_because(err, OTA_REASON_SIGNER_UNTRUSTED, -EKEYREJECTED, __VA_ARGS__)
+#define policy_refuses(err, ...) ota_error_set_because(err, OTA_REASON_ALGORITHM_REJECTED, -EKEYREJECTED, __VA_ARGS__)
+
 OTA_DEFINE_CLEANUP_FUNC(BIO *, BIO_free)
 OTA_DEFINE_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
 OTA_DEFINE_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free)
@@ -68,15 +75,15 @@ static int check_digest(int nid, const struct ota_bundle_algorithms *p, const ch
 	/* SHA-512/224 and SHA-512/256 have their output size; MD5-SHA1 is a TLS
 	 * construction, never a signature digest. */
 	if (!md || nid == NID_md5_sha1 || bits < p->min_digest_bits)
-		return ota_error_set(err, -EKEYREJECTED, "%s uses the digest %s (%u bits); the policy needs at least %u bits",
-				     what, OBJ_nid2sn(nid), bits, p->min_digest_bits);
+		return policy_refuses(err, "%s uses the digest %s (%u bits); the policy needs at least %u bits",
+				      what, OBJ_nid2sn(nid), bits, p->min_digest_bits);
 	return 0;
 }
 
 static int check_key(EVP_PKEY *key, const struct ota_bundle_algorithms *p, const char *what, struct ota_error *err)
 {
 	if (!key)
-		return ota_error_set(err, -EKEYREJECTED, "%s: cannot read its public key", what);
+		return policy_refuses(err, "%s: cannot read its public key", what);
 	int id = EVP_PKEY_get_base_id(key);
 	unsigned bits = (unsigned)EVP_PKEY_get_bits(key);
 	switch (id) {
@@ -84,19 +91,19 @@ static int check_key(EVP_PKEY *key, const struct ota_bundle_algorithms *p, const
 	case EVP_PKEY_RSA_PSS:
 		if (bits >= p->min_rsa_bits)
 			return 0;
-		return ota_error_set(err, -EKEYREJECTED, "%s has an RSA-%u key; the policy needs at least RSA-%u", what,
-				     bits, p->min_rsa_bits);
+		return policy_refuses(err, "%s has an RSA-%u key; the policy needs at least RSA-%u", what,
+				      bits, p->min_rsa_bits);
 	case EVP_PKEY_EC:
 		if (bits >= p->min_ec_bits)
 			return 0;
-		return ota_error_set(err, -EKEYREJECTED, "%s has a %u-bit EC key; the policy needs at least %u bits", what,
-				     bits, p->min_ec_bits);
+		return policy_refuses(err, "%s has a %u-bit EC key; the policy needs at least %u bits", what,
+				      bits, p->min_ec_bits);
 	case EVP_PKEY_ED25519:
 	case EVP_PKEY_ED448:
 		return 0;
 	default:
-		return ota_error_set(err, -EKEYREJECTED, "%s has a %s key, which the policy does not accept", what,
-				     OBJ_nid2sn(id));
+		return policy_refuses(err, "%s has a %s key, which the policy does not accept", what,
+				      OBJ_nid2sn(id));
 	}
 }
 
@@ -106,8 +113,8 @@ static int check_cert_signature(X509 *x, const struct ota_bundle_algorithms *p, 
 {
 	int md = NID_undef, pk = NID_undef;
 	if (!OBJ_find_sigid_algs(X509_get_signature_nid(x), &md, &pk))
-		return ota_error_set(err, -EKEYREJECTED, "%s is signed with the unknown algorithm %s", what,
-				     OBJ_nid2sn(X509_get_signature_nid(x)));
+		return policy_refuses(err, "%s is signed with the unknown algorithm %s", what,
+				      OBJ_nid2sn(X509_get_signature_nid(x)));
 	return check_digest(md, p, what, err);
 }
 
@@ -221,25 +228,25 @@ int ota_bundle_sign_data(const uint8_t *data, size_t size, const char *cert, con
 static int parse_cms(const uint8_t *sig, size_t sig_size, CMS_ContentInfo **ret, struct ota_error *err)
 {
 	if (sig_size == 0 || sig_size > OTA_BUNDLE_MAX_SIGNATURE)
-		return ota_error_set(err, -EBADMSG, "signature: size %zu out of range", sig_size);
+		return signature_invalid(err, "signature: size %zu out of range", sig_size);
 	const unsigned char *p = sig;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)sig_size);
 	ERR_clear_error();
 	if (!cms)
-		return ota_error_set(err, -EBADMSG, "signature: not a DER CMS structure");
+		return signature_invalid(err, "signature: not a DER CMS structure");
 	if (p != sig + sig_size) {
 		CMS_ContentInfo_free(cms);
-		return ota_error_set(err, -EBADMSG, "signature: %zu trailing bytes after the CMS", (size_t)(sig + sig_size - p));
+		return signature_invalid(err, "signature: %zu trailing bytes after the CMS", (size_t)(sig + sig_size - p));
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		CMS_ContentInfo_free(cms);
-		return ota_error_set(err, -EBADMSG, "signature: CMS is not SignedData");
+		return signature_invalid(err, "signature: CMS is not SignedData");
 	}
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	if (sk_CMS_SignerInfo_num(sis) != 1) {
 		int n = sk_CMS_SignerInfo_num(sis);
 		CMS_ContentInfo_free(cms);
-		return ota_error_set(err, -EBADMSG, "signature: expected exactly one signer, found %d", n);
+		return signature_invalid(err, "signature: expected exactly one signer, found %d", n);
 	}
 	*ret = cms;
 	return 0;
@@ -264,7 +271,7 @@ int ota_bundle_signature_describe(const uint8_t *sig, size_t sig_size, struct ot
 	X509 *signer = NULL;
 	CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0), NULL, &signer, NULL, NULL);
 	if (!signer)
-		return ota_error_set(err, -EBADMSG, "signature: the signer's certificate is not included");
+		return signature_invalid(err, "signature: the signer's certificate is not included");
 	describe_cert(signer, ret);
 	return 0;
 }
@@ -272,11 +279,12 @@ int ota_bundle_signature_describe(const uint8_t *sig, size_t sig_size, struct ot
 static int load_keyring(const struct ota_bundle_trust *t, X509_STORE **ret, struct ota_error *err)
 {
 	if (!t->keyring)
-		return ota_error_set(err, -EINVAL, "no keyring given to verify the signature against");
+		return ota_error_set_because(err, OTA_REASON_CONFIG, -EINVAL, "no keyring given to verify the signature against");
 	_cleanup_(certs_freep) STACK_OF(X509) *cas = NULL;
 	int r = load_certs(t->keyring, &cas, err);
 	if (r < 0) {
 		ota_error_prefix(err, "keyring: ");
+		ota_error_classify(err, OTA_REASON_CONFIG);
 		return r;
 	}
 	_cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
@@ -305,8 +313,8 @@ static int check_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) *untruste
 	if (X509_verify_cert(ctx) != 1) {
 		int e = X509_STORE_CTX_get_error(ctx);
 		ERR_clear_error();
-		return ota_error_set(err, -EKEYREJECTED, "signer '%s' is not trusted: %s (at depth %d)", who,
-				     X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
+		return signer_untrusted(err, "signer '%s' is not trusted: %s (at depth %d)", who,
+					X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
 	}
 	int r = check_chain_algorithms(X509_STORE_CTX_get0_chain(ctx), policy, err);
 	if (r < 0)
@@ -318,10 +326,10 @@ static int check_usage(X509 *signer, const char *who, struct ota_error *err)
 {
 	uint32_t ku = X509_get_key_usage(signer);
 	if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE))
-		return ota_error_set(err, -EKEYREJECTED, "signer '%s' lacks the digitalSignature key usage", who);
+		return signer_untrusted(err, "signer '%s' lacks the digitalSignature key usage", who);
 	uint32_t xku = X509_get_extended_key_usage(signer);
 	if (xku != UINT32_MAX && !(xku & XKU_CODE_SIGN))
-		return ota_error_set(err, -EKEYREJECTED, "signer '%s' lacks the codeSigning extended key usage", who);
+		return signer_untrusted(err, "signer '%s' lacks the codeSigning extended key usage", who);
 	return 0;
 }
 
@@ -343,12 +351,12 @@ int ota_bundle_verify_data(const uint8_t *data, size_t size, const uint8_t *sig,
 	/* First the maths (the signature covers these bytes), then the signer;
 	 * the chain is checked below so its error can be reported precisely. */
 	if (CMS_verify(cms, NULL, store, in, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1)
-		return ota_error_set(err, -EBADMSG, "signature does not match the manifest: %s",
-				     ssl_reason(why, sizeof(why)));
+		return signature_invalid(err, "signature does not match the manifest: %s",
+					 ssl_reason(why, sizeof(why)));
 	_cleanup_(certs_shallow_freep) STACK_OF(X509) *signers = CMS_get0_signers(cms);
 	_cleanup_(certs_freep) STACK_OF(X509) *carried = CMS_get1_certs(cms);
 	if (!signers || sk_X509_num(signers) != 1)
-		return ota_error_set(err, -EBADMSG, "signature: signer certificate not found");
+		return signature_invalid(err, "signature: signer certificate not found");
 	X509 *signer = sk_X509_value(signers, 0);
 	struct ota_bundle_signer_info info = { 0 };
 	describe_cert(signer, &info);

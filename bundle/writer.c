@@ -418,7 +418,7 @@ int ota_bundle_read_head(const char *path, struct ota_bundle_header *ret_header,
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	if (ota_read_full(fd, man, hdr.manifest_size) != (ssize_t)hdr.manifest_size ||
 	    ota_read_full(fd, sig, hdr.signature_size) != (ssize_t)hdr.signature_size)
-		return ota_error_set(err, -EBADMSG, "bundle '%s': truncated in the manifest or signature", path);
+		return ota_bundle_malformed(err, "bundle '%s': truncated in the manifest or signature", path);
 	*ret_header = hdr;
 	*ret_manifest = TAKE_PTR(man);
 	if (ret_sig)
@@ -461,7 +461,7 @@ int ota_bundle_attach(const char *bundle_path, const uint8_t *sig, size_t sig_si
 	if (in < 0 || fstat(in, &st) < 0)
 		return ota_error_errno(err, -errno, "open bundle '%s'", bundle_path);
 	if ((uint64_t)st.st_size < data_off)
-		return ota_error_set(err, -EBADMSG, "bundle '%s' is truncated", bundle_path);
+		return ota_bundle_malformed(err, "bundle '%s' is truncated", bundle_path);
 	struct ota_atomic_file f;
 	if ((r = ota_atomic_file_open(&f, out_path, 0644, err)) < 0)
 		return r;

@@ -5,16 +5,63 @@
 
 #include "sysutil/sysutil.h"
 
+static const char *const ota_error_reason_names[_OTA_REASON_MAX] = {
+	[OTA_REASON_FAILED] = "failed",
+	[OTA_REASON_CONFIG] = "config",
+	[OTA_REASON_SIGNATURE_INVALID] = "signature-invalid",
+	[OTA_REASON_SIGNER_UNTRUSTED] = "signer-untrusted",
+	[OTA_REASON_ALGORITHM_REJECTED] = "algorithm-rejected",
+	[OTA_REASON_UNSIGNED] = "unsigned",
+	[OTA_REASON_BUNDLE_MALFORMED] = "bundle-malformed",
+	[OTA_REASON_BUNDLE_UNSUPPORTED] = "bundle-unsupported",
+	[OTA_REASON_INCOMPATIBLE] = "incompatible",
+	[OTA_REASON_DOWNGRADE] = "downgrade",
+	[OTA_REASON_TLS] = "tls",
+	[OTA_REASON_NETWORK] = "network",
+	[OTA_REASON_CHANNEL] = "channel-invalid",
+	[OTA_REASON_NO_SPACE] = "no-space",
+	[OTA_REASON_READBACK_MISMATCH] = "readback-mismatch",
+	[OTA_REASON_LOCKED] = "locked",
+	[OTA_REASON_BOOTFLOW] = "bootflow",
+	[OTA_REASON_HOOK] = "hook",
+	[OTA_REASON_NOTHING_TO_DO] = "nothing-to-do",
+};
+OTA_DEFINE_ENUM_TO_STRING(ota_error_reason, enum ota_error_reason, "failed")
+OTA_DEFINE_ENUM_FROM_STRING(ota_error_reason, enum ota_error_reason)
+
+static void error_setv(struct ota_error *err, enum ota_error_reason reason, int code, const char *fmt, va_list ap)
+{
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err->code = code;
+	err->reason = reason;
+}
+
 int ota_error_set(struct ota_error *err, int code, const char *fmt, ...)
 {
 	if (!err)
 		return code;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	error_setv(err, OTA_REASON_FAILED, code, fmt, ap);
 	va_end(ap);
-	err->code = code;
 	return code;
+}
+
+int ota_error_set_because(struct ota_error *err, enum ota_error_reason reason, int code, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	va_list ap;
+	va_start(ap, fmt);
+	error_setv(err, reason, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void ota_error_classify(struct ota_error *err, enum ota_error_reason reason)
+{
+	if (err && err->reason == OTA_REASON_FAILED)
+		err->reason = reason;
 }
 
 int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...)
@@ -23,11 +70,10 @@ int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...)
 		return code;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	error_setv(err, OTA_REASON_FAILED, code, fmt, ap);
 	va_end(ap);
 	size_t used = strlen(err->msg);
 	(void)snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(code < 0 ? -code : code));
-	err->code = code;
 	return code;
 }
 
@@ -54,5 +100,26 @@ void ota_error_clear(struct ota_error *err)
 	if (!err)
 		return;
 	err->code = 0;
+	err->reason = OTA_REASON_FAILED;
 	err->msg[0] = '\0';
+}
+
+int ota_error_exit_status(const struct ota_error *err)
+{
+	switch (err ? err->reason : OTA_REASON_FAILED) {
+	case OTA_REASON_SIGNATURE_INVALID:
+	case OTA_REASON_SIGNER_UNTRUSTED:
+	case OTA_REASON_ALGORITHM_REJECTED:
+	case OTA_REASON_UNSIGNED:
+	case OTA_REASON_BUNDLE_MALFORMED: return OTA_EXIT_NOT_AUTHENTIC;
+	case OTA_REASON_INCOMPATIBLE:
+	case OTA_REASON_DOWNGRADE:
+	case OTA_REASON_BUNDLE_UNSUPPORTED:
+	case OTA_REASON_NO_SPACE: return OTA_EXIT_NOT_APPLICABLE;
+	case OTA_REASON_TLS:
+	case OTA_REASON_NETWORK:
+	case OTA_REASON_CHANNEL: return OTA_EXIT_DOWNLOAD;
+	case OTA_REASON_LOCKED: return OTA_EXIT_LOCKED;
+	default: return OTA_EXIT_FAILURE;
+	}
 }

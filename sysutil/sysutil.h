@@ -41,20 +41,64 @@
 
 /* ---- errors -------------------------------------------------------------- */
 
+/* What a failure means to whoever acts on it (a script reading ota-update's
+ * --json "reason" or exit status; docs/cli.md has the table), as RAUC's
+ * install error codes. The errno in `code` says what a call returned and
+ * can mean different things in different places (a rejected TLS
+ * certificate and an untrusted signer were both -EKEYREJECTED); the reason
+ * says which. It is set where the meaning is known, mostly where the check
+ * fails; every other failure is OTA_REASON_FAILED. The names are stable. */
+enum ota_error_reason {
+	OTA_REASON_FAILED = 0,		/* "failed": no more specific class */
+	OTA_REASON_CONFIG,		/* "config": a configuration file is wrong */
+	OTA_REASON_SIGNATURE_INVALID,	/* "signature-invalid": not a CMS signature of this manifest */
+	OTA_REASON_SIGNER_UNTRUSTED,	/* "signer-untrusted": valid, but its signer is not trusted */
+	OTA_REASON_ALGORITHM_REJECTED,	/* "algorithm-rejected": key or digest below the policy */
+	OTA_REASON_UNSIGNED,		/* "unsigned": no signature, and none is not allowed */
+	OTA_REASON_BUNDLE_MALFORMED,	/* "bundle-malformed": not a bundle, truncated or altered */
+	OTA_REASON_BUNDLE_UNSUPPORTED,	/* "bundle-unsupported": a format this reader does not know */
+	OTA_REASON_INCOMPATIBLE,	/* "incompatible": for another compatible */
+	OTA_REASON_DOWNGRADE,		/* "downgrade": the version policy refuses it */
+	OTA_REASON_TLS,			/* "tls": TLS handshake or the server's certificate failed */
+	OTA_REASON_NETWORK,		/* "network": connect, resolve, HTTP error, timeout, a changed file */
+	OTA_REASON_CHANNEL,		/* "channel-invalid": the update channel's document is unusable */
+	OTA_REASON_NO_SPACE,		/* "no-space": an image larger than its slot, a full device */
+	OTA_REASON_READBACK_MISMATCH,	/* "readback-mismatch": a written slot does not hash to its image */
+	OTA_REASON_LOCKED,		/* "locked": another ota-update holds the lock */
+	OTA_REASON_BOOTFLOW,		/* "bootflow": the boot flow failed to read or change its state */
+	OTA_REASON_HOOK,		/* "hook": a hook failed */
+	OTA_REASON_NOTHING_TO_DO,	/* "nothing-to-do": e.g. nothing to roll back */
+	_OTA_REASON_MAX,
+	OTA_REASON_INVALID = -1,
+};
+const char *ota_error_reason_to_string(enum ota_error_reason reason);
+enum ota_error_reason ota_error_reason_from_string(const char *s);
+
 struct ota_error {
 	int code;       /* negative errno, 0 if no error was recorded */
+	enum ota_error_reason reason; /* OTA_REASON_FAILED unless set */
 	char msg[512];  /* fixed so that failure paths never allocate */
 };
 
 /* Records code (a negative errno) and a message; "%m"-style suffixes are the
  * caller's job. Returns code, so callers can `return ota_error_set(...)`.
- * err may be NULL. */
+ * err may be NULL. A new error: the reason is OTA_REASON_FAILED. */
 int ota_error_set(struct ota_error *err, int code, const char *fmt, ...) _printf_(3, 4);
 /* Like ota_error_set() and appends ": <strerror(-code)>". */
 int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Like ota_error_set() with a reason: where a failure's meaning originates. */
+int ota_error_set_because(struct ota_error *err, enum ota_error_reason reason, int code, const char *fmt, ...)
+	_printf_(4, 5);
+/* Gives a recorded error a reason if it has none yet: for a caller that
+ * knows what a failure of its callee means (any failure of a boot-flow call
+ * is a boot-flow failure), while a more specific reason set below stays. */
+void ota_error_classify(struct ota_error *err, enum ota_error_reason reason);
 /* Prepends context to an already recorded message ("slot a: " + msg). */
 void ota_error_prefix(struct ota_error *err, const char *fmt, ...) _printf_(2, 3);
 void ota_error_clear(struct ota_error *err);
+/* The exit status a tool ends with after err (OTA_EXIT_FAILURE, or one of
+ * the OTA_EXIT_* from 3 that its reason belongs to; docs/cli.md). */
+int ota_error_exit_status(const struct ota_error *err);
 
 /* ---- cleanup ------------------------------------------------------------- */
 
@@ -214,12 +258,17 @@ static inline void ota_put_be64(uint8_t *p, uint64_t v)
 
 /* ---- command line ------------------------------------------------------------ */
 
-/* The exit statuses every tool shares (docs/cli.md); tools add their own
- * from 3 up where a script must tell more apart. */
+/* The exit statuses every tool shares (docs/cli.md). From 3 up, a failure
+ * whose reason a script acts on differently (ota_error_exit_status): give up
+ * on this bundle, or try again later. */
 enum {
 	OTA_EXIT_OK = 0,
 	OTA_EXIT_FAILURE = 1,
 	OTA_EXIT_USAGE = 2,
+	OTA_EXIT_NOT_AUTHENTIC = 3, /* signature, signer, algorithm, unsigned, malformed */
+	OTA_EXIT_NOT_APPLICABLE = 4, /* incompatible, downgrade, unsupported format, no space */
+	OTA_EXIT_DOWNLOAD = 5,	     /* network, TLS, channel */
+	OTA_EXIT_LOCKED = 6,	     /* another ota-update is running */
 };
 
 /* ota_cli_parse's "go on": not an exit status. */

@@ -175,6 +175,8 @@ int ota_channel_parse(struct ota_channel *ret, const char *text, size_t len, con
 	*ret = ch;
 done:
 	json_object_put(root);
+	if (r < 0 && r != -ENOMEM)
+		ota_error_classify(err, OTA_REASON_CHANNEL);
 	return r;
 }
 
@@ -214,27 +216,33 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A failure of the server or the network to it (OTA_REASON_NETWORK), or of
+ * TLS (OTA_REASON_TLS). */
+#define network_error(err, code, ...) ota_error_set_because(err, OTA_REASON_NETWORK, code, __VA_ARGS__)
 static int fetch_error(const char *url, CURLcode cc, const struct body *b, const char *curl_err, unsigned timeout_s,
 		       uint64_t elapsed_ms, struct ota_error *err)
 {
 	if (b->too_big || cc == CURLE_FILESIZE_EXCEEDED)
-		return ota_error_set(err, -EFBIG, "channel '%s': larger than %u bytes", url, OTA_CHANNEL_MAX);
+		return network_error(err, -EFBIG, "channel '%s': larger than %u bytes", url, OTA_CHANNEL_MAX);
 	if (b->headers_too_big)
-		return ota_error_set(err, -EMSGSIZE, "channel '%s': response headers larger than %u bytes", url,
+		return network_error(err, -EMSGSIZE, "channel '%s': response headers larger than %u bytes", url,
 				     OTA_BUNDLE_HTTP_MAX_HEADERS);
 	if (!b->headers_done && cc == CURLE_OUT_OF_MEMORY)
-		return ota_error_set(err, -EMSGSIZE,
+		return network_error(err, -EMSGSIZE,
 				     "channel '%s': a response header line is longer than libcurl accepts (%d bytes), or libcurl ran out of memory",
 				     url, CURL_MAX_HTTP_HEADER);
 #if LIBCURL_VERSION_NUM >= 0x080600
 	if (!b->headers_done && cc == CURLE_TOO_LARGE)
-		return ota_error_set(err, -EMSGSIZE, "channel '%s': a response header line is longer than libcurl accepts (%d bytes)",
+		return network_error(err, -EMSGSIZE, "channel '%s': a response header line is longer than libcurl accepts (%d bytes)",
 				     url, CURL_MAX_HTTP_HEADER);
 #endif
 	if (cc == CURLE_OPERATION_TIMEDOUT && elapsed_ms + 10 >= (uint64_t)timeout_s * 1000u)
-		return ota_error_set(err, -ETIMEDOUT, "channel '%s': download timeout of %u s expired", url, timeout_s);
-	return ota_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "channel '%s': %s", url,
-			     curl_err[0] ? curl_err : curl_easy_strerror(cc));
+		return network_error(err, -ETIMEDOUT, "channel '%s': download timeout of %u s expired", url, timeout_s);
+	bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		   cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR;
+	return ota_error_set_because(err, tls ? OTA_REASON_TLS : OTA_REASON_NETWORK,
+				     tls ? -ECONNABORTED : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO,
+				     "channel '%s': %s", url, curl_err[0] ? curl_err : curl_easy_strerror(cc));
 }
 
 static size_t body_cb(char *p, size_t size, size_t n, void *userdata)

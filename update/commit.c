@@ -41,8 +41,10 @@ int ota_update_commit(const struct ota_update_config *c, struct ota_error *err)
 		return r;
 	}
 	r = ota_bootflow_commit(op.bf, op.st.booted, err);
-	if (r < 0)
+	if (r < 0) {
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
 		return r;
+	}
 	if (op.st.trial_state == OTA_TRIAL_RUNNING)
 		stop_trial_watchdog();
 	r = ota_hooks_run(c, "post-commit", &env, NULL, err);
@@ -63,11 +65,14 @@ int ota_update_rollback(const struct ota_update_config *c, char *ret_group, stru
 	else if (op.st.trial_state == OTA_TRIAL_ARMED || op.st.trial_state == OTA_TRIAL_FAILED)
 		group = op.st.trial;
 	else
-		return ota_error_set(err, -EALREADY,
-				     "nothing to roll back: group %s is committed and no trial is armed", op.st.booted);
+		return ota_error_set_because(err, OTA_REASON_NOTHING_TO_DO, -EALREADY,
+					     "nothing to roll back: group %s is committed and no trial is armed",
+					     op.st.booted);
 	r = ota_bootflow_mark_bad(op.bf, group, err);
-	if (r < 0)
+	if (r < 0) {
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
 		return r;
+	}
 	if (ret_group)
 		(void)snprintf(ret_group, OTA_BOOTFLOW_NAME_MAX, "%s", group);
 	return 0;
@@ -77,7 +82,9 @@ int ota_update_reboot(const struct ota_update_config *c, struct ota_error *err)
 {
 	_cleanup_(ota_bootflow_freep) struct ota_bootflow *bf = NULL;
 	int r = ota_bootflow_new(&c->bootflow, &bf, err);
+	if (r == 0)
+		r = ota_bootflow_reboot(bf, err);
 	if (r < 0)
-		return r;
-	return ota_bootflow_reboot(bf, err);
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
+	return r;
 }

@@ -111,7 +111,8 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		return r;
 	uint64_t max, cmax;
 	if (ota_bundle_payload_bounds(p, NULL, &max, &cmax) < 0)
-		return ota_error_set(x->err, -EBADMSG, "payload '%s': bad chunker parameters", p->slot_class);
+		return ota_error_set_because(x->err, OTA_REASON_BUNDLE_MALFORMED, -EBADMSG,
+					     "payload '%s': bad chunker parameters", p->slot_class);
 	_cleanup_(ota_chunk_decoder_freep) struct ota_chunk_decoder *dec = NULL;
 	if ((r = ota_chunk_decoder_new(&dec, x->err)) < 0)
 		return r;

@@ -131,9 +131,11 @@ int ota_hooks_run(const struct ota_update_config *c, const char *stage, const st
 		ran++;
 		if (status < 0) {
 			ota_error_prefix(err, "%s hook: ", stage);
+			ota_error_classify(err, OTA_REASON_HOOK);
 			r = status;
 		} else if (status != 0) {
-			r = ota_error_set(err, -ECANCELED, "%s hook '%s' failed with exit status %d", stage, path, status);
+			r = ota_error_set_because(err, OTA_REASON_HOOK, -ECANCELED, "%s hook '%s' failed with exit status %d",
+						  stage, path, status);
 		}
 	}
 	free_names(names, n);

@@ -109,10 +109,10 @@ static int prepare_target(const struct ota_update_config *c, const char *spare, 
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		return ota_error_errno(err, -errno, "slot %s: size of '%s'", t->slot->name, t->path);
 	if (p->image_size > size)
-		return ota_error_set(err, -ENOSPC,
-				     "slot check: image '%s' (%llu bytes) does not fit slot %s ('%s', %llu bytes)",
-				     p->slot_class, (unsigned long long)p->image_size, t->slot->name, t->path,
-				     (unsigned long long)size);
+		return ota_error_set_because(err, OTA_REASON_NO_SPACE, -ENOSPC,
+					     "slot check: image '%s' (%llu bytes) does not fit slot %s ('%s', %llu bytes)",
+					     p->slot_class, (unsigned long long)p->image_size, t->slot->name, t->path,
+					     (unsigned long long)size);
 	return 0;
 }
 
@@ -177,8 +177,10 @@ static int start_writing(struct ota_install *x)
 	if (x->started)
 		return 0;
 	int r = ota_bootflow_mark_bad(x->bf, x->spare, x->err);
-	if (r < 0)
+	if (r < 0) {
+		ota_error_classify(x->err, OTA_REASON_BOOTFLOW);
 		return r;
+	}
 	x->marked_bad = true;
 	struct ota_slot_record recs[OTA_BUNDLE_MAX_PAYLOADS];
 	for (size_t i = 0; i < x->n_targets; i++) {
@@ -223,9 +225,13 @@ int ota_install_open_target(struct ota_install *x, struct ota_install_target *t)
 	/* Reserve the blocks now, so that a full file system fails here, naming
 	 * the slot, rather than in the middle of the image. Keeps existing data. */
 	int r2 = t->p->image_size ? posix_fallocate(t->fd, 0, (off_t)t->p->image_size) : 0;
-	if (r2 != 0 && r2 != EOPNOTSUPP && r2 != EINVAL)
-		return ota_error_errno(x->err, -r2, "slot %s: reserve %llu bytes for '%s'", t->slot->name,
-				       (unsigned long long)t->p->image_size, t->path);
+	if (r2 != 0 && r2 != EOPNOTSUPP && r2 != EINVAL) {
+		(void)ota_error_errno(x->err, -r2, "slot %s: reserve %llu bytes for '%s'", t->slot->name,
+				      (unsigned long long)t->p->image_size, t->path);
+		if (r2 == ENOSPC)
+			ota_error_classify(x->err, OTA_REASON_NO_SPACE);
+		return -r2;
+	}
 	return 0;
 }
 
@@ -451,8 +457,9 @@ static int check_readback(struct ota_install *x, struct ota_install_target *t)
 	if (r < 0)
 		return r;
 	if (memcmp(sha, t->p->image_sha256, 32) != 0)
-		return ota_error_set(x->err, -EIO, "slot %s: image hash check after writing '%s' failed (read back differs)",
-				     t->slot->name, t->path);
+		return ota_error_set_because(x->err, OTA_REASON_READBACK_MISMATCH, -EIO,
+					     "slot %s: image hash check after writing '%s' failed (read back differs)",
+					     t->slot->name, t->path);
 	return 0;
 }
 
@@ -731,9 +738,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		return r;
 	const struct ota_manifest *m = ota_bundle_reader_manifest(reader);
 	if (!ota_streq(m->compatible, c->compatible))
-		return ota_error_set(err, -EMEDIUMTYPE,
-				     "compatible check: bundle '%s' is for '%s', this device is '%s'", src.name,
-				     m->compatible, c->compatible);
+		return ota_error_set_because(err, OTA_REASON_INCOMPATIBLE, -EMEDIUMTYPE,
+					     "compatible check: bundle '%s' is for '%s', this device is '%s'", src.name,
+					     m->compatible, c->compatible);
 	r = ota_update_check_version(c->downgrade, c->version, m->version, err);
 	if (r < 0) {
 		ota_error_prefix(err, "bundle '%s': ", src.name);
@@ -781,8 +788,9 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		uint64_t total = 0;
 		r = ota_bundle_http_size(web, &total, err);
 		if (r == 0 && (__builtin_add_overflow(d.data_off, m->data_size, &bundle_bytes) || total != bundle_bytes))
-			r = ota_error_set(err, -EBADMSG, "bundle '%s': %llu bytes on the server, the manifest says %llu",
-					  src.name, (unsigned long long)total, (unsigned long long)bundle_bytes);
+			r = ota_error_set_because(err, OTA_REASON_BUNDLE_MALFORMED, -EBADMSG,
+						  "bundle '%s': %llu bytes on the server, the manifest says %llu", src.name,
+						  (unsigned long long)total, (unsigned long long)bundle_bytes);
 		for (size_t i = 0; r == 0 && i < x.n_targets; i++)
 			r = ota_delta_payload(&x, &d, &x.targets[i]);
 	} else {
@@ -809,8 +817,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	if (r < 0)
 		return r;
 	r = ota_bootflow_arm(op.bf, spare, c->tries, err);
-	if (r < 0)
+	if (r < 0) {
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
 		return r;
+	}
 	ota_install_report(&x, OTA_STAGE_ARMED, NULL, 0);
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,

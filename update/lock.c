@@ -22,8 +22,8 @@ static int take_lock(const struct ota_update_config *c, int *ret_fd, struct ota_
 		r = -errno;
 		(void)close(fd);
 		if (r == -EWOULDBLOCK)
-			return ota_error_set(err, -EBUSY, "another ota-update is running (lock '%s' is held)",
-					     c->lock_file);
+			return ota_error_set_because(err, OTA_REASON_LOCKED, -EBUSY,
+						     "another ota-update is running (lock '%s' is held)", c->lock_file);
 		return ota_error_errno(err, r, "lock '%s'", c->lock_file);
 	}
 	*ret_fd = fd;
@@ -36,9 +36,11 @@ int ota_update_op_begin(const struct ota_update_config *c, struct ota_update_op 
 	if (r < 0)
 		return r;
 	r = ota_bootflow_new(&c->bootflow, &op->bf, err);
+	if (r == 0)
+		r = ota_bootflow_get_state(op->bf, &op->st, err);
 	if (r < 0)
-		return r;
-	return ota_bootflow_get_state(op->bf, &op->st, err);
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
+	return r;
 }
 
 void ota_update_op_end(struct ota_update_op *op)

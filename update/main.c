@@ -56,7 +56,8 @@ static const struct ota_cli_command self = {
 		 "  -h, --help         this help; COMMAND --help: the command's\n"
 		 "  -V, --version      the version of otaroot\n"
 		 "\n"
-		 "Exit status: 0 done (also: nothing to commit, up to date), 1 failed, 2 usage error.\n",
+		 "Exit status: 0 done (also: nothing to commit, up to date), 1 failed, 2 usage error,\n"
+		 "3 bundle not authentic, 4 bundle not for this system, 5 download failed, 6 locked.\n",
 };
 
 enum { CMD_INSTALL, CMD_COMMIT, CMD_ROLLBACK, CMD_STATUS, CMD_CHECK };
@@ -153,16 +154,18 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_uint64(v));
 }
 
+/* Prints err once; its reason picks the exit status (docs/cli.md). */
 static int fail(const struct ota_error *err)
 {
 	log_error("%s", err->msg[0] ? err->msg : "failed");
 	if (arg_json) {
 		json_object *o = event("error");
 		json_object_object_add(o, "code", json_object_new_int(err->code));
+		add_str(o, "reason", ota_error_reason_to_string(err->reason));
 		add_str(o, "message", err->msg);
 		emit(o);
 	}
-	return OTA_EXIT_FAILURE;
+	return ota_error_exit_status(err);
 }
 
 static void progress(void *userdata, const struct ota_update_progress *p)
@@ -386,8 +389,8 @@ static int cmd_check(const struct ota_update_config *c)
 	struct ota_error err = { 0 };
 	const char *url = arg_channel ? arg_channel : c->channel;
 	if (!url) {
-		(void)ota_error_set(&err, -EINVAL, "no channel: set [update] channel in %s or pass --channel URL",
-				    arg_config);
+		(void)ota_error_set_because(&err, OTA_REASON_CONFIG, -EINVAL,
+					    "no channel: set [update] channel in %s or pass --channel URL", arg_config);
 		return fail(&err);
 	}
 	struct ota_channel ch = { 0 };
@@ -395,8 +398,9 @@ static int cmd_check(const struct ota_update_config *c)
 		return fail(&err);
 	int rc = 0;
 	if (ch.compatible && strcmp(ch.compatible, c->compatible) != 0) {
-		(void)ota_error_set(&err, -EPERM, "channel '%s' is for '%s', this system is '%s'", url, ch.compatible,
-				    c->compatible);
+		(void)ota_error_set_because(&err, OTA_REASON_INCOMPATIBLE, -EMEDIUMTYPE,
+					    "channel '%s' is for '%s', this system is '%s'", url, ch.compatible,
+					    c->compatible);
 		rc = fail(&err);
 	} else if (ota_version_compare(ch.version, c->version) <= 0) {
 		/* Equal or older: never installed from a channel, whatever the
@@ -418,10 +422,10 @@ static int cmd_check(const struct ota_update_config *c)
 			/* The signed bundle is not what the channel announced: disarm it. */
 			char group[OTA_BOOTFLOW_NAME_MAX];
 			struct ota_error e2 = { 0 };
-			(void)ota_error_set(&err, -EBADMSG,
-					    "bundle '%s' is version %s (%" PRIu64 " bytes), the channel announced %s (%" PRIu64
-					    " bytes): trial disarmed",
-					    ch.bundle, res.version, res.bundle_bytes, ch.version, ch.size);
+			(void)ota_error_set_because(&err, OTA_REASON_CHANNEL, -EBADMSG,
+						    "bundle '%s' is version %s (%" PRIu64 " bytes), the channel announced %s (%" PRIu64
+						    " bytes): trial disarmed",
+						    ch.bundle, res.version, res.bundle_bytes, ch.version, ch.size);
 			if (ota_update_rollback(c, group, &e2) < 0)
 				ota_error_prefix(&err, "%s; and disarming failed: ", e2.msg);
 			rc = fail(&err);
@@ -456,8 +460,10 @@ int main(int argc, char **argv)
 	struct ota_sysconf conf;
 	ota_sysconf_init(&conf);
 	struct ota_error err = { 0 };
-	if (ota_sysconf_load(&conf, OTA_SYSCONF_UPDATE, arg_config, &err) < 0)
+	if (ota_sysconf_load(&conf, OTA_SYSCONF_UPDATE, arg_config, &err) < 0) {
+		ota_error_classify(&err, OTA_REASON_CONFIG);
 		return fail(&err);
+	}
 	const struct ota_update_config *c = &conf.update;
 
 	switch (a.cmd - commands) {

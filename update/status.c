@@ -350,13 +350,14 @@ int ota_update_status_get(const struct ota_update_config *c, struct ota_update_s
 {
 	struct ota_bootflow *bf = NULL;
 	int r = ota_bootflow_new(&c->bootflow, &bf, err);
-	if (r < 0)
-		return r;
 	struct ota_update_status s = { 0 };
-	r = ota_bootflow_get_state(bf, &s.boot, err);
+	if (r == 0)
+		r = ota_bootflow_get_state(bf, &s.boot, err);
 	bf = ota_bootflow_free(bf);
-	if (r < 0)
+	if (r < 0) {
+		ota_error_classify(err, OTA_REASON_BOOTFLOW);
 		return r;
+	}
 	_cleanup_json_ json_object *root = NULL;
 	struct ota_error why = { 0 };
 	r = load(c->status_file, &root, &why);

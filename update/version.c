@@ -62,10 +62,10 @@ int ota_update_check_version(enum ota_downgrade_policy p, const char *running, c
 	if (p == OTA_DOWNGRADE_ALLOW || cmp > 0 || (cmp == 0 && p == OTA_DOWNGRADE_REFUSE))
 		return 0;
 	if (cmp == 0)
-		return ota_error_set(err, -EPERM,
-				     "version check: bundle version %s is the running version (downgrade policy %s)",
-				     bundle, ota_downgrade_policy_to_string(p));
-	return ota_error_set(err, -EPERM,
-			     "version check: bundle version %s is older than the running version %s (downgrade policy %s)",
-			     bundle, running, ota_downgrade_policy_to_string(p));
+		return ota_error_set_because(err, OTA_REASON_DOWNGRADE, -EPERM,
+					     "version check: bundle version %s is the running version (downgrade policy %s)",
+					     bundle, ota_downgrade_policy_to_string(p));
+	return ota_error_set_because(err, OTA_REASON_DOWNGRADE, -EPERM,
+				     "version check: bundle version %s is older than the running version %s (downgrade policy %s)",
+				     bundle, running, ota_downgrade_policy_to_string(p));
 }

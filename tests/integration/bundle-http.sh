@@ -158,13 +158,13 @@ run stream-drop-resumed 0 "in 2 requests (1 retries)" "$B" extract "${V[@]}" "$U
 same "extract after a dropped connection = the image" rootfs.img drop.img
 grep -q 'range=bytes=200000- if-range="' log.plain && ok "resumed at byte 200000 with If-Range" || bad resume "$(cat log.plain)"
 ctl drop=0,-1
-run stream-drop-forever 1 "gave up after 3 attempts" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
+run stream-drop-forever 5 "gave up after 3 attempts" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
 grep -q "bundle '$U/good.otab'" err.txt && ok "the give-up message names the URL" || bad give-up-url "$(cat err.txt)"
 ctl reset=1
 ctl status=503,2
 run http-503-retried 0 "(2 retries)" "$B" verify "${V[@]}" "$U/good.otab"
 ctl status=503,-1
-run http-503-forever 1 "HTTP 503 Service Unavailable (gave up after 3 attempts)" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
+run http-503-forever 5 "HTTP 503 Service Unavailable (gave up after 3 attempts)" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
 ctl reset=1
 ctl drop=1000,1
 run range-drop-retried 0 "1 retries" "$F" "$U/good.otab" "${RANGES[@]}"
@@ -183,14 +183,14 @@ run replaced-last-modified 1 "changed on the server between requests (Last-Modif
 ctl reset=1
 
 # ---- errors ---------------------------------------------------------------------------
-run not-found 1 "'$U/missing.otab': HTTP 404 Not Found" "$B" verify "${V[@]}" "$U/missing.otab"
-run not-found-inspect 1 "HTTP 404 Not Found" "$B" inspect "$U/missing.otab"
+run not-found 5 "'$U/missing.otab': HTTP 404 Not Found" "$B" verify "${V[@]}" "$U/missing.otab"
+run not-found-inspect 5 "HTTP 404 Not Found" "$B" inspect "$U/missing.otab"
 free_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-run connection-refused 1 "Couldn't connect to server (gave up after 2 attempts)" \
+run connection-refused 5 "Couldn't connect to server (gave up after 2 attempts)" \
 	"$B" verify "${V[@]}" --attempts 2 "http://127.0.0.1:$free_port/good.otab"
 run bad-scheme-is-a-path 1 "open bundle 'ftp://x/y'" "$B" verify "${V[@]}" ftp://x/y
 cp changed.otab srv/corrupt.otab
-run corrupted-on-server 1 "payload 'boot': chunk 0 (image offset 0): \\(hash mismatch\\|decompression failed\\)" \
+run corrupted-on-server 3 "payload 'boot': chunk 0 (image offset 0): \\(hash mismatch\\|decompression failed\\)" \
 	"$B" extract "${V[@]}" "$U/corrupt.otab" boot corrupt.out
 [ ! -e corrupt.out ] && ok "no output left from a corrupted bundle" || bad corrupt-out "corrupt.out exists"
 
@@ -201,7 +201,7 @@ run https-extract 0 "" "$B" extract "${V[@]}" --ca-file tls-root.pem "$T/good.ot
 same "extract over HTTPS = the image" rootfs.img tls.img
 run https-range 0 "multirange yes" "$F" --ca-file tls-root.pem "$T/good.otab" "${RANGES[@]}"
 same "range fetch over HTTPS: the same bytes" want.bin out.txt
-run https-untrusted-default 1 "SSL certificate problem" "$B" verify "${V[@]}" "$T/good.otab"
-run https-wrong-ca 1 "SSL certificate problem" "$B" verify "${V[@]}" --ca-file root.pem "$T/good.otab"
+run https-untrusted-default 5 "SSL certificate problem" "$B" verify "${V[@]}" "$T/good.otab"
+run https-wrong-ca 5 "SSL certificate problem" "$B" verify "${V[@]}" --ca-file root.pem "$T/good.otab"
 
 tally_end

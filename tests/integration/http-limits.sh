@@ -111,7 +111,7 @@ fresh
 conf 10
 CKPT=none
 ctl "reset=1&hostile=drip&rate=3000&after=$((40 << 20))"
-if bounded install-deadline 60 1 "'$URL/v2.otab': download timeout of 10 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
+if bounded install-deadline 60 5 "'$URL/v2.otab': download timeout of 10 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
 	read -r STATE CKPT < <(record system-b)
 	grep -q "left marked bad" err.txt && [ "$STATE" = installing ] && [ "$CKPT" -gt 0 ] && [ "$ELAPSED" -lt 20000 ] &&
 		after_install "install: download timeout mid-download, checkpoint at $CKPT kept" 1 ||
@@ -132,21 +132,21 @@ fi
 fresh
 conf 60
 ctl "reset=1&hostile=stall&after=$((8 << 20))"
-bounded install-stall 30 1 "'$URL/v2.otab': Operation too slow. Less than 1000 bytes/sec transferred the last 2 seconds (gave up after 2 attempts)" \
+bounded install-stall 30 5 "'$URL/v2.otab': Operation too slow. Less than 1000 bytes/sec transferred the last 2 seconds (gave up after 2 attempts)" \
 	"$U" "${C[@]}" install "$URL/v2.otab" &&
 	{ grep -q "left marked bad" err.txt && after_install "install: server stalls after 8 MiB" 1 || bad install-stall "$(cat err.txt)"; }
 
 # ---- install: a drip below the minimum rate from the first byte --------------------------------
 fresh
 ctl "reset=1&hostile=drip&rate=4"
-bounded install-drip 30 1 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$U" "${C[@]}" install "$URL/v2.otab" &&
+bounded install-drip 30 5 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$U" "${C[@]}" install "$URL/v2.otab" &&
 	after_install "install: 4 bytes/s (below 1000 bytes/s) is a stall, not progress" 0
 
 # ---- install: a 206 twice as long as its Content-Range ----------------------------------------
 # (the install's first request asks for byte 0, to learn the size)
 fresh
 ctl "reset=1&hostile=long"
-bounded install-long-206 30 1 "'$URL/v2.otab': the server sent more than the 1 bytes asked for (Range: bytes=0-0)" \
+bounded install-long-206 30 5 "'$URL/v2.otab': the server sent more than the 1 bytes asked for (Range: bytes=0-0)" \
 	"$U" "${C[@]}" install "$URL/v2.otab" && after_install "install: HTTP 206 body twice its range" 0
 
 # ---- ranges: a multipart response with an unrequested part -------------------------------------
@@ -156,27 +156,27 @@ bounded multipart-extra-part 30 1 "'$URL/v2.otab': the server sent more than the
 
 # ---- headers: one line over libcurl's limit, or all of them over ours ----------------------------
 ctl "reset=1&hostile=bighdr&hdr=200000"
-bounded header-line-too-long 30 1 "'$URL/v2.otab': a response header line is longer than libcurl accepts (102400 bytes)" \
+bounded header-line-too-long 30 5 "'$URL/v2.otab': a response header line is longer than libcurl accepts (102400 bytes)" \
 	"$B" inspect "$URL/v2.otab" && ok "a 200 KB header line: $(head -c 200 err.txt)"
-bounded check-header-line-too-long 30 1 "channel '$URL/channel.json': a response header line is longer than libcurl accepts" \
+bounded check-header-line-too-long 30 5 "channel '$URL/channel.json': a response header line is longer than libcurl accepts" \
 	"$U" "${C[@]}" check --channel "$URL/channel.json" && ok "check, a 200 KB header line: $(head -c 200 err.txt)"
 ctl "reset=1&hostile=bighdr&hdr=80000"
-bounded headers-too-big 30 1 "'$URL/v2.otab': response headers larger than 65536 bytes" "$B" inspect "$URL/v2.otab" &&
+bounded headers-too-big 30 5 "'$URL/v2.otab': response headers larger than 65536 bytes" "$B" inspect "$URL/v2.otab" &&
 	ok "an 80 KB header (under libcurl's limit): $(head -c 200 err.txt)"
 
 # ---- ota-update check: the channel server stalls -------------------------------------------
 ctl "reset=1&hostile=stall"
-bounded check-stall 30 1 "channel '$URL/channel.json': Operation too slow" "$U" "${C[@]}" check --channel "$URL/channel.json" &&
+bounded check-stall 30 5 "channel '$URL/channel.json': Operation too slow" "$U" "${C[@]}" check --channel "$URL/channel.json" &&
 	{ lock_free && ok "check: channel stalls (${ELAPSED} ms): $(head -c 200 err.txt)" || bad check-stall "lock held"; }
 
 # ---- ota-bundle: its own --timeout, --min-rate and --stall-time ----------------------------
 L=(--keyring root.pem --min-rate 1000 --stall-time 2 --attempts 2 --retry-delay 100)
 ctl "reset=1&hostile=drip&rate=3000&after=$((1 << 20))"
-bounded bundle-verify-deadline 30 1 "'$URL/v2.otab': download timeout of 4 s expired" "$B" verify "${L[@]}" --timeout 4 "$URL/v2.otab" &&
+bounded bundle-verify-deadline 30 5 "'$URL/v2.otab': download timeout of 4 s expired" "$B" verify "${L[@]}" --timeout 4 "$URL/v2.otab" &&
 	{ [ "$ELAPSED" -lt 10000 ] && ok "ota-bundle verify --timeout 4 (${ELAPSED} ms): $(grep error: err.txt | head -c 200)" ||
 		bad bundle-verify-deadline "${ELAPSED} ms"; }
 ctl "reset=1&hostile=stall&after=$((1 << 20))"
-bounded bundle-verify-stall 30 1 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$B" verify "${L[@]}" "$URL/v2.otab" &&
+bounded bundle-verify-stall 30 5 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$B" verify "${L[@]}" "$URL/v2.otab" &&
 	ok "ota-bundle verify, server stalls after 1 MiB (${ELAPSED} ms): $(grep error: err.txt | head -c 200)"
 ctl reset=1
 bounded bundle-verify-good 60 0 "" "$B" verify "${L[@]}" --timeout 60 "$URL/v2.otab" && ok "ota-bundle verify with the limits, good server"

@@ -114,12 +114,12 @@ fi
 # ---- failures ---------------------------------------------------------------------------
 state
 channel '{"compatible":"other-board","version":"9.0","bundle":"/bundles/board-2.1.otab"}'
-expect_nothing "channel of another board refused" 1 "is for 'other-board', this system is 'test-board'" check --install
+expect_nothing "channel of another board refused" 4 "is for 'other-board', this system is 'test-board'" check --install
 channel '{"version":"2.1","bundle":'
-expect_nothing "malformed channel refused" 1 "not JSON" check --install
+expect_nothing "malformed channel refused" 5 "not JSON" check --install
 channel '{"version":"2.1","bundle":"/bundles/missing.otab"}'
 run check --install
-if [ "$rc" = 1 ] && grep -q 'missing.otab' err.txt && [ "$(fake_calls arm)" = 0 ]; then
+if [ "$rc" = 5 ] && grep -q 'missing.otab' err.txt && [ "$(fake_calls arm)" = 0 ]; then
 	ok "missing bundle: $(grep error: err.txt | head -c 200)"
 else
 	bad "missing bundle" "exit $rc: $(cat out.txt err.txt)"
@@ -127,7 +127,7 @@ fi
 # The channel says 2.2, the signed bundle is 2.1: installed, then disarmed.
 channel '{"version":"2.2","bundle":"/bundles/board-2.1.otab"}'
 run check --install
-if [ "$rc" = 1 ] && grep -q 'the channel announced 2.2.*trial disarmed' err.txt && grep -q '^trial=$' bf.state; then
+if [ "$rc" = 5 ] && grep -q 'the channel announced 2.2.*trial disarmed' err.txt && grep -q '^trial=$' bf.state; then
 	ok "bundle not what the channel announced: disarmed"
 else
 	bad "announced version" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
@@ -135,14 +135,14 @@ fi
 state
 channel '{"version":"2.1","bundle":"/bundles/board-2.1.otab","size":12}'
 run check --install
-if [ "$rc" = 1 ] && grep -q '(12 bytes)' err.txt && grep -q '^trial=$' bf.state; then
+if [ "$rc" = 5 ] && grep -q '(12 bytes)' err.txt && grep -q '^trial=$' bf.state; then
 	ok "bundle size not what the channel announced: disarmed"
 else
 	bad "announced size" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
 fi
 state
-expect_nothing "no channel at that URL" 1 "404" check --channel "$URL/nothing/channel.json"
+expect_nothing "no channel at that URL" 5 "404" check --channel "$URL/nothing/channel.json"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-expect_nothing "server down" 1 "channel '$URL/stable/channel.json'" check --install
+expect_nothing "server down" 5 "channel '$URL/stable/channel.json'" check --install
 
 tally_end

@@ -118,7 +118,7 @@ expect_refused never-written "slot check: group b cannot be armed: slot dtb-b (c
 # An install torn in its last payload (boot), then a bundle without boot.
 fake_boot a a
 run install tornboot.otab
-[ "$rc" = 1 ] && grep -q "payload 'boot': chunk" err.txt && [ "$(record boot-b)" = installing ] && [ "$(record dtb-b)" = installed ] \
+[ "$rc" = 3 ] && grep -q "payload 'boot': chunk" err.txt && [ "$(record boot-b)" = installing ] && [ "$(record dtb-b)" = installed ] \
 	&& ok "torn boot: the install fails in the boot payload, boot-b recorded installing" || bad torn-setup "exit $rc: $(cat err.txt)"
 fake_boot a a
 expect_refused torn-boot-then-system-and-dtb "slot boot-b (class boot) is not in this bundle and is recorded 'installing' (torn" \
@@ -145,7 +145,7 @@ fake_boot a a
 expect_installed "full install repairs group b" install full21.otab
 fake_boot a a
 rc=0; head -c $(($(stat -c %s full20.otab) * 3 / 10)) full20.otab | "$U" "${C[@]}" install - >out.txt 2>err.txt || rc=$?
-[ "$rc" = 1 ] && [ "$(record system-b)" = installing ] && ok "interrupted: system-b recorded installing" || bad interrupt-setup "exit $rc: $(cat err.txt)"
+[ "$rc" = 3 ] && [ "$(record system-b)" = installing ] && ok "interrupted: system-b recorded installing" || bad interrupt-setup "exit $rc: $(cat err.txt)"
 fake_boot a a
 expect_refused interrupted-then-boot-and-dtb "slot system-b (class system) is not in this bundle and is recorded 'installing'" \
 	no "${ALL_SLOTS[@]}" -- install bootdtb.otab

@@ -356,8 +356,9 @@ TEST(reader_round_trip_and_refusals)
 	ota_bundle_source_mem(&src, &mem, "mem");
 	struct ota_bundle_reader *r = NULL;
 	struct ota_bundle_trust strict = { .keyring = "/nonexistent" };
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &strict, NULL, &r, &err), -EKEYREJECTED);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &strict, NULL, &r, &err), -ENOKEY);
 	ASSERT_CONTAINS(err.msg, "not signed");
+	ASSERT_INT_EQ(err.reason, OTA_REASON_UNSIGNED);
 
 	mem.pos = 0;
 	struct ota_bundle_trust lax = { .allow_unsigned = true };
@@ -387,6 +388,7 @@ TEST(reader_round_trip_and_refusals)
 	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
 	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "chunk");
+	ASSERT_INT_EQ(err.reason, OTA_REASON_BUNDLE_MALFORMED);
 	ASSERT_TRUE(c.size < n);
 	r = ota_bundle_reader_free(r);
 }

@@ -196,6 +196,56 @@ TEST(error_set_and_prefix)
 	ASSERT_INT_EQ(ota_error_set(NULL, -EIO, "ignored"), -EIO);
 }
 
+/* Every reason has one name that reads back as itself; the names are the
+ * stable "reason" of --json, so a few are pinned here by their text. */
+TEST(error_reason_names_round_trip)
+{
+	for (int i = 0; i < _OTA_REASON_MAX; i++) {
+		const char *name = ota_error_reason_to_string((enum ota_error_reason)i);
+		ASSERT_TRUE(name != NULL && name[0] != '\0');
+		ASSERT_INT_EQ(ota_error_reason_from_string(name), i);
+		for (int j = 0; j < i; j++)
+			ASSERT_TRUE(strcmp(name, ota_error_reason_to_string((enum ota_error_reason)j)) != 0);
+	}
+	ASSERT_STR_EQ(ota_error_reason_to_string(OTA_REASON_FAILED), "failed");
+	ASSERT_STR_EQ(ota_error_reason_to_string(OTA_REASON_SIGNER_UNTRUSTED), "signer-untrusted");
+	ASSERT_STR_EQ(ota_error_reason_to_string(OTA_REASON_TLS), "tls");
+	ASSERT_STR_EQ(ota_error_reason_to_string(OTA_REASON_NOTHING_TO_DO), "nothing-to-do");
+	ASSERT_STR_EQ(ota_error_reason_to_string(_OTA_REASON_MAX), "failed");
+	ASSERT_STR_EQ(ota_error_reason_to_string(OTA_REASON_INVALID), "failed");
+	ASSERT_INT_EQ(ota_error_reason_from_string("Signer-Untrusted"), OTA_REASON_INVALID);
+	ASSERT_INT_EQ(ota_error_reason_from_string("tls "), OTA_REASON_INVALID);
+	ASSERT_INT_EQ(ota_error_reason_from_string(NULL), OTA_REASON_INVALID);
+}
+
+/* A new error starts without a reason; classify fills in only a missing
+ * one; prefixing keeps it; the reason picks the exit status. */
+TEST(error_reason_set_classify_and_exit_status)
+{
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_error_set_because(&err, OTA_REASON_SIGNER_UNTRUSTED, -EKEYREJECTED, "signer '%s'", "x"),
+		      -EKEYREJECTED);
+	ASSERT_STR_EQ(err.msg, "signer 'x'");
+	ota_error_classify(&err, OTA_REASON_BOOTFLOW);
+	ota_error_prefix(&err, "bundle: ");
+	ASSERT_INT_EQ(err.reason, OTA_REASON_SIGNER_UNTRUSTED);
+	ASSERT_INT_EQ(ota_error_exit_status(&err), OTA_EXIT_NOT_AUTHENTIC);
+	ASSERT_INT_EQ(ota_error_errno(&err, -EIO, "write"), -EIO);
+	ASSERT_INT_EQ(err.reason, OTA_REASON_FAILED);
+	ASSERT_INT_EQ(ota_error_exit_status(&err), OTA_EXIT_FAILURE);
+	ota_error_classify(&err, OTA_REASON_LOCKED);
+	ASSERT_INT_EQ(ota_error_exit_status(&err), OTA_EXIT_LOCKED);
+	ASSERT_INT_EQ(ota_error_set_because(&err, OTA_REASON_TLS, -ECONNABORTED, "tls"), -ECONNABORTED);
+	ASSERT_INT_EQ(ota_error_exit_status(&err), OTA_EXIT_DOWNLOAD);
+	ASSERT_INT_EQ(ota_error_set_because(&err, OTA_REASON_INCOMPATIBLE, -EMEDIUMTYPE, "c"), -EMEDIUMTYPE);
+	ASSERT_INT_EQ(ota_error_exit_status(&err), OTA_EXIT_NOT_APPLICABLE);
+	ota_error_clear(&err);
+	ASSERT_INT_EQ(err.reason, OTA_REASON_FAILED);
+	ASSERT_INT_EQ(ota_error_exit_status(NULL), OTA_EXIT_FAILURE);
+	ota_error_classify(NULL, OTA_REASON_HOOK);
+	ASSERT_INT_EQ(ota_error_set_because(NULL, OTA_REASON_HOOK, -ECANCELED, "ignored"), -ECANCELED);
+}
+
 TEST(write_file_atomic_replaces_whole_file)
 {
 	char dir[TEST_DIR_MAX], path[PATH_MAX], *data = NULL;
