@@ -43,44 +43,39 @@ static void remove_work(struct ota_image_ctx *c)
 	c->work[0] = '\0';
 }
 
-static int read_epoch(struct ota_image_ctx *c, struct ota_error *err)
+/* The epoch: SOURCE_DATE_EPOCH, else the newest mtime in the root. */
+static int read_epoch(struct ota_image_ctx *c, uint64_t newest, struct ota_error *err)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde) {
-		if (ota_parse_u64(sde, &c->epoch) < 0 || c->epoch > INT32_MAX * 2ull)
-			return ota_error_set(err, -EINVAL, "SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
-		return 0;
-	}
-	return ota_image_root_epoch(c, &c->epoch, err);
+	c->epoch = newest;
+	if (sde && (ota_parse_u64(sde, &c->epoch) < 0 || c->epoch > INT32_MAX * 2ull))
+		return ota_error_set(err, -EINVAL, "SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
+	return 0;
 }
 
 /* The slot: the description's size, else the root's with a third to spare
  * and 64 MiB for the file system, in 64 MiB steps. */
-static int slot_size(struct ota_image_ctx *c, uint64_t *ret, struct ota_error *err)
+static uint64_t slot_size(const struct ota_image_ctx *c, uint64_t used)
 {
-	if (c->desc->slot_size) {
-		*ret = c->desc->slot_size;
-		return 0;
-	}
-	uint64_t used;
-	int r = ota_image_root_size(c, &used, err);
-	if (r < 0)
-		return r;
-	uint64_t step = 64ull << 20;
-	*ret = (used / 10 * 13 + step + step - 1) / step * step;
+	if (c->desc->slot_size)
+		return c->desc->slot_size;
+	uint64_t step = 64ull << 20, slot = (used / 10 * 13 + step + step - 1) / step * step;
 	ota_image_progress(c, "slot size %" PRIu64 " MiB (the root holds %" PRIu64 " MiB; set [image] slot-size to "
-			   "fix it for every later version)", *ret >> 20, used >> 20);
-	return 0;
+			   "fix it for every later version)", slot >> 20, used >> 20);
+	return slot;
 }
 
 /* Stage, check and configure the root, then make the system file system. */
 static int make_system(struct ota_image_ctx *c, const char *version, const char *out, uint64_t *ret_slot,
 		       struct ota_error *err)
 {
-	uint64_t slot;
+	uint64_t newest, used;
 	int r;
-	if ((r = ota_image_stage_root(c, err)) < 0 || (r = read_epoch(c, err)) < 0 || (r = slot_size(c, &slot, err)) < 0 ||
-	    (r = ota_image_configure_root(c, version, slot, err)) < 0 || (r = ota_image_mkfs_system(c, out, slot, err)) < 0)
+	if ((r = ota_image_stage_root(c, err)) < 0 || (r = ota_image_root_scan(c, &newest, &used, err)) < 0 ||
+	    (r = read_epoch(c, newest, err)) < 0)
+		return r;
+	uint64_t slot = slot_size(c, used);
+	if ((r = ota_image_configure_root(c, version, slot, err)) < 0 || (r = ota_image_mkfs_system(c, out, slot, err)) < 0)
 		return r;
 	*ret_slot = slot;
 	return 0;

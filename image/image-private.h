@@ -49,10 +49,10 @@ int ota_image_configure_root(struct ota_image_ctx *c, const char *version, uint6
 /* Clamps mtimes to the epoch and writes the debugfs script that sets every
  * inode's atime and ctime to it (mke2fs -d copies them from the stage). */
 int ota_image_normalise_root(struct ota_image_ctx *c, const char *debugfs_script, struct ota_error *err) _must_check_;
-/* The newest mtime in the staged root: the epoch when SOURCE_DATE_EPOCH is unset. */
-int ota_image_root_epoch(const struct ota_image_ctx *c, uint64_t *ret, struct ota_error *err) _must_check_;
-/* Bytes the staged root holds (apparent sizes). */
-int ota_image_root_size(const struct ota_image_ctx *c, uint64_t *ret, struct ota_error *err) _must_check_;
+/* The newest mtime in the staged root (the epoch when SOURCE_DATE_EPOCH is
+ * unset) and the bytes it holds (its files' blocks and a block per inode). */
+int ota_image_root_scan(const struct ota_image_ctx *c, uint64_t *ret_newest, uint64_t *ret_bytes,
+			struct ota_error *err) _must_check_;
 
 /* fs.c: the system slot's file system and the ESP. */
 int ota_image_mkfs_system(struct ota_image_ctx *c, const char *out, uint64_t slot_size,

@@ -257,24 +257,6 @@ static int walk_root(const struct ota_image_ctx *c,
 	return errno ? ota_error_errno(err, -errno, "walking %s", c->root) : 0;
 }
 
-static int newest_mtime(void *user, FTSENT *e, const char *path, struct ota_error *err)
-{
-	uint64_t *newest = user;
-	if (e->fts_statp->st_mtime > 0 && (uint64_t)e->fts_statp->st_mtime > *newest)
-		*newest = (uint64_t)e->fts_statp->st_mtime;
-	return 0;
-}
-
-int ota_image_root_epoch(const struct ota_image_ctx *c, uint64_t *ret, struct ota_error *err)
-{
-	uint64_t newest = 0;
-	int r = walk_root(c, newest_mtime, &newest, err);
-	if (r < 0)
-		return r;
-	*ret = newest;
-	return 0;
-}
-
 struct normalise {
 	const struct ota_image_ctx *c;
 	FILE *script;
@@ -311,20 +293,30 @@ int ota_image_normalise_root(struct ota_image_ctx *c, const char *debugfs_script
 	return 0;
 }
 
-static int add_size(void *user, FTSENT *e, const char *path, struct ota_error *err)
+struct scan {
+	uint64_t newest;
+	uint64_t bytes;
+};
+
+static int scan_one(void *user, FTSENT *e, const char *path, struct ota_error *err)
 {
-	uint64_t *total = user;
-	uint64_t size = S_ISREG(e->fts_statp->st_mode) ? (uint64_t)e->fts_statp->st_size : 0;
-	*total += (size + 4095) / 4096 * 4096 + 4096; /* its blocks and its inode's share of the tables */
+	struct scan *s = user;
+	const struct stat *st = e->fts_statp;
+	if (st->st_mtime > 0 && (uint64_t)st->st_mtime > s->newest)
+		s->newest = (uint64_t)st->st_mtime;
+	uint64_t size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	s->bytes += (size + 4095) / 4096 * 4096 + 4096; /* its blocks and its inode's share of the tables */
 	return 0;
 }
 
-int ota_image_root_size(const struct ota_image_ctx *c, uint64_t *ret, struct ota_error *err)
+int ota_image_root_scan(const struct ota_image_ctx *c, uint64_t *ret_newest, uint64_t *ret_bytes,
+			struct ota_error *err)
 {
-	uint64_t total = 0;
-	int r = walk_root(c, add_size, &total, err);
+	struct scan s = { 0 };
+	int r = walk_root(c, scan_one, &s, err);
 	if (r < 0)
 		return r;
-	*ret = total;
+	*ret_newest = s.newest;
+	*ret_bytes = s.bytes;
 	return 0;
 }

@@ -38,19 +38,6 @@ static const char every_key[] =
 	"cert = keys/signer.pem\n"
 	"chain = keys/intermediate.pem\n";
 
-static bool text_sets(const char *text, const char *section, const char *key)
-{
-	char header[80], line[96];
-	(void)snprintf(header, sizeof(header), "[%s]\n", section);
-	(void)snprintf(line, sizeof(line), "\n%s = ", key);
-	const char *s = strstr(text, header);
-	if (!s)
-		return false;
-	const char *next = strstr(s + 1, "\n[");
-	const char *k = strstr(s, line);
-	return k && (!next || k < next);
-}
-
 TEST(image_desc_every_key_in_the_test)
 {
 	char name[128];
@@ -58,9 +45,9 @@ TEST(image_desc_every_key_in_the_test)
 	for (size_t i = 0; ota_image_desc_key_name(i, name, sizeof(name)); i++, n++) {
 		char section[64] = "", key[64] = "";
 		ASSERT_TRUE(sscanf(name, "[%63[^]]] %63s", section, key) == 2);
-		if (!text_sets(every_key, section, key))
+		if (!test_ini_sets(every_key, section, key))
 			fprintf(stderr, "  not in every_key: %s\n", name);
-		ASSERT_TRUE(text_sets(every_key, section, key));
+		ASSERT_TRUE(test_ini_sets(every_key, section, key));
 	}
 	ASSERT_TRUE(n >= 19);
 }
