@@ -155,6 +155,21 @@ SOURCE_DATE_EPOCH=1700000000 image build unsigned.conf --rootfs root -o e1 >/dev
 check "SOURCE_DATE_EPOCH: every inode's times" sh -c "dd if=e1/disk.img of=e1.img bs=1M skip=33 count=64 status=none &&
 	debugfs -R 'stat /etc/hostname' e1.img 2>/dev/null | grep -c 0x6553f100 | grep -qx 4"
 
+# ---- EROFS: built where erofs-utils is installed, else named ----------------
+desc erofs.conf '[image]' 'filesystem = erofs' '[sign]' 'key = signer.key' 'cert = signer.pem'
+if command -v mkfs.erofs >/dev/null 2>&1 || [ -x /usr/bin/mkfs.erofs ] || [ -x /sbin/mkfs.erofs ]; then
+	if image build erofs.conf --rootfs root -o erofs; then
+		dd if=erofs/disk.img of=erofs-a.img bs=1M skip=33 count=64 status=none
+		check "erofs: system-a holds EROFS" sh -c "od -An -tx4 -j1024 -N4 erofs-a.img | grep -q e0f5e1e2"
+		check "erofs: the bundle verifies" "$BUNDLE" verify --keyring root.pem erofs/update.otab
+	else bad "erofs build" "exit $?"; fi
+else
+	rc=0; image build erofs.conf --rootfs root -o erofs 2>fail.err || rc=$?
+	if [ "$rc" = 1 ] && grep -q 'mkfs.erofs not found.*install the Debian package erofs-utils' fail.err && [ ! -e erofs ]; then
+		ok "erofs without erofs-utils: exit 1 naming the package, no output"
+	else bad "erofs without erofs-utils" "exit $rc, $(cat fail.err)"; fi
+fi
+
 # ---- bundle: the next version ----------------------------------------------
 echo changed-device >root-later/etc/hostname
 if "$IMG" bundle signed.conf --rootfs root-later --system-version 2.0 -o v2.otab --threads 2 -q; then ok "bundle"; else bad "bundle" "exit $?"; fi
