@@ -117,4 +117,12 @@ int ota_bootflow_parse_state(const char *text, struct ota_bootflow_state *ret, s
 /* Derives trial_state from booted, default, trial and tries_left. */
 enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s);
 
+/* The grub backend's files for a fresh image (docs/boot-flows.md): writes
+ * env1 and env2 (sequence 1, default_group the default, no trial) and an
+ * empty tries file into dir, which is created, each file power-fail safe
+ * (ota_write_file_atomic). For image builders: ota-grubenv init and
+ * ota-image. -EINVAL when default_group is not one of groups. */
+int ota_bootflow_grub_write_initial(const char *dir, const char *const groups[2], const char *default_group,
+				    struct ota_error *err) _must_check_;
+
 #endif

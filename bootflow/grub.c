@@ -342,3 +342,34 @@ const struct ota_bootflow_ops ota_bootflow_grub_ops = {
 	.mark_bad = grub_mark_bad,
 	.reboot = grub_reboot,
 };
+
+static int write_env_file(const char *dir, const char *name, const char *block, struct ota_error *err)
+{
+	char path[PATH_MAX];
+	if (ota_format(path, sizeof(path), "%s/%s", dir, name) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
+	return ota_write_file_atomic(path, block, OTA_GRUBENV_SIZE, 0644, err);
+}
+
+int ota_bootflow_grub_write_initial(const char *dir, const char *const groups[2], const char *default_group,
+				    struct ota_error *err)
+{
+	struct ota_grub_state s = { .seq = 1 };
+	char block[OTA_GRUBENV_SIZE];
+	if (strcmp(default_group, groups[0]) != 0 && strcmp(default_group, groups[1]) != 0)
+		return ota_error_set(err, -EINVAL, "default group '%s' is not one of the groups %s, %s",
+				     default_group, groups[0], groups[1]);
+	if (strlen(default_group) >= sizeof(s.default_group))
+		return ota_error_set(err, -EINVAL, "group name '%s' is too long", default_group);
+	strcpy(s.default_group, default_group);
+	int r = ota_mkdir_p(dir, 0755);
+	if (r < 0)
+		return ota_error_errno(err, r, "creating %s", dir);
+	if (ota_grubenv_format_state(block, &s) < 0)
+		return ota_error_set(err, -EINVAL, "group name '%s' cannot be written for GRUB", default_group);
+	if ((r = write_env_file(dir, "env1", block, err)) < 0 || (r = write_env_file(dir, "env2", block, err)) < 0)
+		return r;
+	if (ota_grubenv_format_tries(block, "", 0) < 0)
+		return ota_error_set(err, -EINVAL, "formatting the tries file");
+	return write_env_file(dir, "tries", block, err);
+}

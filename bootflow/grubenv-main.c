@@ -104,38 +104,17 @@ static int split_groups(char *arg, const char *groups[2])
 	return 0;
 }
 
-static int write_new(const char *dir, const char *name, const char *block)
-{
-	char path[4096];
-	struct ota_error err = { 0 };
-	int r = ota_format(path, sizeof(path), "%s/%s", dir, name);
-	if (r >= 0)
-		r = ota_write_file_atomic(path, block, OTA_GRUBENV_SIZE, 0644, &err);
-	if (r < 0)
-		log_error("writing %s/%s: %s", dir, name, err.msg[0] ? err.msg : strerror(-r));
-	return r;
-}
-
 static int cmd_init(const char *dir, const char *const groups[2], const char *def)
 {
-	struct ota_grub_state s = { .seq = 1 };
-	char block[OTA_GRUBENV_SIZE];
+	struct ota_error err = { 0 };
 	if (strcmp(def, groups[0]) != 0 && strcmp(def, groups[1]) != 0) {
 		log_error("--default %s is not one of the groups", def);
 		return 2;
 	}
-	strcpy(s.default_group, def);
-	int r = ota_mkdir_p(dir, 0755);
-	if (r < 0) {
-		log_error("creating %s: %s", dir, strerror(-r));
+	if (ota_bootflow_grub_write_initial(dir, groups, def, &err) < 0) {
+		log_error("%s", err.msg);
 		return 1;
 	}
-	if (ota_grubenv_format_state(block, &s) < 0)
-		return 1;
-	if (write_new(dir, "env1", block) < 0 || write_new(dir, "env2", block) < 0)
-		return 1;
-	if (ota_grubenv_format_tries(block, "", 0) < 0 || write_new(dir, "tries", block) < 0)
-		return 1;
 	return 0;
 }
 

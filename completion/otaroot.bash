@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # bash completion for otaroot's tools: ota-init, ota-update, ota-state,
-# ota-part, ota-bundle, ota-grubenv. Installed once per tool name (bash-
+# ota-part, ota-bundle, ota-image, ota-grubenv. Installed once per tool name (bash-
 # completion loads a file by the command's name). The commands and options
 # come from the tool's own --help (and COMMAND --help), so they cannot drift
 # from what the tool accepts (docs/cli.md).
@@ -61,4 +61,4 @@ _otaroot() {
 	fi
 	_otaroot_files
 }
-complete -F _otaroot ota-init ota-update ota-state ota-part ota-bundle ota-grubenv
+complete -F _otaroot ota-init ota-update ota-state ota-part ota-bundle ota-image ota-grubenv

@@ -186,39 +186,12 @@ uint64_t ota_layout_min_size(const struct ota_layout_part *p, const char **why)
 	return OTA_PART_MIN_SIZE;
 }
 
-/* Digits, then an optional K, M, G or T (powers of 1024, optionally
- * followed by B or iB). -EINVAL for anything else, -ERANGE past 2^64 - 1. */
-static int parse_size(const char *s, uint64_t *ret)
-{
-	static const char units[] = "KMGT";
-	uint64_t v = 0;
-	const char *c = s;
-	for (; *c >= '0' && *c <= '9'; c++) {
-		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*c - '0');
-	}
-	if (c == s)
-		return -EINVAL;
-	unsigned shift = 0;
-	if (*c) {
-		const char *u = strchr(units, toupper((unsigned char)*c));
-		if (!u || (c[1] && strcasecmp(c + 1, "iB") != 0 && strcasecmp(c + 1, "B") != 0))
-			return -EINVAL;
-		shift = 10u * (unsigned)(u - units + 1);
-	}
-	if (v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = v << shift;
-	return 0;
-}
-
 static int handle_size(struct ota_layout_part *p, const char *value, struct ota_error *err)
 {
 	p->rest = strcmp(value, "rest") == 0;
 	if (p->rest)
 		return 0;
-	int r = parse_size(value, &p->size);
+	int r = ota_parse_size(value, &p->size);
 	if (r == -ERANGE)
 		return ota_error_set(err, -ERANGE, "size: '%s' is more than 2^64 - 1 bytes (16 EiB)", value);
 	if (r < 0)

@@ -288,21 +288,27 @@ int ota_spawn(const char *const *argv, const struct ota_spawn_opts *o, struct ot
 	return WEXITSTATUS(status);
 }
 
-int ota_run_system_program(const char **argv, unsigned timeout_ms, struct ota_error *err)
+int ota_find_system_program(const char *name, char *buf, size_t size, struct ota_error *err)
 {
 	static const char *const dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
+	for (size_t i = 0; i < OTA_ELEMENTSOF(dirs); i++)
+		if (ota_format(buf, size, "%s/%s", dirs[i], name) >= 0 && access(buf, X_OK) == 0)
+			return 0;
+	return ota_error_set(err, -ENOENT, "%s not found in /sbin, /usr/sbin, /bin, /usr/bin", name);
+}
+
+int ota_run_system_program(const char **argv, unsigned timeout_ms, struct ota_error *err)
+{
 	static const char *const env[] = { "PATH=/sbin:/usr/sbin:/bin:/usr/bin" };
-	char path[256] = "";
-	for (size_t i = 0; i < OTA_ELEMENTSOF(dirs) && !path[0]; i++)
-		if (ota_format(path, sizeof(path), "%s/%s", dirs[i], argv[0]) < 0 || access(path, X_OK) < 0)
-			path[0] = '\0';
-	if (!path[0])
-		return ota_error_set(err, -ENOENT, "%s not found in /sbin, /usr/sbin, /bin, /usr/bin", argv[0]);
+	char path[256];
+	int r = ota_find_system_program(argv[0], path, sizeof(path), err);
+	if (r < 0)
+		return r;
 	const char *name = argv[0];
 	argv[0] = path;
 	struct ota_spawn_opts o = { .env = env, .n_env = OTA_ELEMENTSOF(env), .clean_env = true,
 				    .discard_stdout = true, .timeout_ms = timeout_ms };
-	int r = ota_spawn(argv, &o, err);
+	r = ota_spawn(argv, &o, err);
 	argv[0] = name; /* path goes out of scope */
 	return r;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Checked string and number handling. */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -110,4 +111,29 @@ int ota_enum_from_string(const char *const *names, size_t n, const char *s)
 		if (names[i] && strcmp(s, names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+int ota_parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = 0;
+	const char *c = s;
+	for (; *c >= '0' && *c <= '9'; c++) {
+		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (c == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (*c) {
+		const char *u = strchr(units, toupper((unsigned char)*c));
+		if (!u || (c[1] && strcasecmp(c + 1, "iB") != 0 && strcasecmp(c + 1, "B") != 0))
+			return -EINVAL;
+		shift = 10u * (unsigned)(u - units + 1);
+	}
+	if (v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
 }

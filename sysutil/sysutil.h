@@ -196,6 +196,10 @@ int ota_parse_u64(const char *s, uint64_t *ret) _must_check_;
 int ota_parse_u64_or_hex(const char *s, uint64_t *ret) _must_check_;
 /* Octal digits, with or without a leading 0: for file modes. */
 int ota_parse_octal(const char *s, uint64_t *ret) _must_check_;
+/* A size: digits, then an optional K, M, G or T (powers of 1024,
+ * optionally followed by B or iB), as layout.conf writes them ("64M").
+ * -EINVAL for anything else, -ERANGE past 2^64 - 1. */
+int ota_parse_size(const char *s, uint64_t *ret) _must_check_;
 /* yes/no, true/false, on/off, 1/0 (case-insensitive). */
 int ota_parse_bool(const char *s, bool *ret) _must_check_;
 /* Replaces *dst by a copy of src (NULL allowed). */
@@ -557,5 +561,9 @@ int ota_spawn(const char *const *argv, const struct ota_spawn_opts *opts, struct
  * as it was. Returns the exit status (>= 0) or a negative errno (-ENOENT:
  * not found in those directories). */
 int ota_run_system_program(const char **argv, unsigned timeout_ms, struct ota_error *err) _must_check_;
+/* The absolute path of the system program name in those directories, for a
+ * caller that runs it with ota_spawn() and options of its own; -ENOENT
+ * (err names the directories searched) when none has it. */
+int ota_find_system_program(const char *name, char *buf, size_t size, struct ota_error *err) _must_check_;
 
 #endif

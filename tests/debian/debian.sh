@@ -76,7 +76,9 @@ for f in /sbin/ota-init /usr/bin/ota-state /usr/bin/ota-update /usr/sbin/ota-par
 	contents "$DEB_MAIN" | grep -qx "$f" || fail "otaroot lacks $f"
 done
 for f in /usr/bin/ota-bundle /usr/bin/ota-grubenv /usr/share/man/man1/ota-bundle.1.gz \
-	/usr/share/man/man8/ota-grubenv.8.gz /usr/share/bash-completion/completions/ota-bundle; do
+	/usr/share/man/man8/ota-grubenv.8.gz /usr/share/bash-completion/completions/ota-bundle \
+	/usr/bin/ota-image /usr/share/man/man1/ota-image.1.gz /usr/share/otaroot/grub/grub.cfg \
+	/usr/share/otaroot/grub/flow.cfg /usr/share/bash-completion/completions/ota-image; do
 	contents "$DEB_BUNDLER" | grep -qx "$f" || fail "otaroot-bundler lacks $f"
 done
 dpkg-deb -I "$DEB_MAIN" conffiles | grep -qx /etc/default/otaroot || fail "/etc/default/otaroot is not a conffile"

@@ -4,7 +4,7 @@
 # (docs/cli.md): --help and -h print usage on stdout and exit 0; --version
 # and -V print "<tool> VERSION" and exit 0; an unknown option, an option
 # without its argument and an unknown command exit 2 naming themselves on
-# stderr. For the tools with per-command options (ota-update, ota-state):
+# stderr. For the tools with per-command options (ota-update, ota-state, ota-image):
 # COMMAND --help, and a command given another command's option, exit 2.
 # ota-init runs in a private mount namespace: a regression that got past its
 # PID-1 check must not rearrange the host's mounts.
@@ -87,6 +87,16 @@ for arg; do
 		expect_usage_error "$name" "$prog" --no-delta rollback --no-delta
 		expect_usage_error "$name" "$prog" --config --config
 		expect_usage_error "$name" "$prog" --channel check --channel
+		;;
+	ota-image)
+		for cmd in build bundle run; do
+			expect_help "$name" "$prog" "$cmd" --help
+			grep -q "^Usage: ota-image $cmd" "$work/out" || bad "$name $cmd --help" "not the command's usage: $(head -1 "$work/out")"
+		done
+		expect_usage_error "$name" "$prog" --print build --print d.conf
+		expect_usage_error "$name" "$prog" --data-dir bundle --data-dir /x d.conf
+		expect_usage_error "$name" "$prog" --rootfs run --rootfs /x disk.img
+		expect_usage_error "$name" "$prog" --rootfs build d.conf --rootfs
 		;;
 	ota-state)
 		for cmd in persist unpersist list status reset; do

@@ -21,6 +21,28 @@ static char scratch[TEST_DIR_MAX / 2];
 /* Forked children that exit() must not remove their parent's directory. */
 static pid_t scratch_owner;
 
+/* Whether text sets key in section (names ending in '.' are prefixes). */
+bool test_ini_sets(const char *text, const char *section, const char *key)
+{
+	char current[128] = "";
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		if (line[0] == '[' && len < sizeof(current)) {
+			(void)snprintf(current, sizeof(current), "%.*s", (int)(len - 2), line + 1);
+		} else {
+			size_t sl = strlen(section), kl = strlen(key);
+			bool in_section = section[sl - 1] == '.' ? strncmp(current, section, sl) == 0 && current[sl]
+								 : strcmp(current, section) == 0;
+			bool is_key = !kl || (key[kl - 1] == '.' ? strncmp(line, key, kl) == 0
+								 : strncmp(line, key, kl) == 0 && line[kl] == ' ');
+			if (in_section && is_key)
+				return true;
+		}
+		line += len + (line[len] == '\n');
+	}
+	return false;
+}
+
 const char *test_tmpdir(void)
 {
 	return scratch;

@@ -61,28 +61,6 @@ static const char every_key[] =
 	"[group.left]\nrootfs = root-l\n"
 	"[group.right]\nrootfs = root-r\n";
 
-/* Whether text sets key in section (names ending in '.' are prefixes). */
-static bool text_sets(const char *text, const char *section, const char *key)
-{
-	char current[128] = "";
-	for (const char *line = text; *line;) {
-		size_t len = strcspn(line, "\n");
-		if (line[0] == '[' && len < sizeof(current)) {
-			(void)snprintf(current, sizeof(current), "%.*s", (int)(len - 2), line + 1);
-		} else {
-			size_t sl = strlen(section), kl = strlen(key);
-			bool in_section = section[sl - 1] == '.' ? strncmp(current, section, sl) == 0 && current[sl]
-								 : strcmp(current, section) == 0;
-			bool is_key = !kl || (key[kl - 1] == '.' ? strncmp(line, key, kl) == 0
-								 : strncmp(line, key, kl) == 0 && line[kl] == ' ');
-			if (in_section && is_key)
-				return true;
-		}
-		line += len + (line[len] == '\n');
-	}
-	return false;
-}
-
 /* A key added to the schema is added to every_key, or this fails. */
 TEST(sysconf_every_key_is_in_the_round_trip)
 {
@@ -95,9 +73,9 @@ TEST(sysconf_every_key_is_in_the_round_trip)
 		const char *k = strstr(name, "] ");
 		if (k)
 			(void)snprintf(key, sizeof(key), "%.*s", (int)strcspn(k + 2, "<"), k + 2);
-		if (!text_sets(every_key, section, key))
+		if (!test_ini_sets(every_key, section, key))
 			fprintf(stderr, "  not in every_key: %s\n", name);
-		ASSERT_TRUE(text_sets(every_key, section, key));
+		ASSERT_TRUE(test_ini_sets(every_key, section, key));
 	}
 	ASSERT_TRUE(n >= 40);
 }

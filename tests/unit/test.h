@@ -17,6 +17,7 @@
 #ifndef OTA_TEST_H
 #define OTA_TEST_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@ const char *test_tmpdir(void);
 /* Makes a new directory "<scratch>/<name>-XXXXXX" and puts its path in buf:
  * 0, or -ENAMETOOLONG if it does not fit in size bytes, or mkdtemp's -errno. */
 int test_mkdtemp(char *buf, size_t size, const char *name);
+
+/* Whether INI text (a test's every-key text) sets key in section; a section
+ * or key ending in '.' is a prefix ("slot." for [slot.a]). For the tests
+ * that every key of a schema table appears in the test's text. */
+bool test_ini_sets(const char *text, const char *section, const char *key);
 
 #define TEST_MAX 256
 extern struct test_case test_cases[TEST_MAX];

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# mkdebian.sh BUILDDIR: the Debian VM image (tests/vm/test_debian.py).
+# mkdebian.sh BUILDDIR [--ota-image]: the Debian VM image (tests/vm/test_debian.py).
 #
 # A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv,
 # udev and openssh-server), with the otaroot package built by the ctest
@@ -19,10 +19,19 @@
 # fails). The debootstrap tarball is cached as
 # BUILDDIR/vm/debian-root-<key>.tar (the network is needed the first time).
 # These are the steps of docs/debian.md.
+#
+# --ota-image: the same root, but the image and the update are made by
+# ota-image (docs/ota-image.md) from a description, as a user would
+# (tests/vm/test_debian_image.py): BUILDDIR/vm/debian-image.img (1.0; only
+# the ESP and system-a, no room for the rest: the test grows the disk) and
+# BUILDDIR/vm/debian-image-v2.otab (2.0: the otaroot package upgraded to a
+# higher version in the root, /etc/ota-release 2.0).
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
 need debootstrap sfdisk mkfs.ext4 cpio
-BUILD=$(cd "${1:?usage: mkdebian.sh BUILDDIR}" && pwd -P)
+BUILD=$(cd "${1:?usage: mkdebian.sh BUILDDIR [--ota-image]}" && pwd -P)
+WITH_OTA_IMAGE=0
+[ "${2:-}" = --ota-image ] && WITH_OTA_IMAGE=1
 here=$(cd "$(dirname "$0")" && pwd)
 MIRROR=${OTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 say() { printf 'mkdebian: %s\n' "$*"; }
@@ -94,6 +103,48 @@ mkdir -p "$root/var/log/journal"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 echo "1.0" >"$root/etc/ota-release"
+
+if [ $WITH_OTA_IMAGE = 1 ]; then
+	# 4. the image and the 2.0 bundle, by ota-image from a description that
+	# says what tests/vm/debian-root/etc/ota/system.conf says.
+	cat >"$work/image.conf" <<CONF
+[image]
+target = efi
+arch = amd64
+slot-size = $(( ($(du -sm --apparent-size "$root" | cut -f1) * 13 / 10 + 64 + 63) / 64 * 64 ))M
+kernel-cmdline = console=ttyS0 panic=-1 no_timer_check
+grub-serial = yes
+[system]
+compatible = otaroot-qemu-debian
+version = 1.0
+[update]
+keyring = $pki/root.pem
+[bootflow]
+tries = 3
+[init]
+trial-watchdog = 300
+[sign]
+key = $pki/signer.key
+cert = $pki/signer.pem
+CONF
+	img() { "$BUILD/bin/ota-image" "$@" --data-dir "$here/../../bootflow"; }
+	img build "$work/image.conf" --rootfs "$root" -o "$work/out" || die "ota-image build"
+	mv "$work/out/disk.img" "$BUILD/vm/debian-image.img"
+	say "$BUILD/vm/debian-image.img: $(stat -c %s "$BUILD/vm/debian-image.img") bytes (ota-image)"
+	# 2.0: the otaroot package upgraded (the same .deb as a higher version:
+	# no network), and the release file.
+	debver=$(dpkg-deb -f "$DEB" Version)
+	rm -rf "$work/deb" && dpkg-deb -R "$DEB" "$work/deb"
+	sed -i "s/^Version: .*/Version: ${debver}+up1/" "$work/deb/DEBIAN/control"
+	dpkg-deb -b "$work/deb" "$root/tmp/otaroot-up.deb" >/dev/null
+	chroot "$root" dpkg -i /tmp/otaroot-up.deb >"$work/dpkg-up.log" 2>&1 || { cat "$work/dpkg-up.log" >&2; die "dpkg -i (upgrade)"; }
+	rm -f "$root/tmp/otaroot-up.deb"
+	echo "2.0" >"$root/etc/ota-release"
+	img bundle "$work/image.conf" --rootfs "$root" --system-version 2.0 -o "$BUILD/vm/debian-image-v2.otab" ||
+		die "ota-image bundle"
+	say "$BUILD/vm/debian-image-v2.otab: version 2.0 (otaroot ${debver}+up1), $(stat -c %s "$BUILD/vm/debian-image-v2.otab") bytes"
+	exit 0
+fi
 
 # 4. the disk: GPT with the ESP (32 MiB) and system-a, in a file with room
 # for system-b and a 128 MiB data partition, which the first boot appends.

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* image: the description's schema and parser, and the device files ota-image
+ * writes from it, each read back by its owner (sysconf/, partitioner/). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "partitioner/partitioner.h"
+#include "sysconf/sysconf.h"
+#include "test.h"
+
+/* Every key of the schema, none at its default. */
+static const char every_key[] =
+	"[image]\n"
+	"target = efi\n"
+	"arch = arm64\n"
+	"filesystem = erofs\n"
+	"slot-size = 3G\n"
+	"esp-size = 48M\n"
+	"kernel-cmdline = console=ttyAMA0 quiet\n"
+	"grub-serial = yes\n"
+	"bmap = no\n"
+	"overlay = files\n"
+	"[system]\n"
+	"compatible = acme-router-r2\n"
+	"version = 2025.03.1\n"
+	"[update]\n"
+	"keyring = /srv/pki/ca.pem\n"
+	"channel = https://updates.example.net/r2/beta.json\n"
+	"downgrade = strict\n"
+	"[bootflow]\n"
+	"tries = 7\n"
+	"[init]\n"
+	"trial-watchdog = 600\n"
+	"[sign]\n"
+	"key = keys/signer.key\n"
+	"cert = keys/signer.pem\n"
+	"chain = keys/intermediate.pem\n";
+
+TEST(image_desc_every_key_in_the_test)
+{
+	char name[128];
+	size_t n = 0;
+	for (size_t i = 0; ota_image_desc_key_name(i, name, sizeof(name)); i++, n++) {
+		char section[64] = "", key[64] = "";
+		ASSERT_TRUE(sscanf(name, "[%63[^]]] %63s", section, key) == 2);
+		if (!test_ini_sets(every_key, section, key))
+			fprintf(stderr, "  not in every_key: %s\n", name);
+		ASSERT_TRUE(test_ini_sets(every_key, section, key));
+	}
+	ASSERT_TRUE(n >= 19);
+}
+
+TEST(image_desc_round_trip_every_key)
+{
+	struct ota_image_desc d;
+	struct ota_error err = { 0 };
+	ota_image_desc_init(&d);
+	int r = ota_image_desc_parse(&d, every_key, "/work/products/r2/image.conf", &err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	ASSERT_INT_EQ(r, 0);
+	ASSERT_INT_EQ(d.target, OTA_IMAGE_TARGET_EFI);
+	ASSERT_INT_EQ(d.arch, OTA_IMAGE_ARCH_ARM64);
+	ASSERT_INT_EQ(d.filesystem, OTA_IMAGE_FS_EROFS);
+	ASSERT_TRUE(d.slot_size == 3ull << 30);
+	ASSERT_TRUE(d.esp_size == 48ull << 20);
+	ASSERT_STR_EQ(d.kernel_cmdline, "console=ttyAMA0 quiet");
+	ASSERT_TRUE(d.grub_serial);
+	ASSERT_INT_EQ(d.bmap, OTA_IMAGE_BMAP_NO);
+	ASSERT_STR_EQ(d.overlay, "/work/products/r2/files");
+	ASSERT_STR_EQ(d.compatible, "acme-router-r2");
+	ASSERT_STR_EQ(d.version, "2025.03.1");
+	ASSERT_STR_EQ(d.keyring, "/srv/pki/ca.pem");
+	ASSERT_STR_EQ(d.channel, "https://updates.example.net/r2/beta.json");
+	ASSERT_STR_EQ(d.downgrade, "strict");
+	ASSERT_INT_EQ(d.tries, 7);
+	ASSERT_INT_EQ(d.trial_watchdog_s, 600);
+	ASSERT_STR_EQ(d.key, "/work/products/r2/keys/signer.key");
+	ASSERT_STR_EQ(d.cert, "/work/products/r2/keys/signer.pem");
+	ASSERT_STR_EQ(d.chain, "/work/products/r2/keys/intermediate.pem");
+	ota_image_desc_done(&d);
+}
+
+/* The smallest description: the defaults. */
+static const char minimal[] = "[system]\ncompatible = lab-board\nversion = 7\n[update]\nkeyring = ca.pem\n";
+
+TEST(image_desc_defaults)
+{
+	struct ota_image_desc d;
+	struct ota_error err = { 0 };
+	ota_image_desc_init(&d);
+	ASSERT_INT_EQ(ota_image_desc_parse(&d, minimal, "rel/desc.ini", &err), 0);
+	ASSERT_INT_EQ(d.arch, OTA_IMAGE_ARCH_AMD64);
+	ASSERT_INT_EQ(d.filesystem, OTA_IMAGE_FS_EXT4);
+	ASSERT_TRUE(d.slot_size == 0);
+	ASSERT_TRUE(d.esp_size == OTA_IMAGE_DEFAULT_ESP_SIZE);
+	ASSERT_INT_EQ(d.bmap, OTA_IMAGE_BMAP_AUTO);
+	ASSERT_STR_EQ(d.keyring, "rel/ca.pem");
+	ASSERT_NULL(d.key);
+	ASSERT_INT_EQ(d.tries, OTA_UPDATE_DEFAULT_TRIES);
+	ASSERT_INT_EQ(d.trial_watchdog_s, OTA_TRIAL_WATCHDOG_DEFAULT_S);
+	ota_image_desc_done(&d);
+}
+
+/* Each bad description fails naming where and why, and leaves d as it was. */
+TEST(image_desc_errors_name_line_and_key)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\nkeyrings = k2\n",
+		  "d.conf:6: [update] keyrings: unknown key" },
+		{ "[image]\narch = riscv64\n", "d.conf:2: [image] arch: 'riscv64' is not one of amd64, arm64" },
+		{ "[image]\nslot-size = 100000K\n", "d.conf:2: [image] slot-size: '100000K' is not a size in whole MiB" },
+		{ "[image]\nesp-size = 8M\n", "[image] esp-size: '8M'" },
+		{ "[bootflow]\ntries = 0\n", "d.conf:2: [bootflow] tries: '0' is not a number in 1..100" },
+		{ "[partition data]\nsize = rest\n", "d.conf:1: unknown section [partition data]" },
+		{ "[system]\ncompatible = x\n[update]\nkeyring = k\n", "d.conf: [system] version is required" },
+		{ "[system]\ncompatible = x\nversion = 1 beta\n[update]\nkeyring = k\n", "version '1 beta' has a space" },
+		{ "[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\n[sign]\nkey = s.key\n",
+		  "[sign] key and cert go together" },
+		{ "[image]\ngrub-serial = maybe\n", "d.conf:2: [image] grub-serial: 'maybe' is not yes or no" },
+		{ "[image]\nbmap = auto\nbmap = no\n", "d.conf" },
+	};
+	for (size_t i = 0; i < OTA_ELEMENTSOF(cases); i++) {
+		struct ota_image_desc d;
+		struct ota_error err = { 0 };
+		ota_image_desc_init(&d);
+		ASSERT_TRUE(ota_image_desc_parse(&d, cases[i].text, "d.conf", &err) < 0);
+		ASSERT_CONTAINS(err.msg, cases[i].want);
+		ASSERT_NULL(d.compatible);
+	}
+}
+
+/* What ota-image writes as system.conf is what ota-init and ota-update
+ * read: parsed by sysconf, the values are the description's. */
+TEST(image_system_conf_parses_back)
+{
+	struct ota_image_desc d;
+	struct ota_error err = { 0 };
+	ota_image_desc_init(&d);
+	ASSERT_INT_EQ(ota_image_desc_parse(&d, every_key, "/p/image.conf", &err), 0);
+	char *text = NULL;
+	ASSERT_INT_EQ(ota_image_system_conf(&d, "2025.04", &text, &err), 0);
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	int r = ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, text, "system.conf", &err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n%s", err.msg, text);
+	ASSERT_INT_EQ(r, 0);
+	ASSERT_STR_EQ(c.update.compatible, "acme-router-r2");
+	ASSERT_STR_EQ(c.update.version, "2025.04");
+	ASSERT_STR_EQ(c.update.keyring, "/etc/ota/keyring.pem");
+	ASSERT_STR_EQ(c.update.channel, "https://updates.example.net/r2/beta.json");
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_STRICT);
+	ASSERT_INT_EQ(c.update.tries, 7);
+	ASSERT_STR_EQ(c.update.bootflow.type, "grub");
+	ASSERT_STR_EQ(c.update.bootflow.device, "PARTLABEL=esp");
+	ASSERT_STR_EQ(c.update.bootflow.groups[0], "a");
+	ASSERT_STR_EQ(c.update.bootflow.groups[1], "b");
+	ASSERT_STR_EQ(ota_sysconf_slot(&c.update, "a", "system")->device, "PARTLABEL=system-a");
+	ASSERT_STR_EQ(ota_sysconf_slot(&c.update, "b", "system")->device, "PARTLABEL=system-b");
+	ASSERT_INT_EQ(c.init.trial_watchdog_s, 600);
+	ASSERT_STR_EQ(c.init.init, "/sbin/init");
+	ASSERT_NULL(c.init.data_device);
+	ota_sysconf_done(&c);
+	free(text);
+	/* No override: the description's version; no channel: none. */
+	ota_image_desc_done(&d);
+	ASSERT_INT_EQ(ota_image_desc_parse(&d, minimal, "m.conf", &err), 0);
+	ASSERT_INT_EQ(ota_image_system_conf(&d, NULL, &text, &err), 0);
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_UPDATE, text, "system.conf", &err), 0);
+	ASSERT_STR_EQ(c.update.version, "7");
+	ASSERT_NULL(c.update.channel);
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_REFUSE);
+	ota_sysconf_done(&c);
+	free(text);
+	ota_image_desc_done(&d);
+}
+
+/* layout.conf: the image's two partitions first, then system-b and data,
+ * the slots of the size given, the root type of the architecture. */
+TEST(image_layout_conf_parses_back)
+{
+	struct ota_image_desc d;
+	struct ota_error err = { 0 };
+	ota_image_desc_init(&d);
+	ASSERT_INT_EQ(ota_image_desc_parse(&d, every_key, "/p/image.conf", &err), 0);
+	char *text = NULL;
+	ASSERT_INT_EQ(ota_image_layout_conf(&d, 3ull << 30, &text, &err), 0);
+	struct ota_layout l;
+	ASSERT_INT_EQ(ota_layout_parse(&l, text, "layout.conf", &err), 0);
+	ASSERT_INT_EQ(l.n_parts, 4);
+	ASSERT_STR_EQ(l.parts[0].name, "esp");
+	ASSERT_TRUE(l.parts[0].size == 48ull << 20);
+	ASSERT_STR_EQ(l.parts[1].name, "system-a");
+	ASSERT_STR_EQ(l.parts[2].name, "system-b");
+	ASSERT_TRUE(l.parts[1].size == 3ull << 30 && l.parts[2].size == 3ull << 30);
+	ASSERT_STR_EQ(l.parts[1].gpt_type, "b921b045-1df0-41c3-af44-4c6f280d3fae");
+	ASSERT_STR_EQ(l.parts[3].name, "data");
+	ASSERT_TRUE(l.parts[3].rest && l.parts[3].grow && l.parts[3].fs == OTA_FS_EXT4);
+	ASSERT_STR_EQ(l.parts[3].label, "data");
+	free(text);
+	ota_image_desc_done(&d);
+}
