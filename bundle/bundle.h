@@ -379,6 +379,11 @@ int ota_bundle_reader_manifest_sha256(const struct ota_bundle_reader *r, uint8_t
 /* During a consumer's begin/chunk/end calls: the running payload's verified
  * chunk table (*ret_count entries); NULL outside them. Owned by the reader. */
 const struct ota_chunk_entry *ota_bundle_reader_chunk_table(const struct ota_bundle_reader *r, uint64_t *ret_count);
+/* Before ota_bundle_reader_run: the consumer checks each payload's
+ * whole-image SHA-256 itself (ota-update reads the written slot back and
+ * hashes it), so the stream does not hash every byte a second time. Each
+ * chunk is still verified against its table before a consumer sees it. */
+void ota_bundle_reader_skip_image_hash(struct ota_bundle_reader *r);
 /* Whether the bundle was signed and verified (false: allowed unsigned). */
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info);
 
@@ -390,7 +395,8 @@ struct ota_bundle_consumer {
 	int (*begin)(void *userdata, const struct ota_manifest_payload *p);
 	int (*chunk)(void *userdata, const struct ota_manifest_payload *p, uint64_t offset,
 		     const void *data, size_t size);
-	/* After the last chunk and the whole-image hash matched. */
+	/* After the last chunk and the whole-image hash matched (unless the
+	 * consumer took that check, ota_bundle_reader_skip_image_hash). */
 	int (*end)(void *userdata, const struct ota_manifest_payload *p);
 	void *userdata;
 };

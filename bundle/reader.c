@@ -19,6 +19,7 @@ struct ota_bundle_reader {
 	uint64_t max_table;
 	uint64_t offset; /* bytes read from the source so far */
 	bool ran;
+	bool skip_image_hash; /* the consumer checks each image's SHA-256 itself */
 	const struct ota_chunk_entry *table; /* the running payload's, during consumer calls */
 	uint64_t table_count;
 };
@@ -199,6 +200,11 @@ const struct ota_chunk_entry *ota_bundle_reader_chunk_table(const struct ota_bun
 	return r->table;
 }
 
+void ota_bundle_reader_skip_image_hash(struct ota_bundle_reader *r)
+{
+	r->skip_image_hash = true;
+}
+
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info)
 {
 	if (r->is_signed && ret_info)
@@ -213,7 +219,7 @@ struct payload_run {
 	struct ota_chunk_entry *table;
 	uint8_t *cbuf, *ubuf;
 	ZSTD_DCtx *dctx;
-	EVP_MD_CTX *image_md;
+	EVP_MD_CTX *image_md; /* NULL: the image hash is the consumer's */
 };
 
 static void payload_run_done(struct payload_run *x)
@@ -246,7 +252,7 @@ static int read_table(struct ota_bundle_reader *r, struct payload_run *x, struct
 	return ota_chunk_table_parse(raw, size, p, &x->table, err);
 }
 
-static int setup_run(struct payload_run *x, struct ota_error *err)
+static int setup_run(struct payload_run *x, bool image_hash, struct ota_error *err)
 {
 	uint64_t min, max;
 	if (ota_chunker_bounds(x->p->chunker, x->p->chunk_avg, &min, &max) < 0)
@@ -254,8 +260,8 @@ static int setup_run(struct payload_run *x, struct ota_error *err)
 	x->cbuf = malloc(ota_chunk_csize_bound(max));
 	x->ubuf = malloc(max);
 	x->dctx = ZSTD_createDCtx();
-	x->image_md = EVP_MD_CTX_new();
-	if (!x->cbuf || !x->ubuf || !x->dctx || !x->image_md || !EVP_DigestInit_ex(x->image_md, EVP_sha256(), NULL))
+	x->image_md = image_hash ? EVP_MD_CTX_new() : NULL;
+	if (!x->cbuf || !x->ubuf || !x->dctx || (image_hash && (!x->image_md || !EVP_DigestInit_ex(x->image_md, EVP_sha256(), NULL))))
 		return ota_error_set(err, -ENOMEM, "out of memory for chunk buffers");
 	return 0;
 }
@@ -278,7 +284,7 @@ static int read_chunk(struct ota_bundle_reader *r, struct payload_run *x, uint64
 		return ota_error_set(err, ret, "SHA-256 failed");
 	if (memcmp(sha, e->sha256, 32) != 0)
 		return ota_bundle_malformed(err, "hash mismatch (chunk data altered)");
-	if (!EVP_DigestUpdate(x->image_md, x->ubuf, e->usize))
+	if (x->image_md && !EVP_DigestUpdate(x->image_md, x->ubuf, e->usize))
 		return ota_error_set(err, -EIO, "SHA-256 failed");
 	return 0;
 }
@@ -290,7 +296,7 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 {
 	int ret = read_table(r, x, err);
 	if (ret == 0)
-		ret = setup_run(x, err);
+		ret = setup_run(x, !r->skip_image_hash, err);
 	r->table = x->table;
 	r->table_count = x->p->chunk_count;
 	if (ret < 0)
@@ -314,9 +320,9 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 		image_off += x->table[i].usize;
 	}
 	uint8_t sha[32];
-	if (!EVP_DigestFinal_ex(x->image_md, sha, NULL))
+	if (x->image_md && !EVP_DigestFinal_ex(x->image_md, sha, NULL))
 		return ota_error_set(err, -EIO, "SHA-256 failed");
-	if (memcmp(sha, x->p->image_sha256, 32) != 0)
+	if (x->image_md && memcmp(sha, x->p->image_sha256, 32) != 0)
 		return ota_bundle_malformed(err, "image hash mismatch");
 	*ret_consumer = true;
 	if (wanted && c && c->end)

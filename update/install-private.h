@@ -35,6 +35,7 @@ struct ota_install_target {
 	dev_t id_dev;
 	ino_t id_ino;
 	bool verified; /* written (or found in place) and read back with the image's hash */
+	struct ota_slot_verifier *verifier; /* streamed install: reads back behind the checkpoints */
 };
 
 /* One install. */
@@ -60,6 +61,10 @@ struct ota_install {
 	uint64_t since_checkpoint; /* bytes placed since the last checkpoint */
 	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */
 	struct ota_bundle_reader *reader;
+	struct ota_slot_writer *writer; /* streamed install: the current payload's, while it runs */
+	uint64_t zeroed;        /* bytes zeroed by the device or file system instead of written */
+	uint64_t readback_ms, readback_bytes; /* the read-backs: time waited after fsync, bytes */
+	uint64_t readback_early;  /* ... of which read back while the slot was written */
 	uint8_t *cmp;           /* streamed resume: a chunk read back from the slot */
 	size_t cmp_size;
 	struct ota_error *err;
@@ -67,6 +72,8 @@ struct ota_install {
 
 /* ---- install.c ---------------------------------------------------------------- */
 
+/* CLOCK_MONOTONIC in milliseconds, for the time shares reported. */
+uint64_t ota_install_now_ms(void);
 /* The path a slot's bytes are at: its file, or its device spec resolved. */
 int ota_install_slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err) _must_check_;
 void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t, uint64_t done);

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -18,8 +17,14 @@
 #include "bundle/bundle.h"
 #include "update/chunk-index.h"
 #include "update/install-private.h"
+#include "update/slot-io.h"
 
-OTA_DEFINE_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
+uint64_t ota_install_now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* ---- slots ------------------------------------------------------------------ */
 
@@ -329,23 +334,41 @@ static void find_checkpoints(struct ota_install *x)
 
 /* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
  * in place. fdatasync first, then the record: see above. */
+/* The record of a checkpoint, once its bytes are durable. Best effort:
+ * without it an interrupted install only re-checks less next time; it is
+ * never less safe. */
+static void record_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks, uint64_t bytes)
+{
+	if (chunks <= t->checkpoint_chunks)
+		return;
+	struct ota_slot_record rec;
+	fill_record(&rec, x, t, OTA_SLOT_INSTALLING);
+	rec.checkpoint_chunks = chunks;
+	rec.checkpoint_bytes = bytes;
+	if (ota_update_status_write(x->c->status_file, &rec, 1, NULL) == 0)
+		t->checkpoint_chunks = chunks;
+}
+
 int ota_install_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks, uint64_t bytes)
 {
 	if (x->since_checkpoint < CHECKPOINT_EVERY || t->fd < 0 || chunks <= t->checkpoint_chunks)
 		return 0;
 	if (fdatasync(t->fd) < 0)
 		return ota_error_errno(x->err, -errno, "slot %s: fdatasync '%s'", t->slot->name, t->path);
-	struct ota_slot_record rec;
-	fill_record(&rec, x, t, OTA_SLOT_INSTALLING);
-	rec.checkpoint_chunks = chunks;
-	rec.checkpoint_bytes = bytes;
 	x->since_checkpoint = 0;
-	/* Best effort: without this record an interrupted install only
-	 * re-checks less next time; it is never less safe. */
-	if (ota_update_status_write(x->c->status_file, &rec, 1, NULL) < 0)
-		return 0;
-	t->checkpoint_chunks = chunks;
+	record_checkpoint(x, t, chunks, bytes);
 	return 0;
+}
+
+/* The writer's checkpoint, on its thread: the caller's thread meanwhile
+ * only decodes, compares and queues chunks (no status file, no
+ * checkpoint_chunks). */
+static void on_durable(void *userdata, uint64_t chunks, uint64_t bytes)
+{
+	struct ota_install *x = userdata;
+	record_checkpoint(x, x->cur, chunks, bytes);
+	if (x->cur->verifier)
+		ota_slot_verifier_durable(x->cur->verifier, bytes);
 }
 
 /* Streamed resume: 1 if the slot already holds data at offset, 0 if not. */
@@ -396,6 +419,35 @@ int ota_install_write_at(struct ota_install *x, struct ota_install_target *t, ui
 	return 0;
 }
 
+/* The streamed payload's writer (slot-io.h), started with the first write. */
+static int start_writer(struct ota_install *x, struct ota_install_target *t)
+{
+	if (x->writer)
+		return 0;
+	int r = ota_install_open_target(x, t);
+	if (r < 0)
+		return r;
+	struct ota_slot_writer_opts wo = { .fd = t->fd, .path = t->path, .slot = t->slot->name,
+					   .is_blockdev = !t->is_file, .durable = on_durable, .userdata = x,
+					   .checkpoint_every = CHECKPOINT_EVERY };
+	/* Without O_DIRECT reads the read-back waits for the end (slot-io.h). */
+	if (!x->o->no_readback && !t->verifier &&
+	    ota_slot_verifier_new(t->slot->name, t->path, t->is_file, t->p->image_size, &t->verifier, NULL) < 0)
+		t->verifier = NULL;
+	return ota_slot_writer_new(&wo, &x->writer, x->err);
+}
+
+/* Waits for the writer to write what is queued and stops it. */
+static int finish_writer(struct ota_install *x)
+{
+	if (!x->writer)
+		return 0;
+	struct ota_slot_writer_stats st = { 0 };
+	int r = ota_slot_writer_finish(TAKE_PTR(x->writer), &st, x->err);
+	x->zeroed += st.zeroed;
+	return r;
+}
+
 static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
 		    size_t size)
 {
@@ -408,52 +460,38 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 		return r;
 	if (r > 0) {
 		x->resumed += size;
-		ota_install_account(x, t, size);
-	} else if ((r = ota_install_write_at(x, t, offset, data, size)) < 0) {
-		return r;
+		if (x->writer)
+			ota_slot_writer_skip(x->writer, i + 1, offset + size);
+	} else {
+		r = start_writer(x, t);
+		if (r == 0)
+			r = ota_slot_writer_put(x->writer, offset, data, size, i + 1, x->err);
+		if (r < 0)
+			return r;
+		x->written += size;
 	}
-	return ota_install_checkpoint(x, t, i + 1, offset + size);
+	ota_install_account(x, t, size);
+	return 0;
 }
 
-/* SHA-256 of bytes [0, size) of a slot, read past the page cache where the
- * kernel allows. Errors name the slot and its path. */
+/* SHA-256 of bytes [0, size) of a slot as its medium holds them. */
 static int hash_slot(const struct ota_slot_config *slot, const char *path, uint64_t size, uint8_t ret[32],
 		     struct ota_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (slot->file ? O_NOFOLLOW : 0));
-	if (fd < 0)
-		return ota_error_errno(err, -errno, "slot %s: open '%s' to verify", slot->name, path);
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
-		return ota_error_set(err, -ENOMEM, "slot %s: SHA-256 setup failed", slot->name);
-	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
-	if (!buf)
-		return ota_error_set(err, -ENOMEM, "slot %s: out of memory", slot->name);
-	uint64_t left = size, off = 0;
-	while (left > 0) {
-		size_t want_n = left < (1u << 20) ? (size_t)left : (1u << 20);
-		ssize_t n = pread(fd, buf, want_n, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ota_error_errno(err, n < 0 ? -errno : -EIO, "slot %s: read back '%s' at offset %llu",
-					       slot->name, path, (unsigned long long)off);
-		if (!EVP_DigestUpdate(md, buf, (size_t)n))
-			return ota_error_set(err, -EIO, "slot %s: SHA-256 failed", slot->name);
-		left -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	if (!EVP_DigestFinal_ex(md, ret, NULL))
-		return ota_error_set(err, -EIO, "slot %s: SHA-256 failed", slot->name);
-	return 0;
+	return ota_slot_read_back(slot->name, path, slot->file != NULL, size, ret, err);
 }
 
 /* Reads the slot back and compares the whole image's SHA-256 with the manifest. */
 static int check_readback(struct ota_install *x, struct ota_install_target *t)
 {
 	uint8_t sha[32];
-	int r = hash_slot(t->slot, t->path, t->p->image_size, sha, x->err);
+	uint64_t start = ota_install_now_ms(), early = 0;
+	int r = t->verifier ? ota_slot_verifier_finish(t->verifier, sha, &early, x->err)
+			    : hash_slot(t->slot, t->path, t->p->image_size, sha, x->err);
+	t->verifier = ota_slot_verifier_free(t->verifier);
+	x->readback_ms += ota_install_now_ms() - start;
+	x->readback_early += early;
+	x->readback_bytes += t->p->image_size;
 	if (r < 0)
 		return r;
 	if (memcmp(sha, t->p->image_sha256, 32) != 0)
@@ -477,7 +515,7 @@ int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p
 		return ota_error_errno(x->err, -errno, "slot %s: close '%s'", t->slot->name, t->path);
 	}
 	t->fd = -1;
-	r = check_readback(x, t);
+	r = x->o->no_readback ? 0 : check_readback(x, t);
 	if (r < 0)
 		return r;
 	struct ota_slot_record rec;
@@ -496,7 +534,9 @@ int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p
 static int on_end_stream(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct ota_install *x = userdata;
-	int r = ota_install_end_payload(x, p);
+	int r = finish_writer(x);
+	if (r == 0)
+		r = ota_install_end_payload(x, p);
 	if (r < 0)
 		return r;
 	uint64_t n = 0;
@@ -668,6 +708,7 @@ static int hook_env_install(struct ota_hook_env *e, const struct ota_install *x,
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
 		       struct ota_update_result *ret, struct ota_error *err)
 {
+	uint64_t started_ms = ota_install_now_ms();
 	_cleanup_update_op_ struct ota_update_op op = OTA_UPDATE_OP_INIT;
 	int r = ota_update_op_begin(c, &op, err);
 	if (r < 0)
@@ -795,12 +836,25 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 			r = ota_delta_payload(&x, &d, &x.targets[i]);
 	} else {
 		struct ota_bundle_consumer consumer = { on_begin, on_chunk, on_end_stream, &x };
+		/* The read-back hashes each image from the medium: the one proof
+		 * of the whole image needed (each chunk is verified as it comes). */
+		if (!o->no_readback)
+			ota_bundle_reader_skip_image_hash(reader);
 		r = ota_bundle_reader_run(reader, &consumer, want, err);
+		/* Stopped early (a bad chunk, a truncated stream): what is queued
+		 * was verified; written, it is there for a resume. */
+		if (x.writer) {
+			struct ota_error ignored;
+			int rw = ota_slot_writer_finish(TAKE_PTR(x.writer), NULL, &ignored);
+			(void)rw; /* the first error is the one to report */
+		}
 	}
 	cmp = x.cmp;
-	for (size_t i = 0; i < x.n_targets; i++)
+	for (size_t i = 0; i < x.n_targets; i++) {
+		x.targets[i].verifier = ota_slot_verifier_free(x.targets[i].verifier);
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
+	}
 	if (r < 0) {
 		if (x.marked_bad)
 			ota_error_prefix(err, "install into group %s failed (group left marked bad): ", spare);
@@ -825,7 +879,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
 					 .reused_spare = x.reused_spare, .reused_active = x.reused_active,
-					 .resumed = x.resumed };
+					 .resumed = x.resumed, .zeroed = x.zeroed, .read_back = !o->no_readback,
+					 .readback_bytes = x.readback_bytes, .readback_ms = x.readback_ms,
+					 .readback_early = x.readback_early,
+					 .elapsed_ms = ota_install_now_ms() - started_ms };
 	for (size_t i = 0; i < x.n_targets; i++)
 		res.resumed_at += x.targets[i].resume_bytes;
 	(void)snprintf(res.reused_from, sizeof(res.reused_from), "%s", x.reused_from);

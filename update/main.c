@@ -14,6 +14,7 @@ static bool arg_json;
 static bool arg_reboot;
 static bool arg_tty;
 static bool arg_no_delta;
+static bool arg_no_readback;
 static bool arg_install;
 static const char *arg_channel;
 
@@ -22,6 +23,7 @@ static const char *arg_channel;
 #define OPT_JSON 'j'
 #define OPT_REBOOT 'r'
 #define OPT_NO_DELTA 'D'
+#define OPT_NO_READBACK 'B'
 #define OPT_INSTALL 'i'
 #define OPT_CHANNEL 'C'
 
@@ -30,6 +32,7 @@ static const struct option options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "reboot", no_argument, NULL, OPT_REBOOT },
 	{ "no-delta", no_argument, NULL, OPT_NO_DELTA },
+	{ "no-read-back", no_argument, NULL, OPT_NO_READBACK },
 	{ "install", no_argument, NULL, OPT_INSTALL },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
 	OTA_CLI_STANDARD_OPTIONS,
@@ -43,7 +46,7 @@ static const struct ota_cli_command self = {
 	.usage = "Usage: ota-update [--config FILE] COMMAND [OPTIONS] [ARGS]\n"
 		 "\n"
 		 "Commands:\n"
-		 "  install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
+		 "  install [--json] [--reboot] [--no-delta] [--no-read-back] BUNDLE|URL|-\n"
 		 "                     install a bundle into the spare boot group and arm a trial boot\n"
 		 "  commit             make the booted group the default (ends a trial boot)\n"
 		 "  rollback [--reboot]\n"
@@ -63,15 +66,18 @@ static const struct ota_cli_command self = {
 enum { CMD_INSTALL, CMD_COMMIT, CMD_ROLLBACK, CMD_STATUS, CMD_CHECK };
 
 static const struct ota_cli_command commands[] = {
-	[CMD_INSTALL] = { "install", "cjrD", 1, 1,
-			  "Usage: ota-update install [--json] [--reboot] [--no-delta] BUNDLE|URL|-\n"
+	[CMD_INSTALL] = { "install", "cjrDB", 1, 1,
+			  "Usage: ota-update install [--json] [--reboot] [--no-delta] [--no-read-back] BUNDLE|URL|-\n"
 			  "\n"
 			  "Installs a signed bundle (a file, an http(s) URL, or - for stdin) into the spare\n"
 			  "boot group and arms a trial boot of it.\n"
 			  "\n"
 			  "  -j, --json     progress and result as JSON lines on stdout (docs/update.md)\n"
 			  "  -r, --reboot   reboot into the trial when done\n"
-			  "      --no-delta download the whole bundle (no reuse of the active slot's chunks)\n" CONFIG_HELP },
+			  "      --no-delta download the whole bundle (no reuse of the active slot's chunks)\n"
+			  "      --no-read-back\n"
+			  "                 do not read the written slots back from the medium to check\n"
+			  "                 the image hash (each chunk is still verified before writing)\n" CONFIG_HELP },
 	[CMD_COMMIT] = { "commit", "c", 0, 0,
 			 "Usage: ota-update commit\n"
 			 "\n"
@@ -111,6 +117,7 @@ static int set_option(int opt, const char *arg)
 	case OPT_JSON: arg_json = true; break;
 	case OPT_REBOOT: arg_reboot = true; break;
 	case OPT_NO_DELTA: arg_no_delta = true; break;
+	case OPT_NO_READBACK: arg_no_readback = true; break;
 	case OPT_INSTALL: arg_install = true; break;
 	case OPT_CHANNEL: arg_channel = arg; break;
 	}
@@ -234,7 +241,8 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 static int cmd_install(const struct ota_update_config *c, const char *source)
 {
 	struct ota_error err = { 0 };
-	struct ota_update_install_opts o = { .source = source, .progress = progress, .no_delta = arg_no_delta };
+	struct ota_update_install_opts o = { .source = source, .progress = progress, .no_delta = arg_no_delta,
+					     .no_readback = arg_no_readback };
 	struct ota_update_result res;
 	if (ota_update_install(c, &o, &res, &err) < 0)
 		return fail(&err);
@@ -251,11 +259,24 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 		add_str(ev, "reused_from", res.reused_from);
 		add_u64(ev, "resumed_at", res.resumed_at);
 		add_u64(ev, "resumed", res.resumed);
+		add_u64(ev, "zeroed", res.zeroed);
+		json_object_object_add(ev, "read_back", json_object_new_boolean(res.read_back));
+		add_u64(ev, "readback_bytes", res.readback_bytes);
+		add_u64(ev, "readback_early", res.readback_early);
+		add_u64(ev, "readback_ms", res.readback_ms);
+		add_u64(ev, "elapsed_ms", res.elapsed_ms);
 		emit(ev);
 	} else {
 		printf("installed %s into group %s and armed a trial boot (%" PRIu64 " image bytes written%s)\n",
 		       res.version, res.group, res.image_bytes, res.downloaded ? ", see downloaded" : "");
 	}
+	if (!arg_json && res.read_back && res.readback_bytes)
+		printf("read back %" PRIu64 " bytes from the medium (%" PRIu64 " while writing), then %.2f s after the last "
+		       "fsync (%u%% of the install's %.2f s)\n",
+		       res.readback_bytes, res.readback_early, (double)res.readback_ms / 1000.0,
+		       res.elapsed_ms ? (unsigned)(res.readback_ms * 100 / res.elapsed_ms) : 0, (double)res.elapsed_ms / 1000.0);
+	else if (!arg_json && !res.read_back)
+		printf("not read back (--no-read-back): each chunk was verified before it was written\n");
 	if (res.resumed_at && !arg_json)
 		printf("resumed an interrupted install: %" PRIu64 " of %" PRIu64 " checkpointed bytes were already in place\n",
 		       res.resumed, res.resumed_at);

@@ -168,6 +168,11 @@ struct ota_update_progress {
 struct ota_update_install_opts {
 	const char *source;      /* a path, "-" (stdin) or an http(s) URL */
 	bool no_delta;           /* URL: stream the whole bundle instead of adaptive delta */
+	/* Skip reading each written slot back from the medium (after fsync)
+	 * and checking the whole image's SHA-256: every chunk was still
+	 * verified before it was written, but what the medium holds is not
+	 * checked (docs/update.md, "Read-back"). */
+	bool no_readback;
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };
@@ -184,6 +189,12 @@ struct ota_update_result {
 	char reused_from[128];               /* delta: the active slots bytes were copied from */
 	uint64_t resumed_at;                 /* resume: sum of the checkpoints found (bytes) */
 	uint64_t resumed;                    /* resume: bytes below them found in place, not rewritten */
+	uint64_t zeroed;                     /* of image_bytes: zeroed by BLKZEROOUT / FALLOC_FL_ZERO_RANGE */
+	bool read_back;                      /* the slots were read back from the medium */
+	uint64_t readback_bytes;             /* ... that many bytes */
+	uint64_t readback_early;             /* ... of them while the slots were written (streamed) */
+	uint64_t readback_ms;                /* time the install waited for the read-back after fsync */
+	uint64_t elapsed_ms;                 /* the whole install, from taking the lock to arming */
 };
 
 int ota_update_install(const struct ota_update_config *c, const struct ota_update_install_opts *o,
