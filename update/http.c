@@ -27,11 +27,6 @@ struct body {
 	long retry_after_s;
 };
 
-bool ota_http_url_valid(const char *s)
-{
-	return s && ((strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]));
-}
-
 /* Retry-After in delta-seconds (RFC 9110 10.2.3); an HTTP date is taken as
  * "a while": 60 s. */
 static long parse_retry_after(const char *v, size_t len)

@@ -78,7 +78,6 @@ struct ota_http_response {
 	char *effective_url;            /* after redirects */
 };
 
-bool ota_http_url_valid(const char *s);
 int ota_http_request(const struct ota_update_config *c, const struct ota_http_request *rq,
 		     struct ota_http_response *ret, struct ota_error *err) _must_check_;
 void ota_http_response_done(struct ota_http_response *r);
