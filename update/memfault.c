@@ -88,8 +88,9 @@ static int parse_release_url(const char *body, size_t len, char *ret, size_t siz
 		}
 		r = ota_format(url, sizeof(url), "%s", json_object_get_string(v));
 		len = strlen(url);
+		bool whole = len == (size_t)json_object_get_string_len(v);
 		json_object_put(root);
-		if (r < 0 || len != (size_t)json_object_get_string_len(v))
+		if (r < 0 || !whole)
 			return ota_error_set(err, -EBADMSG, "memfault: release URL longer than %u bytes", OTA_CHANNEL_URL_MAX);
 	} else {
 		if (len > OTA_CHANNEL_URL_MAX)
