@@ -212,11 +212,14 @@ bool ota_fleet_group_armed(const struct ota_update_config *c, const char *group)
 	return boot_state(c, &st, &err) == 0 && st.trial_state == OTA_TRIAL_ARMED && ota_streq(st.trial, group);
 }
 
-int ota_fleet_install(const struct ota_update_config *c, const struct ota_fleet_check_opts *o, const char *source,
-		      struct ota_fleet_check_result *r, struct ota_error *err)
+int ota_fleet_install(const struct ota_update_config *c, const struct ota_fleet_check_opts *o,
+		      const struct ota_update_install_opts *dl, struct ota_fleet_check_result *r,
+		      struct ota_error *err)
 {
-	struct ota_update_install_opts io = { .source = source, .no_delta = o->no_delta, .progress = o->progress,
-					      .userdata = o->userdata };
+	struct ota_update_install_opts io = *dl;
+	io.no_delta = o->no_delta;
+	io.progress = o->progress;
+	io.userdata = o->userdata;
 	return ota_update_install(c, &io, &r->install, err);
 }
 

@@ -404,7 +404,13 @@ static int install_action(const struct ddi *d, const struct ota_fleet_check_opts
 	int r = feedback(d, "deploymentBase", dep->id, "proceeding", "none", detail, NULL, err);
 	if (r < 0)
 		return r;
-	r = ota_fleet_install(d->c, o, dep->url, ret, err);
+	/* The artifact takes the DDI credentials too: hawkBit refuses an
+	 * unauthenticated download unless anonymous download is enabled. */
+	const char *headers[] = { d->auth[0] ? d->auth : NULL, NULL };
+	struct ota_update_install_opts dl = { .source = dep->url, .http_headers = headers,
+					      .client_cert = d->c->hawkbit.client_cert,
+					      .client_key = d->c->hawkbit.client_key };
+	r = ota_fleet_install(d->c, o, &dl, ret, err);
 	if (r < 0) {
 		/* The install failed before anything was armed: the action is
 		 * over. Its feedback is best effort; the error is the install's. */

@@ -178,7 +178,8 @@ int ota_memfault_check(const struct ota_update_config *c, const struct ota_fleet
 		return 0;
 	}
 	for (;;) {
-		r = ota_fleet_install(c, o, ret->bundle, ret, err);
+		/* pre-signed: the URL is the credential, no header of ours goes with it */
+		r = ota_fleet_install(c, o, &(struct ota_update_install_opts){ .source = ret->bundle }, ret, err);
 		/* Pre-signed URLs expire: forbidden or gone means ask again. */
 		if ((r == -EACCES || r == -ENOENT) && ret->reasked < MEMFAULT_REASKS) {
 			ret->reasked++;

@@ -115,9 +115,11 @@ int ota_fleet_record_install(const struct ota_update_config *c, enum ota_fleet_b
 /* Whether group `group` is armed for the next boot (an earlier check
  * installed it and there was no reboot since). */
 bool ota_fleet_group_armed(const struct ota_update_config *c, const char *group);
-/* Installs source as ota-update install does; fills r->install. */
-int ota_fleet_install(const struct ota_update_config *c, const struct ota_fleet_check_opts *o, const char *source,
-		      struct ota_fleet_check_result *r, struct ota_error *err) _must_check_;
+/* Installs dl->source (with dl's HTTP headers and client certificate) as
+ * ota-update install does, with o's delta and progress; fills r->install. */
+int ota_fleet_install(const struct ota_update_config *c, const struct ota_fleet_check_opts *o,
+		      const struct ota_update_install_opts *dl, struct ota_fleet_check_result *r,
+		      struct ota_error *err) _must_check_;
 /* The device's id: value if set, else /etc/machine-id. */
 int ota_fleet_device_id(const char *value, char *buf, size_t size, struct ota_error *err) _must_check_;
 /* Reads a secret (project key, token) from a file: one line, trimmed. */

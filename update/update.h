@@ -168,6 +168,10 @@ struct ota_update_progress {
 struct ota_update_install_opts {
 	const char *source;      /* a path, "-" (stdin) or an http(s) URL */
 	bool no_delta;           /* URL: stream the whole bundle instead of adaptive delta */
+	/* URL: sent with every request (a fleet server's Authorization; see
+	 * ota_bundle_http_opts), and a TLS client certificate; NULL: none. */
+	const char *const *http_headers;
+	const char *client_cert, *client_key;
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };

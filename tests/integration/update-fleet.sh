@@ -52,6 +52,10 @@ start_server() {
 # stops early, grep -q, is fine); violations: their count.
 requests() { python3 -c 'import json,sys
 for l in open(sys.argv[1]): e=json.loads(l); print(e["method"], e["path"], e["status"], (e["body"] or {}).get("status",{}).get("execution","") if isinstance(e["body"],dict) else "")' requests.log 2>/dev/null || true; }
+# artifact_auth: the Authorization values the artifact requests carried, one
+# line each distinct value ("" for none).
+artifact_auth() { python3 -c 'import json,sys
+print("\n".join(sorted({e["auth"] or "" for e in map(json.loads, open(sys.argv[1])) if "/artifacts/" in e["path"]})))' requests.log; }
 violations() { grep -c '"violation": "' requests.log || true; }
 st() { python3 -c 'import json,sys; s=json.load(open("state.json")); print(eval(sys.argv[1]))' "$1"; }
 set_state() { python3 -c 'import json,sys; s=json.load(open("state.json")); exec(sys.argv[1]); json.dump(s,open("state.json","w"))' "$1"; }
@@ -237,7 +241,7 @@ stop_server
 start_server hawkbit
 conf hawkbit
 hb_state() { # hb_state [python assignments]
-	printf '{"tenant": "DEFAULT", "controller": "dev-0042", "auth": "TargetToken", "token": "tok-abcdef0123456789", "sleep": "00:00:42", "config_requested": true, "anonymous_download": true, "action": {"id": "7", "file": "board-2.1.otab", "version": "2.1"}}\n' >state.json
+	printf '{"tenant": "DEFAULT", "controller": "dev-0042", "auth": "TargetToken", "token": "tok-abcdef0123456789", "sleep": "00:00:42", "config_requested": true, "action": {"id": "7", "file": "board-2.1.otab", "version": "2.1"}}\n' >state.json
 	[ -z "${1:-}" ] || set_state "$1"
 }
 
@@ -257,8 +261,9 @@ if [ "$rc" = 0 ] && installed && [ "$(st 's["action"].get("status","open")')" = 
 	requests | grep -q 'POST .*/deploymentBase/7/feedback 200 proceeding' &&
 	requests | grep -q 'POST .*/deploymentBase/7/feedback 200 downloaded' &&
 	requests | grep -q 'softwaremodules/1/artifacts/board-2.1.otab 206' &&
-	grep -q '"action": *"7"' data/fleet.json && no_violation "hawkbit install"; then
-	ok "hawkbit: installed (delta by range from the server), feedback proceeding then downloaded, action 7 kept"
+	grep -q '"action": *"7"' data/fleet.json && no_violation "hawkbit install" &&
+	[ "$(artifact_auth)" = "TargetToken tok-abcdef0123456789" ]; then
+	ok "hawkbit: installed (delta by range from the server, each artifact request with the target token), feedback proceeding then downloaded, action 7 kept"
 else bad "hawkbit install" "exit $rc: $(output) $seq_now"; fi
 : >requests.log
 run check --install
@@ -327,6 +332,14 @@ if [ "$rc" = 0 ] && grep -q 'canceled action 7' out.txt && [ "$(fake_calls arm)"
 	[ "$(st 's["action"]["status"]')" = canceled ] && no_violation "hawkbit cancel"; then
 	ok "hawkbit: cancelAction before the first write: confirmed, nothing written"
 else bad "hawkbit cancel" "exit $rc: $(output) $(requests)"; fi
+
+# A server with anonymous download enabled takes the token all the same.
+device
+hb_state 's["anonymous_download"]=True'
+run check --install
+if [ "$rc" = 0 ] && installed && no_violation "hawkbit anonymous"; then
+	ok "hawkbit: anonymous download enabled: installed"
+else bad "hawkbit anonymous" "exit $rc: $(output) $(requests | tail -3)"; fi
 
 # Authentication refused.
 device

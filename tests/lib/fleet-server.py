@@ -28,7 +28,9 @@ memfault STATE: {"project_key", "hardware_version", "software_type",
       expired; must not carry the project key.
 hawkbit STATE: {"tenant", "controller", "auth": "TargetToken"|"GatewayToken",
   "token", "sleep": "HH:MM:SS", "config_requested": bool, "conflicts": N
-  (the next N feedback POSTs get 409), "anonymous_download": bool,
+  (the next N feedback POSTs get 409), "anonymous_download": bool (default
+  false: as on a real hawkBit, an artifact download needs the same
+  Authorization as every DDI resource),
   "action": null | {"id", "file", "version", "update", "cancel": bool,
   "status": "open"|"closed"|"canceled", "result", "details"}}
   GET  /T/controller/v1/C                                  base resource
