@@ -31,6 +31,7 @@ static const char *const ota_fleet_result_names[] = {
 	[OTA_FLEET_UP_TO_DATE] = "up-to-date", [OTA_FLEET_AVAILABLE] = "available",
 	[OTA_FLEET_ARMED] = "armed",           [OTA_FLEET_INSTALLED] = "installed",
 	[OTA_FLEET_CANCELED] = "canceled",     [OTA_FLEET_DEFERRED] = "deferred",
+	[OTA_FLEET_NOT_DUE] = "not-due",
 };
 OTA_DEFINE_ENUM_TO_STRING(ota_fleet_result, enum ota_fleet_result, "invalid")
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "update/update-private.h"
 
@@ -212,6 +213,72 @@ static int parse_sleep(const char *s, unsigned *ret)
 		return -EINVAL;
 	*ret = h * 3600u + m * 60u + sec;
 	return 0;
+}
+
+/* config.polling.sleep holds between two polls of the base resource, also
+ * across ota-update runs: the time the next poll is due is kept in
+ * hawkbit-poll beside [update] lock-file (/run/ota, a tmpfs: a reboot polls
+ * at once) as "<boot id> <due> <sleep>", due in CLOCK_BOOTTIME seconds, so
+ * a step of the wall clock (no RTC, NTP) neither stops nor hastens polling.
+ * Advisory: a lost or unreadable file means a poll now. */
+#define POLL_FILE "hawkbit-poll"
+
+static int poll_path(const struct ota_update_config *c, char *buf, size_t size)
+{
+	const char *slash = strrchr(c->lock_file, '/');
+	int n = slash ? (int)(slash - c->lock_file) : 1;
+	return ota_format(buf, size, "%.*s/" POLL_FILE, n, slash ? c->lock_file : ".");
+}
+
+static uint64_t boottime_s(void)
+{
+	struct timespec ts;
+	return clock_gettime(CLOCK_BOOTTIME, &ts) == 0 ? (uint64_t)ts.tv_sec : 0;
+}
+
+static void boot_id(char *buf, size_t size)
+{
+	_cleanup_free_ char *text = NULL;
+	struct ota_error e = { 0 };
+	buf[0] = '\0';
+	if (ota_read_text_file("/proc/sys/kernel/random/boot_id", 64, &text, &e) == 0)
+		(void)snprintf(buf, size, "%.*s", (int)strcspn(text, " \n"), text);
+}
+
+/* Seconds until the next poll is due (0: now); *ret_sleep: the sleep it was set with. */
+static unsigned poll_wait(const struct ota_update_config *c, unsigned *ret_sleep)
+{
+	char path[4096], id[64], saved[64];
+	_cleanup_free_ char *text = NULL;
+	struct ota_error e = { 0 };
+	unsigned long long due, sleep_s;
+	if (poll_path(c, path, sizeof(path)) < 0 || ota_read_text_file(path, 256, &text, &e) < 0 ||
+	    sscanf(text, "%63s %llu %llu", saved, &due, &sleep_s) != 3)
+		return 0;
+	boot_id(id, sizeof(id));
+	uint64_t now = boottime_s();
+	/* Another boot, or a due time further off than the sleep: not ours to trust. */
+	if (!id[0] || strcmp(id, saved) != 0 || due <= now || due - now > sleep_s)
+		return 0;
+	*ret_sleep = (unsigned)sleep_s;
+	return (unsigned)(due - now);
+}
+
+static int poll_save(const struct ota_update_config *c, unsigned sleep_s, struct ota_error *err)
+{
+	char path[4096], id[64], line[160];
+	if (poll_path(c, path, sizeof(path)) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "lock file path '%s' too long", c->lock_file);
+	boot_id(id, sizeof(id));
+	if (!id[0] || !sleep_s) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return ota_error_errno(err, -errno, "remove '%s'", path);
+		return 0;
+	}
+	int n = snprintf(line, sizeof(line), "%s %llu %u\n", id, (unsigned long long)(boottime_s() + sleep_s), sleep_s);
+	/* Atomic (write-new-then-rename) so that a reader sees the old or the
+	 * new time; no fsync needed for a tmpfs file, but the helper's is cheap. */
+	return ota_write_file_atomic(path, line, (size_t)n, 0644, err);
 }
 
 /* An action id: decimal digits, as a JSON string (DDI) or number. */
@@ -437,6 +504,10 @@ static int install_action(const struct ddi *d, const struct ota_fleet_check_opts
 int ota_hawkbit_check(const struct ota_update_config *c, const struct ota_fleet_check_opts *o,
 		      struct ota_fleet_check_result *ret, struct ota_error *err)
 {
+	if (!o->now && (ret->poll_due_s = poll_wait(c, &ret->poll_s)) > 0) {
+		ret->result = OTA_FLEET_NOT_DUE;
+		return 0;
+	}
 	struct ddi d;
 	int r = ddi_init(&d, c, err);
 	if (r < 0)
@@ -460,6 +531,11 @@ int ota_hawkbit_check(const struct ota_update_config *c, const struct ota_fleet_
 	json_object_put(root);
 	if (r < 0)
 		return r;
+	struct ota_error e2 = { 0 };
+	if (poll_save(c, ret->poll_s, &e2) < 0) {
+		ota_error_prefix(&e2, "the polling sleep is not kept, the next check polls at once: ");
+		warn(o, &e2);
+	}
 	ret->result = OTA_FLEET_UP_TO_DATE;
 	if (cancel[0])
 		return handle_cancel(&d, cancel, ret, err);

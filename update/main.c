@@ -16,6 +16,7 @@ static bool arg_tty;
 static bool arg_no_delta;
 static bool arg_install;
 static const char *arg_channel;
+static bool arg_now;
 
 /* Option values: each command's table lists the ones it takes. */
 #define OPT_CONFIG 'c'
@@ -24,6 +25,7 @@ static const char *arg_channel;
 #define OPT_NO_DELTA 'D'
 #define OPT_INSTALL 'i'
 #define OPT_CHANNEL 'C'
+#define OPT_NOW 'N'
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -32,6 +34,7 @@ static const struct option options[] = {
 	{ "no-delta", no_argument, NULL, OPT_NO_DELTA },
 	{ "install", no_argument, NULL, OPT_INSTALL },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
+	{ "now", no_argument, NULL, OPT_NOW },
 	OTA_CLI_STANDARD_OPTIONS,
 	{ 0 },
 };
@@ -49,7 +52,7 @@ static const struct ota_cli_command self = {
 		 "  rollback [--reboot]\n"
 		 "                     mark the trial (or spare) group bad\n"
 		 "  status [--json]    boot state and every slot\n"
-		 "  check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
+		 "  check [--channel URL] [--now] [--install [--reboot] [--no-delta]] [--json]\n"
 		 "                     ask the update channel or fleet server for a newer version\n"
 		 "  report [--json]    send the outcome of the last fleet update once its trial is over\n"
 		 "\n"
@@ -91,14 +94,15 @@ static const struct ota_cli_command commands[] = {
 			 "The boot state (booted, default and trial group) and every slot's status.\n"
 			 "\n"
 			 "  -j, --json     one JSON object (docs/update.md)\n" CONFIG_HELP },
-	[CMD_CHECK] = { "check", "cjriCD", 0, 0,
-			"Usage: ota-update check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
+	[CMD_CHECK] = { "check", "cjriCDN", 0, 0,
+			"Usage: ota-update check [--channel URL] [--now] [--install [--reboot] [--no-delta]] [--json]\n"
 			"\n"
 			"Asks the update channel (docs/channel.md) or the fleet server (memfault,\n"
 			"hawkbit: docs/fleet.md) for a newer version; with --install installs it. Up\n"
 			"to date and update available both exit 0: scripts read the \"result\" of --json.\n"
 			"\n"
 			"      --channel URL  the channel URL, memfault or hawkbit (default: [update] channel)\n"
+			"      --now          hawkbit: poll before the server's polling sleep has passed\n"
 			"      --install      install a newer version\n"
 			"  -r, --reboot       with --install: reboot into it\n"
 			"      --no-delta     with --install: download the whole bundle\n"
@@ -124,6 +128,7 @@ static int set_option(int opt, const char *arg)
 	case OPT_NO_DELTA: arg_no_delta = true; break;
 	case OPT_INSTALL: arg_install = true; break;
 	case OPT_CHANNEL: arg_channel = arg; break;
+	case OPT_NOW: arg_now = true; break;
 	}
 	return 0;
 }
@@ -460,7 +465,8 @@ static void print_check(const char *result, const struct ota_update_config *c, c
 static int cmd_check_fleet(const struct ota_update_config *c)
 {
 	struct ota_error err = { 0 };
-	struct ota_fleet_check_opts o = { .install = arg_install, .no_delta = arg_no_delta, .progress = progress };
+	struct ota_fleet_check_opts o = { .install = arg_install, .no_delta = arg_no_delta, .now = arg_now,
+					  .progress = progress };
 	struct ota_fleet_check_result res;
 	if (ota_fleet_check(c, &o, &res, &err) < 0)
 		return fail(&err);
@@ -473,6 +479,8 @@ static int cmd_check_fleet(const struct ota_update_config *c)
 		add_str(ev, "bundle", res.bundle);
 		add_str(ev, "action", res.action);
 		add_u64(ev, "poll", res.poll_s);
+		if (res.result == OTA_FLEET_NOT_DUE)
+			add_u64(ev, "due", res.poll_due_s);
 		if (res.result == OTA_FLEET_INSTALLED) {
 			add_str(ev, "group", res.install.group);
 			add_str(ev, "version", res.install.version);
@@ -487,6 +495,10 @@ static int cmd_check_fleet(const struct ota_update_config *c)
 		case OTA_FLEET_ARMED: printf("the offered update is already installed and armed: it runs after the next reboot\n"); break;
 		case OTA_FLEET_CANCELED: printf("%s canceled action %s\n", c->channel, res.action); break;
 		case OTA_FLEET_DEFERRED: printf("action %s: %s says not to install it now\n", res.action, c->channel); break;
+		case OTA_FLEET_NOT_DUE:
+			printf("not polling %s yet: the next poll is due in %u s (--now polls at once)\n", c->channel,
+			       res.poll_due_s);
+			break;
 		default:
 			printf("installed %s into group %s and armed a trial boot (%" PRIu64 " bytes downloaded)\n",
 			       res.install.version, res.install.group, res.install.downloaded);

@@ -274,6 +274,7 @@ enum ota_fleet_result {
 	OTA_FLEET_INSTALLED,      /* "installed": installed now and armed */
 	OTA_FLEET_CANCELED,       /* "canceled": the server canceled the action before the first write */
 	OTA_FLEET_DEFERRED,       /* "deferred": the server says not to install now (download only, maintenance window) */
+	OTA_FLEET_NOT_DUE,        /* "not-due": hawkBit's config.polling.sleep since the last poll has not passed */
 	OTA_FLEET_RESULT_MAX,
 	OTA_FLEET_RESULT_INVALID = -1,
 };
@@ -282,6 +283,7 @@ const char *ota_fleet_result_to_string(enum ota_fleet_result r);
 struct ota_fleet_check_opts {
 	bool install;
 	bool no_delta;
+	bool now;      /* hawkBit: poll even before the server's polling sleep has passed */
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };
@@ -291,6 +293,7 @@ struct ota_fleet_check_result {
 	char bundle[OTA_CHANNEL_URL_MAX + 1];  /* the bundle URL offered ("" if none) */
 	char action[32];                       /* hawkBit: the action id ("" if none) */
 	unsigned poll_s;                       /* hawkBit: the server's polling sleep, 0 if not given */
+	unsigned poll_due_s;                   /* hawkBit, OTA_FLEET_NOT_DUE: seconds until the next poll */
 	unsigned reasked;                      /* Memfault: fresh URLs asked for after an expired one */
 	struct ota_update_result install;      /* OTA_FLEET_INSTALLED */
 };

@@ -85,6 +85,7 @@ for arg; do
 		expect_usage_error "$name" "$prog" --install install --install x.otab
 		expect_usage_error "$name" "$prog" --reboot status --reboot
 		expect_usage_error "$name" "$prog" --no-delta rollback --no-delta
+		expect_usage_error "$name" "$prog" --now install --now x.otab
 		expect_usage_error "$name" "$prog" --config --config
 		expect_usage_error "$name" "$prog" --channel check --channel
 		;;

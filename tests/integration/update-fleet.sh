@@ -83,7 +83,7 @@ device() { # a device running 2.0 from group a, nothing armed, no record
 	fake_boot a
 	cp system-v1.img slots/system-a
 	head -c 300000 /dev/urandom >slots/boot-a
-	rm -f data/slots.json data/fleet.json slots/system-b slots/boot-b outcome
+	rm -f data/slots.json data/fleet.json slots/system-b slots/boot-b outcome hawkbit-poll
 	: >requests.log
 }
 printf 'k3y-0123456789abcdef\n' >project.key
@@ -241,17 +241,31 @@ stop_server
 start_server hawkbit
 conf hawkbit
 hb_state() { # hb_state [python assignments]
-	printf '{"tenant": "DEFAULT", "controller": "dev-0042", "auth": "TargetToken", "token": "tok-abcdef0123456789", "sleep": "00:00:42", "config_requested": true, "action": {"id": "7", "file": "board-2.1.otab", "version": "2.1"}}\n' >state.json
+	printf '{"tenant": "DEFAULT", "controller": "dev-0042", "auth": "TargetToken", "token": "tok-abcdef0123456789", "sleep": "00:00:00", "config_requested": true, "action": {"id": "7", "file": "board-2.1.otab", "version": "2.1"}}\n' >state.json
 	[ -z "${1:-}" ] || set_state "$1"
 }
 
 device
-hb_state 's["action"]=None'
+hb_state 's["action"]=None; s["sleep"]="00:01:10"'
 run check --install --json
-if [ "$rc" = 0 ] && grep -q '"result":"up-to-date"' out.txt && grep -q '"poll":42' out.txt &&
+if [ "$rc" = 0 ] && grep -q '"result":"up-to-date"' out.txt && grep -q '"poll":70' out.txt &&
 	[ "$(st 's["attributes"]["compatible"]')" = test-board ] && no_violation "hawkbit none"; then
-	ok "hawkbit: no action; configData answered with the attributes, polling sleep 42 s reported"
+	ok "hawkbit: no action; configData answered with the attributes, polling sleep 70 s reported"
 else bad "hawkbit none" "exit $rc: $(output) $(requests)"; fi
+# config.polling.sleep holds for the next check (a new process): no request
+# until it has passed, even with an action waiting; --now polls at once.
+set_state 's["action"]={"id": "7", "file": "board-2.1.otab", "version": "2.1"}'
+: >requests.log
+run check --install --json
+due=$(python3 -c 'import json; print(json.load(open("out.txt")).get("due", -1))' 2>/dev/null || echo -1)
+if [ "$rc" = 0 ] && grep -q '"result":"not-due"' out.txt && [ ! -s requests.log ] && [ "$due" -ge 60 ] &&
+	[ "$due" -le 70 ] && [ "$(fake_calls arm)" = 0 ]; then
+	ok "hawkbit: the next check within the polling sleep asks nothing (due in $due s)"
+else bad "hawkbit polling sleep" "exit $rc: $(output) $(requests)"; fi
+run check --install --now
+if [ "$rc" = 0 ] && installed && requests | grep -q 'deploymentBase/7 200' && no_violation "hawkbit --now"; then
+	ok "hawkbit: check --now polls within the sleep and installs"
+else bad "hawkbit --now" "exit $rc: $(output) $(requests)"; fi
 
 device
 hb_state
