@@ -346,19 +346,29 @@ static int put_config_data(const struct ddi *d, const char *url, struct ota_erro
 /* cancelAction: confirmed (closed, success) when nothing of the action was
  * written, or its trial is only armed (disarmed first); rejected once the
  * trial runs, as its outcome is reported after it. */
-static int handle_cancel(const struct ddi *d, const char *url, struct ota_fleet_check_result *ret,
-			 struct ota_error *err)
+/* GETs a cancelAction resource: the action id it stops. */
+static int get_stop_id(const struct ddi *d, const char *url, char *stop, size_t size, struct ota_error *err)
 {
 	struct json_object *root = NULL, *v;
 	int r = ddi_get_json(d, url, &root, err);
 	if (r < 0)
 		return r;
 	const char *path[] = { "cancelAction", "stopId", NULL };
-	char stop[32];
 	r = member(root, "hawkbit: cancelAction", path, json_type_string, &v, err);
-	if (r == 0 && (!v || action_id(v, stop, sizeof(stop)) < 0))
+	if (r == 0 && (!v || action_id(v, stop, size) < 0))
 		r = ota_error_set(err, -EBADMSG, "hawkbit: cancelAction: 'cancelAction.stopId' missing or not an action id");
 	json_object_put(root);
+	return r;
+}
+
+/* cancelAction: confirmed (closed, success) when nothing of the action was
+ * written, or its trial is only armed (disarmed first); rejected once the
+ * trial runs, as its outcome is reported after it. */
+static int handle_cancel(const struct ddi *d, const char *url, struct ota_fleet_check_result *ret,
+			 struct ota_error *err)
+{
+	char stop[32];
+	int r = get_stop_id(d, url, stop, sizeof(stop), err);
 	if (r < 0)
 		return r;
 	struct ota_fleet_record rec;
@@ -377,6 +387,42 @@ static int handle_cancel(const struct ddi *d, const char *url, struct ota_fleet_
 	(void)snprintf(ret->action, sizeof(ret->action), "%s", stop);
 	return feedback(d, "cancelAction", stop, "closed", "success",
 			ours ? "canceled: the armed trial was disarmed" : "canceled before anything was written", NULL, err);
+}
+
+/* Before the arm (ota_update_install_opts.before_arm): the base resource
+ * polled once more, so that a cancel that came during the download is
+ * honoured while nothing is armed. The server unreachable or answering
+ * nonsense here does not stop the install: its deployment stands. */
+struct cancel_probe {
+	const struct ddi *d;
+	const struct ota_fleet_check_opts *o;
+	const char *action;
+	bool canceled;
+};
+
+static int probe_cancel(void *userdata, struct ota_error *err)
+{
+	struct cancel_probe *p = userdata;
+	struct ota_error e2 = { 0 };
+	struct json_object *root = NULL;
+	char url[OTA_CHANNEL_URL_MAX + 1], stop[32];
+	int r = ddi_get_json(p->d, p->d->base, &root, &e2);
+	if (r == 0) {
+		r = href(root, "hawkbit: base resource", "cancelAction", url, sizeof(url), &e2);
+		json_object_put(root);
+	}
+	bool cancel = r > 0;
+	if (cancel)
+		r = get_stop_id(p->d, url, stop, sizeof(stop), &e2);
+	if (r < 0) {
+		ota_error_prefix(&e2, "before the arm, asking for a cancel: ");
+		warn(p->o, &e2);
+		return 0;
+	}
+	if (!cancel || !ota_streq(stop, p->action))
+		return 0; /* no cancel, or of another action: the next check's */
+	p->canceled = true;
+	return ota_error_set(err, -ECANCELED, "hawkbit canceled action %s during the install", p->action);
 }
 
 struct deployment {
@@ -474,10 +520,18 @@ static int install_action(const struct ddi *d, const struct ota_fleet_check_opts
 	/* The artifact takes the DDI credentials too: hawkBit refuses an
 	 * unauthenticated download unless anonymous download is enabled. */
 	const char *headers[] = { d->auth[0] ? d->auth : NULL, NULL };
+	struct cancel_probe probe = { .d = d, .o = o, .action = dep->id };
 	struct ota_update_install_opts dl = { .source = dep->url, .http_headers = headers,
 					      .client_cert = d->c->hawkbit.client_cert,
-					      .client_key = d->c->hawkbit.client_key };
+					      .client_key = d->c->hawkbit.client_key,
+					      .before_arm = probe_cancel, .arm_userdata = &probe };
 	r = ota_fleet_install(d->c, o, &dl, ret, err);
+	if (r < 0 && probe.canceled) {
+		ret->result = OTA_FLEET_CANCELED;
+		*err = (struct ota_error){ 0 };
+		return feedback(d, "cancelAction", dep->id, "closed", "success",
+				"canceled during the install: the spare group was written but not armed", NULL, err);
+	}
 	if (r < 0) {
 		/* The install failed before anything was armed: the action is
 		 * over. Its feedback is best effort; the error is the install's. */

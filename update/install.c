@@ -817,6 +817,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_group_verified(&x, err);
 	if (r < 0)
 		return r;
+	if (o->before_arm && (r = o->before_arm(o->arm_userdata, err)) < 0) {
+		ota_error_prefix(err, "install into group %s not armed: ", spare);
+		return r;
+	}
 	r = ota_bootflow_arm(op.bf, spare, c->tries, err);
 	if (r < 0) {
 		ota_error_classify(err, OTA_REASON_BOOTFLOW);

@@ -172,6 +172,11 @@ struct ota_update_install_opts {
 	 * ota_bundle_http_opts), and a TLS client certificate; NULL: none. */
 	const char *const *http_headers;
 	const char *client_cert, *client_key;
+	/* Called once everything is written and verified, before the arm (NULL:
+	 * none): < 0 leaves the group written but not armed, and is the error
+	 * (a fleet server's cancel that came during the install). */
+	int (*before_arm)(void *arm_userdata, struct ota_error *err);
+	void *arm_userdata;
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };

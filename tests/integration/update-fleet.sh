@@ -18,7 +18,9 @@
 # outcome in the outcome file. hawkBit: configData, an install with
 # proceeding/downloaded feedback, the action kept while the trial is armed
 # (no second install), commit -> closed/success, automatic fallback ->
-# closed/failure with the reason, 401, a cancel before the first write, 409
+# closed/failure with the reason, 401, a cancel before the first write and
+# one during the download (honoured before the arm), the polling sleep kept
+# between checks, the token on artifact downloads, 409
 # retried, feedback delivered after the server was unreachable for a while,
 # the pending action surviving a restart of ota-update (and of the server).
 set -euo pipefail
@@ -346,6 +348,17 @@ if [ "$rc" = 0 ] && grep -q 'canceled action 7' out.txt && [ "$(fake_calls arm)"
 	[ "$(st 's["action"]["status"]')" = canceled ] && no_violation "hawkbit cancel"; then
 	ok "hawkbit: cancelAction before the first write: confirmed, nothing written"
 else bad "hawkbit cancel" "exit $rc: $(output) $(requests)"; fi
+
+# A cancel that comes during the download is honoured before the arm.
+device
+hb_state 's["cancel_on_download"]=True'
+run check --install
+if [ "$rc" = 0 ] && grep -q 'canceled action 7' out.txt && [ "$(fake_calls arm)" = 0 ] && [ ! -e data/fleet.json ] &&
+	[ "$(st 's["action"]["status"]')" = canceled ] && requests | grep -q 'artifacts/board-2.1.otab 20' &&
+	requests | grep -q 'POST .*/cancelAction/7/feedback 200 closed' &&
+	! requests | grep -q 'deploymentBase/7/feedback 200 closed' && no_violation "hawkbit cancel during install"; then
+	ok "hawkbit: a cancel during the download: confirmed before the arm, nothing armed ($(st 's["action"]["details"][0]'))"
+else bad "hawkbit cancel during install" "exit $rc: $(output) $(requests | tail -4)"; fi
 
 # A server with anonymous download enabled takes the token all the same.
 device

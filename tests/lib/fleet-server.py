@@ -31,6 +31,7 @@ hawkbit STATE: {"tenant", "controller", "auth": "TargetToken"|"GatewayToken",
   (the next N feedback POSTs get 409), "anonymous_download": bool (default
   false: as on a real hawkBit, an artifact download needs the same
   Authorization as every DDI resource),
+  "cancel_on_download": bool (the first artifact request cancels the action),
   "action": null | {"id", "file", "version", "update", "cancel": bool,
   "status": "open"|"closed"|"canceled", "result", "details"}}
   GET  /T/controller/v1/C                                  base resource
@@ -274,6 +275,9 @@ def hawkbit(h, st):
     if artifact:
         if h.command not in ("GET", "HEAD"):
             raise Violation("artifact: method %s" % h.command)
+        if st.get("cancel_on_download") and act and not act.get("cancel"):
+            act["cancel"] = True  # an operator cancels while the device downloads
+            save_state(st)
         return h.serve_file(artifact.group(1))
     if rest == "":
         if h.command != "GET":
