@@ -308,6 +308,33 @@ if [ "$rc" = 0 ] && grep -q 'no fleet update outcome' out.txt && [ ! -s requests
 	ok "hawkbit: sent once: a second report sends nothing"
 else bad "hawkbit once" "exit $rc: $(output) $(requests)"; fi
 
+# The whole exchange of an install and its commit, request by request (the
+# artifact's range requests as one line), each with the target token.
+device
+hb_state
+run check --install
+fake_boot b a b 2
+run commit
+seq_full=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    st = (e["body"] or {}).get("status", {}) if isinstance(e["body"], dict) else {}
+    fin = st.get("result", {}).get("finished", "") if st.get("execution") == "closed" else ""
+    f = [e["method"], e["path"].replace("/DEFAULT/controller/v1/dev-0042", "~"), str(e["status"]),
+         st.get("execution", ""), fin, "token" if e["auth"] == "TargetToken tok-abcdef0123456789" else "NO-TOKEN"]
+    print(" ".join(x for x in f if x))' requests.log | uniq)
+want_full="GET ~ 200 token
+PUT ~/configData 200 token
+GET ~/deploymentBase/7 200 token
+POST ~/deploymentBase/7/feedback 200 proceeding token
+GET ~/softwaremodules/1/artifacts/board-2.1.otab 206 token
+GET ~ 200 token
+POST ~/deploymentBase/7/feedback 200 downloaded token
+POST ~/deploymentBase/7/feedback 200 closed success token"
+if [ "$rc" = 0 ] && [ "$seq_full" = "$want_full" ] && no_violation "hawkbit sequence"; then
+	ok "hawkbit: install and commit, the exact request sequence ($(wc -l <requests.log) requests)"
+else bad "hawkbit sequence" "exit $rc: got: $(tr '\n' ';' <<<"$seq_full")"; fi
+
 # Fallback: the trial used up its tries (a health check failed), the boot
 # loader runs a again; the server is unreachable for a while.
 device
