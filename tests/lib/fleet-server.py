@@ -52,6 +52,8 @@ import sys
 import threading
 import urllib.parse
 
+from byteranges import multipart, parse_ranges
+
 MODE, ROOT, STATE, LOG, PORT_FILE = sys.argv[1:6]
 lock = threading.Lock()
 EXECUTIONS = {"closed", "proceeding", "canceled", "scheduled", "rejected", "resumed", "downloaded", "download"}
@@ -74,22 +76,6 @@ def save_state(st):
     with open(tmp, "w") as f:
         json.dump(st, f)
     os.replace(tmp, STATE)
-
-
-def parse_ranges(spec, size):
-    if not spec.startswith("bytes="):
-        return None
-    out = []
-    for part in spec[6:].split(","):
-        a, _, b = part.strip().partition("-")
-        if a == "":
-            start, end = max(0, size - int(b)), size - 1
-        else:
-            start, end = int(a), (int(b) if b else size - 1)
-        if start > end or start >= size:
-            return None
-        out.append((start, min(end, size - 1)))
-    return out
 
 
 def check_feedback(body):
@@ -169,6 +155,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         etag = '"%x-%x"' % (size, int(os.path.getmtime(path)))
         spec = self.headers.get("Range")
         ranges = parse_ranges(spec, size) if spec else None
+        if spec and ranges is None:
+            raise Violation("Range %r is not a bytes range set" % spec)
         if spec and not ranges:
             return self.reply(416, headers=[("Content-Range", "bytes */%d" % size)])
         if self.headers.get("If-Range") not in (None, etag):
@@ -181,12 +169,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(206, data[a:b + 1], "application/octet-stream",
                               hdrs + [("Content-Range", "bytes %d-%d/%d" % (a, b, size))])
         boundary = secrets.token_hex(8)
-        out = b""
-        for a, b in ranges:
-            out += ("--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
-                    % (boundary, a, b, size)).encode() + data[a:b + 1] + b"\r\n"
-        out += ("--%s--\r\n" % boundary).encode()
-        return self.reply(206, out, "multipart/byteranges; boundary=" + boundary, hdrs)
+        return self.reply(206, multipart(data, ranges, boundary), "multipart/byteranges; boundary=" + boundary, hdrs)
 
     def handle_any(self):
         self.url = urllib.parse.urlsplit(self.path)
