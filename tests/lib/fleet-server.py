@@ -131,6 +131,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def origin(self):
+        """http://HOST:PORT as the client addressed the server (its Host
+        header), as a server behind NAT links to itself: a VM guest reaches
+        the host's 127.0.0.1 as 10.0.2.2."""
+        host = self.headers.get("Host") or ""
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9a-fA-F:]+\](:\d+)?", host):
+            raise Violation("Host header %r" % host)
+        return "http://" + host
+
     def read_body(self):
         n = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding"):
@@ -233,7 +242,7 @@ def memfault(h, st):
         st["expire"] -= 1
         st.setdefault("expired_tokens", []).append(token)
     save_state(st)
-    url = "http://127.0.0.1:%d/cdn/%s/%s" % (h.server.server_port, token, rel["file"])
+    url = "%s/cdn/%s/%s" % (h.origin(), token, rel["file"])
     if st.get("format") == "json":
         return h.reply(200, {"data": {"url": url}})
     return h.reply(200, url, "text/plain")
@@ -245,7 +254,7 @@ def hawkbit(h, st):
     if p != prefix and not p.startswith(prefix + "/"):
         raise Violation("path %s is not under %s" % (p, prefix))
     rest = p[len(prefix):]
-    base = "http://127.0.0.1:%d%s" % (h.server.server_port, prefix)
+    base = h.origin() + prefix
     accept = h.headers.get("Accept")
     artifact = re.fullmatch(r"/softwaremodules/1/artifacts/([^/]+)", rest)
     if not artifact and accept not in (None, "application/hal+json", "application/json"):
