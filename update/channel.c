@@ -97,11 +97,15 @@ int ota_channel_parse(struct ota_channel *ret, const char *text, size_t len, con
 		      struct ota_error *err)
 {
 	if (len > OTA_CHANNEL_MAX)
-		return ota_error_set(err, -EFBIG, "channel: document larger than %u bytes", OTA_CHANNEL_MAX);
+		return ota_error_set_because(err, OTA_REASON_CHANNEL, -EFBIG, "channel: document larger than %u bytes",
+					     OTA_CHANNEL_MAX);
 	struct json_object *root = NULL;
 	int r = ota_json_parse_doc(text, len, "channel", &root, err);
-	if (r < 0)
+	if (r < 0) {
+		if (r != -ENOMEM)
+			ota_error_classify(err, OTA_REASON_CHANNEL);
 		return r;
+	}
 	if (!json_object_is_type(root, json_type_object)) {
 		r = ota_error_set(err, -EBADMSG, "channel: not a JSON object");
 		goto done;
