@@ -70,6 +70,14 @@ def wait_for(m, command, timeout=120):
         time.sleep(1)
 
 
+def committed_by_service(m, group):
+    """ota-commit.service of this trial boot has ended and committed it: group is the default."""
+    wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
+    check("trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager"), "no commit")
+    st = status(m)
+    check(st["default"] == group and st["trial_state"] == "none", "after the commit: %s" % st)
+
+
 def provisioned(m):
     """This first boot appended system-b and data (layout.conf), formatted
     data and mounted it."""
@@ -265,10 +273,7 @@ def case_update(tc):
                   os.path.getsize(os.path.join(srv, "debian-v2.otab")),
                   [l for l in log.splitlines() if "installed" in l][-1]))
         check(release(m) == "2.0", "release %s" % release(m))
-        wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
-        check("trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager"), "no commit")
-        st = status(m)
-        check(st["default"] == "b" and st["trial_state"] == "none", "after the commit: %s" % st)
+        committed_by_service(m, "b")
         check(m.output("cat /etc/machine-id").strip() == mid, "machine-id changed")
         check(host_key(m) == key, "the SSH host key changed with 2.0")
         check(m.output("cat /var/lib/demo/kept").strip() == "kept", "persisted file lost")
@@ -412,8 +417,7 @@ def case_hawkbit(tc):
         check(booted(m) == ("b", True), "GRUB booted %s, not b on trial" % (booted(m),))
         wait_running(m)
         check(release(m) == "2.0", "release %s" % release(m))
-        wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
-        check("trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager"), "no commit")
+        committed_by_service(m, "b")
         result, details = hawkbit_closed(state, "1", 300)
         check(result == "success", "action 1 closed with %r: %s" % (result, details))
         outcome = m.output("cat /run/ota/update-outcome")
