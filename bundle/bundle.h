@@ -319,6 +319,11 @@ struct ota_bundle_http_opts {
 	unsigned timeout_s;             /* all requests, from the first; 0: OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S */
 	uint64_t merge_gap;             /* 0: 4096 bytes (UINT64_MAX: everything in one span) */
 	unsigned max_ranges;            /* per request; 0: 32; 1: never multi-range */
+	/* Sent with every request: NULL-terminated "Name: value" lines (a fleet
+	 * server's Authorization), or NULL. The caller's; they must outlive h.
+	 * libcurl drops a custom Authorization on a redirect to another host. */
+	const char *const *headers;
+	const char *client_cert, *client_key;  /* TLS client certificate and key (PEM), or NULL */
 };
 
 struct ota_bundle_http_stats {

@@ -320,6 +320,10 @@ static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp, uin
 		SET(CURLOPT_CAINFO, h->o.ca_file);
 	if (h->o.ca_path)
 		SET(CURLOPT_CAPATH, h->o.ca_path);
+	if (h->o.client_cert) {
+		SET(CURLOPT_SSLCERT, h->o.client_cert);
+		SET(CURLOPT_SSLKEY, h->o.client_key);
+	}
 	SET(CURLOPT_HTTP_CONTENT_DECODING, 0L); /* ranges address the bytes as stored */
 	SET(CURLOPT_USERAGENT, "otaroot-bundle/1");
 	SET(CURLOPT_ERRORBUFFER, h->curl_err);
@@ -329,15 +333,22 @@ static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp, uin
 	return cc == CURLE_OK ? 0 : -EINVAL;
 }
 
-/* "If-Range: <validator>" for a request that must hit the same file. A weak
+/* The headers of a request: the caller's (opts.headers), then with if_range
+ * "If-Range: <validator>" for a request that must hit the same file. A weak
  * ETag cannot be used there (RFC 9110 13.1.5); Last-Modified then serves,
- * and every response's ETag is compared anyway. */
-static int if_range_header(const struct ota_bundle_http *h, struct curl_slist **list)
+ * and every response's ETag is compared anyway. -ENOMEM. */
+static int request_headers(const struct ota_bundle_http *h, bool if_range, struct curl_slist **list)
 {
+	for (const char *const *line = h->o.headers; line && *line; line++) {
+		struct curl_slist *l = curl_slist_append(*list, *line);
+		if (!l)
+			return -ENOMEM;
+		*list = l;
+	}
 	const char *v = h->etag[0] && strncmp(h->etag, "W/", 2) != 0 ? h->etag
 			: h->last_modified[0]				  ? h->last_modified
 									  : NULL;
-	if (!v)
+	if (!if_range || !v)
 		return 0;
 	char line[256];
 	if (ota_format(line, sizeof(line), "If-Range: %s", v) < 0)
@@ -533,8 +544,8 @@ static int range_request(struct rx *x, struct ota_error *err)
 	if (!h->easy && !(h->easy = curl_easy_init()))
 		return ota_error_set(err, -ENOMEM, "'%s': cannot create a libcurl handle", h->url);
 	_cleanup_(curl_slist_free_allp) struct curl_slist *hdrs = NULL;
-	if (if_range_header(h, &hdrs) < 0)
-		return ota_error_set(err, -ENOMEM, "'%s': out of memory for the If-Range header", h->url);
+	if (request_headers(h, true, &hdrs) < 0)
+		return ota_error_set(err, -ENOMEM, "'%s': out of memory for the request headers", h->url);
 	if (setup_easy(h, h->easy, &x->resp, budget) < 0 || curl_easy_setopt(h->easy, CURLOPT_RANGE, x->spec) != CURLE_OK ||
 	    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, range_write_cb) != CURLE_OK ||
@@ -763,9 +774,11 @@ static int stream_start(struct ota_bundle_http *h)
 		return deadline_error(h, &h->err);
 	char range[32];
 	struct curl_slist *hdrs = NULL; /* kept until the transfer ends: see stream_end */
-	if (h->recv_pos > 0 && (ota_format(range, sizeof(range), "%llu-", (unsigned long long)h->recv_pos) < 0 ||
-				if_range_header(h, &hdrs) < 0))
-		return ota_error_set(&h->err, -ENOMEM, "'%s': out of memory for the resume headers", h->url);
+	if ((h->recv_pos > 0 && ota_format(range, sizeof(range), "%llu-", (unsigned long long)h->recv_pos) < 0) ||
+	    request_headers(h, h->recv_pos > 0, &hdrs) < 0) {
+		curl_slist_free_all(hdrs);
+		return ota_error_set(&h->err, -ENOMEM, "'%s': out of memory for the request headers", h->url);
+	}
 	/* Once the size is known libcurl refuses a longer Content-Length at once
 	 * (the write callback catches a body without one). */
 	if (setup_easy(h, h->stream, &h->s_resp, budget) < 0 ||

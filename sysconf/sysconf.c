@@ -82,6 +82,10 @@ static int set_data_device(struct sysconf_parser *p, const struct row *r, const 
 			   const char *value, int line);
 static int set_env_redundant_offset(struct sysconf_parser *p, const struct row *r, const char *section,
 				    const char *key, const char *value, int line);
+static int set_http_url(struct sysconf_parser *p, const struct row *r, const char *section, const char *key,
+			const char *value, int line);
+static int set_once(struct sysconf_parser *p, const struct row *r, const char *section, const char *key,
+		    const char *value, int line);
 
 /* Every section and key of system.conf. */
 static const struct row schema[] = {
@@ -101,6 +105,7 @@ static const struct row schema[] = {
 	STR_DEF("update", "lock-file", UPDATE, update.lock_file, ABSOLUTE, OTA_UPDATE_LOCK_FILE),
 	STR("update", "ca-file", UPDATE, update.ca_file, ABSOLUTE),
 	STR("update", "channel", UPDATE, update.channel, 0),
+	STR("update", "outcome-file", UPDATE, update.outcome_file, ABSOLUTE),
 	UINT("update", "hook-timeout", UPDATE, update.hook_timeout_s, 1, 86400, OTA_UPDATE_DEFAULT_HOOK_TIMEOUT_S),
 	UINT("update", "http-connect-timeout", UPDATE, update.http_connect_timeout_s, 1, 3600, 0),
 	UINT("update", "http-attempts", UPDATE, update.http_attempts, 1, 100, 0),
@@ -135,6 +140,22 @@ static const struct row schema[] = {
 	STR("bootflow", "state-file", UPDATE, update.bootflow.state_file, ABSOLUTE),
 	STR("bootflow", "proc", UPDATE, update.bootflow.proc, ABSOLUTE), /* tests: a fake /proc */
 	OTHER("bootflow", "partition.", UPDATE, ota_sysconf_set_partition),
+	/* fleet servers (docs/fleet.md); what channel = memfault | hawkbit needs: update-part.c */
+	SET("memfault", "base-url", UPDATE, KIND_STRING, update.memfault.base_url, set_http_url),
+	STR("memfault", "project-key-file", UPDATE, update.memfault.project_key_file, ABSOLUTE),
+	STR("memfault", "hardware-version", UPDATE, update.memfault.hardware_version, 0),
+	STR("memfault", "software-type", UPDATE, update.memfault.software_type, 0),
+	SET("memfault", "current-version", UPDATE, KIND_STRING, update.memfault.current_version, set_once),
+	/* its other name: memfaultd.conf's spelling, seen in the wild */
+	SET("memfault", "software-version", UPDATE, KIND_STRING, update.memfault.current_version, set_once),
+	STR("memfault", "device-serial", UPDATE, update.memfault.device_serial, 0),
+	SET("hawkbit", "server", UPDATE, KIND_STRING, update.hawkbit.server, set_http_url),
+	STR("hawkbit", "tenant", UPDATE, update.hawkbit.tenant, 0),
+	STR("hawkbit", "controller-id", UPDATE, update.hawkbit.controller_id, 0),
+	STR("hawkbit", "target-token-file", UPDATE, update.hawkbit.target_token_file, ABSOLUTE),
+	STR("hawkbit", "gateway-token-file", UPDATE, update.hawkbit.gateway_token_file, ABSOLUTE),
+	STR("hawkbit", "client-cert", UPDATE, update.hawkbit.client_cert, ABSOLUTE),
+	STR("hawkbit", "client-key", UPDATE, update.hawkbit.client_key, ABSOLUTE),
 	SECTION("slot.", UPDATE, ota_sysconf_set_slot),
 	SECTION("group.", UPDATE, ota_sysconf_set_group),
 };
@@ -334,6 +355,30 @@ static int set_env_redundant_offset(struct sysconf_parser *p, const struct row *
 	return store(p, r, section, value);
 }
 
+static int set_http_url(struct sysconf_parser *p, const struct row *r, const char *section, const char *key,
+			const char *value, int line)
+{
+	if (!ota_http_url_valid(value))
+		return ota_error_set(p->err, -EINVAL, "[%s] %s: '%s' is not an http(s) URL", section, key, value);
+	return store(p, r, section, value);
+}
+
+/* A key with two names (rows with the same field): one of them, once. A
+ * key given twice under one name is the ini reader's error already. */
+static int set_once(struct sysconf_parser *p, const struct row *r, const char *section, const char *key,
+		    const char *value, int line)
+{
+	if (*(const char **)field_of(p->c, r)) {
+		const char *other = "";
+		for (size_t i = 0; i < OTA_ELEMENTSOF(schema); i++)
+			if (schema[i].offset == r->offset && &schema[i] != r)
+				other = schema[i].key;
+		return ota_error_set(p->err, -EINVAL, "[%s] %s: the same setting as %s, given already", section, key,
+				     other);
+	}
+	return store(p, r, section, value);
+}
+
 /* ---- the whole file ---------------------------------------------------------- */
 
 void ota_sysconf_init(struct ota_sysconf *c)
@@ -354,8 +399,12 @@ void ota_sysconf_init(struct ota_sysconf *c)
 void ota_sysconf_done(struct ota_sysconf *c)
 {
 	for (size_t i = 0; i < OTA_ELEMENTSOF(schema); i++)
-		if (schema[i].kind == KIND_STRING)
-			free((char *)*(const char **)field_of(c, &schema[i]));
+		if (schema[i].kind == KIND_STRING) {
+			/* NULL after: a field with two names has two rows */
+			const char **field = field_of(c, &schema[i]);
+			free((char *)*field);
+			*field = NULL;
+		}
 	ota_sysconf_free_slots(&c->update);
 	ota_sysconf_init(c);
 }

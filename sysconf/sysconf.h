@@ -141,6 +141,27 @@ struct ota_slot_config {
 	char *group;       /* set from the [group.<g>] that lists it */
 };
 
+/* [memfault] (docs/fleet.md) */
+struct ota_memfault_config {
+	const char *base_url;           /* base-url; NULL: OTA_MEMFAULT_DEFAULT_BASE (update.h) */
+	const char *project_key_file;   /* project-key-file (required with channel = memfault) */
+	const char *hardware_version;   /* hardware-version (required with channel = memfault) */
+	const char *software_type;      /* software-type (required with channel = memfault) */
+	const char *current_version;    /* current-version (alias software-version); NULL: [system] version */
+	const char *device_serial;      /* device-serial; NULL: /etc/machine-id */
+};
+
+/* [hawkbit] (docs/fleet.md) */
+struct ota_hawkbit_config {
+	const char *server;             /* server: http(s)://host[:port][/path] (required with channel = hawkbit) */
+	const char *tenant;             /* tenant; NULL: DEFAULT */
+	const char *controller_id;      /* controller-id; NULL: /etc/machine-id */
+	const char *target_token_file;  /* target-token-file: Authorization: TargetToken */
+	const char *gateway_token_file; /* gateway-token-file: Authorization: GatewayToken */
+	const char *client_cert;        /* client-cert, client-key: TLS client certificate (PEM) */
+	const char *client_key;
+};
+
 struct ota_update_config {
 	const char *compatible;        /* [system] compatible (required) */
 	const char *version;           /* [system] version (required) */
@@ -150,7 +171,12 @@ struct ota_update_config {
 	const char *hooks_dir;         /* [update] hooks-dir */
 	const char *lock_file;         /* [update] lock-file */
 	const char *ca_file;           /* [update] ca-file: CAs for https (NULL: system) */
-	const char *channel;           /* [update] channel: URL of the channel document (ota-update check) */
+	const char *channel;           /* [update] channel: URL of the channel document, memfault or hawkbit
+					* (ota-update check) */
+	const char *outcome_file;      /* [update] outcome-file: the fleet outcome for other agents
+					* (OTA_FLEET_OUTCOME_FILE, update.h) */
+	struct ota_memfault_config memfault;  /* [memfault] */
+	struct ota_hawkbit_config hawkbit;    /* [hawkbit] */
 	unsigned hook_timeout_s;       /* [update] hook-timeout */
 	unsigned http_connect_timeout_s; /* [update] http-connect-timeout; 0: libcurl source default (30 s) */
 	unsigned http_attempts;        /* [update] http-attempts: per request without progress; 0: 5 */

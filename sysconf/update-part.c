@@ -222,6 +222,33 @@ static int check_slots(const struct ota_update_config *c, struct ota_error *err)
 	return 0;
 }
 
+/* What [update] channel = memfault | hawkbit needs, named before ota-update
+ * makes any request (docs/fleet.md). */
+static int check_fleet(const struct ota_update_config *c, struct ota_error *err)
+{
+	const struct ota_memfault_config *m = &c->memfault;
+	const struct ota_hawkbit_config *h = &c->hawkbit;
+	if (h->target_token_file && h->gateway_token_file)
+		return ota_error_set(err, -EINVAL, "[hawkbit] target-token-file and gateway-token-file exclude each other");
+	if (!!h->client_cert != !!h->client_key)
+		return ota_error_set(err, -EINVAL, "[hawkbit] client-cert and client-key go together");
+	if (ota_streq(c->channel, "memfault")) {
+		const char *missing = !m->project_key_file ? "project-key-file" :
+				      !m->hardware_version ? "hardware-version" :
+				      !m->software_type ? "software-type" : NULL;
+		if (missing)
+			return ota_error_set(err, -EINVAL, "[update] channel = memfault needs [memfault] %s", missing);
+	}
+	if (ota_streq(c->channel, "hawkbit")) {
+		if (!h->server)
+			return ota_error_set(err, -EINVAL, "[update] channel = hawkbit needs [hawkbit] server");
+		if (!h->target_token_file && !h->gateway_token_file && !h->client_cert)
+			return ota_error_set(err, -EINVAL,
+					     "[update] channel = hawkbit needs [hawkbit] target-token-file, gateway-token-file or client-cert");
+	}
+	return 0;
+}
+
 int ota_sysconf_check_update(struct sysconf_parser *p)
 {
 	const struct ota_update_config *c = &p->c->update;
@@ -235,7 +262,9 @@ int ota_sysconf_check_update(struct sysconf_parser *p)
 	if (!c->keyring)
 		return ota_error_set(p->err, -EINVAL, "[update] keyring is required");
 	r = check_bootflow(&c->bootflow, p->err);
-	return r < 0 ? r : check_slots(c, p->err);
+	if (r == 0)
+		r = check_slots(c, p->err);
+	return r < 0 ? r : check_fleet(c, p->err);
 }
 
 void ota_sysconf_free_slots(struct ota_update_config *c)

@@ -88,6 +88,11 @@ int ota_strdup_to(char **dst, const char *src)
 	return 0;
 }
 
+bool ota_http_url_valid(const char *s)
+{
+	return s && ((strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]));
+}
+
 bool ota_streq(const char *a, const char *b)
 {
 	if (!a || !b)

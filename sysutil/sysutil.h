@@ -206,6 +206,10 @@ int ota_parse_bool(const char *s, bool *ret) _must_check_;
 int ota_strdup_to(char **dst, const char *src) _must_check_;
 bool ota_streq(const char *a, const char *b);
 bool ota_startswith(const char *s, const char *prefix);
+/* An http:// or https:// URL with something after the scheme (libcurl
+ * judges the rest); the one test of system.conf, the channel and the fleet
+ * clients. */
+bool ota_http_url_valid(const char *s);
 /* The one table of an enum's names: names[v] is the text of value v, for
  * the values 0..n-1. to_string gives NULL for a value out of range;
  * from_string the value whose text s is exactly, -1 for any other (NULL too). */

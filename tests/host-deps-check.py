@@ -42,7 +42,7 @@ PROSE = {
     "as", "size", "strings", "write", "file", "w", "top", "free", "uptime", "more",
     "man", "pc",         # QEMU's machine type "pc"
     "kvm",               # QEMU's -accel kvm
-    "opt", "node", "GET", "dir", "python",
+    "opt", "node", "GET", "HEAD", "POST", "dir", "python",  # HTTP methods (fleet-server.py)
     "route", "mt", "tc",
     "ssh-keyscan", "systemd-analyze",  # run inside the Debian guest, not on the host
     "unzip",             # U-Boot's command in the arm64 test board's boot.scr (tests/vm/mkimage.sh)

@@ -744,7 +744,8 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		struct ota_bundle_http_opts ho = { .ca_file = c->ca_file, .connect_timeout_s = c->http_connect_timeout_s,
 						   .max_attempts = c->http_attempts, .low_speed_bytes = c->http_min_rate,
 						   .low_speed_time_s = c->http_stall_time_s,
-						   .timeout_s = c->download_timeout_s };
+						   .timeout_s = c->download_timeout_s, .headers = o->http_headers,
+						   .client_cert = o->client_cert, .client_key = o->client_key };
 		r = ota_bundle_http_new(o->source, &ho, &web, err);
 		if (r < 0)
 			return r;
@@ -870,6 +871,10 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	r = check_group_verified(&x, err);
 	if (r < 0)
 		return r;
+	if (o->before_arm && (r = o->before_arm(o->arm_userdata, err)) < 0) {
+		ota_error_prefix(err, "install into group %s not armed: ", spare);
+		return r;
+	}
 	r = ota_bootflow_arm(op.bf, spare, c->tries, err);
 	if (r < 0) {
 		ota_error_classify(err, OTA_REASON_BOOTFLOW);

@@ -17,6 +17,7 @@ static bool arg_no_delta;
 static bool arg_no_readback;
 static bool arg_install;
 static const char *arg_channel;
+static bool arg_now;
 
 /* Option values: each command's table lists the ones it takes. */
 #define OPT_CONFIG 'c'
@@ -26,6 +27,7 @@ static const char *arg_channel;
 #define OPT_NO_READBACK 'B'
 #define OPT_INSTALL 'i'
 #define OPT_CHANNEL 'C'
+#define OPT_NOW 'N'
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -35,6 +37,7 @@ static const struct option options[] = {
 	{ "no-read-back", no_argument, NULL, OPT_NO_READBACK },
 	{ "install", no_argument, NULL, OPT_INSTALL },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
+	{ "now", no_argument, NULL, OPT_NOW },
 	OTA_CLI_STANDARD_OPTIONS,
 	{ 0 },
 };
@@ -52,8 +55,9 @@ static const struct ota_cli_command self = {
 		 "  rollback [--reboot]\n"
 		 "                     mark the trial (or spare) group bad\n"
 		 "  status [--json]    boot state and every slot\n"
-		 "  check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
-		 "                     ask the update channel for a newer version\n"
+		 "  check [--channel URL] [--now] [--install [--reboot] [--no-delta]] [--json]\n"
+		 "                     ask the update channel or fleet server for a newer version\n"
+		 "  report [--json]    send the outcome of the last fleet update once its trial is over\n"
 		 "\n"
 		 "Options:\n" CONFIG_HELP
 		 "  -h, --help         this help; COMMAND --help: the command's\n"
@@ -63,7 +67,7 @@ static const struct ota_cli_command self = {
 		 "3 bundle not authentic, 4 bundle not for this system, 5 download failed, 6 locked.\n",
 };
 
-enum { CMD_INSTALL, CMD_COMMIT, CMD_ROLLBACK, CMD_STATUS, CMD_CHECK };
+enum { CMD_INSTALL, CMD_COMMIT, CMD_ROLLBACK, CMD_STATUS, CMD_CHECK, CMD_REPORT };
 
 static const struct ota_cli_command commands[] = {
 	[CMD_INSTALL] = { "install", "cjrDB", 1, 1,
@@ -96,18 +100,29 @@ static const struct ota_cli_command commands[] = {
 			 "The boot state (booted, default and trial group) and every slot's status.\n"
 			 "\n"
 			 "  -j, --json     one JSON object (docs/update.md)\n" CONFIG_HELP },
-	[CMD_CHECK] = { "check", "cjriCD", 0, 0,
-			"Usage: ota-update check [--channel URL] [--install [--reboot] [--no-delta]] [--json]\n"
+	[CMD_CHECK] = { "check", "cjriCDN", 0, 0,
+			"Usage: ota-update check [--channel URL] [--now] [--install [--reboot] [--no-delta]] [--json]\n"
 			"\n"
-			"Asks the update channel (docs/channel.md) for a newer version; with --install\n"
-			"installs it. Up to date and update available both exit 0: scripts read the\n"
-			"\"result\" of --json.\n"
+			"Asks the update channel (docs/channel.md) or the fleet server (memfault,\n"
+			"hawkbit: docs/fleet.md) for a newer version; with --install installs it. Up\n"
+			"to date and update available both exit 0: scripts read the \"result\" of --json.\n"
 			"\n"
-			"      --channel URL  the channel (default: [update] channel of the configuration)\n"
+			"      --channel URL  the channel URL, memfault or hawkbit (default: [update] channel)\n"
+			"      --now          hawkbit: poll before the server's polling sleep has passed\n"
 			"      --install      install a newer version\n"
 			"  -r, --reboot       with --install: reboot into it\n"
 			"      --no-delta     with --install: download the whole bundle\n"
 			"  -j, --json         JSON lines on stdout (docs/channel.md)\n" CONFIG_HELP },
+	[CMD_REPORT] = { "report", "cj", 0, 0,
+			 "Usage: ota-update report [--json]\n"
+			 "\n"
+			 "Sends the outcome (committed, or rolled back and why) of the last update\n"
+			 "installed from a fleet server once its trial boot is over: hawkBit feedback,\n"
+			 "and [update] outcome-file (docs/fleet.md). An outcome not delivered is kept\n"
+			 "and sent by the next report or check. Nothing to report, or a trial not over\n"
+			 "yet, exit 0.\n"
+			 "\n"
+			 "  -j, --json     one \"report\" event on stdout\n" CONFIG_HELP },
 };
 
 static int set_option(int opt, const char *arg)
@@ -120,6 +135,7 @@ static int set_option(int opt, const char *arg)
 	case OPT_NO_READBACK: arg_no_readback = true; break;
 	case OPT_INSTALL: arg_install = true; break;
 	case OPT_CHANNEL: arg_channel = arg; break;
+	case OPT_NOW: arg_now = true; break;
 	}
 	return 0;
 }
@@ -299,6 +315,59 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 	return 0;
 }
 
+static void print_report(int r, const struct ota_fleet_report *rep)
+{
+	if (arg_json) {
+		json_object *o = event("report");
+		add_str(o, "result", r == 2 ? "delivered" : r == 1 ? "pending" : "none");
+		if (r == 2) {
+			add_str(o, "backend", ota_fleet_backend_to_string(rep->backend));
+			add_str(o, "outcome", ota_fleet_outcome_to_string(rep->outcome));
+			add_str(o, "action", rep->action);
+			add_str(o, "version", rep->version);
+			add_str(o, "reason", rep->reason);
+		}
+		emit(o);
+	} else if (r == 2) {
+		/* Under systemd this line is the journal's record of the outcome
+		 * (Memfault has no feedback endpoint; docs/fleet.md). */
+		log_notice("update outcome: %s%s%s, version %s: %s (delivered to %s)",
+			   ota_fleet_outcome_to_string(rep->outcome), rep->action[0] ? ", action " : "", rep->action,
+			   rep->version, rep->reason, ota_fleet_backend_to_string(rep->backend));
+	} else if (r == 1) {
+		printf("the trial of the last fleet update is not over yet: nothing to report\n");
+	} else {
+		printf("no fleet update outcome to report\n");
+	}
+	fflush(stdout);
+}
+
+/* After a commit or rollback the outcome goes out at once if it can;
+ * otherwise ota-update-report.timer or the next check delivers it. */
+static void report_after(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	struct ota_fleet_report rep;
+	int r = ota_fleet_report(c, &rep, &err);
+	if (r < 0)
+		log_warning("%s; kept, and sent by the next 'ota-update report' or check", err.msg);
+	else if (r == 2)
+		print_report(r, &rep);
+}
+
+static int cmd_report(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	struct ota_fleet_report rep;
+	int r = ota_fleet_report(c, &rep, &err);
+	if (r < 0) {
+		ota_error_prefix(&err, "outcome not delivered (kept for the next try): ");
+		return fail(&err);
+	}
+	print_report(r, &rep);
+	return 0;
+}
+
 static int cmd_commit(const struct ota_update_config *c)
 {
 	struct ota_error err = { 0 };
@@ -306,6 +375,8 @@ static int cmd_commit(const struct ota_update_config *c)
 	if (r < 0)
 		return fail(&err);
 	printf(r == 1 ? "nothing to commit: the booted group is already the default\n" : "committed\n");
+	fflush(stdout);
+	report_after(c);
 	return 0;
 }
 
@@ -316,6 +387,13 @@ static int cmd_rollback(const struct ota_update_config *c)
 	if (ota_update_rollback(c, group, &err) < 0)
 		return fail(&err);
 	printf("group %s marked bad\n", group);
+	fflush(stdout);
+	char reason[160];
+	(void)snprintf(reason, sizeof(reason), "group %s was rolled back with 'ota-update rollback' (marked bad)", group);
+	if (ota_fleet_decide(c, OTA_FLEET_FAILURE, reason, &err) < 0)
+		log_warning("%s", err.msg);
+	else
+		report_after(c);
 	if (arg_reboot && ota_update_reboot(c, &err) < 0)
 		return fail(&err);
 	return 0;
@@ -405,10 +483,63 @@ static void print_check(const char *result, const struct ota_update_config *c, c
 	fflush(stdout);
 }
 
+static int cmd_check_fleet(const struct ota_update_config *c)
+{
+	struct ota_error err = { 0 };
+	struct ota_fleet_check_opts o = { .install = arg_install, .no_delta = arg_no_delta, .now = arg_now,
+					  .progress = progress };
+	struct ota_fleet_check_result res;
+	if (ota_fleet_check(c, &o, &res, &err) < 0)
+		return fail(&err);
+	const char *result = ota_fleet_result_to_string(res.result);
+	if (arg_json) {
+		json_object *ev = event("check");
+		add_str(ev, "result", result);
+		add_str(ev, "server", c->channel);
+		add_str(ev, "running", c->version);
+		add_str(ev, "bundle", res.bundle);
+		add_str(ev, "action", res.action);
+		add_u64(ev, "poll", res.poll_s);
+		if (res.result == OTA_FLEET_NOT_DUE)
+			add_u64(ev, "due", res.poll_due_s);
+		if (res.result == OTA_FLEET_INSTALLED) {
+			add_str(ev, "group", res.install.group);
+			add_str(ev, "version", res.install.version);
+			add_u64(ev, "downloaded", res.install.downloaded);
+			add_u64(ev, "reasked", res.reasked);
+		}
+		emit(ev);
+	} else {
+		switch (res.result) {
+		case OTA_FLEET_UP_TO_DATE: printf("up to date: %s offers nothing newer than %s\n", c->channel, c->version); break;
+		case OTA_FLEET_AVAILABLE: printf("update available from %s: %s\n", c->channel, res.bundle); break;
+		case OTA_FLEET_ARMED: printf("the offered update is already installed and armed: it runs after the next reboot\n"); break;
+		case OTA_FLEET_CANCELED: printf("%s canceled action %s\n", c->channel, res.action); break;
+		case OTA_FLEET_DEFERRED: printf("action %s: %s says not to install it now\n", res.action, c->channel); break;
+		case OTA_FLEET_NOT_DUE:
+			printf("not polling %s yet: the next poll is due in %u s (--now polls at once)\n", c->channel,
+			       res.poll_due_s);
+			break;
+		default:
+			printf("installed %s into group %s and armed a trial boot (%" PRIu64 " bytes downloaded)\n",
+			       res.install.version, res.install.group, res.install.downloaded);
+		}
+		if (res.poll_s)
+			printf("the server asks to be polled every %u s\n", res.poll_s);
+	}
+	fflush(stdout);
+	if (arg_reboot && (res.result == OTA_FLEET_INSTALLED || res.result == OTA_FLEET_ARMED) && arg_install &&
+	    ota_update_reboot(c, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
 static int cmd_check(const struct ota_update_config *c)
 {
 	struct ota_error err = { 0 };
-	const char *url = arg_channel ? arg_channel : c->channel;
+	if (ota_fleet_backend_of(c->channel) != OTA_FLEET_CHANNEL)
+		return cmd_check_fleet(c);
+	const char *url = c->channel;
 	if (!url) {
 		(void)ota_error_set_because(&err, OTA_REASON_CONFIG, -EINVAL,
 					    "no channel: set [update] channel in %s or pass --channel URL", arg_config);
@@ -485,13 +616,24 @@ int main(int argc, char **argv)
 		ota_error_classify(&err, OTA_REASON_CONFIG);
 		return fail(&err);
 	}
-	const struct ota_update_config *c = &conf.update;
+	struct ota_update_config *c = &conf.update;
+	if (arg_channel) {
+		/* --channel: the string is the config's to free, as the file's value would be */
+		char *channel = strdup(arg_channel);
+		if (!channel) {
+			ota_sysconf_done(&conf);
+			return OTA_EXIT_FAILURE;
+		}
+		free((char *)c->channel);
+		c->channel = channel;
+	}
 
 	switch (a.cmd - commands) {
 	case CMD_INSTALL: rc = cmd_install(c, a.args[0]); break;
 	case CMD_COMMIT: rc = cmd_commit(c); break;
 	case CMD_ROLLBACK: rc = cmd_rollback(c); break;
 	case CMD_STATUS: rc = cmd_status(c); break;
+	case CMD_REPORT: rc = cmd_report(c); break;
 	default: rc = cmd_check(c); break;
 	}
 	ota_sysconf_done(&conf);

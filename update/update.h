@@ -173,6 +173,15 @@ struct ota_update_install_opts {
 	 * verified before it was written, but what the medium holds is not
 	 * checked (docs/update.md, "Read-back"). */
 	bool no_readback;
+	/* URL: sent with every request (a fleet server's Authorization; see
+	 * ota_bundle_http_opts), and a TLS client certificate; NULL: none. */
+	const char *const *http_headers;
+	const char *client_cert, *client_key;
+	/* Called once everything is written and verified, before the arm (NULL:
+	 * none): < 0 leaves the group written but not armed, and is the error
+	 * (a fleet server's cancel that came during the install). */
+	int (*before_arm)(void *arm_userdata, struct ota_error *err);
+	void *arm_userdata;
 	void (*progress)(void *userdata, const struct ota_update_progress *p);
 	void *userdata;
 };
@@ -252,5 +261,96 @@ int ota_channel_parse(struct ota_channel *ret, const char *text, size_t len, con
  * and parses the document. */
 int ota_channel_fetch(const struct ota_update_config *c, const char *url, struct ota_channel *ret,
 		      struct ota_error *err) _must_check_;
+
+/* ---- fleet servers (ota-update check and report; docs/fleet.md) ------------------ */
+
+#define OTA_MEMFAULT_DEFAULT_BASE "https://device.memfault.com"
+#define OTA_HAWKBIT_DEFAULT_TENANT "DEFAULT"
+#define OTA_FLEET_OUTCOME_FILE "/run/ota/update-outcome"
+#define OTA_FLEET_MACHINE_ID "/etc/machine-id"
+#define OTA_FLEET_DOC_MAX (256u << 10)    /* bytes of a server's JSON or text answer */
+
+/* Who `ota-update check` asks: [update] channel = memfault | hawkbit | URL. */
+enum ota_fleet_backend {
+	OTA_FLEET_CHANNEL = 0,   /* a channel document (channel.md) */
+	OTA_FLEET_MEMFAULT,
+	OTA_FLEET_HAWKBIT,
+	OTA_FLEET_BACKEND_MAX,
+	OTA_FLEET_BACKEND_INVALID = -1,
+};
+const char *ota_fleet_backend_to_string(enum ota_fleet_backend b);
+enum ota_fleet_backend ota_fleet_backend_from_string(const char *s);
+/* The backend [update] channel (or --channel) names: memfault, hawkbit, else a channel URL. */
+enum ota_fleet_backend ota_fleet_backend_of(const char *channel);
+
+enum ota_fleet_result {
+	OTA_FLEET_UP_TO_DATE = 0, /* "up-to-date": nothing offered */
+	OTA_FLEET_AVAILABLE,      /* "available": offered, not installed (no --install) */
+	OTA_FLEET_ARMED,          /* "armed": the offered update is installed and armed already */
+	OTA_FLEET_INSTALLED,      /* "installed": installed now and armed */
+	OTA_FLEET_CANCELED,       /* "canceled": the server canceled the action before the first write */
+	OTA_FLEET_DEFERRED,       /* "deferred": the server says not to install now (download only, maintenance window) */
+	OTA_FLEET_NOT_DUE,        /* "not-due": hawkBit's config.polling.sleep since the last poll has not passed */
+	OTA_FLEET_RESULT_MAX,
+	OTA_FLEET_RESULT_INVALID = -1,
+};
+const char *ota_fleet_result_to_string(enum ota_fleet_result r);
+
+struct ota_fleet_check_opts {
+	bool install;
+	bool no_delta;
+	bool now;      /* hawkBit: poll even before the server's polling sleep has passed */
+	void (*progress)(void *userdata, const struct ota_update_progress *p);
+	void *userdata;
+};
+
+struct ota_fleet_check_result {
+	enum ota_fleet_result result;
+	char bundle[OTA_CHANNEL_URL_MAX + 1];  /* the bundle URL offered ("" if none) */
+	char action[32];                       /* hawkBit: the action id ("" if none) */
+	unsigned poll_s;                       /* hawkBit: the server's polling sleep, 0 if not given */
+	unsigned poll_due_s;                   /* hawkBit, OTA_FLEET_NOT_DUE: seconds until the next poll */
+	unsigned reasked;                      /* Memfault: fresh URLs asked for after an expired one */
+	struct ota_update_result install;      /* OTA_FLEET_INSTALLED */
+};
+
+/* Asks the fleet server c->channel names (not a channel URL) for an update
+ * and, with o->install, installs and arms it, keeping the action on the
+ * data partition for the outcome report. Delivers a pending outcome first. */
+int ota_fleet_check(const struct ota_update_config *c, const struct ota_fleet_check_opts *o,
+		    struct ota_fleet_check_result *ret, struct ota_error *err) _must_check_;
+
+/* The outcome of an installed fleet update, once its trial is over. */
+enum ota_fleet_outcome {
+	OTA_FLEET_PENDING = 0,    /* "pending": not decided yet (armed, or running uncommitted) */
+	OTA_FLEET_SUCCESS,        /* "success": the trial was committed */
+	OTA_FLEET_FAILURE,        /* "failure": rolled back, fell back, or disarmed */
+	OTA_FLEET_OUTCOME_MAX,
+	OTA_FLEET_OUTCOME_INVALID = -1,
+};
+const char *ota_fleet_outcome_to_string(enum ota_fleet_outcome o);
+enum ota_fleet_outcome ota_fleet_outcome_from_string(const char *s);
+
+struct ota_fleet_report {
+	enum ota_fleet_backend backend;
+	enum ota_fleet_outcome outcome;
+	char action[32];
+	char version[128];
+	char reason[512];
+};
+
+/* Decides the outcome of a pending fleet update from the boot state (if the
+ * trial is over), keeps the decision on the data partition, and delivers it
+ * once: hawkBit feedback "closed" with success or failure and the reason;
+ * Memfault (no feedback endpoint) and every backend: c->outcome_file. The
+ * record is removed only after delivery, so an undelivered outcome is
+ * retried by the next call, across reboots. Returns 0: nothing pending; 1:
+ * pending, trial not over; 2: delivered (*ret filled). */
+int ota_fleet_report(const struct ota_update_config *c, struct ota_fleet_report *ret,
+		     struct ota_error *err) _must_check_;
+/* Decides the outcome now, with a reason (ota-update rollback: failure);
+ * nothing pending or already decided: 0, nothing changed. */
+int ota_fleet_decide(const struct ota_update_config *c, enum ota_fleet_outcome outcome, const char *reason,
+		     struct ota_error *err) _must_check_;
 
 #endif

@@ -76,7 +76,7 @@ for arg; do
 	prog=${arg#*=}
 	case $name in
 	ota-update)
-		for cmd in install commit rollback status check; do
+		for cmd in install commit rollback status check report; do
 			expect_help "$name" "$prog" "$cmd" --help
 			grep -q "^Usage: ota-update $cmd" "$work/out" || bad "$name $cmd --help" "not the command's usage: $(head -1 "$work/out")"
 		done
@@ -85,6 +85,7 @@ for arg; do
 		expect_usage_error "$name" "$prog" --install install --install x.otab
 		expect_usage_error "$name" "$prog" --reboot status --reboot
 		expect_usage_error "$name" "$prog" --no-delta rollback --no-delta
+		expect_usage_error "$name" "$prog" --now install --now x.otab
 		expect_usage_error "$name" "$prog" --config --config
 		expect_usage_error "$name" "$prog" --channel check --channel
 		;;

@@ -38,6 +38,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "lib"))
+from byteranges import multipart, parse_ranges  # noqa: E402
+
 ROOT, PORT_FILE, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 lock = threading.Lock()
 DEFAULTS = {"multirange": 1, "ranges": 1, "etag": 1, "drop": None, "status": None,
@@ -56,24 +59,6 @@ def take(key):
         if count > 0:
             cfg[key] = (value, count - 1) if count > 1 else None
         return value
-
-
-def parse_ranges(spec, size):
-    if not spec.startswith("bytes="):
-        return None
-    out = []
-    for part in spec[6:].split(","):
-        a, _, b = part.strip().partition("-")
-        if a == "":
-            n = int(b)
-            first, last = max(0, size - n), size - 1
-        else:
-            first = int(a)
-            last = int(b) if b else size - 1
-            last = min(last, size - 1)
-        if first <= last and first < size:
-            out.append((first, last))
-    return out
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -188,13 +173,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = data[a:b + 1] * (2 if cfg["hostile"] == "long" else 1)
             return self.send_body(206, hdrs + [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))], body)
         boundary = "otaroot%08x" % (st.st_ino & 0xffffffff)
-        body = b""
         if cfg["hostile"] == "extrapart":
             ranges.append((0, min(len(data), 65536) - 1))
-        for a, b in ranges:
-            body += ("\r\n--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
-                     % (boundary, a, b, len(data))).encode() + data[a:b + 1]
-        body += ("\r\n--%s--\r\n" % boundary).encode()
+        body = multipart(data, ranges, boundary)
         return self.send_body(206, hdrs + [("Content-Type", "multipart/byteranges; boundary=" + boundary)], body)
 
 

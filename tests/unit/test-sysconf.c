@@ -27,6 +27,7 @@ static const char every_key[] =
 	"lock-file = /run/lock/ota.lock\n"
 	"ca-file = /etc/ssl/acme-ca.pem\n"
 	"channel = https://updates.example.org/gw/stable.json\n"
+	"outcome-file = /run/fleet/outcome\n"
 	"hook-timeout = 86400\n"
 	"http-connect-timeout = 12\n"
 	"http-attempts = 100\n"
@@ -56,10 +57,32 @@ static const char every_key[] =
 	"proc = /run/test/proc\n"
 	"partition.left = 5\n"
 	"partition.right = 6\n"
+	"[memfault]\n"
+	"base-url = http://10.1.2.3:8080/mf/\n"
+	"project-key-file = /etc/ota/memfault.key\n"
+	"hardware-version = gw-rev3\n"
+	"software-type = gw-os\n"
+	"current-version = 2024.11.2+fleet\n"
+	"device-serial = GW00421\n"
+	"[hawkbit]\n"
+	"server = https://hawkbit.example.org:8443\n"
+	"tenant = acme\n"
+	"controller-id = gw-00421\n"
+	"target-token-file = /etc/ota/hawkbit.token\n"
+	"client-cert = /etc/ota/client.pem\n"
+	"client-key = /etc/ota/client.key\n"
 	"[slot.root-l]\nclass = rootfs\ndevice = /dev/mmcblk0p5\n"
 	"[slot.root-r]\nclass = rootfs\nfile = /images/root-r.img\n"
 	"[group.left]\nrootfs = root-l\n"
 	"[group.right]\nrootfs = root-r\n";
+
+/* The keys every_key cannot hold beside another: a second name of a key in
+ * it, a key that excludes one in it. */
+static const char other_keys[] =
+	"[memfault]\n"
+	"software-version = 7.1-rc2\n"
+	"[hawkbit]\n"
+	"gateway-token-file = /etc/ota/gateway.token\n";
 
 /* A key added to the schema is added to every_key, or this fails. */
 TEST(sysconf_every_key_is_in_the_round_trip)
@@ -73,9 +96,10 @@ TEST(sysconf_every_key_is_in_the_round_trip)
 		const char *k = strstr(name, "] ");
 		if (k)
 			(void)snprintf(key, sizeof(key), "%.*s", (int)strcspn(k + 2, "<"), k + 2);
-		if (!test_ini_sets(every_key, section, key))
+		bool set = test_ini_sets(every_key, section, key) || test_ini_sets(other_keys, section, key);
+		if (!set)
 			fprintf(stderr, "  not in every_key: %s\n", name);
-		ASSERT_TRUE(test_ini_sets(every_key, section, key));
+		ASSERT_TRUE(set);
 	}
 	ASSERT_TRUE(n >= 40);
 }
@@ -115,6 +139,20 @@ TEST(sysconf_round_trip_every_key)
 	ASSERT_INT_EQ(u->algorithms.min_rsa_bits, 4096);
 	ASSERT_INT_EQ(u->algorithms.min_ec_bits, 521);
 	ASSERT_INT_EQ(u->algorithms.min_digest_bits, 384);
+	ASSERT_STR_EQ(u->outcome_file, "/run/fleet/outcome");
+	ASSERT_STR_EQ(u->memfault.base_url, "http://10.1.2.3:8080/mf/");
+	ASSERT_STR_EQ(u->memfault.project_key_file, "/etc/ota/memfault.key");
+	ASSERT_STR_EQ(u->memfault.hardware_version, "gw-rev3");
+	ASSERT_STR_EQ(u->memfault.software_type, "gw-os");
+	ASSERT_STR_EQ(u->memfault.current_version, "2024.11.2+fleet");
+	ASSERT_STR_EQ(u->memfault.device_serial, "GW00421");
+	ASSERT_STR_EQ(u->hawkbit.server, "https://hawkbit.example.org:8443");
+	ASSERT_STR_EQ(u->hawkbit.tenant, "acme");
+	ASSERT_STR_EQ(u->hawkbit.controller_id, "gw-00421");
+	ASSERT_STR_EQ(u->hawkbit.target_token_file, "/etc/ota/hawkbit.token");
+	ASSERT_NULL(u->hawkbit.gateway_token_file);
+	ASSERT_STR_EQ(u->hawkbit.client_cert, "/etc/ota/client.pem");
+	ASSERT_STR_EQ(u->hawkbit.client_key, "/etc/ota/client.key");
 	ASSERT_INT_EQ(u->tries, 100);
 	/* the boot-flow part, as ota_bootflow_new takes it */
 	const struct ota_bootflow_config *b = &u->bootflow;
@@ -219,8 +257,8 @@ TEST(sysconf_unknown_sections_and_keys)
 {
 	const unsigned both[] = { OTA_SYSCONF_INIT, OTA_SYSCONF_UPDATE, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE };
 	for (size_t i = 0; i < OTA_ELEMENTSOF(both); i++) {
-		expect_error(both[i], "[init]\npath = /sbin/init\n\n[memfault]\nproject-key = abc\n", -EINVAL,
-			     "/etc/ota/system.conf:5: unknown section [memfault]");
+		expect_error(both[i], "[init]\npath = /sbin/init\n\n[mender]\nserver-url = x\n", -EINVAL,
+			     "/etc/ota/system.conf:5: unknown section [mender]");
 		expect_error(both[i], "# top\nkeyring = /k.pem\n", -EINVAL,
 			     "/etc/ota/system.conf:2: key 'keyring' outside of any section");
 		expect_error(both[i], "[group.]\nrootfs = x\n", -EINVAL, ":2: unknown section [group.]");
@@ -268,6 +306,94 @@ TEST(sysconf_bad_value_names_line_and_key)
 	expect_error(U, "[slot.a]\nclass = root fs\n", -EINVAL, ":2: [slot.a] class: invalid class name 'root fs'");
 	/* checks across keys name the file and the section */
 	expect_error(U, "[system]\nversion = 1\n", -EINVAL, "/etc/ota/system.conf: [system] compatible is required");
+}
+
+/* The least ota-update takes, with the channel given. */
+static void minimal_with(char *buf, size_t size, const char *channel, const char *more)
+{
+	(void)snprintf(buf, size,
+		       "[system]\ncompatible = c\nversion = 1\n[update]\nkeyring = /k.pem\nchannel = %s\n"
+		       "[bootflow]\ntype = custom\nexecutable = /bf\n[slot.x]\nclass = r\nfile = /x\n"
+		       "[slot.y]\nclass = r\nfile = /y\n[group.a]\nr = x\n[group.b]\nr = y\n%s",
+		       channel, more);
+}
+
+static int parse_minimal(struct ota_sysconf *c, const char *channel, const char *more, struct ota_error *err)
+{
+	char text[2048];
+	minimal_with(text, sizeof(text), channel, more);
+	ota_sysconf_init(c);
+	int r = ota_sysconf_parse(c, OTA_SYSCONF_UPDATE, text, "s.conf", err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n", err->msg);
+	return r;
+}
+
+static void minimal_error(const char *channel, const char *more, const char *msg)
+{
+	char text[2048];
+	minimal_with(text, sizeof(text), channel, more);
+	expect_error(OTA_SYSCONF_UPDATE, text, -EINVAL, msg);
+}
+
+/* other_keys round-trip, and each excludes its partner in every_key. */
+TEST(sysconf_other_keys)
+{
+	struct ota_sysconf c;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(parse_minimal(&c, "https://u.example.net/c.json", other_keys, &err), 0);
+	ASSERT_STR_EQ(c.update.memfault.current_version, "7.1-rc2");
+	ASSERT_STR_EQ(c.update.hawkbit.gateway_token_file, "/etc/ota/gateway.token");
+	ASSERT_NULL(c.update.hawkbit.target_token_file);
+	ota_sysconf_done(&c);
+	ASSERT_NULL(c.update.memfault.current_version);
+
+	minimal_error("x", "[memfault]\ncurrent-version = 3\nsoftware-version = 3\n",
+		      "system.conf:22: [memfault] software-version: the same setting as current-version, given already");
+	minimal_error("x", "[memfault]\nsoftware-version = 3\ncurrent-version = 4\n",
+		      "system.conf:22: [memfault] current-version: the same setting as software-version, given already");
+	minimal_error("x", "[hawkbit]\ngateway-token-file = /g\ntarget-token-file = /t\n",
+		      "system.conf: [hawkbit] target-token-file and gateway-token-file exclude each other");
+	minimal_error("x", "[hawkbit]\nclient-key = /k.pem\n", "system.conf: [hawkbit] client-cert and client-key go together");
+}
+
+/* What channel = memfault | hawkbit needs; values only a URL may be. */
+TEST(sysconf_fleet_checks)
+{
+	unsigned U = OTA_SYSCONF_UPDATE;
+	expect_error(U, "[hawkbit]\nserver = ftp://hawkbit.local/\n", -EINVAL,
+		     ":2: [hawkbit] server: 'ftp://hawkbit.local/' is not an http(s) URL");
+	expect_error(U, "[memfault]\n\nbase-url = device.memfault.com\n", -EINVAL,
+		     ":3: [memfault] base-url: 'device.memfault.com' is not an http(s) URL");
+	expect_error(U, "[update]\noutcome-file = outcome\n", -EINVAL,
+		     ":2: [update] outcome-file: 'outcome' is not an absolute path");
+
+	minimal_error("memfault", "", "system.conf: [update] channel = memfault needs [memfault] project-key-file");
+	minimal_error("memfault", "[memfault]\nproject-key-file = /k\nsoftware-type = t\n",
+		      "system.conf: [update] channel = memfault needs [memfault] hardware-version");
+	minimal_error("memfault", "[memfault]\nproject-key-file = /k\nhardware-version = h\n",
+		      "system.conf: [update] channel = memfault needs [memfault] software-type");
+	minimal_error("hawkbit", "[hawkbit]\ntarget-token-file = /t\n",
+		      "system.conf: [update] channel = hawkbit needs [hawkbit] server");
+	minimal_error("hawkbit", "[hawkbit]\nserver = http://h:8080\ntenant = t\n",
+		      "system.conf: [update] channel = hawkbit needs [hawkbit] target-token-file, gateway-token-file or client-cert");
+
+	struct ota_sysconf c;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(parse_minimal(&c, "hawkbit", "[hawkbit]\nserver = http://h:8080\nclient-cert = /c.pem\n"
+				    "client-key = /c.key\n", &err), 0);
+	ASSERT_STR_EQ(c.update.channel, "hawkbit");
+	ASSERT_NULL(c.update.hawkbit.tenant);
+	ota_sysconf_done(&c);
+	ASSERT_INT_EQ(parse_minimal(&c, "memfault", "[memfault]\nproject-key-file = /k\nhardware-version = h\n"
+				    "software-type = t\n", &err), 0);
+	ASSERT_NULL(c.update.memfault.base_url);
+	ASSERT_NULL(c.update.memfault.current_version);
+	ASSERT_NULL(c.update.outcome_file);
+	ota_sysconf_done(&c);
+	/* the sections are ota-update's: ota-init skips them unread */
+	expect_error(OTA_SYSCONF_INIT, "[hawkbit]\nserver = nonsense\n[init]\npath = init\n", -EINVAL,
+		     ":4: [init] path: 'init' is not an absolute path");
 }
 
 TEST(sysconf_name_valid)

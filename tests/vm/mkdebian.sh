@@ -5,7 +5,8 @@
 # A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv,
 # udev and openssh-server), with the otaroot package built by the ctest
 # debian.packages (BUILDDIR/debian/debs/) installed by dpkg, the files of
-# tests/vm/debian-root/ (system.conf with the GRUB boot flow, layout.conf,
+# tests/vm/debian-root/ (system.conf with the GRUB boot flow and the hawkBit
+# test server, its target token, layout.conf,
 # state.d for the SSH host keys, the test agent as a systemd service), the
 # harness's kernel and initramfs in /boot, no SSH host keys and an empty
 # /etc/machine-id. The disk is what a device ships: GPT with an ESP (GRUB,
@@ -72,6 +73,7 @@ rm -f "$root/tmp/$(basename "$DEB")"
 
 # 3. the device's configuration and the test agent
 cp -a "$here/debian-root/." "$root/"
+chmod 600 "$root/etc/ota/hawkbit-token" # a credential: root's only, as a device would keep it
 for unit in ota-test-agent.service ssh-host-keys.service; do
 	chroot "$root" systemctl enable "$unit" >/dev/null 2>&1 || die "enabling $unit"
 done

@@ -19,7 +19,18 @@ reads the channel from a real nginx on the host, installs 2.0, GRUB boots it
 on trial, ota-commit.service commits it; 3.0, whose health check fails, is
 installed, booted on trial and rolled back by ota-commit.service at its
 deadline; GRUB boots 2.0 again. SSH host keys, the machine id and a file in
-/var/lib survive both updates."""
+/var/lib survive both updates.
+
+Case hawkbit: the same two updates from an Eclipse hawkBit DDI server, the
+strict stand-in tests/lib/fleet-server.py (the real server is a Java service
+in a container) on the host's 127.0.0.1:47080 ([hawkbit] in the image's
+system.conf). ota-update-check.service (--channel hawkbit) polls it,
+answers configData, installs action 1 (2.0) with the target token on every
+request, artifacts included, and reboots; GRUB boots 2.0 on trial,
+ota-commit.service commits it and the server receives closed/success.
+Action 2 (3.0, failing health check) is installed, booted on trial, rolled
+back by ota-commit.service at its deadline, and the server receives
+closed/failure with the reason. No request deviates from the DDI schema."""
 import json
 import os
 import re
@@ -57,6 +68,14 @@ def wait_for(m, command, timeout=120):
         if time.monotonic() > deadline:
             raise VMError("%r did not succeed within %d s" % (command, timeout))
         time.sleep(1)
+
+
+def committed_by_service(m, group):
+    """ota-commit.service of this trial boot has ended and committed it: group is the default."""
+    wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
+    check("trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager"), "no commit")
+    st = status(m)
+    check(st["default"] == group and st["trial_state"] == "none", "after the commit: %s" % st)
 
 
 def provisioned(m):
@@ -254,10 +273,7 @@ def case_update(tc):
                   os.path.getsize(os.path.join(srv, "debian-v2.otab")),
                   [l for l in log.splitlines() if "installed" in l][-1]))
         check(release(m) == "2.0", "release %s" % release(m))
-        wait_for(m, "test \"$(systemctl show -p ActiveState --value ota-commit.service)\" = inactive", 120)
-        check("trial committed" in m.output("journalctl -b -u ota-commit.service --no-pager"), "no commit")
-        st = status(m)
-        check(st["default"] == "b" and st["trial_state"] == "none", "after the commit: %s" % st)
+        committed_by_service(m, "b")
         check(m.output("cat /etc/machine-id").strip() == mid, "machine-id changed")
         check(host_key(m) == key, "the SSH host key changed with 2.0")
         check(m.output("cat /var/lib/demo/kept").strip() == "kept", "persisted file lost")
@@ -300,5 +316,150 @@ def case_update(tc):
         server.wait()
 
 
+HAWKBIT_PORT = 47080  # [hawkbit] server in tests/vm/debian-root/etc/ota/system.conf
+HAWKBIT_TOKEN = "vm-target-token-5f1c2a9e"  # tests/vm/debian-root/etc/ota/hawkbit-token
+
+
+def hawkbit_serve(tc):
+    """fleet-server.py hawkbit on the host's 127.0.0.1:HAWKBIT_PORT (the
+    port the image's system.conf names), offering action 1: 2.0."""
+    srv = os.path.join(tc.workdir, "srv")
+    os.makedirs(srv)
+    for v in ("v2", "v3"):
+        os.symlink(os.path.join(tc.build, "vm", "debian-%s.otab" % v), os.path.join(srv, "debian-%s.otab" % v))
+    state = os.path.join(tc.workdir, "hawkbit-state.json")
+    log = os.path.join(tc.workdir, "hawkbit-requests.log")
+    hawkbit_state(state, {"id": "1", "file": "debian-v2.otab", "version": "2.0"})
+    try:
+        socket.create_connection(("127.0.0.1", HAWKBIT_PORT), timeout=1).close()
+        raise VMError("port %d is in use: the image's [hawkbit] server needs it free" % HAWKBIT_PORT)
+    except OSError:
+        pass
+    port_file = os.path.join(tc.workdir, "hawkbit-port")
+    proc = subprocess.Popen(["python3", os.path.join(HERE, "..", "lib", "fleet-server.py"), "hawkbit", srv, state,
+                             log, port_file], env=dict(os.environ, FLEET_PORT=str(HAWKBIT_PORT)),
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(tc.workdir, "hawkbit.err"), "w"))
+    deadline = time.monotonic() + 10
+    while not os.path.exists(port_file):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise VMError("fleet-server.py did not start on port %d" % HAWKBIT_PORT)
+        time.sleep(0.1)
+    return proc, state, log
+
+
+def hawkbit_state(path, action):
+    """The server's state (re-read on every request): the target, its token, and one action."""
+    with open(path + ".tmp", "w") as f:
+        json.dump({"tenant": "DEFAULT", "controller": "otaroot-debian-vm", "auth": "TargetToken",
+                   "token": HAWKBIT_TOKEN, "sleep": "00:00:00", "config_requested": True, "action": action}, f)
+    os.rename(path + ".tmp", path)
+
+
+def hawkbit_requests(log):
+    """The server's log: (method, path under the controller, status, execution, finished, token sent, violation)."""
+    out = []
+    with open(log) as f:
+        for line in f:
+            e = json.loads(line)
+            st = (e["body"] or {}).get("status", {}) if isinstance(e["body"], dict) else {}
+            out.append((e["method"], e["path"].replace("/DEFAULT/controller/v1/otaroot-debian-vm", "~"), e["status"],
+                        st.get("execution", ""), st.get("result", {}).get("finished", ""),
+                        e["auth"] == "TargetToken " + HAWKBIT_TOKEN, e["violation"]))
+    return out
+
+
+def hawkbit_closed(state, action, timeout):
+    """Waits until the server's action is closed; (result, details)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(state) as f:
+            act = json.load(f)["action"]
+        if act["id"] == action and act.get("status") == "closed":
+            return act.get("result"), act.get("details", [])
+        if time.monotonic() > deadline:
+            raise VMError("hawkBit action %s not closed within %d s: %s" % (action, timeout, act))
+        time.sleep(2)
+
+
+def check_hawkbit_log(log, action):
+    reqs = hawkbit_requests(log)
+    bad = [r for r in reqs if r[6] or not r[5]]
+    check(not bad, "requests with a DDI violation or without the target token: %s" % bad[:5])
+    fb = [(r[3], r[4]) for r in reqs if r[1] == "~/deploymentBase/%s/feedback" % action and r[2] == 200]
+    arts = [r for r in reqs if "/softwaremodules/1/artifacts/" in r[1]]
+    check(arts and all(r[2] in (200, 206) for r in arts), "artifact requests: %s" % arts)
+    return fb, len(reqs), len(arts)
+
+
+def case_hawkbit(tc):
+    m = tc.machine
+    m.memory = 768
+    m.firmware = "ovmf"
+    m.network = True
+    server, state, log = hawkbit_serve(tc)
+    try:
+        m.boot(timeout=BOOT_TIMEOUT)
+        wait_running(m)
+        check(booted(m) == ("a", False), "GRUB booted %s" % (booted(m),))
+        provisioned(m)
+        # Action 1 (2.0) as the package runs it: --install --reboot.
+        set_check_args(m, "hawkbit", reboot=True)
+        m.run("systemctl start --no-block ota-update-check.service")
+        m.wait_exit(1800)
+        fb, n, arts = check_hawkbit_log(log, "1")
+        check(fb == [("proceeding", "none"), ("downloaded", "none")], "feedback before the reboot: %s" % fb)
+        with open(state) as f:
+            attrs = json.load(f).get("attributes", {})
+        check(attrs.get("compatible") == "otaroot-qemu-debian" and attrs.get("version") == "1.0",
+              "configData: %s" % attrs)
+
+        m.boot(timeout=BOOT_TIMEOUT)
+        check(booted(m) == ("b", True), "GRUB booted %s, not b on trial" % (booted(m),))
+        wait_running(m)
+        check(release(m) == "2.0", "release %s" % release(m))
+        committed_by_service(m, "b")
+        result, details = hawkbit_closed(state, "1", 300)
+        check(result == "success", "action 1 closed with %r: %s" % (result, details))
+        outcome = m.output("cat /run/ota/update-outcome")
+        check("outcome='success'" in outcome and "action='1'" in outcome, outcome)
+        fb, n, arts = check_hawkbit_log(log, "1")
+        check(fb[-1] == ("closed", "success"), "feedback of action 1: %s" % fb)
+        print("hawkBit action 1: polled by ota-update-check.service, 2.0 installed (%d artifact requests, "
+              "token on each), GRUB booted it on trial, ota-commit.service committed it, the server got "
+              "closed/success (%s); %d requests, no violation" % (arts, details[0] if details else "", n))
+
+        # Action 2 (3.0): its health check fails; ota-commit.service rolls it
+        # back at its deadline (60 s after boot) and reboots.
+        hawkbit_state(state, {"id": "2", "file": "debian-v3.otab", "version": "3.0"})
+        out = check_now(m, "hawkbit")
+        check("installed 3.0 into group a" in out, out)
+        m.reboot(timeout=180)
+        m.boot(timeout=BOOT_TIMEOUT)
+        check(booted(m) == ("a", True), "GRUB booted %s, not a on trial" % (booted(m),))
+        check(release(m) == "3.0", "release %s" % release(m))
+        m.wait_exit(600)
+        m.boot(timeout=BOOT_TIMEOUT)
+        check(booted(m) == ("b", False), "after the rollback GRUB booted %s" % (booted(m),))
+        wait_running(m)
+        # Delivered by the rollback itself, else by ota-update-report.timer
+        # (2 minutes after this boot).
+        result, details = hawkbit_closed(state, "2", 400)
+        check(result == "failure", "action 2 closed with %r: %s" % (result, details))
+        check(any("rolled back" in d or "fell back" in d for d in details), "reason: %s" % details)
+        fb, n, arts = check_hawkbit_log(log, "2")
+        check(fb[:2] == [("proceeding", "none"), ("downloaded", "none")] and fb[-1] == ("closed", "failure"),
+              "feedback of action 2: %s" % fb)
+        check(m.output("test -e /run/ota/data/ota/update/fleet.json && echo kept || echo gone").strip() == "gone",
+              "the fleet record outlived the delivered outcome")
+        print("hawkBit action 2: 3.0 installed, booted on trial, rolled back by ota-commit.service; the server "
+              "got closed/failure: %s" % (details[0] if details else ""))
+        m.run("systemctl poweroff", check=False)
+        m.wait_exit(180)
+    finally:
+        server.terminate()
+        server.wait()
+
+
 if __name__ == "__main__":
-    run_cases({"systemd": case_systemd, "update": case_update}, sys.argv, image="debian.img")
+    run_cases({"systemd": case_systemd, "update": case_update, "hawkbit": case_hawkbit}, sys.argv,
+              image="debian.img")
