@@ -72,7 +72,9 @@ static int mkfs_erofs(struct ota_image_ctx *c, const char *out, uint64_t slot_si
 	int r = ota_image_normalise_root(c, script, err);
 	if (r < 0)
 		return r;
-	const char *mkfs[] = { "mkfs.erofs", "-zlz4hc", epoch, "-U", uuid, "-L", "system", out, c->root, NULL };
+	/* No -L: Debian 12's erofs-utils 1.5 has none, and slots are found by
+	 * their GPT names, never by a file system label. */
+	const char *mkfs[] = { "mkfs.erofs", "-zlz4hc", epoch, "-U", uuid, out, c->root, NULL };
 	if ((r = ota_image_run(c, mkfs, err)) < 0) {
 		ota_error_prefix(err, "making the system file system: ");
 		return r;

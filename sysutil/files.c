@@ -423,16 +423,22 @@ static void rm_scan(int dirfd, dev_t top_dev, struct rm_level *l, int *first_err
 		}
 		if (st.st_dev != top_dev)
 			continue; /* never descend into another filesystem (a mount inside) */
+		if (l->n == l->cap) {
+			/* The capacity follows every successful growth: realloc
+			 * may grow in place and return the same pointer. */
+			size_t cap = l->cap ? l->cap * 2 : 16;
+			char **n = reallocarray(l->subdirs, cap, sizeof(*n));
+			if (!n) {
+				keep_first(first_error, -ENOMEM);
+				break;
+			}
+			l->subdirs = n;
+			l->cap = cap;
+		}
 		char *name = strdup(de->d_name);
-		char **n = l->n < l->cap ? l->subdirs : reallocarray(l->subdirs, l->cap ? l->cap * 2 : 16, sizeof(*n));
-		if (!name || !n) {
-			free(name);
+		if (!name) {
 			keep_first(first_error, -ENOMEM);
 			break;
-		}
-		if (n != l->subdirs) {
-			l->subdirs = n;
-			l->cap = l->cap ? l->cap * 2 : 16;
 		}
 		l->subdirs[l->n++] = name;
 	}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -402,6 +403,54 @@ TEST(remove_contents_keeps_dir_and_skips_symlink_targets)
 	ASSERT_INT_EQ(stat(p, &st), 0); /* the symlink's target survived */
 	unlink(p);
 	rmdir(outside);
+}
+
+/* This program's reallocarray grows in place whenever the block is large
+ * enough, and otherwise moves to a block twice the size asked for: both
+ * are what realloc may do, and glibc's often grows in place, which ASan's
+ * never does. A caller that forgets the capacity it asked for when the
+ * pointer comes back unchanged writes past the block, and ASan sees it.
+ * (ota_remove_contents_at did: the Debian VM's image build crashed with
+ * "realloc(): invalid next size" removing a root.) */
+void *reallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / 2 / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t want = n * size, have = p ? malloc_usable_size(p) : 0;
+	if (p && want <= have)
+		return p;
+	void *q = malloc(want ? want * 2 : 1);
+	if (q && p)
+		memcpy(q, p, have);
+	if (q)
+		free(p);
+	return q;
+}
+
+/* Wide and deep: directories with hundreds of subdirectories (the list of
+ * a level grows many times, in place by the reallocarray above) and a
+ * chain deeper than the first allocation of levels. */
+TEST(remove_contents_wide_and_deep)
+{
+	char dir[TEST_DIR_MAX], p[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "remove-wide"), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "%s/wide/d%03d/e%d", dir, i, i % 7);
+		ASSERT_INT_EQ(ota_mkdir_p(p, 0755), 0);
+	}
+	size_t len = (size_t)snprintf(p, sizeof(p), "%s/deep", dir);
+	for (int i = 0; i < 40 && len + 3 < sizeof(p); i++)
+		len += (size_t)snprintf(p + len, sizeof(p) - len, "/%c", 'a' + i % 26);
+	ASSERT_INT_EQ(ota_mkdir_p(p, 0755), 0);
+	snprintf(p + len, sizeof(p) - len, "/file");
+	ASSERT_INT_EQ(ota_write_file_atomic(p, "x", 1, 0644, NULL), 0);
+
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ASSERT_INT_EQ(ota_remove_contents_at(fd), 0);
+	close(fd);
+	ASSERT_INT_EQ(rmdir(dir), 0); /* empty now */
 }
 
 TEST(mount_point_detection)

@@ -129,8 +129,9 @@ trial-watchdog = 300
 key = $pki/signer.key
 cert = $pki/signer.pem
 CONF
-	img() { "$BUILD/bin/ota-image" "$@" --data-dir "$here/../../bootflow"; }
-	img build "$work/image.conf" --rootfs "$root" -o "$work/out" || die "ota-image build"
+	img() { "$BUILD/bin/ota-image" "$@"; }
+	img build "$work/image.conf" --rootfs "$root" -o "$work/out" --data-dir "$here/../../bootflow" ||
+		die "ota-image build"
 	mv "$work/out/disk.img" "$BUILD/vm/debian-image.img"
 	say "$BUILD/vm/debian-image.img: $(stat -c %s "$BUILD/vm/debian-image.img") bytes (ota-image)"
 	# 2.0: the otaroot package upgraded (the same .deb as a higher version:
