@@ -632,6 +632,8 @@ def read_status(image, mnt, slots):
                     out["index-file/" + slot] = hashlib.sha256(f.read()).hexdigest()[:16]
             except FileNotFoundError:
                 out["index-file/" + slot] = None
+            except OSError as e:  # e.g. EBADMSG: a checksum the kernel refuses
+                out["index-file/" + slot] = "unreadable (%s)" % (os.strerror(e.errno) if e.errno else e)
     if r.returncode != 0:
         raise SystemExit("crash-states: %s failed: %s" % (tool, r.stderr))
     for line in r.stdout.splitlines():
