@@ -466,6 +466,11 @@ size_t ota_payload_chunk_patches(const struct ota_manifest_payload *p, uint64_t 
  * within its compressed bytes and the patch behind it. Use no patch that
  * does not (fetch the whole chunk instead). */
 bool ota_chunk_patch_usable(const struct ota_chunk_patch *pt, const struct ota_chunk_entry *e);
+/* The largest base region a (validated) payload's patches may name: the
+ * buffer a caller reads bases into. */
+uint64_t ota_bundle_patch_base_max(const struct ota_manifest_payload *p);
+/* Whether base (pt->base_size bytes) hashes to pt->base_sha256. */
+bool ota_chunk_patch_base_ok(const struct ota_chunk_patch *pt, const void *base);
 /* As ota_chunk_decode, for the chunk's own frame alone (its first
  * frame_size compressed bytes), fetched without the patches behind it. */
 int ota_chunk_decode_frame(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, uint32_t frame_size,

@@ -161,14 +161,23 @@ int ota_chunk_decode_frame(struct ota_chunk_decoder *d, const struct ota_chunk_e
 	return ota_chunk_decode(d, &frame, cdata, out, err);
 }
 
+uint64_t ota_bundle_patch_base_max(const struct ota_manifest_payload *p)
+{
+	uint64_t max;
+	return ota_bundle_payload_bounds(p, NULL, &max, NULL) < 0 ? 0 : ota_patch_base_max(max);
+}
+
+bool ota_chunk_patch_base_ok(const struct ota_chunk_patch *pt, const void *base)
+{
+	uint8_t sha[32];
+	return ota_sha256(base, pt->base_size, sha) == 0 && memcmp(sha, pt->base_sha256, 32) == 0;
+}
+
 int ota_chunk_patch_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e,
 			   const struct ota_chunk_patch *pt, const void *base, const void *pdata, void *out,
 			   struct ota_error *err)
 {
-	uint8_t sha[32];
-	if (ota_sha256(base, pt->base_size, sha) < 0)
-		return ota_error_set(err, -EIO, "SHA-256 failed");
-	if (memcmp(sha, pt->base_sha256, 32) != 0)
+	if (!ota_chunk_patch_base_ok(pt, base))
 		return ota_error_set(err, -EBADMSG, "the base region (%u bytes at %llu) does not match its SHA-256",
 				     pt->base_size, (unsigned long long)pt->base_offset);
 	size_t r = ZSTD_DCtx_refPrefix(d->dctx, base, pt->base_size);

@@ -354,6 +354,7 @@ static void print_json(const struct ota_manifest *m, const struct ota_bundle_hea
 		add_str(e, "chunker", p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash");
 		add_u64(e, "chunk_avg", p->chunk_avg);
 		add_str(e, "compression", "zstd");
+		add_u64(e, "patches", p->n_patches);
 		json_object_array_add(payloads, e);
 	}
 	json_object_object_add(o, "payloads", payloads);
@@ -380,6 +381,8 @@ static void print_human(const struct ota_manifest *m, const struct ota_bundle_he
 		       p->slot_class, p->name ? p->name : "-", (unsigned long long)p->image_size,
 		       (unsigned long long)p->chunk_count, p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash",
 		       p->chunk_avg, (unsigned long long)p->data_size, hex);
+		if (p->n_patches)
+			printf("  %zu chunk patches against earlier releases\n", p->n_patches);
 	}
 }
 
