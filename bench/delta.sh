@@ -89,38 +89,9 @@ T_CREATE_PATCH=$(echo "$t2 - $t1" | bc -l)
 truncate -s $((IMG_BYTES + (64 << 20))) slot-a.img slot-b.img
 LA=$(losetup -f --show slot-a.img)
 LB=$(losetup -f --show slot-b.img)
-cat >bootflow.sh <<'SH'
-#!/bin/sh
-# A trivial custom boot flow: group a runs; arm/mark-bad only recorded.
-case "$1" in
-get-state) printf 'booted=a\ndefault=a\ntrial=\ntries=0\n' ;;
-esac
-SH
-chmod +x bootflow.sh
-cat >ota.conf <<CONF
-[system]
-compatible = bench
-version = 0
-[update]
-keyring = $W/ca.pem
-downgrade = allow
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
-[bootflow]
-type = custom
-executable = $W/bootflow.sh
-[slot.system-a]
-class = system
-device = $LA
-[slot.system-b]
-class = system
-device = $LB
-[group.a]
-system = system-a
-[group.b]
-system = system-b
-CONF
+. "$here/../tests/lib/fake-device.sh"
+fake_bootflow
+fake_conf "$W" "$W/ca.pem" bench --classes system "system-a=device:$LA" "system-b=device:$LB" >ota.conf
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$here/../tests/lib/nginx-serve.sh" "$W/ngx" "$W/srv" "$PORT" &
 PIDS+=($!)
@@ -131,6 +102,7 @@ device() {
 	dd if="$1" of="$LA" bs=1M conv=fsync status=none
 	head -c "$IMG_BYTES" /dev/urandom | dd of="$LB" bs=1M conv=fsync iflag=fullblock status=none
 	rm -rf data
+	fake_boot a
 }
 # fetch NAME BUNDLE WANT: installs BUNDLE over nginx, checks the spare holds WANT; sets DL_NAME, T_NAME.
 fetch() {
@@ -144,21 +116,19 @@ fetch() {
 	printf -v "T_$name" '%s' "$t"
 }
 
+# pair NAME ACTIVE BUNDLE WANT: with patches (BUNDLE.otab) and without (BUNDLE-plain.otab).
+pair() {
+	device "$2"
+	fetch "$1_patch" "$3.otab" "$4"
+	device "$2"
+	fetch "$1_plain" "$3-plain.otab" "$4"
+}
 say "v1 -> v2: ota-update with and without patches"
-device v1.img
-fetch patch v2.otab v2.img
-device v1.img
-fetch plain v2-plain.otab v2.img
+pair v2 v1.img v2 v2.img
 say "one-file change v2 -> v3"
-device v2.img
-fetch one_patch v3.otab v3.img
-device v2.img
-fetch one_plain v3-plain.otab v3.img
+pair one v2.img v3 v3.img
 say "base missing: v1 -> v3 (patches against v2 only)"
-device v1.img
-fetch miss_patch v3.otab v3.img
-device v1.img
-fetch miss_plain v3-plain.otab v3.img
+pair miss v1.img v3 v3.img
 say "full install of v2 from a local bundle"
 device v1.img
 cat v2-local.otab >/dev/null
@@ -188,10 +158,10 @@ pct() { echo "100 * $1 / $2" | bc -l; }
 x() { echo "$1 / $2" | bc -l; }
 echo
 echo "v1 -> v2: Debian 12 minbase, apt-get upgrade from bookworm-security ($(cat "$cache/upgraded.count") packages); 1 GiB ext4 images; $(nproc) CPUs"
-printf '  %-46s %10s bytes   %5.2fx casync   %5.2fx the floor   %6.1f s\n' "ota-update, patches against v1" "$DL_patch" \
-	"$(x "$DL_patch" "$DL_casync")" "$(x "$DL_patch" "$FLOOR")" "$T_patch"
-printf '  %-46s %10s bytes   %5.2fx casync   %5.2fx the floor   %6.1f s\n' "ota-update, no patches" "$DL_plain" \
-	"$(x "$DL_plain" "$DL_casync")" "$(x "$DL_plain" "$FLOOR")" "$T_plain"
+printf '  %-46s %10s bytes   %5.2fx casync   %5.2fx the floor   %6.1f s\n' "ota-update, patches against v1" "$DL_v2_patch" \
+	"$(x "$DL_v2_patch" "$DL_casync")" "$(x "$DL_v2_patch" "$FLOOR")" "$T_v2_patch"
+printf '  %-46s %10s bytes   %5.2fx casync   %5.2fx the floor   %6.1f s\n' "ota-update, no patches" "$DL_v2_plain" \
+	"$(x "$DL_v2_plain" "$DL_casync")" "$(x "$DL_v2_plain" "$FLOOR")" "$T_v2_plain"
 printf '  %-46s %10s bytes\n' "casync extract --seed=v1.img" "$DL_casync"
 printf '  %-46s %10s bytes\n' "zstd -19 --long=31 --patch-from=v1 (floor)" "$FLOOR"
 printf '  %-46s %10s -> %s bytes (+%.2f %%), create %.1f s -> %.1f s\n' "bundle v2 without -> with patches" \
@@ -199,7 +169,7 @@ printf '  %-46s %10s -> %s bytes (+%.2f %%), create %.1f s -> %.1f s\n' "bundle 
 	"$(pct "$(($(size srv/v2.otab) - $(size srv/v2-plain.otab)))" "$(size srv/v2-plain.otab)")" \
 	"$T_CREATE_PLAIN" "$T_CREATE_PATCH"
 printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "install time with patches" \
-	"$T_patch" "$T_full" "$(x "$T_patch" "$T_full")"
+	"$T_v2_patch" "$T_full" "$(x "$T_v2_patch" "$T_full")"
 echo "one-file change v2 -> v3 (/usr/bin/bash, 12 blocks rewritten):"
 printf '  %-46s %10s bytes\n' "ota-update, patches against v2" "$DL_one_patch"
 printf '  %-46s %10s bytes\n' "ota-update, no patches" "$DL_one_plain"

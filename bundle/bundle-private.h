@@ -75,6 +75,9 @@ static inline uint64_t ota_patch_base_max(uint64_t max)
 
 /* ---- create (writer.c, patches.c) ---- */
 
+/* An unnamed temporary file (O_TMPFILE) in $TMPDIR, else /var/tmp. */
+int ota_bundle_tmpfile(int *ret_fd, struct ota_error *err) _must_check_;
+
 /* A chunk of an image being cut. */
 struct ota_cut {
 	uint64_t offset;

@@ -108,20 +108,29 @@ int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t s
 	return memcmp(sha, e->sha256, 32) == 0 ? 0 : -EBADMSG;
 }
 
-int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
-		     struct ota_error *err)
+/* Decompresses size bytes of cdata (size-bounded, not yet verified) into
+ * exactly e->usize bytes at out with d's parameters, then checks the hash. */
+static int decode_checked(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata,
+			  size_t size, void *out, const char *what, struct ota_error *err)
 {
-	/* Size-bounded, not yet verified bytes: zstd decodes into exactly usize. */
-	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, cdata, e->csize);
+	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, cdata, size);
+	/* A prefix is used once; clear it also when decoding failed early. */
+	(void)ZSTD_DCtx_reset(d->dctx, ZSTD_reset_session_and_parameters);
 	if (ZSTD_isError(n) || n != e->usize)
-		return ota_bundle_malformed(err, "decompression failed: %s",
+		return ota_bundle_malformed(err, "%s failed: %s", what,
 					    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 	int r = ota_chunk_verify(e, out, e->usize);
 	if (r == -EBADMSG)
-		return ota_bundle_malformed(err, "hash mismatch (chunk data altered)");
+		return ota_bundle_malformed(err, "hash mismatch after %s (data altered)", what);
 	if (r < 0)
 		return ota_error_set(err, r, "SHA-256 failed");
 	return 0;
+}
+
+int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
+		     struct ota_error *err)
+{
+	return decode_checked(d, e, cdata, e->csize, out, "decompression", err);
 }
 
 /* ---- chunk patches (docs/bundle-format.md "Chunk patches") ------------------ */
@@ -183,17 +192,5 @@ int ota_chunk_patch_decode(struct ota_chunk_decoder *d, const struct ota_chunk_e
 	size_t r = ZSTD_DCtx_refPrefix(d->dctx, base, pt->base_size);
 	if (ZSTD_isError(r))
 		return ota_error_set(err, -EIO, "zstd: %s", ZSTD_getErrorName(r));
-	/* Size-bounded, not yet verified bytes: zstd decodes into exactly usize. */
-	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, pdata, pt->size);
-	/* The prefix is used once; clear it also when decoding failed early. */
-	(void)ZSTD_DCtx_reset(d->dctx, ZSTD_reset_session_and_parameters);
-	if (ZSTD_isError(n) || n != e->usize)
-		return ota_error_set(err, -EBADMSG, "patch decompression failed: %s",
-				     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
-	int v = ota_chunk_verify(e, out, e->usize);
-	if (v == -EBADMSG)
-		return ota_error_set(err, v, "hash mismatch after patching");
-	if (v < 0)
-		return ota_error_set(err, v, "SHA-256 failed");
-	return 0;
+	return decode_checked(d, e, pdata, pt->size, out, "patch decompression", err);
 }

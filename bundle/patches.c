@@ -100,17 +100,16 @@ static int bundle_image(struct base_image *b, int fd, const char *slot_class, in
 		return ota_error_set(err, -EBADMSG, "chunk table of '%s' truncated or altered", slot_class);
 	if ((r = ota_chunk_table_parse(raw, tsize, p, &t, err)) < 0 || (r = ota_chunk_decoder_new(&dec, err)) < 0)
 		return r;
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-	_cleanup_close_ int out = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (out < 0)
-		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	_cleanup_close_ int out = -EBADF;
+	if ((r = ota_bundle_tmpfile(&out, err)) < 0)
+		return r;
 	for (uint64_t i = 0; i < p->chunk_count; i++) {
 		if (ota_pread_full(fd, cbuf, t[i].csize, d + t[i].offset) != (ssize_t)t[i].csize)
 			return ota_error_set(err, -EBADMSG, "truncated in chunk %llu", (unsigned long long)i);
 		if ((r = ota_chunk_decode(dec, &t[i], cbuf, ubuf, err)) < 0)
 			return r;
 		if ((r = ota_write_all(out, ubuf, t[i].usize)) < 0)
-			return ota_error_errno(err, r, "write a temporary file in '%s'", dir);
+			return ota_error_errno(err, r, "write a temporary file");
 	}
 	*ret_fd = TAKE_FD(out);
 	return 0;

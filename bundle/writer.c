@@ -274,6 +274,16 @@ static int compress_image(struct image_job *j, const struct ota_bundle_create_op
 	return r;
 }
 
+int ota_bundle_tmpfile(int *ret_fd, struct ota_error *err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	*ret_fd = fd;
+	return 0;
+}
+
 static int map_image(struct image_job *j, struct ota_error *err)
 {
 	_cleanup_close_ int fd = open(j->img->path, O_RDONLY | O_CLOEXEC);
@@ -306,10 +316,8 @@ static int process_image(struct image_job *j, const struct ota_bundle_create_opt
 		return r;
 	/* Compressed chunks wait on disk (not in memory) until the layout in
 	 * front of them is known. */
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-	j->data_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (j->data_fd < 0)
-		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	if ((r = ota_bundle_tmpfile(&j->data_fd, err)) < 0)
+		return r;
 	/* The whole-image hash runs beside chunking and compression. */
 	pthread_t hasher;
 	bool hashing = pthread_create(&hasher, NULL, hash_image, j) == 0;

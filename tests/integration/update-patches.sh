@@ -91,18 +91,7 @@ LB=$(losetup -f --show disk-b.img)
 mkdir -p data
 . "$HERE/../lib/fake-device.sh"
 fake_bootflow
-cat >system.conf <<CONF
-[system]
-compatible = test-board
-version = 1.0
-[update]
-keyring = $W/root.pem
-downgrade = allow
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
-$(fake_slots "$W" --classes system "system-a=device:$LA" "system-b=device:$LB")
-CONF
+fake_conf "$W" "$W/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
 done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
 # device ACTIVE: booted a holds ACTIVE (a file), b unrelated bytes, no status.
 device() {
