@@ -11,17 +11,20 @@
  *   3. the active slot anywhere, through an index of its content-defined
  *      chunks (same chunker and parameters as the payload) made at the start
  *      or saved when it was installed (chunk-index.h);
- *   4. a patch (docs/bundle-format.md "Chunk patches") whose base region,
+ *   4. the spare elsewhere, through the index saved when its old image was
+ *      installed (chunks that moved towards its start);
+ *   5. a patch (docs/bundle-format.md "Chunk patches") whose base region,
  *      read from the active slot, hashes to the SHA-256 the manifest names:
  *      then only the patch is fetched. The base is read and hashed again
  *      right before the patch is decoded, and the result must hash to the
  *      chunk's SHA-256; if either fails, the chunk is fetched after all.
- * The spare is only ever reused at the chunk's own offset, and the chunks of
- * the new image partition it, so no write can clobber a region that is still
- * to be read. The active slot is never written. Missing chunks and patches
- * are fetched in rounds of at most DELTA_BATCH compressed bytes (the HTTP
- * source merges neighbours and uses multi-range), decompressed, hashed, then
- * written. A chunk that has patches is fetched without them (its own frame).
+ * The spare is written in image order; a chunk found elsewhere in it is read
+ * (and re-hashed) before it is written at its own place, and one whose old
+ * region was already overwritten simply fails its hash and is fetched. The
+ * active slot is never written. Missing chunks and patches are fetched in
+ * rounds of at most DELTA_BATCH compressed bytes (the HTTP source merges
+ * neighbours and uses multi-range), decompressed, hashed, then written. A
+ * chunk that has patches is fetched without them (its own frame).
  *
  * Power-fail: every write goes through the install pipeline (install.c),
  * which records the slot "installing" before the first byte and checkpoints
@@ -163,6 +166,12 @@ static void queue_chunk(struct batch *b, const struct ota_manifest_payload *p, u
 	b->n++;
 }
 
+/* Whether the size bytes of e at offset `at` of fd, read now into buf, are chunk e. */
+static bool read_chunk(int fd, uint8_t *buf, const struct ota_chunk_entry *e, uint64_t at)
+{
+	return ota_pread_full(fd, buf, e->usize, at) == (ssize_t)e->usize && ota_chunk_verify(e, buf, e->usize) == 0;
+}
+
 static void note_source(struct ota_install *x, const char *slot)
 {
 	if (strstr(x->reused_from, slot))
@@ -222,6 +231,12 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		}
 	}
 
+	/* The spare's old image, if its index was saved: chunks that moved
+	 * towards its start are found (the spare is written from the start, so
+	 * what moved towards its end is overwritten before it is needed). */
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index moved = { 0 };
+	if (spare >= 0)
+		(void)ota_chunk_index_load_candidates(x->c->status_file, t->slot->name, p, &moved);
 	b.active = p->n_patches ? active : -1;
 	ota_install_report(x, OTA_STAGE_WRITE, t, 0);
 	uint64_t off = 0;
@@ -230,8 +245,7 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		/* 1. already in place in the spare: re-hashed now, left as it is. */
 		if (b.n == 0 && (r = ota_install_checkpoint(x, t, i, off)) < 0)
 			return r;
-		if (spare >= 0 && ota_pread_full(spare, ubuf, e->usize, off) == (ssize_t)e->usize &&
-		    ota_chunk_verify(e, ubuf, e->usize) == 0) {
+		if (spare >= 0 && read_chunk(spare, ubuf, e, off)) {
 			if ((r = ota_install_open_target(x, t)) < 0)
 				return r;
 			/* Below a checkpoint: left there by the interrupted attempt. */
@@ -239,23 +253,21 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 			ota_install_account(x, t, e->usize);
 			continue;
 		}
-		/* 2./3. the active slot, same offset or anywhere its index says; re-hashed. */
-		if (active >= 0) {
-			bool hit = ota_pread_full(active, ubuf, e->usize, off) == (ssize_t)e->usize &&
-				   ota_chunk_verify(e, ubuf, e->usize) == 0;
-			const struct ota_chunk_index_entry *lc = hit ? NULL : ota_chunk_index_find(&ix, e);
-			if (lc)
-				hit = ota_pread_full(active, ubuf, e->usize, lc->offset) == (ssize_t)e->usize &&
-				      ota_chunk_verify(e, ubuf, e->usize) == 0;
-			if (hit) {
-				if ((r = ota_install_write_at(x, t, off, ubuf, e->usize)) < 0)
-					return r;
-				x->reused_active += e->usize;
+		/* 2./3. the active slot, same offset or anywhere its index says;
+		 * 4. moved within the spare, where its old image's index says. Re-hashed. */
+		const struct ota_chunk_index_entry *lc;
+		bool from_active = active >= 0 && (read_chunk(active, ubuf, e, off) ||
+						   ((lc = ota_chunk_index_find(&ix, e)) && read_chunk(active, ubuf, e, lc->offset)));
+		if (from_active || (spare >= 0 && (lc = ota_chunk_index_find(&moved, e)) && lc->offset != off &&
+				    read_chunk(spare, ubuf, e, lc->offset))) {
+			if ((r = ota_install_write_at(x, t, off, ubuf, e->usize)) < 0)
+				return r;
+			*(from_active ? &x->reused_active : &x->reused_spare) += e->usize;
+			if (from_active)
 				note_source(x, as->name);
-				continue;
-			}
+			continue;
 		}
-		/* 4./5. fetch a patch or the chunk. */
+		/* 5./6. fetch a patch or the chunk. */
 		if (b.n == DELTA_BATCH_CHUNKS || (b.n > 0 && b.bytes + e->csize > DELTA_BATCH)) {
 			if ((r = delta_flush(x, &b)) < 0)
 				return r;

@@ -12,7 +12,10 @@
 #     without patches costs (within 1 %, plus the larger manifest);
 #   - old reader: the patch field renamed to a tag no reader knows (what a
 #     reader from before patches sees) and re-signed: installs by delta and
-#     streamed, ignoring the patches; `ota-bundle verify` accepts the bundle.
+#     streamed, ignoring the patches; `ota-bundle verify` accepts the bundle;
+#   - moved within the spare: the spare holds v1, installed by ota-update
+#     (its index saved), the new image is v1 moved 1 MiB towards the start:
+#     its chunks are copied within the spare, not fetched.
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
 need curl mke2fs python3
@@ -73,6 +76,10 @@ bundle() { # bundle NAME VERSION IMAGE [create options]
 	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = %s\n' "$version" "$image" >"$name.ini"
 	"$B" create --key signer.key --cert signer.pem "$@" "$name.ini" "srv/$name.otab" >/dev/null
 }
+# v1 moved 1 MiB towards the start, 1 MiB of new bytes at its end.
+{ tail -c +$((1048576 + 1)) system-v1.img; head -c 1048576 /dev/urandom; } >system-moved.img
+bundle v1 1.0 system-v1.img
+bundle moved 3.0 system-moved.img
 bundle v2-plain 2.0 system-v2.img
 bundle v2 2.0 system-v2.img --delta-base system-v1.img
 # What a reader from before patches sees: the field under a tag it does not know (optional: skipped).
@@ -94,6 +101,7 @@ fake_bootflow
 fake_conf "$W" "$W/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
 done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
 # device ACTIVE: booted a holds ACTIVE (a file), b unrelated bytes, no status.
+# install leaves b and the status as they are.
 device() {
 	dd if="$1" of="$LA" bs=1M conv=fsync status=none
 	head -c $((32 << 20)) /dev/urandom | dd of="$LB" bs=1M conv=fsync iflag=fullblock status=none
@@ -108,9 +116,11 @@ install() {
 	"$U" --config system.conf install --json "$@" "$URL/$bundle.otab" >out.txt 2>err.txt || rc=$?
 	SRV=$(served)
 	if [ $rc != 0 ]; then bad "$name" "exit $rc: $(cat err.txt)"; return 1; fi
-	if ! cmp -s -n "$(stat -c %s system-v2.img)" "$LB" system-v2.img; then bad "$name" "wrong image in the spare"; return 1; fi
+	if ! cmp -s -n "$(stat -c %s "$WANT")" "$LB" "$WANT"; then bad "$name" "wrong image in the spare"; return 1; fi
 	PATCHED=$(done_field patched)
 }
+
+WANT=system-v2.img
 
 # ---- patch used ----------------------------------------------------------------------------
 device system-v1.img
@@ -160,5 +170,19 @@ device system-v1.img
 install old-reader-streamed v2-old --no-delta && [ "$SRV" = "$(stat -c %s srv/v2-old.otab)" ] \
 	&& ok "old reader, streamed: the whole bundle read ($SRV bytes), the image right" \
 	|| bad old-reader-streamed "fetched $SRV"
+
+# ---- moved within the spare -----------------------------------------------------------------
+head -c $((24 << 20)) /dev/urandom >unrelated.img
+device unrelated.img
+WANT=system-v1.img
+if install spare-v1 v1; then
+	WANT=system-moved.img
+	if install moved-in-spare moved; then
+		SPARE=$(done_field reused_spare) SZ=$(stat -c %s srv/moved.otab)
+		[ "$SPARE" -gt $((20 << 20)) ] && [ $((SRV * 4)) -lt "$SZ" ] \
+			&& ok "moved within the spare: $SPARE bytes copied within it, $SRV of $SZ bundle bytes fetched" \
+			|| bad moved-in-spare "reused in the spare $SPARE, fetched $SRV of $SZ"
+	fi
+fi
 
 tally_end
