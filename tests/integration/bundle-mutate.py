@@ -73,7 +73,7 @@ def edit_payload(fl, cls, tag, value):
 
 
 def patches(path):
-    """Prints the base region of every chunk patch: offset size per line."""
+    """Prints the base region of each entry of the patches field: offset size per line."""
     b, msize, ssize = load(path)
     for t, v in fields(b[HDR:HDR + msize]):
         if t != 0x8010:

@@ -129,7 +129,7 @@ device system-v1.img
 if install patch-used v2; then
 	MULTI=$(awk -F'"' '$2 ~ /,/' ngx/access.log | wc -l)
 	[ "$PATCHED" -gt 0 ] && [ "$SRV" -lt "$PLAIN" ] && [ "$MULTI" -gt 0 ] \
-		&& ok "patch used: $SRV bytes fetched instead of $PLAIN, $PATCHED image bytes made from patches, $MULTI multi-range requests" \
+		&& ok "patches used: $SRV bytes fetched instead of $PLAIN, $PATCHED image bytes made from patches, $MULTI multi-range requests" \
 		|| bad patch-used "fetched $SRV (without patches $PLAIN), patched $PATCHED, multi-range $MULTI"
 fi
 
@@ -142,7 +142,7 @@ done
 sync
 if install base-corrupted v2; then
 	[ "$PATCHED" = 0 ] && [ "$SRV" -gt "$PLAIN" ] \
-		&& ok "base corrupted: no patch used, the chunks fetched ($SRV bytes), the image right" \
+		&& ok "base corrupted: no patches used, the chunks fetched ($SRV bytes), the image right" \
 		|| bad base-corrupted "patched $PATCHED, fetched $SRV (without patches, intact base: $PLAIN)"
 fi
 
