@@ -99,7 +99,8 @@ mkdir -p data
 . "$HERE/../lib/fake-device.sh"
 fake_bootflow
 fake_conf "$W" "$W/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
-done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
+# The done event's field, "missing" if it has none.
+done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e.get('$1', 'missing'))"; }
 # device ACTIVE: booted a holds ACTIVE (a file), b unrelated bytes, no status.
 # install leaves b and the status as they are.
 device() {
@@ -118,6 +119,7 @@ install() {
 	if [ $rc != 0 ]; then bad "$name" "exit $rc: $(cat err.txt)"; return 1; fi
 	if ! cmp -s -n "$(stat -c %s "$WANT")" "$LB" "$WANT"; then bad "$name" "wrong image in the spare"; return 1; fi
 	PATCHED=$(done_field patched)
+	[ "$PATCHED" != missing ] || { bad "$name" "no 'patched' in the done event: $(tail -1 out.txt)"; return 1; }
 }
 
 WANT=system-v2.img
