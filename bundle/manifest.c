@@ -99,32 +99,32 @@ static int validate_patches(const struct ota_manifest_payload *p, struct ota_err
 		return 0;
 	uint64_t min, max;
 	if (ota_chunker_bounds(p->chunker, p->chunk_avg, &min, &max) < 0 || p->n_patches > OTA_BUNDLE_MAX_PATCHES)
-		return ota_error_set(err, -EBADMSG, "%zu patches, limit %u", p->n_patches, OTA_BUNDLE_MAX_PATCHES);
+		return ota_bundle_malformed(err, "%zu patches, limit %u", p->n_patches, OTA_BUNDLE_MAX_PATCHES);
 	uint64_t csize_max = ota_chunk_csize_bound(max), base_max = ota_patch_base_max(max);
 	unsigned same = 0;
 	for (size_t i = 0; i < p->n_patches; i++) {
 		const struct ota_chunk_patch *pt = &p->patches[i];
 		if (pt->chunk >= p->chunk_count)
-			return ota_error_set(err, -EBADMSG, "patch %zu: chunk %u of %llu", i, pt->chunk,
+			return ota_bundle_malformed(err, "patch %zu: chunk %u of %llu", i, pt->chunk,
 					     (unsigned long long)p->chunk_count);
 		same = i > 0 && pt->chunk == p->patches[i - 1].chunk ? same + 1 : 1;
 		if (i > 0 && pt->chunk < p->patches[i - 1].chunk)
-			return ota_error_set(err, -EBADMSG, "patch %zu: not sorted by chunk", i);
+			return ota_bundle_malformed(err, "patch %zu: not sorted by chunk", i);
 		if (same > OTA_BUNDLE_MAX_PATCH_BASES)
-			return ota_error_set(err, -EBADMSG, "patch %zu: more than %u patches for chunk %u", i,
+			return ota_bundle_malformed(err, "patch %zu: more than %u patches for chunk %u", i,
 					     OTA_BUNDLE_MAX_PATCH_BASES, pt->chunk);
 		if (same > 1 && pt->frame_size != p->patches[i - 1].frame_size)
-			return ota_error_set(err, -EBADMSG, "patch %zu: another frame size for chunk %u", i, pt->chunk);
+			return ota_bundle_malformed(err, "patch %zu: another frame size for chunk %u", i, pt->chunk);
 		uint64_t end;
 		if (pt->frame_size == 0 || pt->frame_size > csize_max || pt->size == 0 || pt->size > csize_max ||
 		    pt->base_size == 0 || pt->base_size > base_max ||
 		    __builtin_add_overflow(pt->base_offset, (uint64_t)pt->base_size, &end))
-			return ota_error_set(err, -EBADMSG, "patch %zu (chunk %u): a size out of range", i, pt->chunk);
+			return ota_bundle_malformed(err, "patch %zu (chunk %u): a size out of range", i, pt->chunk);
 		/* Inside this payload's chunks (data_offset + data_size cannot
 		 * overflow: validate_payload checked it first). */
 		if (pt->offset < p->data_offset || pt->offset > p->data_offset + p->data_size ||
 		    pt->size > p->data_offset + p->data_size - pt->offset)
-			return ota_error_set(err, -EBADMSG, "patch %zu (chunk %u): outside the payload's chunks", i, pt->chunk);
+			return ota_bundle_malformed(err, "patch %zu (chunk %u): outside the payload's chunks", i, pt->chunk);
 	}
 	return 0;
 }
@@ -257,10 +257,10 @@ static int get_sha(const struct field *f, uint8_t dst[32], uint32_t *seen, uint3
 static int get_patches(const struct field *f, struct ota_manifest_payload *p, struct ota_error *err)
 {
 	if (p->patches)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x appears twice", f->tag);
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
 	size_t n = f->len / OTA_BUNDLE_PATCH_ENTRY_SIZE;
 	if (f->len % OTA_BUNDLE_PATCH_ENTRY_SIZE || n == 0 || n > OTA_BUNDLE_MAX_PATCHES)
-		return ota_error_set(err, -EBADMSG, "field 0x%04x: %u bytes, expected 1..%u entries of %u", f->tag, f->len,
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 1..%u entries of %u", f->tag, f->len,
 				     OTA_BUNDLE_MAX_PATCHES, OTA_BUNDLE_PATCH_ENTRY_SIZE);
 	p->patches = calloc(n, sizeof(*p->patches));
 	if (!p->patches)

@@ -88,7 +88,7 @@ static int bundle_image(struct base_image *b, int fd, const char *slot_class, in
 		return ota_error_set(err, -ENOENT, "no payload of slot class '%s'", slot_class);
 	uint64_t tsize = p->chunk_count * OTA_BUNDLE_CHUNK_ENTRY_SIZE, max, cmax;
 	if (ota_bundle_payload_bounds(p, NULL, &max, &cmax) < 0)
-		return ota_error_set(err, -EBADMSG, "bad chunker parameters");
+		return ota_bundle_malformed(err, "bad chunker parameters");
 	_cleanup_free_ uint8_t *raw = malloc(tsize ? tsize : 1), *cbuf = malloc(cmax), *ubuf = malloc(max);
 	_cleanup_free_ struct ota_chunk_entry *t = NULL;
 	_cleanup_(ota_chunk_decoder_freep) struct ota_chunk_decoder *dec = NULL;
@@ -97,7 +97,7 @@ static int bundle_image(struct base_image *b, int fd, const char *slot_class, in
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	if (ota_pread_full(fd, raw, tsize, d + p->table_offset) != (ssize_t)tsize || ota_sha256(raw, tsize, sha) < 0 ||
 	    memcmp(sha, p->table_sha256, 32) != 0)
-		return ota_error_set(err, -EBADMSG, "chunk table of '%s' truncated or altered", slot_class);
+		return ota_bundle_malformed(err, "chunk table of '%s' truncated or altered", slot_class);
 	if ((r = ota_chunk_table_parse(raw, tsize, p, &t, err)) < 0 || (r = ota_chunk_decoder_new(&dec, err)) < 0)
 		return r;
 	_cleanup_close_ int out = -EBADF;
@@ -105,7 +105,7 @@ static int bundle_image(struct base_image *b, int fd, const char *slot_class, in
 		return r;
 	for (uint64_t i = 0; i < p->chunk_count; i++) {
 		if (ota_pread_full(fd, cbuf, t[i].csize, d + t[i].offset) != (ssize_t)t[i].csize)
-			return ota_error_set(err, -EBADMSG, "truncated in chunk %llu", (unsigned long long)i);
+			return ota_bundle_malformed(err, "truncated in chunk %llu", (unsigned long long)i);
 		if ((r = ota_chunk_decode(dec, &t[i], cbuf, ubuf, err)) < 0)
 			return r;
 		if ((r = ota_write_all(out, ubuf, t[i].usize)) < 0)
