@@ -14,7 +14,10 @@
 #   - a one-file change (v3 = v2 with one binary rebuilt), with and without
 #     patches;
 #   - base missing: the device on v1 installs v3's bundle, whose patches are
-#     against v2 only: must download what the bundle without patches does;
+#     against v2 only (bases are named by content, so those that v1 shares
+#     with v2 still serve); and, with no base on the device at all, v2's
+#     bundle with patches against v3 only: must download what the bundle
+#     without patches does;
 #   - the bundles' growth from the patches, and the install time with patches
 #     against a full install of the same image from a local bundle.
 # Not run by CI. Needs root, loop devices, debootstrap and Debian's mirrors
@@ -90,6 +93,7 @@ t1=$(now)
 t2=$(now)
 "$B" create --key signer.key --cert signer.pem v3.ini srv/v3-plain.otab >/dev/null
 "$B" create --key signer.key --cert signer.pem --delta-base v2.img v3.ini srv/v3.otab >/dev/null
+"$B" create --key signer.key --cert signer.pem --delta-base v3.img v2.ini srv/v2-other.otab >/dev/null
 "$B" create --key signer.key --cert signer.pem v2.ini v2-local.otab >/dev/null
 T_CREATE_PLAIN=$(echo "$t1 - $t0" | bc -l)
 T_CREATE_PATCH=$(echo "$t2 - $t1" | bc -l)
@@ -139,6 +143,9 @@ say "one-file change v2 -> v3"
 pair one v2.img v3 v3.img
 say "base missing: v1 -> v3 (patches against v2 only)"
 pair miss v1.img v3 v3.img
+say "no base at all: v1 -> v2 with patches against v3 only"
+device v1.img
+fetch none v2-other.otab v2.img
 say "full install of v2 from a local bundle"
 device v1.img
 cat v2-local.otab >/dev/null
@@ -177,6 +184,9 @@ echo "one-file change v2 -> v3 (/usr/bin/bash, 12 blocks rewritten):"
 printf '  %-46s %10s bytes\n' "ota-update, patches against v2" "$DL_one_patch"
 printf '  %-46s %10s bytes\n' "ota-update, no patches" "$DL_one_plain"
 printf '  %-46s %10s -> %s bytes\n' "bundle v3 without -> with patches" "$(size srv/v3-plain.otab)" "$(size srv/v3.otab)"
-echo "base missing: device on v1, bundle v3 with patches against v2 only:"
+echo "base missing: device on v1, bundle v3 with patches against v2 only (bases v1 shares with v2 still serve):"
 printf '  %-46s %10s bytes (%+.2f %% against the bundle without patches: %s bytes)\n' "ota-update" "$DL_miss_patch" \
 	"$(pct "$((DL_miss_patch - DL_miss_plain))" "$DL_miss_plain")" "$DL_miss_plain"
+echo "no base on the device: device on v1, bundle v2 with patches against v3 only:"
+printf '  %-46s %10s bytes (%+.2f %% against the bundle without patches: %s bytes)\n' "ota-update" "$DL_none" \
+	"$(pct "$((DL_none - DL_v2_plain))" "$DL_v2_plain")" "$DL_v2_plain"
