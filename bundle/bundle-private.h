@@ -44,6 +44,7 @@ enum {
 	OTA_TAG_P_CHUNKER = 0x8019,
 	OTA_TAG_P_CHUNK_AVG = 0x801a,
 	OTA_TAG_P_COMPRESSION = 0x801b,
+	OTA_TAG_P_PATCHES = 0x0020, /* optional: old readers skip it */
 };
 #define OTA_FIELD_HEAD 6u /* u16 tag + u32 length */
 #define OTA_COMPRESSION_ZSTD 1u
@@ -58,5 +59,62 @@ static inline uint64_t ota_chunk_csize_bound(uint64_t usize)
 int ota_chunker_bounds(enum ota_chunker_kind kind, uint32_t avg, uint64_t *ret_min, uint64_t *ret_max);
 
 int ota_sha256(const void *data, size_t size, uint8_t out[32]);
+
+/* The skippable zstd frame that holds a chunk's patches after its own frame
+ * (decoders of the whole chunk skip it): magic, then the content size, both
+ * little-endian u32. */
+#define OTA_PATCH_FRAME_MAGIC 0x184D2A5Eu
+#define OTA_PATCH_FRAME_HEAD 8u
+
+/* The largest base region of a patch for a payload whose chunks are at most max bytes. */
+static inline uint64_t ota_patch_base_max(uint64_t max)
+{
+	uint64_t b = OTA_BUNDLE_PATCH_BASE_CHUNKS * max;
+	return b < OTA_BUNDLE_MAX_CHUNK ? b : OTA_BUNDLE_MAX_CHUNK;
+}
+
+/* ---- create (writer.c, patches.c) ---- */
+
+/* An unnamed temporary file (O_TMPFILE) in $TMPDIR, else /var/tmp. */
+int ota_bundle_tmpfile(int *ret_fd, struct ota_error *err) _must_check_;
+
+/* A chunk of an image being cut. */
+struct ota_cut {
+	uint64_t offset;
+	uint32_t size;
+};
+/* Cuts map[0..size) with the chunker; *ret is malloc'd. */
+int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, struct ota_cut **ret,
+		  size_t *ret_n, struct ota_error *err) _must_check_;
+/* Calls fn(ctx, k, worker) for every k < n on up to `threads` threads
+ * (worker < threads names the thread); on the caller's thread if none starts. */
+void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k, unsigned worker), void *ctx);
+
+/* The earlier images of one slot class that patches are made against. */
+struct ota_patch_bases;
+int ota_patch_bases_open(const char *const *paths, size_t n, const char *slot_class, enum ota_chunker_kind kind,
+			 uint32_t avg, unsigned threads, struct ota_patch_bases **ret, struct ota_error *err) _must_check_;
+struct ota_patch_bases *ota_patch_bases_free(struct ota_patch_bases *pb);
+OTA_DEFINE_CLEANUP_FUNC(struct ota_patch_bases *, ota_patch_bases_free)
+/* Which chunks (cuts, their SHA-256s) each earlier image lacks and where
+ * its unchanged neighbours place them; cuts and sha must outlive pb's use. */
+int ota_patch_bases_plan(struct ota_patch_bases *pb, const struct ota_cut *cuts, const uint8_t (*sha)[32], size_t n,
+			 struct ota_error *err) _must_check_;
+/* One thread's tools: a compression context and two buffers of cap bytes. */
+struct ota_patch_scratch {
+	ZSTD_CCtx *cctx;
+	int level;
+	uint8_t *buf, *best;
+	size_t cap;
+};
+/* For chunk i (bytes at chunk), whose frame fills out[0..frame_size): puts
+ * the patches that pay, in a skippable frame, behind it within out[0..cap)
+ * and describes them in ret[] (offsets relative to out). Returns how many
+ * (0: out is left as it was). */
+size_t ota_patch_make(const struct ota_patch_bases *pb, size_t i, const uint8_t *chunk, uint8_t *out,
+		      size_t frame_size, size_t cap, struct ota_patch_scratch *s, struct ota_chunk_patch *ret);
+
+void ota_chunk_patch_decode_entry(const uint8_t *q, struct ota_chunk_patch *pt);
+void ota_chunk_patch_write(const struct ota_chunk_patch *pt, uint8_t q[OTA_BUNDLE_PATCH_ENTRY_SIZE]);
 
 #endif

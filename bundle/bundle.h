@@ -55,6 +55,10 @@
 #define OTA_BUNDLE_DEFAULT_CHUNK_AVG (64u << 10)
 #define OTA_BUNDLE_MAX_CHUNKS (1u << 22)        /* per payload: table <= 192 MiB */
 #define OTA_BUNDLE_DEFAULT_MAX_TABLE (32u << 20) /* reader default: 32 MiB */
+#define OTA_BUNDLE_PATCH_ENTRY_SIZE 64u
+#define OTA_BUNDLE_MAX_PATCHES (1u << 14)       /* per payload (the manifest's 1 MiB bounds them too) */
+#define OTA_BUNDLE_MAX_PATCH_BASES 4u           /* patches of one chunk */
+#define OTA_BUNDLE_PATCH_BASE_CHUNKS 4u         /* a base region holds at most 4 * max chunk bytes */
 
 /* ---- chunker: a pure function over buffers --------------------------------
  *
@@ -125,6 +129,22 @@ void ota_chunk_entry_write(const struct ota_chunk_entry *e, uint8_t buf[OTA_BUND
 
 /* ---- manifest (pure) ------------------------------------------------------ */
 
+/* A patch (optional extension, docs/bundle-format.md "Chunk patches"): chunk
+ * `chunk` as a zstd frame compressed with the base region as its prefix.
+ * The base is base_size bytes at base_offset of an earlier image of the same
+ * slot class, named by its SHA-256; the patch lies at offset (data area) in
+ * the chunk's compressed bytes, after the chunk's own frame of frame_size
+ * bytes. */
+struct ota_chunk_patch {
+	uint32_t chunk;          /* index in the payload's chunk table */
+	uint32_t frame_size;     /* the chunk's own zstd frame: the first bytes of its compressed bytes */
+	uint64_t base_offset;    /* in the earlier image */
+	uint32_t base_size;
+	uint8_t base_sha256[32];
+	uint64_t offset;         /* of the patch, from the start of the data area */
+	uint32_t size;           /* of the patch */
+};
+
 struct ota_manifest_payload {
 	char *slot_class;        /* required: which slot class it installs into */
 	char *name;              /* optional: file name it was made from */
@@ -138,6 +158,9 @@ struct ota_manifest_payload {
 	enum ota_chunker_kind chunker;
 	uint32_t chunk_avg;
 	uint32_t compression;    /* 1 = zstd, the only one */
+	/* Optional: sorted by chunk, at most OTA_BUNDLE_MAX_PATCH_BASES per chunk. */
+	struct ota_chunk_patch *patches;
+	size_t n_patches;
 };
 
 struct ota_manifest {
@@ -446,6 +469,32 @@ int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *
 /* 0 if data (size bytes) is the chunk e names, -EBADMSG if not. */
 int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t size) _must_check_;
 
+/* Chunk patches (optional, docs/bundle-format.md "Chunk patches"): *ret and
+ * the count of the patches of chunk `chunk` (0: none; they are adjacent). */
+size_t ota_payload_chunk_patches(const struct ota_manifest_payload *p, uint64_t chunk,
+				 const struct ota_chunk_patch **ret);
+/* Whether pt fits its chunk's verified table entry e: the chunk's own frame
+ * within its compressed bytes and the patch behind it. Use no patch that
+ * does not (fetch the whole chunk instead). */
+bool ota_chunk_patch_usable(const struct ota_chunk_patch *pt, const struct ota_chunk_entry *e);
+/* The largest base region a (validated) payload's patches may name: the
+ * buffer a caller reads bases into. */
+uint64_t ota_bundle_patch_base_max(const struct ota_manifest_payload *p);
+/* Whether base (pt->base_size bytes) hashes to pt->base_sha256. */
+bool ota_chunk_patch_base_ok(const struct ota_chunk_patch *pt, const void *base);
+/* As ota_chunk_decode, for the chunk's own frame alone (its first
+ * frame_size compressed bytes), fetched without the patches behind it. */
+int ota_chunk_decode_frame(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, uint32_t frame_size,
+			   const void *cdata, void *out, struct ota_error *err) _must_check_;
+/* Makes chunk e from a patch: checks that base (pt->base_size bytes, read by
+ * the caller right before) hashes to pt->base_sha256, decompresses the patch
+ * (pt->size bytes at pdata) with it as the zstd prefix into out (e->usize
+ * bytes) and checks the chunk's SHA-256. Only then is out the chunk;
+ * -EBADMSG if the base or the result does not match. */
+int ota_chunk_patch_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e,
+			   const struct ota_chunk_patch *pt, const void *base, const void *pdata, void *out,
+			   struct ota_error *err) _must_check_;
+
 /* ---- writer (build host) ------------------------------------------------- */
 
 struct ota_bundle_image {
@@ -467,6 +516,13 @@ struct ota_bundle_create_opts {
 	size_t n_images;
 	/* Signing: all NULL for an unsigned bundle (sign it later). */
 	const char *cert, *key, *chain;
+	/* Chunk patches against earlier releases: each an image, or a bundle
+	 * (its payload of the same slot class is the image; not verified: the
+	 * build host's own input). A patch is kept only when clearly smaller
+	 * than the chunk. At most OTA_BUNDLE_MAX_PATCH_BASES. */
+	const char *const *delta_bases;
+	size_t n_delta_bases;
+	int patch_level;         /* zstd level of patches; 0: 19 */
 };
 
 /* Writes a complete bundle to out_path (via a temporary file and rename). */

@@ -108,18 +108,89 @@ int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t s
 	return memcmp(sha, e->sha256, 32) == 0 ? 0 : -EBADMSG;
 }
 
-int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
-		     struct ota_error *err)
+/* Decompresses size bytes of cdata (size-bounded, not yet verified) into
+ * exactly e->usize bytes at out with d's parameters, then checks the hash. */
+static int decode_checked(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata,
+			  size_t size, void *out, const char *what, struct ota_error *err)
 {
-	/* Size-bounded, not yet verified bytes: zstd decodes into exactly usize. */
-	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, cdata, e->csize);
+	size_t n = ZSTD_decompressDCtx(d->dctx, out, e->usize, cdata, size);
+	/* A prefix is used once; clear it also when decoding failed early. */
+	(void)ZSTD_DCtx_reset(d->dctx, ZSTD_reset_session_and_parameters);
 	if (ZSTD_isError(n) || n != e->usize)
-		return ota_bundle_malformed(err, "decompression failed: %s",
+		return ota_bundle_malformed(err, "%s failed: %s", what,
 					    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 	int r = ota_chunk_verify(e, out, e->usize);
 	if (r == -EBADMSG)
-		return ota_bundle_malformed(err, "hash mismatch (chunk data altered)");
+		return ota_bundle_malformed(err, "hash mismatch after %s (data altered)", what);
 	if (r < 0)
 		return ota_error_set(err, r, "SHA-256 failed");
 	return 0;
+}
+
+int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
+		     struct ota_error *err)
+{
+	return decode_checked(d, e, cdata, e->csize, out, "decompression", err);
+}
+
+/* ---- chunk patches (docs/bundle-format.md "Chunk patches") ------------------ */
+
+size_t ota_payload_chunk_patches(const struct ota_manifest_payload *p, uint64_t chunk,
+				 const struct ota_chunk_patch **ret)
+{
+	size_t lo = 0, hi = p->n_patches;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->patches[mid].chunk < chunk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < p->n_patches && p->patches[lo + n].chunk == chunk)
+		n++;
+	*ret = n ? &p->patches[lo] : NULL;
+	return n;
+}
+
+bool ota_chunk_patch_usable(const struct ota_chunk_patch *pt, const struct ota_chunk_entry *e)
+{
+	/* The frame is a prefix of the chunk's bytes, the patch lies behind it
+	 * (after the skippable frame's head) and inside them. e->offset +
+	 * e->csize does not overflow: the table parser checked it. */
+	uint64_t after = e->offset + pt->frame_size + OTA_PATCH_FRAME_HEAD, end = e->offset + e->csize;
+	return pt->frame_size <= e->csize && pt->offset >= after && pt->offset <= end && pt->size <= end - pt->offset;
+}
+
+int ota_chunk_decode_frame(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, uint32_t frame_size,
+			   const void *cdata, void *out, struct ota_error *err)
+{
+	struct ota_chunk_entry frame = *e;
+	frame.csize = frame_size;
+	return ota_chunk_decode(d, &frame, cdata, out, err);
+}
+
+uint64_t ota_bundle_patch_base_max(const struct ota_manifest_payload *p)
+{
+	uint64_t max;
+	return ota_bundle_payload_bounds(p, NULL, &max, NULL) < 0 ? 0 : ota_patch_base_max(max);
+}
+
+bool ota_chunk_patch_base_ok(const struct ota_chunk_patch *pt, const void *base)
+{
+	uint8_t sha[32];
+	return ota_sha256(base, pt->base_size, sha) == 0 && memcmp(sha, pt->base_sha256, 32) == 0;
+}
+
+int ota_chunk_patch_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e,
+			   const struct ota_chunk_patch *pt, const void *base, const void *pdata, void *out,
+			   struct ota_error *err)
+{
+	if (!ota_chunk_patch_base_ok(pt, base))
+		return ota_error_set(err, -EBADMSG, "the base region (%u bytes at %llu) does not match its SHA-256",
+				     pt->base_size, (unsigned long long)pt->base_offset);
+	size_t r = ZSTD_DCtx_refPrefix(d->dctx, base, pt->base_size);
+	if (ZSTD_isError(r))
+		return ota_error_set(err, -EIO, "zstd: %s", ZSTD_getErrorName(r));
+	return decode_checked(d, e, pdata, pt->size, out, "patch decompression", err);
 }

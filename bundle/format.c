@@ -146,3 +146,26 @@ int ota_chunk_table_parse(const uint8_t *buf, size_t size, const struct ota_mani
 	return 0;
 }
 
+
+/* A patch entry (docs/bundle-format.md "Chunk patches"). */
+void ota_chunk_patch_decode_entry(const uint8_t *q, struct ota_chunk_patch *pt)
+{
+	pt->chunk = ota_get_be32(q);
+	pt->frame_size = ota_get_be32(q + 4);
+	pt->base_offset = ota_get_be64(q + 8);
+	pt->base_size = ota_get_be32(q + 16);
+	memcpy(pt->base_sha256, q + 20, 32);
+	pt->offset = ota_get_be64(q + 52);
+	pt->size = ota_get_be32(q + 60);
+}
+
+void ota_chunk_patch_write(const struct ota_chunk_patch *pt, uint8_t q[OTA_BUNDLE_PATCH_ENTRY_SIZE])
+{
+	ota_put_be32(q, pt->chunk);
+	ota_put_be32(q + 4, pt->frame_size);
+	ota_put_be64(q + 8, pt->base_offset);
+	ota_put_be32(q + 16, pt->base_size);
+	memcpy(q + 20, pt->base_sha256, 32);
+	ota_put_be64(q + 52, pt->offset);
+	ota_put_be32(q + 60, pt->size);
+}

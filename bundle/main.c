@@ -16,6 +16,8 @@ static struct ota_bundle_http_opts arg_http;
 static struct ota_bundle_algorithms arg_algorithms;
 static unsigned arg_threads;
 static int arg_level;
+static const char *arg_delta_bases[OTA_BUNDLE_MAX_PATCH_BASES];
+static size_t arg_n_delta_bases;
 
 /* Option values; each command's table lists the ones it takes. */
 #define URL_OPTS "APaDOWM" "S"	 /* reading a bundle over http(s) */
@@ -33,6 +35,7 @@ static const struct option options[] = {
 	{ "min-rate", required_argument, NULL, 'M' },	{ "stall-time", required_argument, NULL, 'S' },
 	{ "min-rsa-bits", required_argument, NULL, 'R' }, { "min-ec-bits", required_argument, NULL, 'E' },
 	{ "min-digest-bits", required_argument, NULL, 'G' },
+	{ "delta-base", required_argument, NULL, 'B' },
 	OTA_CLI_STANDARD_OPTIONS,
 	{ 0 },
 };
@@ -47,7 +50,7 @@ static const struct option options[] = {
 	"  --min-rsa-bits N (>= 2048)  --min-ec-bits N (>= 256)  --min-digest-bits N (>= 256)\n"
 
 static const struct ota_cli_command self = {
-	.usage = "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
+	.usage = "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] [--delta-base OLD]... MANIFEST.ini OUT\n"
 		 "       ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
 		 "       ota-bundle prepare BUNDLE OUT          (write the bytes to sign)\n"
 		 "       ota-bundle attach BUNDLE SIG.der [OUT] (add a detached DER CMS)\n"
@@ -66,15 +69,17 @@ static const struct ota_cli_command self = {
 enum { CMD_CREATE, CMD_SIGN, CMD_PREPARE, CMD_ATTACH, CMD_INSPECT, CMD_VERIFY, CMD_EXTRACT };
 
 static const struct ota_cli_command commands[] = {
-	[CMD_CREATE] = { "create", "kcCTL", 2, 2,
-			 "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] MANIFEST.ini OUT\n"
+	[CMD_CREATE] = { "create", "kcCTLB", 2, 2,
+			 "Usage: ota-bundle create [--key K --cert C [--chain P]] [--threads N] [--level L] [--delta-base OLD]... MANIFEST.ini OUT\n"
 			 "\n"
 			 "Builds a bundle from MANIFEST.ini (docs/bundle-format.md), signed with --key and --cert.\n"
 			 "\n"
 			 "  --key K, --cert C   the signer's private key and certificate (PEM)\n"
 			 "  --chain P           intermediate certificates to embed (PEM)\n"
 			 "  --threads N         compression threads (default: one per CPU)\n"
-			 "  --level L           zstd level 1..19\n" },
+			 "  --level L           zstd level 1..19\n"
+			 "  --delta-base OLD    also carry patches of changed chunks against OLD, an earlier\n"
+			 "                      image or bundle (up to 4; devices on another release ignore them)\n" },
 	[CMD_SIGN] = { "sign", "kcC", 1, 2,
 		       "Usage: ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
 		       "\n"
@@ -263,6 +268,7 @@ static int cmd_create(int argc, char **argv)
 			.description = in.description, .chunker = in.chunker, .chunk_avg = (uint32_t)in.chunk_size,
 			.zstd_level = arg_level, .threads = arg_threads, .images = in.images, .n_images = in.n_images,
 			.cert = arg_cert, .key = arg_key, .chain = arg_chain,
+			.delta_bases = arg_delta_bases, .n_delta_bases = arg_n_delta_bases,
 		};
 		struct ota_error err = { 0 };
 		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? fail(&err) : 0;
@@ -348,6 +354,7 @@ static void print_json(const struct ota_manifest *m, const struct ota_bundle_hea
 		add_str(e, "chunker", p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash");
 		add_u64(e, "chunk_avg", p->chunk_avg);
 		add_str(e, "compression", "zstd");
+		add_u64(e, "patches", p->n_patches);
 		json_object_array_add(payloads, e);
 	}
 	json_object_object_add(o, "payloads", payloads);
@@ -374,6 +381,8 @@ static void print_human(const struct ota_manifest *m, const struct ota_bundle_he
 		       p->slot_class, p->name ? p->name : "-", (unsigned long long)p->image_size,
 		       (unsigned long long)p->chunk_count, p->chunker == OTA_CHUNKER_FIXED ? "fixed" : "buzhash",
 		       p->chunk_avg, (unsigned long long)p->data_size, hex);
+		if (p->n_patches)
+			printf("  %zu chunk patches against earlier releases\n", p->n_patches);
 	}
 }
 
@@ -638,6 +647,13 @@ static int set_option(int c, const char *arg)
 		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 19)
 			return -EINVAL;
 		arg_level = (int)v;
+		break;
+	case 'B':
+		if (arg_n_delta_bases == OTA_BUNDLE_MAX_PATCH_BASES) {
+			log_error("--delta-base: at most %u", OTA_BUNDLE_MAX_PATCH_BASES);
+			return -EINVAL;
+		}
+		arg_delta_bases[arg_n_delta_bases++] = arg;
 		break;
 	case 'A': arg_http.ca_file = arg; break;
 	case 'P': arg_http.ca_path = arg; break;

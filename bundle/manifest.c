@@ -15,6 +15,7 @@ static void payload_done(struct ota_manifest_payload *p)
 {
 	free(p->slot_class);
 	free(p->name);
+	free(p->patches);
 }
 
 struct ota_manifest *ota_manifest_free(struct ota_manifest *m)
@@ -90,6 +91,44 @@ static int validate_counts(const struct ota_manifest_payload *p, struct ota_erro
 	return 0;
 }
 
+/* The patches as far as the manifest alone can tell (the chunk table, read
+ * later, fixes where each chunk's bytes are: see ota_chunk_patch_usable). */
+static int validate_patches(const struct ota_manifest_payload *p, struct ota_error *err)
+{
+	if (p->n_patches == 0)
+		return 0;
+	uint64_t min, max;
+	if (ota_chunker_bounds(p->chunker, p->chunk_avg, &min, &max) < 0 || p->n_patches > OTA_BUNDLE_MAX_PATCHES)
+		return ota_bundle_malformed(err, "%zu patches, limit %u", p->n_patches, OTA_BUNDLE_MAX_PATCHES);
+	uint64_t csize_max = ota_chunk_csize_bound(max), base_max = ota_patch_base_max(max);
+	unsigned same = 0;
+	for (size_t i = 0; i < p->n_patches; i++) {
+		const struct ota_chunk_patch *pt = &p->patches[i];
+		if (pt->chunk >= p->chunk_count)
+			return ota_bundle_malformed(err, "patch %zu: chunk %u of %llu", i, pt->chunk,
+					     (unsigned long long)p->chunk_count);
+		same = i > 0 && pt->chunk == p->patches[i - 1].chunk ? same + 1 : 1;
+		if (i > 0 && pt->chunk < p->patches[i - 1].chunk)
+			return ota_bundle_malformed(err, "patch %zu: not sorted by chunk", i);
+		if (same > OTA_BUNDLE_MAX_PATCH_BASES)
+			return ota_bundle_malformed(err, "patch %zu: more than %u patches for chunk %u", i,
+					     OTA_BUNDLE_MAX_PATCH_BASES, pt->chunk);
+		if (same > 1 && pt->frame_size != p->patches[i - 1].frame_size)
+			return ota_bundle_malformed(err, "patch %zu: another frame size for chunk %u", i, pt->chunk);
+		uint64_t end;
+		if (pt->frame_size == 0 || pt->frame_size > csize_max || pt->size == 0 || pt->size > csize_max ||
+		    pt->base_size == 0 || pt->base_size > base_max ||
+		    __builtin_add_overflow(pt->base_offset, (uint64_t)pt->base_size, &end))
+			return ota_bundle_malformed(err, "patch %zu (chunk %u): a size out of range", i, pt->chunk);
+		/* Inside this payload's chunks (data_offset + data_size cannot
+		 * overflow: validate_payload checked it first). */
+		if (pt->offset < p->data_offset || pt->offset > p->data_offset + p->data_size ||
+		    pt->size > p->data_offset + p->data_size - pt->offset)
+			return ota_bundle_malformed(err, "patch %zu (chunk %u): outside the payload's chunks", i, pt->chunk);
+	}
+	return 0;
+}
+
 static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos, struct ota_error *err)
 {
 	if (!slot_class_ok(p->slot_class))
@@ -107,7 +146,7 @@ static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos,
 	    data_off != p->data_offset || __builtin_add_overflow(data_off, p->data_size, &end))
 		return ota_error_set(err, -EOVERFLOW, "payload extends beyond 2^64 bytes");
 	*pos = end;
-	return 0;
+	return validate_patches(p, err);
 }
 
 int ota_manifest_validate(const struct ota_manifest *m, struct ota_error *err)
@@ -215,6 +254,23 @@ static int get_sha(const struct field *f, uint8_t dst[32], uint32_t *seen, uint3
 	return 0;
 }
 
+static int get_patches(const struct field *f, struct ota_manifest_payload *p, struct ota_error *err)
+{
+	if (p->patches)
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
+	size_t n = f->len / OTA_BUNDLE_PATCH_ENTRY_SIZE;
+	if (f->len % OTA_BUNDLE_PATCH_ENTRY_SIZE || n == 0 || n > OTA_BUNDLE_MAX_PATCHES)
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 1..%u entries of %u", f->tag, f->len,
+				     OTA_BUNDLE_MAX_PATCHES, OTA_BUNDLE_PATCH_ENTRY_SIZE);
+	p->patches = calloc(n, sizeof(*p->patches));
+	if (!p->patches)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		ota_chunk_patch_decode_entry(f->val + i * OTA_BUNDLE_PATCH_ENTRY_SIZE, &p->patches[i]);
+	p->n_patches = n;
+	return 0;
+}
+
 static int unknown_field(const struct field *f, struct ota_error *err)
 {
 	if (f->tag & OTA_TAG_CRITICAL)
@@ -251,6 +307,7 @@ static int payload_field(struct ota_manifest_payload *p, const struct field *f, 
 	case OTA_TAG_P_DATA_SIZE: return get_u64(f, &p->data_size, seen, P_DATA_SIZE, err);
 	case OTA_TAG_P_CHUNK_AVG: return get_u32(f, &p->chunk_avg, seen, P_AVG, err);
 	case OTA_TAG_P_COMPRESSION: return get_u32(f, &p->compression, seen, P_COMPRESSION, err);
+	case OTA_TAG_P_PATCHES: return get_patches(f, p, err);
 	case OTA_TAG_P_CHUNKER:
 		r = get_u32(f, &kind, seen, P_CHUNKER, err);
 		p->chunker = (enum ota_chunker_kind)kind; /* unknown kinds fail validation */
@@ -430,6 +487,15 @@ static void put_payload(struct buf *b, const struct ota_manifest_payload *p)
 	put_u32(b, OTA_TAG_P_CHUNKER, p->chunker);
 	put_u32(b, OTA_TAG_P_CHUNK_AVG, p->chunk_avg);
 	put_u32(b, OTA_TAG_P_COMPRESSION, p->compression);
+	if (p->n_patches && p->n_patches <= OTA_BUNDLE_MAX_PATCHES) {
+		uint8_t *at = buf_grow(b, OTA_FIELD_HEAD + p->n_patches * OTA_BUNDLE_PATCH_ENTRY_SIZE);
+		if (at) {
+			ota_put_be16(at, OTA_TAG_P_PATCHES);
+			ota_put_be32(at + 2, (uint32_t)(p->n_patches * OTA_BUNDLE_PATCH_ENTRY_SIZE));
+			for (size_t i = 0; i < p->n_patches; i++)
+				ota_chunk_patch_write(&p->patches[i], at + OTA_FIELD_HEAD + i * OTA_BUNDLE_PATCH_ENTRY_SIZE);
+		}
+	}
 	if (!b->error)
 		ota_put_be32(b->p + head + 2, (uint32_t)(b->len - start));
 }

@@ -14,22 +14,23 @@
 #include "bundle/bundle-private.h"
 
 #define BATCH_PER_THREAD 16u
-
-struct cut {
-	uint64_t offset; /* in the image */
-	uint32_t size;
-};
+/* Patch entries a bundle may carry: the manifest must stay within its limit. */
+#define PATCH_BUDGET ((OTA_BUNDLE_MAX_MANIFEST - (64u << 10)) / OTA_BUNDLE_PATCH_ENTRY_SIZE)
 
 struct image_job {
 	const struct ota_bundle_image *img;
 	const uint8_t *map;
 	uint64_t size;
-	struct cut *cuts;
+	struct ota_cut *cuts;
 	size_t n_cuts;
 	struct ota_chunk_entry *entries; /* offsets relative to the payload's data */
 	uint64_t data_size;
 	int data_fd;                     /* compressed chunks, in order */
 	uint8_t image_sha[32];
+	struct ota_patch_bases *bases;   /* NULL: no patches */
+	uint8_t (*sha)[32];              /* with bases: every chunk's hash, made first */
+	struct ota_chunk_patch *patches; /* offsets relative to the payload's data */
+	size_t n_patches;
 };
 
 struct batch {
@@ -37,69 +38,111 @@ struct batch {
 	size_t first, n;
 	uint8_t **out;      /* per chunk in the batch: compressed bytes */
 	size_t *out_size;
-	atomic_size_t next;
+	struct ota_chunk_patch (*patches)[OTA_BUNDLE_MAX_PATCH_BASES];
+	size_t *n_patches;
+	size_t *patch_budget; /* patch entries the manifest still has room for */
 	int level;
 	ZSTD_CCtx **cctx;
+	struct ota_patch_scratch *scratch;
 	atomic_int error;
 };
 
-struct worker {
-	struct batch *b;
+struct parallel {
+	void (*fn)(void *ctx, size_t k, unsigned worker);
+	void *ctx;
+	size_t n;
+	atomic_size_t next;
+};
+
+struct parallel_worker {
+	struct parallel *p;
 	unsigned idx;
 };
 
-static void *compress_worker(void *arg)
+static void *parallel_loop(void *arg)
 {
-	struct worker *w = arg;
-	struct batch *b = w->b;
-	for (;;) {
-		size_t k = atomic_fetch_add(&b->next, 1);
-		if (k >= b->n)
-			break;
-		const struct cut *c = &b->job->cuts[b->first + k];
-		const uint8_t *src = b->job->map + c->offset;
-		struct ota_chunk_entry *e = &b->job->entries[b->first + k];
-		if (ota_sha256(src, c->size, e->sha256) < 0) {
-			atomic_store(&b->error, -EIO);
-			break;
-		}
-		size_t n = ZSTD_compressCCtx(b->cctx[w->idx], b->out[k], ota_chunk_csize_bound(c->size), src, c->size,
-					     b->level);
-		if (ZSTD_isError(n)) {
-			atomic_store(&b->error, -EIO);
-			break;
-		}
-		b->out_size[k] = n;
-		e->usize = c->size;
-		e->csize = (uint32_t)n;
-	}
+	struct parallel_worker *w = arg;
+	for (size_t k; (k = atomic_fetch_add(&w->p->next, 1)) < w->p->n;)
+		w->p->fn(w->p->ctx, k, w->idx);
 	return NULL;
 }
 
-static int find_cuts(struct image_job *j, enum ota_chunker_kind kind, uint32_t avg, struct ota_error *err)
+void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k, unsigned worker), void *ctx)
+{
+	struct parallel p = { .fn = fn, .ctx = ctx, .n = n };
+	struct parallel_worker w[256];
+	pthread_t tid[256];
+	unsigned started = 0;
+	atomic_init(&p.next, 0);
+	for (unsigned t = 0; t < threads && t < 256 && t < n; t++) {
+		w[t] = (struct parallel_worker){ &p, t };
+		if (pthread_create(&tid[t], NULL, parallel_loop, &w[t]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+		parallel_loop(&(struct parallel_worker){ &p, 0 });
+	for (unsigned t = 0; t < started; t++)
+		(void)pthread_join(tid[t], NULL);
+}
+
+static void compress_chunk(void *ctx, size_t k, unsigned worker)
+{
+	struct batch *b = ctx;
+	struct image_job *j = b->job;
+	size_t i = b->first + k;
+	const struct ota_cut *c = &j->cuts[i];
+	const uint8_t *src = j->map + c->offset;
+	struct ota_chunk_entry *e = &j->entries[i];
+	if (j->sha)
+		memcpy(e->sha256, j->sha[i], 32);
+	else if (ota_sha256(src, c->size, e->sha256) < 0)
+		atomic_store(&b->error, -EIO);
+	size_t cap = ota_chunk_csize_bound(c->size);
+	size_t n = ZSTD_compressCCtx(b->cctx[worker], b->out[k], cap, src, c->size, b->level);
+	if (ZSTD_isError(n)) {
+		atomic_store(&b->error, -EIO);
+		return;
+	}
+	b->n_patches[k] = j->bases ? ota_patch_make(j->bases, i, src, b->out[k], n, cap, &b->scratch[worker],
+						     b->patches[k])
+				   : 0;
+	if (b->n_patches[k]) {
+		const struct ota_chunk_patch *last = &b->patches[k][b->n_patches[k] - 1];
+		n = (size_t)last->offset + last->size;
+	}
+	b->out_size[k] = n;
+	e->usize = c->size;
+	e->csize = (uint32_t)n;
+}
+
+int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, struct ota_cut **ret,
+		  size_t *ret_n, struct ota_error *err)
 {
 	struct ota_chunker ch;
 	if (ota_chunker_init(&ch, kind, avg) < 0)
 		return ota_error_set(err, -EINVAL, "invalid chunk size %u", avg);
-	size_t cap = (size_t)(j->size / ch.min) + 2;
+	size_t cap = (size_t)(size / ch.min) + 2, n = 0;
 	if (cap - 2 > OTA_BUNDLE_MAX_CHUNKS)
 		cap = OTA_BUNDLE_MAX_CHUNKS + 2;
-	j->cuts = calloc(cap, sizeof(*j->cuts));
-	if (!j->cuts)
+	_cleanup_free_ struct ota_cut *cuts = calloc(cap, sizeof(*cuts));
+	if (!cuts)
 		return ota_error_set(err, -ENOMEM, "out of memory");
 	uint64_t pos = 0;
-	while (pos < j->size) {
-		size_t k = ota_chunker_scan(&ch, j->map + pos, j->size - pos);
-		uint64_t len = k == SIZE_MAX ? j->size - pos : k;
+	while (pos < size) {
+		size_t k = ota_chunker_scan(&ch, map + pos, size - pos);
+		uint64_t len = k == SIZE_MAX ? size - pos : k;
 		if (k == SIZE_MAX)
 			ch = (struct ota_chunker){ 0 }; /* end of input: rest is the last chunk */
-		if (j->n_cuts >= OTA_BUNDLE_MAX_CHUNKS)
+		if (n >= OTA_BUNDLE_MAX_CHUNKS)
 			return ota_error_set(err, -E2BIG, "more than %u chunks", OTA_BUNDLE_MAX_CHUNKS);
 		/* A cut resets the chunker; so does the end. Track offsets ourselves. */
-		uint64_t start = j->n_cuts ? j->cuts[j->n_cuts - 1].offset + j->cuts[j->n_cuts - 1].size : 0;
-		j->cuts[j->n_cuts++] = (struct cut){ .offset = start, .size = (uint32_t)(pos + len - start) };
+		uint64_t start = n ? cuts[n - 1].offset + cuts[n - 1].size : 0;
+		cuts[n++] = (struct ota_cut){ .offset = start, .size = (uint32_t)(pos + len - start) };
 		pos += len;
 	}
+	*ret = TAKE_PTR(cuts);
+	*ret_n = n;
 	return 0;
 }
 
@@ -110,27 +153,42 @@ static void *hash_image(void *arg)
 	return NULL;
 }
 
+/* The batch's patch entries, with offsets in the payload's data; those past
+ * the manifest's room are dropped with their bytes (the chunk ends after its
+ * own frame then). */
+static int keep_patches(struct batch *b, size_t k, struct ota_chunk_entry *e)
+{
+	struct image_job *j = b->job;
+	size_t n = b->n_patches[k];
+	if (n == 0)
+		return 0;
+	if (n > *b->patch_budget || j->n_patches + n > OTA_BUNDLE_MAX_PATCHES) {
+		b->out_size[k] = b->patches[k][0].frame_size;
+		e->csize = (uint32_t)b->out_size[k];
+		return 0;
+	}
+	struct ota_chunk_patch *v = realloc(j->patches, (j->n_patches + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	j->patches = v;
+	for (size_t q = 0; q < n; q++) {
+		v[j->n_patches] = b->patches[k][q];
+		v[j->n_patches++].offset += e->offset;
+	}
+	*b->patch_budget -= n;
+	return 0;
+}
+
 static int run_batch(struct batch *b, unsigned threads, struct ota_error *err)
 {
-	pthread_t tid[256];
-	struct worker w[256];
-	unsigned started = 0;
-	atomic_store(&b->next, 0);
-	for (unsigned t = 0; t < threads; t++) {
-		w[t] = (struct worker){ b, t };
-		if (pthread_create(&tid[t], NULL, compress_worker, &w[t]) != 0)
-			break;
-		started++;
-	}
-	if (started == 0)
-		compress_worker(&(struct worker){ b, 0 });
-	for (unsigned t = 0; t < started; t++)
-		(void)pthread_join(tid[t], NULL);
+	ota_parallel_for(threads, b->n, compress_chunk, b);
 	if (atomic_load(&b->error))
 		return ota_error_set(err, atomic_load(&b->error), "compressing chunks failed");
 	for (size_t k = 0; k < b->n; k++) {
 		struct ota_chunk_entry *e = &b->job->entries[b->first + k];
 		e->offset = b->job->data_size;
+		if (keep_patches(b, k, e) < 0)
+			return ota_error_set(err, -ENOMEM, "out of memory");
 		b->job->data_size += b->out_size[k];
 		int r = ota_write_all(b->job->data_fd, b->out[k], b->out_size[k]);
 		if (r < 0)
@@ -146,8 +204,36 @@ static void free_bufs(uint8_t **bufs, size_t n)
 	free(bufs);
 }
 
+/* Per thread: the patch tools. */
+static int scratch_new(struct ota_patch_scratch *s, unsigned threads, ZSTD_CCtx **cctx, int level, size_t cap)
+{
+	for (unsigned t = 0; t < threads; t++) {
+		s[t] = (struct ota_patch_scratch){ .cctx = cctx[t], .level = level, .cap = cap,
+						   .buf = malloc(cap), .best = malloc(cap) };
+		if (!s[t].buf || !s[t].best)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void scratch_free(struct ota_patch_scratch *s, unsigned threads)
+{
+	for (unsigned t = 0; s && t < threads; t++) {
+		free(s[t].buf);
+		free(s[t].best);
+	}
+	free(s);
+}
+
+static void hash_cut(void *ctx, size_t k, unsigned worker)
+{
+	(void)worker;
+	struct image_job *j = ctx;
+	(void)ota_sha256(j->map + j->cuts[k].offset, j->cuts[k].size, j->sha[k]);
+}
+
 static int compress_image(struct image_job *j, const struct ota_bundle_create_opts *o, unsigned threads,
-			  ZSTD_CCtx **cctx, struct ota_error *err)
+			  ZSTD_CCtx **cctx, size_t *patch_budget, struct ota_error *err)
 {
 	uint64_t min, max;
 	int r = ota_chunker_bounds(o->chunker, o->chunk_avg, &min, &max);
@@ -156,16 +242,25 @@ static int compress_image(struct image_job *j, const struct ota_bundle_create_op
 	j->entries = calloc(j->n_cuts ? j->n_cuts : 1, sizeof(*j->entries));
 	size_t per = (size_t)threads * BATCH_PER_THREAD;
 	uint8_t **out = calloc(per, sizeof(*out));
-	size_t *out_size = calloc(per, sizeof(*out_size));
+	size_t *out_size = calloc(per, sizeof(*out_size)), *n_patches = calloc(per, sizeof(*n_patches));
+	struct ota_chunk_patch(*patches)[OTA_BUNDLE_MAX_PATCH_BASES] = calloc(per, sizeof(*patches));
+	struct ota_patch_scratch *scratch = calloc(threads, sizeof(*scratch));
 	for (size_t k = 0; out && k < per; k++)
 		if (!(out[k] = malloc(ota_chunk_csize_bound(max))))
 			r = -ENOMEM;
-	if (!j->entries || !out || !out_size || r < 0) {
-		free_bufs(out, per);
-		free(out_size);
-		return ota_error_set(err, -ENOMEM, "out of memory");
+	if (j->bases && (j->sha = calloc(j->n_cuts ? j->n_cuts : 1, sizeof(*j->sha))) == NULL)
+		r = -ENOMEM;
+	if (r == 0 && scratch && j->bases)
+		r = scratch_new(scratch, threads, cctx, o->patch_level, ota_chunk_csize_bound(max));
+	if (!j->entries || !out || !out_size || !n_patches || !patches || !scratch || r < 0)
+		r = ota_error_set(err, -ENOMEM, "out of memory");
+	if (r == 0 && j->bases) {
+		/* Which chunks each earlier image has needs every chunk's hash first. */
+		ota_parallel_for(threads, j->n_cuts, hash_cut, j);
+		r = ota_patch_bases_plan(j->bases, j->cuts, (const uint8_t(*)[32])j->sha, j->n_cuts, err);
 	}
-	struct batch b = { .job = j, .out = out, .out_size = out_size, .level = o->zstd_level, .cctx = cctx };
+	struct batch b = { .job = j, .out = out, .out_size = out_size, .patches = patches, .n_patches = n_patches,
+			   .patch_budget = patch_budget, .level = o->zstd_level, .cctx = cctx, .scratch = scratch };
 	for (size_t first = 0; r == 0 && first < j->n_cuts; first += per) {
 		b.first = first;
 		b.n = j->n_cuts - first < per ? j->n_cuts - first : per;
@@ -173,7 +268,20 @@ static int compress_image(struct image_job *j, const struct ota_bundle_create_op
 	}
 	free_bufs(out, per);
 	free(out_size);
+	free(n_patches);
+	free(patches);
+	scratch_free(scratch, threads);
 	return r;
+}
+
+int ota_bundle_tmpfile(int *ret_fd, struct ota_error *err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	*ret_fd = fd;
+	return 0;
 }
 
 static int map_image(struct image_job *j, struct ota_error *err)
@@ -198,23 +306,24 @@ static int map_image(struct image_job *j, struct ota_error *err)
 }
 
 static int process_image(struct image_job *j, const struct ota_bundle_create_opts *o, unsigned threads,
-			 ZSTD_CCtx **cctx, struct ota_error *err)
+			 ZSTD_CCtx **cctx, size_t *patch_budget, struct ota_error *err)
 {
 	int r = map_image(j, err);
+	if (r == 0 && o->n_delta_bases)
+		r = ota_patch_bases_open(o->delta_bases, o->n_delta_bases, j->img->slot_class, o->chunker, o->chunk_avg,
+					 threads, &j->bases, err);
 	if (r < 0)
 		return r;
 	/* Compressed chunks wait on disk (not in memory) until the layout in
 	 * front of them is known. */
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-	j->data_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (j->data_fd < 0)
-		return ota_error_errno(err, -errno, "create a temporary file in '%s'", dir);
+	if ((r = ota_bundle_tmpfile(&j->data_fd, err)) < 0)
+		return r;
 	/* The whole-image hash runs beside chunking and compression. */
 	pthread_t hasher;
 	bool hashing = pthread_create(&hasher, NULL, hash_image, j) == 0;
-	r = find_cuts(j, o->chunker, o->chunk_avg, err);
+	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, &j->cuts, &j->n_cuts, err);
 	if (r == 0)
-		r = compress_image(j, o, threads, cctx, err);
+		r = compress_image(j, o, threads, cctx, patch_budget, err);
 	if (hashing)
 		(void)pthread_join(hasher, NULL);
 	else
@@ -230,6 +339,9 @@ static void image_job_done(struct image_job *j)
 		(void)munmap((void *)j->map, j->size);
 	free(j->cuts);
 	free(j->entries);
+	free(j->sha);
+	free(j->patches);
+	ota_patch_bases_free(j->bases);
 	if (j->data_fd >= 0)
 		(void)close(j->data_fd);
 }
@@ -311,6 +423,10 @@ static int fill_manifest(struct ota_manifest *m, const struct ota_bundle_create_
 		};
 		memcpy(p->image_sha256, j->image_sha, 32);
 		p->data_offset = pos + j->n_cuts * OTA_BUNDLE_CHUNK_ENTRY_SIZE;
+		for (size_t k = 0; k < j->n_patches; k++)
+			j->patches[k].offset += p->data_offset;
+		p->patches = j->patches;
+		p->n_patches = j->n_patches;
 		pos = p->data_offset + p->data_size;
 		int r = build_table(j, p, &tables[i], err);
 		if (r < 0)
@@ -370,6 +486,8 @@ int ota_bundle_create(const struct ota_bundle_create_opts *opts, const char *out
 		o.chunker = OTA_CHUNKER_BUZHASH;
 	if (!o.zstd_level)
 		o.zstd_level = 3;
+	if (!o.patch_level)
+		o.patch_level = 19;
 	if (o.n_images == 0 || o.n_images > OTA_BUNDLE_MAX_PAYLOADS)
 		return ota_error_set(err, -EINVAL, "%zu images given, expected 1..%u", o.n_images, OTA_BUNDLE_MAX_PAYLOADS);
 	if (o.key && !o.cert)
@@ -378,12 +496,13 @@ int ota_bundle_create(const struct ota_bundle_create_opts *opts, const char *out
 	ZSTD_CCtx *cctx[256] = { 0 };
 	struct image_job jobs[OTA_BUNDLE_MAX_PAYLOADS] = { 0 };
 	int r = 0;
+	size_t patch_budget = PATCH_BUDGET;
 	for (unsigned t = 0; t < threads; t++)
 		if (!(cctx[t] = ZSTD_createCCtx()))
 			r = ota_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < o.n_images; i++) {
 		jobs[i] = (struct image_job){ .img = &o.images[i], .data_fd = -1 };
-		r = process_image(&jobs[i], &o, threads, cctx, err);
+		r = process_image(&jobs[i], &o, threads, cctx, &patch_budget, err);
 	}
 	for (unsigned t = 0; t < threads; t++)
 		(void)ZSTD_freeCCtx(cctx[t]);

@@ -144,14 +144,12 @@ void ota_chunk_index_save(const char *status_file, const char *slot, const struc
 		return; /* best effort, see above */
 }
 
-/* Only an index of the image recorded installed in the slot: see chunk-index.h. */
-int ota_chunk_index_load(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
-			 struct ota_chunk_index *ix)
+/* The slot's saved index if it describes image `sha` (hex; NULL: any). */
+static int load_index(const char *status_file, const char *slot, const char *sha, const struct ota_manifest_payload *p,
+		      struct ota_chunk_index *ix)
 {
-	struct ota_slot_record rec;
 	char path[PATH_MAX];
-	if (ota_update_status_read(status_file, slot, &rec, NULL) < 0 || rec.state != OTA_SLOT_INSTALLED ||
-	    index_path(status_file, slot, path, sizeof(path)) < 0)
+	if (index_path(status_file, slot, path, sizeof(path)) < 0)
 		return 0;
 	_cleanup_free_ char *raw = NULL;
 	size_t size = 0;
@@ -162,7 +160,7 @@ int ota_chunk_index_load(const char *status_file, const char *slot, const struct
 	char hex[65];
 	ota_bundle_hex(b + 8, hex);
 	uint64_t count = ota_get_be64(b + 48);
-	if (memcmp(b, INDEX_MAGIC, 8) != 0 || !ota_streq(hex, rec.sha256) || ota_get_be32(b + 40) != (uint64_t)p->chunker ||
+	if (memcmp(b, INDEX_MAGIC, 8) != 0 || (sha && !ota_streq(hex, sha)) || ota_get_be32(b + 40) != (uint64_t)p->chunker ||
 	    ota_get_be32(b + 44) != p->chunk_avg || count > OTA_BUNDLE_MAX_CHUNKS || size != INDEX_HEAD + count * INDEX_ENTRY)
 		return 0;
 	struct ota_chunk_index_entry *v = calloc(count ? count : 1, sizeof(*v));
@@ -178,4 +176,20 @@ int ota_chunk_index_load(const char *status_file, const char *slot, const struct
 	free(ix->v);
 	*ix = (struct ota_chunk_index){ .v = v, .n = count, .cap = count };
 	return 1;
+}
+
+/* Only an index of the image recorded installed in the slot: see chunk-index.h. */
+int ota_chunk_index_load(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
+			 struct ota_chunk_index *ix)
+{
+	struct ota_slot_record rec;
+	if (ota_update_status_read(status_file, slot, &rec, NULL) < 0 || rec.state != OTA_SLOT_INSTALLED)
+		return 0;
+	return load_index(status_file, slot, rec.sha256, p, ix);
+}
+
+int ota_chunk_index_load_candidates(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
+				    struct ota_chunk_index *ix)
+{
+	return load_index(status_file, slot, NULL, p, ix);
 }

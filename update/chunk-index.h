@@ -62,5 +62,11 @@ void ota_chunk_index_save(const char *status_file, const char *slot, const struc
  * (replacing *ix), 0 if there is none that can be used. */
 int ota_chunk_index_load(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
 			 struct ota_chunk_index *ix);
+/* Loads the saved index of slot whatever the status file says of the slot
+ * (cut with p's chunker): the spare's, for chunks that moved within it,
+ * also while an install into it is under way. Its entries may be stale (the
+ * slot being written); the caller re-hashes, as always. Returns 1 or 0. */
+int ota_chunk_index_load_candidates(const char *status_file, const char *slot, const struct ota_manifest_payload *p,
+				    struct ota_chunk_index *ix);
 
 #endif

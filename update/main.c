@@ -272,6 +272,7 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 		json_object_object_add(ev, "delta", json_object_new_boolean(res.delta));
 		add_u64(ev, "reused_spare", res.reused_spare);
 		add_u64(ev, "reused_active", res.reused_active);
+		add_u64(ev, "patched", res.patched);
 		add_str(ev, "reused_from", res.reused_from);
 		add_u64(ev, "resumed_at", res.resumed_at);
 		add_u64(ev, "resumed", res.resumed);
@@ -307,6 +308,8 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 			printf(", %.1f MiB already in place in the spare", (double)res.reused_spare / mib);
 		if (res.reused_active)
 			printf(", reused %.1f MiB from slot %s", (double)res.reused_active / mib, res.reused_from);
+		if (res.patched)
+			printf(", %.1f MiB made from patches", (double)res.patched / mib);
 		printf(" [%" PRIu64 " of %" PRIu64 " bundle bytes]\n", res.downloaded, res.bundle_bytes);
 	}
 	fflush(stdout);

@@ -72,10 +72,24 @@ def edit_payload(fl, cls, tag, value):
     return fl
 
 
+def patches(path):
+    """Prints the base region of each entry of the patches field: offset size per line."""
+    b, msize, ssize = load(path)
+    for t, v in fields(b[HDR:HDR + msize]):
+        if t != 0x8010:
+            continue
+        for pt, pv in fields(v):
+            if pt == 0x0020:
+                for i in range(0, len(pv), 64):
+                    print(*struct.unpack(">QI", pv[i + 8:i + 20]))
+
+
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
     if cmd == "offsets":
         return offsets(path)
+    if cmd == "patches":
+        return patches(path)
     out = sys.argv[3]
     b, msize, ssize = load(path)
     m = b[HDR:HDR + msize]
@@ -96,6 +110,14 @@ def main():
         b = set_manifest(b, msize, ssize, encode(fl))
     elif cmd == "pfield":      # pfield CLASS TAG VALUE
         fl = edit_payload(fields(m), a[0], int(a[1], 0), val(a[2]))
+        b = set_manifest(b, msize, ssize, encode(fl))
+    elif cmd == "retag":       # retag CLASS FROM TO : rename a payload field's tag
+        fl = fields(m)
+        for f in fl:
+            if f[0] == 0x8010:
+                p = fields(f[1])
+                if [pv for pt, pv in p if pt == 0x8011][0].decode() == a[0]:
+                    f[1] = encode([[int(a[2], 0) if pt == int(a[1], 0) else pt, pv] for pt, pv in p])
         b = set_manifest(b, msize, ssize, encode(fl))
     elif cmd == "dup-payload":  # the first payload twice
         fl = fields(m)

@@ -16,6 +16,10 @@
 #                                 # slot per class (default: system, boot),
 #                                 # each the file DIR/slots/CLASS-GROUP unless
 #                                 # given as SLOT=KEY:VALUE (KEY: file, device)
+#   fake_conf DIR KEYRING COMPATIBLE [fake_slots options and slots]
+#                                 # a whole system.conf on stdout: version 1.0,
+#                                 # downgrades allowed, status file, hooks and
+#                                 # lock below DIR, then fake_slots
 #
 # bootflow.sh keeps its state in bf.state next to it and appends every call
 # (its arguments, one line) to calls; get-state prints the state, arm sets
@@ -76,4 +80,12 @@ fake_slots() {
 		printf '[group.%s]\n' "$g"
 		for c in $classes; do printf '%s = %s-%s\n' "$c" "$c" "$g"; done
 	done
+}
+
+fake_conf() {
+	local dir=$1 keyring=$2 compatible=$3
+	shift 3
+	printf '[system]\ncompatible = %s\nversion = 1.0\n[update]\nkeyring = %s\ndowngrade = allow\n' "$compatible" "$keyring"
+	printf 'status-file = %s/data/slots.json\nhooks-dir = %s/hooks\nlock-file = %s/update.lock\n' "$dir" "$dir" "$dir"
+	fake_slots "$dir" "$@"
 }

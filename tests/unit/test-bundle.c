@@ -474,3 +474,207 @@ TEST(fetch_table_and_chunks_by_offset)
 	dec = ota_chunk_decoder_free(dec);
 	r = ota_bundle_reader_free(r);
 }
+
+/* ---- chunk patches ------------------------------------------------------------ */
+
+static void sample_patches(struct ota_manifest *m, struct ota_manifest_payload *p, struct ota_chunk_patch *pt)
+{
+	sample(m, p);
+	for (unsigned i = 0; i < 3; i++) {
+		pt[i] = (struct ota_chunk_patch){ .chunk = i ? 1 : 0, .frame_size = i ? 300 : 200, .base_offset = 4096 * i,
+						  .base_size = 70000, .offset = 96 + 1000 * (i + 1), .size = 50 };
+		memset(pt[i].base_sha256, 0x30 + (int)i, 32);
+	}
+	p->patches = pt;
+	p->n_patches = 3;
+}
+
+TEST(manifest_patches_round_trip_and_limits)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p;
+	struct ota_chunk_patch pt[5];
+	struct ota_error err = { 0 };
+	sample_patches(&m, &p, pt);
+	_cleanup_free_ uint8_t *raw = NULL;
+	size_t size;
+	ASSERT_INT_EQ(ota_manifest_serialize(&m, &raw, &size, &err), 0);
+	struct ota_manifest *g = NULL;
+	ASSERT_INT_EQ(ota_manifest_parse(raw, size, &g, &err), 0);
+	ASSERT_INT_EQ(g->payloads[0].n_patches, 3);
+	ASSERT_TRUE(memcmp(g->payloads[0].patches, pt, 3 * sizeof(*pt)) == 0);
+	const struct ota_chunk_patch *of = NULL;
+	ASSERT_INT_EQ(ota_payload_chunk_patches(&g->payloads[0], 1, &of), 2);
+	ASSERT_TRUE(of == &g->payloads[0].patches[1]);
+	ASSERT_INT_EQ(ota_payload_chunk_patches(&g->payloads[0], 0, &of), 1);
+	_cleanup_free_ uint8_t *raw2 = NULL;
+	size_t size2;
+	ASSERT_INT_EQ(ota_manifest_serialize(g, &raw2, &size2, &err), 0);
+	ASSERT_TRUE(size2 == size && memcmp(raw, raw2, size) == 0);
+	g = ota_manifest_free(g);
+
+	/* A reader that does not know the field sees an optional one: skipped. */
+	for (size_t i = 0; i + 6 <= size; i++)
+		if (raw[i] == 0x00 && raw[i + 1] == 0x20 && ota_get_be32(raw + i + 2) == 3 * OTA_BUNDLE_PATCH_ENTRY_SIZE)
+			raw[i + 1] = 0x7e;
+	ASSERT_INT_EQ(ota_manifest_parse(raw, size, &g, &err), 0);
+	ASSERT_INT_EQ(g->payloads[0].n_patches, 0);
+	g = ota_manifest_free(g);
+
+	/* Bounds: each of these is refused, naming the patch. */
+	sample_patches(&m, &p, pt);
+	pt[2].chunk = 2; /* the payload has 2 chunks */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "patch 2: chunk 2 of 2");
+	sample_patches(&m, &p, pt);
+	pt[0].chunk = 1, pt[1].chunk = 0;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "not sorted");
+	sample_patches(&m, &p, pt);
+	pt[2].frame_size = 301;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "another frame size");
+	sample_patches(&m, &p, pt);
+	pt[1].base_size = 4 * 4 * 65536 + 1; /* more than 4 largest chunks */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "out of range");
+	sample_patches(&m, &p, pt);
+	pt[0].base_offset = UINT64_MAX - 10;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	sample_patches(&m, &p, pt);
+	pt[1].offset = 96 + 5000 - 49; /* runs past the payload's chunks */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "outside the payload's chunks");
+	sample_patches(&m, &p, pt);
+	pt[0].offset = 95; /* in the chunk table */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	sample_patches(&m, &p, pt);
+	for (unsigned i = 0; i < 5; i++)
+		pt[i] = pt[1];
+	p.n_patches = 5; /* 5 for one chunk */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "more than 4 patches for chunk 1");
+	/* A field whose length is not a whole number of entries. */
+	static const uint8_t odd[] = { 0x00, 0x20, 0, 0, 0, 3, 1, 2, 3 };
+	sample(&m, &p);
+	_cleanup_free_ uint8_t *r3 = NULL;
+	ASSERT_INT_EQ(ota_manifest_serialize(&m, &r3, &size, &err), 0);
+	/* Append inside the payload container: grow its length by the field. */
+	_cleanup_free_ uint8_t *buf = malloc(size + sizeof(odd));
+	memcpy(buf, r3, size);
+	memcpy(buf + size, odd, sizeof(odd));
+	for (size_t i = 0; i + 6 <= size; i++)
+		if (buf[i] == 0x80 && buf[i + 1] == 0x10) { /* the payload container, last in the manifest */
+			ota_put_be32(buf + i + 2, ota_get_be32(buf + i + 2) + (uint32_t)sizeof(odd));
+			break;
+		}
+	ASSERT_INT_EQ(ota_manifest_parse(buf, size + sizeof(odd), &g, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "entries of 64");
+}
+
+/* Text-like bytes (compressible, as binaries are) from a seed. */
+static uint8_t *text_buf(size_t n, uint32_t seed)
+{
+	uint8_t *p = random_buf(n, seed);
+	for (size_t i = 0; p && i < n; i++)
+		p[i] = (uint8_t)('a' + p[i] % 16);
+	return p;
+}
+
+static int write_bundle(const char *dir, const char *name, const char *img, const char *const *bases, size_t n_bases,
+			char *out, size_t out_size)
+{
+	if (ota_format(out, out_size, "%s/%s", dir, name) < 0)
+		return -ENAMETOOLONG;
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 4096, .created = 1,
+					    .threads = 2, .images = images, .n_images = 1, .delta_bases = bases,
+					    .n_delta_bases = n_bases };
+	struct ota_error err = { 0 };
+	return ota_bundle_create(&o, out, &err);
+}
+
+TEST(patches_made_against_an_earlier_image_and_decoded)
+{
+	char dir[TEST_DIR_MAX], v1[PATH_MAX], v2[PATH_MAX], b1[PATH_MAX], b2[PATH_MAX], b2b[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "patches"), 0);
+	ASSERT_INT_EQ(ota_format(v1, sizeof(v1), "%s/v1", dir), 0);
+	ASSERT_INT_EQ(ota_format(v2, sizeof(v2), "%s/v2", dir), 0);
+	const size_t n = 400000;
+	_cleanup_free_ uint8_t *old = text_buf(n, 21), *new = malloc(n + 7);
+	/* v2: v1 with 20 short edits and a 7-byte insertion (the rest shifts). */
+	memcpy(new, old, 200000);
+	memcpy(new + 200000, "INSERT!", 7);
+	memcpy(new + 200007, old + 200000, n - 200000);
+	for (size_t k = 0; k < 20; k++)
+		memcpy(new + 1000 + k * 19000, "edited", 6);
+	ASSERT_INT_EQ(ota_write_file_atomic(v1, old, n, 0644, NULL), 0);
+	ASSERT_INT_EQ(ota_write_file_atomic(v2, new, n + 7, 0644, NULL), 0);
+	const char *base_img[] = { v1 }, *base_bundle[] = { b1 };
+	ASSERT_INT_EQ(write_bundle(dir, "v1.otab", v1, NULL, 0, b1, sizeof(b1)), 0);
+	ASSERT_INT_EQ(write_bundle(dir, "v2.otab", v2, base_img, 1, b2, sizeof(b2)), 0);
+	/* An earlier bundle serves as the earlier image: the same bundle. */
+	ASSERT_INT_EQ(write_bundle(dir, "v2b.otab", v2, base_bundle, 1, b2b, sizeof(b2b)), 0);
+	_cleanup_free_ uint8_t *bundle = NULL, *bundle_b = NULL;
+	size_t bsize, bsize_b;
+	ASSERT_INT_EQ(read_file_all(b2, &bundle, &bsize), 0);
+	ASSERT_INT_EQ(read_file_all(b2b, &bundle_b, &bsize_b), 0);
+	ASSERT_TRUE(bsize == bsize_b && memcmp(bundle, bundle_b, bsize) == 0);
+
+	struct ota_bundle_mem mem = { bundle, bsize, 0 };
+	struct ota_bundle_source src;
+	ota_bundle_source_mem(&src, &mem, "mem");
+	struct ota_bundle_trust lax = { .allow_unsigned = true };
+	struct ota_bundle_reader *r = NULL;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	const struct ota_manifest_payload *p = &ota_bundle_reader_manifest(r)->payloads[0];
+	uint64_t d = ota_bundle_reader_data_offset(r), max;
+	ASSERT_INT_EQ(ota_bundle_payload_bounds(p, NULL, &max, NULL), 0);
+	/* Every changed chunk (about 21 of ~100) got a patch, none of the others. */
+	ASSERT_TRUE(p->n_patches >= 15 && p->n_patches <= 30);
+	struct ota_chunk_entry *t = NULL;
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), 0);
+	struct ota_chunk_decoder *dec = NULL;
+	ASSERT_INT_EQ(ota_chunk_decoder_new(&dec, &err), 0);
+	_cleanup_free_ uint8_t *ubuf = malloc(max), *base = malloc(ota_bundle_patch_base_max(p));
+	uint64_t smaller = 0;
+	for (size_t k = 0; k < p->n_patches; k++) {
+		const struct ota_chunk_patch *pt = &p->patches[k];
+		const struct ota_chunk_entry *e = &t[pt->chunk];
+		uint64_t at = 0;
+		for (uint32_t j = 0; j < pt->chunk; j++)
+			at += t[j].usize;
+		ASSERT_TRUE(ota_chunk_patch_usable(pt, e));
+		ASSERT_TRUE(pt->base_offset + pt->base_size <= n);
+		memcpy(base, old + pt->base_offset, pt->base_size);
+		ASSERT_INT_EQ(ota_chunk_patch_decode(dec, e, pt, base, bundle + d + pt->offset, ubuf, &err), 0);
+		ASSERT_TRUE(memcmp(ubuf, new + at, e->usize) == 0);
+		smaller += pt->size * 4 <= pt->frame_size * 3;
+		/* The chunk's own frame alone, and its whole bytes (as a reader
+		 * that knows no patches decodes them), give the chunk too. */
+		ASSERT_INT_EQ(ota_chunk_decode_frame(dec, e, pt->frame_size, bundle + d + e->offset, ubuf, &err), 0);
+		ASSERT_INT_EQ(ota_chunk_decode(dec, e, bundle + d + e->offset, ubuf, &err), 0);
+		/* A base that differs in one byte is refused before decoding. */
+		base[pt->base_size / 2] ^= 1;
+		ASSERT_INT_EQ(ota_chunk_patch_decode(dec, e, pt, base, bundle + d + pt->offset, ubuf, &err), -EBADMSG);
+		ASSERT_CONTAINS(err.msg, "does not match its SHA-256");
+		ASSERT_TRUE(!ota_chunk_patch_base_ok(pt, base));
+		/* A patch used for another chunk fails that chunk's hash. */
+		if (k > 0 && p->patches[k - 1].chunk != pt->chunk) {
+			memcpy(base, old + pt->base_offset, pt->base_size);
+			ASSERT_INT_EQ(ota_chunk_patch_decode(dec, &t[p->patches[k - 1].chunk], pt, base, bundle + d + pt->offset,
+							     ubuf, &err), -EBADMSG);
+		}
+	}
+	ASSERT_INT_EQ(smaller, p->n_patches);
+	/* The streaming reader (which knows nothing of patches) reads it all. */
+	struct collect c = { .buf = malloc(n + 7) };
+	struct ota_bundle_consumer cons = { .chunk = collect_chunk, .userdata = &c };
+	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), 0);
+	ASSERT_TRUE(c.size == n + 7 && memcmp(c.buf, new, n + 7) == 0);
+	free(c.buf);
+	free(t);
+	ota_chunk_decoder_free(dec);
+	ota_bundle_reader_free(r);
+}
