@@ -456,7 +456,10 @@ static int pick_artifact(struct json_object *chunks, bool https, struct deployme
 			if (++found > 1)
 				return ota_error_set(err, -EBADMSG, "%s: more than one otaroot bundle (*" BUNDLE_SUFFIX "): '%s' and '%s'",
 						     what, dep->filename, fn);
-			(void)snprintf(dep->filename, sizeof(dep->filename), "%s", fn);
+			if (n >= sizeof(dep->filename))
+				return ota_error_set(err, -EBADMSG, "%s: an artifact's filename is longer than %zu bytes",
+						     what, sizeof(dep->filename) - 1);
+			memcpy(dep->filename, fn, n + 1);
 			/* The transport the server is configured with: https links for
 			 * an https server, else download-http. */
 			r = href(art, what, https ? "download" : "download-http", dep->url, sizeof(dep->url), err);
