@@ -107,7 +107,7 @@ const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_
 #define INDEX_HEAD (8u + 32u + 4u + 4u + 8u)
 #define INDEX_ENTRY 44u
 
-static int index_path(const char *status_file, const char *slot, char *buf, size_t size)
+int ota_chunk_index_path(const char *status_file, const char *slot, char *buf, size_t size)
 {
 	const char *slash = strrchr(status_file, '/');
 	int dlen = slash ? (int)(slash - status_file) : 1;
@@ -119,7 +119,7 @@ void ota_chunk_index_save(const char *status_file, const char *slot, const struc
 			  const struct ota_chunk_entry *table)
 {
 	char path[PATH_MAX];
-	if (index_path(status_file, slot, path, sizeof(path)) < 0)
+	if (ota_chunk_index_path(status_file, slot, path, sizeof(path)) < 0)
 		return;
 	size_t size = INDEX_HEAD + (size_t)p->chunk_count * INDEX_ENTRY;
 	_cleanup_free_ uint8_t *buf = malloc(size);
@@ -149,7 +149,7 @@ static int load_index(const char *status_file, const char *slot, const char *sha
 		      struct ota_chunk_index *ix)
 {
 	char path[PATH_MAX];
-	if (index_path(status_file, slot, path, sizeof(path)) < 0)
+	if (ota_chunk_index_path(status_file, slot, path, sizeof(path)) < 0)
 		return 0;
 	_cleanup_free_ char *raw = NULL;
 	size_t size = 0;

@@ -53,6 +53,9 @@ int ota_chunk_index_scan(int fd, uint64_t size, const struct ota_manifest_payloa
 const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_index *ix,
 							 const struct ota_chunk_entry *e);
 
+/* The index file of slot beside status_file (<dir>/index/<slot>.idx).
+ * Negative (-ENAMETOOLONG) when it does not fit in size. */
+int ota_chunk_index_path(const char *status_file, const char *slot, char *buf, size_t size) _must_check_;
 /* Saves the index of slot from p's verified chunk table (p->chunk_count
  * entries). Best effort: nothing is reported. */
 void ota_chunk_index_save(const char *status_file, const char *slot, const struct ota_manifest_payload *p,

@@ -23,11 +23,8 @@
 static void print_index(const char *status_file, const char *slot)
 {
 	char path[4096];
-	const char *slash = strrchr(status_file, '/');
-	snprintf(path, sizeof(path), "%.*s/index/%s.idx", slash ? (int)(slash - status_file) : 1,
-		 slash ? status_file : ".", slot);
 	uint8_t head[48];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ota_chunk_index_path(status_file, slot, path, sizeof(path)) < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : pread(fd, head, sizeof(head), 0);
 	if (fd >= 0)
 		close(fd);
