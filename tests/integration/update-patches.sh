@@ -42,6 +42,7 @@ URL=http://127.0.0.1:$PORT
 served() { awk '{ n += $3 } END { print n + 0 }' ngx/access.log; }
 
 . "$HERE/../lib/pki.sh"
+. "$HERE/../lib/corrupt.sh"
 pki_init
 pki_root root
 pki_cert signer root signer
@@ -139,7 +140,7 @@ fi
 # One byte in the middle of every base region, in the active slot.
 device system-v1.img
 python3 "$HERE/bundle-mutate.py" patches srv/v2.otab | while read -r off size; do
-	printf '\xff' | dd of="$LA" bs=1 seek=$((off + size / 2)) conv=notrunc status=none
+	flip_byte "$LA" $((off + size / 2))
 done
 sync
 if install base-corrupted v2; then

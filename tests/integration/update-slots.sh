@@ -36,6 +36,7 @@ loop() { local -n ret=$1; shift; ret=$(losetup -f --show "$@"); LOOPS+=("$ret");
 
 # ---- PKI, images, bundles -------------------------------------------------------
 . "$HERE/../lib/pki.sh"
+. "$HERE/../lib/corrupt.sh"
 pki_init
 pki_root root
 pki_cert signer root signer
@@ -58,7 +59,7 @@ bundle sysonly 2.2 system
 # boot is the last payload: a byte flipped near the end tears it.
 cp full20.otab tornboot.otab
 size=$(stat -c %s tornboot.otab)
-printf '\xff' | dd of=tornboot.otab bs=1 seek=$((size - 50)) conv=notrunc status=none
+flip_byte tornboot.otab $((size - 50))
 
 # ---- the device ----------------------------------------------------------------------
 mkdir -p slots hooks

@@ -31,6 +31,7 @@ check() { # check NAME CONDITION-COMMAND...
 # ---- PKI and bundles ------------------------------------------------------------
 . "$HERE/../lib/pki.sh"
 . "$HERE/../lib/prand.sh"
+. "$HERE/../lib/corrupt.sh"
 pki_init
 pki_root root
 pki_root other-root
@@ -61,8 +62,7 @@ bundle stranger test-board 2.0.1 stranger
 bundle expired test-board 2.0.1 expired
 cp good.otab corrupt.otab
 size=$(stat -c %s corrupt.otab)
-python3 "$MUT" flip corrupt.otab $((size - 50)) >/dev/null 2>&1 || \
-	printf '\xff' | dd of=corrupt.otab bs=1 seek=$((size - 50)) conv=notrunc status=none
+flip_byte corrupt.otab $((size - 50))
 cmp -s good.otab corrupt.otab && { echo "corrupt.otab is not corrupt"; exit 1; }
 
 # ---- the device ----------------------------------------------------------------
@@ -417,8 +417,7 @@ else
 fi
 # A tampered chunk in the bundle is refused (verified after decompression), nothing armed.
 cp srv/v2.otab srv/v2-bad.otab
-python3 "$MUT" flip srv/v2-bad.otab $((V2_SIZE - 50)) >/dev/null 2>&1 || \
-	printf '\xff' | dd of=srv/v2-bad.otab bs=1 seek=$((V2_SIZE - 50)) conv=notrunc status=none
+flip_byte srv/v2-bad.otab $((V2_SIZE - 50))
 prand L440 300000 >slots/boot-a  # nothing reusable: every boot chunk is fetched
 prand L441 300000 >slots/boot-b
 fake_boot b b
