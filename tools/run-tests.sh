@@ -39,7 +39,10 @@ export OTA_LEFTOVER_TAG
 snapshot=$(mktemp "${TMPDIR:-/tmp}/ota-leftovers.XXXXXX")
 tools/leftovers.py snapshot "$snapshot"
 rc=0
-(cd build && ctest --output-on-failure "${SELECT[@]}" "$@") || rc=$?
+# Two at a time: the VM tests hold the lock "qemu" (one QEMU, one core under
+# TCG), those on loop devices the lock "loop"; a unit or integration test runs
+# on the other core beside a VM. crash.quick takes both cores (PROCESSORS 2).
+(cd build && ctest --output-on-failure -j2 "${SELECT[@]}" "$@") || rc=$?
 # The arm64 VM's fixtures make their bundles with the native ota-bundle (the
 # format is the same everywhere; emulated, it takes minutes).
 export OTA_HOST_OTA_BUNDLE=$PWD/build/bin/ota-bundle
