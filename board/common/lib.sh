@@ -57,26 +57,10 @@ run_genimage() {
 	rm -rf "$root" "$tmp"
 }
 
-# make_bundle OUT CLASS=IMAGE...: a signed update bundle of the images (paths
-# relative to BINARIES_DIR) with compatible and version from the target's
-# system.conf. Signing key and certificate: OTAROOT_SIGNING_KEY,
-# OTAROOT_SIGNING_CERT (and OTAROOT_SIGNING_CHAIN), else
-# BR2_PACKAGE_HOST_OTAROOT_SIGNING_{KEY,CERT,CHAIN}. OTAROOT_BUNDLE=no skips it.
-make_bundle() {
-	out=$1; shift
-	if [ "${OTAROOT_BUNDLE:-yes}" = no ]; then
-		say "OTAROOT_BUNDLE=no: no update bundle"
-		return 0
-	fi
-	conf="$TARGET_DIR/etc/ota/system.conf"
-	[ -f "$conf" ] || die "$conf missing: set BR2_PACKAGE_OTAROOT_SYSTEM_CONF"
-	compatible=$(ini_get "$conf" system compatible)
-	version=$(ini_get "$conf" system version)
-	[ -n "$compatible" ] && [ -n "$version" ] || die "$conf: [system] compatible and version are required"
-	case $version in *@VERSION@*) die "$conf: version not filled in (post-build.sh did not run?)" ;; esac
-
-	bundler="$HOST_DIR/bin/ota-bundle"
-	[ -x "$bundler" ] || die "$bundler missing: enable BR2_PACKAGE_HOST_OTAROOT"
+# signing_key: sets key, cert and chain for signing update bundles from
+# OTAROOT_SIGNING_KEY, OTAROOT_SIGNING_CERT (and OTAROOT_SIGNING_CHAIN), else
+# BR2_PACKAGE_HOST_OTAROOT_SIGNING_{KEY,CERT,CHAIN}; dies naming what to set.
+signing_key() {
 	key=${OTAROOT_SIGNING_KEY:-$(br2_option BR2_PACKAGE_HOST_OTAROOT_SIGNING_KEY)}
 	cert=${OTAROOT_SIGNING_CERT:-$(br2_option BR2_PACKAGE_HOST_OTAROOT_SIGNING_CERT)}
 	chain=${OTAROOT_SIGNING_CHAIN:-$(br2_option BR2_PACKAGE_HOST_OTAROOT_SIGNING_CHAIN)}
@@ -84,6 +68,45 @@ make_bundle() {
 	[ -r "$key" ] || die "signing key '$key' not readable"
 	[ -r "$cert" ] || die "signing certificate '$cert' not readable"
 	[ -z "$chain" ] || [ -r "$chain" ] || die "certificate chain '$chain' not readable"
+}
+
+# system_identity: sets compatible and version from the target's system.conf
+# (post-build.sh filled in the version).
+system_identity() {
+	conf="$TARGET_DIR/etc/ota/system.conf"
+	[ -f "$conf" ] || die "$conf missing: set BR2_PACKAGE_OTAROOT_SYSTEM_CONF"
+	compatible=$(ini_get "$conf" system compatible)
+	version=$(ini_get "$conf" system version)
+	[ -n "$compatible" ] && [ -n "$version" ] || die "$conf: [system] compatible and version are required"
+	case $version in *@VERSION@*) die "$conf: version not filled in (post-build.sh did not run?)" ;; esac
+}
+
+# verify_bundle OUT: the bundle BINARIES_DIR/OUT verifies against the image's
+# keyring (a device would refuse it otherwise).
+verify_bundle() {
+	keyring="$TARGET_DIR/etc/ota/keyring.pem"
+	if [ -f "$keyring" ]; then
+		"$HOST_DIR/bin/ota-bundle" verify --keyring "$keyring" --compatible "$compatible" "$BINARIES_DIR/$1" ||
+			die "$1 does not verify against the image's keyring $keyring: the device would refuse it"
+	else
+		say "no /etc/ota/keyring.pem in the image: $1 not checked against it"
+	fi
+	say "update bundle $BINARIES_DIR/$1 ($compatible $version)"
+}
+
+# make_bundle OUT CLASS=IMAGE...: a signed update bundle of the images (paths
+# relative to BINARIES_DIR) with compatible and version from the target's
+# system.conf, signed as signing_key says. OTAROOT_BUNDLE=no skips it.
+make_bundle() {
+	out=$1; shift
+	if [ "${OTAROOT_BUNDLE:-yes}" = no ]; then
+		say "OTAROOT_BUNDLE=no: no update bundle"
+		return 0
+	fi
+	system_identity
+	bundler="$HOST_DIR/bin/ota-bundle"
+	[ -x "$bundler" ] || die "$bundler missing: enable BR2_PACKAGE_HOST_OTAROOT"
+	signing_key
 
 	ini="$BINARIES_DIR/bundle.ini"
 	{
@@ -100,13 +123,5 @@ make_bundle() {
 	set -- --key "$key" --cert "$cert"
 	[ -n "$chain" ] && set -- "$@" --chain "$chain"
 	"$bundler" create "$@" "$ini" "$BINARIES_DIR/$out" || die "ota-bundle create failed"
-
-	keyring="$TARGET_DIR/etc/ota/keyring.pem"
-	if [ -f "$keyring" ]; then
-		"$bundler" verify --keyring "$keyring" --compatible "$compatible" "$BINARIES_DIR/$out" ||
-			die "$out does not verify against the image's keyring $keyring: the device would refuse it"
-	else
-		say "no /etc/ota/keyring.pem in the image: $out not checked against it"
-	fi
-	say "update bundle $BINARIES_DIR/$out ($compatible $version)"
+	verify_bundle "$out"
 }

@@ -3,6 +3,9 @@
 # Raspberry Pi 4 post-image (BR2_ROOTFS_POST_IMAGE_SCRIPT): sdcard.img with
 # the tryboot A/B layout (genimage.cfg), then update.otab, a signed bundle
 # of boot.vfat (class boot) and rootfs.ext4 (class system).
+#
+# genimage, not ota-image: ota-image has no rpi-tryboot target yet (the
+# QEMU board's post-image shows the ota-image way; docs/buildroot.md).
 set -eu
 ME=rpi4-post-image
 here=$(cd "$(dirname "$0")" && pwd)

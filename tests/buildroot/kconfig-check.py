@@ -88,6 +88,8 @@ for name in defconfigs:
           "".join("\n     missing: " + f for f in missing_files))
     check(k.syms["BR2_PACKAGE_OTAROOT"].str_value == "y", f"{name}: BR2_PACKAGE_OTAROOT=y")
     check(k.syms["BR2_PACKAGE_HOST_OTAROOT"].str_value == "y", f"{name}: BR2_PACKAGE_HOST_OTAROOT=y")
+    check(k.syms["BR2_PACKAGE_HOST_UTIL_LINUX"].str_value == "y",
+          f"{name}: selects BR2_PACKAGE_HOST_UTIL_LINUX (host libfdisk for ota-image)")
     for lib in ("UTIL_LINUX_LIBBLKID", "UTIL_LINUX_LIBMOUNT", "UTIL_LINUX_LIBFDISK", "LIBINIH", "JSON_C",
                 "ZSTD", "OPENSSL", "LIBCURL", "E2FSPROGS"):
         check(k.syms["BR2_PACKAGE_" + lib].str_value == "y", f"{name}: selects BR2_PACKAGE_{lib}")

@@ -108,8 +108,8 @@ MK
 		done
 		if [ $host = yes ]; then
 			hopts=$(get HOST_CONF_OPTS)
-			check "$name: host build makes only ota-bundle" \
-				bash -c "grep -q -- -DOTA_BUILD_BUNDLE=ON <<< '$hopts' && grep -q -- -DOTA_BUILD_INIT=OFF <<< '$hopts' && grep -q -- -DOTA_BUILD_UPDATE=OFF <<< '$hopts'"
+			check "$name: host build makes ota-bundle and ota-image, no device tools" \
+				bash -c "grep -q -- -DOTA_BUILD_BUNDLE=ON <<< '$hopts' && grep -q -- -DOTA_BUILD_IMAGE=ON <<< '$hopts' && grep -q -- -DOTA_BUILD_INIT=OFF <<< '$hopts' && grep -q -- -DOTA_BUILD_UPDATE=OFF <<< '$hopts'"
 			for d in $(get HOST_DEPENDENCIES); do
 				check "$name: host dependency $d is a host package" test "${d#host-}" != "$d"
 			done

@@ -81,6 +81,16 @@ for f in /usr/bin/ota-bundle /usr/bin/ota-grubenv /usr/share/man/man1/ota-bundle
 	/usr/share/otaroot/grub/flow.cfg /usr/share/bash-completion/completions/ota-image; do
 	contents "$DEB_BUNDLER" | grep -qx "$f" || fail "otaroot-bundler lacks $f"
 done
+# The mmdebstrap hook directory (docs/debian.md): mmdebstrap --hook-dir runs
+# only executable customize* files.
+for f in customize50-otaroot files/ssh-host-keys; do
+	dpkg-deb -c "$DEB_BUNDLER" | awk -v f="./usr/share/otaroot/mmdebstrap/$f" '$6 == f { print $1 }' |
+		grep -qx -- '-rwxr-xr-x' || fail "otaroot-bundler lacks the executable /usr/share/otaroot/mmdebstrap/$f"
+done
+for f in state.conf 50-ssh.conf sshd-host-keys.conf ssh-host-keys.service; do
+	contents "$DEB_BUNDLER" | grep -qx "/usr/share/otaroot/mmdebstrap/files/$f" ||
+		fail "otaroot-bundler lacks /usr/share/otaroot/mmdebstrap/files/$f"
+done
 dpkg-deb -I "$DEB_MAIN" conffiles | grep -qx /etc/default/otaroot || fail "/etc/default/otaroot is not a conffile"
 dpkg-deb -f "$DEB_MAIN" Built-Using | grep -q 'util-linux (= ' || fail "no Built-Using: util-linux"
 dpkg-deb -x "$DEB_MAIN" "$WORK/x"

@@ -2,39 +2,30 @@
 # SPDX-License-Identifier: Apache-2.0
 # mkboard-fixtures.sh BUILD_DIR: fixtures of the QEMU board's VM tests
 # (tests/vm/test_board.py), in BUILD_DIR/vm/board-qemu-x86_64. The board's
-# own post-build.sh, post-image.sh and genimage.cfg (board/qemu-x86_64/)
-# make them, run the way Buildroot runs them, on real inputs:
+# own post-build.sh and post-image.sh (board/qemu-x86_64/, which runs
+# ota-image) make them, run the way Buildroot runs them, on real inputs:
 #   TARGET_DIR   the VM test system (mkimage.sh --root-dir --grub): BusyBox,
 #                this build's otaroot programs, Debian's kernel as
 #                /boot/bzImage (BR2_LINUX_KERNEL_INSTALL_TARGET) and the test
 #                initramfs; /etc/ota/ as the otaroot package installs it (the
 #                board's system.conf and layout.conf, board/common/state.conf,
 #                a demo-pki.sh keyring)
-#   rootfs.ext4  mke2fs -d of TARGET_DIR, the defconfig's
-#                BR2_TARGET_ROOTFS_EXT2_SIZE
-#   efi-part/EFI/BOOT/bootx64.efi
-#                GRUB as Buildroot builds it: grub-mkimage -p /EFI/BOOT with
-#                the board's grub-embedded.cfg and the defconfig's
-#                BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI (Debian's modules)
-#   HOST_DIR/bin ota-bundle and ota-grubenv of this build (host-otaroot)
+#   rootfs.tar   tar of TARGET_DIR, owned by root (BR2_TARGET_ROOTFS_TAR)
+#   HOST_DIR/bin ota-image, ota-bundle and ota-grubenv of this build
+#                (host-otaroot); ota-image builds GRUB from Debian's modules
 # Results:
-#   disk.img     version 1, the board's genimage disk (esp + system-a)
-#   update.otab  version 2, the board's signed bundle (system = rootfs.ext4)
+#   disk.img     version 1, ota-image's disk (esp + system-a)
+#   update.otab  version 2, ota-image's signed bundle
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
-need genimage grub-mkimage mke2fs mkimage make
+need grub-mkimage /usr/lib/grub/x86_64-efi mke2fs mkfs.fat mcopy mkimage make
 ME=mkboard-fixtures
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: mkboard-fixtures.sh BUILD_DIR}" && pwd)
 bdir=$repo/board/qemu-x86_64
-defconfig=$repo/kconfig/configs/otaroot_qemu_x86_64_defconfig
 d=$build/vm/board-qemu-x86_64
-br2() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" "$defconfig"; }
-rootfs_size=$(br2 BR2_TARGET_ROOTFS_EXT2_SIZE)
-grub_modules=$(br2 BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI)
-[ -n "$rootfs_size" ] && [ -n "$grub_modules" ] || die "$defconfig: no rootfs size or GRUB modules"
 
 rm -rf "$d"
 mkdir -p "$d/extra/etc/ota" "$d/host/bin"
@@ -46,20 +37,18 @@ cp "$d/pki/keyring.pem" "$d/extra/etc/ota/keyring.pem"
 	--extra-root "$d/extra" >/dev/null
 mv "$d/target/boot/vmlinuz" "$d/target/boot/bzImage"
 
-grub-mkimage -O x86_64-efi -p /EFI/BOOT -c "$bdir/grub-embedded.cfg" -o "$d/bootx64.efi" $grub_modules
-ln -s "$build/bin/ota-bundle" "$build/bin/ota-grubenv" "$d/host/bin/"
+ln -s "$build/bin/ota-image" "$build/bin/ota-bundle" "$build/bin/ota-grubenv" "$d/host/bin/"
 
 export BR2_EXTERNAL_OTAROOT_PATH=$repo/kconfig HOST_DIR=$d/host BR2_CONFIG=$d/.config
 export OTAROOT_SIGNING_KEY=$d/pki/signer.key OTAROOT_SIGNING_CERT=$d/pki/signer.pem
 : > "$BR2_CONFIG"
-# One Buildroot build of version $1: post-build, the ext4, post-image.
+# One Buildroot build of version $1: post-build, the tarball, post-image.
 br_build() {
 	export TARGET_DIR=$d/br-$1/target BINARIES_DIR=$d/br-$1/images BUILD_DIR=$d/br-$1/build
-	mkdir -p "$BINARIES_DIR/efi-part/EFI/BOOT" "$BUILD_DIR"
+	mkdir -p "$BINARIES_DIR" "$BUILD_DIR"
 	cp -a "$d/target" "$TARGET_DIR"
 	OTAROOT_VERSION=$1 "$bdir/post-build.sh" "$TARGET_DIR" >/dev/null
-	mke2fs -q -F -t ext4 -L rootfs -E root_owner=0:0 -d "$TARGET_DIR" "$BINARIES_DIR/rootfs.ext4" "$rootfs_size"
-	cp "$d/bootx64.efi" "$BINARIES_DIR/efi-part/EFI/BOOT/bootx64.efi"
+	tar -C "$TARGET_DIR" --numeric-owner --owner=0 --group=0 -cf "$BINARIES_DIR/rootfs.tar" .
 	"$bdir/post-image.sh" "$BINARIES_DIR" >"$d/br-$1/post-image.log" 2>&1 ||
 		{ cat "$d/br-$1/post-image.log" >&2; die "post-image.sh failed (version $1)"; }
 }
@@ -67,5 +56,5 @@ br_build 1
 mv "$d/br-1/images/disk.img" "$d/disk.img"
 br_build 2
 mv "$d/br-2/images/update.otab" "$d/update.otab"
-rm -rf "$d/br-1" "$d/br-2" "$d/target" "$d/extra" "$d/host" "$d/bootx64.efi"
+rm -rf "$d/br-1" "$d/br-2" "$d/target" "$d/extra" "$d/host"
 echo "$ME: done: $d"

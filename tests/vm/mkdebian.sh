@@ -3,8 +3,11 @@
 # mkdebian.sh BUILDDIR [--ota-image]: the Debian VM image (tests/vm/test_debian.py).
 #
 # A Debian 12 root made with debootstrap (minbase + systemd, systemd-sysv,
-# udev and openssh-server), with the otaroot package built by the ctest
-# debian.packages (BUILDDIR/debian/debs/) installed by dpkg, the files of
+# udev and openssh-server), made ready by otaroot's mmdebstrap hook
+# (mmdebstrap/customize50-otaroot, as docs/debian.md's first section runs
+# it): the otaroot package built by the ctest debian.packages
+# (BUILDDIR/debian/debs/), the state defaults and the SSH host key unit
+# (OTAROOT_KERNEL=none: the harness's kernel, below); then the files of
 # tests/vm/debian-root/ (system.conf with the GRUB boot flow and the hawkBit
 # test server, its target token, layout.conf,
 # state.d for the SSH host keys, the test agent as a systemd service), the
@@ -66,20 +69,16 @@ fi
 mkdir -p "$root"
 tar -C "$root" -xf "$tarball"
 
-# 2. the package
-cp "$DEB" "$root/tmp/"
-chroot "$root" dpkg -i "/tmp/$(basename "$DEB")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; die "dpkg -i"; }
-rm -f "$root/tmp/$(basename "$DEB")"
+# 2. the package, the state defaults, the SSH host keys' unit: otaroot's
+# mmdebstrap hook, run on the debootstrapped root (no network: the package's
+# dependencies are in the root, systemd-sysv too, no kernel).
+OTAROOT_DEBS=$DEB OTAROOT_KERNEL=none "$here/../../mmdebstrap/customize50-otaroot" "$root" >"$work/hook.log" 2>&1 ||
+	{ cat "$work/hook.log" >&2; die "the mmdebstrap hook failed"; }
 
 # 3. the device's configuration and the test agent
 cp -a "$here/debian-root/." "$root/"
 chmod 600 "$root/etc/ota/hawkbit-token" # a credential: root's only, as a device would keep it
-for unit in ota-test-agent.service ssh-host-keys.service; do
-	chroot "$root" systemctl enable "$unit" >/dev/null 2>&1 || die "enabling $unit"
-done
-# No SSH host keys in the image: each device makes its own on its first boot
-# (ssh-host-keys.service) into /etc/ssh/host-keys, which otaroot persists.
-rm -f "$root"/etc/ssh/ssh_host_*
+chroot "$root" systemctl enable ota-test-agent.service >/dev/null 2>&1 || die "enabling ota-test-agent.service"
 # The kernel: the harness's (Debian's kernel and a small initramfs that loads
 # the virtio drivers), where GRUB's flow.cfg looks for it.
 install -D -m 0644 "$KDIR/vmlinuz" "$root/boot/vmlinuz"
@@ -97,9 +96,6 @@ mkdir -p "$root/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/20-wired.network"
 chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || die "enabling systemd-networkd"
 echo otaroot-debian >"$root/etc/hostname"
-# ota-init generates the machine id once and bind-mounts it over this file.
-: >"$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
 # Leave /var/log/journal to the package's state.d entry (seeded, persisted).
 mkdir -p "$root/var/log/journal"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*

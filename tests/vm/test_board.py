@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""The QEMU x86_64 Buildroot board, booted: board/qemu-x86_64's post-build.sh,
-post-image.sh and genimage.cfg made the disk and the update bundle
-(tests/vm/mkboard-fixtures.sh, BUILD/vm/board-qemu-x86_64) from the VM test
-system; OVMF starts the board's GRUB (its grub-embedded.cfg and the
-defconfig's modules), which runs the boot flow's scripts with the board's
-board.cfg. The disk is grown to 2 GiB first, as when the image is written to
+"""The QEMU x86_64 Buildroot board, booted: board/qemu-x86_64's post-build.sh
+and post-image.sh (which runs ota-image with the board's image.conf) made
+the disk and the update bundle (tests/vm/mkboard-fixtures.sh,
+BUILD/vm/board-qemu-x86_64) from the VM test system; OVMF starts the GRUB
+ota-image built, which runs the boot flow's scripts with the board.cfg
+ota-image wrote. The disk is grown to 2 GiB first, as when the image is written to
 a bigger disk: the first boot creates system-b and data from the board's
 layout.conf.
 

@@ -66,9 +66,12 @@ define OTAROOT_INSTALL_CONFIG_FILES
 endef
 OTAROOT_POST_INSTALL_TARGET_HOOKS += OTAROOT_INSTALL_CONFIG_FILES
 
-# Host: ota-bundle (the board scripts' update bundle) and ota-grubenv (the
-# GRUB boot flow's initial state on the ESP); neither needs libmount nor
-# libfdisk. No man pages on either side (they would need host scdoc).
+# Host: ota-image (the QEMU x86_64 board's disk image and bundle: its
+# post-image.sh), ota-bundle (the other boards' update bundle) and
+# ota-grubenv. ota-image writes the GPT with libfdisk: host-util-linux
+# builds it with BR2_PACKAGE_HOST_UTIL_LINUX (Config.in.host selects it).
+# No ota-init, so no static libraries; no man pages on either side (they
+# would need host scdoc).
 HOST_OTAROOT_DEPENDENCIES = \
 	host-pkgconf \
 	host-util-linux \
@@ -82,6 +85,7 @@ HOST_OTAROOT_CONF_OPTS = \
 	-DOTA_BUILD_INIT=OFF \
 	-DOTA_BUILD_UPDATE=OFF \
 	-DOTA_BUILD_BUNDLE=ON \
+	-DOTA_BUILD_IMAGE=ON \
 	-DOTA_BUILD_TESTS=OFF \
 	-DOTA_SANITIZE=OFF \
 	-DOTA_WERROR=OFF \
