@@ -343,18 +343,10 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 	ota_state_config_init(&file);
 	struct parse_state s = { .c = &file, .source = source, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, on_section, &s, err);
-	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = -EINVAL; /* err holds the reason */
-		s.error_line = line;
-	}
-	if (s.r == 0)
+	if (ota_ini_first_error(ota_ini_parse_text(text, on_entry, on_section, &s, err), &s.r, &s.error_line) == 0)
 		s.r = check_entries(&s);
 	if (s.r < 0) {
-		if (s.error_line > 0)
-			ota_error_prefix(err, "%s:%d: ", source, s.error_line);
-		else
-			ota_error_prefix(err, "%s: ", source);
+		ota_ini_error_at(err, source, s.error_line);
 		ota_state_config_done(&file);
 		return s.r;
 	}
