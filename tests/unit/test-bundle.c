@@ -329,27 +329,41 @@ static int read_file_all(const char *path, uint8_t **ret, size_t *ret_size)
 	return ota_read_file(path, 64u << 20, (char **)ret, ret_size, NULL);
 }
 
-TEST(reader_round_trip_and_refusals)
+/* An unsigned bundle of one image "rootfs" holding data, made by
+ * ota_bundle_create in a scratch directory and read back into *ret. */
+static int bundle_in_memory(const uint8_t *data, size_t n, uint32_t chunk_avg, unsigned threads, uint8_t **ret,
+			    size_t *ret_size)
 {
 	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
-	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
-	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
-	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
-	const size_t n = 1000000;
-	_cleanup_free_ uint8_t *data = random_buf(n, 5);
-	memset(data + 300000, 0, 300000);
-	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
-	struct ota_bundle_image images[] = { { img, "rootfs" } };
-	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 8192,
-					    .threads = 2, .images = images, .n_images = 1 };
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
-	_cleanup_free_ uint8_t *bundle = NULL;
-	size_t bsize;
-	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
+	int r = test_mkdtemp(dir, sizeof(dir), "bundle");
+	if (r < 0 || ota_format(img, sizeof(img), "%s/img", dir) < 0 || ota_format(out, sizeof(out), "%s/b.otab", dir) < 0)
+		return r < 0 ? r : -ENAMETOOLONG;
+	r = ota_write_file_atomic(img, data, n, 0644, &err);
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = chunk_avg,
+					    .threads = threads, .images = images, .n_images = 1 };
+	if (r == 0)
+		r = ota_bundle_create(&o, out, &err);
+	if (r == 0)
+		r = read_file_all(out, ret, ret_size);
+	else
+		fprintf(stderr, "  bundle_in_memory: %s\n", err.msg);
 	(void)unlink(img);
 	(void)unlink(out);
 	(void)rmdir(dir);
+	return r;
+}
+
+TEST(reader_round_trip_and_refusals)
+{
+	const size_t n = 1000000;
+	_cleanup_free_ uint8_t *data = random_buf(n, 5);
+	memset(data + 300000, 0, 300000);
+	_cleanup_free_ uint8_t *bundle = NULL;
+	size_t bsize;
+	ASSERT_INT_EQ(bundle_in_memory(data, n, 8192, 2, &bundle, &bsize), 0);
+	struct ota_error err = { 0 };
 
 	struct ota_bundle_mem mem = { bundle, bsize, 0 };
 	struct ota_bundle_source src;
@@ -397,24 +411,12 @@ TEST(reader_round_trip_and_refusals)
 
 TEST(fetch_table_and_chunks_by_offset)
 {
-	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
-	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
-	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
-	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
 	const size_t n = 300000;
 	_cleanup_free_ uint8_t *data = random_buf(n, 9);
-	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
-	struct ota_bundle_image images[] = { { img, "rootfs" } };
-	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 4096,
-					    .threads = 1, .images = images, .n_images = 1 };
-	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
 	_cleanup_free_ uint8_t *bundle = NULL;
 	size_t bsize;
-	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
-	(void)unlink(img);
-	(void)unlink(out);
-	(void)rmdir(dir);
+	ASSERT_INT_EQ(bundle_in_memory(data, n, 4096, 1, &bundle, &bsize), 0);
+	struct ota_error err = { 0 };
 
 	struct ota_bundle_mem mem = { bundle, bsize, 0 };
 	struct ota_bundle_source src;
