@@ -225,11 +225,6 @@ static int cmd_persist(int argc, char **argv, bool persist)
 	return failed;
 }
 
-static const char *type_name(enum ota_persist_type t)
-{
-	return t == OTA_PERSIST_FILE ? "file" : t == OTA_PERSIST_DIRECTORY ? "directory" : "auto";
-}
-
 static int cmd_list(void)
 {
 	struct ota_error err = { 0 };
@@ -249,13 +244,13 @@ static int cmd_list(void)
 		if (arg_json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "path", json_object_new_string(e->path));
-			json_object_object_add(o, "type", json_object_new_string(type_name(e->type)));
+			json_object_object_add(o, "type", json_object_new_string(ota_persist_type_to_string(e->type)));
 			json_object_object_add(o, "source", json_object_new_string(e->source));
 			json_object_object_add(o, "keep_on_reset", json_object_new_boolean(e->keep_on_reset));
 			json_object_object_add(o, "active", json_object_new_boolean(active));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-40s %-10s %-6s %-6s %s\n", e->path, type_name(e->type), active ? "yes" : "no",
+			printf("%-40s %-10s %-6s %-6s %s\n", e->path, ota_persist_type_to_string(e->type), active ? "yes" : "no",
 			       e->keep_on_reset ? "yes" : "no", e->source);
 		}
 	}

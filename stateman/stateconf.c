@@ -200,17 +200,21 @@ static int unescape(const char *in, char **ret)
 	return 0;
 }
 
+static const char *const ota_persist_type_names[OTA_PERSIST_TYPE_MAX] = {
+	[OTA_PERSIST_AUTO] = "auto",
+	[OTA_PERSIST_DIRECTORY] = "directory",
+	[OTA_PERSIST_FILE] = "file",
+};
+OTA_DEFINE_ENUM_TO_STRING(ota_persist_type, enum ota_persist_type, "auto")
+OTA_DEFINE_ENUM_FROM_STRING(ota_persist_type, enum ota_persist_type)
+
 static int handle_persist_key(struct parse_state *s, struct ota_persist_entry *e, const char *key, const char *value)
 {
 	if (strcmp(key, "type") == 0) {
-		if (strcmp(value, "directory") == 0)
-			e->type = OTA_PERSIST_DIRECTORY;
-		else if (strcmp(value, "file") == 0)
-			e->type = OTA_PERSIST_FILE;
-		else if (strcmp(value, "auto") == 0)
-			e->type = OTA_PERSIST_AUTO;
-		else
+		enum ota_persist_type type = ota_persist_type_from_string(value);
+		if (type == OTA_PERSIST_TYPE_INVALID)
 			return ota_error_set(s->err, -EINVAL, "type: '%s' is not directory, file or auto", value);
+		e->type = type;
 		return 0;
 	}
 	if (strcmp(key, "default") == 0) {
