@@ -259,14 +259,25 @@ static int tryboot_get_state(struct ota_bootflow *bf, struct ota_bootflow_state 
 	return 0;
 }
 
-static int group_partition(const struct tryboot *t, const char *op, const char *group, unsigned *ret,
-			   struct ota_error *err)
+static int group_partition(const struct tryboot *t, const char *group, unsigned *ret, struct ota_error *err)
 {
 	*ret = number_of(t, group);
 	if (!*ret)
-		return ota_error_set(err, -EINVAL, "boot flow rpi-tryboot: %s group %s: no partition.%s", op, group,
-				     group);
+		return ota_error_set(err, -EINVAL, "no partition.%s", group);
 	return 0;
+}
+
+/* What commit and mark-bad start from: the partition of group, what
+ * autoboot.txt says (default and tryboot partitions) and the trial record. */
+static int read_group_state(const struct tryboot *t, const char *group, unsigned *part, unsigned *def, unsigned *try,
+			    struct trial *tr, struct ota_error *err)
+{
+	int r = group_partition(t, group, part, err);
+	if (r == 0)
+		r = read_autoboot(t, def, try, err);
+	if (r == 0)
+		r = read_trial(t, tr, err);
+	return r;
 }
 
 static int tryboot_arm(struct ota_bootflow *bf, const char *group, unsigned tries, struct ota_error *err)
@@ -274,10 +285,9 @@ static int tryboot_arm(struct ota_bootflow *bf, const char *group, unsigned trie
 	const struct tryboot *t = bf->data;
 	unsigned part, def, try;
 	(void)tries; /* tryboot is one-shot: one try, whatever was asked */
-	int r = group_partition(t, "arm", group, &part, err);
-	if (r < 0)
-		return r;
-	r = read_autoboot(t, &def, &try, err);
+	int r = group_partition(t, group, &part, err);
+	if (r == 0)
+		r = read_autoboot(t, &def, &try, err);
 	if (r == 0 && def == part)
 		r = ota_error_set(err, -EINVAL, "it is the default (boot_partition=%u)", def);
 	/* autoboot.txt first: if we stop before the state file, [tryboot]
@@ -299,13 +309,8 @@ static int tryboot_commit(struct ota_bootflow *bf, const char *group, struct ota
 	const struct tryboot *t = bf->data;
 	unsigned part, def, try;
 	struct trial tr;
-	int r = group_partition(t, "commit", group, &part, err);
-	if (r < 0)
-		return r;
+	int r = read_group_state(t, group, &part, &def, &try, &tr, err);
 	unsigned other = t->part[0].number == part ? t->part[1].number : t->part[0].number;
-	r = read_autoboot(t, &def, &try, err);
-	if (r == 0)
-		r = read_trial(t, &tr, err);
 	/* autoboot.txt is the commit; the state file is cleared after it (a
 	 * trial equal to the default counts as none in between). */
 	if (r == 0 && (def != part || try != other))
@@ -324,12 +329,7 @@ static int tryboot_mark_bad(struct ota_bootflow *bf, const char *group, struct o
 	const struct tryboot *t = bf->data;
 	unsigned part, def, try;
 	struct trial tr;
-	int r = group_partition(t, "mark-bad", group, &part, err);
-	if (r < 0)
-		return r;
-	r = read_autoboot(t, &def, &try, err);
-	if (r == 0)
-		r = read_trial(t, &tr, err);
+	int r = read_group_state(t, group, &part, &def, &try, &tr, err);
 	if (r == 0 && strcmp(tr.group, group) == 0) {
 		struct trial none = { .used = false };
 		r = write_trial(t, &none, err);

@@ -420,18 +420,10 @@ int ota_layout_parse(struct ota_layout *l, const char *text, const char *source,
 	struct parse_state s = { .err = err };
 	struct ota_layout parsed = { .table = OTA_TABLE_GPT };
 	s.l = &parsed;
-	int line = ota_ini_parse_text(text, on_entry, NULL, &s, err);
-	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = -EINVAL; /* err holds the reason */
-		s.error_line = line;
-	}
+	if (ota_ini_first_error(ota_ini_parse_text(text, on_entry, NULL, &s, err), &s.r, &s.error_line) == 0)
+		s.r = validate(&s); /* about the whole file: no line */
 	if (s.r < 0) {
-		ota_error_prefix(err, "%s:%d: ", source, s.error_line);
-		return s.r;
-	}
-	s.r = validate(&s);
-	if (s.r < 0) {
-		ota_error_prefix(err, "%s: ", source);
+		ota_ini_error_at(err, source, s.error_line);
 		return s.r;
 	}
 	*l = parsed;

@@ -170,6 +170,19 @@ static int load_config(struct ota_state_config *c, bool with_runtime, struct ota
 	return r;
 }
 
+/* For the commands that show the configuration: c is initialised and loaded
+ * as far as it can be read. 1 when part of it
+ * could not be (a broken runtime.conf is shown with what could be read, and
+ * fails the command after), -1 when there is nothing to show (out of
+ * memory); err says why. */
+static int load_config_to_show(struct ota_state_config *c, struct ota_error *err)
+{
+	ota_state_config_init(c);
+	if (load_config(c, true, err) == 0)
+		return 0;
+	return err->code == -ENOMEM ? -1 : 1;
+}
+
 static int cmd_persist(int argc, char **argv, bool persist)
 {
 	struct ota_error err = { 0 };
@@ -212,20 +225,12 @@ static int cmd_persist(int argc, char **argv, bool persist)
 	return failed;
 }
 
-static const char *type_name(enum ota_persist_type t)
-{
-	return t == OTA_PERSIST_FILE ? "file" : t == OTA_PERSIST_DIRECTORY ? "directory" : "auto";
-}
-
 static int cmd_list(void)
 {
 	struct ota_error err = { 0 };
 	struct ota_state_config c;
-	ota_state_config_init(&c);
-	/* A broken runtime.conf is reported and fails the command, after the
-	 * entries that could be read are shown. */
-	int failed = load_config(&c, true, &err) < 0;
-	if (failed && err.code == -ENOMEM)
+	int failed = load_config_to_show(&c, &err);
+	if (failed < 0)
 		return fail(&err, 1);
 	json_object *arr = json_object_new_array();
 	if (!arg_json)
@@ -239,13 +244,13 @@ static int cmd_list(void)
 		if (arg_json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "path", json_object_new_string(e->path));
-			json_object_object_add(o, "type", json_object_new_string(type_name(e->type)));
+			json_object_object_add(o, "type", json_object_new_string(ota_persist_type_to_string(e->type)));
 			json_object_object_add(o, "source", json_object_new_string(e->source));
 			json_object_object_add(o, "keep_on_reset", json_object_new_boolean(e->keep_on_reset));
 			json_object_object_add(o, "active", json_object_new_boolean(active));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-40s %-10s %-6s %-6s %s\n", e->path, type_name(e->type), active ? "yes" : "no",
+			printf("%-40s %-10s %-6s %-6s %s\n", e->path, ota_persist_type_to_string(e->type), active ? "yes" : "no",
 			       e->keep_on_reset ? "yes" : "no", e->source);
 		}
 	}
@@ -289,11 +294,8 @@ static int cmd_status(void)
 {
 	struct ota_error err = { 0 };
 	struct ota_state_config c;
-	ota_state_config_init(&c);
-	/* A broken runtime.conf is listed with the config errors and fails
-	 * the command. */
-	int failed = load_config(&c, true, &err) < 0;
-	if (failed && err.code == -ENOMEM)
+	int failed = load_config_to_show(&c, &err);
+	if (failed < 0)
 		return fail(&err, 1);
 	json_object *boot = read_boot_status();
 	json_object *out = json_object_new_object();

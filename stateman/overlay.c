@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "stateman/stateman-private.h"
 #include "stateman/stateman.h"
 
 static const char *const ota_overlay_mode_names[OTA_OVERLAY_MODE_MAX] = {
@@ -40,6 +41,19 @@ static int set_dirs(struct ota_overlay_dirs *d, const char *base, struct ota_err
 	return r < 0 ? r : make_dir(d->work, err);
 }
 
+int ota_state_move_if_exists(const char *from, const char *to, struct ota_error *err)
+{
+	struct stat st;
+	if (lstat(from, &st) < 0)
+		return errno == ENOENT ? 0 : ota_error_errno(err, -errno, "stat '%s'", from);
+	int r = ota_mkdir_parent(to, 0755);
+	if (r < 0)
+		return ota_error_errno(err, r, "create the parent directories of '%s'", to);
+	if (rename(from, to) < 0)
+		return ota_error_errno(err, -errno, "move '%s' to '%s'", from, to);
+	return 0;
+}
+
 /* Moves the previous boot's upper into the trash: a single rename, so the
  * cost does not depend on how much was written under / last time. */
 static int discard_previous(const char *data_dir, const char *base, const char *boot_id,
@@ -49,18 +63,7 @@ static int discard_previous(const char *data_dir, const char *base, const char *
 	if (ota_format(trash_dir, sizeof(trash_dir), "%s/ota/trash", data_dir) < 0 ||
 	    ota_format(trash_entry, sizeof(trash_entry), "%s/discard-%s", trash_dir, boot_id) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long under '%s'", data_dir);
-	struct stat st;
-	if (lstat(base, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return ota_error_errno(err, -errno, "stat '%s'", base);
-	}
-	int r = make_dir(trash_dir, err);
-	if (r < 0)
-		return r;
-	if (rename(base, trash_entry) < 0)
-		return ota_error_errno(err, -errno, "move '%s' to '%s'", base, trash_entry);
-	return 0;
+	return ota_state_move_if_exists(base, trash_entry, err);
 }
 
 int ota_state_prepare_overlay(enum ota_overlay_mode mode, const char *data_dir, const char *slot,

@@ -200,17 +200,21 @@ static int unescape(const char *in, char **ret)
 	return 0;
 }
 
+static const char *const ota_persist_type_names[OTA_PERSIST_TYPE_MAX] = {
+	[OTA_PERSIST_AUTO] = "auto",
+	[OTA_PERSIST_DIRECTORY] = "directory",
+	[OTA_PERSIST_FILE] = "file",
+};
+OTA_DEFINE_ENUM_TO_STRING(ota_persist_type, enum ota_persist_type, "auto")
+OTA_DEFINE_ENUM_FROM_STRING(ota_persist_type, enum ota_persist_type)
+
 static int handle_persist_key(struct parse_state *s, struct ota_persist_entry *e, const char *key, const char *value)
 {
 	if (strcmp(key, "type") == 0) {
-		if (strcmp(value, "directory") == 0)
-			e->type = OTA_PERSIST_DIRECTORY;
-		else if (strcmp(value, "file") == 0)
-			e->type = OTA_PERSIST_FILE;
-		else if (strcmp(value, "auto") == 0)
-			e->type = OTA_PERSIST_AUTO;
-		else
+		enum ota_persist_type type = ota_persist_type_from_string(value);
+		if (type == OTA_PERSIST_TYPE_INVALID)
 			return ota_error_set(s->err, -EINVAL, "type: '%s' is not directory, file or auto", value);
+		e->type = type;
 		return 0;
 	}
 	if (strcmp(key, "default") == 0) {
@@ -343,18 +347,10 @@ int ota_state_config_merge_text(struct ota_state_config *c, const char *text, co
 	ota_state_config_init(&file);
 	struct parse_state s = { .c = &file, .source = source, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, on_section, &s, err);
-	if (line > 0 && (s.r == 0 || line < s.error_line)) {
-		s.r = -EINVAL; /* err holds the reason */
-		s.error_line = line;
-	}
-	if (s.r == 0)
+	if (ota_ini_first_error(ota_ini_parse_text(text, on_entry, on_section, &s, err), &s.r, &s.error_line) == 0)
 		s.r = check_entries(&s);
 	if (s.r < 0) {
-		if (s.error_line > 0)
-			ota_error_prefix(err, "%s:%d: ", source, s.error_line);
-		else
-			ota_error_prefix(err, "%s: ", source);
+		ota_ini_error_at(err, source, s.error_line);
 		ota_state_config_done(&file);
 		return s.r;
 	}

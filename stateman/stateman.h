@@ -73,7 +73,13 @@ enum ota_persist_type {
 	OTA_PERSIST_AUTO,      /* whatever the image has at the path */
 	OTA_PERSIST_DIRECTORY,
 	OTA_PERSIST_FILE,
+	OTA_PERSIST_TYPE_MAX,
+	OTA_PERSIST_TYPE_INVALID = -1,
 };
+
+/* The names of state.conf's type key: "auto", "directory", "file". */
+const char *ota_persist_type_to_string(enum ota_persist_type type);
+enum ota_persist_type ota_persist_type_from_string(const char *s);
 
 struct ota_persist_entry {
 	char *path;            /* absolute, normalised, validated */

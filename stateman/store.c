@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "stateman/stateman-private.h"
 #include "stateman/stateman.h"
 
 #define STATE_SUBDIR "/ota/state"
@@ -48,19 +49,11 @@ static int mkdir_parent(const char *path, struct ota_error *err)
 static int move_to_trash(const char *data_dir, const char *path, const char *why, struct ota_error *err)
 {
 	char trash[PATH_MAX], uuid[40];
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : ota_error_errno(err, -errno, "stat '%s'", path);
 	if (ota_read_line("/proc/sys/kernel/random/uuid", uuid, sizeof(uuid)) < 0)
 		(void)!ota_format(uuid, sizeof(uuid), "%ld", (long)getpid());
 	if (ota_format(trash, sizeof(trash), "%s/ota/trash/%s-%s", data_dir, why, uuid) < 0)
 		return ota_error_set(err, -ENAMETOOLONG, "path too long under '%s'", data_dir);
-	int r = mkdir_parent(trash, err);
-	if (r < 0)
-		return r;
-	if (rename(path, trash) < 0)
-		return ota_error_errno(err, -errno, "move '%s' to the trash", path);
-	return 0;
+	return ota_state_move_if_exists(path, trash, err);
 }
 
 /* ---- staging ----------------------------------------------------------- */
@@ -489,19 +482,6 @@ int ota_state_request_reset(const char *data_dir, const char *backup, struct ota
 	return r < 0 ? r : ota_write_file_atomic(path, content, strlen(content), 0644, err);
 }
 
-static int rename_if_exists(const char *from, const char *to, struct ota_error *err)
-{
-	struct stat st;
-	if (lstat(from, &st) < 0)
-		return errno == ENOENT ? 0 : ota_error_errno(err, -errno, "stat '%s'", from);
-	int r = mkdir_parent(to, err);
-	if (r < 0)
-		return r;
-	if (rename(from, to) < 0)
-		return ota_error_errno(err, -errno, "move '%s' to '%s'", from, to);
-	return 0;
-}
-
 /* Moves the stored content of entries that survive a reset into new_state.
  * runtime.conf is read first: if it does not parse, nothing moves (its
  * entries kept on reset would be lost) and the reset waits for a fix. */
@@ -524,7 +504,7 @@ static int keep_survivors(const char *data_dir, const struct ota_state_config *c
 		if (r == 0 && ota_format(to, sizeof(to), "%s/persist%s", new_state, c->entries[i].path) < 0)
 			r = ota_error_set(err, -ENAMETOOLONG, "path too long: '%s'", c->entries[i].path);
 		if (r == 0)
-			r = rename_if_exists(from, to, err);
+			r = ota_state_move_if_exists(from, to, err);
 		if (r < 0)
 			return r;
 	}
@@ -569,7 +549,7 @@ int ota_state_apply_reset(const char *data_dir, const struct ota_state_config *c
 		if (lstat(to, &st) == 0) /* name taken by an older reset */
 			(void)!ota_format(target + strlen(target), sizeof(target) - strlen(target), "-%s", boot_id);
 		(void)!ota_format(to, sizeof(to), "%s/state", target);
-		r = rename_if_exists(state, to, err);
+		r = ota_state_move_if_exists(state, to, err);
 		if (r < 0)
 			return r;
 	}
@@ -578,9 +558,9 @@ int ota_state_apply_reset(const char *data_dir, const struct ota_state_config *c
 	if (lstat(to, &st) == 0)
 		r = move_to_trash(data_dir, from, "reset-overlay", err);
 	else
-		r = rename_if_exists(from, to, err);
+		r = ota_state_move_if_exists(from, to, err);
 	if (r == 0)
-		r = rename_if_exists(new_state, state, err);
+		r = ota_state_move_if_exists(new_state, state, err);
 	if (r < 0)
 		return r;
 	r = sync_fs_of(data_dir);

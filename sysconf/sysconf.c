@@ -428,21 +428,14 @@ int ota_sysconf_parse(struct ota_sysconf *c, unsigned parts, const char *text, c
 	ota_sysconf_init(&parsed);
 	struct sysconf_parser p = { .c = &parsed, .parts = parts, .err = err };
 
-	int line = ota_ini_parse_text(text, on_entry, NULL, &p, err);
-	if (line > 0 && (p.r == 0 || line < p.error_line)) {
-		p.r = -EINVAL; /* err holds the reason */
-		p.error_line = line;
-	}
+	(void)ota_ini_first_error(ota_ini_parse_text(text, on_entry, NULL, &p, err), &p.r, &p.error_line);
 	if (p.r == 0 && (parts & OTA_SYSCONF_UPDATE))
 		p.r = ota_sysconf_check_update(&p);
 	if (p.r == 0)
 		p.r = set_default_strings(&p);
 	ota_sysconf_parser_done(&p);
 	if (p.r < 0) {
-		if (p.error_line > 0)
-			ota_error_prefix(err, "%s:%d: ", name, p.error_line);
-		else
-			ota_error_prefix(err, "%s: ", name);
+		ota_ini_error_at(err, name, p.error_line);
 		ota_sysconf_done(&parsed);
 		return p.r;
 	}

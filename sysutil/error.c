@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Error records with context; see sysutil.h. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sysutil/sysutil.h"
@@ -29,32 +32,47 @@ static const char *const ota_error_reason_names[_OTA_REASON_MAX] = {
 OTA_DEFINE_ENUM_TO_STRING(ota_error_reason, enum ota_error_reason, "failed")
 OTA_DEFINE_ENUM_FROM_STRING(ota_error_reason, enum ota_error_reason)
 
-static void error_setv(struct ota_error *err, enum ota_error_reason reason, int code, const char *fmt, va_list ap)
-{
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	err->code = code;
-	err->reason = reason;
-}
-
-int ota_error_set(struct ota_error *err, int code, const char *fmt, ...)
+/* Fills err (if any) from fmt and its arguments, with strerror(code) after
+ * a colon when with_errno; returns code. */
+static int error_setv(struct ota_error *err, enum ota_error_reason reason, int code, bool with_errno, const char *fmt,
+		      va_list ap)
 {
 	if (!err)
 		return code;
-	va_list ap;
-	va_start(ap, fmt);
-	error_setv(err, OTA_REASON_FAILED, code, fmt, ap);
-	va_end(ap);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err->code = code;
+	err->reason = reason;
+	if (with_errno) {
+		size_t used = strlen(err->msg);
+		(void)snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(code < 0 ? -code : code));
+	}
+	return code;
+}
+
+/* The body of each variadic setter below: error_setv over its arguments. */
+#define ERROR_SET_FROM_ARGS(reason, with_errno)                               \
+	do {                                                                  \
+		va_list ap;                                                   \
+		va_start(ap, fmt);                                            \
+		(void)error_setv(err, (reason), code, (with_errno), fmt, ap); \
+		va_end(ap);                                                   \
+	} while (0)
+
+int ota_error_set(struct ota_error *err, int code, const char *fmt, ...)
+{
+	ERROR_SET_FROM_ARGS(OTA_REASON_FAILED, false);
 	return code;
 }
 
 int ota_error_set_because(struct ota_error *err, enum ota_error_reason reason, int code, const char *fmt, ...)
 {
-	if (!err)
-		return code;
-	va_list ap;
-	va_start(ap, fmt);
-	error_setv(err, reason, code, fmt, ap);
-	va_end(ap);
+	ERROR_SET_FROM_ARGS(reason, false);
+	return code;
+}
+
+int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...)
+{
+	ERROR_SET_FROM_ARGS(OTA_REASON_FAILED, true);
 	return code;
 }
 
@@ -62,19 +80,6 @@ void ota_error_classify(struct ota_error *err, enum ota_error_reason reason)
 {
 	if (err && err->reason == OTA_REASON_FAILED)
 		err->reason = reason;
-}
-
-int ota_error_errno(struct ota_error *err, int code, const char *fmt, ...)
-{
-	if (!err)
-		return code;
-	va_list ap;
-	va_start(ap, fmt);
-	error_setv(err, OTA_REASON_FAILED, code, fmt, ap);
-	va_end(ap);
-	size_t used = strlen(err->msg);
-	(void)snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(code < 0 ? -code : code));
-	return code;
 }
 
 void ota_error_prefix(struct ota_error *err, const char *fmt, ...)

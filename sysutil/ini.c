@@ -199,3 +199,20 @@ int ota_ini_parse_text(const char *text, ota_ini_handler handler, ota_ini_sectio
 	free(d.text);
 	return r;
 }
+
+int ota_ini_first_error(int line, int *r, int *error_line)
+{
+	if (line > 0 && (*r == 0 || line < *error_line)) {
+		*r = -EINVAL; /* err holds the reason */
+		*error_line = line;
+	}
+	return *r;
+}
+
+void ota_ini_error_at(struct ota_error *err, const char *source, int line)
+{
+	if (line > 0)
+		ota_error_prefix(err, "%s:%d: ", source, line);
+	else
+		ota_error_prefix(err, "%s: ", source);
+}

@@ -354,6 +354,14 @@ typedef int (*ota_ini_section_handler)(void *user, const char *section, int line
  * whose reason is then in err. */
 int ota_ini_parse_text(const char *text, ota_ini_handler handler, ota_ini_section_handler section_handler,
 		       void *user, struct ota_error *err) _must_check_;
+/* For a parser whose handlers record their error in *r and its line in
+ * *error_line: merges in what ota_ini_parse_text returned (line), so that
+ * *r and *error_line are the first error, a handler's or the dialect's
+ * (-EINVAL; err holds its reason). Returns *r. */
+int ota_ini_first_error(int line, int *r, int *error_line);
+/* Says where in a file an error is: prefixes err with "SOURCE:LINE: ", or
+ * "SOURCE: " for line 0 (the file as a whole). */
+void ota_ini_error_at(struct ota_error *err, const char *source, int line);
 
 /* ---- files ----------------------------------------------------------------- */
 

@@ -9,30 +9,16 @@
 # down a trial) is played by fw_setenv / a file write, and the booted group
 # by a fake /proc/cmdline (`[bootflow] proc`).
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need mkimage dumpimage mkenvimage fw_printenv fw_setenv
-U=$(realpath "${1:?usage: bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
+itest_begin "bootflow-uboot.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 
 # ---- a signed bundle from a throwaway CA ---------------------------------------
 . "$HERE/../lib/pki.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 head -c 300000 /dev/urandom >system.img
-cat >good.ini <<INI
-[bundle]
-compatible = test-board
-version = 2.0
-[image.system]
-file = system.img
-INI
-"$B" create --key signer.key --cert signer.pem good.ini good.otab >/dev/null
+. "$HERE/../lib/signed-bundle.sh"
+signed_bundle good.otab 2.0 system=system.img
 
 mkdir -p slots proc fat
 head -c 300000 /dev/urandom >slots/system-a

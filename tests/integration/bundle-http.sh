@@ -4,21 +4,10 @@
 # server on 127.0.0.1 (http-server.py: Range, multi-range, If-Range, ETag and
 # faults on demand). Checks bytes and messages, not just exit codes.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl
-B=$(realpath "${1:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
-F=$(realpath "${2:?usage: bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH}")
-HERE=$(dirname "$(realpath "$0")")
+itest_begin "bundle-http.sh OTA_BUNDLE TEST_HTTP_FETCH" B F -- "$@"
 MUT=$HERE/bundle-mutate.py
-W=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 
 # run NAME EXPECTED_RC PATTERN CMD...: exit status and a stderr pattern.
 run() {
@@ -37,45 +26,13 @@ same() { # same NAME A B
 	if cmp -s "$2" "$3"; then ok "$1"; else bad "$1" "$2 and $3 differ"; fi
 }
 
-# start_server NAME [--tls CERT KEY]: serves ./srv; sets PORT_<NAME>.
-start_server() {
-	local name=$1
-	shift
-	python3 "$HERE/http-server.py" "$W/srv" "$W/port.$name" "$W/log.$name" "$@" 2>"$W/server.$name.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "port.$name" ] && break; sleep 0.1; done
-	[ -s "port.$name" ] || { echo "server $name did not start: $(cat "server.$name.err")"; exit 1; }
-	printf -v "PORT_$name" '%s' "$(cat "port.$name")"
-}
 ctl() { curl -sf "http://127.0.0.1:$PORT_plain/_ctl?$1" >/dev/null; }
 
 # ---- a signing CA, a TLS CA, a bundle -------------------------------------------
-cat >ca.cnf <<'CNF'
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[signer]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-CNF
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-ca() { key "$1"; openssl req -x509 -new -key "$1.key" -subj "/CN=$1" -days 36500 -config ca.cnf -extensions v3_ca -out "$1.pem" 2>/dev/null; }
-leaf() { # leaf NAME CA EXT
-	key "$1"
-	openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-	openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 36500 \
-		-extfile ca.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
-}
-ca root
-leaf signer root signer
-ca tls-root
-leaf tls-server tls-root server
+. "$HERE/../lib/pki.sh"
+pki_signer
+pki_root tls-root
+pki_cert tls-server tls-root server
 
 head -c 3000000 /dev/urandom >rootfs.img
 head -c 1000000 /dev/zero >>rootfs.img
@@ -85,8 +42,8 @@ printf '[bundle]\ncompatible = test-board\nversion = 3.0\n[image.rootfs]\nfile =
 SIZE=$(stat -c %s good.otab)
 mkdir srv
 cp good.otab srv/good.otab
-start_server plain
-start_server tls --tls tls-server.pem tls-server.key
+http_server plain "$W/srv"
+http_server tls "$W/srv" --tls tls-server.pem tls-server.key
 U=http://127.0.0.1:$PORT_plain
 V=(--keyring root.pem --retry-delay 20)
 
@@ -128,7 +85,7 @@ for r in sys.argv[1:]:
 }
 expected "${RANGES[@]}" >want.bin
 want_bytes=$(stat -c %s want.bin)
-: >log.plain
+: >plain.log
 run range-fetch 0 "multirange yes" "$F" "$U/good.otab" "${RANGES[@]}"
 same "range fetch returns exactly the chunks' bytes" want.bin out.txt
 got=$(sed -n 's/^downloaded \([0-9]*\) of.*/\1/p' err.txt)
@@ -137,15 +94,15 @@ echo "     range fetch: $want_bytes bytes of chunks, downloaded $got of $SIZE by
 [ "$got" -ge "$want_bytes" ] && [ "$got" -lt $((want_bytes + 600)) ] && [ "$got" -lt $((SIZE / 5)) ] &&
 	ok "range fetch downloads $got of $SIZE bytes for $want_bytes bytes of chunks" || bad range-counter "$got"
 # Chunks 1, 2, 3 are adjacent: one span. So three ranges in one request.
-[ "$(grep -c 'range=bytes=' log.plain)" = 1 ] && grep -q 'range=bytes=[0-9]*-[0-9]*,[0-9]*-[0-9]*,[0-9]*-[0-9]* ' log.plain &&
-	ok "one multi-range request with adjacent chunks merged: $(grep -o 'range=[^ ]*' log.plain)" ||
-	bad multirange-request "$(cat log.plain)"
+[ "$(grep -c 'range=bytes=' plain.log)" = 1 ] && grep -q 'range=bytes=[0-9]*-[0-9]*,[0-9]*-[0-9]*,[0-9]*-[0-9]* ' plain.log &&
+	ok "one multi-range request with adjacent chunks merged: $(grep -o 'range=[^ ]*' plain.log)" ||
+	bad multirange-request "$(cat plain.log)"
 
 ctl multirange=0
-: >log.plain
+: >plain.log
 run range-fetch-no-multirange 0 "multirange no" "$F" "$U/good.otab" "${RANGES[@]}"
 same "without multi-range support: the same bytes" want.bin out.txt
-[ "$(grep -c -- '-> 206' log.plain)" = 3 ] && ok "fallback: 3 single-range requests" || bad fallback "$(cat log.plain)"
+[ "$(grep -c -- '-> 206' plain.log)" = 3 ] && ok "fallback: 3 single-range requests" || bad fallback "$(cat plain.log)"
 ctl reset=1
 run range-no-merge 0 "" "$F" --max-ranges 1 --gap 0 "$U/good.otab" "${RANGES[@]}"
 same "--max-ranges 1: the same bytes" want.bin out.txt
@@ -153,10 +110,10 @@ run range-beyond-end 1 "beyond the end of the file ($SIZE bytes)" "$F" "$U/good.
 
 # ---- transient failures ------------------------------------------------------------
 ctl drop=200000,1
-: >log.plain
+: >plain.log
 run stream-drop-resumed 0 "in 2 requests (1 retries)" "$B" extract "${V[@]}" "$U/good.otab" rootfs drop.img
 same "extract after a dropped connection = the image" rootfs.img drop.img
-grep -q 'range=bytes=200000- if-range="' log.plain && ok "resumed at byte 200000 with If-Range" || bad resume "$(cat log.plain)"
+grep -q 'range=bytes=200000- if-range="' plain.log && ok "resumed at byte 200000 with If-Range" || bad resume "$(cat plain.log)"
 ctl drop=0,-1
 run stream-drop-forever 5 "gave up after 3 attempts" "$B" verify "${V[@]}" --attempts 3 "$U/good.otab"
 grep -q "bundle '$U/good.otab'" err.txt && ok "the give-up message names the URL" || bad give-up-url "$(cat err.txt)"
@@ -185,9 +142,8 @@ ctl reset=1
 # ---- errors ---------------------------------------------------------------------------
 run not-found 5 "'$U/missing.otab': HTTP 404 Not Found" "$B" verify "${V[@]}" "$U/missing.otab"
 run not-found-inspect 5 "HTTP 404 Not Found" "$B" inspect "$U/missing.otab"
-free_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 run connection-refused 5 "Couldn't connect to server (gave up after 2 attempts)" \
-	"$B" verify "${V[@]}" --attempts 2 "http://127.0.0.1:$free_port/good.otab"
+	"$B" verify "${V[@]}" --attempts 2 "http://127.0.0.1:$(free_port)/good.otab"
 run bad-scheme-is-a-path 1 "open bundle 'ftp://x/y'" "$B" verify "${V[@]}" ftp://x/y
 cp changed.otab srv/corrupt.otab
 run corrupted-on-server 3 "payload 'boot': chunk 0 (image offset 0): \\(hash mismatch\\|decompression failed\\)" \

@@ -67,7 +67,7 @@ pki_cert inter root v3_ca
 pki_cert signer inter signer
 pki_cert expired inter signer 20200101000000Z 20210101000000Z
 pki_cert noku inter no_ku
-pki_cert wrongeku inter wrong_eku
+pki_cert wrongeku inter server
 pki_cert stranger other-root signer
 
 # ---- good bundles ------------------------------------------------------------

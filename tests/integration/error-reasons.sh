@@ -7,31 +7,13 @@
 # Real signed bundles from a throwaway PKI, a local HTTPS server, file slots
 # and the fake boot flow; nothing is ever armed.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need openssl python3
-U=$(realpath "${1:?usage: error-reasons.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: error-reasons.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-W=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
+itest_begin "error-reasons.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 
 # ---- PKI: two signing roots, a TLS root ----------------------------------------
 . "$HERE/../lib/pki.sh"
 pki_init
-cat >>ca.cnf <<'CNF'
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-CNF
 pki_root vendor-ca
 pki_root lab-ca
 pki_root web-ca
@@ -65,36 +47,22 @@ mkdir -p srv
 cp release.otab srv/
 
 # ---- the device -----------------------------------------------------------------
-mkdir -p slots data hooks
-head -c 700000 /dev/urandom >slots/system-a
-head -c 90000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
-fake_bootflow
+fake_device 700000 90000
 fake_boot a
 conf() { # conf CA-FILE
 	cat >system.conf <<CONF
-[system]
-compatible = gateway-x1
-version = 7.1
-[update]
-keyring = $W/vendor-ca.pem
+$(fake_conf_head "$W" "$W/vendor-ca.pem" gateway-x1 7.1)
 ca-file = $W/$1
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
 http-attempts = 1
 $(fake_slots "$W")
 CONF
 }
 conf web-ca.pem
 
-python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/log" --tls web.pem web.key 2>server.err &
-pids+=($!)
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-[ -s port ] || { echo "server did not start: $(cat server.err)"; exit 1; }
-HTTPS=https://127.0.0.1:$(cat port)
-# A port nothing listens on: bind one, note it, close it.
-DEAD=http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+http_server web "$W/srv" --tls web.pem web.key
+HTTPS=https://127.0.0.1:$PORT_web
+DEAD=http://127.0.0.1:$(free_port)
 
 # expect_install NAME STATUS REASON SOURCE: ota-update install --json exits
 # STATUS and its one error event has REASON (and a negative errno as code);
@@ -165,7 +133,7 @@ fcntl.flock(f, fcntl.LOCK_EX)
 open(sys.argv[2], "w").close()
 time.sleep(30)' update.lock locked &
 holder=$!
-pids+=($holder)
+itest_track "$holder"
 for _ in $(seq 50); do [ -e locked ] && break; sleep 0.1; done
 expect_install "lock held" 6 locked release.otab
 kill "$holder" 2>/dev/null || true

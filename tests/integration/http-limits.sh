@@ -11,57 +11,29 @@
 # middle of the download the checkpoint kept, so that an install from a good
 # server resumes there.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl python3
-U=$(realpath "${1:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
-B=$(realpath "${2:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
-F=$(realpath "${3:?usage: http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH}")
-HERE=$(dirname "$(realpath "$0")")
-W=$(mktemp -d)
-SERVER=
-cleanup() {
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
+itest_begin "http-limits.sh OTA_UPDATE OTA_BUNDLE TEST_HTTP_FETCH" U B F -- "$@"
 
 mkdir srv
-python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/server.log" 2>server.err &
-SERVER=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-[ -s port ] || { echo "server did not start: $(cat server.err)"; exit 1; }
-URL=http://127.0.0.1:$(cat port)
+http_server web "$W/srv"
+URL=http://127.0.0.1:$PORT_web
 ctl() { curl -sf "$URL/_ctl?$1" >/dev/null; }
 
 # ---- a bundle (48 MiB of new data: every chunk is fetched) and a device ----------------
 . "$HERE/../lib/pki.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 head -c $((48 << 20)) /dev/urandom >system.img
 head -c 300000 /dev/urandom >boot.img
-printf '[bundle]\ncompatible = test-board\nversion = 2.0\n[image.system]\nfile = system.img\n[image.boot]\nfile = boot.img\n' >b.ini
-"$B" create --key signer.key --cert signer.pem b.ini srv/v2.otab >/dev/null
+. "$HERE/../lib/signed-bundle.sh"
+signed_bundle srv/v2.otab 2.0 system=system.img boot=boot.img
 SIZE=$(stat -c %s srv/v2.otab)
 printf '{"version":"2.0","bundle":"v2.otab"}\n' >srv/channel.json
-mkdir -p slots data hooks
-head -c $((48 << 20)) /dev/urandom >slots/system-a
-head -c 300000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
-fake_bootflow
-fresh() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+fake_device $((48 << 20)) 300000
 conf() { # conf DOWNLOAD-TIMEOUT
 	cat >system.conf <<CONF
-[system]
-compatible = test-board
-version = 1.0
-[update]
-keyring = $W/root.pem
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
+$(fake_conf_head "$W" "$W/root.pem" test-board)
 http-connect-timeout = 3
 http-attempts = 2
 http-min-rate = 1000
@@ -107,7 +79,7 @@ done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().stri
 # ---- install: the download timeout expires mid-download; then a good server resumes --------
 # Past 40 MiB the server drips 3000 bytes/s: above the minimum rate, so only
 # the deadline ends it. The spare was marked bad and checkpointed by then.
-fresh
+fake_reset
 conf 10
 CKPT=none
 ctl "reset=1&hostile=drip&rate=3000&after=$((40 << 20))"
@@ -129,7 +101,7 @@ if bounded install-resumed 120 0 "" "$U" "${C[@]}" install --json "$URL/v2.otab"
 fi
 
 # ---- install: the server stops sending mid-download ----------------------------------------
-fresh
+fake_reset
 conf 60
 ctl "reset=1&hostile=stall&after=$((8 << 20))"
 bounded install-stall 30 5 "'$URL/v2.otab': Operation too slow. Less than 1000 bytes/sec transferred the last 2 seconds (gave up after 2 attempts)" \
@@ -137,14 +109,14 @@ bounded install-stall 30 5 "'$URL/v2.otab': Operation too slow. Less than 1000 b
 	{ grep -q "left marked bad" err.txt && after_install "install: server stalls after 8 MiB" 1 || bad install-stall "$(cat err.txt)"; }
 
 # ---- install: a drip below the minimum rate from the first byte --------------------------------
-fresh
+fake_reset
 ctl "reset=1&hostile=drip&rate=4"
 bounded install-drip 30 5 "'$URL/v2.otab': Operation too slow.*(gave up after 2 attempts)" "$U" "${C[@]}" install "$URL/v2.otab" &&
 	after_install "install: 4 bytes/s (below 1000 bytes/s) is a stall, not progress" 0
 
 # ---- install: a 206 twice as long as its Content-Range ----------------------------------------
 # (the install's first request asks for byte 0, to learn the size)
-fresh
+fake_reset
 ctl "reset=1&hostile=long"
 bounded install-long-206 30 5 "'$URL/v2.otab': the server sent more than the 1 bytes asked for (Range: bytes=0-0)" \
 	"$U" "${C[@]}" install "$URL/v2.otab" && after_install "install: HTTP 206 body twice its range" 0

@@ -8,61 +8,35 @@
 # the channel announced (disarmed), a malformed channel and a dead server
 # fail with a message and arm nothing.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl
-U=$(realpath "${1:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-check.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-W=$(mktemp -d)
-SERVER=
-cleanup() {
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
+itest_begin "update-check.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 
 # ---- server ------------------------------------------------------------------------
 mkdir -p srv/stable srv/bundles
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 # --pdeathsig: gone with this script even when a timeout SIGKILLs it
 setpriv --pdeathsig TERM python3 -m http.server --bind 127.0.0.1 --directory srv "$PORT" >server.log 2>&1 &
 SERVER=$!
+itest_track "$SERVER"
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 URL=http://127.0.0.1:$PORT
 channel() { printf '%s\n' "$1" >srv/stable/channel.json; }
 
 # ---- bundles and a device with file slots ---------------------------------------------
 . "$HERE/../lib/pki.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 head -c $((4 << 20)) /dev/urandom >system-v2.img
 head -c 300000 /dev/urandom >boot.img
-bundle() { # bundle FILE VERSION
-	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = system-v2.img\n[image.boot]\nfile = boot.img\n' \
-		"$2" >b.ini
-	"$B" create --key signer.key --cert signer.pem b.ini "$1" >/dev/null
-}
+. "$HERE/../lib/signed-bundle.sh"
+bundle() { signed_bundle "$1" "$2" system=system-v2.img boot=boot.img; } # bundle FILE VERSION
 bundle srv/bundles/board-2.0.otab 2.0
 bundle srv/bundles/board-2.1.otab 2.1
-mkdir -p slots data hooks
-head -c $((4 << 20)) /dev/urandom >slots/system-a
-head -c 300000 /dev/urandom >slots/boot-a
 . "$HERE/../lib/fake-device.sh"
-fake_bootflow
-state() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+fake_device $((4 << 20)) 300000
 cat >system.conf <<CONF
-[system]
-compatible = test-board
-version = 2.0
-[update]
-keyring = $W/root.pem
+$(fake_conf_head "$W" "$W/root.pem" test-board 2.0)
 channel = $URL/stable/channel.json
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
 http-connect-timeout = 3
 http-attempts = 2
 $(fake_slots "$W")
@@ -85,7 +59,7 @@ expect_nothing() {
 }
 
 # ---- equal and older versions: nothing to do -------------------------------------------
-state
+fake_reset
 channel '{"format":1,"compatible":"test-board","version":"2.0","bundle":"/bundles/board-2.0.otab"}'
 expect_nothing "equal version ignored" 0 "up to date: running 2.0, the channel offers 2.0" check --install
 channel '{"version":"1.9.9","bundle":"/bundles/board-2.0.otab"}'
@@ -112,7 +86,7 @@ else
 fi
 
 # ---- failures ---------------------------------------------------------------------------
-state
+fake_reset
 channel '{"compatible":"other-board","version":"9.0","bundle":"/bundles/board-2.1.otab"}'
 expect_nothing "channel of another board refused" 4 "is for 'other-board', this system is 'test-board'" check --install
 channel '{"version":"2.1","bundle":'
@@ -124,23 +98,22 @@ if [ "$rc" = 5 ] && grep -q 'missing.otab' err.txt && [ "$(fake_calls arm)" = 0 
 else
 	bad "missing bundle" "exit $rc: $(cat out.txt err.txt)"
 fi
+# expect_disarmed NAME CHANNEL PATTERN: the bundle is not what CHANNEL
+# announced: check --install installs it, then disarms the trial (exit 5,
+# PATTERN on stderr).
+expect_disarmed() {
+	channel "$2"
+	run check --install
+	if [ "$rc" = 5 ] && grep -q "$3" err.txt && grep -q '^trial=$' bf.state; then
+		ok "bundle $1 not what the channel announced: disarmed"
+	else
+		bad "announced $1" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
+	fi
+	fake_reset
+}
 # The channel says 2.2, the signed bundle is 2.1: installed, then disarmed.
-channel '{"version":"2.2","bundle":"/bundles/board-2.1.otab"}'
-run check --install
-if [ "$rc" = 5 ] && grep -q 'the channel announced 2.2.*trial disarmed' err.txt && grep -q '^trial=$' bf.state; then
-	ok "bundle not what the channel announced: disarmed"
-else
-	bad "announced version" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
-fi
-state
-channel '{"version":"2.1","bundle":"/bundles/board-2.1.otab","size":12}'
-run check --install
-if [ "$rc" = 5 ] && grep -q '(12 bytes)' err.txt && grep -q '^trial=$' bf.state; then
-	ok "bundle size not what the channel announced: disarmed"
-else
-	bad "announced size" "exit $rc: $(cat out.txt err.txt) state: $(cat bf.state)"
-fi
-state
+expect_disarmed version '{"version":"2.2","bundle":"/bundles/board-2.1.otab"}' 'the channel announced 2.2.*trial disarmed'
+expect_disarmed size '{"version":"2.1","bundle":"/bundles/board-2.1.otab","size":12}' '(12 bytes)'
 expect_nothing "no channel at that URL" 5 "404" check --channel "$URL/nothing/channel.json"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 expect_nothing "server down" 5 "channel '$URL/stable/channel.json'" check --install

@@ -24,21 +24,14 @@
 # retried, feedback delivered after the server was unreachable for a while,
 # the pending action surviving a restart of ota-update (and of the server).
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl
-U=$(realpath "${1:?usage: update-fleet.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-fleet.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-W=$(mktemp -d)
+itest_begin "update-fleet.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 SERVER=
 stop_server() {
 	if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
 	SERVER=
 }
-cleanup() { stop_server; rm -rf "$W"; }
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 
 # start_server MODE [PORT]: the stand-in on 127.0.0.1 (the same port again
 # after a restart), state in state.json, requests in requests.log.
@@ -47,7 +40,8 @@ start_server() {
 	FLEET_PORT=${2:-0} setpriv --pdeathsig TERM python3 "$HERE/../lib/fleet-server.py" "$1" "$W/srv" "$W/state.json" \
 		"$W/requests.log" "$W/port" 2>>server.err &
 	SERVER=$!
-	for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+	itest_track "$SERVER"
+	wait_for_file port server.err
 	PORT=$(cat port)
 }
 # requests: the log as "METHOD PATH STATUS EXECUTION" lines (a reader that
@@ -64,19 +58,14 @@ set_state() { python3 -c 'import json,sys; s=json.load(open("state.json")); exec
 
 # ---- bundles and a device with file slots ---------------------------------------
 . "$HERE/../lib/pki.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 mkdir -p srv slots data
 head -c $((4 << 20)) /dev/urandom >system-v1.img
 # v2: mostly v1, so that the delta fetches a fraction by range
 { head -c $((3 << 20)) system-v1.img; head -c $((1 << 20)) /dev/urandom; } >system-v2.img
 head -c 300000 /dev/urandom >boot.img
-bundle() { # bundle FILE VERSION
-	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = system-v2.img\n[image.boot]\nfile = boot.img\n' \
-		"$2" >b.ini
-	"$B" create --key signer.key --cert signer.pem b.ini "$1" >/dev/null
-}
+. "$HERE/../lib/signed-bundle.sh"
+bundle() { signed_bundle "$1" "$2" system=system-v2.img boot=boot.img; } # bundle FILE VERSION
 bundle srv/board-2.1.otab 2.1
 printf 'not a bundle\n' >srv/board-2.1.otab.sig
 . "$HERE/../lib/fake-device.sh"
@@ -92,16 +81,9 @@ printf 'k3y-0123456789abcdef\n' >project.key
 printf 'tok-abcdef0123456789\n' >target.token
 conf() { # conf CHANNEL
 	cat >system.conf <<CONF
-[system]
-compatible = test-board
-version = 2.0
-[update]
-keyring = $W/root.pem
+$(fake_conf_head "$W" "$W/root.pem" test-board 2.0)
 channel = $1
-status-file = $W/data/slots.json
 outcome-file = $W/outcome
-lock-file = $W/update.lock
-hooks-dir = $W/hooks
 http-connect-timeout = 3
 http-attempts = 2
 [memfault]
@@ -221,10 +203,9 @@ expect_fail "memfault: 400, unknown hardware version" "hardware_version 'evt-2'"
 # (http-server.py) plays the API at base-url.
 stop_server
 mkdir -p hostile/api/v0/releases/latest
-"$HERE/../integration/http-server.py" "$W/hostile" "$W/hport" "$W/hostile.log" &
-SERVER=$!
-for _ in $(seq 100); do [ -s hport ] && break; sleep 0.1; done
-HPORT=$(cat hport)
+http_server hostile "$W/hostile"
+SERVER=$PID_hostile
+HPORT=$PORT_hostile
 sed -i "s|^base-url = .*|base-url = http://127.0.0.1:$HPORT|" system.conf
 hostile() { # hostile NAME PATTERN BODY
 	printf '%s' "$3" >hostile/api/v0/releases/latest/url

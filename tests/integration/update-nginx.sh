@@ -9,27 +9,13 @@
 # slot too small; two installs at once. Every failure must name what failed,
 # arm nothing and leave the booted group's slots bit-identical.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl mke2fs strip
-U=$(realpath "${1:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-nginx.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
-W=$(mktemp -d)
+itest_begin "update-nginx.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 LOOPS=()
 NGINX=
-INSTALL=
-cleanup() {
-	[ -n "$INSTALL" ] && kill "$INSTALL" 2>/dev/null || true
-	[ -n "$NGINX" ] && kill "$NGINX" 2>/dev/null && wait "$NGINX" 2>/dev/null || true
-	release_workdir "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 
 # ---- nginx ------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 mkdir -p srv
 # /       plain static files (ranges and multi-range)
@@ -39,6 +25,7 @@ LOCATIONS="location /slow/ { alias $W/srv/; limit_rate 8m; } location /noranges/
 start_nginx() {
 	"$HERE/../lib/nginx-serve.sh" "$W/ngx" "$W/srv" "$PORT" "$LOCATIONS" &
 	NGINX=$!
+	itest_track "$NGINX"
 	for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0; sleep 0.1; done
 	echo "nginx did not start: $(cat ngx/error.log)"
 	exit 1
@@ -51,9 +38,7 @@ served() { awk '{ n += $3 } END { print n + 0 }' ngx/access.log; }
 
 # ---- PKI, images and bundles ----------------------------------------------------------
 . "$HERE/../lib/pki.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 
 # A 64 MiB ext4 image of 300 files (random data: nothing compresses), made
 # reproducibly (fixed UUID, hash seed and time) so that v2, with 3 files
@@ -73,11 +58,8 @@ echo "version 2" >tree/etc/version
 mkimg system-v2.img
 head -c $((64 << 20)) /dev/urandom >system-v3.img  # all new: nothing to reuse
 head -c 1000000 /dev/urandom >boot.img
-bundle() { # bundle NAME VERSION SYSTEM-IMAGE
-	printf '[bundle]\ncompatible = test-board\nversion = %s\n[image.system]\nfile = %s\n[image.boot]\nfile = boot.img\n' \
-		"$2" "$3" >"$1.ini"
-	"$B" create --key signer.key --cert signer.pem "$1.ini" "srv/$1.otab" >/dev/null
-}
+. "$HERE/../lib/signed-bundle.sh"
+bundle() { signed_bundle "srv/$1.otab" "$2" system="$3" boot=boot.img; } # bundle NAME VERSION SYSTEM-IMAGE
 bundle v1 2.0 system-v1.img
 bundle v2 2.1 system-v2.img
 bundle v3 3.0 system-v3.img
@@ -95,15 +77,8 @@ head -c 1000000 /dev/urandom >slots/boot-a
 fake_bootflow
 conf() { # conf FILE SYSTEM-B-DEVICE BOOT-B-FILE
 	cat >"$1" <<CONF
-[system]
-compatible = test-board
-version = 1.0
-[update]
-keyring = $W/root.pem
+$(fake_conf_head "$W" "$W/root.pem" test-board)
 downgrade = allow
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
 http-connect-timeout = 3
 http-attempts = 2
 $(fake_slots "$W" "system-a=device:${LOOPS[0]}" "system-b=device:$2" "boot-b=file:$3")
@@ -166,6 +141,7 @@ fake_boot a
 : >ngx/access.log
 "$U" "${C[@]}" install --json "$URL/slow/v3.otab" >out.txt 2>err.txt &
 INSTALL=$!
+itest_track "$INSTALL"
 # Bounded, and generous for a loaded machine; if the first install is not
 # under way by then (or already gone), the cases below would test nothing:
 # say so with its own output instead.
@@ -182,7 +158,6 @@ rc=0; "$U" "${C[@]}" install "$URL/v1.otab" >out2.txt 2>err2.txt || rc=$?
 	&& ok "two installs at once: the second says $(grep -o 'another.*' err2.txt)" || bad concurrent "exit $rc: $(cat err2.txt)"
 stop_nginx
 rc=0; wait "$INSTALL" || rc=$?
-INSTALL=
 python3 - "$W/data/slots.json" <<'PY' >record.txt || true
 import json, sys
 r = json.load(open(sys.argv[1]))["slots"]["system-b"]

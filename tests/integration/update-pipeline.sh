@@ -12,23 +12,14 @@
 #     active slot bit-identical;
 #   - --no-read-back skips the read-back and says so.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need python3
-U=$(realpath "${1:?usage: update-pipeline.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-pipeline.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
+itest_begin "update-pipeline.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 MUT=$HERE/bundle-mutate.py
-. "$HERE/../lib/workdir.sh"
-W=$(mktemp -d)
-trap 'release_workdir "$W"' EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 . "$HERE/../lib/pki.sh"
 . "$HERE/../lib/prand.sh"
 . "$HERE/../lib/fake-device.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
 
 # 44 MiB + 12345 bytes: data, 12 MiB of zeros, data, 6 MiB of zeros, data.
 {
@@ -36,8 +27,8 @@ pki_cert signer root signer
 	head -c $((6 << 20)) /dev/zero; prand p3 $((10 << 20 | 12345))
 } >image.img
 IMG=$(stat -c %s image.img)
-printf '[bundle]\ncompatible = test-board\nversion = 2.0\n[image.system]\nfile = image.img\n' >b.ini
-"$B" create --key signer.key --cert signer.pem b.ini good.otab >/dev/null
+. "$HERE/../lib/signed-bundle.sh"
+signed_bundle good.otab 2.0 system=image.img
 read -r _ CHUNKS < <(python3 "$MUT" offsets good.otab | grep '^chunks.system ')
 read -r _ END < <(python3 "$MUT" offsets good.otab | grep '^end ')
 python3 "$MUT" flip good.otab bad-chunk.otab $(((CHUNKS + END) / 2))
@@ -51,14 +42,7 @@ mkdir -p data hooks
 fake_bootflow
 conf() { # conf FILE SLOT-B-SPEC
 	cat >"$1" <<CONF
-[system]
-compatible = test-board
-version = 1.0
-[update]
-keyring = $W/root.pem
-status-file = $W/data/slots.json
-hooks-dir = $W/hooks
-lock-file = $W/update.lock
+$(fake_conf_head "$W" "$W/root.pem" test-board)
 $(fake_slots "$W" --classes system "system-a=device:$LA" "system-b=$2")
 CONF
 }

@@ -13,23 +13,10 @@
 #     read-only one is named in the error, and works again once fixed.
 # Three slot classes (system, dtb, boot), so that bundles can carry subsets.
 set -euo pipefail
-U=$(realpath "${1:?usage: update-slots.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-slots.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 [ "$(id -u)" = 0 ] || { echo "FAIL: loop devices and mounts need root"; exit 1; }
-W=$(mktemp -d)
+itest_begin "update-slots.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 LOOPS=()
-cleanup() {
-	mountpoint -q "$W/small" 2>/dev/null && umount "$W/small"
-	for l in "${LOOPS[@]}"; do
-		partx --delete "$l" 2>/dev/null || true  # BLKPG partitions outlive losetup -d
-		losetup -d "$l" 2>/dev/null || true
-	done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 # loop VAR LOSETUP-ARGS...: attaches a loop device, named in VAR and detached at exit
 # (not in a $(...) subshell, which would lose it from LOOPS).
 loop() { local -n ret=$1; shift; ret=$(losetup -f --show "$@"); LOOPS+=("$ret"); }
@@ -37,19 +24,17 @@ loop() { local -n ret=$1; shift; ret=$(losetup -f --show "$@"); LOOPS+=("$ret");
 # ---- PKI, images, bundles -------------------------------------------------------
 . "$HERE/../lib/pki.sh"
 . "$HERE/../lib/corrupt.sh"
-pki_init
-pki_root root
-pki_cert signer root signer
+pki_signer
+. "$HERE/../lib/signed-bundle.sh"
 head -c 1500000 /dev/urandom >system.img
 head -c 20000 /dev/urandom >dtb.img
 head -c 200000 /dev/urandom >boot.img
 # bundle NAME VERSION CLASS...
 bundle() {
-	local name=$1 version=$2
+	local name=$1 version=$2 images=() c
 	shift 2
-	printf '[bundle]\ncompatible = test-board\nversion = %s\n' "$version" >"$name.ini"
-	for c in "$@"; do printf '[image.%s]\nfile = %s.img\n' "$c" "$c" >>"$name.ini"; done
-	"$B" create --key signer.key --cert signer.pem "$name.ini" "$name.otab" >/dev/null
+	for c in "$@"; do images+=("$c=$c.img"); done
+	signed_bundle "$name.otab" "$version" "${images[@]}"
 }
 bundle full20 2.0 system dtb boot
 bundle full21 2.1 system dtb boot

@@ -6,22 +6,11 @@
 # with a specific message, leave the booted group's slots bit-identical and
 # arm nothing.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "$0")")/../lib/itest.sh"
 need curl strip
-U=$(realpath "${1:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
+itest_begin "update.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
 MUT=$HERE/bundle-mutate.py
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/workdir.sh"
-W=$(mktemp -d)
 LOOPS=()
-cleanup() {
-	[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true
-	release_workdir "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
 check() { # check NAME CONDITION-COMMAND...
 	local name=$1
 	shift
@@ -32,6 +21,7 @@ check() { # check NAME CONDITION-COMMAND...
 . "$HERE/../lib/pki.sh"
 . "$HERE/../lib/prand.sh"
 . "$HERE/../lib/corrupt.sh"
+. "$HERE/../lib/signed-bundle.sh"
 pki_init
 pki_root root
 pki_root other-root
@@ -266,10 +256,8 @@ expect_refused spare-is-active-slot "slot system-b ('$W/slots/alias') shares sto
 # ---- over HTTP: the fault-injecting server of the bundle tests ----------------------
 
 mkdir -p srv && cp good.otab srv/
-python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/http.log" 2>"$W/http.err" &
-SERVER=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-URL=http://127.0.0.1:$(cat port)
+http_server http "$W/srv"
+URL=http://127.0.0.1:$PORT_http
 C=(--config "$W/system.conf")
 fake_boot a a
 rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
@@ -294,16 +282,7 @@ v2[1000000:1020000] = rnd.randbytes(20000)
 v2 = bytes(v2[:2500000]) + rnd.randbytes(3000) + bytes(v2[2500000:])
 open("system-v2.img", "wb").write(v2)
 PY2
-cat >v2.ini <<INI
-[bundle]
-compatible = test-board
-version = 2.0.2
-[image.system]
-file = system-v2.img
-[image.boot]
-file = boot.img
-INI
-"$B" create --key signer.key --cert signer.pem v2.ini srv/v2.otab >/dev/null
+signed_bundle srv/v2.otab 2.0.2 system=system-v2.img boot=boot.img
 V2_SIZE=$(stat -c %s srv/v2.otab)
 served() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) { sub("bytes=", "", $i); n += $i } } END { print n + 0 }' http.log; }
 done_field() { python3 -c "import json,sys; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
@@ -426,24 +405,14 @@ rc=0; "$U" "${C[@]}" install "$URL/v2-bad.otab" >out.txt 2>err.txt || rc=$?
 	&& ok "delta: a tampered chunk is refused: $(grep -o "payload 'boot'.*" err.txt | head -c 160)" || bad delta-tampered "exit $rc: $(cat err.txt)"
 echo "(delta: first install downloaded $FIRST_DL of $V2_SIZE bundle bytes)"
 for f in system-a boot-a boot-b; do mv slots/$f.saved slots/$f; done
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+kill "$PID_http"; wait "$PID_http" 2>/dev/null || true
 
 # ---- resume of an interrupted streamed install ---------------------------------------------
 # A 72 MiB image: checkpoints every 32 MiB. The first attempt reads a truncated
 # stdin (as if the network or the machine stopped), the second gets the file.
 prand big $((72 << 20)) >big.img
-cat >big.ini <<INI
-[bundle]
-compatible = test-board
-version = 3.0
-[image.system]
-file = big.img
-[image.boot]
-file = boot.img
-INI
-"$B" create --key signer.key --cert signer.pem big.ini big.otab >/dev/null
-sed -i 's/^version = 3.0$/version = 3.1/' big.ini
-"$B" create --key signer.key --cert signer.pem big.ini big31.otab >/dev/null
+signed_bundle big.otab 3.0 system=big.img boot=boot.img
+signed_bundle big31.otab 3.1 system=big.img boot=boot.img
 BIG_SIZE=$(stat -c %s big.otab)
 json_done() { python3 -c "import json,sys; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e['$1'])"; }
 record() { python3 -c "import json; print(json.load(open('data/ota/update/slots.json'))['slots']['$1'].get('$2', 0))"; }
@@ -511,16 +480,14 @@ cmp -n 4000000 -s "${LOOPS[1]}" system.img && ok "loop devices: the spare holds 
 # Delta into a loop device: booted b (holding v1 now), install v2 into a
 # (and into the file slot boot-a, restored after).
 cp slots/boot-a slots/boot-a.saved
-python3 "$HERE/http-server.py" "$W/srv" "$W/port2" "$W/http.log" 2>"$W/http.err" &
-SERVER=$!
-for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.1; done
-URL=http://127.0.0.1:$(cat port2)
+http_server http "$W/srv"
+URL=http://127.0.0.1:$PORT_http
 fake_boot b b
 if delta_install loop-delta; then
 	cmp -n 4003000 -s "${LOOPS[0]}" system-v2.img && [ $((SRV * 4)) -lt "$V2_SIZE" ] && [ "$(fake_calls arm)" = 1 ] \
 		&& ok "loop devices: delta install of v2 ($SRV of $V2_SIZE bundle bytes served)" || bad loop-delta "server $SRV: $(tail -1 out.txt)"
 fi
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+kill "$PID_http"; wait "$PID_http" 2>/dev/null || true
 mv slots/boot-a.saved slots/boot-a
 
 conf small.conf "${LOOPS[0]}" "${LOOPS[2]}" device

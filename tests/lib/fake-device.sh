@@ -9,6 +9,13 @@
 #   fake_boot BOOTED [DEFAULT [TRIAL [TRIES]]]
 #                                 # ./bf.state (DEFAULT: BOOTED; no trial,
 #                                 # 0 tries); empties ./calls
+#   fake_device SYSTEM-BYTES BOOT-BYTES
+#                                 # ./slots, ./data, ./hooks, the active slots
+#                                 # slots/system-a and slots/boot-a of random
+#                                 # bytes, and fake_bootflow
+#   fake_reset                    # back to a device that never installed:
+#                                 # booted a (fake_boot a), no status file, no
+#                                 # slots of group b
 #   fake_calls VERB               # how many calls started with VERB
 #   fake_slots "$PWD" [--classes "system dtb boot"] [--tries 3] [system-b=device:/dev/loop3]...
 #                                 # [bootflow] (this boot flow), [slot.*] and
@@ -16,6 +23,12 @@
 #                                 # slot per class (default: system, boot),
 #                                 # each the file DIR/slots/CLASS-GROUP unless
 #                                 # given as SLOT=KEY:VALUE (KEY: file, device)
+#   fake_conf_head DIR KEYRING COMPATIBLE [VERSION]
+#                                 # the start of a system.conf on stdout:
+#                                 # [system] (VERSION: 1.0) and [update] with
+#                                 # KEYRING and the status file, hooks and lock
+#                                 # below DIR; a test adds its own keys, then
+#                                 # fake_slots
 #   fake_conf DIR KEYRING COMPATIBLE [fake_slots options and slots]
 #                                 # a whole system.conf on stdout: version 1.0,
 #                                 # downgrades allowed, status file, hooks and
@@ -55,6 +68,15 @@ fake_boot() {
 
 fake_calls() { grep -c "^$1" calls || true; }
 
+fake_device() {
+	mkdir -p slots data hooks
+	head -c "$1" /dev/urandom >slots/system-a
+	head -c "$2" /dev/urandom >slots/boot-a
+	fake_bootflow
+}
+
+fake_reset() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
+
 # fake_slots DIR [--classes "CLASS..."] [--tries N] [SLOT=KEY:VALUE]...
 fake_slots() {
 	local dir=$1 classes="system boot" tries= s spec c g
@@ -82,10 +104,15 @@ fake_slots() {
 	done
 }
 
+fake_conf_head() {
+	printf '[system]\ncompatible = %s\nversion = %s\n[update]\nkeyring = %s\n' "$3" "${4:-1.0}" "$2"
+	printf 'status-file = %s/data/slots.json\nhooks-dir = %s/hooks\nlock-file = %s/update.lock\n' "$1" "$1" "$1"
+}
+
 fake_conf() {
 	local dir=$1 keyring=$2 compatible=$3
 	shift 3
-	printf '[system]\ncompatible = %s\nversion = 1.0\n[update]\nkeyring = %s\ndowngrade = allow\n' "$compatible" "$keyring"
-	printf 'status-file = %s/data/slots.json\nhooks-dir = %s/hooks\nlock-file = %s/update.lock\n' "$dir" "$dir" "$dir"
+	fake_conf_head "$dir" "$keyring" "$compatible"
+	echo "downgrade = allow"
 	fake_slots "$dir" "$@"
 }

@@ -6,10 +6,13 @@
 #   pki_init                           # ca.cnf, index.txt, serial
 #   pki_root root ["/CN=subject"]      # self-signed CA: root.key, root.pem
 #   pki_cert signer root signer        # signer.key, signer.pem issued by root
+#   pki_signer                         # all three above: what most tests sign with
 #
 # Extensions for pki_cert: v3_ca (an intermediate CA), signer (code signing),
 # plain_signer (digitalSignature, no extended key usage: what RAUC 1.8 accepts),
-# no_ku (key usage without digitalSignature), wrong_eku (serverAuth only).
+# no_ku (key usage without digitalSignature), server (serverAuth only, for
+# 127.0.0.1: a TLS server's certificate, and the wrong extended key usage for
+# a signer).
 # Keys are EC P-256. Validity: 2020-01-01 to 2099-12-31 unless given, so
 # signatures verify whatever the test machine's clock says.
 
@@ -44,10 +47,11 @@ keyUsage = critical,digitalSignature
 [no_ku]
 basicConstraints = CA:FALSE
 keyUsage = critical,keyEncipherment
-[wrong_eku]
+[server]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
 CNF
 	: >index.txt
 	echo 01 >serial
@@ -75,4 +79,12 @@ pki_cert() {
 	openssl ca -batch -config ca.cnf -notext -md "${PKI_MD:-sha256}" -cert "$2.pem" -keyfile "$2.key" -extensions "$3" \
 		-extfile ca.cnf -startdate "${4:-20200101000000Z}" -enddate "${5:-20991231000000Z}" \
 		-in "$1.csr" -out "$1.pem" 2>/dev/null
+}
+
+# pki_signer: pki_init, a root CA (root.key, root.pem) and a code signer it
+# issued (signer.key, signer.pem)
+pki_signer() {
+	pki_init
+	pki_root root
+	pki_cert signer root signer
 }

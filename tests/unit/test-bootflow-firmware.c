@@ -17,6 +17,7 @@
 
 #include "bootflow/bootflow-private.h"
 #include "bootflow/uboot-env.h"
+#include "test-bootflow.h"
 #include "test.h"
 
 #define ENV_SIZE 0x2000u
@@ -219,11 +220,7 @@ static struct ota_bootflow *uboot_native(void)
 		.type = "uboot", .env = path_in("env.img"), .env_offset = 0x1000, .env_has_redundant = true,
 		.env_redundant_offset = 0x4000, .env_size = ENV_SIZE, .proc = path_in("proc"),
 	};
-	struct ota_bootflow *bf = NULL;
-	struct ota_error err = { 0 };
-	if (ota_bootflow_new(&cfg, &bf, &err) < 0)
-		fprintf(stderr, "  %s\n", err.msg);
-	return bf;
+	return test_bootflow_new(&cfg);
 }
 
 static const char *const BASE[] = { "bootcmd", "run distro_bootcmd", "ota_default", "a", "serial#", "42", NULL };
@@ -389,11 +386,7 @@ static struct ota_bootflow *uboot_file(void)
 	struct ota_bootflow_config cfg = {
 		.type = "uboot", .env_mode = "file", .env = path_in("fat/ota.env"), .proc = path_in("proc"),
 	};
-	struct ota_bootflow *bf = NULL;
-	struct ota_error err = { 0 };
-	if (ota_bootflow_new(&cfg, &bf, &err) < 0)
-		fprintf(stderr, "  %s\n", err.msg);
-	return bf;
+	return test_bootflow_new(&cfg);
 }
 
 TEST(uboot_file_mode_alternates_files_by_seq)
@@ -500,11 +493,7 @@ static struct ota_bootflow *tryboot(void)
 		.type = "rpi-tryboot", .autoboot = path_in("boot/autoboot.txt"), .proc = path_in("proc"),
 		.reboot_fn = fake_reboot, .partitions = { { "a", 2 }, { "b", 3 } },
 	};
-	struct ota_bootflow *bf = NULL;
-	struct ota_error err = { 0 };
-	if (ota_bootflow_new(&cfg, &bf, &err) < 0)
-		fprintf(stderr, "  %s\n", err.msg);
-	return bf;
+	return test_bootflow_new(&cfg);
 }
 
 static const char AUTOBOOT_A[] = "[all]\ntryboot_a_b=1\nboot_partition=2\n[tryboot]\nboot_partition=3\n";

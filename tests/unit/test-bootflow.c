@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bootflow/bootflow.h"
+#include "test-bootflow.h"
 #include "test.h"
 
 TEST(parse_state_committed)
@@ -109,11 +110,7 @@ static const char *write_script(const char *name, const char *body)
 static struct ota_bootflow *custom(const char *exe, unsigned timeout_ms)
 {
 	struct ota_bootflow_config cfg = { .type = "custom", .executable = exe, .timeout_ms = timeout_ms };
-	struct ota_bootflow *bf = NULL;
-	struct ota_error err = { 0 };
-	if (ota_bootflow_new(&cfg, &bf, &err) < 0)
-		fprintf(stderr, "  %s\n", err.msg);
-	return bf;
+	return test_bootflow_new(&cfg);
 }
 
 TEST(custom_backend_calls)

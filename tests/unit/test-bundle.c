@@ -329,40 +329,66 @@ static int read_file_all(const char *path, uint8_t **ret, size_t *ret_size)
 	return ota_read_file(path, 64u << 20, (char **)ret, ret_size, NULL);
 }
 
-TEST(reader_round_trip_and_refusals)
+/* A bundle in memory (bytes, size) and a reader's source over it (src). */
+struct mem_bundle {
+	uint8_t *bytes;
+	size_t size;
+	struct ota_bundle_mem mem;
+	struct ota_bundle_source src;
+};
+
+static void mem_bundle_done(struct mem_bundle *b)
+{
+	free(b->bytes);
+}
+
+/* An unsigned bundle of one image "rootfs" holding data, made by
+ * ota_bundle_create in a scratch directory and read back into b. */
+static int bundle_in_memory(const uint8_t *data, size_t n, uint32_t chunk_avg, unsigned threads, struct mem_bundle *b)
 {
 	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
-	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
-	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
-	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
-	const size_t n = 1000000;
-	_cleanup_free_ uint8_t *data = random_buf(n, 5);
-	memset(data + 300000, 0, 300000);
-	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
-	struct ota_bundle_image images[] = { { img, "rootfs" } };
-	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 8192,
-					    .threads = 2, .images = images, .n_images = 1 };
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
-	_cleanup_free_ uint8_t *bundle = NULL;
-	size_t bsize;
-	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
+	int r = test_mkdtemp(dir, sizeof(dir), "bundle");
+	if (r < 0 || ota_format(img, sizeof(img), "%s/img", dir) < 0 || ota_format(out, sizeof(out), "%s/b.otab", dir) < 0)
+		return r < 0 ? r : -ENAMETOOLONG;
+	r = ota_write_file_atomic(img, data, n, 0644, &err);
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = chunk_avg,
+					    .threads = threads, .images = images, .n_images = 1 };
+	if (r == 0)
+		r = ota_bundle_create(&o, out, &err);
+	if (r == 0)
+		r = read_file_all(out, &b->bytes, &b->size);
+	else
+		fprintf(stderr, "  bundle_in_memory: %s\n", err.msg);
 	(void)unlink(img);
 	(void)unlink(out);
 	(void)rmdir(dir);
+	b->mem = (struct ota_bundle_mem){ b->bytes, b->size, 0 };
+	ota_bundle_source_mem(&b->src, &b->mem, "mem");
+	return r;
+}
 
-	struct ota_bundle_mem mem = { bundle, bsize, 0 };
-	struct ota_bundle_source src;
-	ota_bundle_source_mem(&src, &mem, "mem");
+TEST(reader_round_trip_and_refusals)
+{
+	const size_t n = 1000000;
+	_cleanup_free_ uint8_t *data = random_buf(n, 5);
+	memset(data + 300000, 0, 300000);
+	_cleanup_(mem_bundle_done) struct mem_bundle b = { 0 };
+	ASSERT_INT_EQ(bundle_in_memory(data, n, 8192, 2, &b), 0);
+	uint8_t *bundle = b.bytes;
+	size_t bsize = b.size;
+	struct ota_error err = { 0 };
+
 	struct ota_bundle_reader *r = NULL;
 	struct ota_bundle_trust strict = { .keyring = "/nonexistent" };
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &strict, NULL, &r, &err), -ENOKEY);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&b.src, &strict, NULL, &r, &err), -ENOKEY);
 	ASSERT_CONTAINS(err.msg, "not signed");
 	ASSERT_INT_EQ(err.reason, OTA_REASON_UNSIGNED);
 
-	mem.pos = 0;
+	b.mem.pos = 0;
 	struct ota_bundle_trust lax = { .allow_unsigned = true };
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&b.src, &lax, NULL, &r, &err), 0);
 	ASSERT_TRUE(!ota_bundle_reader_signed(r, NULL));
 	_cleanup_free_ uint8_t *got = malloc(n);
 	struct collect c = { got, 0, 0 };
@@ -374,18 +400,18 @@ TEST(reader_round_trip_and_refusals)
 	r = ota_bundle_reader_free(r);
 
 	/* A table limit below the table's size is refused before allocating it. */
-	mem.pos = 0;
+	b.mem.pos = 0;
 	struct ota_bundle_reader_limits tiny = { .max_table_bytes = 48 };
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, &tiny, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&b.src, &lax, &tiny, &r, &err), 0);
 	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), -E2BIG);
 	ASSERT_CONTAINS(err.msg, "exceeds this reader's limit");
 	r = ota_bundle_reader_free(r);
 
 	/* The last byte flipped: no consumer sees the bad chunk. */
 	bundle[bsize - 1] ^= 1;
-	mem.pos = 0;
+	b.mem.pos = 0;
 	c = (struct collect){ got, 0, 0 };
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&b.src, &lax, NULL, &r, &err), 0);
 	ASSERT_INT_EQ(ota_bundle_reader_run(r, &cons, NULL, &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "chunk");
 	ASSERT_INT_EQ(err.reason, OTA_REASON_BUNDLE_MALFORMED);
@@ -397,31 +423,17 @@ TEST(reader_round_trip_and_refusals)
 
 TEST(fetch_table_and_chunks_by_offset)
 {
-	char dir[TEST_DIR_MAX], img[PATH_MAX], out[PATH_MAX];
-	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
-	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
-	ASSERT_INT_EQ(ota_format(out, sizeof(out), "%s/b.otab", dir), 0);
 	const size_t n = 300000;
 	_cleanup_free_ uint8_t *data = random_buf(n, 9);
-	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
-	struct ota_bundle_image images[] = { { img, "rootfs" } };
-	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 4096,
-					    .threads = 1, .images = images, .n_images = 1 };
+	_cleanup_(mem_bundle_done) struct mem_bundle b = { 0 };
+	ASSERT_INT_EQ(bundle_in_memory(data, n, 4096, 1, &b), 0);
+	uint8_t *bundle = b.bytes;
+	size_t bsize = b.size;
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_bundle_create(&o, out, &err), 0);
-	_cleanup_free_ uint8_t *bundle = NULL;
-	size_t bsize;
-	ASSERT_INT_EQ(read_file_all(out, &bundle, &bsize), 0);
-	(void)unlink(img);
-	(void)unlink(out);
-	(void)rmdir(dir);
 
-	struct ota_bundle_mem mem = { bundle, bsize, 0 };
-	struct ota_bundle_source src;
-	ota_bundle_source_mem(&src, &mem, "mem");
 	struct ota_bundle_trust lax = { .allow_unsigned = true };
 	struct ota_bundle_reader *r = NULL;
-	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_reader_open(&b.src, &lax, NULL, &r, &err), 0);
 	const struct ota_manifest *m = ota_bundle_reader_manifest(r);
 	const struct ota_manifest_payload *p = &m->payloads[0];
 	uint64_t d = ota_bundle_reader_data_offset(r);
@@ -433,7 +445,7 @@ TEST(fetch_table_and_chunks_by_offset)
 
 	/* Every chunk, fetched alone at its offset, decodes to the image's bytes. */
 	struct ota_chunk_entry *t = NULL;
-	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), 0);
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&b.src, d, p, 0, &t, &err), 0);
 	struct ota_chunk_decoder *dec = NULL;
 	ASSERT_INT_EQ(ota_chunk_decoder_new(&dec, &err), 0);
 	_cleanup_free_ uint8_t *ubuf = malloc(max);
@@ -461,14 +473,14 @@ TEST(fetch_table_and_chunks_by_offset)
 
 	/* A table byte flipped: refused before any entry is used. */
 	bundle[d + p->table_offset + 40] ^= 1;
-	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), -EBADMSG);
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&b.src, d, p, 0, &t, &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "chunk table hash mismatch");
 	ASSERT_TRUE(t == NULL);
 	bundle[d + p->table_offset + 40] ^= 1;
 	/* A limit below the table's size: refused before allocating. */
-	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 48, &t, &err), -E2BIG);
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&b.src, d, p, 48, &t, &err), -E2BIG);
 	/* A source without read_at. */
-	struct ota_bundle_source fwd = src;
+	struct ota_bundle_source fwd = b.src;
 	fwd.read_at = NULL;
 	ASSERT_INT_EQ(ota_bundle_fetch_table(&fwd, d, p, 0, &t, &err), -EOPNOTSUPP);
 	dec = ota_chunk_decoder_free(dec);

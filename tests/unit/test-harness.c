@@ -78,10 +78,7 @@ static void litter(const char *outside)
 {
 	char d[TEST_DIR_MAX], p[PATH_MAX];
 	ASSERT_INT_EQ(test_mkdtemp(d, sizeof(d), "litter"), 0);
-	snprintf(p, sizeof(p), "%s/a/b/c", d);
-	ASSERT_INT_EQ(ota_mkdir_p(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/a/b/c/file", d);
-	ASSERT_INT_EQ(ota_write_file_atomic(p, "x", 1, 0644, NULL), 0);
+	ASSERT_INT_EQ(test_put(d, "a/b/c/file", "x"), 0);
 	snprintf(p, sizeof(p), "%s/a/b/c", d);
 	ASSERT_INT_EQ(chmod(p, 0), 0);
 	snprintf(p, sizeof(p), "%s/a/b", d);

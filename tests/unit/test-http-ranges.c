@@ -49,53 +49,69 @@ static uint8_t file_byte(uint64_t off)
 	return (uint8_t)(off * 7 + 3);
 }
 
+/* ota_ranges_plan's outputs for up to 8 ranges r, which deliver() routes
+ * received bytes into. */
+struct plan {
+	const struct ota_bundle_range *r;
+	size_t order[8];
+	struct ota_span s[8];
+	size_t ns;
+};
+
+static int plan(struct plan *p, const struct ota_bundle_range *r, size_t n, uint64_t gap)
+{
+	p->r = r;
+	return ota_ranges_plan(r, n, gap, p->order, p->s, &p->ns);
+}
+
+static void deliver(struct plan *p, uint64_t offset, const uint8_t *data, size_t size)
+{
+	ota_ranges_deliver(p->r, p->order, p->s, p->ns, offset, data, size);
+}
+
 TEST(deliver_routes_bytes_in_arbitrary_pieces)
 {
 	uint8_t a[100], b[50], c[10];
 	struct ota_bundle_range r[] = { { 500, sizeof(a), a }, { 520, sizeof(b), b }, { 5000, sizeof(c), c } };
-	size_t order[3];
-	struct ota_span s[3];
-	size_t ns;
-	ASSERT_INT_EQ(ota_ranges_plan(r, 3, 16, order, s, &ns), 0);
-	ASSERT_INT_EQ(ns, 2);
+	struct plan p;
+	ASSERT_INT_EQ(plan(&p, r, 3, 16), 0);
+	ASSERT_INT_EQ(p.ns, 2);
 	uint8_t file[6000];
 	for (size_t i = 0; i < sizeof(file); i++)
 		file[i] = file_byte(i);
 	/* a server that sends a bit more than asked, in odd pieces */
 	for (uint64_t off = 490; off < 610; off += 7)
-		ota_ranges_deliver(r, order, s, ns, off, file + off, 7);
-	ota_ranges_deliver(r, order, s, ns, 5000, file + 5000, 10);
+		deliver(&p, off, file + off, 7);
+	deliver(&p, 5000, file + 5000, 10);
 	for (size_t i = 0; i < sizeof(a); i++)
 		ASSERT_INT_EQ(a[i], file_byte(500 + i));
 	for (size_t i = 0; i < sizeof(b); i++)
 		ASSERT_INT_EQ(b[i], file_byte(520 + i));
 	for (size_t i = 0; i < sizeof(c); i++)
 		ASSERT_INT_EQ(c[i], file_byte(5000 + i));
-	ASSERT_INT_EQ(s[0].got, s[0].end - s[0].start);
-	ASSERT_INT_EQ(s[1].got, 10);
+	ASSERT_INT_EQ(p.s[0].got, p.s[0].end - p.s[0].start);
+	ASSERT_INT_EQ(p.s[1].got, 10);
 }
 
 TEST(deliver_counts_only_contiguous_progress_and_format_resumes)
 {
 	uint8_t a[100], c[10];
 	struct ota_bundle_range r[] = { { 0, sizeof(a), a }, { 1000, sizeof(c), c } };
-	size_t order[2];
-	struct ota_span s[2];
-	size_t ns;
-	ASSERT_INT_EQ(ota_ranges_plan(r, 2, 0, order, s, &ns), 0);
+	struct plan p;
+	ASSERT_INT_EQ(plan(&p, r, 2, 0), 0);
 	uint8_t file[100] = { 0 };
-	ota_ranges_deliver(r, order, s, ns, 50, file, 20); /* a hole before: no progress */
-	ASSERT_INT_EQ(s[0].got, 0);
-	ota_ranges_deliver(r, order, s, ns, 0, file, 30);
-	ASSERT_INT_EQ(s[0].got, 30);
+	deliver(&p, 50, file, 20); /* a hole before: no progress */
+	ASSERT_INT_EQ(p.s[0].got, 0);
+	deliver(&p, 0, file, 30);
+	ASSERT_INT_EQ(p.s[0].got, 30);
 	char buf[128];
-	ASSERT_INT_EQ(ota_ranges_format(s, ns, 8, buf, sizeof(buf)), 2);
+	ASSERT_INT_EQ(ota_ranges_format(p.s, p.ns, 8, buf, sizeof(buf)), 2);
 	ASSERT_STR_EQ(buf, "30-99,1000-1009");
-	ASSERT_INT_EQ(ota_ranges_format(s, ns, 1, buf, sizeof(buf)), 1);
+	ASSERT_INT_EQ(ota_ranges_format(p.s, p.ns, 1, buf, sizeof(buf)), 1);
 	ASSERT_STR_EQ(buf, "30-99");
-	ASSERT_INT_EQ(ota_ranges_format(s, ns, 8, buf, 8), -ENAMETOOLONG);
-	ota_ranges_deliver(r, order, s, ns, 30, file, 70);
-	ASSERT_INT_EQ(ota_ranges_format(s, ns, 8, buf, sizeof(buf)), 1);
+	ASSERT_INT_EQ(ota_ranges_format(p.s, p.ns, 8, buf, 8), -ENAMETOOLONG);
+	deliver(&p, 30, file, 70);
+	ASSERT_INT_EQ(ota_ranges_format(p.s, p.ns, 8, buf, sizeof(buf)), 1);
 	ASSERT_STR_EQ(buf, "1000-1009");
 }
 
@@ -103,22 +119,20 @@ TEST(pending_counts_what_the_spec_asks_for)
 {
 	uint8_t a[100], b[40], c[10];
 	struct ota_bundle_range r[] = { { 0, sizeof(a), a }, { 5000, sizeof(b), b }, { 90000, sizeof(c), c } };
-	size_t order[3];
-	struct ota_span s[3];
-	size_t ns;
-	ASSERT_INT_EQ(ota_ranges_plan(r, 3, 0, order, s, &ns), 0);
-	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 8), 150);
-	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 2), 140);
+	struct plan p;
+	ASSERT_INT_EQ(plan(&p, r, 3, 0), 0);
+	ASSERT_INT_EQ(ota_ranges_pending(p.s, p.ns, 8), 150);
+	ASSERT_INT_EQ(ota_ranges_pending(p.s, p.ns, 2), 140);
 	uint8_t file[100] = { 0 };
-	ota_ranges_deliver(r, order, s, ns, 0, file, 100); /* the first span is complete */
-	ota_ranges_deliver(r, order, s, ns, 5000, file, 15);
+	deliver(&p, 0, file, 100); /* the first span is complete */
+	deliver(&p, 5000, file, 15);
 	char buf[128];
 	/* the same spans as the spec names: 5015-5039 and 90000-90009 */
-	ASSERT_INT_EQ(ota_ranges_format(s, ns, 1, buf, sizeof(buf)), 1);
+	ASSERT_INT_EQ(ota_ranges_format(p.s, p.ns, 1, buf, sizeof(buf)), 1);
 	ASSERT_STR_EQ(buf, "5015-5039");
-	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 1), 25);
-	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 8), 35);
-	ASSERT_INT_EQ(ota_ranges_pending(s, ns, 0), 0);
+	ASSERT_INT_EQ(ota_ranges_pending(p.s, p.ns, 1), 25);
+	ASSERT_INT_EQ(ota_ranges_pending(p.s, p.ns, 8), 35);
+	ASSERT_INT_EQ(ota_ranges_pending(p.s, p.ns, 0), 0);
 }
 
 TEST(body_limit_single_exact_multipart_bounded_framing)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +42,40 @@ bool test_ini_sets(const char *text, const char *section, const char *key)
 		line += len + (line[len] == '\n');
 	}
 	return false;
+}
+
+long test_schema_keys_set(const char *(*key_name)(size_t i, char *buf, size_t size), const char *const *texts)
+{
+	char name[160];
+	long n = 0;
+	bool all = true;
+	for (size_t i = 0; key_name(i, name, sizeof(name)); i++, n++) {
+		/* "[section<name>] key<group>" into section and key */
+		char section[64] = "", key[64] = "";
+		bool set = sscanf(name, "[%63[^]<]", section) == 1;
+		const char *k = strstr(name, "] ");
+		if (k)
+			(void)snprintf(key, sizeof(key), "%.*s", (int)strcspn(k + 2, "<"), k + 2);
+		bool in_a_text = false;
+		for (size_t t = 0; set && texts[t] && !in_a_text; t++)
+			in_a_text = test_ini_sets(texts[t], section, key);
+		if (!in_a_text) {
+			fprintf(stderr, "  not in the test's text: %s\n", name);
+			all = false;
+		}
+	}
+	return all ? n : -1;
+}
+
+int test_put(const char *dir, const char *rel, const char *text)
+{
+	char path[PATH_MAX];
+	if (ota_format(path, sizeof(path), "%s/%s", dir, rel) < 0)
+		return -ENAMETOOLONG;
+	*strrchr(path, '/') = '\0';
+	int r = ota_mkdir_p(path, 0755);
+	path[strlen(path)] = '/';
+	return r < 0 ? r : ota_write_file_atomic(path, text, strlen(text), 0644, NULL);
 }
 
 const char *test_tmpdir(void)

@@ -12,18 +12,9 @@
 
 static void put(const char *dir, const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	char parent[PATH_MAX * 2];
-	snprintf(parent, sizeof(parent), "%s", path);
-	*strrchr(parent, '/') = '\0';
-	if (ota_mkdir_p(parent, 0755) == 0) {
-		FILE *f = fopen(path, "w");
-		if (f) {
-			fputs(text, f);
-			fclose(f);
-		}
-	}
+	int r = test_put(dir, rel, text);
+	if (r < 0)
+		fprintf(stderr, "  put %s/%s: %s\n", dir, rel, strerror(-r));
 }
 
 static bool exists(const char *dir, const char *rel)

@@ -384,12 +384,8 @@ TEST(remove_contents_keeps_dir_and_skips_symlink_targets)
 	char dir[TEST_DIR_MAX], outside[TEST_DIR_MAX], p[PATH_MAX];
 	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "remove"), 0);
 	ASSERT_INT_EQ(test_mkdtemp(outside, sizeof(outside), "outside"), 0);
-	snprintf(p, sizeof(p), "%s/a/b/c", dir);
-	ASSERT_INT_EQ(ota_mkdir_p(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/a/b/c/file", dir);
-	ASSERT_INT_EQ(ota_write_file_atomic(p, "x", 1, 0644, NULL), 0);
-	snprintf(p, sizeof(p), "%s/keep", outside);
-	ASSERT_INT_EQ(ota_write_file_atomic(p, "x", 1, 0644, NULL), 0);
+	ASSERT_INT_EQ(test_put(dir, "a/b/c/file", "x"), 0);
+	ASSERT_INT_EQ(test_put(outside, "keep", "x"), 0);
 	snprintf(p, sizeof(p), "%s/link", dir);
 	ASSERT_INT_EQ(symlink(outside, p), 0);
 

@@ -36,10 +36,21 @@ const char *test_tmpdir(void);
  * 0, or -ENAMETOOLONG if it does not fit in size bytes, or mkdtemp's -errno. */
 int test_mkdtemp(char *buf, size_t size, const char *name);
 
+/* Writes text to the file rel below dir, making the directories on the way:
+ * 0 or a negative errno. */
+int test_put(const char *dir, const char *rel, const char *text);
+
 /* Whether INI text (a test's every-key text) sets key in section; a section
  * or key ending in '.' is a prefix ("slot." for [slot.a]). For the tests
  * that every key of a schema table appears in the test's text. */
 bool test_ini_sets(const char *text, const char *section, const char *key);
+
+/* For the same tests, over a whole schema table: key_name(i, ...) for i = 0,
+ * 1, ... until it returns NULL, each a name "[section] key" (a "<...>" after
+ * the section or the key stands for a name the table does not fix, as
+ * ota_sysconf_key_name writes them). Returns how many names there are, or -1
+ * after naming on stderr each that none of texts (NULL-ended) sets. */
+long test_schema_keys_set(const char *(*key_name)(size_t i, char *buf, size_t size), const char *const *texts);
 
 #define TEST_MAX 256
 extern struct test_case test_cases[TEST_MAX];

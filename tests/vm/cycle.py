@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Helpers of the A/B-cycle VM tests (test_grub.py, test_uboot.py, demo.py):
 power the machine on until the agent answers, read what booted and the
-update status, install a bundle attached as /dev/vdb."""
+update status, install a bundle attached as /dev/vdb, and the update cycle
+both boot loaders' tests run (update_and_commit)."""
 
 import json
 import os
@@ -94,3 +95,46 @@ def expect_failed_trial_cleared(m):
     check("failed" in m.output("ota-update status"), "status text does not say failed")
     m.run("ota-update rollback")
     check(status(m)["trial_state"] == "none", "rollback did not clear the failed trial")
+
+
+def update_and_commit(tc, bundle_path, booted_as, loader, counted, after_first_boot=None, after_commit_boot=None):
+    """install -> reboot -> trial of b (the boot loader counts a try) ->
+    commit -> stays on b for two more boots. booted_as(args, group, trial):
+    whether a command line is what the boot loader gives that group (on a
+    trial or not). counted: what the console says when the loader (named
+    loader in messages) counts b's try. after_first_boot(m) and
+    after_commit_boot(m): the loader's own checks after the first boot and
+    after each boot that follows the commit."""
+    attach(tc, bundle_path)
+    m = tc.machine
+    boot_until_agent(m, 1)
+    args = cmdline(m)
+    check(booted_as(args, "a", False), "first boot: %s" % args)
+    if after_first_boot:
+        after_first_boot(m)
+    install(m, bundle_path)
+    st = status(m)
+    check(st["trial_state"] == "armed" and st["trial"] == "b" and st["tries_left"] == 3, st)
+    m.reboot()
+    boot_until_agent(m, 1)
+    args = cmdline(m)
+    check(booted_as(args, "b", True), "trial boot: %s" % args)
+    check(counted in m.console_text(), "%s did not count the try" % loader)
+    check("watchdog armed for 30 s" in m.console_text(), "ota-init did not arm the watchdog")
+    check(release(m).endswith(" 2"), release(m))
+    st = status(m)
+    check(st["trial_state"] == "running" and st["booted"] == "b" and st["tries_left"] == 2, st)
+    m.run("ota-update commit")
+    st = status(m)
+    check(st["trial_state"] == "none" and st["default"] == "b", st)
+    # The watchdog was stopped: the machine outlives its 30 s timeout.
+    m.run("sleep 40", timeout=90)
+    check(m.proc.poll() is None, "the watchdog reset the committed system")
+    for _ in range(2):
+        m.reboot()
+        boot_until_agent(m, 1)
+        args = cmdline(m)
+        check(booted_as(args, "b", False), "after commit: %s" % args)
+        if after_commit_boot:
+            after_commit_boot(m)
+        check(release(m).endswith(" 2"), release(m))

@@ -121,15 +121,22 @@ def case_persist(tc):
     m.run("test -e /run/ota/data/ota/overlay/slot-a/upper/etc/persist-test")
 
 
+def boot_degraded(m):
+    """Boots; the real init must run, and status report the degraded state,
+    which is returned."""
+    m.boot()
+    expect_real_init_is_pid1(m)
+    st = status(m)
+    expect(st["degraded"] == "yes", "degraded state not reported: %s" % st)
+    return st
+
+
 def case_no_data(tc):
     """(d) Without a data partition the guest still reaches the real init on
     an in-memory overlay and reports the degraded state."""
     subprocess.run(["sfdisk", "--quiet", "--delete", tc.disk, str(DATA_PARTITION)], check=True)
     m = tc.machine
-    m.boot()
-    expect_real_init_is_pid1(m)
-    st = status(m)
-    expect(st["degraded"] == "yes", "degraded state not reported: %s" % st)
+    st = boot_degraded(m)
     expect("data partition unavailable" in st["degraded_reason"], "reason: " + st["degraded_reason"])
     expect("no partition named or labelled 'data'" in st["degraded_reason"], "reason: " + st["degraded_reason"])
     expect(st["overlay"] == "in-memory", "overlay is %s, not in-memory" % st["overlay"])
@@ -154,10 +161,7 @@ def case_corrupt_data(tc):
         f.seek(offset + (first_data_block + 1) * block_size)
         f.write(os.urandom(block_size))
     m = tc.machine
-    m.boot()
-    expect_real_init_is_pid1(m)
-    st = status(m)
-    expect(st["degraded"] == "yes", "degraded state not reported: %s" % st)
+    st = boot_degraded(m)
     expect("mount data partition /dev/vda3 (ext4)" in st["degraded_reason"], "reason: " + st["degraded_reason"])
     expect(st["overlay"] == "in-memory" and st["data_mounted"] == "no" and st["data_repaired"] == "no",
            "status: %s" % st)

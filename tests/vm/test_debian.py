@@ -96,10 +96,10 @@ def host_key(m):
     return key
 
 
-def case_systemd(tc):
-    m = tc.machine
-    m.memory = 768
-    m.firmware = "ovmf"
+def first_boot_to_systemd(m):
+    """The first boot of a Debian image: GRUB boots group a, ota-state
+    provisions, systemd runs as PID 1 on the overlay root with a new
+    machine-id, which is returned."""
     m.boot(timeout=BOOT_TIMEOUT)
     wait_running(m)
     check(booted(m) == ("a", False), "GRUB booted %s" % (booted(m),))
@@ -110,6 +110,14 @@ def case_systemd(tc):
     check(fstype == "overlay", "/ is %r" % fstype)
     mid = m.output("cat /etc/machine-id").strip()
     check(re.fullmatch(r"[0-9a-f]{32}", mid), "machine-id %r" % mid)
+    return mid
+
+
+def case_systemd(tc):
+    m = tc.machine
+    m.memory = 768
+    m.firmware = "ovmf"
+    mid = first_boot_to_systemd(m)
     m.run("findmnt -n /etc/machine-id")  # a bind mount from the store
     m.run("findmnt -n /var/log/journal")
     m.run("findmnt -n /etc/ssh/host-keys")

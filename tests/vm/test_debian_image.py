@@ -14,12 +14,11 @@ package upgraded) is installed, GRUB boots it on trial, ota-commit.service
 commits it, and the upgraded package, the machine id and a persisted file
 are there."""
 import os
-import re
 import subprocess
 import sys
 
 from cycle import attach, booted, check, install, release, status  # noqa: E402
-from test_debian import BOOT_TIMEOUT, committed_by_service, provisioned, wait_running  # noqa: E402
+from test_debian import BOOT_TIMEOUT, committed_by_service, first_boot_to_systemd, wait_running  # noqa: E402
 from vm import run_cases  # noqa: E402
 
 DISK_SIZE = "6G"  # the device's disk: the first boot appends system-b and data
@@ -30,15 +29,7 @@ def case_image(tc):
     m.memory = 768
     m.firmware = "ovmf"
     subprocess.run(["truncate", "-s", DISK_SIZE, tc.disk], check=True)
-    m.boot(timeout=BOOT_TIMEOUT)
-    wait_running(m)
-    check(booted(m) == ("a", False), "GRUB booted %s" % (booted(m),))
-    provisioned(m)
-    comm = m.output("cat /proc/1/comm").strip()
-    check(comm == "systemd", "PID 1 is %r" % comm)
-    check(m.output("findmnt -n -o FSTYPE /").strip() == "overlay", "/ is not the overlay")
-    mid = m.output("cat /etc/machine-id").strip()
-    check(re.fullmatch(r"[0-9a-f]{32}", mid), "machine-id %r" % mid)
+    mid = first_boot_to_systemd(m)
     st = status(m)
     check(st.get("compatible") == "otaroot-qemu-debian" and st.get("running_version") == "1.0", "status: %s" % st)
     check("written by ota-image" in m.output("head -n 2 /etc/ota/system.conf"), "not ota-image's system.conf")
