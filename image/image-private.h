@@ -136,7 +136,6 @@ int ota_image_work_file(const struct ota_image_ctx *c, const char *name, const c
  * parts and system-a, the images copied in. */
 int ota_image_write_disk(struct ota_image_ctx *c, const char *out, const struct ota_image_part *parts, size_t n,
 			 const char *system, uint64_t slot_size, struct ota_error *err) _must_check_;
-/* The MBR disk signature, derived from the compatible string (never 0). */
-uint32_t ota_image_mbr_id(const char *compatible);
+
 
 #endif

@@ -128,6 +128,10 @@ int ota_image_system_conf(const struct ota_image_desc *d, const char *version, c
 int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, char **ret,
 			  struct ota_error *err) _must_check_;
 
+/* The MBR disk signature of an rpi-tryboot image, derived from the
+ * compatible string (never 0): its slots are PARTUUID=<signature>-NN. */
+uint32_t ota_image_mbr_id(const char *compatible);
+
 struct ota_image_opts {
 	const char *rootfs;           /* directory or tarball */
 	const char *version;          /* NULL: the description's */
