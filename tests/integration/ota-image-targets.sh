@@ -78,18 +78,6 @@ desc() {
 	} >"$name"
 }
 image() { "$IMG" "$@" --threads 2 --data-dir "$SRC/bootflow" -q; }
-check() {
-	local name=$1
-	shift
-	if "$@" >check.out 2>&1; then ok "$name"; else bad "$name" "$(head -c 600 check.out)"; fi
-}
-fails() {
-	local name=$1 want=$2 rc=0
-	shift 2
-	"$@" >fail.out 2>fail.err || rc=$?
-	if [ "$rc" = 1 ] && grep -qF -- "$want" fail.err; then ok "$name: exit 1 naming '$want'"
-	else bad "$name" "exit $rc, stderr: $(head -c 400 fail.err)"; fi
-}
 # reproducible TARGET DESC ROOT OUT: a later copy and a tarball of ROOT give
 # OUT's bytes (a signed bundle: what is signed; its CMS has its signing time)
 reproducible() {
