@@ -89,7 +89,5 @@ int ota_grubenv_format_tries(char out[OTA_GRUBENV_SIZE], const char *trial_id, u
  * and of [tryboot] (0 if absent). */
 int ota_autoboot_parse(const char *text, unsigned *ret_default, unsigned *ret_tryboot,
 		       struct ota_error *err) _must_check_;
-/* The exact autoboot.txt otaroot writes. */
-int ota_autoboot_format(unsigned default_part, unsigned tryboot_part, char *buf, size_t size) _must_check_;
 
 #endif

@@ -125,4 +125,9 @@ enum ota_trial_state ota_bootflow_trial_state(const struct ota_bootflow_state *s
 int ota_bootflow_grub_write_initial(const char *dir, const char *const groups[2], const char *default_group,
 				    struct ota_error *err) _must_check_;
 
+/* The exact autoboot.txt the rpi-tryboot backend writes: default_part
+ * boots, tryboot_part on a tryboot. Also for image builders (ota-image),
+ * so a fresh image's file is the backend's. -ENAMETOOLONG if buf is short. */
+int ota_autoboot_format(unsigned default_part, unsigned tryboot_part, char *buf, size_t size) _must_check_;
+
 #endif

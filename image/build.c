@@ -81,21 +81,27 @@ static int make_system(struct ota_image_ctx *c, const char *version, const char 
 	return 0;
 }
 
-static int make_bundle(struct ota_image_ctx *c, const char *system, const char *out, struct ota_error *err)
+static int make_bundle(struct ota_image_ctx *c, const struct ota_image_part *boot, size_t n_boot, const char *system,
+		       const char *out, struct ota_error *err)
 {
 	const struct ota_image_desc *d = c->desc;
 	const struct ota_image_opts *o = c->opts;
 	const char *key = o->key ? o->key : d->key, *cert = o->cert ? o->cert : d->cert;
 	const char *chain = o->chain ? o->chain : d->chain;
-	struct ota_bundle_image image = { .path = system, .slot_class = "system" };
+	struct ota_bundle_image images[OTA_IMAGE_MAX_PARTS + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < n_boot; i++)
+		if (boot[i].in_bundle)
+			images[n++] = (struct ota_bundle_image){ .path = boot[i].image, .slot_class = "boot" };
+	images[n++] = (struct ota_bundle_image){ .path = system, .slot_class = "system" };
 	struct ota_bundle_create_opts b = {
 		.compatible = d->compatible,
 		.version = o->version ? o->version : d->version,
 		.created = c->epoch,
 		.chunker = OTA_CHUNKER_BUZHASH,
 		.threads = o->threads,
-		.images = &image,
-		.n_images = 1,
+		.images = images,
+		.n_images = n,
 		.cert = cert,
 		.key = key,
 		.chain = chain,
@@ -159,26 +165,29 @@ int ota_image_build(const struct ota_image_desc *d, const struct ota_image_opts 
 		    struct ota_error *err)
 {
 	struct ota_image_ctx c = { .desc = d, .opts = o };
-	char system[PATH_MAX], esp[PATH_MAX], disk[PATH_MAX], bmap[PATH_MAX], bundle[PATH_MAX];
+	const struct ota_image_target_ops *t = ota_image_target_ops_of(d->target);
+	char system[PATH_MAX], disk[PATH_MAX], bmap[PATH_MAX], bundle[PATH_MAX];
+	struct ota_image_part boot[OTA_IMAGE_MAX_PARTS];
+	size_t n_boot = 0;
 	uint64_t slot = 0;
 	bool have_bmap = false;
 	int r = make_work(&c, out_dir, err);
 	if (r < 0)
 		return r;
-	if (work_path(&c, "system.img", system, sizeof(system)) < 0 || work_path(&c, "esp.img", esp, sizeof(esp)) < 0 ||
-	    work_path(&c, "disk.img", disk, sizeof(disk)) < 0 || work_path(&c, "disk.img.bmap", bmap, sizeof(bmap)) < 0 ||
+	if (work_path(&c, "system.img", system, sizeof(system)) < 0 || work_path(&c, "disk.img", disk, sizeof(disk)) < 0 ||
+	    work_path(&c, "disk.img.bmap", bmap, sizeof(bmap)) < 0 ||
 	    work_path(&c, "update.otab", bundle, sizeof(bundle)) < 0)
 		r = ota_error_set(err, -ENAMETOOLONG, "%s: path too long", c.work);
 	if (r >= 0)
 		r = make_system(&c, o->version, system, &slot, err);
 	if (r >= 0)
-		r = ota_image_make_esp(&c, esp, err);
+		r = t->make_boot(&c, true, boot, &n_boot, err);
 	if (r >= 0)
-		r = ota_image_write_disk(&c, disk, esp, system, slot, err);
+		r = ota_image_write_disk(&c, disk, boot, n_boot, system, slot, err);
 	if (r >= 0)
 		r = make_bmap(&c, disk, bmap, &have_bmap, err);
 	if (r >= 0)
-		r = make_bundle(&c, system, bundle, err);
+		r = make_bundle(&c, boot, n_boot, system, bundle, err);
 	if (r >= 0) {
 		const char *names[] = { "disk.img", have_bmap ? "disk.img.bmap" : NULL, "update.otab" };
 		r = publish(&c, out_dir, names, OTA_ELEMENTSOF(names), err);
@@ -195,6 +204,8 @@ int ota_image_bundle(const struct ota_image_desc *d, const struct ota_image_opts
 {
 	struct ota_image_ctx c = { .desc = d, .opts = o };
 	char system[PATH_MAX];
+	struct ota_image_part boot[OTA_IMAGE_MAX_PARTS];
+	size_t n_boot = 0;
 	uint64_t slot;
 	int r = make_work(&c, out_path, err);
 	if (r < 0)
@@ -203,9 +214,11 @@ int ota_image_bundle(const struct ota_image_desc *d, const struct ota_image_opts
 		r = ota_error_set(err, -ENAMETOOLONG, "%s: path too long", c.work);
 	if (r >= 0)
 		r = make_system(&c, o->version, system, &slot, err);
+	if (r >= 0)
+		r = ota_image_target_ops_of(d->target)->make_boot(&c, false, boot, &n_boot, err);
 	/* ota_bundle_create writes a temporary file and renames it. */
 	if (r >= 0)
-		r = make_bundle(&c, system, out_path, err);
+		r = make_bundle(&c, boot, n_boot, system, out_path, err);
 	if (r >= 0)
 		ota_image_progress(&c, "done: %s", out_path);
 	remove_work(&c);

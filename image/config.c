@@ -52,26 +52,8 @@ int ota_image_system_conf(const struct ota_image_desc *d, const char *version, c
 		d->downgrade ? d->downgrade : ota_downgrade_policy_names[OTA_DOWNGRADE_REFUSE]);
 	if (d->channel)
 		fprintf(f, "channel = %s\n", d->channel);
-	fprintf(f,
-		"\n"
-		"# GRUB EFI (docs/boot-flows.md): the boot state is on the ESP.\n"
-		"[bootflow]\n"
-		"type = grub\n"
-		"device = PARTLABEL=esp\n"
-		"tries = %u\n"
-		"\n"
-		"[slot.system-a]\n"
-		"class = system\n"
-		"device = PARTLABEL=system-a\n"
-		"[slot.system-b]\n"
-		"class = system\n"
-		"device = PARTLABEL=system-b\n"
-		"\n"
-		"[group.a]\n"
-		"system = system-a\n"
-		"[group.b]\n"
-		"system = system-b\n",
-		d->tries);
+	fputc('\n', f);
+	ota_image_target_ops_of(d->target)->system_conf(d, f);
 	_cleanup_free_ char *out = NULL;
 	int r = close_text(f, &text, &out, err);
 	if (r < 0)
@@ -94,26 +76,27 @@ const char *ota_image_root_type(enum ota_image_arch arch)
 	return arch == OTA_IMAGE_ARCH_ARM64 ? "root-arm64" : "root-x86-64";
 }
 
-int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, char **ret, struct ota_error *err)
+void ota_image_gpt_slots_conf(FILE *f)
 {
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		return ota_error_set(err, -ENOMEM, "out of memory");
+	fputs("[slot.system-a]\n"
+	      "class = system\n"
+	      "device = PARTLABEL=system-a\n"
+	      "[slot.system-b]\n"
+	      "class = system\n"
+	      "device = PARTLABEL=system-b\n"
+	      "\n"
+	      "[group.a]\n"
+	      "system = system-a\n"
+	      "[group.b]\n"
+	      "system = system-b\n",
+	      f);
+}
+
+void ota_image_gpt_slots_layout(const struct ota_image_desc *d, uint64_t slot_size, FILE *f)
+{
 	const char *type = ota_image_root_type(d->arch);
-	unsigned long long esp_mib = d->esp_size >> 20, slot_mib = slot_size >> 20;
+	unsigned long long slot_mib = slot_size >> 20;
 	fprintf(f,
-		"# /etc/ota/layout.conf (docs/provisioning.md), written by ota-image: the\n"
-		"# image ships esp and system-a; the first boot appends system-b and data.\n"
-		"[table]\n"
-		"type = gpt\n"
-		"\n"
-		"[partition esp]\n"
-		"size = %lluM\n"
-		"type = esp\n"
-		"filesystem = vfat\n"
-		"\n"
 		"[partition system-a]\n"
 		"size = %lluM\n"
 		"type = %s\n"
@@ -121,15 +104,41 @@ int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, ch
 		"[partition system-b]\n"
 		"size = %lluM\n"
 		"type = %s\n"
-		"\n"
-		"[partition data]\n"
-		"size = rest\n"
-		"type = linux\n"
-		"filesystem = ext4\n"
-		"label = data\n"
-		"mkfs-options = -m 1\n"
-		"grow = yes\n",
-		esp_mib, slot_mib, type, slot_mib, type);
+		"\n",
+		slot_mib, type, slot_mib, type);
+	ota_image_data_layout(f);
+}
+
+void ota_image_data_layout(FILE *f)
+{
+	fputs("[partition data]\n"
+	      "size = rest\n"
+	      "type = linux\n"
+	      "filesystem = ext4\n"
+	      "label = data\n"
+	      "mkfs-options = -m 1\n"
+	      "grow = yes\n",
+	      f);
+}
+
+const struct ota_image_target_ops *ota_image_target_ops_of(enum ota_image_target t)
+{
+	switch (t) {
+	case OTA_IMAGE_TARGET_RPI_TRYBOOT: return &ota_image_target_rpi;
+	case OTA_IMAGE_TARGET_UBOOT: return &ota_image_target_uboot;
+	case OTA_IMAGE_TARGET_EFI: break;
+	}
+	return &ota_image_target_efi;
+}
+
+int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, char **ret, struct ota_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	ota_image_target_ops_of(d->target)->layout_conf(d, slot_size, f);
 	_cleanup_free_ char *out = NULL;
 	int r = close_text(f, &text, &out, err);
 	if (r < 0)

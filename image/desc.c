@@ -11,7 +11,7 @@
 
 enum kind { K_STRING, K_PATH, K_SIZE, K_UINT, K_ENUM, K_BOOL };
 
-static const char *const target_names[] = { "efi" };
+static const char *const target_names[] = { "efi", "rpi-tryboot", "uboot" };
 static const char *const arch_names[] = { "amd64", "arm64" };
 static const char *const fs_names[] = { "ext4", "erofs" };
 static const char *const bmap_names[] = { "auto", "yes", "no" };
@@ -46,6 +46,12 @@ static const struct key keys[] = {
 	{ "update", "downgrade", K_ENUM, F(downgrade), false, 0, 0, ENUM(ota_downgrade_policy_names) },
 	{ "bootflow", "tries", K_UINT, F(tries), false, 1, OTA_BOOTFLOW_MAX_TRIES, NULL, 0 },
 	{ "init", "trial-watchdog", K_UINT, F(trial_watchdog_s), false, 0, 86400, NULL, 0 },
+	{ "rpi", "firmware", K_STRING, F(rpi_firmware), false, 0, 0, NULL, 0 },
+	{ "rpi", "kernel", K_STRING, F(rpi_kernel), false, 0, 0, NULL, 0 },
+	{ "rpi", "boot-size", K_SIZE, F(rpi_boot_size), false, 64ull << 20, 4ull << 30, NULL, 0 },
+	{ "rpi", "config", K_PATH, F(rpi_config), false, 0, 0, NULL, 0 },
+	{ "uboot", "device", K_STRING, F(uboot_device), false, 0, 0, NULL, 0 },
+	{ "uboot", "fdt", K_STRING, F(uboot_fdt), false, 0, 0, NULL, 0 },
 	{ "sign", "key", K_PATH, F(key), false, 0, 0, NULL, 0 },
 	{ "sign", "cert", K_PATH, F(cert), false, 0, 0, NULL, 0 },
 	{ "sign", "chain", K_PATH, F(chain), false, 0, 0, NULL, 0 },
@@ -53,7 +59,9 @@ static const struct key keys[] = {
 
 void ota_image_desc_init(struct ota_image_desc *d)
 {
-	*d = (struct ota_image_desc){ .esp_size = OTA_IMAGE_DEFAULT_ESP_SIZE, .tries = OTA_UPDATE_DEFAULT_TRIES,
+	*d = (struct ota_image_desc){ .esp_size = OTA_IMAGE_DEFAULT_ESP_SIZE,
+				      .rpi_boot_size = OTA_IMAGE_DEFAULT_RPI_BOOT_SIZE,
+				      .tries = OTA_UPDATE_DEFAULT_TRIES,
 				      .trial_watchdog_s = OTA_TRIAL_WATCHDOG_DEFAULT_S };
 }
 
@@ -186,9 +194,18 @@ static int on_section(void *user, const char *section, int line)
 	struct parse *p = user;
 	if (section_known(section))
 		return 0;
-	ota_error_set(p->err, -EINVAL, "%s:%d: unknown section [%s] (image, system, update, bootflow, init, sign)",
+	ota_error_set(p->err, -EINVAL, "%s:%d: unknown section [%s] (image, system, update, bootflow, init, rpi, uboot, sign)",
 		      p->source, line, section);
 	return 1;
+}
+
+static bool uboot_device_valid(const char *s)
+{
+	size_t word = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (word == 0 || s[word] != ' ')
+		return false;
+	s += word + 1;
+	return s[0] && strspn(s, "0123456789") == strlen(s);
 }
 
 /* Values the device files and file names take as they are. */
@@ -202,6 +219,22 @@ static int check(const struct parse *p)
 	if (strpbrk(d->version, " /\\\"'"))
 		return ota_error_set(p->err, -EINVAL, "%s: [system] version '%s' has a space, quote or slash",
 				     p->source, d->version);
+	const char *in_root[] = { d->rpi_firmware, d->rpi_kernel, d->uboot_fdt };
+	const char *in_root_key[] = { "[rpi] firmware", "[rpi] kernel", "[uboot] fdt" };
+	for (size_t i = 0; i < OTA_ELEMENTSOF(in_root); i++)
+		if (in_root[i] && (in_root[i][0] != '/' || strpbrk(in_root[i], " \"'")))
+			return ota_error_set(p->err, -EINVAL, "%s: %s '%s' is not an absolute path inside the root "
+					     "without spaces or quotes", p->source, in_root_key[i], in_root[i]);
+	/* U-Boot's "interface device": a word and a number */
+	if (d->uboot_device && !uboot_device_valid(d->uboot_device))
+		return ota_error_set(p->err, -EINVAL, "%s: [uboot] device '%s' is not U-Boot's interface and "
+				     "device number (like mmc 0 or virtio 0)", p->source, d->uboot_device);
+	if (d->uboot_fdt && d->arch != OTA_IMAGE_ARCH_ARM64)
+		return ota_error_set(p->err, -EINVAL, "%s: [uboot] fdt is for arch = arm64 (an x86 kernel takes no "
+				     "device tree)", p->source);
+	if (d->target == OTA_IMAGE_TARGET_RPI_TRYBOOT && d->arch != OTA_IMAGE_ARCH_ARM64)
+		return ota_error_set(p->err, -EINVAL, "%s: [image] target rpi-tryboot needs arch = arm64 (the "
+				     "Raspberry Pi 4 and 5 boot a 64-bit kernel)", p->source);
 	if (!d->key != !d->cert)
 		return ota_error_set(p->err, -EINVAL, "%s: [sign] key and cert go together", p->source);
 	if (d->chain && !d->key)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The system slot's file system (mke2fs -d or mkfs.erofs) and the ESP
- * (grub-mkimage, mkfs.fat, mtools), each an image file made without loop
- * devices or mounts. */
+/* The system slot's file system (mke2fs -d or mkfs.erofs) and FAT images
+ * (mkfs.fat, mtools), each an image file made without loop devices or
+ * mounts. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -9,12 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bootflow/bootflow.h"
-#include "image/image-private.h"
+#include <dirent.h>
+#include <stdlib.h>
 
-#ifndef OTA_IMAGE_DATA_DIR
-#define OTA_IMAGE_DATA_DIR "/usr/share/otaroot"
-#endif
+#include "image/image-private.h"
 
 /* debugfs reports a failed command on stderr and still exits 0: anything
  * there but its version banner is an error. */
@@ -98,102 +96,108 @@ int ota_image_mkfs_system(struct ota_image_ctx *c, const char *out, uint64_t slo
 	return mkfs_ext4(c, out, slot_size, err);
 }
 
-/* GRUB's double-quoted string: \ " $ escaped. */
-static int grub_quote(const char *s, char *buf, size_t size)
+int ota_image_mkfat(const struct ota_image_ctx *c, const char *out, uint64_t size, const char *label,
+		    const char *purpose, bool fat32, struct ota_error *err)
 {
-	size_t n = 0;
-	for (; *s; s++) {
-		if (n + 3 > size)
-			return -ENAMETOOLONG;
-		if (strchr("\\\"$", *s))
-			buf[n++] = '\\';
-		buf[n++] = *s;
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
-static int write_board_cfg(const struct ota_image_ctx *c, const char *path, struct ota_error *err)
-{
-	char cmdline[2048], text[4096];
-	const struct ota_image_desc *d = c->desc;
-	if (grub_quote(d->kernel_cmdline ? d->kernel_cmdline : "", cmdline, sizeof(cmdline)) < 0)
-		return ota_error_set(err, -E2BIG, "%s: [image] kernel-cmdline is too long", d->source);
-	/* Partition 1 the ESP, 2 system-a, 3 system-b (layout.conf's order). */
-	if (ota_format(text, sizeof(text),
-		       "# The machine, for the grub boot flow (docs/boot-flows.md); written by ota-image.\n"
-		       "%s"
-		       "set ota_group_a=a\n"
-		       "set ota_group_b=b\n"
-		       "set ota_part_a=2\n"
-		       "set ota_part_b=3\n"
-		       "set ota_root_a=PARTLABEL=system-a\n"
-		       "set ota_root_b=PARTLABEL=system-b\n"
-		       "set ota_cmdline=\"%s\"\n",
-		       d->grub_serial ? "serial --unit=0 --speed=115200\n"
-					"terminal_input serial console\n"
-					"terminal_output serial console\n"
-				      : "",
-		       cmdline) < 0)
-		return ota_error_set(err, -E2BIG, "board.cfg: too long");
-	return ota_write_file_atomic(path, text, strlen(text), 0644, err);
-}
-
-int ota_image_make_esp(struct ota_image_ctx *c, const char *out, struct ota_error *err)
-{
-	bool arm64 = c->desc->arch == OTA_IMAGE_ARCH_ARM64;
-	const char *format = arm64 ? "arm64-efi" : "x86_64-efi", *efi = arm64 ? "BOOTAA64.EFI" : "BOOTX64.EFI";
-	char modules[PATH_MAX], dir[PATH_MAX], grub[PATH_MAX], board[PATH_MAX], state[PATH_MAX];
-	char grub_cfg[PATH_MAX], flow_cfg[PATH_MAX], env[3][PATH_MAX], kib[32], volid[16], uuid[37], moddep[PATH_MAX];
-	const char *data = c->opts->data_dir ? c->opts->data_dir : OTA_IMAGE_DATA_DIR;
-	if (ota_format(modules, sizeof(modules), "%s",
-		       c->opts->grub_modules ? c->opts->grub_modules : arm64 ? "/usr/lib/grub/arm64-efi"
-									     : "/usr/lib/grub/x86_64-efi") < 0 ||
-	    ota_format(moddep, sizeof(moddep), "%s/moddep.lst", modules) < 0 ||
-	    ota_format(dir, sizeof(dir), "%s/esp", c->work) < 0 ||
-	    ota_format(grub, sizeof(grub), "%s/%s", dir, efi) < 0 ||
-	    ota_format(board, sizeof(board), "%s/board.cfg", dir) < 0 ||
-	    ota_format(state, sizeof(state), "%s/state", dir) < 0 ||
-	    ota_format(grub_cfg, sizeof(grub_cfg), "%s/grub/grub.cfg", data) < 0 ||
-	    ota_format(flow_cfg, sizeof(flow_cfg), "%s/grub/flow.cfg", data) < 0 ||
-	    ota_format(env[0], sizeof(env[0]), "%s/env1", state) < 0 ||
-	    ota_format(env[1], sizeof(env[1]), "%s/env2", state) < 0 ||
-	    ota_format(env[2], sizeof(env[2]), "%s/tries", state) < 0 ||
-	    ota_format(kib, sizeof(kib), "%" PRIu64, c->desc->esp_size >> 10) < 0)
-		return ota_error_set(err, -ENAMETOOLONG, "%s: path too long", c->work);
-	if (access(moddep, R_OK) < 0)
-		return ota_error_set(err, -ENOENT, "no GRUB %s modules in %s (%s)", format, modules,
-				     arm64 ? "Debian's grub-efi-arm64-bin, unpacked: --grub-modules DIR"
-					   : "install the Debian package grub-efi-amd64-bin");
-	if (access(grub_cfg, R_OK) < 0 || access(flow_cfg, R_OK) < 0)
-		return ota_error_set(err, -ENOENT, "the grub boot flow's grub.cfg and flow.cfg are not in %s/grub "
-				     "(--data-dir)", data);
-	ota_image_progress(c, "making the ESP (GRUB %s)", format);
-	int r = ota_mkdir_p(dir, 0755);
-	if (r < 0)
-		return ota_error_errno(err, r, "creating %s", dir);
-	/* Only what grub.cfg and flow.cfg use: no module is loaded from the ESP. */
-	const char *mkimage[] = { "grub-mkimage", "-O", format, "-d", modules, "-o", grub, "-p", "/otaroot",
-				  "part_gpt", "part_msdos", "fat", "ext2", "normal", "linux", "echo", "test",
-				  "loadenv", "regexp", "configfile", "serial", "terminal", "sleep", "reboot", "halt",
-				  "gzio", "efi_gop", NULL };
-	static const char *const groups[2] = OTA_IMAGE_GROUPS;
-	if ((r = ota_image_run(c, mkimage, err)) < 0 || (r = write_board_cfg(c, board, err)) < 0 ||
-	    (r = ota_bootflow_grub_write_initial(state, groups, groups[0], err)) < 0)
-		return r;
-	ota_image_uuid(c->desc->compatible, "esp-volume-id", uuid);
+	char kib[32], volid[16], uuid[37];
+	if (ota_format(kib, sizeof(kib), "%" PRIu64, size >> 10) < 0)
+		return -EINVAL;
+	ota_image_uuid(c->desc->compatible, purpose, uuid);
 	memcpy(volid, uuid, 8);
 	volid[8] = '\0';
-	const char *mkfs[] = { "mkfs.fat", "--invariant", "-i", volid, "-C", "-n", "OTA-ESP", out, kib, NULL };
-	const char *mmd[] = { "mmd", "-i", out, "::/EFI", "::/EFI/BOOT", "::/otaroot", NULL };
-	char efi_dest[64];
-	if (ota_format(efi_dest, sizeof(efi_dest), "::/EFI/BOOT/%s", efi) < 0)
-		return -ENAMETOOLONG;
-	const char *copy_grub[] = { "mcopy", "-i", out, grub, efi_dest, NULL };
-	const char *copy_flow[] = { "mcopy", "-i", out, grub_cfg, flow_cfg, board, env[0], env[1], env[2],
-				    "::/otaroot/", NULL };
-	if ((r = ota_image_run(c, mkfs, err)) < 0 || (r = ota_image_run(c, mmd, err)) < 0 ||
-	    (r = ota_image_run(c, copy_grub, err)) < 0 || (r = ota_image_run(c, copy_flow, err)) < 0)
-		ota_error_prefix(err, "making the ESP (%" PRIu64 " MiB; [image] esp-size): ", c->desc->esp_size >> 20);
+	const char *fat[] = { "mkfs.fat", "--invariant", "-i", volid, "-C", "-n", label, out, kib, NULL };
+	const char *fat_32[] = { "mkfs.fat", "--invariant", "-F", "32", "-i", volid, "-C", "-n", label, out, kib, NULL };
+	return ota_image_run(c, fat32 ? fat_32 : fat, err);
+}
+
+int ota_image_fat_copy(const struct ota_image_ctx *c, const char *image, const char *const *files, const char *dest,
+		       struct ota_error *err)
+{
+	size_t n = 0;
+	while (files[n])
+		n++;
+	_cleanup_free_ const char **argv = calloc(n + 7, sizeof(*argv));
+	if (!argv)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	/* -D o: ours replace a file of the same name (a firmware directory's config.txt) */
+	const char *head[] = { "mcopy", "-D", "o", "-i", image };
+	memcpy(argv, head, sizeof(head));
+	memcpy(argv + OTA_ELEMENTSOF(head), files, n * sizeof(*argv));
+	argv[n + OTA_ELEMENTSOF(head)] = dest;
+	return ota_image_run(c, argv, err);
+}
+
+static void free_entries(struct dirent **e, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(e[i]);
+}
+
+/* Depth-bounded: a firmware tree is two levels (overlays/). */
+static int copy_tree(const struct ota_image_ctx *c, const char *image, const char *src, const char *dest,
+		     unsigned depth, struct ota_error *err)
+{
+	if (depth > 8)
+		return ota_error_set(err, -ELOOP, "%s: directories nested too deep for a FAT boot partition", src);
+	struct dirent **e = NULL;
+	int n = scandir(src, &e, NULL, alphasort);
+	if (n < 0)
+		return ota_error_errno(err, -errno, "reading %s", src);
+	_cleanup_free_ char **paths = calloc((size_t)n + 1, sizeof(*paths));
+	size_t n_files = 0;
+	int r = paths ? 0 : ota_error_set(err, -ENOMEM, "out of memory");
+	/* files first, in one mcopy (the directory's entries in name order), then each directory */
+	for (int pass = 0; pass < 2 && r >= 0; pass++)
+		for (int i = 0; i < n && r >= 0; i++) {
+			char path[PATH_MAX], sub[PATH_MAX];
+			struct stat st;
+			if (ota_streq(e[i]->d_name, ".") || ota_streq(e[i]->d_name, ".."))
+				continue;
+			if (ota_format(path, sizeof(path), "%s/%s", src, e[i]->d_name) < 0) {
+				r = ota_error_set(err, -ENAMETOOLONG, "%s/%s: path too long", src, e[i]->d_name);
+				break;
+			}
+			if (stat(path, &st) < 0) {
+				r = ota_error_errno(err, -errno, "%s", path);
+				break;
+			}
+			if (pass == 0 && S_ISREG(st.st_mode)) {
+				if (!(paths[n_files++] = strdup(path)))
+					r = ota_error_set(err, -ENOMEM, "out of memory");
+			} else if (pass == 1 && S_ISDIR(st.st_mode)) {
+				if (ota_format(sub, sizeof(sub), "%s/%s", dest, e[i]->d_name) < 0)
+					r = ota_error_set(err, -ENAMETOOLONG, "%s: path too long", sub);
+				const char *mmd[] = { "mmd", "-i", image, sub, NULL };
+				if (r >= 0)
+					r = ota_image_run(c, mmd, err);
+				if (r >= 0)
+					r = copy_tree(c, image, path, sub, depth + 1, err);
+			}
+		}
+	if (r >= 0 && n_files) {
+		char to[PATH_MAX];
+		if (ota_format(to, sizeof(to), "%s/", dest) < 0)
+			r = ota_error_set(err, -ENAMETOOLONG, "%s: path too long", dest);
+		else
+			r = ota_image_fat_copy(c, image, (const char *const *)paths, to, err);
+	}
+	for (size_t i = 0; paths && i < n_files; i++)
+		free(paths[i]);
+	free_entries(e, n);
+	free(e);
 	return r;
+}
+
+int ota_image_fat_copy_tree(const struct ota_image_ctx *c, const char *image, const char *src, const char *dest,
+			    struct ota_error *err)
+{
+	return copy_tree(c, image, src, dest, 0, err);
+}
+
+int ota_image_work_file(const struct ota_image_ctx *c, const char *name, const char *text, char *path, size_t size,
+			struct ota_error *err)
+{
+	if (ota_format(path, size, "%s/%s", c->work, name) < 0)
+		return ota_error_set(err, -ENAMETOOLONG, "%s/%s: path too long", c->work, name);
+	return ota_write_file_atomic(path, text, strlen(text), 0644, err);
 }

@@ -10,10 +10,14 @@
  * (/etc/ota/system.conf and layout.conf, each parsed back by its owner,
  * sysconf/ and partitioner/, before it is written; the keyring; an empty
  * /etc/machine-id), make the system slot's file system (mke2fs -d or
- * mkfs.erofs), and then either the disk image (GPT with libfdisk, the ESP
- * with GRUB EFI and the grub boot flow made with mkfs.fat and mtools, the
- * system-a slot; layout.conf makes the first boot append system-b and data)
- * with a bundle of the slot, or only the bundle (bundle/).
+ * mkfs.erofs), and then either the disk image (the partition table with
+ * libfdisk, the target's FAT boot partitions made with mkfs.fat and mtools,
+ * the system-a slot; layout.conf makes the first boot append the rest) with
+ * the first bundle, or only the bundle (bundle/). Targets: efi (GPT, an ESP
+ * with GRUB EFI, the grub flow), rpi-tryboot (MBR, the Raspberry Pi
+ * firmware's tryboot A/B: autoboot.txt, a boot partition per group whose
+ * image is also in every bundle), uboot (GPT, a FAT partition with boot.scr
+ * and the uboot flow's env files; kernels in the slots).
  *
  * Reproducible: the same root and description give the same bytes. Every
  * time written is SOURCE_DATE_EPOCH (or the newest mtime in the root), mtimes
@@ -43,7 +47,9 @@
 #include "sysutil/sysutil.h"
 
 enum ota_image_target {
-	OTA_IMAGE_TARGET_EFI = 0, /* GPT, ESP with GRUB EFI, the grub boot flow */
+	OTA_IMAGE_TARGET_EFI = 0,     /* GPT, ESP with GRUB EFI, the grub boot flow */
+	OTA_IMAGE_TARGET_RPI_TRYBOOT, /* MBR, the Raspberry Pi firmware's tryboot A/B (board/raspberrypi4) */
+	OTA_IMAGE_TARGET_UBOOT,       /* GPT, a FAT boot partition with boot.scr, the uboot flow (file mode) */
 };
 enum ota_image_arch {
 	OTA_IMAGE_ARCH_AMD64 = 0,
@@ -60,6 +66,7 @@ enum ota_image_bmap {
 };
 
 #define OTA_IMAGE_DEFAULT_ESP_SIZE (32ull << 20)
+#define OTA_IMAGE_DEFAULT_RPI_BOOT_SIZE (128ull << 20)
 #define OTA_IMAGE_ALIGN (1ull << 20) /* partitions start and end on MiB boundaries */
 
 /* A parsed description. Paths are absolute (relative ones are taken from
@@ -72,7 +79,7 @@ struct ota_image_desc {
 	enum ota_image_arch arch;
 	enum ota_image_fs filesystem;
 	uint64_t slot_size;           /* bytes, MiB multiple; 0: from the root's size */
-	uint64_t esp_size;            /* bytes, MiB multiple */
+	uint64_t esp_size;            /* bytes, MiB multiple: the ESP (efi), the boot partition (uboot) */
 	char *kernel_cmdline;         /* more kernel arguments; may be NULL */
 	bool grub_serial;             /* GRUB's menu on the first serial port too */
 	enum ota_image_bmap bmap;
@@ -87,6 +94,14 @@ struct ota_image_desc {
 	/* [bootflow], [init] */
 	unsigned tries;
 	unsigned trial_watchdog_s;
+	/* [rpi] (rpi-tryboot): paths inside the root */
+	char *rpi_firmware;           /* the firmware directory; NULL: /boot/firmware */
+	char *rpi_kernel;             /* NULL: found (docs/ota-image.md) */
+	uint64_t rpi_boot_size;       /* boot-a, boot-b */
+	char *rpi_config;             /* lines added to config.txt (a host file); may be NULL */
+	/* [uboot] (uboot) */
+	char *uboot_device;           /* U-Boot's interface and device, "mmc 0"; NULL: mmc 0 */
+	char *uboot_fdt;              /* the device tree loaded from the slot; NULL: U-Boot's own */
 	/* [sign]; all NULL: the bundle is left unsigned (ota-bundle sign) */
 	char *key, *cert, *chain;
 };
@@ -113,10 +128,14 @@ int ota_image_system_conf(const struct ota_image_desc *d, const char *version, c
 int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, char **ret,
 			  struct ota_error *err) _must_check_;
 
+/* The MBR disk signature of an rpi-tryboot image, derived from the
+ * compatible string (never 0): its slots are PARTUUID=<signature>-NN. */
+uint32_t ota_image_mbr_id(const char *compatible);
+
 struct ota_image_opts {
 	const char *rootfs;           /* directory or tarball */
 	const char *version;          /* NULL: the description's */
-	const char *data_dir;         /* grub/grub.cfg and grub/flow.cfg; NULL: the installed */
+	const char *data_dir;         /* grub/grub.cfg, grub/flow.cfg, uboot/boot.cmd; NULL: the installed */
 	const char *grub_modules;     /* NULL: /usr/lib/grub/<x86_64-efi|arm64-efi> */
 	const char *key, *cert, *chain; /* override [sign] */
 	unsigned threads;             /* bundle compression; 0: one per CPU */

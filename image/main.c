@@ -64,12 +64,13 @@ static const struct ota_cli_command commands[] = {
 	[CMD_BUILD] = { "build", ROOT_OPTS "odg", 1, 1,
 			"Usage: ota-image build DESC --rootfs DIR|TARBALL -o OUT/ [OPTIONS]\n"
 			"\n"
-			"Writes OUT/disk.img (GPT: the ESP with GRUB and system-a; the first boot adds system-b\n"
-			"and data), OUT/disk.img.bmap when bmaptool is installed, and OUT/update.otab (a bundle\n"
-			"of the same system). Nothing is written when anything fails.\n"
+			"Writes OUT/disk.img (the target's boot partitions and system-a; the first boot adds\n"
+			"system-b and data), OUT/disk.img.bmap when bmaptool is installed, and OUT/update.otab\n"
+			"(a bundle of the same system). Targets ([image] target): efi, rpi-tryboot, uboot.\n"
+			"Nothing is written when anything fails.\n"
 			"\n" ROOT_HELP
 			"  -o, --output OUT       the output directory (created; its files of those names replaced)\n"
-			"  --data-dir DIR         otaroot's boot-flow files (DIR/grub/grub.cfg, flow.cfg)\n"
+			"  --data-dir DIR         otaroot's boot-flow files (DIR/grub/*.cfg, DIR/uboot/boot.cmd)\n"
 			"  --grub-modules DIR     GRUB's EFI modules (default /usr/lib/grub/x86_64-efi or arm64-efi)\n" },
 	[CMD_BUNDLE] = { "bundle", ROOT_OPTS "o", 1, 1,
 			 "Usage: ota-image bundle DESC --rootfs DIR|TARBALL -o BUNDLE [OPTIONS]\n"

@@ -62,8 +62,7 @@ int ota_image_stage_root(struct ota_image_ctx *c, struct ota_error *err)
 	return r;
 }
 
-/* The host path of path inside the staged root, symlinks resolved in it. */
-static int in_root(const struct ota_image_ctx *c, const char *path, char *buf, size_t size, struct ota_error *err)
+int ota_image_in_root(const struct ota_image_ctx *c, const char *path, char *buf, size_t size, struct ota_error *err)
 {
 	char resolved[PATH_MAX];
 	int r = ota_path_resolve_in_root(c->root, path, resolved, sizeof(resolved), err);
@@ -74,13 +73,12 @@ static int in_root(const struct ota_image_ctx *c, const char *path, char *buf, s
 	return 0;
 }
 
-/* 1 if path (in the root) is a regular file, 0 if not. */
-static int is_file_in_root(const struct ota_image_ctx *c, const char *path)
+int ota_image_is_file_in_root(const struct ota_image_ctx *c, const char *path)
 {
 	char host[PATH_MAX];
 	struct stat st;
 	struct ota_error e = { 0 };
-	return in_root(c, path, host, sizeof(host), &e) == 0 && stat(host, &st) == 0 && S_ISREG(st.st_mode);
+	return ota_image_in_root(c, path, host, sizeof(host), &e) == 0 && stat(host, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The ELF machine of a file, 0 if it is no ELF file. */
@@ -103,9 +101,9 @@ static int link_boot_file(const struct ota_image_ctx *c, const char *name, char 
 	struct ota_error e = { 0 };
 	if (ota_format(boot, sizeof(boot), "/boot/%s", name) < 0 || ota_format(top, sizeof(top), "/%s", name) < 0)
 		return -ENAMETOOLONG;
-	if (is_file_in_root(c, boot))
+	if (ota_image_is_file_in_root(c, boot))
 		return 0;
-	if (is_file_in_root(c, top)) {
+	if (ota_image_is_file_in_root(c, top)) {
 		char resolved[PATH_MAX];
 		if (ota_path_resolve_in_root(c->root, top, resolved, sizeof(resolved), &e) < 0 ||
 		    ota_format(target, sizeof(target), "%s",
@@ -129,57 +127,63 @@ static int link_boot_file(const struct ota_image_ctx *c, const char *name, char 
 			return -ENOENT;
 	}
 	char link[PATH_MAX];
-	if (in_root(c, "/boot", host, sizeof(host), &e) < 0 || ota_mkdir_p(host, 0755) < 0 ||
+	if (ota_image_in_root(c, "/boot", host, sizeof(host), &e) < 0 || ota_mkdir_p(host, 0755) < 0 ||
 	    ota_format(link, sizeof(link), "%s/%s", host, name) < 0 || symlink(target, link) < 0)
 		return -EIO;
 	(void)!ota_format(found, found_size, "%s", target);
 	return 0;
 }
 
-/* Appends "what (why)" to the list of missing things. */
-static void missing(char *list, size_t size, const char *what)
+void ota_image_missing(char *list, size_t size, const char *what)
 {
 	size_t used = strlen(list);
 	(void)snprintf(list + used, size - used, "%s%s", used ? "; " : "", what);
 }
 
-static int check_root(struct ota_image_ctx *c, struct ota_error *err)
+void ota_image_check_kernel(struct ota_image_ctx *c, char *list, size_t size)
 {
-	char list[1024] = "", kernel[PATH_MAX] = "", initrd[PATH_MAX] = "", host[PATH_MAX];
-	struct ota_error e = { 0 };
+	char kernel[PATH_MAX] = "", initrd[PATH_MAX] = "";
 	int r = link_boot_file(c, "vmlinuz", kernel, sizeof(kernel));
 	if (r == -EEXIST)
-		missing(list, sizeof(list), "/boot/vmlinuz (several /boot/vmlinuz-* and no /vmlinuz link to say "
-					    "which one boots)");
+		ota_image_missing(list, size, "/boot/vmlinuz (several /boot/vmlinuz-* and no /vmlinuz link to say "
+					      "which one boots)");
 	else if (r < 0)
-		missing(list, sizeof(list), "/boot/vmlinuz (the kernel; also found as the /vmlinuz link or the one "
-					    "/boot/vmlinuz-*)");
+		ota_image_missing(list, size, "/boot/vmlinuz (the kernel; also found as the /vmlinuz link or the one "
+					      "/boot/vmlinuz-*)");
 	else if (kernel[0])
 		ota_image_progress(c, "kernel: /boot/vmlinuz -> %s", kernel);
 	if (r == 0 && link_boot_file(c, "initrd.img", initrd, sizeof(initrd)) == 0 && initrd[0])
 		ota_image_progress(c, "initramfs: /boot/initrd.img -> %s", initrd);
+}
+
+static int check_root(struct ota_image_ctx *c, struct ota_error *err)
+{
+	const struct ota_image_target_ops *t = ota_image_target_ops_of(c->desc->target);
+	char list[2048] = "", host[PATH_MAX];
+	struct ota_error e = { 0 };
+	t->check_root(c, list, sizeof(list));
 	struct stat st;
 	unsigned want = c->desc->arch == OTA_IMAGE_ARCH_ARM64 ? EM_AARCH64 : EM_X86_64;
-	if (in_root(c, "/sbin/ota-init", host, sizeof(host), &e) < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode) ||
+	if (ota_image_in_root(c, "/sbin/ota-init", host, sizeof(host), &e) < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    !(st.st_mode & S_IXUSR))
-		missing(list, sizeof(list), "/sbin/ota-init (install the otaroot package into the root)");
+		ota_image_missing(list, sizeof(list), "/sbin/ota-init (install the otaroot package into the root)");
 	else if (elf_machine(host) != want)
-		missing(list, sizeof(list), c->desc->arch == OTA_IMAGE_ARCH_ARM64
+		ota_image_missing(list, sizeof(list), c->desc->arch == OTA_IMAGE_ARCH_ARM64
 						    ? "/sbin/ota-init for arm64 (it is no arm64 program)"
 						    : "/sbin/ota-init for amd64 (it is no x86-64 program)");
-	if (in_root(c, "/sbin/init", host, sizeof(host), &e) < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode))
-		missing(list, sizeof(list), "/sbin/init (the real init ota-init starts: systemd-sysv, BusyBox, ...)");
+	if (ota_image_in_root(c, "/sbin/init", host, sizeof(host), &e) < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+		ota_image_missing(list, sizeof(list), "/sbin/init (the real init ota-init starts: systemd-sysv, BusyBox, ...)");
 	if (list[0])
-		return ota_error_set(err, -ENOENT, "the root %s lacks what the efi target boots: %s", c->opts->rootfs,
-				     list);
+		return ota_error_set(err, -ENOENT, "the root %s lacks what the %s target boots: %s", c->opts->rootfs,
+				     t->name, list);
 	return 0;
 }
 
-static int write_in_root(const struct ota_image_ctx *c, const char *path, const char *data, size_t size,
-			 mode_t mode, struct ota_error *err)
+int ota_image_write_in_root(const struct ota_image_ctx *c, const char *path, const char *data, size_t size,
+			    mode_t mode, struct ota_error *err)
 {
 	char host[PATH_MAX];
-	int r = in_root(c, path, host, sizeof(host), err);
+	int r = ota_image_in_root(c, path, host, sizeof(host), err);
 	if (r < 0)
 		return r;
 	r = ota_mkdir_parent(host, 0755);
@@ -201,7 +205,7 @@ static int install_keyring(const struct ota_image_ctx *c, struct ota_error *err)
 	if (!strstr(pem, "-----BEGIN CERTIFICATE-----"))
 		return ota_error_set(err, -EINVAL, "%s: [update] keyring %s holds no PEM certificate",
 				     c->desc->source, c->desc->keyring);
-	return write_in_root(c, OTA_IMAGE_KEYRING, pem, strlen(pem), 0644, err);
+	return ota_image_write_in_root(c, OTA_IMAGE_KEYRING, pem, strlen(pem), 0644, err);
 }
 
 int ota_image_configure_root(struct ota_image_ctx *c, const char *version, uint64_t slot_size, struct ota_error *err)
@@ -213,18 +217,21 @@ int ota_image_configure_root(struct ota_image_ctx *c, const char *version, uint6
 	if ((r = ota_image_system_conf(c->desc, version, &sysconf, err)) < 0 ||
 	    (r = ota_image_layout_conf(c->desc, slot_size, &layout, err)) < 0)
 		return r;
-	if ((r = write_in_root(c, "/etc/ota/system.conf", sysconf, strlen(sysconf), 0644, err)) < 0 ||
-	    (r = write_in_root(c, "/etc/ota/layout.conf", layout, strlen(layout), 0644, err)) < 0 ||
+	if ((r = ota_image_write_in_root(c, "/etc/ota/system.conf", sysconf, strlen(sysconf), 0644, err)) < 0 ||
+	    (r = ota_image_write_in_root(c, "/etc/ota/layout.conf", layout, strlen(layout), 0644, err)) < 0 ||
 	    (r = install_keyring(c, err)) < 0)
+		return r;
+	const struct ota_image_target_ops *t = ota_image_target_ops_of(c->desc->target);
+	if (t->configure_root && (r = t->configure_root(c, err)) < 0)
 		return r;
 	/* ota-init makes the device's id and binds it over this file: empty,
 	 * every device flashed from the image gets its own. */
-	if ((r = write_in_root(c, "/etc/machine-id", "", 0, 0444, err)) < 0)
+	if ((r = ota_image_write_in_root(c, "/etc/machine-id", "", 0, 0444, err)) < 0)
 		return r;
 	char host[PATH_MAX];
 	struct stat st;
 	struct ota_error e = { 0 };
-	if (in_root(c, "/var/lib/dbus/machine-id", host, sizeof(host), &e) == 0 && lstat(host, &st) == 0 &&
+	if (ota_image_in_root(c, "/var/lib/dbus/machine-id", host, sizeof(host), &e) == 0 && lstat(host, &st) == 0 &&
 	    S_ISREG(st.st_mode) && unlink(host) < 0)
 		return ota_error_errno(err, -errno, "removing %s (an id every device would share)", host);
 	return 0;

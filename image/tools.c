@@ -17,7 +17,7 @@ static const struct {
 	{ "mkfs.fat", "dosfstools" },	  { "mmd", "mtools" },			{ "mcopy", "mtools" },
 	{ "grub-mkimage", "grub-common" }, { "bmaptool", "bmap-tools" },	{ "cp", "coreutils" },
 	{ "tar", "tar" },		  { "qemu-system-x86_64", "qemu-system-x86" },
-	{ "qemu-system-aarch64", "qemu-system-arm" },
+	{ "qemu-system-aarch64", "qemu-system-arm" }, { "mkimage", "u-boot-tools" },
 };
 
 static const char *package_of(const char *tool)
@@ -41,6 +41,15 @@ int ota_image_have_tool(const char *name, struct ota_error *err)
 {
 	char path[256];
 	return find_tool(name, path, sizeof(path), err);
+}
+
+#ifndef OTA_IMAGE_DATA_DIR
+#define OTA_IMAGE_DATA_DIR "/usr/share/otaroot"
+#endif
+
+const char *ota_image_data_dir(const struct ota_image_ctx *c)
+{
+	return c->opts->data_dir ? c->opts->data_dir : OTA_IMAGE_DATA_DIR;
 }
 
 void ota_image_progress(const struct ota_image_ctx *c, const char *fmt, ...)

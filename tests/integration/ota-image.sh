@@ -66,12 +66,6 @@ desc() {
 desc signed.conf '[sign]' 'key = signer.key' 'cert = signer.pem'
 desc unsigned.conf
 image() { "$IMG" "$@" --threads 2 --data-dir "$SRC/bootflow" -q; }
-# check NAME COMMAND...: ok if the command succeeds
-check() {
-	local name=$1
-	shift
-	if "$@" >check.out 2>&1; then ok "$name"; else bad "$name" "$(head -c 600 check.out)"; fi
-}
 # no_staging: a failed or finished run leaves no staging directory
 no_staging() {
 	if ls -d ./*.ota-image-* >/dev/null 2>&1; then bad "$1: staging removed" "$(ls -d ./*.ota-image-*)"; else ok "$1: staging removed"; fi
@@ -179,14 +173,6 @@ check "bundle 2.0: system.conf says 2.0" sh -c "debugfs -R 'cat /etc/ota/system.
 check "bundle 2.0: the changed file" sh -c "debugfs -R 'cat /etc/hostname' v2.img 2>/dev/null | grep -qx changed-device"
 
 # ---- errors: exit 1 naming what is wrong, no output --------------------------
-# fails NAME WANT COMMAND...: exit 1, stderr has WANT
-fails() {
-	local name=$1 want=$2 rc=0
-	shift 2
-	"$@" >fail.out 2>fail.err || rc=$?
-	if [ "$rc" = 1 ] && grep -qF -- "$want" fail.err; then ok "$name: exit 1 naming '$want'"
-	else bad "$name" "exit $rc, stderr: $(head -c 400 fail.err)"; fi
-}
 cp -a root nokernel && rm -f nokernel/vmlinuz nokernel/boot/vmlinuz-*
 fails "root without a kernel" "lacks what the efi target boots: /boot/vmlinuz" image build signed.conf --rootfs nokernel -o err1
 check "root without a kernel: no output" test ! -e err1

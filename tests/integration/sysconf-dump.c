@@ -25,6 +25,12 @@ int main(int argc, char **argv)
 	       u->version, u->keyring, u->channel ? u->channel : "", ota_downgrade_policy_names[u->downgrade], u->tries);
 	printf("bootflow=%s\nbootflow_device=%s\ngroups=%s,%s\n", u->bootflow.type,
 	       u->bootflow.device ? u->bootflow.device : "", u->bootflow.groups[0], u->bootflow.groups[1]);
+	const struct ota_bootflow_config *b = &u->bootflow;
+	printf("env_mode=%s\nenv=%s\nautoboot=%s\n", b->env_mode ? b->env_mode : "", b->env ? b->env : "",
+	       b->autoboot ? b->autoboot : "");
+	for (size_t i = 0; i < 2; i++)
+		if (b->partitions[i].group)
+			printf("partition=%s:%u\n", b->partitions[i].group, b->partitions[i].number);
 	for (size_t i = 0; i < u->n_slots; i++)
 		printf("slot=%s:%s:%s:%s\n", u->slots[i].name, u->slots[i].slot_class, u->slots[i].group,
 		       u->slots[i].device ? u->slots[i].device : "");

@@ -33,6 +33,14 @@ static const char every_key[] =
 	"tries = 7\n"
 	"[init]\n"
 	"trial-watchdog = 600\n"
+	"[rpi]\n"
+	"firmware = /usr/lib/raspi-firmware\n"
+	"kernel = /boot/Image-6.6\n"
+	"boot-size = 256M\n"
+	"config = rpi/config-extra.txt\n"
+	"[uboot]\n"
+	"device = virtio 1\n"
+	"fdt = /boot/dtbs/rockchip/rk3399-rockpro64.dtb\n"
 	"[sign]\n"
 	"key = keys/signer.key\n"
 	"cert = keys/signer.pem\n"
@@ -40,7 +48,7 @@ static const char every_key[] =
 
 TEST(image_desc_every_key_in_the_test)
 {
-	ASSERT_TRUE(test_schema_keys_set(ota_image_desc_key_name, (const char *const[]){ every_key, NULL }) >= 19);
+	ASSERT_TRUE(test_schema_keys_set(ota_image_desc_key_name, (const char *const[]){ every_key, NULL }) >= 25);
 }
 
 TEST(image_desc_round_trip_every_key)
@@ -68,6 +76,12 @@ TEST(image_desc_round_trip_every_key)
 	ASSERT_STR_EQ(d.downgrade, "strict");
 	ASSERT_INT_EQ(d.tries, 7);
 	ASSERT_INT_EQ(d.trial_watchdog_s, 600);
+	ASSERT_STR_EQ(d.rpi_firmware, "/usr/lib/raspi-firmware");
+	ASSERT_STR_EQ(d.rpi_kernel, "/boot/Image-6.6");
+	ASSERT_TRUE(d.rpi_boot_size == 256ull << 20);
+	ASSERT_STR_EQ(d.rpi_config, "/work/products/r2/rpi/config-extra.txt");
+	ASSERT_STR_EQ(d.uboot_device, "virtio 1");
+	ASSERT_STR_EQ(d.uboot_fdt, "/boot/dtbs/rockchip/rk3399-rockpro64.dtb");
 	ASSERT_STR_EQ(d.key, "/work/products/r2/keys/signer.key");
 	ASSERT_STR_EQ(d.cert, "/work/products/r2/keys/signer.pem");
 	ASSERT_STR_EQ(d.chain, "/work/products/r2/keys/intermediate.pem");
@@ -114,6 +128,19 @@ TEST(image_desc_errors_name_line_and_key)
 		  "[sign] key and cert go together" },
 		{ "[image]\ngrub-serial = maybe\n", "d.conf:2: [image] grub-serial: 'maybe' is not yes or no" },
 		{ "[image]\nbmap = auto\nbmap = no\n", "d.conf" },
+		{ "[image]\ntarget = coreboot\n", "'coreboot' is not one of efi, rpi-tryboot, uboot" },
+		{ "[image]\ntarget = rpi-tryboot\n[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\n",
+		  "d.conf: [image] target rpi-tryboot needs arch = arm64" },
+		{ "[uboot]\ndevice = mmc\n[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\n",
+		  "[uboot] device 'mmc' is not U-Boot's interface and device number" },
+		{ "[uboot]\ndevice = mmc 0:1\n[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\n",
+		  "[uboot] device 'mmc 0:1'" },
+		{ "[image]\narch = arm64\n[rpi]\nfirmware = boot/firmware\n[system]\ncompatible = x\nversion = 1\n"
+		  "[update]\nkeyring = k\n",
+		  "[rpi] firmware 'boot/firmware' is not an absolute path inside the root" },
+		{ "[uboot]\nfdt = /b.dtb\n[system]\ncompatible = x\nversion = 1\n[update]\nkeyring = k\n",
+		  "[uboot] fdt is for arch = arm64" },
+		{ "[rpi]\nboot-size = 32M\n", "d.conf:2: [rpi] boot-size: '32M' is not a size in whole MiB" },
 	};
 	for (size_t i = 0; i < OTA_ELEMENTSOF(cases); i++) {
 		struct ota_image_desc d;
@@ -196,4 +223,92 @@ TEST(image_layout_conf_parses_back)
 	ASSERT_STR_EQ(l.parts[3].label, "data");
 	free(text);
 	ota_image_desc_done(&d);
+}
+
+static char *conf_of(const char *desc, bool layout, struct ota_error *err)
+{
+	struct ota_image_desc d;
+	ota_image_desc_init(&d);
+	char *text = NULL;
+	if (ota_image_desc_parse(&d, desc, "/p/image.conf", err) < 0 ||
+	    (layout ? ota_image_layout_conf(&d, 1ull << 30, &text, err) : ota_image_system_conf(&d, NULL, &text, err)) < 0)
+		text = NULL;
+	ota_image_desc_done(&d);
+	return text;
+}
+
+static const char rpi_desc[] = "[image]\ntarget = rpi-tryboot\narch = arm64\n[system]\ncompatible = pi-kiosk\n"
+			       "version = 3\n[update]\nkeyring = ca.pem\n";
+static const char uboot_desc[] = "[image]\ntarget = uboot\nesp-size = 24M\n[system]\ncompatible = rk-gw\n"
+				 "version = 3\n[update]\nkeyring = ca.pem\n[bootflow]\ntries = 5\n";
+
+/* rpi-tryboot: the tryboot flow on partitions 2 and 3, the slots by the
+ * PARTUUID of the MBR signature derived from the compatible. */
+TEST(image_system_conf_rpi_tryboot)
+{
+	struct ota_error err = { 0 };
+	char *text = conf_of(rpi_desc, false, &err);
+	if (!text)
+		fprintf(stderr, "  %s\n", err.msg);
+	ASSERT_TRUE(text != NULL);
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, text, "system.conf", &err), 0);
+	ASSERT_STR_EQ(c.update.bootflow.type, "rpi-tryboot");
+	ASSERT_STR_EQ(c.update.bootflow.autoboot, "/boot/firmware/autoboot.txt");
+	ASSERT_INT_EQ(c.update.bootflow.partitions[0].number + c.update.bootflow.partitions[1].number, 5);
+	char want[64];
+	snprintf(want, sizeof(want), "PARTUUID=%08x-05", (unsigned)ota_image_mbr_id("pi-kiosk"));
+	ASSERT_STR_EQ(ota_sysconf_slot(&c.update, "a", "system")->device, want);
+	snprintf(want, sizeof(want), "PARTUUID=%08x-03", (unsigned)ota_image_mbr_id("pi-kiosk"));
+	ASSERT_STR_EQ(ota_sysconf_slot(&c.update, "b", "boot")->device, want);
+	ASSERT_TRUE(ota_image_mbr_id("pi-kiosk") != ota_image_mbr_id("pi-kiosk2"));
+	ota_sysconf_done(&c);
+	free(text);
+}
+
+TEST(image_system_conf_uboot)
+{
+	struct ota_error err = { 0 };
+	char *text = conf_of(uboot_desc, false, &err);
+	ASSERT_TRUE(text != NULL);
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	ASSERT_INT_EQ(ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, text, "system.conf", &err), 0);
+	ASSERT_STR_EQ(c.update.bootflow.type, "uboot");
+	ASSERT_STR_EQ(c.update.bootflow.env_mode, "file");
+	ASSERT_STR_EQ(c.update.bootflow.env, "/ota.env");
+	ASSERT_STR_EQ(c.update.bootflow.device, "PARTLABEL=boot");
+	ASSERT_INT_EQ(c.update.tries, 5);
+	ASSERT_STR_EQ(ota_sysconf_slot(&c.update, "b", "system")->device, "PARTLABEL=system-b");
+	ota_sysconf_done(&c);
+	free(text);
+}
+
+/* rpi-tryboot's layout is an MBR of more than four partitions: system-a
+ * is the fourth entry (p5 behind the extended p4), data the last. */
+TEST(image_layout_conf_rpi_and_uboot)
+{
+	struct ota_error err = { 0 };
+	struct ota_layout l;
+	char *text = conf_of(rpi_desc, true, &err);
+	ASSERT_TRUE(text != NULL);
+	ASSERT_INT_EQ(ota_layout_parse(&l, text, "layout.conf", &err), 0);
+	ASSERT_INT_EQ(l.table, OTA_TABLE_MBR);
+	ASSERT_INT_EQ(l.n_parts, 6);
+	ASSERT_STR_EQ(l.parts[1].name, "boot-a");
+	ASSERT_TRUE(l.parts[1].size == OTA_IMAGE_DEFAULT_RPI_BOOT_SIZE && l.parts[1].mbr_type == 0x0c);
+	ASSERT_STR_EQ(l.parts[3].name, "system-a");
+	ASSERT_TRUE(l.parts[3].size == 1ull << 30 && l.parts[3].mbr_type == 0x83);
+	ASSERT_TRUE(l.parts[5].rest);
+	free(text);
+	text = conf_of(uboot_desc, true, &err);
+	ASSERT_TRUE(text != NULL);
+	ASSERT_INT_EQ(ota_layout_parse(&l, text, "layout.conf", &err), 0);
+	ASSERT_INT_EQ(l.table, OTA_TABLE_GPT);
+	ASSERT_STR_EQ(l.parts[0].name, "boot");
+	ASSERT_TRUE(l.parts[0].size == 24ull << 20);
+	ASSERT_STR_EQ(l.parts[0].gpt_type, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7");
+	ASSERT_STR_EQ(l.parts[1].gpt_type, "4f68bce3-e8cd-4db1-96e7-fbcaf984b709");
+	free(text);
 }
