@@ -116,36 +116,6 @@ static void compress_chunk(void *ctx, size_t k, unsigned worker)
 	e->csize = (uint32_t)n;
 }
 
-int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, struct ota_cut **ret,
-		  size_t *ret_n, struct ota_error *err)
-{
-	struct ota_chunker ch;
-	if (ota_chunker_init(&ch, kind, avg) < 0)
-		return ota_error_set(err, -EINVAL, "invalid chunk size %u", avg);
-	size_t cap = (size_t)(size / ch.min) + 2, n = 0;
-	if (cap - 2 > OTA_BUNDLE_MAX_CHUNKS)
-		cap = OTA_BUNDLE_MAX_CHUNKS + 2;
-	_cleanup_free_ struct ota_cut *cuts = calloc(cap, sizeof(*cuts));
-	if (!cuts)
-		return ota_error_set(err, -ENOMEM, "out of memory");
-	uint64_t pos = 0;
-	while (pos < size) {
-		size_t k = ota_chunker_scan(&ch, map + pos, size - pos);
-		uint64_t len = k == SIZE_MAX ? size - pos : k;
-		if (k == SIZE_MAX)
-			ch = (struct ota_chunker){ 0 }; /* end of input: rest is the last chunk */
-		if (n >= OTA_BUNDLE_MAX_CHUNKS)
-			return ota_error_set(err, -E2BIG, "more than %u chunks", OTA_BUNDLE_MAX_CHUNKS);
-		/* A cut resets the chunker; so does the end. Track offsets ourselves. */
-		uint64_t start = n ? cuts[n - 1].offset + cuts[n - 1].size : 0;
-		cuts[n++] = (struct ota_cut){ .offset = start, .size = (uint32_t)(pos + len - start) };
-		pos += len;
-	}
-	*ret = TAKE_PTR(cuts);
-	*ret_n = n;
-	return 0;
-}
-
 static void *hash_image(void *arg)
 {
 	struct image_job *j = arg;
@@ -321,7 +291,7 @@ static int process_image(struct image_job *j, const struct ota_bundle_create_opt
 	/* The whole-image hash runs beside chunking and compression. */
 	pthread_t hasher;
 	bool hashing = pthread_create(&hasher, NULL, hash_image, j) == 0;
-	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, &j->cuts, &j->n_cuts, err);
+	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, threads, &j->cuts, &j->n_cuts, err);
 	if (r == 0)
 		r = compress_image(j, o, threads, cctx, patch_budget, err);
 	if (hashing)
