@@ -44,6 +44,10 @@ struct batch {
 	int level;
 	ZSTD_CCtx **cctx;
 	struct ota_patch_scratch *scratch;
+	/* A chunk of max zero bytes, frequent in slot images, made once. */
+	size_t zero_usize, zero_csize;
+	uint8_t zero_sha[32];
+	uint8_t *zero_frame;
 	atomic_int error;
 };
 
@@ -86,6 +90,11 @@ void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k
 		(void)pthread_join(tid[t], NULL);
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 static void compress_chunk(void *ctx, size_t k, unsigned worker)
 {
 	struct batch *b = ctx;
@@ -94,12 +103,20 @@ static void compress_chunk(void *ctx, size_t k, unsigned worker)
 	const struct ota_cut *c = &j->cuts[i];
 	const uint8_t *src = j->map + c->offset;
 	struct ota_chunk_entry *e = &j->entries[i];
-	if (j->sha)
-		memcpy(e->sha256, j->sha[i], 32);
-	else if (ota_sha256(src, c->size, e->sha256) < 0)
-		atomic_store(&b->error, -EIO);
-	size_t cap = ota_chunk_csize_bound(c->size);
-	size_t n = ZSTD_compressCCtx(b->cctx[worker], b->out[k], cap, src, c->size, b->level);
+	size_t cap = ota_chunk_csize_bound(c->size), n;
+	if (b->zero_frame && c->size == b->zero_usize && all_zero(src, c->size)) {
+		/* The same bytes as compressing them: zstd's output depends on
+		 * the input and the level only. */
+		memcpy(e->sha256, b->zero_sha, 32);
+		memcpy(b->out[k], b->zero_frame, b->zero_csize);
+		n = b->zero_csize;
+	} else {
+		if (j->sha)
+			memcpy(e->sha256, j->sha[i], 32);
+		else if (ota_sha256(src, c->size, e->sha256) < 0)
+			atomic_store(&b->error, -EIO);
+		n = ZSTD_compressCCtx(b->cctx[worker], b->out[k], cap, src, c->size, b->level);
+	}
 	if (ZSTD_isError(n)) {
 		atomic_store(&b->error, -EIO);
 		return;
@@ -231,6 +248,16 @@ static int compress_image(struct image_job *j, const struct ota_bundle_create_op
 	}
 	struct batch b = { .job = j, .out = out, .out_size = out_size, .patches = patches, .n_patches = n_patches,
 			   .patch_budget = patch_budget, .level = o->zstd_level, .cctx = cctx, .scratch = scratch };
+	_cleanup_free_ uint8_t *zeros = r == 0 ? calloc(1, max) : NULL;
+	_cleanup_free_ uint8_t *zero_frame = zeros ? malloc(ota_chunk_csize_bound(max)) : NULL;
+	if (zero_frame && ota_sha256(zeros, max, b.zero_sha) == 0) {
+		size_t n = ZSTD_compressCCtx(cctx[0], zero_frame, ota_chunk_csize_bound(max), zeros, max, o->zstd_level);
+		if (!ZSTD_isError(n)) { /* else every chunk is compressed as it comes */
+			b.zero_usize = max;
+			b.zero_csize = n;
+			b.zero_frame = zero_frame;
+		}
+	}
 	for (size_t first = 0; r == 0 && first < j->n_cuts; first += per) {
 		b.first = first;
 		b.n = j->n_cuts - first < per ? j->n_cuts - first : per;
