@@ -39,39 +39,6 @@ struct segments {
 	atomic_int error;
 };
 
-/* The cuts of a chunking that starts (as after a cut) at `from`, up to `to`. */
-static int scan_cuts(const uint8_t *map, uint64_t from, uint64_t to, const struct ota_chunker *proto,
-		     struct cut_ends *e)
-{
-	struct ota_chunker ch = *proto;
-	uint64_t pos = from;
-	while (pos < to) {
-		size_t k = ota_chunker_scan(&ch, map + pos, (size_t)(to - pos));
-		if (k == SIZE_MAX)
-			break;
-		pos += k;
-		if (e->n == e->cap) {
-			size_t cap = e->cap ? e->cap * 2 : 1024;
-			uint64_t *v = realloc(e->v, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			e->v = v;
-			e->cap = cap;
-		}
-		e->v[e->n++] = pos;
-	}
-	return 0;
-}
-
-static void scan_segment(void *ctx, size_t k, unsigned worker)
-{
-	(void)worker;
-	struct segments *s = ctx;
-	uint64_t from = k * s->len, to = from + s->len < s->size ? from + s->len : s->size;
-	if (scan_cuts(s->map, from, to, &s->proto, &s->ends[k]) < 0)
-		atomic_store(&s->error, -ENOMEM);
-}
-
 static int push_end(struct cut_ends *out, uint64_t end)
 {
 	if (out->n >= OTA_BUNDLE_MAX_CHUNKS)
@@ -86,6 +53,34 @@ static int push_end(struct cut_ends *out, uint64_t end)
 	}
 	out->v[out->n++] = end;
 	return 0;
+}
+
+/* The cuts of a chunking that starts (as after a cut) at `from`, up to `to`. */
+static int scan_cuts(const uint8_t *map, uint64_t from, uint64_t to, const struct ota_chunker *proto,
+		     struct cut_ends *e)
+{
+	struct ota_chunker ch = *proto;
+	uint64_t pos = from;
+	while (pos < to) {
+		size_t k = ota_chunker_scan(&ch, map + pos, (size_t)(to - pos));
+		if (k == SIZE_MAX)
+			break;
+		pos += k;
+		int r = push_end(e, pos);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void scan_segment(void *ctx, size_t k, unsigned worker)
+{
+	(void)worker;
+	struct segments *s = ctx;
+	uint64_t from = k * s->len, to = from + s->len < s->size ? from + s->len : s->size;
+	int r = scan_cuts(s->map, from, to, &s->proto, &s->ends[k]);
+	if (r < 0)
+		atomic_store(&s->error, r);
 }
 
 /* Carries the right chunking (its cuts so far in out) through segment
