@@ -13,13 +13,21 @@
 #      changed and one added) by ota-update delta over nginx vs
 #      `casync extract --seed=v1` from a casync store served by the same nginx;
 #   d) peak RSS (GNU time's maximum resident set size) of ota-update
-#      installing a 2 GiB image (the v1 image padded with zeros).
+#      installing a 2 GiB image (the v1 image padded with zeros);
+#   e) the same image installed by SWUpdate (Debian's swupdate 2022.12): a
+#      .swu whose sw-description (signed with CMS, an RSA key) names the
+#      image zstd-compressed, with its sha256, for the raw handler, streamed
+#      (installed-directly) into the same loop slot;
+#   f) bundle creation from the same image, median of 3 interleaved rounds:
+#      ota-bundle create vs casync make, rauc bundle and making the .swu.
+# Run it on both images of issue 19: without IMAGE (dense) and with a
+# debootstrap minbase image (sparse; bench/delta-roots.sh makes one).
 # Not run by CI. Needs root, loop devices, nginx-light, casync, rauc,
-# squashfs-tools, dbus, GNU time (tools/deps.sh). Without IMAGE an ext4 image
+# squashfs-tools, dbus, GNU time, swupdate, cpio, openssl (tools/deps.sh). Without IMAGE an ext4 image
 # is filled from /usr, reproducibly (fixed UUID, hash seed and time).
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tools/need.sh"
-need casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd bc curl mke2fs
+need casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd bc curl mke2fs swupdate cpio openssl
 build=$(realpath "${1:?usage: bench/update.sh BUILD_DIR [IMAGE]}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
@@ -81,8 +89,11 @@ pki_cert signer ca plain_signer
 for v in v1 v2; do
 	printf '[bundle]\ncompatible = bench\nversion = %s\n[image.system]\nfile = %s.img\n' "${v#v}" "$v" >"$v.ini"
 done
+# SWUpdate verifies sw-description's CMS signature against the CA (-k);
+# an RSA signer, as SWUpdate's documentation signs with.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out swsigner.key 2>/dev/null
+pki_cert swsigner ca plain_signer
 mkdir -p srv
-"$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
 "$B" create --key signer.key --cert signer.pem v2.ini srv/v2.otab >/dev/null
 zstd -q -3 -T0 -c v1.img >v1.img.zst
 truncate -s $((size_mib + 64))M slot-a.img slot-b.img
@@ -125,15 +136,74 @@ system = system-b
 CONF
 }
 conf ota.conf "$LA" "$LB"
-# timed NAME CMD...: runs CMD under GNU time; sets T_<NAME> (s) and RSS_<NAME> (KiB).
+# timed NAME CMD...: runs CMD under GNU time; sets T_<NAME> (s) and RSS_<NAME>
+# (KiB); returns CMD's status (GNU time puts a line about it first).
 timed() {
-	local name=$1
+	local name=$1 rc=0 t rss
 	shift
 	sync
-	/usr/bin/time -f '%e %M' -o "time.$name" "$@"
-	read -r t rss <"time.$name"
+	/usr/bin/time -f '%e %M' -o "time.$name" "$@" || rc=$?
+	read -r t rss < <(tail -1 "time.$name")
 	printf -v "T_$name" '%s' "$t"
 	printf -v "RSS_$name" '%s' "$rss"
+	return "$rc"
+}
+
+# ---- f) bundle creation: ota-bundle, casync make, rauc bundle, a .swu ------------------------
+mkdir -p rauc-in rauc-data
+ln v1.img rauc-in/system.img
+printf '[update]\ncompatible=bench\nversion=1\n[bundle]\nformat=plain\n[image.system]\nfilename=system.img\n' \
+	>rauc-in/manifest.raucm
+# make_swu OUT: what SWUpdate's documentation asks of a signed .swu: the
+# image zstd-compressed, its sha256 in sw-description, sw-description signed
+# (openssl cms, DER), all in a cpio (newc with CRC) with sw-description first.
+make_swu() {
+	rm -rf swu && mkdir swu
+	zstd -q -3 -T0 -c v1.img >swu/v1.img.zst
+	local sha
+	sha=$(openssl dgst -sha256 -r swu/v1.img.zst | cut -d' ' -f1)
+	cat >swu/sw-description <<SWD
+software =
+{
+	version = "1.0";
+	hardware-compatibility: [ "1.0" ];
+	images: (
+		{
+			filename = "v1.img.zst";
+			type = "raw";
+			device = "$LB";
+			compressed = "zstd";
+			installed-directly = true;
+			sha256 = "$sha";
+		}
+	);
+}
+SWD
+	openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer swsigner.pem \
+		-inkey swsigner.key -outform DER -nosmimecap -binary
+	(cd swu && printf '%s\n' sw-description sw-description.sig v1.img.zst | cpio -o -H crc --quiet) >"$1"
+	rm -rf swu
+}
+export -f make_swu
+export LB
+say "f) bundle creation, 3 rounds: ota-bundle create, casync make, rauc bundle, .swu"
+RAUC_BUNDLE_OK=1
+for r in 1 2 3; do
+	timed "mk_ota_$r" "$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
+	rm -rf mk.castr
+	timed "mk_casync_$r" casync make --compression=zstd --chunk-size=65536 --store=mk.castr mk.caibx v1.img >/dev/null
+	rm -f v1.raucb
+	if [ -n "$RAUC_BUNDLE_OK" ] && ! timed "mk_rauc_$r" rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem \
+		--mksquashfs-args='-comp zstd' rauc-in v1.raucb >rauc-bundle.log 2>&1; then
+		echo "bench: rauc bundle failed:" >&2; tail -5 rauc-bundle.log >&2; RAUC_BUNDLE_OK=
+	fi
+	timed "mk_swu_$r" bash -c 'make_swu v1.swu'
+done
+rm -rf mk.castr mk.caibx
+# median3 NAME: the median of T_NAME_1..3
+median3() {
+	local v1="T_$1_1" v2="T_$1_2" v3="T_$1_3"
+	printf '%s\n' "${!v1:-}" "${!v2:-}" "${!v3:-}" | sort -g | sed -n 2p
 }
 cat v1.otab v1.img.zst v1.img >/dev/null  # warm inputs
 
@@ -149,10 +219,6 @@ cmp -s -n "$IMG_BYTES" "$LB" v1.img || { echo "bench: ota-update left a wrong im
 # ---- b) RAUC --------------------------------------------------------------------------------
 say "b) rauc bundle + rauc install"
 T_rauc=
-mkdir -p rauc-in rauc-data
-ln v1.img rauc-in/system.img
-printf '[update]\ncompatible=bench\nversion=1\n[bundle]\nformat=plain\n[image.system]\nfilename=system.img\n' \
-	>rauc-in/manifest.raucm
 cat >rauc-backend.sh <<'SH'
 #!/bin/sh
 # RAUC custom boot-loader backend: primary and states kept in files.
@@ -184,8 +250,7 @@ device=$LB
 type=raw
 bootname=B
 CONF
-if rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem --mksquashfs-args='-comp zstd' rauc-in v1.raucb \
-	>rauc-bundle.log 2>&1; then
+if [ -n "$RAUC_BUNDLE_OK" ]; then
 	dbus-daemon --session --address="unix:path=$W/bus" --nofork --nopidfile >dbus.log 2>&1 &
 	PIDS+=($!)
 	export DBUS_SESSION_BUS_ADDRESS="unix:path=$W/bus" DBUS_STARTER_BUS_TYPE=session
@@ -201,9 +266,25 @@ if rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem --mksquashfs-
 		echo "bench: rauc install failed:" >&2; tail -5 rauc-install.log rauc-service.log >&2; T_rauc=
 	fi
 	unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_BUS_TYPE
-else
-	echo "bench: rauc bundle failed:" >&2; tail -5 rauc-bundle.log >&2
 fi
+
+# ---- e) SWUpdate ----------------------------------------------------------------------------
+# Local install (-i) of the .swu from f) into the spare slot: no boot-loader
+# or state marker (-M -m: the custom flows of a) and b) mark nothing either),
+# the hardware revision sw-description names (-H). The raw handler closes the
+# device without fsync (seen with strace), so the timed command ends with
+# `sync LOOP`, the flush ota-update and dd conv=fsync include.
+say "e) swupdate -i (signed .swu, zstd, raw handler)"
+T_swu=
+SWU_WHY=
+cat v1.swu >/dev/null
+head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none
+if ! timed swu sh -c "timeout 900 swupdate -k ca.pem -i v1.swu -M -m -H bench:1.0 >swupdate.log 2>&1 && sync $LB"; then
+	SWU_WHY="swupdate failed: $(grep -m1 -E 'ERROR|error' swupdate.log || tail -1 swupdate.log)"
+elif ! cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
+	SWU_WHY="swupdate reported success but left a wrong image in $LB"
+fi
+[ -z "$SWU_WHY" ] || { echo "bench: $SWU_WHY" >&2; tail -5 swupdate.log >&2; T_swu=; }
 
 # ---- c) bytes downloaded: ota-update delta vs casync --seed over nginx ---------------------------
 say "c) delta v1 -> v2 over nginx: ota-update, casync extract --seed"
@@ -264,5 +345,23 @@ printf '   ota-update delta          %10s bytes (%5.2f %% of the bundle), %6.2f 
 	"$(echo "100 * $DL_OTA / $V2_BUNDLE" | bc -l)" "$T_delta" "$RSS_delta"
 printf '   casync extract --seed     %10s bytes, %6.2f s, peak RSS %s KiB   ratio (casync/ota) %.2fx\n' "$DL_CA" \
 	"$T_casync" "$RSS_casync" "$(echo "$DL_CA / $DL_OTA" | bc -l)"
+if [ -n "${T_swu:-}" ]; then
+	printf 'e) swupdate -i (signed .swu, zstd, raw handler, %s MiB) + sync %6.2f s (%4.0f MiB/s), peak RSS %s KiB   ratio %.2fx\n' \
+		"$(mib v1.swu)" "$T_swu" "$(mbs "$T_swu")" "$RSS_swu" "$(echo "$T_swu / $T_ota" | bc -l)"
+else
+	echo "e) swupdate: no figure: $SWU_WHY"
+fi
+M_ota=$(median3 mk_ota)
+printf 'f) bundle creation from the same image, median of 3 interleaved rounds (ratio = the other / ota-bundle):\n'
+printf '   ota-bundle create (signed)            %6.2f s (%4.0f MiB/s)\n' "$M_ota" "$(mbs "$M_ota")"
+for peer in "casync:casync make (64 KiB, zstd)" "rauc:rauc bundle (squashfs zstd)" \
+	"swu:.swu (zstd -3 -T0, sha256, cms, cpio)"; do
+	M=$(median3 "mk_${peer%%:*}")
+	if [ -n "$M" ]; then
+		printf '   %-37s %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "${peer#*:}" "$M" "$(mbs "$M")" "$(echo "$M / $M_ota" | bc -l)"
+	else
+		printf '   %-37s failed (see above)\n' "${peer#*:}"
+	fi
+done
 printf 'd) 2 GiB image: ota-update install %6.2f s, peak RSS %s KiB (%.1f MiB)\n' "$T_big" "$RSS_big" \
 	"$(echo "$RSS_big / 1024" | bc -l)"

@@ -83,9 +83,10 @@ struct ota_cut {
 	uint64_t offset;
 	uint32_t size;
 };
-/* Cuts map[0..size) with the chunker; *ret is malloc'd. */
-int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, struct ota_cut **ret,
-		  size_t *ret_n, struct ota_error *err) _must_check_;
+/* Cuts map[0..size) with the chunker on up to `threads` threads (cuts.c):
+ * the same cuts as one chunker run over the whole; *ret is malloc'd. */
+int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, unsigned threads,
+		  struct ota_cut **ret, size_t *ret_n, struct ota_error *err) _must_check_;
 /* Calls fn(ctx, k, worker) for every k < n on up to `threads` threads
  * (worker < threads names the thread); on the caller's thread if none starts. */
 void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k, unsigned worker), void *ctx);

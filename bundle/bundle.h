@@ -80,6 +80,15 @@ struct ota_chunker {
 	size_t chunk_size;
 	size_t min, avg, max;
 	size_t discriminator;
+	/* h % discriminator == discriminator - 1 without a division per byte:
+	 * (h + 1) is a multiple of it iff (h + 1) * cut_mul <= cut_mul - 1
+	 * (mod 2^64; Lemire, Kaser, Kurz 2019), for h + 1 < 2^32. */
+	uint64_t cut_mul;
+	bool cut_at_all_ones; /* the one h the test above cannot take */
+	/* The hash of an all-zero window; zero_skip: it is no cut, so a run of
+	 * zeros after a zero window leaves h as it is and is skipped at once. */
+	uint32_t zero_h;
+	bool zero_skip;
 	uint8_t window[OTA_CHUNKER_WINDOW];
 };
 

@@ -39,6 +39,13 @@ size_t ota_chunker_discriminator(size_t avg)
 	return (size_t)((double)avg / (-1.42888852e-7 * (double)avg + 1.33237515));
 }
 
+static inline bool is_cut_hash(const struct ota_chunker *c, uint32_t h)
+{
+	if (h == UINT32_MAX)
+		return c->cut_at_all_ones;
+	return (uint64_t)(h + 1u) * c->cut_mul <= c->cut_mul - 1;
+}
+
 static bool is_pow2(size_t x)
 {
 	return x && !(x & (x - 1));
@@ -62,6 +69,10 @@ int ota_chunker_init(struct ota_chunker *c, enum ota_chunker_kind kind, size_t a
 		c->min = avg / 4;
 		c->max = avg * 4;
 		c->discriminator = ota_chunker_discriminator(avg);
+		c->cut_mul = UINT64_MAX / c->discriminator + 1;
+		c->cut_at_all_ones = UINT32_MAX % c->discriminator == c->discriminator - 1;
+		c->zero_h = ota_buzhash(c->window, OTA_CHUNKER_WINDOW); /* still all zero */
+		c->zero_skip = !is_cut_hash(c, c->zero_h);
 		return 0;
 	}
 	return -EINVAL;
@@ -80,7 +91,26 @@ static bool shall_cut(const struct ota_chunker *c)
 {
 	if (c->chunk_size >= c->max)
 		return true;
-	return c->h % c->discriminator == c->discriminator - 1;
+	return is_cut_hash(c, c->h);
+}
+
+static const uint8_t zero_window[OTA_CHUNKER_WINDOW];
+
+/* How many of p[0..n) are zero bytes, from the start. */
+static size_t zero_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && ((uintptr_t)(p + i) & 7))
+		if (p[i++])
+			return i - 1;
+	for (uint64_t w; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w)
+			break;
+	}
+	while (i < n && !p[i])
+		i++;
+	return i;
 }
 
 size_t ota_chunker_scan(struct ota_chunker *c, const void *p, size_t n)
@@ -124,7 +154,7 @@ size_t ota_chunker_scan(struct ota_chunker *c, const void *p, size_t n)
 
 	uint32_t h = c->h;
 	size_t pos = c->window_pos, size = c->chunk_size;
-	const size_t d = c->discriminator, max = c->max;
+	const size_t max = c->max;
 	while (i < n) {
 		uint8_t in = q[i++];
 		h = ota_buzhash_roll(h, c->window[pos], in);
@@ -132,8 +162,18 @@ size_t ota_chunker_scan(struct ota_chunker *c, const void *p, size_t n)
 		if (++pos == OTA_CHUNKER_WINDOW)
 			pos = 0;
 		size++;
-		if (size >= max || h % d == d - 1)
+		if (size >= max || is_cut_hash(c, h))
 			return cut(c, i);
+		if (h == c->zero_h && c->zero_skip && memcmp(c->window, zero_window, OTA_CHUNKER_WINDOW) == 0) {
+			/* Each further zero byte would roll h onto itself: no cut
+			 * until max. Sparse images are mostly such runs. */
+			size_t k = zero_run(q + i, n - i < max - size ? n - i : max - size);
+			i += k;
+			size += k;
+			pos = (pos + k) % OTA_CHUNKER_WINDOW;
+			if (size >= max)
+				return cut(c, i);
+		}
 	}
 	c->h = h;
 	c->window_pos = pos;

@@ -76,7 +76,7 @@ static const struct ota_cli_command commands[] = {
 			 "\n"
 			 "  --key K, --cert C   the signer's private key and certificate (PEM)\n"
 			 "  --chain P           intermediate certificates to embed (PEM)\n"
-			 "  --threads N         compression threads (default: one per CPU)\n"
+			 "  --threads N         chunking and compression threads (default: one per CPU)\n"
 			 "  --level L           zstd level 1..19\n"
 			 "  --delta-base OLD    also carry patches of changed chunks against OLD, an earlier\n"
 			 "                      image or bundle (up to 4; devices on another release ignore them)\n" },

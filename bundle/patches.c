@@ -152,7 +152,7 @@ static int index_base(struct base_image *b, enum ota_chunker_kind kind, uint32_t
 {
 	_cleanup_free_ struct ota_cut *cuts = NULL;
 	size_t n = 0;
-	int r = ota_find_cuts(b->map, b->size, kind, avg, &cuts, &n, err);
+	int r = ota_find_cuts(b->map, b->size, kind, avg, threads, &cuts, &n, err);
 	if (r < 0)
 		return r;
 	b->idx = calloc(n ? n : 1, sizeof(*b->idx));

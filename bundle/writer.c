@@ -44,6 +44,10 @@ struct batch {
 	int level;
 	ZSTD_CCtx **cctx;
 	struct ota_patch_scratch *scratch;
+	/* A chunk of max zero bytes, frequent in slot images, made once. */
+	size_t zero_usize, zero_csize;
+	uint8_t zero_sha[32];
+	uint8_t *zero_frame;
 	atomic_int error;
 };
 
@@ -86,6 +90,11 @@ void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k
 		(void)pthread_join(tid[t], NULL);
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 static void compress_chunk(void *ctx, size_t k, unsigned worker)
 {
 	struct batch *b = ctx;
@@ -94,12 +103,20 @@ static void compress_chunk(void *ctx, size_t k, unsigned worker)
 	const struct ota_cut *c = &j->cuts[i];
 	const uint8_t *src = j->map + c->offset;
 	struct ota_chunk_entry *e = &j->entries[i];
-	if (j->sha)
-		memcpy(e->sha256, j->sha[i], 32);
-	else if (ota_sha256(src, c->size, e->sha256) < 0)
-		atomic_store(&b->error, -EIO);
-	size_t cap = ota_chunk_csize_bound(c->size);
-	size_t n = ZSTD_compressCCtx(b->cctx[worker], b->out[k], cap, src, c->size, b->level);
+	size_t cap = ota_chunk_csize_bound(c->size), n;
+	if (b->zero_frame && c->size == b->zero_usize && all_zero(src, c->size)) {
+		/* The same bytes as compressing them: zstd's output depends on
+		 * the input and the level only. */
+		memcpy(e->sha256, b->zero_sha, 32);
+		memcpy(b->out[k], b->zero_frame, b->zero_csize);
+		n = b->zero_csize;
+	} else {
+		if (j->sha)
+			memcpy(e->sha256, j->sha[i], 32);
+		else if (ota_sha256(src, c->size, e->sha256) < 0)
+			atomic_store(&b->error, -EIO);
+		n = ZSTD_compressCCtx(b->cctx[worker], b->out[k], cap, src, c->size, b->level);
+	}
 	if (ZSTD_isError(n)) {
 		atomic_store(&b->error, -EIO);
 		return;
@@ -114,36 +131,6 @@ static void compress_chunk(void *ctx, size_t k, unsigned worker)
 	b->out_size[k] = n;
 	e->usize = c->size;
 	e->csize = (uint32_t)n;
-}
-
-int ota_find_cuts(const uint8_t *map, uint64_t size, enum ota_chunker_kind kind, uint32_t avg, struct ota_cut **ret,
-		  size_t *ret_n, struct ota_error *err)
-{
-	struct ota_chunker ch;
-	if (ota_chunker_init(&ch, kind, avg) < 0)
-		return ota_error_set(err, -EINVAL, "invalid chunk size %u", avg);
-	size_t cap = (size_t)(size / ch.min) + 2, n = 0;
-	if (cap - 2 > OTA_BUNDLE_MAX_CHUNKS)
-		cap = OTA_BUNDLE_MAX_CHUNKS + 2;
-	_cleanup_free_ struct ota_cut *cuts = calloc(cap, sizeof(*cuts));
-	if (!cuts)
-		return ota_error_set(err, -ENOMEM, "out of memory");
-	uint64_t pos = 0;
-	while (pos < size) {
-		size_t k = ota_chunker_scan(&ch, map + pos, size - pos);
-		uint64_t len = k == SIZE_MAX ? size - pos : k;
-		if (k == SIZE_MAX)
-			ch = (struct ota_chunker){ 0 }; /* end of input: rest is the last chunk */
-		if (n >= OTA_BUNDLE_MAX_CHUNKS)
-			return ota_error_set(err, -E2BIG, "more than %u chunks", OTA_BUNDLE_MAX_CHUNKS);
-		/* A cut resets the chunker; so does the end. Track offsets ourselves. */
-		uint64_t start = n ? cuts[n - 1].offset + cuts[n - 1].size : 0;
-		cuts[n++] = (struct ota_cut){ .offset = start, .size = (uint32_t)(pos + len - start) };
-		pos += len;
-	}
-	*ret = TAKE_PTR(cuts);
-	*ret_n = n;
-	return 0;
 }
 
 static void *hash_image(void *arg)
@@ -261,6 +248,16 @@ static int compress_image(struct image_job *j, const struct ota_bundle_create_op
 	}
 	struct batch b = { .job = j, .out = out, .out_size = out_size, .patches = patches, .n_patches = n_patches,
 			   .patch_budget = patch_budget, .level = o->zstd_level, .cctx = cctx, .scratch = scratch };
+	_cleanup_free_ uint8_t *zeros = r == 0 ? calloc(1, max) : NULL;
+	_cleanup_free_ uint8_t *zero_frame = zeros ? malloc(ota_chunk_csize_bound(max)) : NULL;
+	if (zero_frame && ota_sha256(zeros, max, b.zero_sha) == 0) {
+		size_t n = ZSTD_compressCCtx(cctx[0], zero_frame, ota_chunk_csize_bound(max), zeros, max, o->zstd_level);
+		if (!ZSTD_isError(n)) { /* else every chunk is compressed as it comes */
+			b.zero_usize = max;
+			b.zero_csize = n;
+			b.zero_frame = zero_frame;
+		}
+	}
 	for (size_t first = 0; r == 0 && first < j->n_cuts; first += per) {
 		b.first = first;
 		b.n = j->n_cuts - first < per ? j->n_cuts - first : per;
@@ -321,7 +318,7 @@ static int process_image(struct image_job *j, const struct ota_bundle_create_opt
 	/* The whole-image hash runs beside chunking and compression. */
 	pthread_t hasher;
 	bool hashing = pthread_create(&hasher, NULL, hash_image, j) == 0;
-	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, &j->cuts, &j->n_cuts, err);
+	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, threads, &j->cuts, &j->n_cuts, err);
 	if (r == 0)
 		r = compress_image(j, o, threads, cctx, patch_budget, err);
 	if (hashing)

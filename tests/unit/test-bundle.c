@@ -487,6 +487,126 @@ TEST(fetch_table_and_chunks_by_offset)
 	r = ota_bundle_reader_free(r);
 }
 
+/* ---- the same cuts and bytes however the work is split ------------------- */
+
+/* The chunker's definition, spelled out without its shortcuts: a cut after
+ * the first len >= min bytes whose last 48 hash to a cut value, or at max. */
+static size_t naive_cuts(const uint8_t *p, size_t n, size_t avg, size_t *cuts, size_t max_cuts)
+{
+	const size_t min = avg / 4, max = avg * 4, d = ota_chunker_discriminator(avg);
+	size_t start = 0, count = 0;
+	while (start < n && count < max_cuts) {
+		size_t end = n;
+		for (size_t len = min; start + len <= n; len++) {
+			if (len >= max || ota_buzhash(p + start + len - OTA_CHUNKER_WINDOW, OTA_CHUNKER_WINDOW) % d == d - 1) {
+				end = start + len;
+				break;
+			}
+		}
+		cuts[count++] = end - start;
+		start = end;
+	}
+	return count;
+}
+
+/* Random bytes with runs of zeros (sparse images) and of 0xff, of lengths
+ * around the window, min and max, some across the 1 MiB segments that
+ * create cuts a 4 KiB-average image into on several threads. */
+static uint8_t *mixed_buf(size_t n, uint32_t seed)
+{
+	uint8_t *p = random_buf(n, seed);
+	static const struct { size_t at, len; int byte; } runs[] = {
+		{ 0, 5000, 0 },           { 9000, 1, 0 },       { 20000, 47, 0 },    { 30000, 48, 0 },
+		{ 40000, 49, 0 },         { 50000, 16383, 0 },  { 80000, 16385, 0 }, { 200000, 70000, 0 },
+		{ 1000000, 2600000, 0 },  { 3700000, 300, 0xff }, { 4500000, 2300000, 0xff },
+		{ 7340032, 16384 * 3, 0 },
+	};
+	for (size_t i = 0; p && i < OTA_ELEMENTSOF(runs); i++)
+		if (runs[i].at + runs[i].len <= n)
+			memset(p + runs[i].at, runs[i].byte, runs[i].len);
+	/* A repeating pattern: the same cuts recur with its period. */
+	for (size_t i = 8000000; p && i < 9000000 && i < n; i++)
+		p[i] = (uint8_t)("otaroot chunker test pattern " [i % 29] + (i / 997) % 3);
+	if (p && n > 100000)
+		memset(p + n - 100000, 0, 100000); /* ends in zeros */
+	return p;
+}
+
+TEST(chunker_skips_zero_runs_exactly)
+{
+	const size_t n = 1u << 20, avg = 4096, maxc = n / 1024 + 2;
+	_cleanup_free_ uint8_t *p = mixed_buf(n, 21);
+	_cleanup_free_ size_t *ref = calloc(maxc, sizeof(size_t));
+	_cleanup_free_ size_t *got = calloc(maxc, sizeof(size_t));
+	ASSERT_TRUE(p && ref && got);
+	size_t nref = naive_cuts(p, n, avg, ref, maxc);
+	static const size_t steps[] = { 1, 48, 4096, 65537, 1u << 20 };
+	for (size_t s = 0; s < OTA_ELEMENTSOF(steps); s++) {
+		size_t ngot = cut_all(p, n, avg, steps[s], got, maxc);
+		ASSERT_INT_EQ(ngot, nref);
+		ASSERT_TRUE(memcmp(got, ref, nref * sizeof(size_t)) == 0);
+	}
+}
+
+static int create_with_threads(const char *dir, const char *img, unsigned threads, uint8_t **ret, size_t *ret_size)
+{
+	char out[PATH_MAX];
+	if (ota_format(out, sizeof(out), "%s/t%u.otab", dir, threads) < 0)
+		return -ENAMETOOLONG;
+	struct ota_bundle_image images[] = { { img, "rootfs" } };
+	struct ota_bundle_create_opts o = { .compatible = "board", .version = "1", .chunk_avg = 4096,
+					    .created = 1700000000, .threads = threads, .images = images, .n_images = 1 };
+	struct ota_error err = { 0 };
+	int r = ota_bundle_create(&o, out, &err);
+	if (r == 0)
+		r = read_file_all(out, ret, ret_size);
+	(void)unlink(out);
+	return r;
+}
+
+TEST(create_same_bytes_on_any_thread_count)
+{
+	char dir[TEST_DIR_MAX], img[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "bundle"), 0);
+	ASSERT_INT_EQ(ota_format(img, sizeof(img), "%s/img", dir), 0);
+	const size_t n = 12u << 20, maxc = n / 1024 + 2;
+	_cleanup_free_ uint8_t *data = mixed_buf(n, 17);
+	ASSERT_TRUE(data != NULL);
+	ASSERT_INT_EQ(ota_write_file_atomic(img, data, n, 0644, NULL), 0);
+	_cleanup_free_ uint8_t *one = NULL;
+	size_t one_size = 0;
+	ASSERT_INT_EQ(create_with_threads(dir, img, 1, &one, &one_size), 0);
+	static const unsigned threads[] = { 2, 3, 8 };
+	for (size_t t = 0; t < OTA_ELEMENTSOF(threads); t++) {
+		_cleanup_free_ uint8_t *many = NULL;
+		size_t many_size = 0;
+		ASSERT_INT_EQ(create_with_threads(dir, img, threads[t], &many, &many_size), 0);
+		ASSERT_INT_EQ(many_size, one_size);
+		ASSERT_TRUE(memcmp(many, one, one_size) == 0);
+	}
+	(void)unlink(img);
+	(void)rmdir(dir);
+
+	/* And the chunks are the chunker's, run once over the whole image. */
+	struct ota_bundle_mem mem = { one, one_size, 0 };
+	struct ota_bundle_source src;
+	ota_bundle_source_mem(&src, &mem, "mem");
+	struct ota_bundle_trust lax = { .allow_unsigned = true };
+	struct ota_bundle_reader *r = NULL;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_bundle_reader_open(&src, &lax, NULL, &r, &err), 0);
+	const struct ota_manifest_payload *p = &ota_bundle_reader_manifest(r)->payloads[0];
+	_cleanup_free_ size_t *ref = calloc(maxc, sizeof(size_t));
+	ASSERT_TRUE(ref != NULL);
+	size_t nref = cut_all(data, n, 4096, n, ref, maxc);
+	ASSERT_INT_EQ(p->chunk_count, nref);
+	_cleanup_free_ struct ota_chunk_entry *t = NULL;
+	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, ota_bundle_reader_data_offset(r), p, 0, &t, &err), 0);
+	for (size_t i = 0; i < nref; i++)
+		ASSERT_INT_EQ(t[i].usize, ref[i]);
+	r = ota_bundle_reader_free(r);
+}
+
 /* ---- chunk patches ------------------------------------------------------------ */
 
 static void sample_patches(struct ota_manifest *m, struct ota_manifest_payload *p, struct ota_chunk_patch *pt)
