@@ -80,6 +80,9 @@ struct ota_chunker {
 	size_t chunk_size;
 	size_t min, avg, max;
 	size_t discriminator;
+	/* h % discriminator == discriminator - 1 without a division (chunker.c). */
+	uint32_t div_inverse, div_limit;
+	unsigned div_shift;
 	uint8_t window[OTA_CHUNKER_WINDOW];
 };
 
