@@ -106,6 +106,17 @@ TEST(chunk_index_file_cut_short_or_grown_is_not_loaded)
 	ASSERT_INT_EQ(ix.n, 0);
 }
 
+/* size pseudo-random bytes from seed (an LCG: reproducible, no repeats). */
+static uint8_t *lcg_bytes(size_t size, uint32_t seed)
+{
+	uint8_t *data = malloc(size);
+	for (size_t i = 0; data && i < size; i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (uint8_t)(seed >> 16);
+	}
+	return data;
+}
+
 /* A scan of a slot indexes the chunks the payload's chunker cuts: the whole
  * slot, each chunk findable by its hash at its offset. */
 TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
@@ -114,13 +125,8 @@ TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
 	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan"), 0);
 	snprintf(path, sizeof(path), "%s/slot.img", dir);
 	const size_t size = 3u << 20;
-	_cleanup_free_ uint8_t *data = malloc(size);
+	_cleanup_free_ uint8_t *data = lcg_bytes(size, 12345);
 	ASSERT_TRUE(data != NULL);
-	uint32_t x = 12345;
-	for (size_t i = 0; i < size; i++) {
-		x = x * 1103515245u + 12345u;
-		data[i] = (uint8_t)(x >> 16);
-	}
 	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_TRUE(fd >= 0);
@@ -150,13 +156,8 @@ TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
 	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan2"), 0);
 	snprintf(path, sizeof(path), "%s/slot.img", dir);
 	const size_t size = (19u << 20) + 12345u;
-	_cleanup_free_ uint8_t *data = malloc(size);
+	_cleanup_free_ uint8_t *data = lcg_bytes(size, 777);
 	ASSERT_TRUE(data != NULL);
-	uint32_t x = 777;
-	for (size_t i = 0; i < size; i++) {
-		x = x * 1103515245u + 12345u;
-		data[i] = (uint8_t)(x >> 16);
-	}
 	memset(data + (9u << 20), 0, 1u << 20); /* cuts at max across a buffer's end */
 	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
