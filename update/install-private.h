@@ -3,8 +3,9 @@
  * the streamed consumer, resume, arming) and delta.c (the planner that
  * places a payload's chunks from local slots or by HTTP range).
  *
- * Every byte either of them puts in a slot goes through
- * ota_install_write_at() or ota_install_account(), and every payload ends in
+ * Every byte either of them puts in a slot goes through the payload's
+ * pipelined writer (ota_install_put_chunk(), ota_install_skip_chunk() for a
+ * chunk found in place), in image order, and every payload ends in
  * ota_install_end_payload(): the power-fail order of update.h (intent
  * recorded before the first write, checkpoints only of what is durable, read
  * back before "installed") is kept in install.c alone. */
@@ -59,7 +60,6 @@ struct ota_install {
 	uint64_t patched;       /* delta: bytes made from a fetched patch and a base in an active slot */
 	char reused_from[128];  /* delta: names of the active slots chunks came from */
 	char bundle_hex[65];    /* SHA-256 of the signed manifest: names the bundle */
-	uint64_t since_checkpoint; /* bytes placed since the last checkpoint */
 	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */
 	struct ota_bundle_reader *reader;
 	struct ota_slot_writer *writer; /* streamed install: the current payload's, while it runs */
@@ -83,17 +83,19 @@ void ota_install_begin_payload(struct ota_install *x, struct ota_install_target 
 /* Opens t for writing; the first open anywhere marks the spare group bad and
  * records the targets "installing" first. */
 int ota_install_open_target(struct ota_install *x, struct ota_install_target *t) _must_check_;
-/* Counts size more bytes of the current payload as in place. */
-void ota_install_account(struct ota_install *x, struct ota_install_target *t, size_t size);
-/* Writes data at offset of t and counts it. */
-int ota_install_write_at(struct ota_install *x, struct ota_install_target *t, uint64_t offset, const void *data,
-			 size_t size) _must_check_;
-/* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
- * in place: records a resume checkpoint when enough was placed since the
- * last one (fdatasync first, then the record). */
-int ota_install_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks,
-			   uint64_t bytes) _must_check_;
-/* The current payload is complete: fsync, read back and check its
+/* Queues verified chunk i of t (size bytes at image offset `offset`) on the
+ * payload's pipelined writer (slot-io.h; started, and t opened, with the
+ * first) and counts it. Chunks come in image order; the writer's thread
+ * takes the resume checkpoints (fdatasync, then the record) and feeds the
+ * read-back behind them. */
+int ota_install_put_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
+			  const void *data, size_t size) _must_check_;
+/* Chunk i of t is in place already (nothing written) and counts as done. */
+void ota_install_skip_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
+			    size_t size);
+/* Writes what the writer has queued and stops it (no-op without one). */
+int ota_install_finish_writer(struct ota_install *x) _must_check_;
+/* The current payload is complete: the writer finished, fsync, read back and check its
  * whole-image SHA-256, record it "installed". userdata: the ota_install
  * (a struct ota_bundle_consumer's end). */
 int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p) _must_check_;

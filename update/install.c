@@ -259,7 +259,6 @@ void ota_install_begin_payload(struct ota_install *x, struct ota_install_target 
 	x->index++;
 	x->last_percent = 0;
 	x->done = 0;
-	x->since_checkpoint = 0;
 	if (t->resume_chunks > 0)
 		ota_install_report(x, OTA_STAGE_RESUME, t, t->resume_bytes);
 }
@@ -332,8 +331,6 @@ static void find_checkpoints(struct ota_install *x)
 	}
 }
 
-/* Called only when every chunk below `chunks` (bytes below `bytes`) of t is
- * in place. fdatasync first, then the record: see above. */
 /* The record of a checkpoint, once its bytes are durable. Best effort:
  * without it an interrupted install only re-checks less next time; it is
  * never less safe. */
@@ -349,15 +346,18 @@ static void record_checkpoint(struct ota_install *x, struct ota_install_target *
 		t->checkpoint_chunks = chunks;
 }
 
-int ota_install_checkpoint(struct ota_install *x, struct ota_install_target *t, uint64_t chunks, uint64_t bytes)
+/* An install that failed with its writer running: what is queued is
+ * written, fdatasync'd and only then checkpointed, so that the next attempt
+ * (a network failure is the usual cause) resumes from where this one
+ * stopped rather than from the last periodic checkpoint. Best effort: the
+ * first error is the one reported. */
+static void keep_for_resume(struct ota_install *x)
 {
-	if (x->since_checkpoint < CHECKPOINT_EVERY || t->fd < 0 || chunks <= t->checkpoint_chunks)
-		return 0;
-	if (fdatasync(t->fd) < 0)
-		return ota_error_errno(x->err, -errno, "slot %s: fdatasync '%s'", t->slot->name, t->path);
-	x->since_checkpoint = 0;
-	record_checkpoint(x, t, chunks, bytes);
-	return 0;
+	struct ota_error ignored;
+	struct ota_slot_writer_stats st = { 0 };
+	if (ota_slot_writer_finish(TAKE_PTR(x->writer), &st, &ignored) < 0 || x->cur->fd < 0 || fdatasync(x->cur->fd) < 0)
+		return;
+	record_checkpoint(x, x->cur, st.chunks, st.bytes);
 }
 
 /* The writer's checkpoint, on its thread: the caller's thread meanwhile
@@ -393,10 +393,9 @@ static int in_place(struct ota_install *x, struct ota_install_target *t, uint64_
 }
 
 /* Counts size more bytes of the current payload as in place; reports each new percent. */
-void ota_install_account(struct ota_install *x, struct ota_install_target *t, size_t size)
+static void ota_install_account(struct ota_install *x, struct ota_install_target *t, size_t size)
 {
 	x->done += size;
-	x->since_checkpoint += size;
 	unsigned percent = t->p->image_size ? (unsigned)(x->done * 100 / t->p->image_size) : 100;
 	if (percent != x->last_percent) {
 		x->last_percent = percent;
@@ -404,22 +403,7 @@ void ota_install_account(struct ota_install *x, struct ota_install_target *t, si
 	}
 }
 
-int ota_install_write_at(struct ota_install *x, struct ota_install_target *t, uint64_t offset, const void *data,
-			 size_t size)
-{
-	int r = ota_install_open_target(x, t);
-	if (r < 0)
-		return r;
-	r = ota_pwrite_all(t->fd, data, size, offset);
-	if (r < 0)
-		return ota_error_errno(x->err, r, "slot %s: write '%s' at offset %llu (%zu bytes)", t->slot->name,
-				       t->path, (unsigned long long)offset, size);
-	x->written += size;
-	ota_install_account(x, t, size);
-	return 0;
-}
-
-/* The streamed payload's writer (slot-io.h), started with the first write. */
+/* The payload's writer (slot-io.h), started with the first write. */
 static int start_writer(struct ota_install *x, struct ota_install_target *t)
 {
 	if (x->writer)
@@ -437,8 +421,7 @@ static int start_writer(struct ota_install *x, struct ota_install_target *t)
 	return ota_slot_writer_new(&wo, &x->writer, x->err);
 }
 
-/* Waits for the writer to write what is queued and stops it. */
-static int finish_writer(struct ota_install *x)
+int ota_install_finish_writer(struct ota_install *x)
 {
 	if (!x->writer)
 		return 0;
@@ -446,6 +429,27 @@ static int finish_writer(struct ota_install *x)
 	int r = ota_slot_writer_finish(TAKE_PTR(x->writer), &st, x->err);
 	x->zeroed += st.zeroed;
 	return r;
+}
+
+int ota_install_put_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
+			  const void *data, size_t size)
+{
+	int r = start_writer(x, t);
+	if (r == 0)
+		r = ota_slot_writer_put(x->writer, offset, data, size, i + 1, x->err);
+	if (r < 0)
+		return r;
+	x->written += size;
+	ota_install_account(x, t, size);
+	return 0;
+}
+
+void ota_install_skip_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
+			    size_t size)
+{
+	if (x->writer)
+		ota_slot_writer_skip(x->writer, i + 1, offset + size);
+	ota_install_account(x, t, size);
 }
 
 static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
@@ -460,18 +464,10 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 		return r;
 	if (r > 0) {
 		x->resumed += size;
-		if (x->writer)
-			ota_slot_writer_skip(x->writer, i + 1, offset + size);
-	} else {
-		r = start_writer(x, t);
-		if (r == 0)
-			r = ota_slot_writer_put(x->writer, offset, data, size, i + 1, x->err);
-		if (r < 0)
-			return r;
-		x->written += size;
+		ota_install_skip_chunk(x, t, i, offset, size);
+		return 0;
 	}
-	ota_install_account(x, t, size);
-	return 0;
+	return ota_install_put_chunk(x, t, i, offset, data, size);
 }
 
 /* SHA-256 of bytes [0, size) of a slot as its medium holds them. */
@@ -505,7 +501,9 @@ int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p
 {
 	struct ota_install *x = userdata;
 	struct ota_install_target *t = x->cur;
-	int r = ota_install_open_target(x, t); /* an empty image has no chunks */
+	int r = ota_install_finish_writer(x);
+	if (r == 0)
+		r = ota_install_open_target(x, t); /* an empty image has no chunks */
 	if (r < 0)
 		return r;
 	if (fsync(t->fd) < 0)
@@ -534,9 +532,7 @@ int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p
 static int on_end_stream(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct ota_install *x = userdata;
-	int r = finish_writer(x);
-	if (r == 0)
-		r = ota_install_end_payload(x, p);
+	int r = ota_install_end_payload(x, p);
 	if (r < 0)
 		return r;
 	uint64_t n = 0;
@@ -842,14 +838,11 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 		if (!o->no_readback)
 			ota_bundle_reader_skip_image_hash(reader);
 		r = ota_bundle_reader_run(reader, &consumer, want, err);
-		/* Stopped early (a bad chunk, a truncated stream): what is queued
-		 * was verified; written, it is there for a resume. */
-		if (x.writer) {
-			struct ota_error ignored;
-			int rw = ota_slot_writer_finish(TAKE_PTR(x.writer), NULL, &ignored);
-			(void)rw; /* the first error is the one to report */
-		}
 	}
+	/* Stopped early (a bad chunk, a truncated stream, a failed fetch): what
+	 * is queued was verified; written, it is there for a resume. */
+	if (x.writer)
+		keep_for_resume(&x);
 	cmp = x.cmp;
 	for (size_t i = 0; i < x.n_targets; i++) {
 		x.targets[i].verifier = ota_slot_verifier_free(x.targets[i].verifier);

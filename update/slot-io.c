@@ -358,8 +358,11 @@ int ota_slot_writer_finish(struct ota_slot_writer *w, struct ota_slot_writer_sta
 	(void)pthread_join(w->thread, NULL);
 	w->running = false;
 	int r = w->failed ? failure(w, err) : 0;
-	if (r == 0 && ret_stats)
+	if (r == 0 && ret_stats) {
 		*ret_stats = w->stats;
+		ret_stats->chunks = w->done_chunks;
+		ret_stats->bytes = w->done_bytes;
+	}
 	ota_slot_writer_free(w);
 	return r;
 }

@@ -44,6 +44,7 @@ struct ota_slot_writer_stats {
 	uint64_t written;       /* bytes written as data */
 	uint64_t zeroed;        /* bytes zeroed by BLKZEROOUT / FALLOC_FL_ZERO_RANGE */
 	bool direct;            /* aligned data went out with O_DIRECT */
+	uint64_t chunks, bytes; /* complete once written: every chunk below `chunks` (bytes below `bytes`) */
 };
 
 int ota_slot_writer_new(const struct ota_slot_writer_opts *o, struct ota_slot_writer **ret,

@@ -106,6 +106,52 @@ TEST(chunker_deterministic_across_feed_sizes)
 	}
 }
 
+/* The cut points as docs/bundle-format.md defines them, one byte at a time
+ * with a division: what the chunker's shortcuts (no division, the window
+ * read from the input) must reproduce exactly. */
+static size_t cut_reference(const uint8_t *p, size_t n, size_t avg, size_t *cuts, size_t max_cuts)
+{
+	size_t min = avg / 4, max = avg * 4, d = ota_chunker_discriminator(avg), start = 0, count = 0;
+	while (start < n && count < max_cuts) {
+		size_t end = n;
+		if (n - start > min) {
+			uint32_t h = ota_buzhash(p + start + min - OTA_CHUNKER_WINDOW, OTA_CHUNKER_WINDOW);
+			size_t i = start + min;
+			while (h % d != d - 1 && i - start < max && i < n) {
+				h = ota_buzhash_roll(h, p[i - OTA_CHUNKER_WINDOW], p[i]);
+				i++;
+			}
+			end = i;
+		}
+		cuts[count++] = end - start;
+		start = end;
+	}
+	return count;
+}
+
+TEST(chunker_matches_reference)
+{
+	const size_t n = 3u << 20, maxc = n / 256 + 2;
+	_cleanup_free_ size_t *a = calloc(maxc, sizeof(size_t));
+	_cleanup_free_ size_t *b = calloc(maxc, sizeof(size_t));
+	static const size_t avgs[] = { 1024, 4096, 65536 };
+	static const size_t steps[] = { 1, 48, 49, 5000, 3u << 20 };
+	for (uint32_t seed = 5; seed < 8; seed++) {
+		_cleanup_free_ uint8_t *p = random_buf(n, seed);
+		/* A run of zeros and a run of one byte: cuts at max. */
+		memset(p + n / 3, 0, 300000);
+		memset(p + 2 * n / 3, 0x5a, 300000);
+		for (size_t v = 0; v < OTA_ELEMENTSOF(avgs); v++) {
+			size_t na = cut_reference(p, n, avgs[v], a, maxc);
+			for (size_t s = 0; s < OTA_ELEMENTSOF(steps); s++) {
+				size_t nb = cut_all(p, n, avgs[v], steps[s], b, maxc);
+				ASSERT_INT_EQ(nb, na);
+				ASSERT_TRUE(memcmp(a, b, na * sizeof(size_t)) == 0);
+			}
+		}
+	}
+}
+
 TEST(chunker_boundaries_stable_under_insertion)
 {
 	const size_t n = 4u << 20, avg = 8192, maxc = n / 2048 + 4;

@@ -106,6 +106,17 @@ TEST(chunk_index_file_cut_short_or_grown_is_not_loaded)
 	ASSERT_INT_EQ(ix.n, 0);
 }
 
+/* size pseudo-random bytes from seed (an LCG: reproducible, no repeats). */
+static uint8_t *lcg_bytes(size_t size, uint32_t seed)
+{
+	uint8_t *data = malloc(size);
+	for (size_t i = 0; data && i < size; i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (uint8_t)(seed >> 16);
+	}
+	return data;
+}
+
 /* A scan of a slot indexes the chunks the payload's chunker cuts: the whole
  * slot, each chunk findable by its hash at its offset. */
 TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
@@ -114,13 +125,8 @@ TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
 	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan"), 0);
 	snprintf(path, sizeof(path), "%s/slot.img", dir);
 	const size_t size = 3u << 20;
-	_cleanup_free_ uint8_t *data = malloc(size);
+	_cleanup_free_ uint8_t *data = lcg_bytes(size, 12345);
 	ASSERT_TRUE(data != NULL);
-	uint32_t x = 12345;
-	for (size_t i = 0; i < size; i++) {
-		x = x * 1103515245u + 12345u;
-		data[i] = (uint8_t)(x >> 16);
-	}
 	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_TRUE(fd >= 0);
@@ -139,4 +145,41 @@ TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
 		total += c->size;
 	}
 	ASSERT_INT_EQ(total, size);
+}
+
+/* A slot larger than two of the scan's buffers (cut on one thread, hashed
+ * on another, the unfinished chunk carried over): the index holds exactly
+ * the chunks one pass of the chunker over the whole slot cuts. */
+TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
+{
+	char dir[TEST_DIR_MAX], path[PATH_MAX];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan2"), 0);
+	snprintf(path, sizeof(path), "%s/slot.img", dir);
+	const size_t size = (19u << 20) + 12345u;
+	_cleanup_free_ uint8_t *data = lcg_bytes(size, 777);
+	ASSERT_TRUE(data != NULL);
+	memset(data + (9u << 20), 0, 1u << 20); /* cuts at max across a buffer's end */
+	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	struct ota_manifest_payload p = { .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 16384 };
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_chunk_index_scan(fd, size, &p, 65536, &ix, "root-a", &err), 0);
+	struct ota_chunker ch;
+	ASSERT_INT_EQ(ota_chunker_init(&ch, OTA_CHUNKER_BUZHASH, 16384), 0);
+	size_t pos = 0, n = 0;
+	while (pos < size) {
+		size_t k = ota_chunker_scan(&ch, data + pos, size - pos);
+		size_t len = k == SIZE_MAX ? size - pos : k;
+		struct ota_chunk_entry e = { .usize = (uint32_t)len };
+		ASSERT_TRUE(EVP_Digest(data + pos, len, e.sha256, NULL, EVP_sha256(), NULL));
+		bool found = false; /* the zero chunks are alike: look for this one's offset */
+		for (size_t i = 0; i < ix.n && !found; i++)
+			found = ix.v[i].offset == pos && ix.v[i].size == len && memcmp(ix.v[i].sha, e.sha256, 32) == 0;
+		ASSERT_TRUE(found);
+		pos += len;
+		n++;
+	}
+	ASSERT_INT_EQ(ix.n, n);
 }
