@@ -79,13 +79,15 @@ done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().stri
 # ---- install: the download timeout expires mid-download; then a good server resumes --------
 # Past 40 MiB the server drips 3000 bytes/s: above the minimum rate, so only
 # the deadline ends it. The spare was marked bad and checkpointed by then.
+# 20 s: the first 40 MiB must arrive before it also when a VM test shares
+# the machine (with 10 s a loaded run did not get there).
 fake_reset
-conf 10
+conf 20
 CKPT=none
 ctl "reset=1&hostile=drip&rate=3000&after=$((40 << 20))"
-if bounded install-deadline 60 5 "'$URL/v2.otab': download timeout of 10 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
+if bounded install-deadline 60 5 "'$URL/v2.otab': download timeout of 20 s expired" "$U" "${C[@]}" install --json "$URL/v2.otab"; then
 	read -r STATE CKPT < <(record system-b)
-	grep -q "left marked bad" err.txt && [ "$STATE" = installing ] && [ "$CKPT" -gt 0 ] && [ "$ELAPSED" -lt 20000 ] &&
+	grep -q "left marked bad" err.txt && [ "$STATE" = installing ] && [ "$CKPT" -gt 0 ] && [ "$ELAPSED" -lt 30000 ] &&
 		after_install "install: download timeout mid-download, checkpoint at $CKPT kept" 1 ||
 		bad install-deadline "record $STATE $CKPT, ${ELAPSED} ms: $(cat err.txt)"
 fi
