@@ -39,6 +39,7 @@ static const struct key keys[] = {
 	{ "image", "grub-serial", K_BOOL, F(grub_serial), false, 0, 0, NULL, 0 },
 	{ "image", "bmap", K_ENUM, F(bmap), false, 0, 0, ENUM(bmap_names) },
 	{ "image", "overlay", K_PATH, F(overlay), false, 0, 0, NULL, 0 },
+	{ "image", "system-conf", K_PATH, F(system_conf), false, 0, 0, NULL, 0 },
 	{ "system", "compatible", K_STRING, F(compatible), true, 0, 0, NULL, 0 },
 	{ "system", "version", K_STRING, F(version), true, 0, 0, NULL, 0 },
 	{ "update", "keyring", K_PATH, F(keyring), true, 0, 0, NULL, 0 },

@@ -84,6 +84,7 @@ struct ota_image_desc {
 	bool grub_serial;             /* GRUB's menu on the first serial port too */
 	enum ota_image_bmap bmap;
 	char *overlay;                /* a directory copied over the root; may be NULL */
+	char *system_conf;            /* a system.conf whose settings are added; may be NULL */
 	/* [system] */
 	char *compatible;
 	char *version;
@@ -125,6 +126,14 @@ const char *ota_image_desc_key_name(size_t i, char *buf, size_t size);
  * back by its owner (sysconf/, partitioner/) before it is returned. */
 int ota_image_system_conf(const struct ota_image_desc *d, const char *version, char **ret,
 			  struct ota_error *err) _must_check_;
+/* Adds the settings of extra (a system.conf read from extra_source) to
+ * generated (the one the description makes): a key of extra that generated
+ * also has must have the same value (else an error naming both: the
+ * description owns it), the others are appended in their sections, so a
+ * product's own settings ([data] options, [hawkbit], ...) reach the image
+ * and none is dropped or silently overridden. *ret is malloc'd. */
+int ota_image_system_conf_merge(const char *generated, const char *extra, const char *extra_source, char **ret,
+				struct ota_error *err) _must_check_;
 int ota_image_layout_conf(const struct ota_image_desc *d, uint64_t slot_size, char **ret,
 			  struct ota_error *err) _must_check_;
 

@@ -17,7 +17,8 @@
 #   [image] slot-size, esp-size    /etc/ota/layout.conf (system-a, esp)
 # ota-image writes its own system.conf and layout.conf into the image from
 # the description: the same slots, groups and partitions as this board's
-# files (post-build.sh refuses a system.conf for another boot flow).
+# files (post-build.sh refuses a system.conf for another boot flow); the
+# rest of the target's system.conf is added to it ([image] system-conf).
 #
 # ota-image runs the build machine's mke2fs, debugfs, grub-mkimage (with
 # the GRUB EFI modules of Debian's grub-efi-amd64-bin, or
@@ -68,6 +69,10 @@ desc="$BINARIES_DIR/image.conf"
 	cat "$here/image.conf"
 	echo "slot-size = $(layout_size system-a)"
 	echo "esp-size = $(layout_size esp)"
+	# Every other setting of the target's system.conf ([data] options,
+	# [hawkbit], ...) is added to the one ota-image writes; a key that
+	# contradicts the lines below is refused by name.
+	echo "system-conf = $conf"
 	echo "[system]"
 	echo "compatible = $compatible"
 	echo "version = $version"

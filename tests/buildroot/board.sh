@@ -215,6 +215,12 @@ qemu-x86_64)
 	check "system-a holds the target build's /sbin/ota-init" cmp -s <(slot_file /sbin/ota-init) "$target_build/bin/ota-init"
 	check "system-a's keyring is the target's" cmp -s <(slot_file /etc/ota/keyring.pem) "$TARGET_DIR/etc/ota/keyring.pem"
 	check "system-a's system.conf has the board's compatible" grep -qx "compatible = $compatible" <(slot_file /etc/ota/system.conf)
+	# Every setting of the target's system.conf reached the image (ota-image's
+	# [image] system-conf), e.g. the board's [data] options.
+	conf_keys() { awk '/^\[/ { s = $0; next } /^[^#;].*=/ { print s " " $0 }' | sort -u; }
+	check "system-a's system.conf keeps every setting of the target's" \
+		test -z "$(comm -23 <(conf_keys < "$TARGET_DIR/etc/ota/system.conf") <(slot_file /etc/ota/system.conf | conf_keys))"
+	check "... [data] options among them" grep -qx "options = noatime" <(slot_file /etc/ota/system.conf)
 	check "system-a's /boot/vmlinuz is the kernel" cmp -s <(slot_file /boot/bzImage) "$TARGET_DIR/boot/bzImage"
 	check "bundle payload system" grep -qw system <<< "$inspect"
 	check "start-qemu.sh made" test -x "$BINARIES_DIR/start-qemu.sh"

@@ -22,6 +22,7 @@ static const char every_key[] =
 	"grub-serial = yes\n"
 	"bmap = no\n"
 	"overlay = files\n"
+	"system-conf = product-system.conf\n"
 	"[system]\n"
 	"compatible = acme-router-r2\n"
 	"version = 2025.03.1\n"
@@ -69,6 +70,7 @@ TEST(image_desc_round_trip_every_key)
 	ASSERT_TRUE(d.grub_serial);
 	ASSERT_INT_EQ(d.bmap, OTA_IMAGE_BMAP_NO);
 	ASSERT_STR_EQ(d.overlay, "/work/products/r2/files");
+	ASSERT_STR_EQ(d.system_conf, "/work/products/r2/product-system.conf");
 	ASSERT_STR_EQ(d.compatible, "acme-router-r2");
 	ASSERT_STR_EQ(d.version, "2025.03.1");
 	ASSERT_STR_EQ(d.keyring, "/srv/pki/ca.pem");
@@ -160,6 +162,8 @@ TEST(image_system_conf_parses_back)
 	struct ota_error err = { 0 };
 	ota_image_desc_init(&d);
 	ASSERT_INT_EQ(ota_image_desc_parse(&d, every_key, "/p/image.conf", &err), 0);
+	free(d.system_conf); /* image_system_conf_adds_a_products_settings reads one */
+	d.system_conf = NULL;
 	char *text = NULL;
 	ASSERT_INT_EQ(ota_image_system_conf(&d, "2025.04", &text, &err), 0);
 	struct ota_sysconf c;
@@ -197,6 +201,85 @@ TEST(image_system_conf_parses_back)
 	ota_sysconf_done(&c);
 	free(text);
 	ota_image_desc_done(&d);
+}
+
+/* [image] system-conf: a product's own settings reach the image's
+ * system.conf, the description's keys stay the description's. */
+TEST(image_system_conf_adds_a_products_settings)
+{
+	char dir[TEST_DIR_MAX], desc[TEST_DIR_MAX + 64];
+	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "sysconf-extra"), 0);
+	ASSERT_INT_EQ(test_put(dir, "board.conf",
+			       "[hawkbit]\nserver = https://fleet.example.org:8443/ddi\n"
+			       "target-token-file = /etc/ota/fleet-token\n"
+			       "[update]\ndowngrade = strict\nchannel = hawkbit\n"
+			       "[data]\noptions = noatime,commit=30\ndevice = auto\n"
+			       "[system]\ncompatible = gw-7\n"),
+		       0);
+	ASSERT_INT_EQ(test_put(dir, "image.conf",
+			       "[image]\nsystem-conf = board.conf\n[system]\ncompatible = gw-7\nversion = 3\n"
+			       "[update]\nkeyring = ca.pem\ndowngrade = strict\n"),
+		       0);
+	snprintf(desc, sizeof(desc), "%s/image.conf", dir);
+	_cleanup_free_ char *desc_text = NULL, *text = NULL;
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_read_config_file(desc, &desc_text, &err), 0);
+	struct ota_image_desc d;
+	ota_image_desc_init(&d);
+	ASSERT_INT_EQ(ota_image_desc_parse(&d, desc_text, desc, &err), 0);
+	int r = ota_image_system_conf(&d, NULL, &text, &err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	ASSERT_INT_EQ(r, 0);
+	struct ota_sysconf c;
+	ota_sysconf_init(&c);
+	r = ota_sysconf_parse(&c, OTA_SYSCONF_INIT | OTA_SYSCONF_UPDATE, text, "system.conf", &err);
+	if (r < 0)
+		fprintf(stderr, "  %s\n%s", err.msg, text);
+	ASSERT_INT_EQ(r, 0);
+	ASSERT_STR_EQ(c.init.data_options, "noatime,commit=30");
+	ASSERT_STR_EQ(c.update.channel, "hawkbit");
+	ASSERT_STR_EQ(c.update.hawkbit.server, "https://fleet.example.org:8443/ddi");
+	ASSERT_STR_EQ(c.update.hawkbit.target_token_file, "/etc/ota/fleet-token");
+	ASSERT_INT_EQ(c.update.downgrade, OTA_DOWNGRADE_STRICT);
+	ASSERT_STR_EQ(c.update.compatible, "gw-7");
+	ASSERT_STR_EQ(c.update.bootflow.type, "grub");
+	ota_sysconf_done(&c);
+	ota_image_desc_done(&d);
+}
+
+TEST(image_system_conf_refuses_what_contradicts_the_description)
+{
+	static const char generated[] = "[system]\ncompatible = gw-7\nversion = 3\n[bootflow]\ntries = 5\n";
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{ "[init]\npath = /bin/sh\n[bootflow]\ntries = 4\n",
+		  "board.conf:4: [bootflow] tries = 4, but the image description makes it 5" },
+		{ "[system]\nversion = 2\n", "board.conf:2: [system] version = 2, but the image description makes it 3" },
+		{ "[data\noptions = ro\n", "board.conf:1: " },
+		{ "[data]\noptions = a\noptions = b\n", "board.conf:3: key 'options' given again" },
+	};
+	for (size_t i = 0; i < OTA_ELEMENTSOF(cases); i++) {
+		struct ota_error err = { 0 };
+		char *out = NULL;
+		ASSERT_TRUE(ota_image_system_conf_merge(generated, cases[i].extra, "board.conf", &out, &err) < 0);
+		ASSERT_NULL(out);
+		ASSERT_CONTAINS(err.msg, cases[i].want);
+	}
+	/* The same values, and keys of its own, are fine: added in their
+	 * sections, in the order the file names them. */
+	struct ota_error err = { 0 };
+	_cleanup_free_ char *out = NULL;
+	ASSERT_INT_EQ(ota_image_system_conf_merge(generated,
+						  "[bootflow]\ntries = 5\n[x.b]\nk = 1\n[system]\nversion = 3\n"
+						  "[x.a]\nk = 2\n[x.b]\nj = v w ; comment\n",
+						  "board.conf", &out, &err),
+		      0);
+	ASSERT_CONTAINS(out, "[x.b]\nk = 1\nj = v w\n[x.a]\nk = 2\n");
+	ASSERT_TRUE(strncmp(out, generated, strlen(generated)) == 0);
+	ASSERT_NULL(strstr(out + strlen(generated), "tries")); /* given by both: once */
+	ASSERT_NULL(strstr(out + strlen(generated), "version"));
 }
 
 /* layout.conf: the image's two partitions first, then system-b and data,
