@@ -17,24 +17,13 @@
 # checkpoint were found in place (resumed) rather than fetched again, and the
 # rest still used patches.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../tools/need.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/itest.sh"
 need curl python3
-U=$(realpath "${1:?usage: update-patches-resume.sh OTA_UPDATE OTA_BUNDLE}")
-B=$(realpath "${2:?usage: update-patches-resume.sh OTA_UPDATE OTA_BUNDLE}")
-HERE=$(dirname "$(realpath "$0")")
-. "$HERE/../lib/workdir.sh"
-W=$(mktemp -d)
-SERVER= LA= LB= INST=
-cleanup() {
-	[ -n "$INST" ] && kill -KILL "$INST" 2>/dev/null && wait "$INST" 2>/dev/null || true
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
-	[ -n "$LA" ] && losetup -d "$LA" 2>/dev/null || true
-	[ -n "$LB" ] && losetup -d "$LB" 2>/dev/null || true
-	release_workdir "$W"
-}
-trap cleanup EXIT
-cd "$W"
-. "$HERE/../lib/tally.sh"
+itest_begin "update-patches-resume.sh OTA_UPDATE OTA_BUNDLE" U B -- "$@"
+# An ota-update still running at exit is killed first (it may hold the slot's
+# loop device that release_workdir detaches).
+INST=
+trap '[ -n "$INST" ] && kill -KILL "$INST" 2>/dev/null && wait "$INST" 2>/dev/null; itest_end' EXIT
 . "$HERE/../lib/pki.sh"
 pki_init
 pki_root root
@@ -65,10 +54,8 @@ NPATCH=$("$B" inspect --json srv/v2.otab | python3 -c "import json,sys; print(js
 [ "$NPATCH" -gt 0 ] && ok "bundle: $NPATCH chunk patches against v1" || bad bundle "no patches"
 
 # ---- server and device ---------------------------------------------------------------------
-python3 "$HERE/http-server.py" "$W/srv" "$W/port" "$W/http.log" 2>"$W/http.err" &
-SERVER=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-URL=http://127.0.0.1:$(cat port)
+http_server http "$W/srv"
+URL=http://127.0.0.1:$PORT_http
 ctl() { curl -sf "$URL/_ctl?$1" >/dev/null; }
 # Body bytes the server sent (stalled responses count whole: they are logged as they start).
 served() { awk '$1 == "GET" && $2 !~ /^\/_ctl/ { sub("bytes=", "", $NF); n += $NF } END { print n + 0 }' http.log; }
