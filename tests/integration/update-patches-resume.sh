@@ -60,13 +60,8 @@ ctl() { curl -sf "$URL/_ctl?$1" >/dev/null; }
 # Body bytes the server sent (stalled responses count whole: they are logged as they start).
 served() { awk '$1 == "GET" && $2 !~ /^\/_ctl/ { sub("bytes=", "", $NF); n += $NF } END { print n + 0 }' http.log; }
 
-truncate -s $((SIZE + (16 << 20))) disk-a.img disk-b.img
-LA=$(losetup -f --show disk-a.img)
-LB=$(losetup -f --show disk-b.img)
-mkdir -p data
 . "$HERE/../lib/fake-device.sh"
-fake_bootflow
-fake_conf "$W" "$W/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
+fake_loop_device $((SIZE + (16 << 20)))
 # The same device, giving up on a transfer stalled for 1 s, at the first attempt.
 sed 's/^\[update\]$/[update]\nhttp-stall-time = 1\nhttp-attempts = 1/' system.conf >impatient.conf
 # device: booted a holds v1, the spare b unrelated bytes, no status.

@@ -93,13 +93,8 @@ NPATCH=$(inspect v2 "j['payloads'][0]['patches']")
 	|| bad bundle "patches: $NPATCH"
 
 # ---- the device: system slots on loop devices --------------------------------------------
-truncate -s 32M disk-a.img disk-b.img
-LA=$(losetup -f --show disk-a.img)
-LB=$(losetup -f --show disk-b.img)
-mkdir -p data
 . "$HERE/../lib/fake-device.sh"
-fake_bootflow
-fake_conf "$W" "$W/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
+fake_loop_device 32M
 # The done event's field, "missing" if it has none.
 done_field() { python3 -c "import json; e=json.loads(open('out.txt').read().strip().splitlines()[-1]); print(e.get('$1', 'missing'))"; }
 # device ACTIVE: booted a holds ACTIVE (a file), b unrelated bytes, no status.

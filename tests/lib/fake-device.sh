@@ -13,6 +13,11 @@
 #                                 # ./slots, ./data, ./hooks, the active slots
 #                                 # slots/system-a and slots/boot-a of random
 #                                 # bytes, and fake_bootflow
+#   fake_loop_device SIZE         # system slots on loop devices: disk-a.img
+#                                 # and disk-b.img of SIZE bytes attached, LA
+#                                 # and LB set to them; ./data, fake_bootflow
+#                                 # and ./system.conf (class system, keyring
+#                                 # $PWD/root.pem, compatible test-board)
 #   fake_reset                    # back to a device that never installed:
 #                                 # booted a (fake_boot a), no status file, no
 #                                 # slots of group b
@@ -73,6 +78,15 @@ fake_device() {
 	head -c "$1" /dev/urandom >slots/system-a
 	head -c "$2" /dev/urandom >slots/boot-a
 	fake_bootflow
+}
+
+fake_loop_device() {
+	truncate -s "$1" disk-a.img disk-b.img
+	LA=$(losetup -f --show disk-a.img)
+	LB=$(losetup -f --show disk-b.img)
+	mkdir -p data
+	fake_bootflow
+	fake_conf "$PWD" "$PWD/root.pem" test-board --classes system "system-a=device:$LA" "system-b=device:$LB" >system.conf
 }
 
 fake_reset() { fake_boot a; rm -f data/slots.json slots/system-b slots/boot-b; }
