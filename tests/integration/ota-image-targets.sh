@@ -19,14 +19,9 @@
 # ota-init is checked by its ELF header only: the arm64 one is the host's
 # with e_machine patched (it never runs here).
 set -uo pipefail
-SRC=$(realpath "${1:?usage: ota-image-targets.sh SRC OTA_IMAGE OTA_BUNDLE OTA_PART OTA_INIT SYSCONF_DUMP}")
-IMG=$(realpath "$2") BUNDLE=$(realpath "$3") PART=$(realpath "$4") INIT=$(realpath "$5") DUMP=$(realpath "$6")
-. "$SRC/tests/lib/tally.sh"
-. "$SRC/tools/need.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/itest.sh"
 need debugfs sfdisk mdir mtype mcopy mkimage dumpimage /bin/busybox
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-cd "$W"
+itest_begin "ota-image-targets.sh SRC OTA_IMAGE OTA_BUNDLE OTA_PART OTA_INIT SYSCONF_DUMP" SRC IMG BUNDLE PART INIT DUMP -- "$@"
 export MTOOLS_SKIP_CHECK=1
 (. "$SRC/tests/lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >pki.log 2>&1 ||
 	{ cat pki.log; exit 1; }

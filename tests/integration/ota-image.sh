@@ -19,15 +19,9 @@
 #     naming what is wrong, and no output (an existing OUT keeps its files);
 #   - run --print: the QEMU command line, the firmware's variable store.
 set -uo pipefail
-SRC=$(realpath "${1:?usage: ota-image.sh SRC OTA_IMAGE OTA_BUNDLE OTA_GRUBENV OTA_PART OTA_INIT SYSCONF_DUMP}")
-IMG=$(realpath "$2") BUNDLE=$(realpath "$3") GRUBENV=$(realpath "$4") PART=$(realpath "$5")
-INIT=$(realpath "$6") DUMP=$(realpath "$7")
-. "$SRC/tests/lib/tally.sh"
-. "$SRC/tools/need.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/itest.sh"
 need debugfs sfdisk mdir mtype mcopy /bin/busybox
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-cd "$W"
+itest_begin "ota-image.sh SRC OTA_IMAGE OTA_BUNDLE OTA_GRUBENV OTA_PART OTA_INIT SYSCONF_DUMP" SRC IMG BUNDLE GRUBENV PART INIT DUMP -- "$@"
 export MTOOLS_SKIP_CHECK=1
 (. "$SRC/tests/lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >pki.log 2>&1 ||
 	{ cat pki.log; exit 1; }
