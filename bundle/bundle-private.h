@@ -58,8 +58,6 @@ static inline uint64_t ota_chunk_csize_bound(uint64_t usize)
 /* The chunker's bounds for a payload: every chunk but the last is >= min. */
 int ota_chunker_bounds(enum ota_chunker_kind kind, uint32_t avg, uint64_t *ret_min, uint64_t *ret_max);
 
-int ota_sha256(const void *data, size_t size, uint8_t out[32]);
-
 /* The skippable zstd frame that holds a chunk's patches after its own frame
  * (decoders of the whole chunk skip it): magic, then the content size, both
  * little-endian u32. */

@@ -475,6 +475,12 @@ OTA_DEFINE_CLEANUP_FUNC(struct ota_chunk_decoder *, ota_chunk_decoder_free)
  * the SHA-256 against e; -EBADMSG on any mismatch. */
 int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *e, const void *cdata, void *out,
 		     struct ota_error *err) _must_check_;
+/* SHA-256 of size bytes at data; an all-zero buffer costs a comparison
+ * (its hash is remembered per size), the value is the same. */
+int ota_sha256(const void *data, size_t size, uint8_t out[32]);
+/* Whether chunk e is e->usize zero bytes (its SHA-256 is theirs): such a
+ * chunk needs no bytes from anywhere. */
+bool ota_chunk_is_zero(const struct ota_chunk_entry *e);
 /* 0 if data (size bytes) is the chunk e names, -EBADMSG if not. */
 int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t size) _must_check_;
 

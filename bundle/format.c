@@ -3,13 +3,79 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "bundle/bundle-private.h"
 
+/* Slot images are mostly zeros (87 % of a Debian minbase root's 1 GiB ext4):
+ * the SHA-256 of size zero bytes is remembered for the last few sizes asked,
+ * so an all-zero buffer is hashed at memory speed, to the same value: every
+ * check and every bundle is unchanged. Per thread: the installer, the index
+ * scan and the creator's workers hash at once; zero runs come in few sizes
+ * (the chunker's largest chunk, mostly). */
+#define ZERO_SIZES 8u
+#define ZERO_BLOCK 4096u
+
+static _Thread_local struct {
+	size_t size;
+	uint8_t sha[32];
+} zero_sha[ZERO_SIZES];
+static _Thread_local unsigned zero_next;
+
+static const uint8_t *zero_sha_cached(size_t size)
+{
+	for (unsigned i = 0; i < ZERO_SIZES; i++)
+		if (zero_sha[i].size == size)
+			return zero_sha[i].sha;
+	return NULL;
+}
+
+static void zero_sha_remember(size_t size, const uint8_t sha[32])
+{
+	zero_sha[zero_next].size = size;
+	memcpy(zero_sha[zero_next].sha, sha, 32);
+	zero_next = (zero_next + 1) % ZERO_SIZES;
+}
+
 int ota_sha256(const void *data, size_t size, uint8_t out[32])
 {
-	return SHA256(data, size, out) ? 0 : -EIO;
+	bool zero = size > 0 && ota_all_zero(data, size);
+	const uint8_t *known = zero ? zero_sha_cached(size) : NULL;
+	if (known) {
+		memcpy(out, known, 32);
+		return 0;
+	}
+	if (!SHA256(data, size, out))
+		return -EIO;
+	if (zero)
+		zero_sha_remember(size, out);
+	return 0;
+}
+
+bool ota_chunk_is_zero(const struct ota_chunk_entry *e)
+{
+	if (e->usize == 0)
+		return false;
+	const uint8_t *known = zero_sha_cached(e->usize);
+	uint8_t sha[32];
+	if (!known) {
+		static const uint8_t block[ZERO_BLOCK];
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+		for (size_t left = e->usize; ok && left > 0;) {
+			size_t n = left < ZERO_BLOCK ? left : ZERO_BLOCK;
+			ok = EVP_DigestUpdate(c, block, n);
+			left -= n;
+		}
+		ok = ok && EVP_DigestFinal_ex(c, sha, NULL);
+		EVP_MD_CTX_free(c);
+		if (!ok)
+			return false;
+		zero_sha_remember(e->usize, sha);
+		known = sha;
+	}
+	return memcmp(known, e->sha256, 32) == 0;
 }
 
 void ota_bundle_hex(const uint8_t sha[32], char out[65])

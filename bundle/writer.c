@@ -90,11 +90,6 @@ void ota_parallel_for(unsigned threads, size_t n, void (*fn)(void *ctx, size_t k
 		(void)pthread_join(tid[t], NULL);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 static void compress_chunk(void *ctx, size_t k, unsigned worker)
 {
 	struct batch *b = ctx;
@@ -104,7 +99,7 @@ static void compress_chunk(void *ctx, size_t k, unsigned worker)
 	const uint8_t *src = j->map + c->offset;
 	struct ota_chunk_entry *e = &j->entries[i];
 	size_t cap = ota_chunk_csize_bound(c->size), n;
-	if (b->zero_frame && c->size == b->zero_usize && all_zero(src, c->size)) {
+	if (b->zero_frame && c->size == b->zero_usize && ota_all_zero(src, c->size)) {
 		/* The same bytes as compressing them: zstd's output depends on
 		 * the input and the level only. */
 		memcpy(e->sha256, b->zero_sha, 32);

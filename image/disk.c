@@ -128,11 +128,6 @@ static int write_table(const struct ota_image_ctx *c, const char *out, const str
 	return 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 /* Copies the file src to offset in fd, skipping zero blocks: they stay holes
  * in the sparse image (and out of its bmap). */
 static int copy_into(int fd, const char *src, uint64_t offset, uint64_t max, struct ota_error *err)
@@ -152,7 +147,7 @@ static int copy_into(int fd, const char *src, uint64_t offset, uint64_t max, str
 			return 0;
 		if (pos + (uint64_t)n > max)
 			return ota_error_set(err, -ENOSPC, "%s is larger than its partition (%" PRIu64 " bytes)", src, max);
-		int r = all_zero(buf, (size_t)n) ? 0 : ota_pwrite_all(fd, buf, (size_t)n, offset + pos);
+		int r = ota_all_zero(buf, (size_t)n) ? 0 : ota_pwrite_all(fd, buf, (size_t)n, offset + pos);
 		if (r < 0)
 			return ota_error_errno(err, r, "writing the disk image");
 	}

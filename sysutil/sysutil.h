@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -245,6 +246,13 @@ static inline uint32_t ota_get_be32(const uint8_t *p)
 static inline uint64_t ota_get_be64(const uint8_t *p)
 {
 	return (uint64_t)ota_get_be32(p) << 32 | ota_get_be32(p + 4);
+}
+/* Whether the n bytes at p are all zero (memcmp against themselves shifted
+ * by one: memory speed, and a non-zero byte early ends it early). */
+static inline bool ota_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
 }
 static inline void ota_put_be16(uint8_t *p, uint16_t v)
 {

@@ -2,7 +2,6 @@
 /* The local chunk index and its OTAIDX1 file; see chunk-index.h. */
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -36,8 +35,9 @@ static int index_add(struct ota_chunk_index *ix, const uint8_t *data, size_t siz
 		ix->cap = cap;
 	}
 	struct ota_chunk_index_entry *c = &ix->v[ix->n];
-	if (!EVP_Digest(data, size, c->sha, NULL, EVP_sha256(), NULL))
-		return -EIO;
+	int r = ota_sha256(data, size, c->sha);
+	if (r < 0)
+		return r;
 	c->offset = offset;
 	c->size = (uint32_t)size;
 	ix->n++;

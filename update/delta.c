@@ -186,7 +186,7 @@ static void queue_chunk(struct batch *b, uint64_t i, uint64_t off)
 static bool placed_locally(const struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
 {
 	const struct ota_chunk_index_entry *lc;
-	return (b->active >= 0 && ota_chunk_index_find(b->ix, e)) ||
+	return ota_chunk_is_zero(e) || (b->active >= 0 && ota_chunk_index_find(b->ix, e)) ||
 	       (b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off);
 }
 
@@ -233,7 +233,7 @@ static void note_source(struct ota_install *x, const char *slot)
 
 /* Where chunk i (at image offset off), not queued, is: 1 in place in the
  * spare, 2 copied into b->ubuf from the active slot, 3 from elsewhere in the
- * spare, 0 nowhere. Every candidate is read now and checked: the spare at
+ * spare, 4 zeros (put into b->ubuf: nothing to read), 0 nowhere. Every candidate is read now and checked: the spare at
  * off against the active's bytes there when those hash to the chunk (a
  * comparison instead of a second hash), else by its own hash. spare_first:
  * the previous chunk was in place (a resumed install), so the spare is
@@ -243,6 +243,12 @@ static int find_local(struct batch *b, uint64_t i, uint64_t off, bool spare_firs
 	const struct ota_chunk_entry *e = &b->table[i];
 	if (b->plan[i] == PLAN_IN_PLACE || (spare_first && b->spare >= 0 && read_chunk(b->spare, b->sbuf, e, off)))
 		return 1;
+	if (ota_chunk_is_zero(e)) {
+		/* Its bytes are known: the writer zeroes the range (slot-io.h),
+		 * cheaper than reading it anywhere first. */
+		memset(b->ubuf, 0, e->usize);
+		return 4;
+	}
 	bool same = b->active >= 0 && read_chunk(b->active, b->ubuf, e, off);
 	if (b->spare >= 0 && !spare_first) {
 		bool in_place = same ? ota_pread_full(b->spare, b->sbuf, e->usize, off) == (ssize_t)e->usize &&
@@ -307,6 +313,8 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 			note_source(x, active_name);
 		} else if (where == 3) {
 			x->reused_spare += e->usize;
+		} else if (where == 4) {
+			x->zero_chunks += e->usize;
 		} else if ((r = fetch_alone(x, b, i)) < 0) {
 			/* The indexes placed it locally, but it was not there (a stale index). */
 			ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ",

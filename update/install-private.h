@@ -58,6 +58,7 @@ struct ota_install {
 	uint64_t reused_spare;  /* delta: bytes found in place in the spare slot */
 	uint64_t reused_active; /* delta: bytes copied from the active slots */
 	uint64_t patched;       /* delta: bytes made from a fetched patch and a base in an active slot */
+	uint64_t zero_chunks;   /* delta: bytes of all-zero chunks (nothing read: their bytes are known) */
 	char reused_from[128];  /* delta: names of the active slots chunks came from */
 	char bundle_hex[65];    /* SHA-256 of the signed manifest: names the bundle */
 	uint64_t resumed;       /* bytes found in place below a checkpoint (not rewritten) */

@@ -273,6 +273,7 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 		add_u64(ev, "reused_spare", res.reused_spare);
 		add_u64(ev, "reused_active", res.reused_active);
 		add_u64(ev, "patched", res.patched);
+		add_u64(ev, "zero_chunks", res.zero_chunks);
 		add_str(ev, "reused_from", res.reused_from);
 		add_u64(ev, "resumed_at", res.resumed_at);
 		add_u64(ev, "resumed", res.resumed);
@@ -310,6 +311,8 @@ static int cmd_install(const struct ota_update_config *c, const char *source)
 			printf(", reused %.1f MiB from slot %s", (double)res.reused_active / mib, res.reused_from);
 		if (res.patched)
 			printf(", %.1f MiB made from patches", (double)res.patched / mib);
+		if (res.zero_chunks)
+			printf(", %.1f MiB of zeros", (double)res.zero_chunks / mib);
 		printf(" [%" PRIu64 " of %" PRIu64 " bundle bytes]\n", res.downloaded, res.bundle_bytes);
 	}
 	fflush(stdout);

@@ -70,11 +70,6 @@ struct ota_slot_writer {
 	bool running;
 };
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 static uint64_t align_down(uint64_t v, uint64_t a)
 {
 	return v - v % a;
@@ -161,7 +156,7 @@ static int write_segment(struct ota_slot_writer *w, const struct segment *s)
 			size_t end = (size_t)(align_down(s->off + j, ZERO_BLOCK) + ZERO_BLOCK - s->off);
 			if (end > s->len)
 				end = s->len;
-			bool z = end - j == ZERO_BLOCK && all_zero(p + j, end - j);
+			bool z = end - j == ZERO_BLOCK && ota_all_zero(p + j, end - j);
 			if (j > i && z != zero)
 				break;
 			zero = z;

@@ -196,6 +196,7 @@ struct ota_update_result {
 	uint64_t reused_spare;               /* delta: bytes already in place in the spare slots */
 	uint64_t reused_active;              /* delta: bytes copied from the active slots */
 	uint64_t patched;                    /* delta: bytes made from chunk patches and the active slots */
+	uint64_t zero_chunks;                /* delta: bytes of all-zero chunks, written with no source read */
 	char reused_from[128];               /* delta: the active slots bytes were copied from */
 	uint64_t resumed_at;                 /* resume: sum of the checkpoints found (bytes) */
 	uint64_t resumed;                    /* resume: bytes below them found in place, not rewritten */
