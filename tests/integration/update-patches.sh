@@ -176,10 +176,12 @@ WANT=system-v1.img
 if install spare-v1 v1; then
 	WANT=system-moved.img
 	if install moved-in-spare moved; then
-		SPARE=$(done_field reused_spare) SZ=$(stat -c %s srv/moved.otab)
-		[ "$SPARE" -gt $((20 << 20)) ] && [ $((SRV * 4)) -lt "$SZ" ] \
-			&& ok "moved within the spare: $SPARE bytes copied within it, $SRV of $SZ bundle bytes fetched" \
-			|| bad moved-in-spare "reused in the spare $SPARE, fetched $SRV of $SZ"
+		# All-zero chunks need no source (zero_chunks); the data chunks
+		# that moved come from the spare.
+		SPARE=$(done_field reused_spare) ZERO=$(done_field zero_chunks) SZ=$(stat -c %s srv/moved.otab)
+		[ "$SPARE" -gt $((4 << 20)) ] && [ $((SPARE + ZERO)) -gt $((20 << 20)) ] && [ $((SRV * 4)) -lt "$SZ" ] \
+			&& ok "moved within the spare: $SPARE bytes copied within it ($ZERO of zeros), $SRV of $SZ bundle bytes fetched" \
+			|| bad moved-in-spare "reused in the spare $SPARE, zeros $ZERO, fetched $SRV of $SZ"
 	fi
 fi
 
