@@ -424,14 +424,15 @@ void ota_bundle_reader_skip_image_hash(struct ota_bundle_reader *r);
 /* Whether the bundle was signed and verified (false: allowed unsigned). */
 bool ota_bundle_reader_signed(const struct ota_bundle_reader *r, struct ota_bundle_signer_info *ret_info);
 
-/* Called with each verified chunk of a payload, in order; offset is its
- * place in the image. Returning a negative errno stops the read; that error
+/* Called with each verified chunk of a payload, in order: e is its entry of
+ * the verified chunk table (size == e->usize), offset its place in the
+ * image. Returning a negative errno stops the read; that error
  * is passed on as the consumer set it (its message names the consumer's own
  * object, e.g. the slot written; the bundle and payload are not blamed). */
 struct ota_bundle_consumer {
 	int (*begin)(void *userdata, const struct ota_manifest_payload *p);
-	int (*chunk)(void *userdata, const struct ota_manifest_payload *p, uint64_t offset,
-		     const void *data, size_t size);
+	int (*chunk)(void *userdata, const struct ota_manifest_payload *p, const struct ota_chunk_entry *e,
+		     uint64_t offset, const void *data, size_t size);
 	/* After the last chunk and the whole-image hash matched (unless the
 	 * consumer took that check, ota_bundle_reader_skip_image_hash). */
 	int (*end)(void *userdata, const struct ota_manifest_payload *p);

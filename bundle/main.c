@@ -498,8 +498,8 @@ static int extract_begin(void *userdata, const struct ota_manifest_payload *p)
 	return x->fd < 0 ? ota_error_errno(x->err, -errno, "open '%s'", x->out_path) : 0;
 }
 
-static int extract_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
-			 size_t size)
+static int extract_chunk(void *userdata, const struct ota_manifest_payload *p, const struct ota_chunk_entry *e,
+			 uint64_t offset, const void *data, size_t size)
 {
 	struct extract *x = userdata;
 	int r = ota_write_all(x->fd, data, size);

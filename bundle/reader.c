@@ -314,7 +314,7 @@ static int run_payload(struct ota_bundle_reader *r, struct payload_run *x, const
 			return ret;
 		}
 		*ret_consumer = true;
-		if (wanted && c && c->chunk && (ret = c->chunk(c->userdata, x->p, image_off, x->ubuf, x->table[i].usize)) < 0)
+		if (wanted && c && c->chunk && (ret = c->chunk(c->userdata, x->p, &x->table[i], image_off, x->ubuf, x->table[i].usize)) < 0)
 			return ret;
 		*ret_consumer = false;
 		image_off += x->table[i].usize;

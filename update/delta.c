@@ -294,7 +294,7 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 			}
 			k++;
 			spare_first = false;
-			if ((r = ota_install_put_chunk(x, t, i, off, b->ubuf, e->usize)) < 0)
+			if ((r = ota_install_put_chunk(x, t, i, off, e, b->ubuf)) < 0)
 				return r;
 			continue;
 		}
@@ -305,7 +305,7 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 				return r;
 			/* Below a checkpoint: left there by the interrupted attempt. */
 			*(i < t->resume_chunks ? &x->resumed : &x->reused_spare) += e->usize;
-			ota_install_skip_chunk(x, t, i, off, e->usize);
+			ota_install_skip_chunk(x, t, i, off, e);
 			continue;
 		}
 		if (where == 2) {
@@ -321,7 +321,7 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 					 b->d->src->name, b->p->slot_class, (unsigned long long)i, (unsigned long long)off);
 			return r;
 		}
-		if ((r = ota_install_put_chunk(x, t, i, off, b->ubuf, e->usize)) < 0)
+		if ((r = ota_install_put_chunk(x, t, i, off, e, b->ubuf)) < 0)
 			return r;
 	}
 	return 0;
@@ -364,7 +364,8 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 	_cleanup_close_ int active = -1;
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
 	char apath[PATH_MAX];
-	ota_install_begin_payload(x, t);
+	if ((r = ota_install_begin_payload(x, t)) < 0)
+		return r;
 	if (as && ota_install_slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
 		if (active >= 0 && ota_chunk_index_load(x->c->status_file, as->name, p, &ix) > 0) {

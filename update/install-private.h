@@ -36,7 +36,10 @@ struct ota_install_target {
 	dev_t id_dev;
 	ino_t id_ino;
 	bool verified; /* written (or found in place) and read back with the image's hash */
-	struct ota_slot_verifier *verifier; /* streamed install: reads back behind the checkpoints */
+	struct ota_slot_verifier *verifier; /* reads back behind the checkpoints */
+	/* The verified entry of each chunk placed so far (written or found in
+	 * place), by index: what the read-back checks the medium against. */
+	struct ota_chunk_entry *placed;
 };
 
 /* One install. */
@@ -80,24 +83,26 @@ uint64_t ota_install_now_ms(void);
 int ota_install_slot_path(const struct ota_slot_config *s, char *buf, size_t size, struct ota_error *err) _must_check_;
 void ota_install_report(struct ota_install *x, enum ota_update_stage stage, const struct ota_install_target *t, uint64_t done);
 /* Makes t the current payload (progress counts restart). */
-void ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t);
+int ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t) _must_check_;
 /* Opens t for writing; the first open anywhere marks the spare group bad and
  * records the targets "installing" first. */
 int ota_install_open_target(struct ota_install *x, struct ota_install_target *t) _must_check_;
-/* Queues verified chunk i of t (size bytes at image offset `offset`) on the
- * payload's pipelined writer (slot-io.h; started, and t opened, with the
- * first) and counts it. Chunks come in image order; the writer's thread
- * takes the resume checkpoints (fdatasync, then the record) and feeds the
- * read-back behind them. */
+/* Queues verified chunk i of t (entry e of the verified table: e->usize
+ * bytes at data, for image offset `offset`) on the payload's pipelined
+ * writer (slot-io.h; started, and t opened, with the first) and counts it.
+ * Chunks come in image order; the writer's thread takes the resume
+ * checkpoints (fdatasync, then the record) and feeds the read-back behind
+ * them, which checks each chunk on the medium against e. */
 int ota_install_put_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
-			  const void *data, size_t size) _must_check_;
-/* Chunk i of t is in place already (nothing written) and counts as done. */
+			  const struct ota_chunk_entry *e, const void *data) _must_check_;
+/* Chunk i of t (entry e) is in place already (nothing written) and counts as done. */
 void ota_install_skip_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
-			    size_t size);
+			    const struct ota_chunk_entry *e);
 /* Writes what the writer has queued and stops it (no-op without one). */
 int ota_install_finish_writer(struct ota_install *x) _must_check_;
-/* The current payload is complete: the writer finished, fsync, read back and check its
- * whole-image SHA-256, record it "installed". userdata: the ota_install
+/* The current payload is complete: the writer finished, fsync, read back
+ * and check every chunk on the medium (or, where the slot takes no
+ * O_DIRECT, the whole-image SHA-256), record it "installed". userdata: the ota_install
  * (a struct ota_bundle_consumer's end). */
 int ota_install_end_payload(void *userdata, const struct ota_manifest_payload *p) _must_check_;
 

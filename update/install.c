@@ -253,20 +253,28 @@ static bool want(void *userdata, const struct ota_manifest_payload *p)
 	return target_of(userdata, p) != NULL;
 }
 
-void ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t)
+int ota_install_begin_payload(struct ota_install *x, struct ota_install_target *t)
 {
+	free(t->placed);
+	t->placed = calloc(t->p->chunk_count ? t->p->chunk_count : 1, sizeof(*t->placed));
+	if (!t->placed)
+		return ota_error_set(x->err, -ENOMEM, "slot %s: out of memory for the table of %llu chunks to read back",
+				     t->slot->name, (unsigned long long)t->p->chunk_count);
 	x->cur = t;
 	x->index++;
 	x->last_percent = 0;
 	x->done = 0;
 	if (t->resume_chunks > 0)
 		ota_install_report(x, OTA_STAGE_RESUME, t, t->resume_bytes);
+	return 0;
 }
 
 static int on_begin(void *userdata, const struct ota_manifest_payload *p)
 {
 	struct ota_install *x = userdata;
-	ota_install_begin_payload(x, target_of(x, p));
+	int r = ota_install_begin_payload(x, target_of(x, p));
+	if (r < 0)
+		return r;
 	ota_install_report(x, OTA_STAGE_WRITE, x->cur, 0);
 	return 0;
 }
@@ -416,7 +424,8 @@ static int start_writer(struct ota_install *x, struct ota_install_target *t)
 					   .checkpoint_every = CHECKPOINT_EVERY };
 	/* Without O_DIRECT reads the read-back waits for the end (slot-io.h). */
 	if (!x->o->no_readback && !t->verifier &&
-	    ota_slot_verifier_new(t->slot->name, t->path, t->is_file, t->p->image_size, &t->verifier, NULL) < 0)
+	    ota_slot_verifier_new(t->slot->name, t->path, t->is_file, t->p->image_size, t->placed, t->p->chunk_count,
+				  &t->verifier, NULL) < 0)
 		t->verifier = NULL;
 	return ota_slot_writer_new(&wo, &x->writer, x->err);
 }
@@ -432,8 +441,11 @@ int ota_install_finish_writer(struct ota_install *x)
 }
 
 int ota_install_put_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
-			  const void *data, size_t size)
+			  const struct ota_chunk_entry *e, const void *data)
 {
+	size_t size = e->usize;
+	/* Before the writer has it: the read-back reads it behind the writer. */
+	t->placed[i] = *e;
 	int r = start_writer(x, t);
 	if (r == 0)
 		r = ota_slot_writer_put(x->writer, offset, data, size, i + 1, x->err);
@@ -445,15 +457,17 @@ int ota_install_put_chunk(struct ota_install *x, struct ota_install_target *t, u
 }
 
 void ota_install_skip_chunk(struct ota_install *x, struct ota_install_target *t, uint64_t i, uint64_t offset,
-			    size_t size)
+			    const struct ota_chunk_entry *e)
 {
+	size_t size = e->usize;
+	t->placed[i] = *e;
 	if (x->writer)
 		ota_slot_writer_skip(x->writer, i + 1, offset + size);
 	ota_install_account(x, t, size);
 }
 
-static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
-		    size_t size)
+static int on_chunk(void *userdata, const struct ota_manifest_payload *p, const struct ota_chunk_entry *e,
+		    uint64_t offset, const void *data, size_t size)
 {
 	(void)p;
 	struct ota_install *x = userdata;
@@ -464,10 +478,10 @@ static int on_chunk(void *userdata, const struct ota_manifest_payload *p, uint64
 		return r;
 	if (r > 0) {
 		x->resumed += size;
-		ota_install_skip_chunk(x, t, i, offset, size);
+		ota_install_skip_chunk(x, t, i, offset, e);
 		return 0;
 	}
-	return ota_install_put_chunk(x, t, i, offset, data, size);
+	return ota_install_put_chunk(x, t, i, offset, e, data);
 }
 
 /* SHA-256 of bytes [0, size) of a slot as its medium holds them. */
@@ -477,20 +491,23 @@ static int hash_slot(const struct ota_slot_config *slot, const char *path, uint6
 	return ota_slot_read_back(slot->name, path, slot->file != NULL, size, ret, err);
 }
 
-/* Reads the slot back and compares the whole image's SHA-256 with the manifest. */
+/* Reads the slot back from the medium: with the verifier, every chunk
+ * against its entry of the verified table (slot-io.h); without (no
+ * O_DIRECT there), the whole image's SHA-256 against the manifest. */
 static int check_readback(struct ota_install *x, struct ota_install_target *t)
 {
 	uint8_t sha[32];
 	uint64_t start = ota_install_now_ms(), early = 0;
-	int r = t->verifier ? ota_slot_verifier_finish(t->verifier, sha, &early, x->err)
+	int r = t->verifier ? ota_slot_verifier_finish(t->verifier, &early, x->err)
 			    : hash_slot(t->slot, t->path, t->p->image_size, sha, x->err);
+	bool whole = !t->verifier;
 	t->verifier = ota_slot_verifier_free(t->verifier);
 	x->readback_ms += ota_install_now_ms() - start;
 	x->readback_early += early;
 	x->readback_bytes += t->p->image_size;
 	if (r < 0)
 		return r;
-	if (memcmp(sha, t->p->image_sha256, 32) != 0)
+	if (whole && memcmp(sha, t->p->image_sha256, 32) != 0)
 		return ota_error_set_because(x->err, OTA_REASON_READBACK_MISMATCH, -EIO,
 					     "slot %s: image hash check after writing '%s' failed (read back differs)",
 					     t->slot->name, t->path);
@@ -846,6 +863,7 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	cmp = x.cmp;
 	for (size_t i = 0; i < x.n_targets; i++) {
 		x.targets[i].verifier = ota_slot_verifier_free(x.targets[i].verifier);
+		free(x.targets[i].placed);
 		if (x.targets[i].fd >= 0)
 			(void)close(x.targets[i].fd);
 	}

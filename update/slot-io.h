@@ -66,21 +66,29 @@ struct ota_slot_writer *ota_slot_writer_free(struct ota_slot_writer *w);
 OTA_DEFINE_CLEANUP_FUNC(struct ota_slot_writer *, ota_slot_writer_free)
 
 /* The read-back of a slot while it is written: a thread reads back with
- * O_DIRECT and hashes, in image order, what the writer made durable
+ * O_DIRECT, in image order, what the writer made durable
  * (ota_slot_verifier_durable after each checkpoint's fdatasync: bytes that
- * are final and on the medium), so that after the last fsync only the rest
- * is left to read. Memory: one 2 MiB buffer. -EOPNOTSUPP where the file
- * system takes no O_DIRECT (the caller reads back at the end instead). */
+ * are final and on the medium), and checks each chunk against its entry of
+ * the verified table (chunks[k] for chunk k: its size and SHA-256; a chunk
+ * that reads back all zero is compared, not hashed, when its hash is that
+ * of zeros), so that after the last fsync only the rest is left to read.
+ * The caller fills chunks[k] before the writer has chunk k, and keeps the
+ * array until the verifier is freed. Memory: one 2 MiB buffer. -EOPNOTSUPP
+ * where the file system takes no O_DIRECT (the caller reads back at the
+ * end instead). */
 struct ota_slot_verifier;
+struct ota_chunk_entry;
 int ota_slot_verifier_new(const char *slot, const char *path, bool nofollow, uint64_t size,
-			  struct ota_slot_verifier **ret, struct ota_error *err) _must_check_;
+			  const struct ota_chunk_entry *chunks, uint64_t count, struct ota_slot_verifier **ret,
+			  struct ota_error *err) _must_check_;
 /* Bytes below `bytes` are fdatasync'd and will not be written again. */
 void ota_slot_verifier_durable(struct ota_slot_verifier *v, uint64_t bytes);
-/* After the caller's last fsync: reads back the rest, joins the thread and
- * gives the SHA-256 of all size bytes; *ret_early: the bytes read back
- * before (while the slot was being written). */
-int ota_slot_verifier_finish(struct ota_slot_verifier *v, uint8_t ret[32], uint64_t *ret_early,
-			     struct ota_error *err) _must_check_;
+/* After the caller's last fsync: reads back the rest and joins the thread.
+ * 0 when every one of the count chunks read back as its entry says (and
+ * they fill size bytes); else the error, reason "readback-mismatch" naming
+ * the first chunk that differs. *ret_early: the bytes read back before
+ * (while the slot was being written). */
+int ota_slot_verifier_finish(struct ota_slot_verifier *v, uint64_t *ret_early, struct ota_error *err) _must_check_;
 /* Stops the thread (joined) and frees; NULL is fine. */
 struct ota_slot_verifier *ota_slot_verifier_free(struct ota_slot_verifier *v);
 OTA_DEFINE_CLEANUP_FUNC(struct ota_slot_verifier *, ota_slot_verifier_free)

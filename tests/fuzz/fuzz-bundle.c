@@ -6,11 +6,11 @@
 #include "bundle/bundle.h"
 #include "fuzz.h"
 
-static int check_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *buf,
-		       size_t n)
+static int check_chunk(void *userdata, const struct ota_manifest_payload *p, const struct ota_chunk_entry *e,
+		       uint64_t offset, const void *buf, size_t n)
 {
 	uint64_t *next = userdata;
-	FUZZ_ASSERT(offset == *next && offset + n <= p->image_size);
+	FUZZ_ASSERT(offset == *next && offset + n <= p->image_size && n == e->usize);
 	*next = offset + n;
 	return 0;
 }

@@ -358,11 +358,11 @@ struct collect {
 	int chunks;
 };
 
-static int collect_chunk(void *userdata, const struct ota_manifest_payload *p, uint64_t offset, const void *data,
-			 size_t size)
+static int collect_chunk(void *userdata, const struct ota_manifest_payload *p, const struct ota_chunk_entry *e,
+			 uint64_t offset, const void *data, size_t size)
 {
 	struct collect *c = userdata;
-	if (offset != c->size || offset + size > p->image_size)
+	if (offset != c->size || offset + size > p->image_size || size != e->usize)
 		return -EINVAL;
 	memcpy(c->buf + offset, data, size);
 	c->size += size;
