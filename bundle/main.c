@@ -121,17 +121,11 @@ static const struct ota_cli cli = {
 	.set = set_option,
 };
 
-static int fail(const struct ota_error *err)
-{
-	log_error("%s", err->msg[0] ? err->msg : "failed");
-	return OTA_EXIT_FAILURE;
-}
-
 /* A bundle read (inspect, verify, extract) that failed: its reason picks
  * the exit status (docs/cli.md, "Failure reasons"). */
 static int fail_reading(const struct ota_error *err)
 {
-	(void)fail(err);
+	(void)ota_cli_fail(err);
 	return ota_error_exit_status(err);
 }
 
@@ -271,7 +265,7 @@ static int cmd_create(int argc, char **argv)
 			.delta_bases = arg_delta_bases, .n_delta_bases = arg_n_delta_bases,
 		};
 		struct ota_error err = { 0 };
-		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? fail(&err) : 0;
+		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? ota_cli_fail(&err) : 0;
 	}
 	input_done(&in);
 	return ret;
@@ -290,14 +284,14 @@ static int cmd_sign(int argc, char **argv)
 	if (ota_bundle_read_head(argv[0], &h, &man, NULL, &err) < 0 ||
 	    ota_bundle_sign_data(man, h.manifest_size, arg_cert, arg_key, arg_chain, &sig, &sig_size, &err) < 0 ||
 	    ota_bundle_attach(argv[0], sig, sig_size, argc == 2 ? argv[1] : argv[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	return 0;
 }
 
 static int cmd_prepare(int argc, char **argv)
 {
 	struct ota_error err = { 0 };
-	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? fail(&err) : 0;
+	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? ota_cli_fail(&err) : 0;
 }
 
 static int cmd_attach(int argc, char **argv)
@@ -307,7 +301,7 @@ static int cmd_attach(int argc, char **argv)
 	size_t size;
 	if (ota_read_file(argv[1], OTA_BUNDLE_MAX_SIGNATURE, &sig, &size, &err) < 0 ||
 	    ota_bundle_attach(argv[0], (uint8_t *)sig, size, argc == 3 ? argv[2] : argv[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	return 0;
 }
 

@@ -144,12 +144,6 @@ static const struct ota_cli cli = {
 	.set = set_option,
 };
 
-static int fail(const struct ota_error *err)
-{
-	log_error("%s", err->msg[0] ? err->msg : "failed");
-	return OTA_EXIT_FAILURE;
-}
-
 static int make(const struct ota_cli_args *a)
 {
 	if (!arg_opts.rootfs)
@@ -162,10 +156,10 @@ static int make(const struct ota_cli_args *a)
 	_cleanup_(ota_image_desc_donep) struct ota_image_desc d;
 	ota_image_desc_init(&d);
 	if (ota_image_desc_load(&d, a->args[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	int r = a->cmd == &commands[CMD_BUILD] ? ota_image_build(&d, &arg_opts, arg_output, &err)
 						: ota_image_bundle(&d, &arg_opts, arg_output, &err);
-	return r < 0 ? fail(&err) : OTA_EXIT_OK;
+	return r < 0 ? ota_cli_fail(&err) : OTA_EXIT_OK;
 }
 
 static int run(const char *image)
@@ -174,7 +168,7 @@ static int run(const char *image)
 	const char *argv[40];
 	char buf[8192];
 	if (ota_image_run_argv(image, &arg_run, argv, OTA_ELEMENTSOF(argv), buf, sizeof(buf), &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	if (arg_print) {
 		for (size_t i = 0; argv[i]; i++)
 			printf("%s%s", i ? " " : "", argv[i]);
@@ -185,7 +179,7 @@ static int run(const char *image)
 	 * and ends when the guest powers off or Ctrl-A X is typed. */
 	execv(argv[0], (char *const *)argv);
 	ota_error_errno(&err, -errno, "running %s", argv[0]);
-	return fail(&err);
+	return ota_cli_fail(&err);
 }
 
 int main(int argc, char **argv)

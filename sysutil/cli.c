@@ -12,6 +12,12 @@ const char *ota_cli_version(void)
 	return OTA_VERSION;
 }
 
+int ota_cli_fail(const struct ota_error *err)
+{
+	log_error("%s", err->msg[0] ? err->msg : "failed");
+	return OTA_EXIT_FAILURE;
+}
+
 static const char *command_label(const struct ota_cli_command *cmd)
 {
 	return cmd && cmd->name ? cmd->name : "";

@@ -328,6 +328,9 @@ int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_c
  * to --help; returns OTA_EXIT_USAGE. */
 int ota_cli_usage_error(const struct ota_cli *cli, const struct ota_cli_command *cmd, const char *fmt, ...)
 	_printf_(3, 4);
+/* A command that failed: logs err's message (else "failed") as an error,
+ * once; returns OTA_EXIT_FAILURE. */
+int ota_cli_fail(const struct ota_error *err);
 /* "<tool> <version>": the project version of CMakeLists.txt. */
 const char *ota_cli_version(void);
 

@@ -180,7 +180,7 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 /* Prints err once; its reason picks the exit status (docs/cli.md). */
 static int fail(const struct ota_error *err)
 {
-	log_error("%s", err->msg[0] ? err->msg : "failed");
+	(void)ota_cli_fail(err);
 	if (arg_json) {
 		json_object *o = event("error");
 		json_object_object_add(o, "code", json_object_new_int(err->code));
