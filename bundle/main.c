@@ -632,11 +632,7 @@ static int set_option(int c, const char *arg)
 	case 'j': arg_json = true; break;
 	case 'u': arg_allow_unsigned = true; break;
 	case 't': arg_check_time = true; break;
-	case 'T':
-		if (ota_parse_u64(arg, &v) < 0 || v > 256)
-			return -EINVAL;
-		arg_threads = (unsigned)v;
-		break;
+	case 'T': return ota_parse_unsigned(arg, 0, 256, &arg_threads);
 	case 'L':
 		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 19)
 			return -EINVAL;
@@ -651,21 +647,9 @@ static int set_option(int c, const char *arg)
 		break;
 	case 'A': arg_http.ca_file = arg; break;
 	case 'P': arg_http.ca_path = arg; break;
-	case 'a':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 100)
-			return -EINVAL;
-		arg_http.max_attempts = (unsigned)v;
-		break;
-	case 'D':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 600000)
-			return -EINVAL;
-		arg_http.retry_delay_ms = (unsigned)v;
-		break;
-	case 'O':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
-			return -EINVAL;
-		arg_http.connect_timeout_s = (unsigned)v;
-		break;
+	case 'a': return ota_parse_unsigned(arg, 1, 100, &arg_http.max_attempts);
+	case 'D': return ota_parse_unsigned(arg, 1, 600000, &arg_http.retry_delay_ms);
+	case 'O': return ota_parse_unsigned(arg, 1, 3600, &arg_http.connect_timeout_s);
 	case 'R':
 		if (parse_floor(arg, "--min-rsa-bits", OTA_BUNDLE_MIN_RSA_BITS, 16384,
 				&arg_algorithms.min_rsa_bits) < 0)
@@ -681,20 +665,9 @@ static int set_option(int c, const char *arg)
 			return -EINVAL;
 		break;
 	case 'W': /* the same range as [update] download-timeout */
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 7 * 86400)
-			return -EINVAL;
-		arg_http.timeout_s = (unsigned)v;
-		break;
-	case 'M':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > (1u << 30))
-			return -EINVAL;
-		arg_http.low_speed_bytes = (unsigned)v;
-		break;
-	case 'S':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
-			return -EINVAL;
-		arg_http.low_speed_time_s = (unsigned)v;
-		break;
+		return ota_parse_unsigned(arg, 1, 7 * 86400, &arg_http.timeout_s);
+	case 'M': return ota_parse_unsigned(arg, 1, 1u << 30, &arg_http.low_speed_bytes);
+	case 'S': return ota_parse_unsigned(arg, 1, 3600, &arg_http.low_speed_time_s);
 	}
 	return 0;
 }

@@ -94,15 +94,6 @@ static const struct ota_cli_command commands[] = {
 		      "  --print          print the QEMU command line instead of running it\n" },
 };
 
-static int parse_number(const char *arg, uint64_t min, uint64_t max, unsigned *ret)
-{
-	uint64_t v;
-	if (ota_parse_u64(arg, &v) < 0 || v < min || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static int set_option(int c, const char *arg)
 {
 	switch (c) {
@@ -112,7 +103,7 @@ static int set_option(int c, const char *arg)
 	case 'k': arg_opts.key = arg; return 0;
 	case 'c': arg_opts.cert = arg; return 0;
 	case 'C': arg_opts.chain = arg; return 0;
-	case 'T': return parse_number(arg, 1, 256, &arg_opts.threads);
+	case 'T': return ota_parse_unsigned(arg, 1, 256, &arg_opts.threads);
 	case 'd': arg_opts.data_dir = arg; return 0;
 	case 'g': arg_opts.grub_modules = arg; return 0;
 	case 'q': arg_opts.quiet = true; return 0;
@@ -124,9 +115,9 @@ static int set_option(int c, const char *arg)
 		else
 			return -EINVAL;
 		return 0;
-	case 'p': return parse_number(arg, 1, 65535, &arg_run.ssh_port);
-	case 'm': return parse_number(arg, 64, 1u << 20, &arg_run.memory_mib);
-	case 'n': return parse_number(arg, 1, 64, &arg_run.cpus);
+	case 'p': return ota_parse_unsigned(arg, 1, 65535, &arg_run.ssh_port);
+	case 'm': return ota_parse_unsigned(arg, 64, 1u << 20, &arg_run.memory_mib);
+	case 'n': return ota_parse_unsigned(arg, 1, 64, &arg_run.cpus);
 	case 'K': arg_run.kvm = true; return 0;
 	case 'f': arg_run.firmware_code = arg; return 0;
 	case 'P': arg_print = true; return 0;

@@ -192,6 +192,9 @@ int ota_format(char *buf, size_t size, const char *fmt, ...) _must_check_ _print
  * space); -EINVAL or -ERANGE. Decimal unless the name says otherwise: a
  * leading zero does not make a number octal ("010" is ten). */
 int ota_parse_u64(const char *s, uint64_t *ret) _must_check_;
+/* ota_parse_u64 within [min, max] (an option's range): -ERANGE outside it;
+ * *ret untouched on failure. */
+int ota_parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret) _must_check_;
 /* Decimal, or hex with a 0x prefix: for offsets and sizes documented so. */
 int ota_parse_u64_or_hex(const char *s, uint64_t *ret) _must_check_;
 /* Octal digits, with or without a leading 0: for file modes. */
