@@ -38,10 +38,10 @@ built_man=yes
 
 . "$src/completion/otaroot.bash"
 
-# complete_words WORD...: what the completion offers after WORD... and an empty word
+# complete_words WORD... CUR: what the completion offers for CUR after WORD...
 complete_words() {
-	COMP_WORDS=("$@" "")
-	COMP_CWORD=$#
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
 	COMPREPLY=()
 	_otaroot
 	printf '%s\n' "${COMPREPLY[@]}"
@@ -79,7 +79,7 @@ for arg; do
 		bad "$name: completion of --" "got: $(tr '\n' ' ' <<<"$opts")"
 	fi
 	[ "$name" = ota-init ] && continue
-	cmds=$(complete_words "$name" | grep -v /)
+	cmds=$(complete_words "$name" "")
 	if [ -z "$cmds" ]; then
 		bad "$name: completion of commands" "none offered"
 		continue
