@@ -674,14 +674,13 @@ static int set_option(int c, const char *arg)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-bundle", OTA_LOG_INFO);
 	static int (*const run[])(int, char **) = {
 		[CMD_CREATE] = cmd_create,   [CMD_SIGN] = cmd_sign,	  [CMD_PREPARE] = cmd_prepare,
 		[CMD_ATTACH] = cmd_attach,   [CMD_INSPECT] = cmd_inspect, [CMD_VERIFY] = cmd_verify,
 		[CMD_EXTRACT] = cmd_extract,
 	};
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	return run[a.cmd - commands](a.n, a.args);

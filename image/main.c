@@ -175,9 +175,8 @@ static int run(const char *image)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-image", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	if (a.cmd == &commands[CMD_RUN])

@@ -138,3 +138,9 @@ int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_c
 	*ret = (struct ota_cli_args){ .cmd = cmd, .args = argv + next, .n = argc - next };
 	return OTA_CLI_CONTINUE;
 }
+
+int ota_cli_start(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret)
+{
+	ota_log_init(cli->tool, OTA_LOG_INFO);
+	return ota_cli_parse(cli, argc, argv, ret);
+}

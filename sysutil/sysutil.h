@@ -327,6 +327,9 @@ struct ota_cli_args {
  * argument, an option of another command, a value set() refused or a wrong
  * number of arguments, each named on stderr. */
 int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
+/* A tool's first step: logging as cli->tool (ota_log_init at OTA_LOG_INFO),
+ * then ota_cli_parse. */
+int ota_cli_start(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
 /* Names a usage error of cmd (NULL: of the tool) on stderr with a pointer
  * to --help; returns OTA_EXIT_USAGE. */
 int ota_cli_usage_error(const struct ota_cli *cli, const struct ota_cli_command *cmd, const char *fmt, ...)

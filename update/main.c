@@ -605,9 +605,8 @@ static int cmd_check(const struct ota_update_config *c)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-update", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	arg_tty = isatty(STDERR_FILENO);
