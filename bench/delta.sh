@@ -30,16 +30,8 @@ cache=$(realpath -m "${2:-$build/bench-delta}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
-. "$here/../tests/lib/workdir.sh"
-W=$(mktemp -d /var/tmp/bench-delta.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	release_workdir "$W"
-}
-trap cleanup EXIT
-say() { echo "== $*" >&2; }
+. "$here/lib.sh"
+bench_begin delta
 
 say "images (roots cached in $cache)"
 "$here/delta-roots.sh" "$cache"
@@ -84,7 +76,6 @@ mkdir -p srv
 ini 1 v1.img v1.ini
 ini 2 v2.img v2.ini
 ini 3 v3.img v3.ini
-now() { date +%s.%N; }
 say "bundles"
 t0=$(now)
 "$B" create --key signer.key --cert signer.pem v2.ini srv/v2-plain.otab >/dev/null

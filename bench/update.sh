@@ -32,21 +32,12 @@ build=$(realpath "${1:?usage: bench/update.sh BUILD_DIR [IMAGE]}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tests/lib/workdir.sh"
-W=$(mktemp -d /var/tmp/bench-update.XXXXXX)
+. "$here/lib.sh"
+bench_begin update
 LOOPS=()
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	release_workdir "$W"
-}
-trap cleanup EXIT
 cd "$W"
-now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
 mib() { echo "$(stat -c %s "$1") / 1048576" | bc; }
-say() { echo "== $*" >&2; }
 
 # ---- images: v1, v2 (a few files changed, one added) --------------------------------------
 mkimg() { # mkimg TREE OUT SIZE_MIB

@@ -171,9 +171,8 @@ static int cmd_op(const char *op, const char *dir, const char *const groups[2], 
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-grubenv", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	const char *groups[2];

@@ -19,12 +19,12 @@
  * OTA_BUNDLE_HTTP_MAX_HEADERS. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "bundle/http-private.h"
+#include "sysutil/curl.h"
 
 /* What the server or the path to it did: a retry later may succeed. */
 #define network_error(err, code, ...) ota_error_set_because(err, OTA_REASON_NETWORK, code, __VA_ARGS__)
@@ -32,7 +32,6 @@
 #define SPILL_MAX (4u << 20)
 #define BACKOFF_MAX_MS 30000u
 
-OTA_DEFINE_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all)
 
 struct resp {
 	uint64_t header_bytes; /* of this response, status line included */
@@ -259,15 +258,18 @@ static int curl_error(struct ota_bundle_http *h, CURLcode cc, const struct resp 
 	case CURLE_GOT_NOTHING:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM: code = -ECONNRESET; transient = true; break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CONNECT_ERROR: code = -ECONNABORTED; reason = OTA_REASON_TLS; break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT: code = -EINVAL; reason = OTA_REASON_FAILED; break;
 	case CURLE_TOO_MANY_REDIRECTS: code = -ELOOP; break;
 	case CURLE_OUT_OF_MEMORY: code = -ENOMEM; reason = OTA_REASON_FAILED; break;
-	default: code = -EIO; break;
+	default:
+		if (ota_curl_is_tls_error(cc)) {
+			code = -ECONNABORTED;
+			reason = OTA_REASON_TLS;
+		} else {
+			code = -EIO;
+		}
+		break;
 	}
 	*ret_transient = transient;
 	return ota_error_set_because(err, reason, code, "'%s': %s", h->url,
@@ -300,36 +302,27 @@ static int give_up(struct ota_error *err, unsigned attempts)
 static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp, uint64_t budget_ms)
 {
 	h->curl_err[0] = '\0';
-	CURLcode cc = CURLE_OK;
-#define SET(opt, val) \
-	if (cc == CURLE_OK) \
-		cc = curl_easy_setopt(c, opt, val)
-	SET(CURLOPT_URL, h->url);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
-	SET(CURLOPT_MAXREDIRS, 5L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT, (long)h->o.connect_timeout_s);
-	SET(CURLOPT_LOW_SPEED_LIMIT, (long)h->o.low_speed_bytes);
-	SET(CURLOPT_LOW_SPEED_TIME, (long)h->o.low_speed_time_s);
-	SET(CURLOPT_TIMEOUT_MS, (long)(budget_ms < LONG_MAX ? budget_ms : LONG_MAX));
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->o.ca_file)
-		SET(CURLOPT_CAINFO, h->o.ca_file);
-	if (h->o.ca_path)
-		SET(CURLOPT_CAPATH, h->o.ca_path);
-	if (h->o.client_cert) {
-		SET(CURLOPT_SSLCERT, h->o.client_cert);
-		SET(CURLOPT_SSLKEY, h->o.client_key);
-	}
-	SET(CURLOPT_HTTP_CONTENT_DECODING, 0L); /* ranges address the bytes as stored */
-	SET(CURLOPT_USERAGENT, "otaroot-bundle/1");
-	SET(CURLOPT_ERRORBUFFER, h->curl_err);
-	SET(CURLOPT_HEADERFUNCTION, header_cb);
-	SET(CURLOPT_HEADERDATA, resp);
-#undef SET
+	const struct ota_curl_opts o = {
+		.url = h->url,
+		.follow_redirects = true,
+		.connect_timeout_s = h->o.connect_timeout_s,
+		.timeout_ms = budget_ms,
+		.low_speed_bytes = h->o.low_speed_bytes,
+		.low_speed_time_s = h->o.low_speed_time_s,
+		.ca_file = h->o.ca_file,
+		.ca_path = h->o.ca_path,
+		.client_cert = h->o.client_cert,
+		.client_key = h->o.client_cert ? h->o.client_key : NULL,
+		.user_agent = "otaroot-bundle/1",
+		.errbuf = h->curl_err,
+	};
+	CURLcode cc = ota_curl_setup(c, &o);
+	if (cc == CURLE_OK) /* ranges address the bytes as stored */
+		cc = curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
 	return cc == CURLE_OK ? 0 : -EINVAL;
 }
 
@@ -339,12 +332,8 @@ static int setup_easy(struct ota_bundle_http *h, CURL *c, struct resp *resp, uin
  * and every response's ETag is compared anyway. -ENOMEM. */
 static int request_headers(const struct ota_bundle_http *h, bool if_range, struct curl_slist **list)
 {
-	for (const char *const *line = h->o.headers; line && *line; line++) {
-		struct curl_slist *l = curl_slist_append(*list, *line);
-		if (!l)
-			return -ENOMEM;
-		*list = l;
-	}
+	if (ota_curl_append_headers(list, h->o.headers) < 0)
+		return -ENOMEM;
 	const char *v = h->etag[0] && strncmp(h->etag, "W/", 2) != 0 ? h->etag
 			: h->last_modified[0]				  ? h->last_modified
 									  : NULL;

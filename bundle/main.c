@@ -121,17 +121,11 @@ static const struct ota_cli cli = {
 	.set = set_option,
 };
 
-static int fail(const struct ota_error *err)
-{
-	log_error("%s", err->msg[0] ? err->msg : "failed");
-	return OTA_EXIT_FAILURE;
-}
-
 /* A bundle read (inspect, verify, extract) that failed: its reason picks
  * the exit status (docs/cli.md, "Failure reasons"). */
 static int fail_reading(const struct ota_error *err)
 {
-	(void)fail(err);
+	(void)ota_cli_fail(err);
 	return ota_error_exit_status(err);
 }
 
@@ -271,7 +265,7 @@ static int cmd_create(int argc, char **argv)
 			.delta_bases = arg_delta_bases, .n_delta_bases = arg_n_delta_bases,
 		};
 		struct ota_error err = { 0 };
-		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? fail(&err) : 0;
+		ret = ota_bundle_create(&o, argv[1], &err) < 0 ? ota_cli_fail(&err) : 0;
 	}
 	input_done(&in);
 	return ret;
@@ -290,14 +284,14 @@ static int cmd_sign(int argc, char **argv)
 	if (ota_bundle_read_head(argv[0], &h, &man, NULL, &err) < 0 ||
 	    ota_bundle_sign_data(man, h.manifest_size, arg_cert, arg_key, arg_chain, &sig, &sig_size, &err) < 0 ||
 	    ota_bundle_attach(argv[0], sig, sig_size, argc == 2 ? argv[1] : argv[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	return 0;
 }
 
 static int cmd_prepare(int argc, char **argv)
 {
 	struct ota_error err = { 0 };
-	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? fail(&err) : 0;
+	return ota_bundle_prepare(argv[0], argv[1], &err) < 0 ? ota_cli_fail(&err) : 0;
 }
 
 static int cmd_attach(int argc, char **argv)
@@ -307,7 +301,7 @@ static int cmd_attach(int argc, char **argv)
 	size_t size;
 	if (ota_read_file(argv[1], OTA_BUNDLE_MAX_SIGNATURE, &sig, &size, &err) < 0 ||
 	    ota_bundle_attach(argv[0], (uint8_t *)sig, size, argc == 3 ? argv[2] : argv[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	return 0;
 }
 
@@ -638,11 +632,7 @@ static int set_option(int c, const char *arg)
 	case 'j': arg_json = true; break;
 	case 'u': arg_allow_unsigned = true; break;
 	case 't': arg_check_time = true; break;
-	case 'T':
-		if (ota_parse_u64(arg, &v) < 0 || v > 256)
-			return -EINVAL;
-		arg_threads = (unsigned)v;
-		break;
+	case 'T': return ota_parse_unsigned(arg, 0, 256, &arg_threads);
 	case 'L':
 		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 19)
 			return -EINVAL;
@@ -657,21 +647,9 @@ static int set_option(int c, const char *arg)
 		break;
 	case 'A': arg_http.ca_file = arg; break;
 	case 'P': arg_http.ca_path = arg; break;
-	case 'a':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 100)
-			return -EINVAL;
-		arg_http.max_attempts = (unsigned)v;
-		break;
-	case 'D':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 600000)
-			return -EINVAL;
-		arg_http.retry_delay_ms = (unsigned)v;
-		break;
-	case 'O':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
-			return -EINVAL;
-		arg_http.connect_timeout_s = (unsigned)v;
-		break;
+	case 'a': return ota_parse_unsigned(arg, 1, 100, &arg_http.max_attempts);
+	case 'D': return ota_parse_unsigned(arg, 1, 600000, &arg_http.retry_delay_ms);
+	case 'O': return ota_parse_unsigned(arg, 1, 3600, &arg_http.connect_timeout_s);
 	case 'R':
 		if (parse_floor(arg, "--min-rsa-bits", OTA_BUNDLE_MIN_RSA_BITS, 16384,
 				&arg_algorithms.min_rsa_bits) < 0)
@@ -687,34 +665,22 @@ static int set_option(int c, const char *arg)
 			return -EINVAL;
 		break;
 	case 'W': /* the same range as [update] download-timeout */
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 7 * 86400)
-			return -EINVAL;
-		arg_http.timeout_s = (unsigned)v;
-		break;
-	case 'M':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > (1u << 30))
-			return -EINVAL;
-		arg_http.low_speed_bytes = (unsigned)v;
-		break;
-	case 'S':
-		if (ota_parse_u64(arg, &v) < 0 || v < 1 || v > 3600)
-			return -EINVAL;
-		arg_http.low_speed_time_s = (unsigned)v;
-		break;
+		return ota_parse_unsigned(arg, 1, 7 * 86400, &arg_http.timeout_s);
+	case 'M': return ota_parse_unsigned(arg, 1, 1u << 30, &arg_http.low_speed_bytes);
+	case 'S': return ota_parse_unsigned(arg, 1, 3600, &arg_http.low_speed_time_s);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-bundle", OTA_LOG_INFO);
 	static int (*const run[])(int, char **) = {
 		[CMD_CREATE] = cmd_create,   [CMD_SIGN] = cmd_sign,	  [CMD_PREPARE] = cmd_prepare,
 		[CMD_ATTACH] = cmd_attach,   [CMD_INSPECT] = cmd_inspect, [CMD_VERIFY] = cmd_verify,
 		[CMD_EXTRACT] = cmd_extract,
 	};
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	return run[a.cmd - commands](a.n, a.args);

@@ -94,15 +94,6 @@ static const struct ota_cli_command commands[] = {
 		      "  --print          print the QEMU command line instead of running it\n" },
 };
 
-static int parse_number(const char *arg, uint64_t min, uint64_t max, unsigned *ret)
-{
-	uint64_t v;
-	if (ota_parse_u64(arg, &v) < 0 || v < min || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static int set_option(int c, const char *arg)
 {
 	switch (c) {
@@ -112,7 +103,7 @@ static int set_option(int c, const char *arg)
 	case 'k': arg_opts.key = arg; return 0;
 	case 'c': arg_opts.cert = arg; return 0;
 	case 'C': arg_opts.chain = arg; return 0;
-	case 'T': return parse_number(arg, 1, 256, &arg_opts.threads);
+	case 'T': return ota_parse_unsigned(arg, 1, 256, &arg_opts.threads);
 	case 'd': arg_opts.data_dir = arg; return 0;
 	case 'g': arg_opts.grub_modules = arg; return 0;
 	case 'q': arg_opts.quiet = true; return 0;
@@ -124,9 +115,9 @@ static int set_option(int c, const char *arg)
 		else
 			return -EINVAL;
 		return 0;
-	case 'p': return parse_number(arg, 1, 65535, &arg_run.ssh_port);
-	case 'm': return parse_number(arg, 64, 1u << 20, &arg_run.memory_mib);
-	case 'n': return parse_number(arg, 1, 64, &arg_run.cpus);
+	case 'p': return ota_parse_unsigned(arg, 1, 65535, &arg_run.ssh_port);
+	case 'm': return ota_parse_unsigned(arg, 64, 1u << 20, &arg_run.memory_mib);
+	case 'n': return ota_parse_unsigned(arg, 1, 64, &arg_run.cpus);
 	case 'K': arg_run.kvm = true; return 0;
 	case 'f': arg_run.firmware_code = arg; return 0;
 	case 'P': arg_print = true; return 0;
@@ -144,12 +135,6 @@ static const struct ota_cli cli = {
 	.set = set_option,
 };
 
-static int fail(const struct ota_error *err)
-{
-	log_error("%s", err->msg[0] ? err->msg : "failed");
-	return OTA_EXIT_FAILURE;
-}
-
 static int make(const struct ota_cli_args *a)
 {
 	if (!arg_opts.rootfs)
@@ -162,10 +147,10 @@ static int make(const struct ota_cli_args *a)
 	_cleanup_(ota_image_desc_donep) struct ota_image_desc d;
 	ota_image_desc_init(&d);
 	if (ota_image_desc_load(&d, a->args[0], &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	int r = a->cmd == &commands[CMD_BUILD] ? ota_image_build(&d, &arg_opts, arg_output, &err)
 						: ota_image_bundle(&d, &arg_opts, arg_output, &err);
-	return r < 0 ? fail(&err) : OTA_EXIT_OK;
+	return r < 0 ? ota_cli_fail(&err) : OTA_EXIT_OK;
 }
 
 static int run(const char *image)
@@ -174,7 +159,7 @@ static int run(const char *image)
 	const char *argv[40];
 	char buf[8192];
 	if (ota_image_run_argv(image, &arg_run, argv, OTA_ELEMENTSOF(argv), buf, sizeof(buf), &err) < 0)
-		return fail(&err);
+		return ota_cli_fail(&err);
 	if (arg_print) {
 		for (size_t i = 0; argv[i]; i++)
 			printf("%s%s", i ? " " : "", argv[i]);
@@ -185,14 +170,13 @@ static int run(const char *image)
 	 * and ends when the guest powers off or Ctrl-A X is typed. */
 	execv(argv[0], (char *const *)argv);
 	ota_error_errno(&err, -errno, "running %s", argv[0]);
-	return fail(&err);
+	return ota_cli_fail(&err);
 }
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-image", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	if (a.cmd == &commands[CMD_RUN])

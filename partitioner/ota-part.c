@@ -192,9 +192,8 @@ static int cmd_plan(const char *disk, bool apply)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-part", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	if (a.cmd == &commands[CMD_SHOW])

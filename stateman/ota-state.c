@@ -367,9 +367,8 @@ static int cmd_reset(void)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-state", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	switch (a.cmd - commands) {

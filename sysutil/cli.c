@@ -12,6 +12,12 @@ const char *ota_cli_version(void)
 	return OTA_VERSION;
 }
 
+int ota_cli_fail(const struct ota_error *err)
+{
+	log_error("%s", err->msg[0] ? err->msg : "failed");
+	return OTA_EXIT_FAILURE;
+}
+
 static const char *command_label(const struct ota_cli_command *cmd)
 {
 	return cmd && cmd->name ? cmd->name : "";
@@ -131,4 +137,10 @@ int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_c
 		return rc;
 	*ret = (struct ota_cli_args){ .cmd = cmd, .args = argv + next, .n = argc - next };
 	return OTA_CLI_CONTINUE;
+}
+
+int ota_cli_start(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret)
+{
+	ota_log_init(cli->tool, OTA_LOG_INFO);
+	return ota_cli_parse(cli, argc, argv, ret);
 }

@@ -44,6 +44,18 @@ int ota_parse_u64(const char *s, uint64_t *ret)
 	return parse_digits(s, 10, ret);
 }
 
+int ota_parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	uint64_t v;
+	int r = ota_parse_u64(s, &v);
+	if (r < 0)
+		return r;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = (unsigned)v;
+	return 0;
+}
+
 int ota_parse_u64_or_hex(const char *s, uint64_t *ret)
 {
 	if (ota_startswith(s, "0x") || ota_startswith(s, "0X"))

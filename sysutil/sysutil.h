@@ -193,6 +193,9 @@ int ota_format(char *buf, size_t size, const char *fmt, ...) _must_check_ _print
  * space); -EINVAL or -ERANGE. Decimal unless the name says otherwise: a
  * leading zero does not make a number octal ("010" is ten). */
 int ota_parse_u64(const char *s, uint64_t *ret) _must_check_;
+/* ota_parse_u64 within [min, max] (an option's range): -ERANGE outside it;
+ * *ret untouched on failure. */
+int ota_parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret) _must_check_;
 /* Decimal, or hex with a 0x prefix: for offsets and sizes documented so. */
 int ota_parse_u64_or_hex(const char *s, uint64_t *ret) _must_check_;
 /* Octal digits, with or without a leading 0: for file modes. */
@@ -332,10 +335,16 @@ struct ota_cli_args {
  * argument, an option of another command, a value set() refused or a wrong
  * number of arguments, each named on stderr. */
 int ota_cli_parse(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
+/* A tool's first step: logging as cli->tool (ota_log_init at OTA_LOG_INFO),
+ * then ota_cli_parse. */
+int ota_cli_start(const struct ota_cli *cli, int argc, char **argv, struct ota_cli_args *ret) _must_check_;
 /* Names a usage error of cmd (NULL: of the tool) on stderr with a pointer
  * to --help; returns OTA_EXIT_USAGE. */
 int ota_cli_usage_error(const struct ota_cli *cli, const struct ota_cli_command *cmd, const char *fmt, ...)
 	_printf_(3, 4);
+/* A command that failed: logs err's message (else "failed") as an error,
+ * once; returns OTA_EXIT_FAILURE. */
+int ota_cli_fail(const struct ota_error *err);
 /* "<tool> <version>": the project version of CMakeLists.txt. */
 const char *ota_cli_version(void);
 

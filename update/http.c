@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sysutil/curl.h"
 #include "update/update-private.h"
 
 /* However long download-timeout is, one small document never takes longer. */
@@ -120,8 +121,7 @@ static int request_error(const struct ota_http_request *rq, CURLcode cc, const s
 #endif
 	if (cc == CURLE_OPERATION_TIMEDOUT && elapsed_ms + 10 >= (uint64_t)timeout_s * 1000u)
 		return network_error(err, -ETIMEDOUT, "%s '%s': download timeout of %u s expired", what, url, timeout_s);
-	bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-		   cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR;
+	bool tls = ota_curl_is_tls_error(cc);
 	int code = tls ? -ECONNABORTED : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
 				: cc == CURLE_COULDNT_CONNECT		? -ECONNREFUSED
 									: -EIO;
@@ -138,11 +138,6 @@ void ota_http_response_done(struct ota_http_response *r)
 	*r = (struct ota_http_response){ 0 };
 }
 
-static void free_slist(struct curl_slist **l)
-{
-	curl_slist_free_all(*l);
-}
-
 int ota_http_request(const struct ota_update_config *c, const struct ota_http_request *rq,
 		     struct ota_http_response *ret, struct ota_error *err)
 {
@@ -150,51 +145,39 @@ int ota_http_request(const struct ota_update_config *c, const struct ota_http_re
 		return ota_error_set(err, -EINVAL, "%s '%s' is not an http(s) URL", rq->what, rq->url);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return ota_error_set(err, -ENOMEM, "%s '%s': libcurl initialisation failed", rq->what, rq->url);
-	_cleanup_(free_slist) struct curl_slist *headers = NULL;
-	for (const char *const *h = rq->headers; h && *h; h++) {
-		struct curl_slist *n = curl_slist_append(headers, *h);
-		if (!n)
-			return ota_error_set(err, -ENOMEM, "%s '%s': out of memory", rq->what, rq->url);
-		headers = n;
-	}
+	_cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+	if (ota_curl_append_headers(&headers, rq->headers) < 0)
+		return ota_error_set(err, -ENOMEM, "%s '%s': out of memory", rq->what, rq->url);
 	CURL *h = curl_easy_init();
 	if (!h)
 		return ota_error_set(err, -ENOMEM, "%s '%s': cannot create a libcurl handle", rq->what, rq->url);
 	char curl_err[CURL_ERROR_SIZE] = "";
 	struct body b = { .max = rq->max_body, .retry_after_s = -1 };
-	CURLcode cc = CURLE_OK;
 	unsigned timeout_s = c->download_timeout_s ? c->download_timeout_s : OTA_BUNDLE_HTTP_DEFAULT_TIMEOUT_S;
 	if (timeout_s > HTTP_DOC_TIMEOUT_MAX_S)
 		timeout_s = HTTP_DOC_TIMEOUT_MAX_S;
+	/* A document may move (CDN); a request with a body is not re-sent
+	 * elsewhere. */
+	const struct ota_curl_opts o = {
+		.url = rq->url,
+		.follow_redirects = !rq->body,
+		.connect_timeout_s = c->http_connect_timeout_s ? c->http_connect_timeout_s : 30,
+		.timeout_ms = (uint64_t)timeout_s * 1000u,
+		.low_speed_bytes = c->http_min_rate ? c->http_min_rate : OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE,
+		.low_speed_time_s = c->http_stall_time_s ? c->http_stall_time_s : OTA_BUNDLE_HTTP_DEFAULT_STALL_S,
+		.ca_file = c->ca_file,
+		.client_cert = rq->client_cert,
+		.client_key = rq->client_key,
+		.user_agent = "otaroot-update/1",
+		.errbuf = curl_err,
+	};
+	CURLcode cc = ota_curl_setup(h, &o);
 #define SET(opt, val) \
 	if (cc == CURLE_OK) \
 		cc = curl_easy_setopt(h, opt, val)
-	SET(CURLOPT_URL, rq->url);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	/* A document may move (CDN); a request with a body is not re-sent
-	 * elsewhere. */
-	SET(CURLOPT_FOLLOWLOCATION, rq->body ? 0L : 1L);
-	SET(CURLOPT_MAXREDIRS, 5L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT, (long)(c->http_connect_timeout_s ? c->http_connect_timeout_s : 30));
-	SET(CURLOPT_TIMEOUT, (long)timeout_s);
-	SET(CURLOPT_LOW_SPEED_LIMIT, (long)(c->http_min_rate ? c->http_min_rate : OTA_BUNDLE_HTTP_DEFAULT_MIN_RATE));
-	SET(CURLOPT_LOW_SPEED_TIME,
-	    (long)(c->http_stall_time_s ? c->http_stall_time_s : OTA_BUNDLE_HTTP_DEFAULT_STALL_S));
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body); /* a longer Content-Length: refused at once */
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->ca_file)
-		SET(CURLOPT_CAINFO, c->ca_file);
-	if (rq->client_cert)
-		SET(CURLOPT_SSLCERT, rq->client_cert);
-	if (rq->client_key)
-		SET(CURLOPT_SSLKEY, rq->client_key);
 	SET(CURLOPT_ACCEPT_ENCODING, ""); /* a CDN may compress JSON */
 	SET(CURLOPT_FAILONERROR, rq->fail_on_error ? 1L : 0L);
-	SET(CURLOPT_USERAGENT, "otaroot-update/1");
-	SET(CURLOPT_ERRORBUFFER, curl_err);
 	SET(CURLOPT_WRITEFUNCTION, body_cb);
 	SET(CURLOPT_WRITEDATA, &b);
 	SET(CURLOPT_HEADERFUNCTION, header_cb);

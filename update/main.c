@@ -180,7 +180,7 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 /* Prints err once; its reason picks the exit status (docs/cli.md). */
 static int fail(const struct ota_error *err)
 {
-	log_error("%s", err->msg[0] ? err->msg : "failed");
+	(void)ota_cli_fail(err);
 	if (arg_json) {
 		json_object *o = event("error");
 		json_object_object_add(o, "code", json_object_new_int(err->code));
@@ -608,9 +608,8 @@ static int cmd_check(const struct ota_update_config *c)
 
 int main(int argc, char **argv)
 {
-	ota_log_init("ota-update", OTA_LOG_INFO);
 	struct ota_cli_args a;
-	int rc = ota_cli_parse(&cli, argc, argv, &a);
+	int rc = ota_cli_start(&cli, argc, argv, &a);
 	if (rc != OTA_CLI_CONTINUE)
 		return rc;
 	arg_tty = isatty(STDERR_FILENO);

@@ -40,6 +40,19 @@ ini_get() {
 		}' "$1"
 }
 
+# board_post_build BOARD_DIR FLOW [TARGET_DIR]: what every board's post-build
+# starts with: the common steps (board/common/post-build.sh) on TARGET_DIR
+# (else $TARGET_DIR), then a check that the target's system.conf, set in
+# $conf, uses FLOW, the boot flow this board boots with.
+board_post_build() {
+	TARGET_DIR=${3:-${TARGET_DIR:-}}
+	need_env TARGET_DIR
+	"$1/../common/post-build.sh" "$TARGET_DIR"
+	conf="$TARGET_DIR/etc/ota/system.conf"
+	type=$(ini_get "$conf" bootflow type)
+	[ "$type" = "$2" ] || die "$conf: [bootflow] type is '$type', this board boots with $2"
+}
+
 # Puts Buildroot's host tools first, as Buildroot itself does.
 use_host_tools() {
 	PATH="$HOST_DIR/bin:$HOST_DIR/sbin:$PATH"

@@ -7,13 +7,7 @@ set -eu
 ME=rpi4-post-build
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
-TARGET_DIR=${1:-${TARGET_DIR:-}}
-need_env TARGET_DIR
-"$here/../common/post-build.sh" "$TARGET_DIR"
-
-conf="$TARGET_DIR/etc/ota/system.conf"
-type=$(ini_get "$conf" bootflow type)
-[ "$type" = rpi-tryboot ] || die "$conf: [bootflow] type is '$type', this board boots with rpi-tryboot"
+board_post_build "$here" rpi-tryboot "${1:-}"
 sig=$(sed -n 's/^[ \t]*disk-signature[ \t]*=[ \t]*0x\([0-9a-fA-F]*\).*/\1/p' "$here/genimage.cfg")
 grep -q "PARTUUID=$sig-05" "$conf" || die "$conf does not name PARTUUID=$sig-05 (disk signature of genimage.cfg)"
 

@@ -29,19 +29,10 @@ export MTOOLS_SKIP_CHECK=1
 # An arm64 ota-init as far as the root check can tell (EM_AARCH64 = 0xb7).
 cp "$INIT" init-arm64 && printf '\267\000' | dd of=init-arm64 bs=1 seek=18 conv=notrunc status=none
 
-# mkroot DIR INIT: BusyBox as /sbin/init, ota-init, a kernel as Debian installs it.
+# mkroot DIR INIT: fake_debian_root with an fstab naming the firmware partition.
 mkroot() {
-	local r=$1
-	mkdir -p "$r"/{bin,sbin,boot,etc,proc,sys,dev,run,tmp}
-	cp /bin/busybox "$r/bin/busybox"
-	ln -s /bin/busybox "$r/sbin/init"
-	install -m 0755 "$2" "$r/sbin/ota-init"
-	head -c 300000 /dev/urandom >"$r/boot/vmlinuz-6.1.0-t"
-	head -c 90000 /dev/urandom >"$r/boot/initrd.img-6.1.0-t"
-	ln -s boot/vmlinuz-6.1.0-t "$r/vmlinuz"
-	ln -s boot/initrd.img-6.1.0-t "$r/initrd.img"
-	echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
-	printf 'proc /proc proc defaults 0 0\nLABEL=RASPIFIRM /boot/firmware vfat defaults 0 2\n' >"$r/etc/fstab"
+	fake_debian_root "$1" "$2" 6.1.0-t
+	printf 'proc /proc proc defaults 0 0\nLABEL=RASPIFIRM /boot/firmware vfat defaults 0 2\n' >"$1/etc/fstab"
 }
 # The Raspberry Pi firmware as Debian's raspi-firmware leaves it in /boot/firmware.
 add_firmware() {

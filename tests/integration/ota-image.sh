@@ -26,23 +26,12 @@ export MTOOLS_SKIP_CHECK=1
 (. "$SRC/tests/lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >pki.log 2>&1 ||
 	{ cat pki.log; exit 1; }
 
-# The root: BusyBox as /sbin/init, ota-init, a kernel as Debian installs it.
-mkroot() {
-	local r=$1
-	mkdir -p "$r"/{bin,sbin,boot,etc,proc,sys,dev,run,tmp,var/lib/dbus}
-	cp /bin/busybox "$r/bin/busybox"
-	ln -s /bin/busybox "$r/sbin/init"
-	ln -s busybox "$r/bin/sh"
-	install -m 0755 "$INIT" "$r/sbin/ota-init"
-	head -c 400000 /dev/urandom >"$r/boot/vmlinuz-6.1.0-test"
-	head -c 100000 /dev/urandom >"$r/boot/initrd.img-6.1.0-test"
-	ln -s boot/vmlinuz-6.1.0-test "$r/vmlinuz"
-	ln -s boot/initrd.img-6.1.0-test "$r/initrd.img"
-	echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
-	cp "$r/etc/machine-id" "$r/var/lib/dbus/machine-id"
-	echo test-device >"$r/etc/hostname"
-}
-mkroot root
+# The root (fake_debian_root) with a D-Bus machine id and a host name.
+fake_debian_root root "$INIT" 6.1.0-test
+ln -s busybox root/bin/sh
+mkdir -p root/var/lib/dbus
+cp root/etc/machine-id root/var/lib/dbus/machine-id
+echo test-device >root/etc/hostname
 
 # desc NAME [SECTION LINES...]: a description with the test's defaults
 desc() {

@@ -17,6 +17,11 @@
 #                        waits up to 10 s for FILE to have content (a server's
 #                        port file); fails the script, showing ERR (its
 #                        stderr), if it has none by then
+#   fake_debian_root DIR INIT KVER
+#                        a small root file system as Debian leaves it: BusyBox
+#                        as /sbin/init, INIT as /sbin/ota-init, a kernel and an
+#                        initramfs of version KVER (random bytes) in /boot with
+#                        the /vmlinuz and /initrd.img links, a machine id
 #   http_server NAME DIR [OPTION...]
 #                        tests/integration/http-server.py serving DIR in the
 #                        background, with OPTIONs (e.g. --tls CERT KEY); its
@@ -55,6 +60,19 @@ itest_end() {
 		wait "$p" 2>/dev/null || true
 	done
 	release_workdir "$W"
+}
+
+fake_debian_root() {
+	local r=$1 kver=$3
+	mkdir -p "$r"/{bin,sbin,boot,etc,proc,sys,dev,run,tmp}
+	cp /bin/busybox "$r/bin/busybox"
+	ln -s /bin/busybox "$r/sbin/init"
+	install -m 0755 "$2" "$r/sbin/ota-init"
+	head -c 300000 /dev/urandom >"$r/boot/vmlinuz-$kver"
+	head -c 90000 /dev/urandom >"$r/boot/initrd.img-$kver"
+	ln -s "boot/vmlinuz-$kver" "$r/vmlinuz"
+	ln -s "boot/initrd.img-$kver" "$r/initrd.img"
+	echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -28,6 +28,21 @@ TEST(parse_u64)
 	ASSERT_INT_EQ(ota_parse_u64("+1", &v), -EINVAL);
 }
 
+/* An option's number: ota_parse_u64 within a range, bounds included. */
+TEST(parse_unsigned_in_range)
+{
+	unsigned v = 7;
+	ASSERT_INT_EQ(ota_parse_unsigned("1", 1, 100, &v), 0);
+	ASSERT_INT_EQ(v, 1);
+	ASSERT_INT_EQ(ota_parse_unsigned("100", 1, 100, &v), 0);
+	ASSERT_INT_EQ(v, 100);
+	ASSERT_INT_EQ(ota_parse_unsigned("0", 1, 100, &v), -ERANGE);
+	ASSERT_INT_EQ(ota_parse_unsigned("101", 1, 100, &v), -ERANGE);
+	ASSERT_INT_EQ(ota_parse_unsigned("4294967296", 0, 4294967295u, &v), -ERANGE);
+	ASSERT_INT_EQ(ota_parse_unsigned("-1", 0, 100, &v), -EINVAL);
+	ASSERT_INT_EQ(v, 100);
+}
+
 /* Decimal unless said otherwise: a leading zero is not octal, 0x only where
  * a key takes hex, octal only for modes (issue 15, class 9). */
 TEST(parse_numbers_have_one_base)
