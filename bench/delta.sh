@@ -31,14 +31,7 @@ here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
 . "$here/../tests/lib/workdir.sh"
-W=$(mktemp -d /var/tmp/bench-delta.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	release_workdir "$W"
-}
-trap cleanup EXIT
+scratch_workdir bench-delta
 say() { echo "== $*" >&2; }
 
 say "images (roots cached in $cache)"

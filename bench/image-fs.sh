@@ -30,14 +30,7 @@ PY=${BENCH_PY_DIR:-/usr/lib/python3.11}
 [ -d "$PY" ] || { echo "bench: $PY missing (BENCH_PY_DIR)" >&2; exit 1; }
 [ -f "$build/vm/kernel/vmlinuz" ] || { echo "bench: no kernel: tests/vm/fetch-kernel.sh $build/vm/kernel" >&2; exit 1; }
 . "$here/../tests/lib/workdir.sh"
-W=$(mktemp -d /var/tmp/bench-image-fs.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	release_workdir "$W"
-}
-trap cleanup EXIT
+scratch_workdir bench-image-fs
 say() { echo "== $*" >&2; }
 cd "$W"
 export SOURCE_DATE_EPOCH=1700000000

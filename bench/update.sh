@@ -33,15 +33,8 @@ here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tests/lib/workdir.sh"
-W=$(mktemp -d /var/tmp/bench-update.XXXXXX)
+scratch_workdir bench-update
 LOOPS=()
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	release_workdir "$W"
-}
-trap cleanup EXIT
 cd "$W"
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }

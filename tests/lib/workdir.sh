@@ -7,6 +7,12 @@
 #                         file lies below DIR (its BLKPG partitions first),
 #                         then removes DIR. Never fails.
 #
+#   scratch_workdir NAME  sets W to a new directory /var/tmp/NAME.XXXXXX and
+#                         PIDS to an empty array, and sets an EXIT trap
+#                         that kills and reaps the pids the caller adds to
+#                         PIDS (its servers), then release_workdir "$W"
+#                         (the benchmarks' set-up).
+#
 # It finds what to release from the kernel's view (mountinfo, the loop
 # devices' backing files), not from variables the test kept: a loop device
 # attached in a subshell, e.g. in d=$(attach ...), is released too. Call it
@@ -27,4 +33,17 @@ release_workdir() {
 		esac
 	done
 	rm -rf "$dir"
+}
+
+scratch_workdir() {
+	W=$(mktemp -d "/var/tmp/$1.XXXXXX")
+	PIDS=()
+	trap _scratch_workdir_end EXIT
+}
+
+_scratch_workdir_end() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	release_workdir "$W"
 }
