@@ -21,12 +21,11 @@ for v in 1 2; do
 	"$here/mkimage.sh" --bin-dir "$build/bin" --grub --kernel-dir "$build/vm/kernel" --root-dir "$d/root-v$v" \
 		--version "$v" >/dev/null
 done
-# ota-image runs as root or under fakeroot (the files keep root's owners);
-# each command is shown as it runs.
+# ota-image runs as root (the files keep root's owners; the demo runs as
+# root); each command is shown as it runs.
 img() {
 	say "ota-image $*"
-	if [ "$(id -u)" = 0 ]; then "$build/bin/ota-image" "$@"
-	else fakeroot -- "$build/bin/ota-image" "$@"; fi
+	"$build/bin/ota-image" "$@"
 }
 cd "$d"
 # --data-dir: the boot-flow files of this tree (an installed ota-image has its own).
