@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # bench/lib.sh: sourced (bash) by the benchmarks that attach loop devices and
-# start servers (delta.sh, update.sh).
+# start servers (delta.sh, update.sh, image-fs.sh).
 #
 #   bench_begin NAME   makes the scratch directory W (/var/tmp/bench-NAME.XXXXXX,
 #                      on disk: images do not fit in a tmpfs). At exit every

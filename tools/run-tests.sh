@@ -44,8 +44,10 @@ rc=0
 # on the other core beside a VM. crash.quick takes both cores (PROCESSORS 2).
 (cd build && ctest --output-on-failure -j2 "${SELECT[@]}" "$@") || rc=$?
 # The arm64 VM's fixtures make their bundles with the native ota-bundle (the
-# format is the same everywhere; emulated, it takes minutes).
+# format is the same everywhere; emulated, it takes minutes), the Raspberry
+# Pi board's post-image its image with the native ota-image.
 export OTA_HOST_OTA_BUNDLE=$PWD/build/bin/ota-bundle
+export OTA_HOST_OTA_IMAGE=$PWD/build/bin/ota-image
 # The emulated tests wait mostly on qemu, timers and servers: two at a time
 # (those holding the loop lock one after the other; the arm64 VM's alone).
 for arch in "${CROSS[@]}"; do

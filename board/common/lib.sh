@@ -59,17 +59,6 @@ use_host_tools() {
 	export PATH
 }
 
-# run_genimage CONFIG: genimage with images from BINARIES_DIR into BINARIES_DIR.
-run_genimage() {
-	command -v genimage >/dev/null || die "genimage not found: enable BR2_PACKAGE_HOST_GENIMAGE"
-	tmp="${BUILD_DIR:-$BINARIES_DIR/..}/genimage.tmp"
-	root=$(mktemp -d)
-	rm -rf "$tmp"
-	genimage --rootpath "$root" --tmppath "$tmp" --inputpath "$BINARIES_DIR" \
-		--outputpath "$BINARIES_DIR" --config "$1" || { rm -rf "$root"; die "genimage failed on $1"; }
-	rm -rf "$root" "$tmp"
-}
-
 # signing_key: sets key, cert and chain for signing update bundles from
 # OTAROOT_SIGNING_KEY, OTAROOT_SIGNING_CERT (and OTAROOT_SIGNING_CHAIN), else
 # BR2_PACKAGE_HOST_OTAROOT_SIGNING_{KEY,CERT,CHAIN}; dies naming what to set.
@@ -107,34 +96,80 @@ verify_bundle() {
 	say "update bundle $BINARIES_DIR/$1 ($compatible $version)"
 }
 
-# make_bundle OUT CLASS=IMAGE...: a signed update bundle of the images (paths
-# relative to BINARIES_DIR) with compatible and version from the target's
-# system.conf, signed as signing_key says. OTAROOT_BUNDLE=no skips it.
-make_bundle() {
-	out=$1; shift
+# ota_image_setup: the checks before a board's post-image runs the host
+# ota-image (host-otaroot) on Buildroot's rootfs.tar; sets image, rootfs,
+# conf, layout, keyring, compatible, version and the bundle's signing key
+# (sign_key, sign_cert, sign_chain; empty with OTAROOT_BUNDLE=no).
+ota_image_setup() {
+	image="$HOST_DIR/bin/ota-image"
+	rootfs="$BINARIES_DIR/rootfs.tar"
+	conf="$TARGET_DIR/etc/ota/system.conf"
+	layout="$TARGET_DIR/etc/ota/layout.conf"
+	keyring="$TARGET_DIR/etc/ota/keyring.pem"
+	[ -x "$image" ] || die "$image missing: enable BR2_PACKAGE_HOST_OTAROOT"
+	[ -x "$HOST_DIR/bin/ota-bundle" ] || die "$HOST_DIR/bin/ota-bundle missing: enable BR2_PACKAGE_HOST_OTAROOT"
+	[ -f "$rootfs" ] || die "$rootfs missing: enable BR2_TARGET_ROOTFS_TAR (ota-image makes the system slot from it)"
+	[ -f "$layout" ] || die "$layout missing: set BR2_PACKAGE_OTAROOT_LAYOUT_CONF"
+	[ -f "$keyring" ] || die "$keyring missing: set BR2_PACKAGE_OTAROOT_KEYRING (the CA devices trust)"
+	system_identity
+	sign_key= sign_cert= sign_chain=
 	if [ "${OTAROOT_BUNDLE:-yes}" = no ]; then
 		say "OTAROOT_BUNDLE=no: no update bundle"
-		return 0
+	else
+		signing_key
+		sign_key=$key sign_cert=$cert sign_chain=$chain
 	fi
-	system_identity
-	bundler="$HOST_DIR/bin/ota-bundle"
-	[ -x "$bundler" ] || die "$bundler missing: enable BR2_PACKAGE_HOST_OTAROOT"
-	signing_key
+}
 
-	ini="$BINARIES_DIR/bundle.ini"
-	{
-		echo "[bundle]"
-		echo "compatible = $compatible"
-		echo "version = $version"
-		for spec in "$@"; do
-			class=${spec%%=*} image=${spec#*=}
-			[ -f "$BINARIES_DIR/$image" ] || die "$BINARIES_DIR/$image missing (payload '$class')"
-			echo "[image.$class]"
-			echo "file = $image"
-		done
-	} > "$ini"
-	set -- --key "$key" --cert "$cert"
-	[ -n "$chain" ] && set -- "$@" --chain "$chain"
-	"$bundler" create "$@" "$ini" "$BINARIES_DIR/$out" || die "ota-bundle create failed"
-	verify_bundle "$out"
+# layout_size NAME: the size of [partition NAME] in the target's layout.conf
+layout_size() {
+	size=$(ini_get "$layout" "partition $1" size)
+	[ -n "$size" ] || die "$layout: no size in [partition $1]"
+	echo "$size"
+}
+
+# ota_image_desc_rest: the end of the [image] section and the [system],
+# [update] and [bootflow] sections of an image description, on stdout, from
+# the target's system.conf and keyring (one source for each value). Every
+# other setting of system.conf ([data] options, [hawkbit], ...) is added to
+# the one ota-image writes ([image] system-conf); a key that contradicts
+# ota-image's is refused by name.
+ota_image_desc_rest() {
+	echo "system-conf = $conf"
+	echo "[system]"
+	echo "compatible = $compatible"
+	echo "version = $version"
+	echo "[update]"
+	echo "keyring = $keyring"
+	for k in downgrade channel; do
+		v=$(ini_get "$conf" update "$k")
+		[ -z "$v" ] || echo "$k = $v"
+	done
+	tries=$(ini_get "$conf" bootflow tries)
+	[ -z "$tries" ] || printf '[bootflow]\ntries = %s\n' "$tries"
+}
+
+# run_ota_image DESC [OPTION...]: `ota-image build DESC` on rootfs.tar into
+# BINARIES_DIR (disk.img, update.otab), as root or under fakeroot (the files
+# keep the owners rootfs.tar gives them), with the boot flow's files of the
+# otaroot tree this BR2_EXTERNAL belongs to (host-otaroot installs the same)
+# and the signing key of ota_image_setup; then checks the bundle.
+run_ota_image() {
+	desc=$1; shift
+	[ -z "$sign_key" ] || set -- "$@" --key "$sign_key" --cert "$sign_cert"
+	[ -z "$sign_chain" ] || set -- "$@" --chain "$sign_chain"
+	set -- build "$desc" --rootfs "$rootfs" -o "$BINARIES_DIR" --data-dir "$BR2_EXTERNAL_OTAROOT_PATH/../bootflow" "$@"
+	rm -f "$BINARIES_DIR/disk.img" "$BINARIES_DIR/update.otab"
+	if [ "$(id -u)" = 0 ]; then
+		"$image" "$@" || die "ota-image build failed (description $desc)"
+	else
+		command -v fakeroot >/dev/null || die "fakeroot not found (Buildroot's host-fakeroot makes the root file system images)"
+		fakeroot -- "$image" "$@" || die "ota-image build failed (description $desc)"
+	fi
+	say "disk image $BINARIES_DIR/disk.img (ota-image)"
+	if [ "${OTAROOT_BUNDLE:-yes}" = no ]; then
+		rm -f "$BINARIES_DIR/update.otab"
+	else
+		verify_bundle update.otab
+	fi
 }

@@ -1137,7 +1137,7 @@ def record_tryboot(workdir):
     with Recorder(workdir, os.path.join(fixtures, "disk.img"), firmware="ovmf", extra_drives=[bundle]) as rec:
         m = rec.machine
         cycle.boot_until_agent(m, 1)
-        # The board's shipped autoboot.txt (board/raspberrypi4): a is the default.
+        # The shipped autoboot.txt (ota-image's rpi-tryboot bootfs): a is the default.
         m.run("%s && printf '%s' > /tmp/fw/autoboot.txt" % (setup, printf_text(autoboot_text(2, 3))))
         e = arm_rollback_commit(rec, "tryboot", conf, os.path.getsize(bundle), tryboot_dt_cmd, install_reboot)
         m.run("printf '%s' > /tmp/fw/autoboot.txt" % printf_text(autoboot_text(2, 3)))

@@ -13,11 +13,12 @@ ends the QEMU process; the harness starts it again on the same disk, which
 is a power cycle. Nothing here chooses what boots: U-Boot does."""
 
 import os
+import subprocess
 import sys
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vm import run_cases  # noqa: E402
+from vm import parse_status, run_cases  # noqa: E402
 from cycle import (attach, boot_until_agent, check, cmdline, expect_failed_trial_cleared,  # noqa: E402
                    install, install_broken, status, update_and_commit)
 
@@ -52,6 +53,32 @@ def case_update_commit(tc):
         check(status(m)["trial_state"] == "none", "a trial after the commit")
 
     update_and_commit(tc, bundle(tc, "good"), booted_as, "U-Boot", "ota: trial of group b, 2 tries left",
+                      after_first_boot, after_commit_boot)
+
+
+def case_ota_image(tc):
+    """A disk image and an update made by ota-image (target uboot;
+    tests/vm/mkuboot-image.sh, BUILD/vm/uboot-image): U-Boot's distro boot
+    finds ota-image's boot.scr on its FAT boot partition, the first boot
+    provisions system-b and data from ota-image's layout.conf, the
+    system.conf in force is ota-image's; then update-commit's cycle with the
+    bundle of `ota-image bundle`."""
+    d = os.path.join(tc.build, "vm", "uboot-image")
+    if os.path.dirname(tc.base_image) != d:  # run beside other cases: its own disk
+        subprocess.run(["cp", "--sparse=always", os.path.join(d, "disk.img"), tc.disk], check=True)
+
+    def after_first_boot(m):
+        check("ota: booting group a (default a" in m.console_text(), "U-Boot's script did not run")
+        check("written by ota-image" in m.output("head -n 2 /etc/ota/system.conf"), "not ota-image's system.conf")
+        run = parse_status(m.output("cat /run/ota/status"))
+        check(run["provision"].startswith("done: 2 created"), "provisioning: %s" % run["provision"])
+        st = status(m)
+        check(st["trial_state"] == "none" and st["booted"] == "a" and st["default"] == "a", st)
+
+    def after_commit_boot(m):
+        check("ota: booting group b (default b" in m.console_text(), "U-Boot did not boot the new default")
+
+    update_and_commit(tc, os.path.join(d, "good.otab"), booted_as, "U-Boot", "ota: trial of group b, 2 tries left",
                       after_first_boot, after_commit_boot)
 
 
@@ -184,6 +211,7 @@ CASES = {
     "update-commit": case_update_commit,
     "fallback-panic": case_fallback_panic,
     "fallback-hang": case_fallback_hang,
+    "ota-image": case_ota_image,
     # arm64 (--arch arm64): the env in NOR flash, native mode
     "native-env": case_native_env,
     "native-save-fails": case_native_save_fails,
@@ -198,4 +226,6 @@ if __name__ == "__main__":
     if argv[1:3] == ["--arch", "arm64"] and any(a.startswith("file-") for a in argv[3:]):
         flow = "uboot-file"
         argv = argv[:3] + [a[len("file-"):] for a in argv[3:]]
+    elif argv[1:] == ["ota-image"]:
+        flow = "uboot-image"  # alone, it needs only its own fixtures (mkuboot-image.sh)
     run_cases(CASES, argv, image=os.path.join(flow, "disk.img"), firmware="uboot")
