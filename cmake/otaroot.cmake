@@ -30,9 +30,13 @@ endforeach()
 # specs leave out /usr/include, where glibc's headers are: the kernel's
 # headers and inih's ini.h are reached through a directory of links to them.
 # A cross build takes the target's musl-dev from the sysroot
-# (tools/make-sysroot.sh) with the cross gcc: its specs name the host's
+# (tools/make-sysroot.sh) with the cross gcc: its specs name the target's
 # /usr/include/<musl triplet> and /usr/lib/<musl triplet>, so the build
-# uses a copy that names them in the sysroot.
+# uses a copy that names them in the sysroot. There libc.so (package musl)
+# is in lib/<musl triplet>, which Debian's merged /usr makes the same
+# directory as usr/lib/<musl triplet> but dpkg-deb -x does not: the copy
+# searches lib/ first, so that a dynamic link (configure's link tests) finds
+# libc.so and a static one libc.a.
 add_library(ota_musl INTERFACE)
 if(OTA_BUILD_INIT AND OTA_INIT_LIBC STREQUAL "musl")
   # Debian puts musl under its multiarch name with gnu made musl
@@ -52,6 +56,12 @@ if(OTA_BUILD_INIT AND OTA_INIT_LIBC STREQUAL "musl")
     file(READ ${specs_in} specs)
     string(REGEX REPLACE "/usr/(include|lib)/${OTA_MUSL_TRIPLET}" "${CMAKE_SYSROOT}/usr/\\1/${OTA_MUSL_TRIPLET}"
       specs "${specs}")
+    set(libdir "-L${CMAKE_SYSROOT}/usr/lib/${OTA_MUSL_TRIPLET}")
+    string(FIND "${specs}" "${libdir} " at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl: ${specs_in} has no -L/usr/lib/${OTA_MUSL_TRIPLET} to rewrite")
+    endif()
+    string(REPLACE "${libdir} " "-L${CMAKE_SYSROOT}/lib/${OTA_MUSL_TRIPLET} ${libdir} " specs "${specs}")
     set(OTA_MUSL_SPECS ${CMAKE_BINARY_DIR}/musl-gcc.specs)
     file(WRITE ${OTA_MUSL_SPECS} "${specs}")
   else()

@@ -159,6 +159,11 @@ fingerprint() {
 		echo "outdir=$OUTDIR"
 		echo "cc=$CC $("$CC" -dumpfullversion 2>/dev/null || true) $("$CC" -dumpmachine 2>/dev/null || true)"
 		echo "cflags=$UL_STATIC_CFLAGS"
+		# A specs file (--host with --libc musl) is configuration too.
+		local f
+		for f in $UL_STATIC_CFLAGS; do
+			case $f in -specs=*) echo "specs=$(sha256sum <"${f#-specs=}")" ;; esac
+		done
 		printf '%s\n' "${CONFIGURE_FLAGS[@]}"
 	} | sha256sum | cut -d' ' -f1
 }
