@@ -29,22 +29,56 @@ endforeach()
 # same gcc with Debian's musl specs file, which is all musl-gcc adds. The
 # specs leave out /usr/include, where glibc's headers are: the kernel's
 # headers and inih's ini.h are reached through a directory of links to them.
+# A cross build takes the target's musl-dev from the sysroot
+# (tools/make-sysroot.sh) with the cross gcc: its specs name the target's
+# /usr/include/<musl triplet> and /usr/lib/<musl triplet>, so the build
+# uses a copy that names them in the sysroot. There libc.so (package musl)
+# is in lib/<musl triplet>, which Debian's merged /usr makes the same
+# directory as usr/lib/<musl triplet> but dpkg-deb -x does not: the copy
+# searches lib/ first, so that a dynamic link (configure's link tests) finds
+# libc.so and a static one libc.a.
 add_library(ota_musl INTERFACE)
 if(OTA_BUILD_INIT AND OTA_INIT_LIBC STREQUAL "musl")
-  find_program(OTA_MUSL_GCC musl-gcc)
   # Debian puts musl under its multiarch name with gnu made musl
   # (x86_64-linux-musl, arm-linux-musleabihf).
   string(REPLACE "-linux-gnu" "-linux-musl" OTA_MUSL_TRIPLET "${CMAKE_LIBRARY_ARCHITECTURE}")
-  set(OTA_MUSL_SPECS /usr/lib/${OTA_MUSL_TRIPLET}/musl-gcc.specs)
-  if(NOT OTA_MUSL_GCC OR NOT EXISTS ${OTA_MUSL_SPECS})
-    message(FATAL_ERROR "OTA_INIT_LIBC=musl needs musl-gcc and ${OTA_MUSL_SPECS}: "
-      "install musl-tools (tools/deps.sh), or configure with -DOTA_INIT_LIBC=glibc")
+  if(CMAKE_CROSSCOMPILING)
+    set(OTA_MUSL_ROOT ${CMAKE_SYSROOT})
+    set(specs_in ${CMAKE_SYSROOT}/usr/lib/${OTA_MUSL_TRIPLET}/musl-gcc.specs)
+    if(NOT EXISTS ${specs_in})
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl: ${specs_in} not found: the sysroot lacks musl-dev "
+        "(delete ${CMAKE_SYSROOT} to have tools/make-sysroot.sh make it again), "
+        "or configure with -DOTA_INIT_LIBC=glibc")
+    endif()
+    if(CMAKE_SYSROOT MATCHES "[ \t%]")
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl: the sysroot path '${CMAKE_SYSROOT}' has a blank or %, which a gcc specs file cannot hold")
+    endif()
+    file(READ ${specs_in} specs)
+    string(REGEX REPLACE "/usr/(include|lib)/${OTA_MUSL_TRIPLET}" "${CMAKE_SYSROOT}/usr/\\1/${OTA_MUSL_TRIPLET}"
+      specs "${specs}")
+    set(libdir "-L${CMAKE_SYSROOT}/usr/lib/${OTA_MUSL_TRIPLET}")
+    string(FIND "${specs}" "${libdir} " at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl: ${specs_in} has no -L/usr/lib/${OTA_MUSL_TRIPLET} to rewrite")
+    endif()
+    string(REPLACE "${libdir} " "-L${CMAKE_SYSROOT}/lib/${OTA_MUSL_TRIPLET} ${libdir} " specs "${specs}")
+    set(OTA_MUSL_SPECS ${CMAKE_BINARY_DIR}/musl-gcc.specs)
+    file(WRITE ${OTA_MUSL_SPECS} "${specs}")
+  else()
+    set(OTA_MUSL_ROOT "")
+    find_program(OTA_MUSL_GCC musl-gcc)
+    set(OTA_MUSL_SPECS /usr/lib/${OTA_MUSL_TRIPLET}/musl-gcc.specs)
+    if(NOT OTA_MUSL_GCC OR NOT EXISTS ${OTA_MUSL_SPECS})
+      message(FATAL_ERROR "OTA_INIT_LIBC=musl needs musl-gcc and ${OTA_MUSL_SPECS}: "
+        "install musl-tools (tools/deps.sh), or configure with -DOTA_INIT_LIBC=glibc")
+    endif()
   endif()
   find_path(OTA_INIH_HEADER_DIR ini.h HINTS ${INIH_INCLUDE_DIRS} REQUIRED NO_CACHE)
   set(OTA_MUSL_INCLUDE ${CMAKE_BINARY_DIR}/musl-include)
   file(MAKE_DIRECTORY ${OTA_MUSL_INCLUDE})
-  foreach(pair "linux=/usr/include/linux" "asm-generic=/usr/include/asm-generic"
-               "asm=/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/asm" "ini.h=${OTA_INIH_HEADER_DIR}/ini.h")
+  set(inc ${OTA_MUSL_ROOT}/usr/include)
+  foreach(pair "linux=${inc}/linux" "asm-generic=${inc}/asm-generic"
+               "asm=${inc}/${CMAKE_LIBRARY_ARCHITECTURE}/asm" "ini.h=${OTA_INIH_HEADER_DIR}/ini.h")
     string(REPLACE "=" ";" pair "${pair}")
     list(GET pair 0 link)
     list(GET pair 1 target)
@@ -82,20 +116,26 @@ else()
   endif()
   set(OTA_UL_ARCHIVES ${UL}/lib/libfdisk.a ${UL}/lib/libmount.a ${UL}/lib/libblkid.a ${UL}/lib/libuuid.a)
   set(OTA_UL_BUILD ${PROJECT_SOURCE_DIR}/tools/build-util-linux-static.sh)
+  set(OTA_UL_ARGS)
   if(OTA_INIT_LIBC STREQUAL "musl")
-    set(OTA_UL_BUILD ${OTA_UL_BUILD} --libc musl)
-  elseif(CMAKE_CROSSCOMPILING)
-    # For the target: its compiler, flags and sysroot; the verification
-    # program runs under the emulator.
+    set(OTA_UL_ARGS --libc musl)
+  endif()
+  if(CMAKE_CROSSCOMPILING)
+    # For the target: its compiler, flags and sysroot (with musl: the specs
+    # naming the sysroot's musl); the verification program runs under the
+    # emulator.
+    set(ul_cflags "-O2 -g -ffunction-sections -fdata-sections ${CMAKE_C_FLAGS} --sysroot=${CMAKE_SYSROOT}")
+    if(OTA_INIT_LIBC STREQUAL "musl")
+      string(APPEND ul_cflags " -specs=${OTA_MUSL_SPECS}")
+    endif()
     string(REPLACE ";" " " OTA_UL_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}")
     set(OTA_UL_BUILD ${CMAKE_COMMAND} -E env CC=${CMAKE_C_COMPILER}
-        "UL_STATIC_CFLAGS=-O2 -g -ffunction-sections -fdata-sections ${CMAKE_C_FLAGS} --sysroot=${CMAKE_SYSROOT}"
-        "UL_STATIC_EMULATOR=${OTA_UL_EMULATOR}"
+        "UL_STATIC_CFLAGS=${ul_cflags}" "UL_STATIC_EMULATOR=${OTA_UL_EMULATOR}"
         ${OTA_UL_BUILD} --host ${OTA_TARGET_TRIPLET})
   endif()
   add_custom_command(
     OUTPUT ${OTA_UL_ARCHIVES}
-    COMMAND ${OTA_UL_BUILD} ${UL}
+    COMMAND ${OTA_UL_BUILD} ${OTA_UL_ARGS} ${UL}
     COMMENT "Building static util-linux libraries (cached in ${UL})"
     VERBATIM)
   add_custom_target(util-linux-static DEPENDS ${OTA_UL_ARCHIVES})

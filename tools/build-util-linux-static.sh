@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# build-util-linux-static.sh [--host TRIPLET | --libc musl] OUTDIR
+# build-util-linux-static.sh [--host TRIPLET] [--libc musl] OUTDIR
 #
 # Builds static libuuid/libblkid/libmount/libfdisk from Debian's own
 # util-linux *source* package (deb-src) and installs them into OUTDIR:
@@ -15,10 +15,14 @@
 # target's --sysroot (libc headers and libc.a) and flags such as
 # -D_TIME_BITS=64; the verification program runs under UL_STATIC_EMULATOR.
 #
-# --libc musl builds them against musl instead of glibc (Debian's
-# musl-tools: musl-gcc, for the machine itself), for a musl ota-init. musl's
+# --libc musl builds them against musl instead of glibc, for a musl
+# ota-init: for the machine itself with Debian's musl-tools (musl-gcc); with
+# --host, with the cross gcc and a specs file naming the target's musl in
+# the sysroot, both given by the caller (UL_STATIC_CFLAGS="--sysroot=DIR
+# -specs=FILE ..."; CMake writes FILE, see cmake/otaroot.cmake). musl's
 # headers leave out /usr/include, so the kernel's headers (linux/, asm/,
-# asm-generic/) are reached through links in OUTDIR/src/musl-include.
+# asm-generic/; the sysroot's with --host) are reached through links in
+# OUTDIR/src/musl-include.
 #
 # Use:  PKG_CONFIG_PATH=OUTDIR/lib/pkgconfig pkg-config --static --libs fdisk mount blkid
 # (PKG_CONFIG_LIBDIR=OUTDIR/lib/pkgconfig is stricter: it cannot fall back to
@@ -50,21 +54,24 @@ ME=build-util-linux-static
 say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
-usage() { echo "usage: $0 [--host TRIPLET | --libc musl] OUTDIR" >&2; exit 2; }
+usage() { echo "usage: $0 [--host TRIPLET] [--libc musl] OUTDIR" >&2; exit 2; }
 HOST=""
 LIBC=glibc
-case "${1:-}" in
---host)
-	HOST=${2:-}
-	[ -n "$HOST" ] || usage
-	shift 2
-	;;
---libc)
-	[ "${2:-}" = musl ] || usage
-	LIBC=musl
-	shift 2
-	;;
-esac
+while [ $# -gt 1 ]; do
+	case "$1" in
+	--host)
+		HOST=${2:-}
+		[ -n "$HOST" ] || usage
+		shift 2
+		;;
+	--libc)
+		[ "${2:-}" = musl ] || usage
+		LIBC=musl
+		shift 2
+		;;
+	*) break ;;
+	esac
+done
 if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
 
 SRCPKG=util-linux
@@ -109,11 +116,14 @@ TREE="$DL/$SRCPKG"
 # Keep the caller's build environment out of this build.
 unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKELEVEL
 : "${CC:=${HOST:+$HOST-}gcc}"
-[ "$LIBC" = glibc ] || CC=musl-gcc
+[ "$LIBC" = glibc ] || [ -n "$HOST" ] || CC=musl-gcc
 STRIP=${HOST:+$HOST-}strip
 UL_STATIC_CFLAGS=${UL_STATIC_CFLAGS:--O2 -g -ffunction-sections -fdata-sections}
 MUSL_INCLUDE="$OUTDIR/src/musl-include"
 [ "$LIBC" = glibc ] || UL_STATIC_CFLAGS+=" -isystem $MUSL_INCLUDE"
+if [ "$LIBC" = musl ] && [ -n "$HOST" ] && ! grep -q -- '-specs=' <<<"$UL_STATIC_CFLAGS"; then
+	die "--host with --libc musl: UL_STATIC_CFLAGS names no -specs=FILE for the target's musl"
+fi
 UL_STATIC_REGEN=${UL_STATIC_REGEN:-auto}
 case "$UL_STATIC_REGEN" in auto | touch | autoreconf) ;; *) die "UL_STATIC_REGEN must be auto, touch or autoreconf" ;; esac
 
@@ -149,6 +159,11 @@ fingerprint() {
 		echo "outdir=$OUTDIR"
 		echo "cc=$CC $("$CC" -dumpfullversion 2>/dev/null || true) $("$CC" -dumpmachine 2>/dev/null || true)"
 		echo "cflags=$UL_STATIC_CFLAGS"
+		# A specs file (--host with --libc musl) is configuration too.
+		local f
+		for f in $UL_STATIC_CFLAGS; do
+			case $f in -specs=*) echo "specs=$(sha256sum <"${f#-specs=}")" ;; esac
+		done
 		printf '%s\n' "${CONFIGURE_FLAGS[@]}"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -344,7 +359,7 @@ apt_install() { # apt_install PKG...
 ensure_tools() {
 	PHASE="installing build tools"
 	local -a pkgs=()
-	if [ "$LIBC" = musl ]; then
+	if [ "$LIBC" = musl ] && [ -z "$HOST" ]; then
 		command -v "$CC" >/dev/null || pkgs+=(musl-tools)
 		command -v make >/dev/null || pkgs+=(make)
 	elif [ -z "$HOST" ]; then
@@ -437,11 +452,18 @@ PHASE="build-system preparation"
 prepare_buildsys
 
 if [ "$LIBC" = musl ]; then
-	# musl-gcc's gcc is the machine's: its multiarch directory holds asm/.
+	# The kernel's headers of the target: the machine's own (musl-gcc's gcc
+	# is the machine's) or the sysroot's (gcc -print-sysroot answers with
+	# UL_STATIC_CFLAGS' --sysroot); the gcc's multiarch directory holds asm/.
+	read -r -a SYSROOT_CFLAGS <<<"$UL_STATIC_CFLAGS"
+	inc=$("$CC" "${SYSROOT_CFLAGS[@]}" -print-sysroot)/usr/include
 	rm -rf -- "$MUSL_INCLUDE"
 	mkdir -p "$MUSL_INCLUDE"
-	ln -s /usr/include/linux /usr/include/asm-generic "$MUSL_INCLUDE/"
-	ln -s "/usr/include/$("$CC" -dumpmachine)/asm" "$MUSL_INCLUDE/asm"
+	ln -s "$inc/linux" "$inc/asm-generic" "$MUSL_INCLUDE/"
+	ln -s "$inc/$("$CC" -dumpmachine)/asm" "$MUSL_INCLUDE/asm"
+	for d in linux asm-generic asm; do
+		[ -d "$MUSL_INCLUDE/$d/" ] || die "no kernel headers at $(readlink "$MUSL_INCLUDE/$d") (linux-libc-dev)"
+	done
 fi
 
 PHASE="configure"

@@ -39,7 +39,13 @@ DIR=$(cd "$(dirname "$2")" && pwd -P)/$(basename "$2")
 # What otaroot links against (CMakeLists.txt), with libc's own -dev.
 PACKAGES=(libc6-dev libssl-dev libzstd-dev libcurl4-openssl-dev libjson-c-dev
 	libblkid-dev libmount-dev libfdisk-dev libinih-dev)
-RECIPE="2 $ARCH ${PACKAGES[*]}"
+# The static ota-init's C library (OTA_INIT_LIBC=musl): libc.a, crt files
+# and musl-gcc.specs in usr/lib/<musl triplet>/, headers in
+# usr/include/<musl triplet>/. Without what they depend on: musl-dev's
+# Depends names the target's own gcc (for its musl-gcc wrapper), some
+# 100 MB the cross gcc does not need.
+MUSL_PACKAGES=(musl musl-dev)
+RECIPE="3 $ARCH ${PACKAGES[*]} ${MUSL_PACKAGES[*]}"
 # A sysroot made without an update suite (see below) is made again, to pick
 # the suite up once the mirror serves it.
 if [ -f "$DIR/.stamp" ] && [ "$(cat "$DIR/.stamp")" = "$RECIPE" ]; then
@@ -115,6 +121,9 @@ fi
 	die "the $ARCH index lacks or cannot resolve ${PACKAGES[*]} (see $LOG)"
 echo "$ME: downloading ${PACKAGES[*]} and what they depend on, for $ARCH"
 attempt "downloading the $ARCH packages" "${APT[@]}" install --download-only -y "${PACKAGES[@]}"
+echo "$ME: downloading ${MUSL_PACKAGES[*]} (not what they depend on), for $ARCH"
+(cd "$APTDIR/archives" && tries "${APT[@]}" download "${MUSL_PACKAGES[@]}") ||
+	failed "downloading ${MUSL_PACKAGES[*]} for $ARCH"
 
 debs=("$APTDIR"/archives/*.deb)
 [ -e "${debs[0]}" ] || die "apt downloaded no .deb for $ARCH (see $LOG)"
@@ -129,6 +138,8 @@ while IFS= read -r -d '' link; do
 	case $target in /*) ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$NEW$target")" "$link" ;; esac
 done < <(find "$NEW" -type l -print0)
 [ -e "$NEW/usr/lib/$TRIPLET/libc.a" ] || die "the sysroot has no usr/lib/$TRIPLET/libc.a"
+MUSL_TRIPLET=${TRIPLET/-linux-gnu/-linux-musl}
+[ -e "$NEW/usr/lib/$MUSL_TRIPLET/musl-gcc.specs" ] || die "the sysroot has no usr/lib/$MUSL_TRIPLET/musl-gcc.specs"
 [ -e "$NEW/usr/lib/$TRIPLET/pkgconfig/libcurl.pc" ] || die "the sysroot has no libcurl.pc"
 
 {
