@@ -79,7 +79,16 @@ struct batch {
 	uint8_t *plan;     /* enum chunk_plan per chunk */
 	uint8_t *bbuf;     /* a base region */
 	uint8_t *fbuf;     /* a chunk fetched alone (its patch failed, or it was not where the index said) */
+	uint64_t spare_misses;       /* chunks in a row not in place in the spare at their offset */
 };
+
+/* A spare that held nothing of the new image at the last SPARE_MISSES
+ * offsets (unrelated data, an older image laid out otherwise) is looked at
+ * only at every SPARE_PROBE-th chunk until it matches again: each look is a
+ * read the full install does not make. A chunk not looked at is written
+ * again, never wrong. */
+#define SPARE_MISSES 64u
+#define SPARE_PROBE 16u
 
 /* Size of the active slot's image: its record's size if installed, else the whole slot. */
 static uint64_t active_size(const struct ota_install *x, const struct ota_slot_config *s, int fd, bool is_file)
@@ -237,7 +246,8 @@ static void note_source(struct ota_install *x, const char *slot)
  * off against the active's bytes there when those hash to the chunk (a
  * comparison instead of a second hash), else by its own hash. spare_first:
  * the previous chunk was in place (a resumed install), so the spare is
- * hashed before the active is read. */
+ * hashed before the active is read. A spare that matched nowhere lately
+ * is looked at only now and then (SPARE_MISSES). */
 static int find_local(struct batch *b, uint64_t i, uint64_t off, bool spare_first)
 {
 	const struct ota_chunk_entry *e = &b->table[i];
@@ -250,12 +260,16 @@ static int find_local(struct batch *b, uint64_t i, uint64_t off, bool spare_firs
 		return 4;
 	}
 	bool same = b->active >= 0 && read_chunk(b->active, b->ubuf, e, off);
-	if (b->spare >= 0 && !spare_first) {
+	bool look = b->spare_misses < SPARE_MISSES || i % SPARE_PROBE == 0;
+	if (b->spare >= 0 && !spare_first && look) {
 		bool in_place = same ? ota_pread_full(b->spare, b->sbuf, e->usize, off) == (ssize_t)e->usize &&
 					       memcmp(b->sbuf, b->ubuf, e->usize) == 0
 				     : read_chunk(b->spare, b->sbuf, e, off);
-		if (in_place)
+		if (in_place) {
+			b->spare_misses = 0;
 			return 1;
+		}
+		b->spare_misses++;
 	}
 	if (same)
 		return 2;
