@@ -7,8 +7,10 @@
 # operation class it prints the distinct crash states, how many were
 # checked and the violations; exits 1 on any violation (or a canary class
 # that found none). Without --quick every distinct state is checked (about
-# 20 minutes on 2 cores); --quick checks a sample of 150 per class, as the
-# ctest crash.quick does. Needs root (loop devices, mounts).
+# 20 minutes on 2 cores, and hours more for provision's ~12,000); --quick
+# checks a sample of 150 per class, as the ctest crash.quick does;
+# --max-states N checks a uniform sample of N distinct states of a provision
+# window that has more. Needs root (loop devices, mounts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
