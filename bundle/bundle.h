@@ -480,8 +480,16 @@ int ota_chunk_decode(struct ota_chunk_decoder *d, const struct ota_chunk_entry *
  * (its hash is remembered per size), the value is the same. */
 int ota_sha256(const void *data, size_t size, uint8_t out[32]);
 /* Whether chunk e is e->usize zero bytes (its SHA-256 is theirs): such a
- * chunk needs no bytes from anywhere. */
+ * chunk needs no bytes from anywhere. The hash of zeros of each size is
+ * remembered for a few sizes: for a whole table, ota_chunk_table_zeros. */
 bool ota_chunk_is_zero(const struct ota_chunk_entry *e);
+/* ret_zero[i] = 1 where chunk i of table (count entries) is all zero, else
+ * 0: one pass over zeros as long as the largest chunk. */
+int ota_chunk_table_zeros(const struct ota_chunk_entry *table, uint64_t count, uint8_t *ret_zero,
+			  struct ota_error *err) _must_check_;
+/* Feeds n zero bytes into a SHA-256 context (OpenSSL's EVP_MD_CTX). */
+struct evp_md_ctx_st;
+int ota_digest_zeros(struct evp_md_ctx_st *md, uint64_t n) _must_check_;
 /* 0 if data (size bytes) is the chunk e names, -EBADMSG if not. */
 int ota_chunk_verify(const struct ota_chunk_entry *e, const void *data, size_t size) _must_check_;
 

@@ -53,6 +53,18 @@ int ota_sha256(const void *data, size_t size, uint8_t out[32])
 	return 0;
 }
 
+int ota_digest_zeros(struct evp_md_ctx_st *md, uint64_t n)
+{
+	static const uint8_t block[ZERO_BLOCK];
+	while (n > 0) {
+		size_t k = n < ZERO_BLOCK ? (size_t)n : ZERO_BLOCK;
+		if (!EVP_DigestUpdate(md, block, k))
+			return -EIO;
+		n -= k;
+	}
+	return 0;
+}
+
 bool ota_chunk_is_zero(const struct ota_chunk_entry *e)
 {
 	if (e->usize == 0)
@@ -60,15 +72,9 @@ bool ota_chunk_is_zero(const struct ota_chunk_entry *e)
 	const uint8_t *known = zero_sha_cached(e->usize);
 	uint8_t sha[32];
 	if (!known) {
-		static const uint8_t block[ZERO_BLOCK];
 		EVP_MD_CTX *c = EVP_MD_CTX_new();
-		bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-		for (size_t left = e->usize; ok && left > 0;) {
-			size_t n = left < ZERO_BLOCK ? left : ZERO_BLOCK;
-			ok = EVP_DigestUpdate(c, block, n);
-			left -= n;
-		}
-		ok = ok && EVP_DigestFinal_ex(c, sha, NULL);
+		bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && ota_digest_zeros(c, e->usize) == 0 &&
+			  EVP_DigestFinal_ex(c, sha, NULL);
 		EVP_MD_CTX_free(c);
 		if (!ok)
 			return false;
@@ -76,6 +82,48 @@ bool ota_chunk_is_zero(const struct ota_chunk_entry *e)
 		known = sha;
 	}
 	return memcmp(known, e->sha256, 32) == 0;
+}
+
+struct sized {
+	uint32_t size;
+	uint64_t chunk;
+};
+
+static int sized_cmp(const void *a, const void *b)
+{
+	const struct sized *x = a, *y = b;
+	return (x->size > y->size) - (x->size < y->size);
+}
+
+/* One SHA-256 context is fed zeros up to the largest size; at each size the
+ * table has, a copy of it is finished: the hashes of zeros of every size for
+ * the price of the largest, where asking chunk by chunk would hash zeros as
+ * long as every data chunk (content-defined: each has its own size). */
+int ota_chunk_table_zeros(const struct ota_chunk_entry *table, uint64_t count, uint8_t *ret_zero,
+			  struct ota_error *err)
+{
+	_cleanup_free_ struct sized *v = calloc(count ? count : 1, sizeof(*v));
+	EVP_MD_CTX *md = EVP_MD_CTX_new(), *at = EVP_MD_CTX_new();
+	int r = v && md && at && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : -ENOMEM;
+	for (uint64_t i = 0; r == 0 && i < count; i++)
+		v[i] = (struct sized){ .size = table[i].usize, .chunk = i };
+	if (r == 0)
+		qsort(v, count, sizeof(*v), sized_cmp);
+	uint64_t fed = 0;
+	uint8_t sha[32];
+	for (uint64_t k = 0; r == 0 && k < count; k++) {
+		if (k == 0 || v[k].size != v[k - 1].size) {
+			r = ota_digest_zeros(md, v[k].size - fed);
+			fed = v[k].size;
+			if (r == 0 && !(EVP_MD_CTX_copy_ex(at, md) && EVP_DigestFinal_ex(at, sha, NULL)))
+				r = -EIO;
+		}
+		ret_zero[v[k].chunk] = r == 0 && v[k].size > 0 && memcmp(sha, table[v[k].chunk].sha256, 32) == 0;
+	}
+	EVP_MD_CTX_free(at);
+	EVP_MD_CTX_free(md);
+	return r < 0 ? ota_error_errno(err, r, "the hashes of zeros for a table of %llu chunks", (unsigned long long)count)
+		     : 0;
 }
 
 void ota_bundle_hex(const uint8_t sha[32], char out[65])

@@ -56,6 +56,7 @@
 /* What the look-ahead (plan_round) found for a chunk. */
 enum chunk_plan {
 	PLAN_LOCAL,    /* the indexes place it locally: the cursor looks for it */
+	PLAN_ZERO,     /* all zero (its hash says so): nothing to read or fetch */
 	PLAN_IN_PLACE, /* in the spare at its offset already (re-hashed) */
 	PLAN_QUEUED,   /* in the fetch round */
 };
@@ -195,7 +196,7 @@ static void queue_chunk(struct batch *b, uint64_t i, uint64_t off)
 static bool placed_locally(const struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
 {
 	const struct ota_chunk_index_entry *lc;
-	return ota_chunk_is_zero(e) || (b->active >= 0 && ota_chunk_index_find(b->ix, e)) ||
+	return (b->active >= 0 && ota_chunk_index_find(b->ix, e)) ||
 	       (b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off);
 }
 
@@ -212,7 +213,7 @@ static int plan_round(struct ota_install *x, struct batch *b, uint64_t *next, ui
 	uint64_t i = *next, off = *next_off;
 	for (; i < b->p->chunk_count; off += b->table[i].usize, i++) {
 		const struct ota_chunk_entry *e = &b->table[i];
-		if (placed_locally(b, e, off))
+		if (b->plan[i] == PLAN_ZERO || placed_locally(b, e, off))
 			continue;
 		if (b->n == DELTA_BATCH_CHUNKS || (b->n > 0 && b->bytes + e->csize > DELTA_BATCH))
 			break;
@@ -242,9 +243,10 @@ static void note_source(struct ota_install *x, const char *slot)
 
 /* Where chunk i (at image offset off), not queued, is: 1 in place in the
  * spare, 2 copied into b->ubuf from the active slot, 3 from elsewhere in the
- * spare, 4 zeros (put into b->ubuf: nothing to read), 0 nowhere. Every candidate is read now and checked: the spare at
- * off against the active's bytes there when those hash to the chunk (a
- * comparison instead of a second hash), else by its own hash. spare_first:
+ * spare, 4 zeros (put into b->ubuf: nothing to read), 0 nowhere. Every
+ * candidate is read now and checked: the spare at off against the
+ * active's bytes there when those hash to the chunk (a comparison instead
+ * of a second hash), else by its own hash. spare_first:
  * the previous chunk was in place (a resumed install), so the spare is
  * hashed before the active is read. A spare that matched nowhere lately
  * is looked at only now and then (SPARE_MISSES). */
@@ -253,7 +255,7 @@ static int find_local(struct batch *b, uint64_t i, uint64_t off, bool spare_firs
 	const struct ota_chunk_entry *e = &b->table[i];
 	if (b->plan[i] == PLAN_IN_PLACE || (spare_first && b->spare >= 0 && read_chunk(b->spare, b->sbuf, e, off)))
 		return 1;
-	if (ota_chunk_is_zero(e)) {
+	if (b->plan[i] == PLAN_ZERO) {
 		/* Its bytes are known: the writer zeroes the range (slot-io.h),
 		 * cheaper than reading it anywhere first. */
 		memset(b->ubuf, 0, e->usize);
@@ -370,6 +372,12 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 	    (p->n_patches && !bbuf))
 		return ota_error_set(x->err, -ENOMEM, "payload '%s' into slot %s: out of memory for delta buffers",
 				     p->slot_class, t->slot->name);
+	/* The all-zero chunks, known from their hashes once: the planner and
+	 * the cursor ask for every chunk. */
+	if ((r = ota_chunk_table_zeros(table, p->chunk_count, plan, x->err)) < 0)
+		return r;
+	for (uint64_t i = 0; i < p->chunk_count; i++)
+		plan[i] = plan[i] ? PLAN_ZERO : PLAN_LOCAL;
 
 	/* The spare's old content (read-only fd; may not exist yet for a file slot). */
 	_cleanup_close_ int spare = open(t->path, O_RDONLY | O_CLOEXEC | (t->is_file ? O_NOFOLLOW : 0));

@@ -894,7 +894,8 @@ int ota_update_install(const struct ota_update_config *c, const struct ota_updat
 	ota_install_report(&x, OTA_STAGE_ARMED, NULL, 0);
 
 	struct ota_update_result res = { .image_bytes = x.written, .bundle_bytes = bundle_bytes, .delta = delta,
-					 .reused_spare = x.reused_spare, .reused_active = x.reused_active, .patched = x.patched, .zero_chunks = x.zero_chunks,
+					 .reused_spare = x.reused_spare, .reused_active = x.reused_active, .patched = x.patched,
+					 .zero_chunks = x.zero_chunks,
 					 .resumed = x.resumed, .zeroed = x.zeroed, .read_back = !o->no_readback,
 					 .readback_bytes = x.readback_bytes, .readback_ms = x.readback_ms,
 					 .readback_early = x.readback_early,

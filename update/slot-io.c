@@ -397,18 +397,6 @@ struct chunk_check {
 	EVP_MD_CTX *md;
 };
 
-static int check_hash_zeros(EVP_MD_CTX *md, uint64_t n)
-{
-	static const uint8_t zeros[4096];
-	for (; n > 0;) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		if (!EVP_DigestUpdate(md, zeros, k))
-			return -EIO;
-		n -= k;
-	}
-	return 0;
-}
-
 /* The bytes of chunk c->k seen so far were zero and these are not: hash
  * from the chunk's start. */
 static int check_leave_zero(struct chunk_check *c)
@@ -416,7 +404,7 @@ static int check_leave_zero(struct chunk_check *c)
 	c->zero = false;
 	if (!EVP_DigestInit_ex(c->md, EVP_sha256(), NULL))
 		return -EIO;
-	return check_hash_zeros(c->md, c->in);
+	return ota_digest_zeros(c->md, c->in);
 }
 
 /* Chunk c->k is complete: 0 if it is what its entry says, -EBADMSG if not. */

@@ -830,3 +830,36 @@ TEST(patches_made_against_an_earlier_image_and_decoded)
 	ota_chunk_decoder_free(dec);
 	ota_bundle_reader_free(r);
 }
+
+/* Zero chunks are told by their hashes, whole tables at once or one by one,
+ * at any size (sizes repeated, out of order, a data chunk of a zero chunk's
+ * size, a zero chunk's hash under another size); the same answers both ways,
+ * and zeros still hash as zeros. */
+TEST(zero_chunks_told_by_hash_per_table_and_per_chunk)
+{
+	static const uint32_t sizes[] = { 70000, 5, 4096, 70000, 4096, 1, 6, 262144 };
+	static const bool zero[] = { true, true, true, true, false, false, false, true };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	static uint8_t buf[262144];
+	struct ota_chunk_entry t[N] = { 0 };
+	for (unsigned i = 0; i < N; i++) {
+		t[i].usize = sizes[i];
+		memset(buf, zero[i] ? 0 : (int)(i + 1), sizes[i]);
+		ASSERT_INT_EQ(ota_sha256(buf, sizes[i], t[i].sha256), 0);
+		memset(buf, 0, sizes[i]);
+	}
+	t[6].usize = 6;
+	ASSERT_INT_EQ(ota_sha256(buf, 5, t[6].sha256), 0); /* the hash of 5 zeros, named 6 bytes long */
+	uint8_t got[N];
+	memset(got, 0xee, sizeof(got));
+	struct ota_error err = { 0 };
+	ASSERT_INT_EQ(ota_chunk_table_zeros(t, N, got, &err), 0);
+	for (unsigned i = 0; i < N; i++) {
+		ASSERT_INT_EQ(got[i], zero[i]);
+		ASSERT_INT_EQ(ota_chunk_is_zero(&t[i]), zero[i]);
+	}
+	uint8_t sha[32];
+	ASSERT_INT_EQ(ota_sha256(buf, 4096, sha), 0); /* remembered by now */
+	ASSERT_TRUE(memcmp(sha, t[2].sha256, 32) == 0);
+	ASSERT_INT_EQ(ota_chunk_table_zeros(t, 0, got, &err), 0);
+}
