@@ -52,6 +52,14 @@ work=$(mktemp -d "$BUILD/vm/debian.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 
+# The caches below (the debootstrap tarball, the PKI) are shared by
+# vm.setup.debian and vm.setup.debian-image, which ctest runs at the same
+# time: one run makes them while the other waits (bounded, under the tests'
+# 1200 s timeout), and each is made aside and renamed into place, so no run
+# ever sees half of one.
+exec 9>"$BUILD/vm/debian-cache.lock"
+flock -w 1000 9 || die "waited 1000 s for $BUILD/vm/debian-cache.lock (another mkdebian.sh making the caches)"
+
 # 1. debootstrap (cached): minbase, systemd as init, udev, and the package's
 # run-time dependencies, so that dpkg -i needs no network.
 deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep -v '^$' | sort -u | paste -sd, -)
@@ -66,6 +74,14 @@ if [ ! -f "$tarball" ]; then
 	tar -C "$work/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
 	rm -rf "$work/boot"
 fi
+# The update PKI (cached): root.pem is the device's keyring, signer.* sign bundles.
+pki=$BUILD/vm/debian-pki
+if [ ! -f "$pki/signer.pem" ]; then
+	rm -rf "$pki" "$pki.tmp" && mkdir -p "$pki.tmp"
+	(cd "$pki.tmp" && . "$here/../lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >/dev/null
+	mv "$pki.tmp" "$pki"
+fi
+exec 9>&- # the caches are made: the other run may go on
 mkdir -p "$root"
 tar -C "$root" -xf "$tarball"
 
@@ -83,12 +99,6 @@ chroot "$root" systemctl enable ota-test-agent.service >/dev/null 2>&1 || die "e
 # the virtio drivers), where GRUB's flow.cfg looks for it.
 install -D -m 0644 "$KDIR/vmlinuz" "$root/boot/vmlinuz"
 install -D -m 0644 "$KDIR/initramfs.cpio.gz" "$root/boot/initrd.img"
-# The update PKI (cached): root.pem is the device's keyring, signer.* sign bundles.
-pki=$BUILD/vm/debian-pki
-if [ ! -f "$pki/signer.pem" ]; then
-	rm -rf "$pki" && mkdir -p "$pki"
-	(cd "$pki" && . "$here/../lib/pki.sh" && pki_init && pki_root root && pki_cert signer root signer) >/dev/null
-fi
 install -m 0644 "$pki/root.pem" "$root/etc/ota/keyring.pem"
 # Networking for the update check: DHCP by systemd-networkd (the virtio NIC
 # driver is loaded by the harness's initramfs).
