@@ -7,7 +7,7 @@
 # operation class it prints the distinct crash states, how many were
 # checked and the violations; exits 1 on any violation (or a canary class
 # that found none). Without --quick every distinct state is checked (about
-# 20 minutes on 2 cores, and hours more for provision's ~12,000); --quick
+# 20 minutes on 2 cores, and about 40 more for provision's ~12,000); --quick
 # checks a sample of 150 per class, as the ctest crash.quick does;
 # --max-states N checks a uniform sample of N distinct states of a provision
 # window that has more. Needs root (loop devices, mounts).
