@@ -1,7 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# bench/update.sh BUILD_DIR [IMAGE]: ota-update against its peers, one run
-# each, printed as ratios (method: ../../shared/notes/benchmarking.md):
+# bench/update.sh [--install-rounds N] [--create-rounds N] BUILD_DIR [IMAGE]:
+# ota-update against its peers, printed as ratios (method:
+# ../../shared/notes/benchmarking.md). The full installs (a, b, e) run
+# --install-rounds times, interleaved (default 3; the medians and the range
+# are printed); bundle creation (f) --create-rounds times (default 3; 0: the
+# bundles are made once, untimed, and f is not reported); c and d once:
 #   a) full install of a local bundle into a loop-device slot vs
 #      `zstd -dc | dd of=LOOP` (oflag=direct as asked, and conv=fsync, the
 #      honest end-to-end write limit on a loop device);
@@ -18,7 +22,7 @@
 #      .swu whose sw-description (signed with CMS, an RSA key) names the
 #      image zstd-compressed, with its sha256, for the raw handler, streamed
 #      (installed-directly) into the same loop slot;
-#   f) bundle creation from the same image, median of 3 interleaved rounds:
+#   f) bundle creation from the same image, median of the interleaved rounds:
 #      ota-bundle create vs casync make, rauc bundle and making the .swu.
 # Run it on both images of issue 19: without IMAGE (dense) and with a
 # debootstrap minbase image (sparse; bench/delta-roots.sh makes one).
@@ -28,7 +32,20 @@
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tools/need.sh"
 need casync rauc mksquashfs dbus-daemon nginx /usr/bin/time zstd bc curl mke2fs swupdate cpio openssl
-build=$(realpath "${1:?usage: bench/update.sh BUILD_DIR [IMAGE]}")
+INSTALL_ROUNDS=3 CREATE_ROUNDS=3
+usage() { echo "usage: bench/update.sh [--install-rounds N] [--create-rounds N] BUILD_DIR [IMAGE]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--install-rounds) INSTALL_ROUNDS=${2:-}; shift 2 || usage ;;
+	--create-rounds) CREATE_ROUNDS=${2:-}; shift 2 || usage ;;
+	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[[ $INSTALL_ROUNDS =~ ^[1-9][0-9]*$ ]] || usage
+[[ $CREATE_ROUNDS =~ ^[0-9]+$ ]] || usage
+build=$(realpath "${1:?$(usage)}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
 B=$build/bin/ota-bundle
@@ -177,39 +194,42 @@ SWD
 }
 export -f make_swu
 export LB
-say "f) bundle creation, 3 rounds: ota-bundle create, casync make, rauc bundle, .swu"
+say "f) bundle creation, $CREATE_ROUNDS rounds: ota-bundle create, casync make, rauc bundle, .swu"
 RAUC_BUNDLE_OK=1
-for r in 1 2 3; do
-	timed "mk_ota_$r" "$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
-	rm -rf mk.castr
-	timed "mk_casync_$r" casync make --compression=zstd --chunk-size=65536 --store=mk.castr mk.caibx v1.img >/dev/null
+make_rauc() { # make_rauc [TIMED-NAME]
 	rm -f v1.raucb
-	if [ -n "$RAUC_BUNDLE_OK" ] && ! timed "mk_rauc_$r" rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem \
+	if [ -n "$RAUC_BUNDLE_OK" ] && ! ${1:+timed "$1"} rauc bundle --cert=signer.pem --key=signer.key --keyring=ca.pem \
 		--mksquashfs-args='-comp zstd' rauc-in v1.raucb >rauc-bundle.log 2>&1; then
 		echo "bench: rauc bundle failed:" >&2; tail -5 rauc-bundle.log >&2; RAUC_BUNDLE_OK=
 	fi
+}
+for r in $(seq "$CREATE_ROUNDS"); do
+	timed "mk_ota_$r" "$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
+	rm -rf mk.castr
+	timed "mk_casync_$r" casync make --compression=zstd --chunk-size=65536 --store=mk.castr mk.caibx v1.img >/dev/null
+	make_rauc "mk_rauc_$r"
 	timed "mk_swu_$r" bash -c 'make_swu v1.swu'
 done
+if [ "$CREATE_ROUNDS" = 0 ]; then
+	"$B" create --key signer.key --cert signer.pem v1.ini v1.otab >/dev/null
+	make_rauc
+	make_swu v1.swu
+fi
 rm -rf mk.castr mk.caibx
-# median3 NAME: the median of T_NAME_1..3
-median3() {
-	local v1="T_$1_1" v2="T_$1_2" v3="T_$1_3"
-	printf '%s\n' "${!v1:-}" "${!v2:-}" "${!v3:-}" | sort -g | sed -n 2p
+# median NAME [ROUNDS]: the median of T_NAME_1..ROUNDS (the lower middle of
+# an even count), empty if any round has no figure
+median() {
+	local n=${2:-$INSTALL_ROUNDS} v i all=
+	for i in $(seq "$n"); do v="T_$1_$i"; [ -n "${!v:-}" ] || return 0; all+="${!v}"$'\n'; done
+	printf '%s' "$all" | sort -g | sed -n "$(((n + 1) / 2))p"
 }
-cat v1.otab v1.img.zst v1.img >/dev/null  # warm inputs
+# range NAME: "min-max s" over the install rounds
+range() {
+	local v i
+	for i in $(seq "$INSTALL_ROUNDS"); do v="T_$1_$i"; echo "${!v:-}"; done | sort -g | sed -n '1h;$!d;x;G;s/\n/-/;p'
+}
 
-# ---- a) full install vs zstd -dc | dd ------------------------------------------------------
-say "a) full install: zstd|dd (direct), zstd|dd (fsync), ota-update"
-timed dd_direct sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M oflag=direct iflag=fullblock status=none"
-timed dd_fsync sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M conv=fsync iflag=fullblock status=none"
-rm -rf data
-head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none  # a fresh header: nothing to resume
-timed ota "$U" --config ota.conf install v1.otab
-cmp -s -n "$IMG_BYTES" "$LB" v1.img || { echo "bench: ota-update left a wrong image" >&2; exit 1; }
-
-# ---- b) RAUC --------------------------------------------------------------------------------
-say "b) rauc bundle + rauc install"
-T_rauc=
+# ---- b) and e): the peers' set-up ---------------------------------------------------------------
 cat >rauc-backend.sh <<'SH'
 #!/bin/sh
 # RAUC custom boot-loader backend: primary and states kept in files.
@@ -244,38 +264,61 @@ CONF
 if [ -n "$RAUC_BUNDLE_OK" ]; then
 	dbus-daemon --session --address="unix:path=$W/bus" --nofork --nopidfile >dbus.log 2>&1 &
 	PIDS+=($!)
-	export DBUS_SESSION_BUS_ADDRESS="unix:path=$W/bus" DBUS_STARTER_BUS_TYPE=session
 	for _ in $(seq 50); do [ -S bus ] && break; sleep 0.1; done
-	rauc --conf=rauc.conf service --override-boot-slot=A >rauc-service.log 2>&1 &
+	DBUS_SESSION_BUS_ADDRESS="unix:path=$W/bus" DBUS_STARTER_BUS_TYPE=session \
+		rauc --conf=rauc.conf service --override-boot-slot=A >rauc-service.log 2>&1 &
 	PIDS+=($!)
 	sleep 1
-	cat v1.raucb >/dev/null
-	head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none
-	if timed rauc rauc install v1.raucb >rauc-install.log 2>&1 && cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
-		:
-	else
-		echo "bench: rauc install failed:" >&2; tail -5 rauc-install.log rauc-service.log >&2; T_rauc=
-	fi
-	unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_BUS_TYPE
 fi
+RAUC_WHY= SWU_WHY=
+[ -n "$RAUC_BUNDLE_OK" ] || RAUC_WHY="rauc bundle failed (see above)"
+# fresh_spare: a new header in the spare, nothing to resume or to find in place
+fresh_spare() { head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none; }
+# check_spare WHAT: the spare holds v1, or WHAT left a wrong image
+check_spare() { cmp -s -n "$IMG_BYTES" "$LB" v1.img || { echo "bench: $1 left a wrong image in $LB" >&2; return 1; }; }
 
-# ---- e) SWUpdate ----------------------------------------------------------------------------
-# Local install (-i) of the .swu from f) into the spare slot: no boot-loader
-# or state marker (-M -m: the custom flows of a) and b) mark nothing either),
-# the hardware revision sw-description names (-H). The raw handler closes the
-# device without fsync (seen with strace), so the timed command ends with
-# `sync LOOP`, the flush ota-update and dd conv=fsync include.
-say "e) swupdate -i (signed .swu, zstd, raw handler)"
-T_swu=
-SWU_WHY=
+# ---- a), b), e): full installs, the rounds interleaved --------------------------------------------
+# a) zstd -dc | dd (oflag=direct, and conv=fsync), ota-update install;
+# b) rauc install (its client talks to `rauc service` on the private bus);
+# e) swupdate -i: local install of the .swu from f) into the spare slot: no
+# boot-loader or state marker (-M -m: the custom flows of a) and b) mark
+# nothing either), the hardware revision sw-description names (-H). The raw
+# handler closes the device without fsync (seen with strace), so the timed
+# command ends with `sync LOOP`, the flush ota-update and dd conv=fsync
+# include. Every input is read once before, so each tool starts warm.
+cat v1.otab v1.img.zst v1.img >/dev/null
+[ -z "$RAUC_BUNDLE_OK" ] || cat v1.raucb >/dev/null
 cat v1.swu >/dev/null
-head -c 1048576 /dev/urandom | dd of="$LB" bs=1M conv=fsync status=none
-if ! timed swu sh -c "timeout 900 swupdate -k ca.pem -i v1.swu -M -m -H bench:1.0 >swupdate.log 2>&1 && sync $LB"; then
-	SWU_WHY="swupdate failed: $(grep -m1 -E 'ERROR|error' swupdate.log || tail -1 swupdate.log)"
-elif ! cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
-	SWU_WHY="swupdate reported success but left a wrong image in $LB"
-fi
-[ -z "$SWU_WHY" ] || { echo "bench: $SWU_WHY" >&2; tail -5 swupdate.log >&2; T_swu=; }
+for r in $(seq "$INSTALL_ROUNDS"); do
+	say "a), b), e) full installs, round $r of $INSTALL_ROUNDS: zstd|dd (direct, fsync), ota-update, rauc, swupdate"
+	timed "dd_direct_$r" sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M oflag=direct iflag=fullblock status=none"
+	timed "dd_fsync_$r" sh -c "zstd -dc v1.img.zst | dd of=$LB bs=1M conv=fsync iflag=fullblock status=none"
+	rm -rf data
+	fresh_spare
+	timed "ota_$r" "$U" --config ota.conf install v1.otab
+	check_spare ota-update || exit 1
+	if [ -z "$RAUC_WHY" ]; then
+		fresh_spare
+		if ! DBUS_SESSION_BUS_ADDRESS="unix:path=$W/bus" DBUS_STARTER_BUS_TYPE=session \
+			timed "rauc_$r" rauc install v1.raucb >rauc-install.log 2>&1 || ! check_spare rauc; then
+			RAUC_WHY="rauc install failed: $(tail -1 rauc-install.log)"
+			echo "bench: $RAUC_WHY" >&2; tail -5 rauc-install.log rauc-service.log >&2
+		fi
+	fi
+	if [ -z "$SWU_WHY" ]; then
+		fresh_spare
+		if ! timed "swu_$r" sh -c "timeout 900 swupdate -k ca.pem -i v1.swu -M -m -H bench:1.0 >swupdate.log 2>&1 && sync $LB"; then
+			SWU_WHY="swupdate failed: $(grep -m1 -E 'ERROR|error' swupdate.log || tail -1 swupdate.log)"
+		elif ! cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
+			SWU_WHY="swupdate reported success but left a wrong image in $LB"
+		fi
+		[ -z "$SWU_WHY" ] || { echo "bench: $SWU_WHY" >&2; tail -5 swupdate.log >&2; }
+	fi
+done
+T_ota=$(median ota) T_dd_direct=$(median dd_direct) T_dd_fsync=$(median dd_fsync)
+T_rauc= T_swu=
+[ -n "$RAUC_WHY" ] || T_rauc=$(median rauc)
+[ -n "$SWU_WHY" ] || T_swu=$(median swu)
 
 # ---- c) bytes downloaded: ota-update delta vs casync --seed over nginx ---------------------------
 say "c) delta v1 -> v2 over nginx: ota-update, casync extract --seed"
@@ -318,18 +361,18 @@ timed big "$U" --config big.conf install big.otab
 mbs() { echo "$IMG_BYTES / 1048576 / $1" | bc -l; }
 echo
 echo "image: $size_mib MiB ext4 ($IMG_BYTES bytes), $(nproc) CPUs; loop devices on $(df --output=fstype "$W" | tail -1)"
-printf 'a) full install from a local bundle (%s MiB):\n' "$(mib v1.otab)"
-printf '   ota-update install        %6.2f s (%4.0f MiB/s), peak RSS %s KiB\n' "$T_ota" "$(mbs "$T_ota")" "$RSS_ota"
-printf '   zstd -dc | dd oflag=direct %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "$T_dd_direct" "$(mbs "$T_dd_direct")" \
-	"$(echo "$T_dd_direct / $T_ota" | bc -l)"
-printf '   zstd -dc | dd conv=fsync   %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "$T_dd_fsync" "$(mbs "$T_dd_fsync")" \
-	"$(echo "$T_dd_fsync / $T_ota" | bc -l)"
+printf 'a) full install from a local bundle (%s MiB), median of %s interleaved rounds (range):\n' "$(mib v1.otab)" "$INSTALL_ROUNDS"
+printf '   ota-update install        %6.2f s (%4.0f MiB/s; %s s), peak RSS %s KiB\n' "$T_ota" "$(mbs "$T_ota")" "$(range ota)" "$RSS_ota_1"
+printf '   zstd -dc | dd oflag=direct %6.2f s (%4.0f MiB/s; %s s)   ratio %.2fx\n' "$T_dd_direct" "$(mbs "$T_dd_direct")" \
+	"$(range dd_direct)" "$(echo "$T_dd_direct / $T_ota" | bc -l)"
+printf '   zstd -dc | dd conv=fsync   %6.2f s (%4.0f MiB/s; %s s)   ratio %.2fx\n' "$T_dd_fsync" "$(mbs "$T_dd_fsync")" \
+	"$(range dd_fsync)" "$(echo "$T_dd_fsync / $T_ota" | bc -l)"
 echo "   (ratio = the other's time / ota-update's: > 1 means ota-update is faster; ota-update also reads the slot back and hashes it)"
 if [ -n "${T_rauc:-}" ]; then
-	printf 'b) rauc install (plain bundle, squashfs zstd, %s MiB) %6.2f s (%4.0f MiB/s), peak RSS of the client %s KiB   ratio %.2fx\n' \
-		"$(mib v1.raucb)" "$T_rauc" "$(mbs "$T_rauc")" "$RSS_rauc" "$(echo "$T_rauc / $T_ota" | bc -l)"
+	printf 'b) rauc install (plain bundle, squashfs zstd, %s MiB) %6.2f s (%4.0f MiB/s; %s s), peak RSS of the client %s KiB   ratio %.2fx\n' \
+		"$(mib v1.raucb)" "$T_rauc" "$(mbs "$T_rauc")" "$(range rauc)" "$RSS_rauc_1" "$(echo "$T_rauc / $T_ota" | bc -l)"
 else
-	echo "b) rauc: failed (see above)"
+	echo "b) rauc: no figure: $RAUC_WHY"
 fi
 printf 'c) small update v1 -> v2 over nginx (bundle %s bytes, casync store %s bytes):\n' "$V2_BUNDLE" "$STORE"
 printf '   ota-update delta          %10s bytes (%5.2f %% of the bundle), %6.2f s, peak RSS %s KiB\n' "$DL_OTA" \
@@ -337,22 +380,26 @@ printf '   ota-update delta          %10s bytes (%5.2f %% of the bundle), %6.2f 
 printf '   casync extract --seed     %10s bytes, %6.2f s, peak RSS %s KiB   ratio (casync/ota) %.2fx\n' "$DL_CA" \
 	"$T_casync" "$RSS_casync" "$(echo "$DL_CA / $DL_OTA" | bc -l)"
 if [ -n "${T_swu:-}" ]; then
-	printf 'e) swupdate -i (signed .swu, zstd, raw handler, %s MiB) + sync %6.2f s (%4.0f MiB/s), peak RSS %s KiB   ratio %.2fx\n' \
-		"$(mib v1.swu)" "$T_swu" "$(mbs "$T_swu")" "$RSS_swu" "$(echo "$T_swu / $T_ota" | bc -l)"
+	printf 'e) swupdate -i (signed .swu, zstd, raw handler, %s MiB) + sync %6.2f s (%4.0f MiB/s; %s s), peak RSS %s KiB   ratio %.2fx\n' \
+		"$(mib v1.swu)" "$T_swu" "$(mbs "$T_swu")" "$(range swu)" "$RSS_swu_1" "$(echo "$T_swu / $T_ota" | bc -l)"
 else
 	echo "e) swupdate: no figure: $SWU_WHY"
 fi
-M_ota=$(median3 mk_ota)
-printf 'f) bundle creation from the same image, median of 3 interleaved rounds (ratio = the other / ota-bundle):\n'
-printf '   ota-bundle create (signed)            %6.2f s (%4.0f MiB/s)\n' "$M_ota" "$(mbs "$M_ota")"
-for peer in "casync:casync make (64 KiB, zstd)" "rauc:rauc bundle (squashfs zstd)" \
-	"swu:.swu (zstd -3 -T0, sha256, cms, cpio)"; do
-	M=$(median3 "mk_${peer%%:*}")
-	if [ -n "$M" ]; then
-		printf '   %-37s %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "${peer#*:}" "$M" "$(mbs "$M")" "$(echo "$M / $M_ota" | bc -l)"
-	else
-		printf '   %-37s failed (see above)\n' "${peer#*:}"
-	fi
-done
+if [ "$CREATE_ROUNDS" -gt 0 ]; then
+	M_ota=$(median mk_ota "$CREATE_ROUNDS")
+	printf 'f) bundle creation from the same image, median of %s interleaved rounds (ratio = the other / ota-bundle):\n' "$CREATE_ROUNDS"
+	printf '   ota-bundle create (signed)            %6.2f s (%4.0f MiB/s)\n' "$M_ota" "$(mbs "$M_ota")"
+	for peer in "casync:casync make (64 KiB, zstd)" "rauc:rauc bundle (squashfs zstd)" \
+		"swu:.swu (zstd -3 -T0, sha256, cms, cpio)"; do
+		M=$(median "mk_${peer%%:*}" "$CREATE_ROUNDS")
+		if [ -n "$M" ]; then
+			printf '   %-37s %6.2f s (%4.0f MiB/s)   ratio %.2fx\n' "${peer#*:}" "$M" "$(mbs "$M")" "$(echo "$M / $M_ota" | bc -l)"
+		else
+			printf '   %-37s failed (see above)\n' "${peer#*:}"
+		fi
+	done
+else
+	echo "f) bundle creation: not measured (--create-rounds 0)"
+fi
 printf 'd) 2 GiB image: ota-update install %6.2f s, peak RSS %s KiB (%.1f MiB)\n' "$T_big" "$RSS_big" \
 	"$(echo "$RSS_big / 1024" | bc -l)"
