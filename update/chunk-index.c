@@ -9,6 +9,9 @@
 
 /* A scan reads this much at a time, or two of the payload's largest chunks if more. */
 #define SCAN_BUF (8u << 20)
+/* O_DIRECT granularity: any logical block size up to a page. Reads land at
+ * this alignment in the buffer and on the device. */
+#define SCAN_ALIGN 4096u
 
 void ota_chunk_index_done(struct ota_chunk_index *ix)
 {
@@ -110,9 +113,24 @@ static void hasher_submit(struct hasher *h, const struct hash_job *j)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Reads want bytes at rd into p: through dfd (O_DIRECT, aligned p, rd and
+ * want) while it takes them, else through fd. *dfd becomes -1 where the
+ * direct read is refused (EINVAL: an alignment the medium does not take). */
+static ssize_t scan_read(int fd, int *dfd, uint8_t *p, size_t want, uint64_t rd)
+{
+	if (*dfd >= 0) {
+		ssize_t got = ota_pread_full(*dfd, p, want, rd);
+		if (got != -EINVAL)
+			return got;
+		*dfd = -1;
+	}
+	return ota_pread_full(fd, p, want, rd);
+}
+
 /* The scan proper: fills and cuts buf[cur], hands its chunks to the hasher
- * and carries the unfinished chunk over into the other buffer. */
-static int scan_buffers(int fd, uint64_t size, struct ota_chunker *ch, struct hasher *h, uint8_t *buf[2],
+ * and carries the unfinished chunk over into the other buffer, placed so
+ * that it ends at a multiple of SCAN_ALIGN (the next read is aligned). */
+static int scan_buffers(int fd, int dfd, uint64_t size, struct ota_chunker *ch, struct hasher *h, uint8_t *buf[2],
 			size_t *at[2], size_t bufsize, const char *slot, struct ota_error *err)
 {
 	unsigned cur = 0;
@@ -130,22 +148,24 @@ static int scan_buffers(int fd, uint64_t size, struct ota_chunker *ch, struct ha
 				bool last = rd >= size;
 				if (last && end > start)
 					at[cur][++n] = end; /* the rest is the last chunk */
-				memcpy(buf[!cur], buf[cur] + start, last ? 0 : end - start);
+				size_t carry = last ? 0 : end - start;
+				size_t shift = (SCAN_ALIGN - carry % SCAN_ALIGN) % SCAN_ALIGN;
+				memcpy(buf[!cur] + shift, buf[cur] + start, carry);
 				hasher_submit(h, &(struct hash_job){ .buf = buf[cur], .base = base, .n = n, .at = at[cur] });
 				if (last)
 					break;
-				base += start;
-				pos -= start;
-				end -= start;
-				start = 0;
+				base += start - shift;
+				pos = pos - start + shift;
+				end = end - start + shift;
+				start = shift;
 				n = 0;
 				cur = !cur;
-				at[cur][0] = 0;
+				at[cur][0] = shift;
 			}
 			size_t want = bufsize - end;
 			if (want > size - rd)
 				want = (size_t)(size - rd);
-			ssize_t got = ota_pread_full(fd, buf[cur] + end, want, rd);
+			ssize_t got = scan_read(fd, &dfd, buf[cur] + end, want, rd);
 			if (got < 0)
 				return ota_error_errno(err, (int)got, "slot %s: read at offset %llu", slot, (unsigned long long)rd);
 			if (got == 0)
@@ -167,15 +187,20 @@ static int scan_buffers(int fd, uint64_t size, struct ota_chunker *ch, struct ha
 	return r < 0 ? ota_error_errno(err, r, "slot %s: index", slot) : 0;
 }
 
-int ota_chunk_index_scan(int fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
+int ota_chunk_index_scan(int fd, int direct_fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
 			 struct ota_chunk_index *ix, const char *slot, struct ota_error *err)
 {
 	struct ota_chunker ch;
 	if (ota_chunker_init(&ch, p->chunker, p->chunk_avg) < 0)
 		return ota_error_set(err, -EINVAL, "slot %s: bad chunker parameters", slot);
-	size_t bufsize = SCAN_BUF < 2 * max ? (size_t)(2 * max) : SCAN_BUF;
+	/* A multiple of SCAN_ALIGN, and room for the carried chunk (< max)
+	 * and its alignment shift besides a read. */
+	size_t bufsize = (SCAN_BUF < 2 * max ? (size_t)(2 * max) : SCAN_BUF) + SCAN_ALIGN;
+	bufsize = (bufsize + SCAN_ALIGN - 1) / SCAN_ALIGN * SCAN_ALIGN;
 	size_t cap = bufsize / (ch.min ? ch.min : 1) + 2; /* chunks a buffer can hold, +1 boundary */
-	_cleanup_free_ uint8_t *b0 = malloc(bufsize), *b1 = malloc(bufsize);
+	void *m0 = NULL, *m1 = NULL;
+	_cleanup_free_ uint8_t *b0 = posix_memalign(&m0, SCAN_ALIGN, bufsize) == 0 ? m0 : NULL;
+	_cleanup_free_ uint8_t *b1 = posix_memalign(&m1, SCAN_ALIGN, bufsize) == 0 ? m1 : NULL;
 	_cleanup_free_ size_t *a0 = calloc(cap, sizeof(size_t)), *a1 = calloc(cap, sizeof(size_t));
 	if (!b0 || !b1 || !a0 || !a1)
 		return ota_error_set(err, -ENOMEM, "slot %s: out of memory for two %zu-byte scan buffers", slot, bufsize);
@@ -187,7 +212,7 @@ int ota_chunk_index_scan(int fd, uint64_t size, const struct ota_manifest_payloa
 	if (r != 0) {
 		r = ota_error_errno(err, -r, "slot %s: start the hashing thread", slot);
 	} else {
-		r = scan_buffers(fd, size, &ch, &h, (uint8_t *[2]){ b0, b1 }, (size_t *[2]){ a0, a1 }, bufsize, slot, err);
+		r = scan_buffers(fd, direct_fd, size, &ch, &h, (uint8_t *[2]){ b0, b1 }, (size_t *[2]){ a0, a1 }, bufsize, slot, err);
 		pthread_mutex_lock(&h.lock);
 		h.quit = true;
 		pthread_cond_broadcast(&h.cond);

@@ -46,8 +46,12 @@ struct ota_chunk_index {
 
 void ota_chunk_index_done(struct ota_chunk_index *ix);
 /* Cuts bytes [0, size) of fd with p's chunker (chunks of at most max bytes)
- * and indexes every chunk by hash. Errors name the slot. */
-int ota_chunk_index_scan(int fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
+ * and indexes every chunk by hash. direct_fd: the same slot opened with
+ * O_DIRECT, or -1; reads go through it while the medium takes them (the
+ * page cache is neither filled with a whole slot nor copied through; read
+ * times were steadier: bench/README.md, delta.sh), else through fd. Errors
+ * name the slot. */
+int ota_chunk_index_scan(int fd, int direct_fd, uint64_t size, const struct ota_manifest_payload *p, uint64_t max,
 			 struct ota_chunk_index *ix, const char *slot, struct ota_error *err) _must_check_;
 /* A chunk of the slot with e's hash and size, NULL if none. */
 const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_index *ix,

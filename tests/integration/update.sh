@@ -359,6 +359,37 @@ mv slots/system-b.v1 slots/system-b
 # Restore a to v2 for the rest (a's record still says v2; its index is fine).
 cp system-v2.img slots/system-a
 
+# A stale index: every entry of system-a's saved index moved by 4 KiB (as if
+# the file described other bytes). Each chunk the index names is first
+# looked for where it says, found wrong, then at its own offset: v1's chunks
+# below 2.5 MB sit in v2 where they sit in v1 and are reused from there;
+# only what moved (behind the 3,000 inserted bytes) and what changed is
+# fetched.
+cp data/ota/update/index/system-a.idx system-a.idx.good
+python3 - data/ota/update/index/system-a.idx <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+for at in range(56, len(b), 44):
+    (off,) = struct.unpack_from(">Q", b, at + 32)
+    struct.pack_into(">Q", b, at + 32, off + 4096)
+open(sys.argv[1], "wb").write(b)
+PY
+cp slots/system-b slots/system-b.v1
+prand L381 500000 >slots/system-b
+fake_boot a a
+: >http.log
+rc=0; "$U" "${C[@]}" install --json "$URL/good.otab" >out.txt 2>err.txt || rc=$?
+if [ $rc = 0 ]; then
+	SRV=$(served) REUSED=$(done_field reused_active)
+	cmp -s slots/system-b system.img && [ "$REUSED" -ge 2000000 ] && [ "$SRV" -lt 1000000 ] \
+		&& ok "delta: stale index: chunks at their own offset still reused ($REUSED bytes), $SRV bytes served" \
+		|| bad stale-index "reused $REUSED, served $SRV: $(cmp slots/system-b system.img)"
+else
+	bad stale-index "exit $rc: $(cat err.txt)"
+fi
+mv system-a.idx.good data/ota/update/index/system-a.idx
+mv slots/system-b.v1 slots/system-b
+
 # Text summary line.
 fake_boot b b
 "$U" "${C[@]}" install "$URL/v2.otab" >out.txt 2>err.txt && grep -q "^downloaded .* MiB of .* MiB (.*%)" out.txt \

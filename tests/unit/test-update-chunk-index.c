@@ -133,7 +133,7 @@ TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
 	struct ota_manifest_payload p = { .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 65536 };
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_chunk_index_scan(fd, size, &p, 4u << 20, &ix, "root-a", &err), 0);
+	ASSERT_INT_EQ(ota_chunk_index_scan(fd, -1, size, &p, 4u << 20, &ix, "root-a", &err), 0);
 	ASSERT_TRUE(ix.n > 1);
 	uint64_t total = 0;
 	for (size_t i = 0; i < ix.n; i++) {
@@ -148,9 +148,12 @@ TEST(chunk_index_scan_covers_the_slot_in_chunks_found_by_hash)
 }
 
 /* A slot larger than two of the scan's buffers (cut on one thread, hashed
- * on another, the unfinished chunk carried over): the index holds exactly
- * the chunks one pass of the chunker over the whole slot cuts. */
-TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
+ * on another, the unfinished chunk carried over, placed to keep the next
+ * read aligned): the index holds exactly the chunks one pass of the chunker
+ * over the whole slot cuts. direct: read with O_DIRECT too, its tail (not a
+ * multiple of any block size) refused and read through the page cache.
+ * *no_direct: O_DIRECT is not to be had in the test directory. */
+static void scan_cuts_as_one_pass(bool direct, bool *no_direct)
 {
 	char dir[TEST_DIR_MAX], path[PATH_MAX];
 	ASSERT_INT_EQ(test_mkdtemp(dir, sizeof(dir), "scan2"), 0);
@@ -162,10 +165,14 @@ TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
 	ASSERT_INT_EQ(ota_write_file_atomic(path, data, size, 0644, NULL), 0);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_TRUE(fd >= 0);
+	_cleanup_close_ int dfd = direct ? open(path, O_RDONLY | O_CLOEXEC | O_DIRECT) : -1;
+	*no_direct = direct && dfd < 0;
+	if (*no_direct)
+		return;
 	struct ota_manifest_payload p = { .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 16384 };
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
 	struct ota_error err = { 0 };
-	ASSERT_INT_EQ(ota_chunk_index_scan(fd, size, &p, 65536, &ix, "root-a", &err), 0);
+	ASSERT_INT_EQ(ota_chunk_index_scan(fd, dfd, size, &p, 65536, &ix, "root-a", &err), 0);
 	struct ota_chunker ch;
 	ASSERT_INT_EQ(ota_chunker_init(&ch, OTA_CHUNKER_BUZHASH, 16384), 0);
 	size_t pos = 0, n = 0;
@@ -182,4 +189,18 @@ TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
 		n++;
 	}
 	ASSERT_INT_EQ(ix.n, n);
+}
+
+TEST(chunk_index_scan_across_buffers_cuts_as_one_pass)
+{
+	bool no_direct;
+	scan_cuts_as_one_pass(false, &no_direct);
+}
+
+TEST(chunk_index_scan_with_o_direct_cuts_as_one_pass)
+{
+	bool no_direct = false;
+	scan_cuts_as_one_pass(true, &no_direct);
+	if (no_direct)
+		SKIP("O_DIRECT is not to be had in the test directory");
 }
