@@ -19,7 +19,10 @@
 #     bundle with patches against v3 only: must download what the bundle
 #     without patches does;
 #   - the bundles' growth from the patches, and the install time with patches
-#     against a full install of the same image from a local bundle.
+#     against a full install of the same image from a local bundle: on the
+#     device above (its active slot flashed, not installed by ota-update:
+#     the delta install scans it) and on one whose active slot ota-update
+#     installed (its chunk index saved: no scan).
 # Not run by CI. Needs root, loop devices, debootstrap and Debian's mirrors
 # (first run), nginx, casync, zstd, GNU time (tools/deps.sh).
 set -euo pipefail
@@ -143,6 +146,27 @@ cat v2-local.otab >/dev/null
 sync
 /usr/bin/time -f '%e' -o time.full "$U" --config ota.conf install v2-local.otab >/dev/null
 read -r T_full <time.full
+# The same two installs on a device whose active slot ota-update installed
+# (its chunk index saved: no scan), the device after its first update: v1
+# installed into b from a local bundle, b booted, a holding random bytes.
+say "the same on a device that installed v1 with ota-update (index saved)"
+"$B" create --key signer.key --cert signer.pem v1.ini v1-local.otab >/dev/null
+device_ix() {
+	rm -rf data
+	fake_boot a
+	"$U" --config ota.conf install v1-local.otab >/dev/null
+	fake_boot b
+	head -c "$IMG_BYTES" /dev/urandom | dd of="$LA" bs=1M conv=fsync iflag=fullblock status=none
+	sync
+}
+device_ix
+/usr/bin/time -f '%e' -o time.ix_patch "$U" --config ota.conf install --json "http://127.0.0.1:$PORT/v2.otab" >ix.json
+cmp -s -n "$IMG_BYTES" "$LA" v2.img || { echo "bench: the indexed delta install left a wrong image" >&2; exit 1; }
+grep -q '"stage":"index-loaded"' ix.json || { echo "bench: the saved index was not used" >&2; exit 1; }
+device_ix
+/usr/bin/time -f '%e' -o time.ix_full "$U" --config ota.conf install v2-local.otab >/dev/null
+read -r T_ix_patch <time.ix_patch
+read -r T_ix_full <time.ix_full
 
 say "casync extract --seed=v1.img"
 casync make --compression=zstd --chunk-size=65536 --store=srv/store.castr srv/v2.caibx v2.img >/dev/null
@@ -169,8 +193,10 @@ printf '  %-46s %10s -> %s bytes (+%.2f %%), create %.1f s -> %.1f s\n' "bundle 
 	"$(size srv/v2-plain.otab)" "$(size srv/v2.otab)" \
 	"$(pct "$(($(size srv/v2.otab) - $(size srv/v2-plain.otab)))" "$(size srv/v2-plain.otab)")" \
 	"$T_CREATE_PLAIN" "$T_CREATE_PATCH"
-printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "install time with patches" \
+printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "install time with patches, no index" \
 	"$T_v2_patch" "$T_full" "$(x "$T_v2_patch" "$T_full")"
+printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "the same, active slot's index saved" \
+	"$T_ix_patch" "$T_ix_full" "$(x "$T_ix_patch" "$T_ix_full")"
 echo "one-file change v2 -> v3 (/usr/bin/bash, 12 blocks rewritten):"
 printf '  %-46s %10s bytes\n' "ota-update, patches against v2" "$DL_one_patch"
 printf '  %-46s %10s bytes\n' "ota-update, no patches" "$DL_one_plain"
