@@ -309,7 +309,7 @@ for r in $(seq "$INSTALL_ROUNDS"); do
 		fresh_spare
 		if ! timed "swu_$r" sh -c "timeout 900 swupdate -k ca.pem -i v1.swu -M -m -H bench:1.0 >swupdate.log 2>&1 && sync $LB"; then
 			SWU_WHY="swupdate failed: $(grep -m1 -E 'ERROR|error' swupdate.log || tail -1 swupdate.log)"
-		elif ! cmp -s -n "$IMG_BYTES" "$LB" v1.img; then
+		elif ! check_spare swupdate; then
 			SWU_WHY="swupdate reported success but left a wrong image in $LB"
 		fi
 		[ -z "$SWU_WHY" ] || { echo "bench: $SWU_WHY" >&2; tail -5 swupdate.log >&2; }
