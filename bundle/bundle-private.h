@@ -45,6 +45,7 @@ enum {
 	OTA_TAG_P_CHUNK_AVG = 0x801a,
 	OTA_TAG_P_COMPRESSION = 0x801b,
 	OTA_TAG_P_PATCHES = 0x0020, /* optional: old readers skip it */
+	OTA_TAG_P_MOVES = 0x0021,   /* optional: old readers skip it */
 };
 #define OTA_FIELD_HEAD 6u /* u16 tag + u32 length */
 #define OTA_COMPRESSION_ZSTD 1u
@@ -99,6 +100,13 @@ OTA_DEFINE_CLEANUP_FUNC(struct ota_patch_bases *, ota_patch_bases_free)
  * its unchanged neighbours place them; cuts and sha must outlive pb's use. */
 int ota_patch_bases_plan(struct ota_patch_bases *pb, const struct ota_cut *cuts, const uint8_t (*sha)[32], size_t n,
 			 struct ota_error *err) _must_check_;
+/* The runs of chunks of the new image (image: its bytes, planned above) that
+ * an earlier image holds, back to back there: the moves field
+ * (docs/bundle-format.md "Chunk moves"), sorted by (base, chunk). All-zero
+ * chunks are left out: a device makes those without reading. *ret is
+ * malloc'd (NULL when there are none). */
+int ota_patch_bases_moves(const struct ota_patch_bases *pb, const uint8_t *image, struct ota_chunk_move **ret,
+			  size_t *ret_n, struct ota_error *err) _must_check_;
 /* One thread's tools: a compression context and two buffers of cap bytes. */
 struct ota_patch_scratch {
 	ZSTD_CCtx *cctx;
@@ -115,5 +123,7 @@ size_t ota_patch_make(const struct ota_patch_bases *pb, size_t i, const uint8_t 
 
 void ota_chunk_patch_decode_entry(const uint8_t *q, struct ota_chunk_patch *pt);
 void ota_chunk_patch_write(const struct ota_chunk_patch *pt, uint8_t q[OTA_BUNDLE_PATCH_ENTRY_SIZE]);
+void ota_chunk_move_decode_entry(const uint8_t *q, struct ota_chunk_move *mv);
+void ota_chunk_move_write(const struct ota_chunk_move *mv, uint8_t q[OTA_BUNDLE_MOVE_ENTRY_SIZE]);
 
 #endif

@@ -59,6 +59,8 @@
 #define OTA_BUNDLE_MAX_PATCHES (1u << 14)       /* per payload (the manifest's 1 MiB bounds them too) */
 #define OTA_BUNDLE_MAX_PATCH_BASES 4u           /* patches of one chunk */
 #define OTA_BUNDLE_PATCH_BASE_CHUNKS 4u         /* a base region holds at most 4 * max chunk bytes */
+#define OTA_BUNDLE_MOVE_ENTRY_SIZE 20u
+#define OTA_BUNDLE_MAX_MOVES 4096u              /* per bundle: 80 KiB of the manifest */
 
 /* ---- chunker: a pure function over buffers --------------------------------
  *
@@ -154,6 +156,18 @@ struct ota_chunk_patch {
 	uint32_t size;           /* of the patch */
 };
 
+/* A run of moved chunks (optional extension, docs/bundle-format.md "Chunk
+ * moves"): chunks [chunk, chunk + count) of the new image lie back to back
+ * from base_offset in earlier image `base` (0 .. OTA_BUNDLE_MAX_PATCH_BASES
+ * - 1, the order of --delta-base) of the same slot class. A hint only: a
+ * device re-hashes every chunk it takes from there. */
+struct ota_chunk_move {
+	uint32_t chunk;
+	uint32_t count;
+	uint32_t base;
+	uint64_t base_offset;
+};
+
 struct ota_manifest_payload {
 	char *slot_class;        /* required: which slot class it installs into */
 	char *name;              /* optional: file name it was made from */
@@ -170,6 +184,9 @@ struct ota_manifest_payload {
 	/* Optional: sorted by chunk, at most OTA_BUNDLE_MAX_PATCH_BASES per chunk. */
 	struct ota_chunk_patch *patches;
 	size_t n_patches;
+	/* Optional: sorted by (base, chunk), the runs of one base disjoint. */
+	struct ota_chunk_move *moves;
+	size_t n_moves;
 };
 
 struct ota_manifest {

@@ -283,3 +283,20 @@ void ota_chunk_patch_write(const struct ota_chunk_patch *pt, uint8_t q[OTA_BUNDL
 	ota_put_be64(q + 52, pt->offset);
 	ota_put_be32(q + 60, pt->size);
 }
+
+/* A move entry (docs/bundle-format.md "Chunk moves"). */
+void ota_chunk_move_decode_entry(const uint8_t *q, struct ota_chunk_move *mv)
+{
+	mv->chunk = ota_get_be32(q);
+	mv->count = ota_get_be32(q + 4);
+	mv->base = ota_get_be32(q + 8);
+	mv->base_offset = ota_get_be64(q + 12);
+}
+
+void ota_chunk_move_write(const struct ota_chunk_move *mv, uint8_t q[OTA_BUNDLE_MOVE_ENTRY_SIZE])
+{
+	ota_put_be32(q, mv->chunk);
+	ota_put_be32(q + 4, mv->count);
+	ota_put_be32(q + 8, mv->base);
+	ota_put_be64(q + 12, mv->base_offset);
+}

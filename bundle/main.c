@@ -79,7 +79,8 @@ static const struct ota_cli_command commands[] = {
 			 "  --threads N         chunking and compression threads (default: one per CPU)\n"
 			 "  --level L           zstd level 1..19\n"
 			 "  --delta-base OLD    also carry patches of changed chunks against OLD, an earlier\n"
-			 "                      image or bundle (up to 4; devices on another release ignore them)\n" },
+			 "                      image or bundle, and where OLD holds the others (moves; up to 4;\n"
+			 "                      devices on another release ignore them)\n" },
 	[CMD_SIGN] = { "sign", "kcC", 1, 2,
 		       "Usage: ota-bundle sign --key K --cert C [--chain P] BUNDLE [OUT]\n"
 		       "\n"
@@ -349,6 +350,7 @@ static void print_json(const struct ota_manifest *m, const struct ota_bundle_hea
 		add_u64(e, "chunk_avg", p->chunk_avg);
 		add_str(e, "compression", "zstd");
 		add_u64(e, "patches", p->n_patches);
+		add_u64(e, "moves", p->n_moves);
 		json_object_array_add(payloads, e);
 	}
 	json_object_object_add(o, "payloads", payloads);
@@ -377,6 +379,8 @@ static void print_human(const struct ota_manifest *m, const struct ota_bundle_he
 		       p->chunk_avg, (unsigned long long)p->data_size, hex);
 		if (p->n_patches)
 			printf("  %zu chunk patches against earlier releases\n", p->n_patches);
+		if (p->n_moves)
+			printf("  %zu runs of chunks that earlier releases hold elsewhere (moves)\n", p->n_moves);
 	}
 }
 

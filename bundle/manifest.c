@@ -16,6 +16,7 @@ static void payload_done(struct ota_manifest_payload *p)
 	free(p->slot_class);
 	free(p->name);
 	free(p->patches);
+	free(p->moves);
 }
 
 struct ota_manifest *ota_manifest_free(struct ota_manifest *m)
@@ -129,6 +130,27 @@ static int validate_patches(const struct ota_manifest_payload *p, struct ota_err
 	return 0;
 }
 
+/* The moves as far as the manifest can tell: runs inside the chunk table,
+ * sorted by (base, chunk), one base's runs disjoint. Where they point in
+ * the earlier image is only a hint (each chunk is re-hashed there). */
+static int validate_moves(const struct ota_manifest_payload *p, struct ota_error *err)
+{
+	if (p->n_moves > OTA_BUNDLE_MAX_MOVES)
+		return ota_bundle_malformed(err, "%zu moves, limit %u", p->n_moves, OTA_BUNDLE_MAX_MOVES);
+	for (size_t i = 0; i < p->n_moves; i++) {
+		const struct ota_chunk_move *mv = &p->moves[i], *prev = i ? &p->moves[i - 1] : NULL;
+		if (mv->base >= OTA_BUNDLE_MAX_PATCH_BASES)
+			return ota_bundle_malformed(err, "move %zu: base %u, at most %u", i, mv->base,
+						    OTA_BUNDLE_MAX_PATCH_BASES - 1);
+		if (mv->count == 0 || mv->chunk >= p->chunk_count || mv->count > p->chunk_count - mv->chunk)
+			return ota_bundle_malformed(err, "move %zu: chunks %u + %u of %llu", i, mv->chunk, mv->count,
+						    (unsigned long long)p->chunk_count);
+		if (prev && (mv->base < prev->base || (mv->base == prev->base && mv->chunk < prev->chunk + prev->count)))
+			return ota_bundle_malformed(err, "move %zu: not sorted, or overlapping move %zu", i, i - 1);
+	}
+	return 0;
+}
+
 static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos, struct ota_error *err)
 {
 	if (!slot_class_ok(p->slot_class))
@@ -146,7 +168,8 @@ static int validate_payload(const struct ota_manifest_payload *p, uint64_t *pos,
 	    data_off != p->data_offset || __builtin_add_overflow(data_off, p->data_size, &end))
 		return ota_error_set(err, -EOVERFLOW, "payload extends beyond 2^64 bytes");
 	*pos = end;
-	return validate_patches(p, err);
+	r = validate_patches(p, err);
+	return r < 0 ? r : validate_moves(p, err);
 }
 
 int ota_manifest_validate(const struct ota_manifest *m, struct ota_error *err)
@@ -271,6 +294,23 @@ static int get_patches(const struct field *f, struct ota_manifest_payload *p, st
 	return 0;
 }
 
+static int get_moves(const struct field *f, struct ota_manifest_payload *p, struct ota_error *err)
+{
+	if (p->moves)
+		return ota_bundle_malformed(err, "field 0x%04x appears twice", f->tag);
+	size_t n = f->len / OTA_BUNDLE_MOVE_ENTRY_SIZE;
+	if (f->len % OTA_BUNDLE_MOVE_ENTRY_SIZE || n == 0 || n > OTA_BUNDLE_MAX_MOVES)
+		return ota_bundle_malformed(err, "field 0x%04x: %u bytes, expected 1..%u entries of %u", f->tag, f->len,
+					    OTA_BUNDLE_MAX_MOVES, OTA_BUNDLE_MOVE_ENTRY_SIZE);
+	p->moves = calloc(n, sizeof(*p->moves));
+	if (!p->moves)
+		return ota_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		ota_chunk_move_decode_entry(f->val + i * OTA_BUNDLE_MOVE_ENTRY_SIZE, &p->moves[i]);
+	p->n_moves = n;
+	return 0;
+}
+
 static int unknown_field(const struct field *f, struct ota_error *err)
 {
 	if (f->tag & OTA_TAG_CRITICAL)
@@ -308,6 +348,7 @@ static int payload_field(struct ota_manifest_payload *p, const struct field *f, 
 	case OTA_TAG_P_CHUNK_AVG: return get_u32(f, &p->chunk_avg, seen, P_AVG, err);
 	case OTA_TAG_P_COMPRESSION: return get_u32(f, &p->compression, seen, P_COMPRESSION, err);
 	case OTA_TAG_P_PATCHES: return get_patches(f, p, err);
+	case OTA_TAG_P_MOVES: return get_moves(f, p, err);
 	case OTA_TAG_P_CHUNKER:
 		r = get_u32(f, &kind, seen, P_CHUNKER, err);
 		p->chunker = (enum ota_chunker_kind)kind; /* unknown kinds fail validation */
@@ -494,6 +535,15 @@ static void put_payload(struct buf *b, const struct ota_manifest_payload *p)
 			ota_put_be32(at + 2, (uint32_t)(p->n_patches * OTA_BUNDLE_PATCH_ENTRY_SIZE));
 			for (size_t i = 0; i < p->n_patches; i++)
 				ota_chunk_patch_write(&p->patches[i], at + OTA_FIELD_HEAD + i * OTA_BUNDLE_PATCH_ENTRY_SIZE);
+		}
+	}
+	if (p->n_moves && p->n_moves <= OTA_BUNDLE_MAX_MOVES) {
+		uint8_t *at = buf_grow(b, OTA_FIELD_HEAD + p->n_moves * OTA_BUNDLE_MOVE_ENTRY_SIZE);
+		if (at) {
+			ota_put_be16(at, OTA_TAG_P_MOVES);
+			ota_put_be32(at + 2, (uint32_t)(p->n_moves * OTA_BUNDLE_MOVE_ENTRY_SIZE));
+			for (size_t i = 0; i < p->n_moves; i++)
+				ota_chunk_move_write(&p->moves[i], at + OTA_FIELD_HEAD + i * OTA_BUNDLE_MOVE_ENTRY_SIZE);
 		}
 	}
 	if (!b->error)

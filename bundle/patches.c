@@ -42,6 +42,7 @@ struct ota_patch_bases {
 	size_t n;
 	uint64_t max;         /* the chunker's largest chunk */
 	const struct ota_cut *cuts;
+	const uint8_t (*sha)[32];
 	size_t n_cuts;
 };
 
@@ -212,6 +213,7 @@ int ota_patch_bases_plan(struct ota_patch_bases *pb, const struct ota_cut *cuts,
 			 struct ota_error *err)
 {
 	pb->cuts = cuts;
+	pb->sha = sha;
 	pb->n_cuts = n;
 	for (size_t bi = 0; bi < pb->n; bi++) {
 		struct base_image *b = &pb->b[bi];
@@ -240,6 +242,71 @@ int ota_patch_bases_plan(struct ota_patch_bases *pb, const struct ota_cut *cuts,
 				s = (int64_t)(b->have[i] - cuts[i].offset);
 		}
 	}
+	return 0;
+}
+
+/* Where b holds the chunk named sha: at `want` if one of its copies lies
+ * there (a run goes on), else at the copy the plan found. */
+static uint64_t copy_at(const struct base_image *b, const uint8_t *sha, uint64_t found, uint64_t want)
+{
+	const struct base_chunk *hit = bsearch(sha, b->idx, b->n, sizeof(*b->idx), cmp_sha);
+	if (!hit || found == want)
+		return found;
+	const struct base_chunk *lo = hit, *end = b->idx + b->n;
+	while (lo > b->idx && memcmp(lo[-1].sha, sha, 32) == 0)
+		lo--;
+	for (; lo < end && memcmp(lo->sha, sha, 32) == 0; lo++)
+		if (lo->offset == want)
+			return want;
+	return found;
+}
+
+static int add_move(struct ota_chunk_move **v, size_t *n, size_t *cap, struct ota_chunk_move mv, struct ota_error *err)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct ota_chunk_move *nv = realloc(*v, c * sizeof(*nv));
+		if (!nv)
+			return ota_error_set(err, -ENOMEM, "out of memory");
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = mv;
+	return 0;
+}
+
+int ota_patch_bases_moves(const struct ota_patch_bases *pb, const uint8_t *image, struct ota_chunk_move **ret,
+			  size_t *ret_n, struct ota_error *err)
+{
+	_cleanup_free_ struct ota_chunk_move *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t bi = 0; bi < pb->n; bi++) {
+		const struct base_image *b = &pb->b[bi];
+		bool open = false; /* v[n - 1] is a run that chunk i may continue */
+		for (size_t i = 0; i < pb->n_cuts; i++) {
+			const struct ota_cut *c = &pb->cuts[i];
+			if (b->have[i] == UINT64_MAX || ota_all_zero(image + c->offset, c->size)) {
+				open = false;
+				continue;
+			}
+			struct ota_chunk_move *run = open ? &v[n - 1] : NULL;
+			uint64_t end = run ? run->base_offset + (c->offset - pb->cuts[run->chunk].offset) : UINT64_MAX;
+			uint64_t at = run ? copy_at(b, pb->sha[i], b->have[i], end) : b->have[i];
+			if (run && at == end) {
+				run->count++;
+				continue;
+			}
+			int r = add_move(&v, &n, &cap,
+					 (struct ota_chunk_move){ .chunk = (uint32_t)i, .count = 1, .base = (uint32_t)bi,
+								  .base_offset = at },
+					 err);
+			if (r < 0)
+				return r;
+			open = true;
+		}
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
 	return 0;
 }
 

@@ -14,8 +14,11 @@
 #include "bundle/bundle-private.h"
 
 #define BATCH_PER_THREAD 16u
-/* Patch entries a bundle may carry: the manifest must stay within its limit. */
-#define PATCH_BUDGET ((OTA_BUNDLE_MAX_MANIFEST - (64u << 10)) / OTA_BUNDLE_PATCH_ENTRY_SIZE)
+/* Patch and move entries a bundle may carry: the manifest must stay within
+ * its limit, 64 KiB left for everything else. */
+#define MOVE_BUDGET OTA_BUNDLE_MAX_MOVES
+#define PATCH_BUDGET \
+	((OTA_BUNDLE_MAX_MANIFEST - (64u << 10) - MOVE_BUDGET * OTA_BUNDLE_MOVE_ENTRY_SIZE) / OTA_BUNDLE_PATCH_ENTRY_SIZE)
 
 struct image_job {
 	const struct ota_bundle_image *img;
@@ -31,6 +34,8 @@ struct image_job {
 	uint8_t (*sha)[32];              /* with bases: every chunk's hash, made first */
 	struct ota_chunk_patch *patches; /* offsets relative to the payload's data */
 	size_t n_patches;
+	struct ota_chunk_move *moves;
+	size_t n_moves;
 };
 
 struct batch {
@@ -297,8 +302,40 @@ static int map_image(struct image_job *j, struct ota_error *err)
 	return 0;
 }
 
+static int move_longer(const void *a, const void *b)
+{
+	const struct ota_chunk_move *x = a, *y = b;
+	return (x->count < y->count) - (x->count > y->count);
+}
+
+static int move_order(const void *a, const void *b)
+{
+	const struct ota_chunk_move *x = a, *y = b;
+	if (x->base != y->base)
+		return x->base < y->base ? -1 : 1;
+	return (x->chunk > y->chunk) - (x->chunk < y->chunk);
+}
+
+/* The image's moves, within what the bundle still has room for: the runs
+ * of most chunks are kept (each spares the device a read of its whole
+ * slot only together, but the long ones hold most of the bytes). */
+static int keep_moves(struct image_job *j, size_t *budget, struct ota_error *err)
+{
+	int r = ota_patch_bases_moves(j->bases, j->map, &j->moves, &j->n_moves, err);
+	if (r < 0 || j->n_moves <= *budget) {
+		if (r == 0)
+			*budget -= j->n_moves;
+		return r;
+	}
+	qsort(j->moves, j->n_moves, sizeof(*j->moves), move_longer);
+	j->n_moves = *budget;
+	qsort(j->moves, j->n_moves, sizeof(*j->moves), move_order);
+	*budget = 0;
+	return 0;
+}
+
 static int process_image(struct image_job *j, const struct ota_bundle_create_opts *o, unsigned threads,
-			 ZSTD_CCtx **cctx, size_t *patch_budget, struct ota_error *err)
+			 ZSTD_CCtx **cctx, size_t *patch_budget, size_t *move_budget, struct ota_error *err)
 {
 	int r = map_image(j, err);
 	if (r == 0 && o->n_delta_bases)
@@ -316,6 +353,8 @@ static int process_image(struct image_job *j, const struct ota_bundle_create_opt
 	r = ota_find_cuts(j->map, j->size, o->chunker, o->chunk_avg, threads, &j->cuts, &j->n_cuts, err);
 	if (r == 0)
 		r = compress_image(j, o, threads, cctx, patch_budget, err);
+	if (r == 0 && j->bases)
+		r = keep_moves(j, move_budget, err);
 	if (hashing)
 		(void)pthread_join(hasher, NULL);
 	else
@@ -333,6 +372,7 @@ static void image_job_done(struct image_job *j)
 	free(j->entries);
 	free(j->sha);
 	free(j->patches);
+	free(j->moves);
 	ota_patch_bases_free(j->bases);
 	if (j->data_fd >= 0)
 		(void)close(j->data_fd);
@@ -419,6 +459,8 @@ static int fill_manifest(struct ota_manifest *m, const struct ota_bundle_create_
 			j->patches[k].offset += p->data_offset;
 		p->patches = j->patches;
 		p->n_patches = j->n_patches;
+		p->moves = j->moves;
+		p->n_moves = j->n_moves;
 		pos = p->data_offset + p->data_size;
 		int r = build_table(j, p, &tables[i], err);
 		if (r < 0)
@@ -488,13 +530,13 @@ int ota_bundle_create(const struct ota_bundle_create_opts *opts, const char *out
 	ZSTD_CCtx *cctx[256] = { 0 };
 	struct image_job jobs[OTA_BUNDLE_MAX_PAYLOADS] = { 0 };
 	int r = 0;
-	size_t patch_budget = PATCH_BUDGET;
+	size_t patch_budget = PATCH_BUDGET, move_budget = MOVE_BUDGET;
 	for (unsigned t = 0; t < threads; t++)
 		if (!(cctx[t] = ZSTD_createCCtx()))
 			r = ota_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < o.n_images; i++) {
 		jobs[i] = (struct image_job){ .img = &o.images[i], .data_fd = -1 };
-		r = process_image(&jobs[i], &o, threads, cctx, &patch_budget, err);
+		r = process_image(&jobs[i], &o, threads, cctx, &patch_budget, &move_budget, err);
 	}
 	for (unsigned t = 0; t < threads; t++)
 		(void)ZSTD_freeCCtx(cctx[t]);

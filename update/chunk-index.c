@@ -25,18 +25,26 @@ static int entry_cmp(const void *a, const void *b)
 	return c ? c : (x->size > y->size) - (x->size < y->size);
 }
 
+/* Room for one more entry. */
+static int index_reserve(struct ota_chunk_index *ix)
+{
+	if (ix->n < ix->cap)
+		return 0;
+	size_t cap = ix->cap ? ix->cap * 2 : 1024;
+	struct ota_chunk_index_entry *v = realloc(ix->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ix->v = v;
+	ix->cap = cap;
+	return 0;
+}
+
 static int index_add(struct ota_chunk_index *ix, const uint8_t *data, size_t size, uint64_t offset)
 {
 	if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
 		return 0; /* a bounded index: the rest is simply not reusable by content */
-	if (ix->n == ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 1024;
-		struct ota_chunk_index_entry *v = realloc(ix->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ix->v = v;
-		ix->cap = cap;
-	}
+	if (index_reserve(ix) < 0)
+		return -ENOMEM;
 	struct ota_chunk_index_entry *c = &ix->v[ix->n];
 	int r = ota_sha256(data, size, c->sha);
 	if (r < 0)
@@ -224,6 +232,92 @@ int ota_chunk_index_scan(int fd, int direct_fd, uint64_t size, const struct ota_
 	if (r < 0)
 		return r;
 	qsort(ix->v, ix->n, sizeof(*ix->v), entry_cmp);
+	return 0;
+}
+
+/* How many runs of an earlier image are read to tell whether the slot holds it. */
+#define MOVES_PROBES 8u
+
+/* The runs of base `base`: moves[*first, *end). */
+static void base_runs(const struct ota_manifest_payload *p, uint32_t base, size_t *first, size_t *end)
+{
+	size_t i = 0;
+	while (i < p->n_moves && p->moves[i].base < base)
+		i++;
+	*first = i;
+	while (i < p->n_moves && p->moves[i].base == base)
+		i++;
+	*end = i;
+}
+
+/* Whether the slot holds chunk `chunk` of the table at base offset `at`. */
+static bool holds(int fd, uint64_t size, const struct ota_chunk_entry *e, uint64_t at, uint8_t *buf)
+{
+	return at <= size && e->usize <= size - at && ota_pread_full(fd, buf, e->usize, at) == (ssize_t)e->usize &&
+	       ota_chunk_verify(e, buf, e->usize) == 0;
+}
+
+/* Whether the slot holds the earlier image of runs [first, end): the first
+ * chunk of up to MOVES_PROBES of them, spread evenly, is there. */
+static bool base_matches(int fd, uint64_t size, const struct ota_manifest_payload *p, const struct ota_chunk_entry *table,
+			 size_t first, size_t end, uint8_t *buf)
+{
+	size_t n = end - first, probes = n < MOVES_PROBES ? n : MOVES_PROBES;
+	for (size_t k = 0; k < probes; k++) {
+		const struct ota_chunk_move *mv = &p->moves[first + k * n / probes];
+		if (!holds(fd, size, &table[mv->chunk], mv->base_offset, buf))
+			return false;
+	}
+	return probes > 0;
+}
+
+/* The entries of runs [first, end) (sorted by chunk: one walk of the table). */
+static int add_runs(struct ota_chunk_index *ix, const struct ota_manifest_payload *p,
+		    const struct ota_chunk_entry *table, size_t first, size_t end)
+{
+	uint64_t i = 0, off = 0; /* chunk i starts at image offset off */
+	for (size_t m = first; m < end; m++) {
+		const struct ota_chunk_move *mv = &p->moves[m];
+		for (; i < mv->chunk; i++)
+			off += table[i].usize;
+		uint64_t run_start = off;
+		for (; i < (uint64_t)mv->chunk + mv->count; i++) {
+			uint64_t at;
+			if (__builtin_add_overflow(mv->base_offset, off - run_start, &at))
+				break; /* a hint past 2^64: nothing there */
+			if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
+				return 0;
+			if (index_reserve(ix) < 0)
+				return -ENOMEM;
+			struct ota_chunk_index_entry *c = &ix->v[ix->n++];
+			memcpy(c->sha, table[i].sha256, 32);
+			c->offset = at;
+			c->size = table[i].usize;
+			off += table[i].usize;
+		}
+	}
+	return 0;
+}
+
+int ota_chunk_index_from_moves(int fd, uint64_t size, const struct ota_manifest_payload *p,
+			       const struct ota_chunk_entry *table, uint8_t *buf, struct ota_chunk_index *ix)
+{
+	for (uint32_t base = 0; base < OTA_BUNDLE_MAX_PATCH_BASES; base++) {
+		size_t first, end;
+		base_runs(p, base, &first, &end);
+		if (!base_matches(fd, size, p, table, first, end, buf))
+			continue;
+		struct ota_chunk_index made = { 0 };
+		int r = add_runs(&made, p, table, first, end);
+		if (r < 0) {
+			ota_chunk_index_done(&made);
+			return r;
+		}
+		qsort(made.v, made.n, sizeof(*made.v), entry_cmp);
+		ota_chunk_index_done(ix);
+		*ix = made;
+		return 1;
+	}
 	return 0;
 }
 

@@ -77,6 +77,8 @@ struct batch {
 	int spare;         /* the spare's old content, read-only, or -1 */
 	int active;        /* the active slot: local chunks and the bases, or -1 */
 	const struct ota_chunk_index *ix, *moved; /* the active's chunks, the spare's old image's */
+	bool ix_hints;     /* ix is made from the bundle's moves */
+	bool ix_doubted;   /* ... and placed a chunk where it was not: read before trusting it */
 	uint8_t *plan;     /* enum chunk_plan per chunk */
 	uint8_t *bbuf;     /* a base region */
 	uint8_t *fbuf;     /* a chunk fetched alone (its patch failed, or it was not where the index said) */
@@ -191,13 +193,21 @@ static void queue_chunk(struct batch *b, uint64_t i, uint64_t off)
 	b->plan[i] = PLAN_QUEUED;
 }
 
+static bool read_active(struct batch *b, const struct ota_chunk_entry *e, uint64_t off);
+
 /* Whether the indexes place chunk i (at image offset off) on the device:
- * then the cursor looks for it there (and fetches it alone if it is not). */
-static bool placed_locally(const struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
+ * then the cursor looks for it there (and fetches it alone if it is not).
+ * Once the bundle's moves placed a chunk where it was not (the slot holds
+ * another release whose probed runs happened to match), the active slot is
+ * read and checked here (the cursor reads it again, from the page cache,
+ * right before use), so that what is missing is fetched with the round,
+ * its patches included, not one request per chunk. */
+static bool placed_locally(struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
 {
 	const struct ota_chunk_index_entry *lc;
-	return (b->active >= 0 && ota_chunk_index_find(b->ix, e)) ||
-	       (b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off);
+	if (b->active >= 0 && (b->ix_doubted ? read_active(b, e, off) : ota_chunk_index_find(b->ix, e) != NULL))
+		return true;
+	return b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off;
 }
 
 /* The next fetch round, planned ahead of the cursor from chunk *next (at
@@ -344,7 +354,7 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 			x->reused_spare += e->usize;
 		} else if (where == 4) {
 			x->zero_chunks += e->usize;
-		} else if ((r = fetch_alone(x, b, i)) < 0) {
+		} else if ((b->ix_doubted = b->ix_hints), (r = fetch_alone(x, b, i)) < 0) {
 			/* The indexes placed it locally, but it was not there (a stale index). */
 			ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ",
 					 b->d->src->name, b->p->slot_class, (unsigned long long)i, (unsigned long long)off);
@@ -398,18 +408,24 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 	const struct ota_slot_config *as = ota_sysconf_slot(x->c, d->booted, p->slot_class);
 	_cleanup_close_ int active = -1;
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
+	bool ix_hints = false;
 	char apath[PATH_MAX];
 	if ((r = ota_install_begin_payload(x, t)) < 0)
 		return r;
 	if (as && ota_install_slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
+		uint64_t asize = active >= 0 ? active_size(x, as, active, as->file != NULL) : 0;
 		if (active >= 0 && ota_chunk_index_load(x->c->status_file, as->name, p, &ix) > 0) {
 			ota_install_report(x, OTA_STAGE_INDEX_LOADED, t, 0);
+		} else if (active >= 0 && (r = ota_chunk_index_from_moves(active, asize, p, table, ubuf, &ix)) != 0) {
+			if (r < 0)
+				return ota_error_errno(x->err, r, "slot %s: index from the bundle's moves", as->name);
+			ix_hints = true;
+			ota_install_report(x, OTA_STAGE_INDEX_MOVES, t, 0);
 		} else if (active >= 0) {
 			ota_install_report(x, OTA_STAGE_INDEX, t, 0);
 			_cleanup_close_ int direct = open(apath, O_RDONLY | O_CLOEXEC | O_DIRECT | (as->file ? O_NOFOLLOW : 0));
-			r = ota_chunk_index_scan(active, direct, active_size(x, as, active, as->file != NULL), p, max, &ix,
-						 as->name, x->err);
+			r = ota_chunk_index_scan(active, direct, asize, p, max, &ix, as->name, x->err);
 			if (r < 0)
 				return r;
 		}
@@ -423,7 +439,7 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		(void)ota_chunk_index_load_candidates(x->c->status_file, t->slot->name, p, &moved);
 	struct batch b = { .d = d, .t = t, .p = p, .table = table, .dec = dec, .ubuf = ubuf, .sbuf = sbuf, .cbuf = cbuf,
 			   .ranges = ranges, .chunk_of = chunk_of, .offset_of = offset_of, .patch_of = patch_of,
-			   .spare = spare, .active = active, .ix = &ix, .moved = &moved, .plan = plan, .bbuf = bbuf,
+			   .spare = spare, .active = active, .ix = &ix, .ix_hints = ix_hints, .moved = &moved, .plan = plan, .bbuf = bbuf,
 			   .fbuf = fbuf };
 	ota_install_report(x, OTA_STAGE_WRITE, t, 0);
 	if ((r = place_chunks(x, &b, as ? as->name : "")) < 0)

@@ -130,6 +130,7 @@ static const char *const ota_update_stage_names[OTA_STAGE_MAX] = {
 	[OTA_STAGE_PRE_INSTALL] = "pre-install",
 	[OTA_STAGE_INDEX] = "index",
 	[OTA_STAGE_INDEX_LOADED] = "index-loaded",
+	[OTA_STAGE_INDEX_MOVES] = "index-moves",
 	[OTA_STAGE_RESUME] = "resume",
 	[OTA_STAGE_WRITE] = "write",
 	[OTA_STAGE_INSTALLED] = "installed",

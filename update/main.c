@@ -222,10 +222,11 @@ static void progress(void *userdata, const struct ota_update_progress *p)
 		fprintf(stderr, "%s\n", ota_update_stage_to_string(p->stage));
 		return;
 	}
-	if (p->stage == OTA_STAGE_INDEX || p->stage == OTA_STAGE_INDEX_LOADED) {
+	if (p->stage == OTA_STAGE_INDEX || p->stage == OTA_STAGE_INDEX_LOADED || p->stage == OTA_STAGE_INDEX_MOVES) {
 		fprintf(stderr, "%s: %s\n", p->slot_class,
-			p->stage == OTA_STAGE_INDEX_LOADED ? "using the active slot's saved chunk index"
-							   : "indexing the active slot for reusable chunks");
+			p->stage == OTA_STAGE_INDEX_LOADED  ? "using the active slot's saved chunk index"
+			: p->stage == OTA_STAGE_INDEX_MOVES ? "the active slot holds a release the bundle knows: using its moves"
+							    : "indexing the active slot for reusable chunks");
 		return;
 	}
 	if (p->stage == OTA_STAGE_RESUME) {

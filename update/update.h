@@ -141,6 +141,7 @@ enum ota_update_stage {
 	OTA_STAGE_PRE_INSTALL,   /* "pre-install": the hooks run */
 	OTA_STAGE_INDEX,         /* "index": the active slot is cut into chunks (delta) */
 	OTA_STAGE_INDEX_LOADED,  /* "index-loaded": its saved chunk index is used instead */
+	OTA_STAGE_INDEX_MOVES,   /* "index-moves": the bundle's moves place its chunks instead */
 	OTA_STAGE_RESUME,        /* "resume": done is the checkpoint of an interrupted install of this bundle */
 	OTA_STAGE_WRITE,         /* "write": done of total bytes in place */
 	OTA_STAGE_INSTALLED,     /* "installed": the payload is read back, its image hash checked */

@@ -724,6 +724,96 @@ TEST(manifest_patches_round_trip_and_limits)
 	ASSERT_CONTAINS(err.msg, "entries of 64");
 }
 
+/* ---- chunk moves --------------------------------------------------------------- */
+
+static void sample_moves(struct ota_manifest *m, struct ota_manifest_payload *p, struct ota_chunk_move *mv)
+{
+	sample(m, p);
+	mv[0] = (struct ota_chunk_move){ .chunk = 0, .count = 1, .base = 0, .base_offset = 1u << 20 };
+	mv[1] = (struct ota_chunk_move){ .chunk = 1, .count = 1, .base = 0, .base_offset = 0 };
+	mv[2] = (struct ota_chunk_move){ .chunk = 0, .count = 2, .base = 3, .base_offset = UINT64_MAX - 7 };
+	p->moves = mv;
+	p->n_moves = 3;
+}
+
+TEST(manifest_moves_round_trip_and_limits)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p;
+	struct ota_chunk_move mv[3];
+	struct ota_error err = { 0 };
+	sample_moves(&m, &p, mv);
+	_cleanup_free_ uint8_t *raw = NULL;
+	size_t size;
+	ASSERT_INT_EQ(ota_manifest_serialize(&m, &raw, &size, &err), 0);
+	struct ota_manifest *g = NULL;
+	ASSERT_INT_EQ(ota_manifest_parse(raw, size, &g, &err), 0);
+	ASSERT_INT_EQ(g->payloads[0].n_moves, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct ota_chunk_move *q = &g->payloads[0].moves[i];
+		ASSERT_TRUE(q->chunk == mv[i].chunk && q->count == mv[i].count && q->base == mv[i].base &&
+			    q->base_offset == mv[i].base_offset);
+	}
+	_cleanup_free_ uint8_t *raw2 = NULL;
+	size_t size2;
+	ASSERT_INT_EQ(ota_manifest_serialize(g, &raw2, &size2, &err), 0);
+	ASSERT_TRUE(size2 == size && memcmp(raw, raw2, size) == 0);
+	g = ota_manifest_free(g);
+
+	/* A reader that does not know the field sees an optional one: skipped. */
+	for (size_t i = 0; i + 6 <= size; i++)
+		if (raw[i] == 0x00 && raw[i + 1] == 0x21 && ota_get_be32(raw + i + 2) == 3 * OTA_BUNDLE_MOVE_ENTRY_SIZE)
+			raw[i + 1] = 0x7d;
+	ASSERT_INT_EQ(ota_manifest_parse(raw, size, &g, &err), 0);
+	ASSERT_INT_EQ(g->payloads[0].n_moves, 0);
+	g = ota_manifest_free(g);
+
+	/* Bounds: each of these is refused, naming the move. */
+	sample_moves(&m, &p, mv);
+	mv[1].count = 2; /* chunks 1 and 2 of 2 */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "move 1: chunks 1 + 2 of 2");
+	sample_moves(&m, &p, mv);
+	mv[0].count = 0;
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "move 0:");
+	sample_moves(&m, &p, mv);
+	mv[1].count = UINT32_MAX; /* chunk + count past 2^32: no wrap */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	sample_moves(&m, &p, mv);
+	mv[2].base = 4; /* at most 4 earlier images */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "move 2: base 4");
+	sample_moves(&m, &p, mv);
+	mv[0].count = 2; /* overlaps the next run of the same base */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "move 1: not sorted, or overlapping move 0");
+	sample_moves(&m, &p, mv);
+	mv[0].chunk = 1, mv[1].chunk = 0; /* one base's runs out of order */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "not sorted");
+	sample_moves(&m, &p, mv);
+	mv[0].base = 1; /* base 1 before base 0 */
+	ASSERT_INT_EQ(ota_manifest_validate(&m, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "not sorted");
+	/* A field whose length is not a whole number of entries. */
+	static const uint8_t odd[] = { 0x00, 0x21, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+				       0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	sample(&m, &p);
+	_cleanup_free_ uint8_t *r3 = NULL;
+	ASSERT_INT_EQ(ota_manifest_serialize(&m, &r3, &size, &err), 0);
+	_cleanup_free_ uint8_t *buf = malloc(size + sizeof(odd));
+	memcpy(buf, r3, size);
+	memcpy(buf + size, odd, sizeof(odd));
+	for (size_t i = 0; i + 6 <= size; i++)
+		if (buf[i] == 0x80 && buf[i + 1] == 0x10) { /* the payload container, last in the manifest */
+			ota_put_be32(buf + i + 2, ota_get_be32(buf + i + 2) + (uint32_t)sizeof(odd));
+			break;
+		}
+	ASSERT_INT_EQ(ota_manifest_parse(buf, size + sizeof(odd), &g, &err), -EBADMSG);
+	ASSERT_CONTAINS(err.msg, "entries of 20");
+}
+
 /* Text-like bytes (compressible, as binaries are) from a seed. */
 static uint8_t *text_buf(size_t n, uint32_t seed)
 {
@@ -787,6 +877,27 @@ TEST(patches_made_against_an_earlier_image_and_decoded)
 	ASSERT_TRUE(p->n_patches >= 15 && p->n_patches <= 30);
 	struct ota_chunk_entry *t = NULL;
 	ASSERT_INT_EQ(ota_bundle_fetch_table(&src, d, p, 0, &t, &err), 0);
+	/* The moves: every chunk v1 holds, where it holds it (those after the
+	 * insertion moved by 7 bytes), in runs; none of the changed ones. */
+	ASSERT_TRUE(p->n_moves >= 1 && p->n_moves <= 30);
+	uint64_t moved_chunks = 0, shifted = 0;
+	for (size_t k = 0; k < p->n_moves; k++) {
+		const struct ota_chunk_move *mv = &p->moves[k];
+		ASSERT_INT_EQ(mv->base, 0);
+		uint64_t at = 0, base_at = mv->base_offset;
+		for (uint32_t j = 0; j < mv->chunk; j++)
+			at += t[j].usize;
+		for (uint32_t j = mv->chunk; j < mv->chunk + mv->count; j++) {
+			ASSERT_TRUE(base_at + t[j].usize <= n);
+			ASSERT_TRUE(memcmp(old + base_at, new + at, t[j].usize) == 0);
+			shifted += base_at != at;
+			moved_chunks++;
+			at += t[j].usize;
+			base_at += t[j].usize;
+		}
+	}
+	ASSERT_TRUE(shifted > 10);
+	ASSERT_TRUE(moved_chunks + p->n_patches >= p->chunk_count - 2);
 	struct ota_chunk_decoder *dec = NULL;
 	ASSERT_INT_EQ(ota_chunk_decoder_new(&dec, &err), 0);
 	_cleanup_free_ uint8_t *ubuf = malloc(max), *base = malloc(ota_bundle_patch_base_max(p));

@@ -204,3 +204,85 @@ TEST(chunk_index_scan_with_o_direct_cuts_as_one_pass)
 	if (no_direct)
 		SKIP("O_DIRECT is not to be had in the test directory");
 }
+
+/* A slot whose bytes are 10 chunks of 1,000 bytes; the new image's table
+ * names 6 of them, moved, in runs of the bundle's moves. */
+struct moves_fixture {
+	char dir[TEST_DIR_MAX], path[PATH_MAX];
+	uint8_t *slot;
+	struct ota_manifest_payload p;
+	struct ota_chunk_entry table[6];
+	struct ota_chunk_move moves[3];
+};
+
+static void sha_of(const uint8_t *data, size_t size, uint8_t out[32])
+{
+	ASSERT_TRUE(EVP_Digest(data, size, out, NULL, EVP_sha256(), NULL));
+}
+
+/* New image: chunks 0-1 = slot chunks 5-6, chunk 2 new, chunks 3-5 = slot
+ * chunks 1-3. Moves of base 1 say so; base 0's runs are of another image. */
+static void moves_setup(struct moves_fixture *f)
+{
+	ASSERT_INT_EQ(test_mkdtemp(f->dir, sizeof(f->dir), "moves"), 0);
+	snprintf(f->path, sizeof(f->path), "%s/slot.img", f->dir);
+	f->slot = lcg_bytes(10000, 4242);
+	ASSERT_TRUE(f->slot != NULL);
+	ASSERT_INT_EQ(ota_write_file_atomic(f->path, f->slot, 10000, 0644, NULL), 0);
+	const int from[6] = { 5, 6, -1, 1, 2, 3 };
+	_cleanup_free_ uint8_t *fresh = lcg_bytes(1000, 99);
+	for (unsigned i = 0; i < 6; i++) {
+		f->table[i].usize = 1000;
+		sha_of(from[i] < 0 ? fresh : f->slot + from[i] * 1000, 1000, f->table[i].sha256);
+	}
+	f->moves[0] = (struct ota_chunk_move){ .chunk = 0, .count = 6, .base = 0, .base_offset = 123 };
+	f->moves[1] = (struct ota_chunk_move){ .chunk = 0, .count = 2, .base = 1, .base_offset = 5000 };
+	f->moves[2] = (struct ota_chunk_move){ .chunk = 3, .count = 3, .base = 1, .base_offset = 1000 };
+	f->p = (struct ota_manifest_payload){ .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 4096, .chunk_count = 6,
+					      .image_size = 6000, .moves = f->moves, .n_moves = 3 };
+}
+
+/* The earlier image the slot holds is found by probing its runs (base 0's
+ * are not there), and its runs become the index, without a scan. */
+TEST(chunk_index_from_moves_uses_the_earlier_image_the_slot_holds)
+{
+	struct moves_fixture f;
+	moves_setup(&f);
+	_cleanup_free_ uint8_t *slot = f.slot, *buf = malloc(4000);
+	_cleanup_close_ int fd = open(f.path, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
+	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd, 10000, &f.p, f.table, buf, &ix), 1);
+	ASSERT_INT_EQ(ix.n, 5);
+	const uint64_t at[6] = { 5000, 6000, 0, 1000, 2000, 3000 };
+	for (unsigned i = 0; i < 6; i++) {
+		const struct ota_chunk_index_entry *e = ota_chunk_index_find(&ix, &f.table[i]);
+		if (i == 2) {
+			ASSERT_NULL(e);
+			continue;
+		}
+		ASSERT_TRUE(e != NULL);
+		ASSERT_INT_EQ(e->offset, at[i]);
+		ASSERT_TRUE(memcmp(slot + e->offset, slot + at[i], 1000) == 0);
+	}
+	/* A slot that holds neither (one byte changed in each run's first
+	 * chunk, where the probes look): no index, the caller scans. */
+	slot[5000] ^= 1;
+	slot[1000] ^= 1;
+	ASSERT_INT_EQ(ota_write_file_atomic(f.path, slot, 10000, 0644, NULL), 0);
+	_cleanup_close_ int fd2 = open(f.path, O_RDONLY | O_CLOEXEC);
+	_cleanup_(ota_chunk_index_done) struct ota_chunk_index none = { 0 };
+	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd2, 10000, &f.p, f.table, buf, &none), 0);
+	ASSERT_INT_EQ(none.n, 0);
+	/* Runs that point past the slot's end, or past 2^64, probe as absent. */
+	slot[5000] ^= 1;
+	slot[1000] ^= 1;
+	ASSERT_INT_EQ(ota_write_file_atomic(f.path, slot, 10000, 0644, NULL), 0);
+	_cleanup_close_ int fd3 = open(f.path, O_RDONLY | O_CLOEXEC);
+	f.moves[2].base_offset = UINT64_MAX - 500;
+	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd3, 10000, &f.p, f.table, buf, &none), 0);
+	f.moves[2].base_offset = 9500;
+	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd3, 10000, &f.p, f.table, buf, &none), 0);
+	f.p.n_moves = 0;
+	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd3, 10000, &f.p, f.table, buf, &none), 0);
+}

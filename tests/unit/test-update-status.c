@@ -93,7 +93,7 @@ TEST(status_round_trip)
  * `status` and --json progress events spell them. */
 static const char *const state_texts[] = { "", "installing", "installed", "good", "unknown" };
 static const char *const stage_texts[] = { "warning", "full-download", "verified", "pre-install",
-					   "index", "index-loaded", "resume", "write",
+					   "index", "index-loaded", "index-moves", "resume", "write",
 					   "installed", "post-install", "armed" };
 
 TEST(slot_states_and_progress_stages_round_trip_through_their_text)
