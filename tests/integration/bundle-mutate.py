@@ -84,12 +84,33 @@ def patches(path):
                     print(*struct.unpack(">QI", pv[i + 8:i + 20]))
 
 
+def moves(path):
+    """Prints each run of the moves field: base count, and where in the earlier
+    image its first and last chunks start (first_offset last_offset last_size)."""
+    b, msize, ssize = load(path)
+    data = HDR + msize + ssize
+    for t, v in fields(b[HDR:HDR + msize]):
+        if t != 0x8010:
+            continue
+        p = {pt: pv for pt, pv in fields(v)}
+        toff = struct.unpack(">Q", p[0x8017])[0]
+        count = struct.unpack(">Q", p[0x8015])[0]
+        sizes = [struct.unpack(">I", b[data + toff + 48 * i + 44:data + toff + 48 * i + 48])[0] for i in range(count)]
+        mv = p.get(0x0021, b"")
+        for i in range(0, len(mv), 20):
+            chunk, n, base, boff = struct.unpack(">III Q".replace(" ", ""), mv[i:i + 20])
+            last = boff + sum(sizes[chunk:chunk + n - 1])
+            print(base, n, boff, last, sizes[chunk + n - 1])
+
+
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
     if cmd == "offsets":
         return offsets(path)
     if cmd == "patches":
         return patches(path)
+    if cmd == "moves":
+        return moves(path)
     out = sys.argv[3]
     b, msize, ssize = load(path)
     m = b[HDR:HDR + msize]

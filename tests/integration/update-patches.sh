@@ -4,15 +4,23 @@
 # (docs/bundle-format.md "Chunk patches") from a real nginx on 127.0.0.1 into
 # loop-device slots. v2 is v1 with 24 files edited in a few places (as
 # rebuilt binaries are); its bundle carries patches against v1. Cases:
-#   - patch used: the active slot holds v1: fewer bytes fetched than for the
-#     same image without patches, multi-range requests, the image right;
+#   - patch used: the active slot holds v1 (flashed: no saved index): fewer
+#     bytes fetched than for the same image without patches, multi-range
+#     requests, the image right; the bundle's moves place v1's chunks (stage
+#     index-moves), the slot is not scanned;
+#   - moves stale: v1 with the last chunk of every run changed (the probes
+#     read first chunks): those are fetched, the rest reused, the image
+#     right, no more fetched than the bundle without patches or moves costs
+#     on the same device (which scans it);
 #   - base corrupted: one byte of every patch's base region damaged in the
 #     active slot: no patch used, the chunks fetched, the image right;
 #   - base absent: the active slot holds unrelated bytes: what the bundle
-#     without patches costs (within 1 %, plus the larger manifest);
-#   - old reader: the patch field renamed to a tag no reader knows (what a
-#     reader from before patches sees) and re-signed: installs by delta and
-#     streamed, ignoring the patches; `ota-bundle verify` accepts the bundle;
+#     without patches costs (within 1 %, plus the larger manifest); the
+#     moves' probes fail, the slot is scanned;
+#   - old reader: the patch and moves fields renamed to tags no reader knows
+#     (what a reader from before them sees) and re-signed: installs by delta
+#     (scanning) and streamed, ignoring them; `ota-bundle verify` accepts the
+#     bundle;
 #   - moved within the spare: the spare holds v1, installed by ota-update
 #     (its index saved), the new image is v1 moved 1 MiB towards the start:
 #     its chunks are copied within the spare, not fetched.
@@ -84,13 +92,15 @@ bundle moved 3.0 system-moved.img
 bundle v2-plain 2.0 system-v2.img
 bundle v2 2.0 system-v2.img --delta-base system-v1.img
 # What a reader from before patches sees: the field under a tag it does not know (optional: skipped).
-python3 "$HERE/bundle-mutate.py" retag srv/v2.otab v2-old.unsigned system 0x0020 0x0fe0
+python3 "$HERE/bundle-mutate.py" retag srv/v2.otab v2-old.tmp system 0x0020 0x0fe0
+python3 "$HERE/bundle-mutate.py" retag v2-old.tmp v2-old.unsigned system 0x0021 0x0fe1
 "$B" sign --key signer.key --cert signer.pem v2-old.unsigned srv/v2-old.otab
 inspect() { "$B" inspect --json "srv/$1.otab" | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"; }
-NPATCH=$(inspect v2 "j['payloads'][0]['patches']")
-[ "$NPATCH" -gt 0 ] && [ "$(inspect v2-old "j['payloads'][0]['patches']")" = 0 ] \
-	&& ok "bundle: $NPATCH chunk patches against v1; $(stat -c %s srv/v2-plain.otab) -> $(stat -c %s srv/v2.otab) bytes" \
-	|| bad bundle "patches: $NPATCH"
+NPATCH=$(inspect v2 "j['payloads'][0]['patches']") NMOVES=$(inspect v2 "j['payloads'][0]['moves']")
+[ "$NPATCH" -gt 0 ] && [ "$NMOVES" -gt 0 ] && [ "$(inspect v2-old "j['payloads'][0]['patches']")" = 0 ] \
+	&& [ "$(inspect v2-old "j['payloads'][0]['moves']")" = 0 ] && [ "$(inspect v2-plain "j['payloads'][0]['moves']")" = 0 ] \
+	&& ok "bundle: $NPATCH chunk patches and $NMOVES runs of moves against v1; $(stat -c %s srv/v2-plain.otab) -> $(stat -c %s srv/v2.otab) bytes" \
+	|| bad bundle "patches: $NPATCH, moves: $NMOVES"
 
 # ---- the device: system slots on loop devices --------------------------------------------
 . "$HERE/../lib/fake-device.sh"
@@ -124,11 +134,38 @@ WANT=system-v2.img
 device system-v1.img
 install plain v2-plain && PLAIN=$SRV
 device system-v1.img
+# Which index the install used: moves, index (a scan) or index-loaded.
+index_stage() { grep -o '"stage":"index[a-z-]*"' out.txt | head -1 | cut -d'"' -f4; }
 if install patch-used v2; then
-	MULTI=$(awk -F'"' '$2 ~ /,/' ngx/access.log | wc -l)
+	MULTI=$(awk -F'"' '$2 ~ /,/' ngx/access.log | wc -l) USED=$PATCHED
 	[ "$PATCHED" -gt 0 ] && [ "$SRV" -lt "$PLAIN" ] && [ "$MULTI" -gt 0 ] \
 		&& ok "patches used: $SRV bytes fetched instead of $PLAIN, $PATCHED image bytes made from patches, $MULTI multi-range requests" \
 		|| bad patch-used "fetched $SRV (without patches $PLAIN), patched $PATCHED, multi-range $MULTI"
+	[ "$(index_stage)" = index-moves ] && [ "$(done_field reused_active)" -gt $((2 << 20)) ] \
+		&& ok "moves: v1's chunks placed by the bundle's moves, the slot not scanned, $(done_field reused_active) bytes reused" \
+		|| bad moves-used "index stage '$(index_stage)', reused from the active slot $(done_field reused_active)"
+fi
+
+# ---- moves stale ----------------------------------------------------------------------------
+# v1 with one byte of the last chunk of every run longer than one chunk changed.
+stale_device() {
+	device system-v1.img
+	STALE=0
+	while read -r base count first last size; do
+		[ "$count" -gt 1 ] || continue
+		flip_byte "$LA" $((last + size / 2))
+		STALE=$((STALE + 1))
+	done < <(python3 "$HERE/bundle-mutate.py" moves srv/v2.otab)
+	sync
+}
+stale_device
+install moves-stale-plain v2-plain && STALE_PLAIN=$SRV
+stale_device
+if install moves-stale v2; then
+	[ "$STALE" -gt 0 ] && [ "$(index_stage)" = index-moves ] && [ "$SRV" -le $((STALE_PLAIN + STALE_PLAIN / 100)) ] \
+		&& [ "$(done_field reused_active)" -gt $((1 << 20)) ] \
+		&& ok "moves stale: $STALE chunks not where the moves say, fetched: $SRV bytes (the bundle without patches or moves, scanning: $STALE_PLAIN), the image right" \
+		|| bad moves-stale "$STALE stale, index stage '$(index_stage)', fetched $SRV (without patches, scanning: $STALE_PLAIN), reused $(done_field reused_active)"
 fi
 
 # ---- base corrupted locally ----------------------------------------------------------------
@@ -151,8 +188,8 @@ install absent-plain v2-plain && ABSENT_PLAIN=$SRV
 device unrelated.img
 if install base-absent v2; then
 	GROWTH=$(($(inspect v2 "j['manifest_size']") - $(inspect v2-plain "j['manifest_size']")))
-	[ "$PATCHED" = 0 ] && [ "$SRV" -le $((ABSENT_PLAIN + ABSENT_PLAIN / 100 + GROWTH)) ] \
-		&& ok "base absent: $SRV bytes fetched, without patches $ABSENT_PLAIN (+ $GROWTH bytes of manifest)" \
+	[ "$PATCHED" = 0 ] && [ "$SRV" -le $((ABSENT_PLAIN + ABSENT_PLAIN / 100 + GROWTH)) ] && [ "$(index_stage)" = index ] \
+		&& ok "base absent: $SRV bytes fetched, without patches $ABSENT_PLAIN (+ $GROWTH bytes of manifest), the slot scanned" \
 		|| bad base-absent "patched $PATCHED, fetched $SRV, without patches $ABSENT_PLAIN, manifest growth $GROWTH"
 fi
 
@@ -161,8 +198,9 @@ fi
 	|| bad verify "$(cat err.txt)"
 device system-v1.img
 if install old-reader-delta v2-old; then
-	[ "$PATCHED" = 0 ] && ok "old reader, delta: patches ignored, the chunks fetched whole ($SRV bytes), the image right" \
-		|| bad old-reader-delta "patched $PATCHED"
+	[ "$PATCHED" = 0 ] && [ "$(index_stage)" = index ] \
+		&& ok "old reader, delta: patches and moves ignored (the slot scanned), the chunks fetched whole ($SRV bytes), the image right" \
+		|| bad old-reader-delta "patched $PATCHED, index stage '$(index_stage)'"
 fi
 device system-v1.img
 install old-reader-streamed v2-old --no-delta && [ "$SRV" = "$(stat -c %s srv/v2-old.otab)" ] \
