@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# bench/delta.sh BUILD_DIR [CACHE_DIR]: bytes downloaded by a delta install
+# bench/delta.sh [--rounds N] BUILD_DIR [CACHE_DIR]: bytes downloaded by a delta install
 # with chunk patches (issue 20), one run each (method:
 # ../../shared/notes/benchmarking.md), over nginx, on a real Debian security
 # update: v1 = `debootstrap --variant=minbase bookworm`, v2 = v1 after
@@ -19,16 +19,22 @@
 #     bundle with patches against v3 only: must download what the bundle
 #     without patches does;
 #   - the bundles' growth from the patches, and the install time with patches
-#     against a full install of the same image from a local bundle: on the
-#     device above (its active slot flashed, not installed by ota-update:
-#     the delta install scans it) and on one whose active slot ota-update
-#     installed (its chunk index saved: no scan).
+#     against a full install of the same image from a local bundle, medians
+#     of --rounds N (default 3) interleaved rounds: on the device above (its
+#     active slot flashed, not installed by ota-update: no saved index) with
+#     the bundle's moves and with a bundle without them (the slot scanned),
+#     and on one whose active slot ota-update installed (its index saved).
 # Not run by CI. Needs root, loop devices, debootstrap and Debian's mirrors
 # (first run), nginx, casync, zstd, GNU time (tools/deps.sh).
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tools/need.sh"
 need casync nginx /usr/bin/time zstd bc curl python3 debugfs
-build=$(realpath "${1:?usage: bench/delta.sh BUILD_DIR [CACHE_DIR]}")
+ROUNDS=3
+if [ "${1:-}" = --rounds ]; then
+	ROUNDS=${2:?--rounds N}
+	shift 2
+fi
+build=$(realpath "${1:?usage: bench/delta.sh [--rounds N] BUILD_DIR [CACHE_DIR]}")
 cache=$(realpath -m "${2:-$build/bench-delta}")
 here=$(dirname "$(realpath "$0")")
 U=$build/bin/ota-update
@@ -140,16 +146,20 @@ pair miss v1.img v3 v3.img
 say "no base at all: v1 -> v2 with patches against v3 only"
 device v1.img
 fetch none v2-other.otab v2.img
-say "full install of v2 from a local bundle"
-device v1.img
-cat v2-local.otab >/dev/null
-sync
-/usr/bin/time -f '%e' -o time.full "$U" --config ota.conf install v2-local.otab >/dev/null
-read -r T_full <time.full
-# The same two installs on a device whose active slot ota-update installed
-# (its chunk index saved: no scan), the device after its first update: v1
-# installed into b from a local bundle, b booted, a holding random bytes.
-say "the same on a device that installed v1 with ota-update (index saved)"
+# ---- install time ----------------------------------------------------------------------------
+# Interleaved rounds (one of each per round, page cache dropped before each;
+# medians: single runs here vary by a third), against a full install of the
+# same image from a local bundle:
+#   M  delta with patches, active slot flashed (no saved index): the bundle's
+#      moves place v1's chunks (stage index-moves);
+#   S  the same bundle with its moves field renamed (what a bundle from before
+#      moves gives): the active slot is scanned (stage index);
+#   I  delta with patches on a device whose active slot ota-update installed
+#      (its index saved), the device after its first update: v1 installed
+#      into b from a local bundle, b booted, a holding random bytes;
+#   F, IF  full installs on the flashed device and on that one.
+python3 "$here/../tests/integration/bundle-mutate.py" retag srv/v2.otab v2-nomoves.unsigned system 0x0021 0x0fe1
+"$B" sign --key signer.key --cert signer.pem v2-nomoves.unsigned srv/v2-nomoves.otab
 "$B" create --key signer.key --cert signer.pem v1.ini v1-local.otab >/dev/null
 device_ix() {
 	rm -rf data
@@ -157,16 +167,37 @@ device_ix() {
 	"$U" --config ota.conf install v1-local.otab >/dev/null
 	fake_boot b
 	head -c "$IMG_BYTES" /dev/urandom | dd of="$LA" bs=1M conv=fsync iflag=fullblock status=none
-	sync
 }
-device_ix
-/usr/bin/time -f '%e' -o time.ix_patch "$U" --config ota.conf install --json "http://127.0.0.1:$PORT/v2.otab" >ix.json
-cmp -s -n "$IMG_BYTES" "$LA" v2.img || { echo "bench: the indexed delta install left a wrong image" >&2; exit 1; }
-grep -q '"stage":"index-loaded"' ix.json || { echo "bench: the saved index was not used" >&2; exit 1; }
-device_ix
-/usr/bin/time -f '%e' -o time.ix_full "$U" --config ota.conf install v2-local.otab >/dev/null
-read -r T_ix_patch <time.ix_patch
-read -r T_ix_full <time.ix_full
+# timed NAME STAGE SPARE ARGS...: one install (page cache dropped first) that
+# must report STAGE (if any) and leave v2 in SPARE; appends its time to T_NAME.
+timed() {
+	local name=$1 stage=$2 spare=$3 t0 t1 var=T_$1
+	shift 3
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	t0=$(now)
+	"$U" --config ota.conf install --json "$@" >"time-$name.json"
+	t1=$(now)
+	cmp -s -n "$IMG_BYTES" "$spare" v2.img || { echo "bench: $name left a wrong image" >&2; exit 1; }
+	[ -z "$stage" ] || grep -q "\"stage\":\"$stage\"" "time-$name.json" ||
+		{ echo "bench: $name did not use stage $stage" >&2; exit 1; }
+	printf -v "$var" '%s %s' "${!var:-}" "$(echo "$t1 - $t0" | bc -l)"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+spread() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f-%.2f", a[1], a[NR] }'; }
+for round in $(seq "$ROUNDS"); do
+	say "install times, round $round of $ROUNDS"
+	device v1.img
+	timed F "" "$LB" v2-local.otab
+	device v1.img
+	timed M index-moves "$LB" "http://127.0.0.1:$PORT/v2.otab"
+	device v1.img
+	timed S index "$LB" "http://127.0.0.1:$PORT/v2-nomoves.otab"
+	device_ix
+	timed I index-loaded "$LA" "http://127.0.0.1:$PORT/v2.otab"
+	device_ix
+	timed IF "" "$LA" v2-local.otab
+done
 
 say "casync extract --seed=v1.img"
 casync make --compression=zstd --chunk-size=65536 --store=srv/store.castr srv/v2.caibx v2.img >/dev/null
@@ -193,10 +224,16 @@ printf '  %-46s %10s -> %s bytes (+%.2f %%), create %.1f s -> %.1f s\n' "bundle 
 	"$(size srv/v2-plain.otab)" "$(size srv/v2.otab)" \
 	"$(pct "$(($(size srv/v2.otab) - $(size srv/v2-plain.otab)))" "$(size srv/v2-plain.otab)")" \
 	"$T_CREATE_PLAIN" "$T_CREATE_PATCH"
-printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "install time with patches, no index" \
-	"$T_v2_patch" "$T_full" "$(x "$T_v2_patch" "$T_full")"
-printf '  %-46s %6.1f s vs %.1f s for a full install from a local bundle (%.2fx)\n' "the same, active slot's index saved" \
-	"$T_ix_patch" "$T_ix_full" "$(x "$T_ix_patch" "$T_ix_full")"
+echo "install time with patches against a full install of v2 from a local bundle (medians of $ROUNDS interleaved rounds, page cache dropped):"
+# row LABEL DELTA FULL: medians, ranges and the ratio of the medians.
+row() {
+	local d f
+	d=$(median ${!2}) f=$(median ${!3})
+	printf '  %-46s %5.2f s (%s) vs %5.2f s (%s): %.2fx\n' "$1" "$d" "$(spread ${!2})" "$f" "$(spread ${!3})" "$(x "$d" "$f")"
+}
+row "flashed device, moves (no scan)" T_M T_F
+row "flashed device, bundle without moves (scan)" T_S T_F
+row "index saved by an earlier install" T_I T_IF
 echo "one-file change v2 -> v3 (/usr/bin/bash, 12 blocks rewritten):"
 printf '  %-46s %10s bytes\n' "ota-update, patches against v2" "$DL_one_patch"
 printf '  %-46s %10s bytes\n' "ota-update, no patches" "$DL_one_plain"
