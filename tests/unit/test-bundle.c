@@ -629,6 +629,32 @@ TEST(create_same_bytes_on_any_thread_count)
 
 /* ---- chunk patches ------------------------------------------------------------ */
 
+/* Parses the sample manifest with field (size bytes, head included)
+ * appended inside its payload container. */
+static int parse_with_payload_field(const uint8_t *field, size_t size, struct ota_error *err)
+{
+	struct ota_manifest m;
+	struct ota_manifest_payload p;
+	sample(&m, &p);
+	_cleanup_free_ uint8_t *raw = NULL;
+	size_t n;
+	int r = ota_manifest_serialize(&m, &raw, &n, err);
+	_cleanup_free_ uint8_t *buf = r == 0 ? malloc(n + size) : NULL;
+	if (!buf)
+		return r < 0 ? r : -ENOMEM;
+	memcpy(buf, raw, n);
+	memcpy(buf + n, field, size);
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (buf[i] == 0x80 && buf[i + 1] == 0x10) { /* the payload container, last in the manifest */
+			ota_put_be32(buf + i + 2, ota_get_be32(buf + i + 2) + (uint32_t)size);
+			break;
+		}
+	struct ota_manifest *g = NULL;
+	r = ota_manifest_parse(buf, n + size, &g, err);
+	ota_manifest_free(g);
+	return r;
+}
+
 static void sample_patches(struct ota_manifest *m, struct ota_manifest_payload *p, struct ota_chunk_patch *pt)
 {
 	sample(m, p);
@@ -708,19 +734,7 @@ TEST(manifest_patches_round_trip_and_limits)
 	ASSERT_CONTAINS(err.msg, "more than 4 patches for chunk 1");
 	/* A field whose length is not a whole number of entries. */
 	static const uint8_t odd[] = { 0x00, 0x20, 0, 0, 0, 3, 1, 2, 3 };
-	sample(&m, &p);
-	_cleanup_free_ uint8_t *r3 = NULL;
-	ASSERT_INT_EQ(ota_manifest_serialize(&m, &r3, &size, &err), 0);
-	/* Append inside the payload container: grow its length by the field. */
-	_cleanup_free_ uint8_t *buf = malloc(size + sizeof(odd));
-	memcpy(buf, r3, size);
-	memcpy(buf + size, odd, sizeof(odd));
-	for (size_t i = 0; i + 6 <= size; i++)
-		if (buf[i] == 0x80 && buf[i + 1] == 0x10) { /* the payload container, last in the manifest */
-			ota_put_be32(buf + i + 2, ota_get_be32(buf + i + 2) + (uint32_t)sizeof(odd));
-			break;
-		}
-	ASSERT_INT_EQ(ota_manifest_parse(buf, size + sizeof(odd), &g, &err), -EBADMSG);
+	ASSERT_INT_EQ(parse_with_payload_field(odd, sizeof(odd), &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "entries of 64");
 }
 
@@ -799,18 +813,7 @@ TEST(manifest_moves_round_trip_and_limits)
 	/* A field whose length is not a whole number of entries. */
 	static const uint8_t odd[] = { 0x00, 0x21, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
 				       0, 0, 0, 0, 0, 0, 0, 0, 0 };
-	sample(&m, &p);
-	_cleanup_free_ uint8_t *r3 = NULL;
-	ASSERT_INT_EQ(ota_manifest_serialize(&m, &r3, &size, &err), 0);
-	_cleanup_free_ uint8_t *buf = malloc(size + sizeof(odd));
-	memcpy(buf, r3, size);
-	memcpy(buf + size, odd, sizeof(odd));
-	for (size_t i = 0; i + 6 <= size; i++)
-		if (buf[i] == 0x80 && buf[i + 1] == 0x10) { /* the payload container, last in the manifest */
-			ota_put_be32(buf + i + 2, ota_get_be32(buf + i + 2) + (uint32_t)sizeof(odd));
-			break;
-		}
-	ASSERT_INT_EQ(ota_manifest_parse(buf, size + sizeof(odd), &g, &err), -EBADMSG);
+	ASSERT_INT_EQ(parse_with_payload_field(odd, sizeof(odd), &err), -EBADMSG);
 	ASSERT_CONTAINS(err.msg, "entries of 20");
 }
 
