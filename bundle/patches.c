@@ -9,7 +9,15 @@
  * update, bench/delta.sh): the same offset, and where the nearest unchanged
  * chunk before and after it place the chunk (files that moved by a few
  * blocks); each widened by one chunk size on either side, so that content
- * that shifted within the region is found too. The smallest patch wins. */
+ * that shifted within the region is found too. The smallest patch wins:
+ * in bench/delta.sh's update, counted with an instrumented build, the same
+ * offset for 201 of the 221 patches kept, the nearest chunk before for 19,
+ * the one after for 1. No file-system-aware region (the same file by path)
+ * is tried: the patches came to 1.06x the whole-image zstd --patch-from
+ * floor, so no choice of base could save more than 6 % of the download.
+ *
+ * Also the moves (ota_patch_bases_moves): where each earlier image holds
+ * the new image's chunks, so that a device running it needs no scan. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
