@@ -302,35 +302,29 @@ static int map_image(struct image_job *j, struct ota_error *err)
 	return 0;
 }
 
-static int move_longer(const void *a, const void *b)
-{
-	const struct ota_chunk_move *x = a, *y = b;
-	return (x->count < y->count) - (x->count > y->count);
-}
-
-static int move_order(const void *a, const void *b)
-{
-	const struct ota_chunk_move *x = a, *y = b;
-	if (x->base != y->base)
-		return x->base < y->base ? -1 : 1;
-	return (x->chunk > y->chunk) - (x->chunk < y->chunk);
-}
-
-/* The image's moves, within what the bundle still has room for: the runs
- * of most chunks are kept (each spares the device a read of its whole
- * slot only together, but the long ones hold most of the bytes). */
+/* The image's moves, within what the bundle still has room for (payload
+ * by payload, in bundle order): the runs of one earlier image go in whole
+ * or not at all. A device indexes only what the runs name and does not
+ * scan, so part of them would hide the rest of its slot; without them it
+ * scans, as before moves. */
 static int keep_moves(struct image_job *j, size_t *budget, struct ota_error *err)
 {
 	int r = ota_patch_bases_moves(j->bases, j->map, &j->moves, &j->n_moves, err);
-	if (r < 0 || j->n_moves <= *budget) {
-		if (r == 0)
-			*budget -= j->n_moves;
+	if (r < 0)
 		return r;
+	size_t kept = 0;
+	for (size_t i = 0; i < j->n_moves;) {
+		size_t end = i;
+		while (end < j->n_moves && j->moves[end].base == j->moves[i].base)
+			end++;
+		if (end - i <= *budget) {
+			memmove(&j->moves[kept], &j->moves[i], (end - i) * sizeof(*j->moves));
+			kept += end - i;
+			*budget -= end - i;
+		}
+		i = end;
 	}
-	qsort(j->moves, j->n_moves, sizeof(*j->moves), move_longer);
-	j->n_moves = *budget;
-	qsort(j->moves, j->n_moves, sizeof(*j->moves), move_order);
-	*budget = 0;
+	j->n_moves = kept;
 	return 0;
 }
 

@@ -299,26 +299,31 @@ static int add_runs(struct ota_chunk_index *ix, const struct ota_manifest_payloa
 	return 0;
 }
 
+/* The runs of every earlier image whose probes match go in: a release
+ * built with a stable layout matches the probes of its predecessors too,
+ * and only its own runs hold what it added. */
 int ota_chunk_index_from_moves(int fd, uint64_t size, const struct ota_manifest_payload *p,
 			       const struct ota_chunk_entry *table, uint8_t *buf, struct ota_chunk_index *ix)
 {
+	struct ota_chunk_index made = { 0 };
+	bool matched = false;
 	for (uint32_t base = 0; base < OTA_BUNDLE_MAX_PATCH_BASES; base++) {
 		size_t first, end;
 		base_runs(p, base, &first, &end);
 		if (!base_matches(fd, size, p, table, first, end, buf))
 			continue;
-		struct ota_chunk_index made = { 0 };
-		int r = add_runs(&made, p, table, first, end);
-		if (r < 0) {
+		matched = true;
+		if (add_runs(&made, p, table, first, end) < 0) {
 			ota_chunk_index_done(&made);
-			return r;
+			return -ENOMEM;
 		}
-		qsort(made.v, made.n, sizeof(*made.v), entry_cmp);
-		ota_chunk_index_done(ix);
-		*ix = made;
-		return 1;
 	}
-	return 0;
+	if (!matched)
+		return 0;
+	qsort(made.v, made.n, sizeof(*made.v), entry_cmp);
+	ota_chunk_index_done(ix);
+	*ix = made;
+	return 1;
 }
 
 const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_index *ix,
@@ -326,7 +331,21 @@ const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_
 {
 	struct ota_chunk_index_entry key = { .size = e->usize };
 	memcpy(key.sha, e->sha256, 32);
-	return ix->n ? bsearch(&key, ix->v, ix->n, sizeof(*ix->v), entry_cmp) : NULL;
+	size_t lo = 0, hi = ix->n; /* the first entry not below key */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (entry_cmp(&ix->v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && entry_cmp(&ix->v[lo], &key) == 0 ? &ix->v[lo] : NULL;
+}
+
+const struct ota_chunk_index_entry *ota_chunk_index_next(const struct ota_chunk_index *ix,
+							 const struct ota_chunk_index_entry *c)
+{
+	return c + 1 < ix->v + ix->n && entry_cmp(c, c + 1) == 0 ? c + 1 : NULL;
 }
 
 /* The OTAIDX1 layout (chunk-index.h): header, then fixed-size entries. */

@@ -55,17 +55,21 @@ int ota_chunk_index_scan(int fd, int direct_fd, uint64_t size, const struct ota_
 			 struct ota_chunk_index *ix, const char *slot, struct ota_error *err) _must_check_;
 /* An index of fd (the active slot, size bytes) from the payload's moves
  * (docs/bundle-format.md "Chunk moves"), without reading the slot: the
- * chunks of the runs of the first earlier image that the slot holds, where
- * the runs place them. Whether it holds it is probed: the first chunk of up
- * to MOVES_PROBES of its runs, spread over them, read into buf (max bytes)
- * and hashed, must all match. Returns 1 if made (replacing *ix), 0 if no
- * earlier image matched or p has no moves, -ENOMEM. The entries are hints:
- * the caller re-hashes each chunk it takes, as always. */
+ * chunks of the runs of each earlier image the slot holds, where the runs
+ * place them (a chunk may have several entries). Whether it holds one is
+ * probed: the first chunk of up to MOVES_PROBES of its runs, spread over
+ * them, read into buf (max bytes) and hashed, must all match. Returns 1 if
+ * made (replacing *ix), 0 if no earlier image matched or p has no moves,
+ * -ENOMEM. The entries are hints: the caller re-hashes each chunk it
+ * takes, as always. */
 int ota_chunk_index_from_moves(int fd, uint64_t size, const struct ota_manifest_payload *p,
 			       const struct ota_chunk_entry *table, uint8_t *buf, struct ota_chunk_index *ix) _must_check_;
-/* A chunk of the slot with e's hash and size, NULL if none. */
+/* The first place of a chunk with e's hash and size, NULL if none. */
 const struct ota_chunk_index_entry *ota_chunk_index_find(const struct ota_chunk_index *ix,
 							 const struct ota_chunk_entry *e);
+/* The next place of the same chunk as c (an entry of ix), NULL if none. */
+const struct ota_chunk_index_entry *ota_chunk_index_next(const struct ota_chunk_index *ix,
+							 const struct ota_chunk_index_entry *c);
 
 /* The index file of slot beside status_file (<dir>/index/<slot>.idx).
  * Negative (-ENAMETOOLONG) when it does not fit in size. */

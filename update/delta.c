@@ -196,18 +196,20 @@ static void queue_chunk(struct batch *b, uint64_t i, uint64_t off)
 }
 
 static bool read_active(struct batch *b, const struct ota_chunk_entry *e, uint64_t off);
+/* The places of one chunk read_active tries before its own offset. */
+#define ACTIVE_PLACES OTA_BUNDLE_MAX_PATCH_BASES
 
 /* Whether the indexes place chunk i (at image offset off) on the device:
  * then the cursor looks for it there (and fetches it alone if it is not).
  * Once the bundle's moves placed a chunk where it was not (the slot holds
- * another release whose probed runs happened to match), the active slot is
- * read and checked here (the cursor reads it again, from the page cache,
- * right before use), so that what is missing is fetched with the round,
- * its patches included, not one request per chunk. */
+ * another release whose probed runs happened to match, or was changed),
+ * each chunk they place is read and checked here (the cursor reads it
+ * again, from the page cache, right before use), so that what is missing
+ * is fetched with the round, its patches included, not one request each. */
 static bool placed_locally(struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
 {
 	const struct ota_chunk_index_entry *lc;
-	if (b->active >= 0 && (b->ix_doubted ? read_active(b, e, off) : ota_chunk_index_find(b->ix, e) != NULL))
+	if (b->active >= 0 && (lc = ota_chunk_index_find(b->ix, e)) && (!b->ix_doubted || read_active(b, e, off)))
 		return true;
 	return b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off;
 }
@@ -262,9 +264,12 @@ static bool read_active(struct batch *b, const struct ota_chunk_entry *e, uint64
 {
 	if (b->active < 0)
 		return false;
+	/* A chunk held at several places (repeated content, or the moves of
+	 * several earlier images) is looked for at a few of them. */
 	const struct ota_chunk_index_entry *lc = ota_chunk_index_find(b->ix, e);
-	if (lc && lc->offset != off && read_chunk(b->active, b->ubuf, e, lc->offset))
-		return true;
+	for (unsigned k = 0; lc && k < ACTIVE_PLACES; k++, lc = ota_chunk_index_next(b->ix, lc))
+		if (lc->offset != off && read_chunk(b->active, b->ubuf, e, lc->offset))
+			return true;
 	return read_chunk(b->active, b->ubuf, e, off);
 }
 
@@ -356,11 +361,16 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 			x->reused_spare += e->usize;
 		} else if (where == 4) {
 			x->zero_chunks += e->usize;
-		} else if ((b->ix_doubted = b->ix_hints), (r = fetch_alone(x, b, i)) < 0) {
+		} else {
 			/* The indexes placed it locally, but it was not there (a stale index). */
-			ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ",
-					 b->d->src->name, b->p->slot_class, (unsigned long long)i, (unsigned long long)off);
-			return r;
+			if (b->ix_hints && ota_chunk_index_find(b->ix, e))
+				b->ix_doubted = true;
+			if ((r = fetch_alone(x, b, i)) < 0) {
+				ota_error_prefix(x->err, "bundle '%s': payload '%s': chunk %llu (image offset %llu): ",
+						 b->d->src->name, b->p->slot_class, (unsigned long long)i,
+						 (unsigned long long)off);
+				return r;
+			}
 		}
 		if ((r = ota_install_put_chunk(x, t, i, off, e, b->ubuf)) < 0)
 			return r;

@@ -212,7 +212,7 @@ struct moves_fixture {
 	uint8_t *slot;
 	struct ota_manifest_payload p;
 	struct ota_chunk_entry table[6];
-	struct ota_chunk_move moves[3];
+	struct ota_chunk_move moves[4];
 };
 
 static void sha_of(const uint8_t *data, size_t size, uint8_t out[32])
@@ -221,13 +221,15 @@ static void sha_of(const uint8_t *data, size_t size, uint8_t out[32])
 }
 
 /* New image: chunks 0-1 = slot chunks 5-6, chunk 2 new, chunks 3-5 = slot
- * chunks 1-3. Moves of base 1 say so; base 0's runs are of another image. */
+ * chunks 1-3. Moves of base 1 say so; base 0's runs are of another image;
+ * base 2 (a release of the same layout) holds chunk 0 at 8000 too. */
 static void moves_setup(struct moves_fixture *f)
 {
 	ASSERT_INT_EQ(test_mkdtemp(f->dir, sizeof(f->dir), "moves"), 0);
 	snprintf(f->path, sizeof(f->path), "%s/slot.img", f->dir);
 	f->slot = lcg_bytes(10000, 4242);
 	ASSERT_TRUE(f->slot != NULL);
+	memcpy(f->slot + 8000, f->slot + 5000, 1000);
 	ASSERT_INT_EQ(ota_write_file_atomic(f->path, f->slot, 10000, 0644, NULL), 0);
 	const int from[6] = { 5, 6, -1, 1, 2, 3 };
 	_cleanup_free_ uint8_t *fresh = lcg_bytes(1000, 99);
@@ -238,12 +240,14 @@ static void moves_setup(struct moves_fixture *f)
 	f->moves[0] = (struct ota_chunk_move){ .chunk = 0, .count = 6, .base = 0, .base_offset = 123 };
 	f->moves[1] = (struct ota_chunk_move){ .chunk = 0, .count = 2, .base = 1, .base_offset = 5000 };
 	f->moves[2] = (struct ota_chunk_move){ .chunk = 3, .count = 3, .base = 1, .base_offset = 1000 };
+	f->moves[3] = (struct ota_chunk_move){ .chunk = 0, .count = 1, .base = 2, .base_offset = 8000 };
 	f->p = (struct ota_manifest_payload){ .chunker = OTA_CHUNKER_BUZHASH, .chunk_avg = 4096, .chunk_count = 6,
-					      .image_size = 6000, .moves = f->moves, .n_moves = 3 };
+					      .image_size = 6000, .moves = f->moves, .n_moves = 4 };
 }
 
-/* The earlier image the slot holds is found by probing its runs (base 0's
- * are not there), and its runs become the index, without a scan. */
+/* The earlier images the slot holds are found by probing their runs (base
+ * 0's are not there), and their runs become the index, without a scan; a
+ * chunk two of them place is found at both places. */
 TEST(chunk_index_from_moves_uses_the_earlier_image_the_slot_holds)
 {
 	struct moves_fixture f;
@@ -253,7 +257,11 @@ TEST(chunk_index_from_moves_uses_the_earlier_image_the_slot_holds)
 	ASSERT_TRUE(fd >= 0);
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index ix = { 0 };
 	ASSERT_INT_EQ(ota_chunk_index_from_moves(fd, 10000, &f.p, f.table, buf, &ix), 1);
-	ASSERT_INT_EQ(ix.n, 5);
+	ASSERT_INT_EQ(ix.n, 6);
+	const struct ota_chunk_index_entry *first = ota_chunk_index_find(&ix, &f.table[0]);
+	const struct ota_chunk_index_entry *second = first ? ota_chunk_index_next(&ix, first) : NULL;
+	ASSERT_TRUE(second != NULL && ota_chunk_index_next(&ix, second) == NULL);
+	ASSERT_TRUE((first->offset == 5000 && second->offset == 8000) || (first->offset == 8000 && second->offset == 5000));
 	const uint64_t at[6] = { 5000, 6000, 0, 1000, 2000, 3000 };
 	for (unsigned i = 0; i < 6; i++) {
 		const struct ota_chunk_index_entry *e = ota_chunk_index_find(&ix, &f.table[i]);
@@ -262,13 +270,13 @@ TEST(chunk_index_from_moves_uses_the_earlier_image_the_slot_holds)
 			continue;
 		}
 		ASSERT_TRUE(e != NULL);
-		ASSERT_INT_EQ(e->offset, at[i]);
-		ASSERT_TRUE(memcmp(slot + e->offset, slot + at[i], 1000) == 0);
+		ASSERT_TRUE(e->offset == at[i] || (i == 0 && e->offset == 8000));
 	}
 	/* A slot that holds neither (one byte changed in each run's first
 	 * chunk, where the probes look): no index, the caller scans. */
 	slot[5000] ^= 1;
 	slot[1000] ^= 1;
+	slot[8000] ^= 1;
 	ASSERT_INT_EQ(ota_write_file_atomic(f.path, slot, 10000, 0644, NULL), 0);
 	_cleanup_close_ int fd2 = open(f.path, O_RDONLY | O_CLOEXEC);
 	_cleanup_(ota_chunk_index_done) struct ota_chunk_index none = { 0 };
@@ -277,6 +285,8 @@ TEST(chunk_index_from_moves_uses_the_earlier_image_the_slot_holds)
 	/* Runs that point past the slot's end, or past 2^64, probe as absent. */
 	slot[5000] ^= 1;
 	slot[1000] ^= 1;
+	slot[8000] ^= 1;
+	f.p.n_moves = 3; /* base 2 left out */
 	ASSERT_INT_EQ(ota_write_file_atomic(f.path, slot, 10000, 0644, NULL), 0);
 	_cleanup_close_ int fd3 = open(f.path, O_RDONLY | O_CLOEXEC);
 	f.moves[2].base_offset = UINT64_MAX - 500;
