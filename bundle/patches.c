@@ -257,8 +257,10 @@ int ota_patch_bases_plan(struct ota_patch_bases *pb, const struct ota_cut *cuts,
  * there (a run goes on), else at the copy the plan found. */
 static uint64_t copy_at(const struct base_image *b, const uint8_t *sha, uint64_t found, uint64_t want)
 {
+	if (found == want)
+		return found;
 	const struct base_chunk *hit = bsearch(sha, b->idx, b->n, sizeof(*b->idx), cmp_sha);
-	if (!hit || found == want)
+	if (!hit)
 		return found;
 	const struct base_chunk *lo = hit, *end = b->idx + b->n;
 	while (lo > b->idx && memcmp(lo[-1].sha, sha, 32) == 0)

@@ -25,34 +25,39 @@ static int entry_cmp(const void *a, const void *b)
 	return c ? c : (x->size > y->size) - (x->size < y->size);
 }
 
-/* Room for one more entry. */
-static int index_reserve(struct ota_chunk_index *ix)
+/* A new last entry for the chunk of size bytes at offset, its hash left to
+ * the caller; NULL when the index is full (*r = 0: a bounded index, the
+ * rest is simply not reusable by content) or memory is not (*r = -ENOMEM). */
+static struct ota_chunk_index_entry *index_push(struct ota_chunk_index *ix, uint64_t offset, uint32_t size, int *r)
 {
-	if (ix->n < ix->cap)
-		return 0;
-	size_t cap = ix->cap ? ix->cap * 2 : 1024;
-	struct ota_chunk_index_entry *v = realloc(ix->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	ix->v = v;
-	ix->cap = cap;
-	return 0;
+	*r = 0;
+	if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
+		return NULL;
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 1024;
+		struct ota_chunk_index_entry *v = realloc(ix->v, cap * sizeof(*v));
+		if (!v) {
+			*r = -ENOMEM;
+			return NULL;
+		}
+		ix->v = v;
+		ix->cap = cap;
+	}
+	struct ota_chunk_index_entry *c = &ix->v[ix->n++];
+	c->offset = offset;
+	c->size = size;
+	return c;
 }
 
 static int index_add(struct ota_chunk_index *ix, const uint8_t *data, size_t size, uint64_t offset)
 {
-	if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
-		return 0; /* a bounded index: the rest is simply not reusable by content */
-	if (index_reserve(ix) < 0)
-		return -ENOMEM;
-	struct ota_chunk_index_entry *c = &ix->v[ix->n];
-	int r = ota_sha256(data, size, c->sha);
-	if (r < 0)
+	int r;
+	struct ota_chunk_index_entry *c = index_push(ix, offset, (uint32_t)size, &r);
+	if (!c)
 		return r;
-	c->offset = offset;
-	c->size = (uint32_t)size;
-	ix->n++;
-	return 0;
+	if ((r = ota_sha256(data, size, c->sha)) < 0)
+		ix->n--;
+	return r;
 }
 
 /* A scan is two threads: this one reads and cuts a buffer while a second
@@ -283,16 +288,13 @@ static int add_runs(struct ota_chunk_index *ix, const struct ota_manifest_payloa
 		uint64_t run_start = off;
 		for (; i < (uint64_t)mv->chunk + mv->count; i++) {
 			uint64_t at;
+			int r;
 			if (__builtin_add_overflow(mv->base_offset, off - run_start, &at))
 				break; /* a hint past 2^64: nothing there */
-			if (ix->n >= OTA_BUNDLE_MAX_CHUNKS)
-				return 0;
-			if (index_reserve(ix) < 0)
-				return -ENOMEM;
-			struct ota_chunk_index_entry *c = &ix->v[ix->n++];
+			struct ota_chunk_index_entry *c = index_push(ix, at, table[i].usize, &r);
+			if (!c)
+				return r;
 			memcpy(c->sha, table[i].sha256, 32);
-			c->offset = at;
-			c->size = table[i].usize;
 			off += table[i].usize;
 		}
 	}

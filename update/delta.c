@@ -209,7 +209,7 @@ static bool read_active(struct batch *b, const struct ota_chunk_entry *e, uint64
 static bool placed_locally(struct batch *b, const struct ota_chunk_entry *e, uint64_t off)
 {
 	const struct ota_chunk_index_entry *lc;
-	if (b->active >= 0 && (lc = ota_chunk_index_find(b->ix, e)) && (!b->ix_doubted || read_active(b, e, off)))
+	if (b->active >= 0 && ota_chunk_index_find(b->ix, e) && (!b->ix_doubted || read_active(b, e, off)))
 		return true;
 	return b->spare >= 0 && (lc = ota_chunk_index_find(b->moved, e)) && lc->offset != off;
 }
@@ -378,6 +378,36 @@ static int place_chunks(struct ota_install *x, struct batch *b, const char *acti
 	return 0;
 }
 
+/* Indexes the active slot as (open as fd `active`, or -1: no index) at
+ * path: its saved index, else the bundle's moves if it holds a release they
+ * describe (*ret_hints), else a scan; ubuf: a buffer of max bytes for the
+ * probes. Reports which (stages index-loaded, index-moves, index). */
+static int index_active(struct ota_install *x, const struct ota_slot_config *as, const char *path, int active,
+			const struct ota_manifest_payload *p, const struct ota_chunk_entry *table, uint64_t max,
+			uint8_t *ubuf, struct ota_chunk_index *ix, struct ota_install_target *t, bool *ret_hints)
+{
+	*ret_hints = false;
+	if (active < 0)
+		return 0;
+	enum ota_update_stage stage = OTA_STAGE_INDEX_LOADED;
+	uint64_t size = 0;
+	int r = 0;
+	if (ota_chunk_index_load(x->c->status_file, as->name, p, ix) == 0) {
+		size = active_size(x, as, active, as->file != NULL);
+		r = ota_chunk_index_from_moves(active, size, p, table, ubuf, ix);
+		if (r < 0)
+			return ota_error_errno(x->err, r, "slot %s: index from the bundle's moves", as->name);
+		stage = r ? OTA_STAGE_INDEX_MOVES : OTA_STAGE_INDEX;
+	}
+	ota_install_report(x, stage, t, 0);
+	if (stage == OTA_STAGE_INDEX) {
+		_cleanup_close_ int direct = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT | (as->file ? O_NOFOLLOW : 0));
+		return ota_chunk_index_scan(active, direct, size, p, max, ix, as->name, x->err);
+	}
+	*ret_hints = stage == OTA_STAGE_INDEX_MOVES;
+	return 0;
+}
+
 int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct ota_install_target *t)
 {
 	const struct ota_manifest_payload *p = t->p;
@@ -426,21 +456,8 @@ int ota_delta_payload(struct ota_install *x, const struct ota_delta *d, struct o
 		return r;
 	if (as && ota_install_slot_path(as, apath, sizeof(apath), NULL) == 0) {
 		active = open(apath, O_RDONLY | O_CLOEXEC | (as->file ? O_NOFOLLOW : 0));
-		uint64_t asize = active >= 0 ? active_size(x, as, active, as->file != NULL) : 0;
-		if (active >= 0 && ota_chunk_index_load(x->c->status_file, as->name, p, &ix) > 0) {
-			ota_install_report(x, OTA_STAGE_INDEX_LOADED, t, 0);
-		} else if (active >= 0 && (r = ota_chunk_index_from_moves(active, asize, p, table, ubuf, &ix)) != 0) {
-			if (r < 0)
-				return ota_error_errno(x->err, r, "slot %s: index from the bundle's moves", as->name);
-			ix_hints = true;
-			ota_install_report(x, OTA_STAGE_INDEX_MOVES, t, 0);
-		} else if (active >= 0) {
-			ota_install_report(x, OTA_STAGE_INDEX, t, 0);
-			_cleanup_close_ int direct = open(apath, O_RDONLY | O_CLOEXEC | O_DIRECT | (as->file ? O_NOFOLLOW : 0));
-			r = ota_chunk_index_scan(active, direct, asize, p, max, &ix, as->name, x->err);
-			if (r < 0)
-				return r;
-		}
+		if ((r = index_active(x, as, apath, active, p, table, max, ubuf, &ix, t, &ix_hints)) < 0)
+			return r;
 	}
 
 	/* The spare's old image, if its index was saved: chunks that moved

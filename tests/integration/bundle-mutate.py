@@ -98,7 +98,7 @@ def moves(path):
         sizes = [struct.unpack(">I", b[data + toff + 48 * i + 44:data + toff + 48 * i + 48])[0] for i in range(count)]
         mv = p.get(0x0021, b"")
         for i in range(0, len(mv), 20):
-            chunk, n, base, boff = struct.unpack(">III Q".replace(" ", ""), mv[i:i + 20])
+            chunk, n, base, boff = struct.unpack(">IIIQ", mv[i:i + 20])
             last = boff + sum(sizes[chunk:chunk + n - 1])
             print(base, n, boff, last, sizes[chunk + n - 1])
 
